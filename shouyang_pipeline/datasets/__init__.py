@@ -1,0 +1,13 @@
+"""One declaration per dataset: the single source of truth for parsing, validation, DDL and docs."""
+
+from .base import Dataset, Field, Rule
+from .city_indicators import DATASET as CITY_INDICATORS
+from .industrial_output import DATASET as INDUSTRIAL_OUTPUT
+from .key_projects import DATASET as KEY_PROJECTS
+from .village_income import DATASET as VILLAGE_INCOME
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d for d in (KEY_PROJECTS, INDUSTRIAL_OUTPUT, CITY_INDICATORS, VILLAGE_INCOME)
+}
+
+__all__ = ["DATASETS", "Dataset", "Field", "Rule"]
