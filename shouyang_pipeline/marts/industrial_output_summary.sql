@@ -1,0 +1,52 @@
+-- marts.industrial_output_summary: the county's industry above designated size, per period.
+-- One row per period with industrial_output or city_indicators rows. A period with only the
+-- city's figure has enterprises 0 and NULL county figures (nothing reported is not 0 output).
+--   yoy_growth_pct   (value_added_ytd ÷ value_added_prev_ytd − 1) × 100, nominal; NULL if prev is 0
+--   gap_pp           yoy_growth_pct − city_yoy_growth_pct, both unrounded
+-- Ratios are taken on unrounded sums; the DOUBLE quotient is fixed to 10 decimals before
+-- rounding so that 10.55 rounds to 10.6 (四舍五入), never to 10.5 by binary noise.
+WITH periods AS (
+    SELECT period FROM staging.industrial_output
+    UNION
+    SELECT period FROM staging.city_indicators
+),
+county AS (
+    SELECT
+        period,
+        count(*)                                                     AS enterprises,
+        sum(value_added_ytd)                                         AS value_added_ytd_wan,
+        sum(value_added_prev_ytd)                                    AS value_added_prev_ytd_wan,
+        coalesce(sum(output_value_ytd) FILTER (WHERE is_digital_core), 0) AS digital_core_output_wan
+    FROM staging.industrial_output
+    GROUP BY period
+),
+city AS (
+    SELECT period, value AS city_yoy_growth_pct
+    FROM staging.city_indicators
+    WHERE indicator = '规上工业增加值增速'
+),
+growth AS (
+    SELECT
+        pe.period,
+        c.enterprises,
+        c.value_added_ytd_wan,
+        c.value_added_prev_ytd_wan,
+        c.digital_core_output_wan,
+        (c.value_added_ytd_wan - c.value_added_prev_ytd_wan) * 100
+            / nullif(c.value_added_prev_ytd_wan, 0)                  AS yoy_growth_exact,
+        ci.city_yoy_growth_pct
+    FROM periods AS pe
+    LEFT JOIN county AS c ON c.period = pe.period
+    LEFT JOIN city AS ci ON ci.period = pe.period
+)
+SELECT
+    period,
+    CAST(coalesce(enterprises, 0) AS INTEGER)                                          AS enterprises,
+    CAST(round(value_added_ytd_wan * 0.0001, 2) AS DECIMAL(18,2))                      AS value_added_ytd_yi,
+    CAST(round(value_added_prev_ytd_wan * 0.0001, 2) AS DECIMAL(18,2))                 AS value_added_prev_ytd_yi,
+    CAST(round(CAST(yoy_growth_exact AS DECIMAL(38,10)), 1) AS DECIMAL(18,1))          AS yoy_growth_pct,
+    CAST(round(city_yoy_growth_pct, 1) AS DECIMAL(18,1))                               AS city_yoy_growth_pct,
+    CAST(round(CAST(yoy_growth_exact AS DECIMAL(38,10)) - city_yoy_growth_pct, 1) AS DECIMAL(18,1)) AS gap_pp,
+    CAST(round(digital_core_output_wan * 0.0001, 2) AS DECIMAL(18,2))                  AS digital_core_output_yi
+FROM growth
+ORDER BY period

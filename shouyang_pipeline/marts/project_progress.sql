@@ -1,0 +1,45 @@
+-- marts.project_progress: every key project in every period, with its progress (WAREHOUSE.md).
+--   plan_completion_pct        ytd ÷ annual plan × 100, NULL when the annual plan is 0
+--   ytd_investment_change_wan  ytd minus the previous calendar month's ytd of the same year;
+--                              NULL in January or when that month has no row for the project
+--   behind_schedule            never for 竣工; otherwise 未开工 from June on, or plan completion
+--                              more than 15 percentage points below the share of the year
+--                              elapsed (month ÷ 12 × 100)
+WITH p AS (
+    SELECT
+        *,
+        CAST(substr(period, 1, 4) AS INTEGER) AS year,
+        CAST(substr(period, 6, 2) AS INTEGER) AS month
+    FROM staging.key_projects
+),
+with_prev AS (
+    SELECT
+        p.*,
+        prev.ytd_investment AS prev_ytd_investment
+    FROM p
+    LEFT JOIN staging.key_projects AS prev
+      ON prev.project_code = p.project_code
+     AND p.month > 1
+     AND prev.period = printf('%04d-%02d', p.year, p.month - 1)
+)
+SELECT
+    period,
+    project_code, project_name, level, sector, industry_chain, zone, township,
+    total_investment, annual_plan_investment, ytd_investment, status, is_productive,
+    responsible_unit, start_date, remarks,
+    CAST(round(CAST(ytd_investment * 100 / nullif(annual_plan_investment, 0) AS DECIMAL(38,10)), 1)
+         AS DECIMAL(18,1))                                                AS plan_completion_pct,
+    CAST(round(ytd_investment - prev_ytd_investment, 2) AS DECIMAL(18,2)) AS ytd_investment_change_wan,
+    CASE
+        WHEN status = '竣工' THEN false
+        WHEN status = '未开工' AND month >= 6 THEN true
+        -- completion < month/12×100 − 15, multiplied through by 12 × plan so the test is
+        -- exact decimal arithmetic: ytd × 1200 < plan × (100 × month − 180).
+        WHEN annual_plan_investment > 0
+             AND ytd_investment * 1200 < annual_plan_investment * (100 * month - 180) THEN true
+        ELSE false
+    END                                                                   AS behind_schedule,
+    source_file,
+    source_row
+FROM with_prev
+ORDER BY period, project_code

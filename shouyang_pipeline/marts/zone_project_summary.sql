@@ -1,0 +1,34 @@
+-- marts.zone_project_summary: key projects per period and zone (WAREHOUSE.md).
+-- Every zone of reference.zones for every period with key_projects rows, zeros where a zone
+-- has no project. Projects with no zone are not counted. staging.key_projects.zone already
+-- holds the canonical zone_name (aliases were folded at ingest).
+WITH periods AS (
+    SELECT DISTINCT period FROM staging.key_projects
+),
+sums AS (
+    SELECT
+        period,
+        zone                                                  AS zone_name,
+        count(*)                                              AS projects,
+        sum(total_investment)                                 AS total_investment_wan,
+        count(*) FILTER (WHERE total_investment >= 10000)    AS projects_over_100m,
+        count(*) FILTER (WHERE is_productive)                 AS productive_projects,
+        sum(ytd_investment)                                   AS ytd_investment_wan,
+        sum(annual_plan_investment)                           AS annual_plan_wan
+    FROM staging.key_projects
+    WHERE zone IS NOT NULL
+    GROUP BY period, zone
+)
+SELECT
+    pe.period,
+    z.zone_name,
+    CAST(coalesce(s.projects, 0) AS INTEGER)                                        AS projects,
+    CAST(round(coalesce(s.total_investment_wan, 0) * 0.0001, 2) AS DECIMAL(18,2))   AS total_investment_yi,
+    CAST(coalesce(s.projects_over_100m, 0) AS INTEGER)                              AS projects_over_100m,
+    CAST(coalesce(s.productive_projects, 0) AS INTEGER)                             AS productive_projects,
+    CAST(round(coalesce(s.ytd_investment_wan, 0) * 0.0001, 2) AS DECIMAL(18,2))     AS ytd_investment_yi,
+    CAST(round(coalesce(s.annual_plan_wan, 0) * 0.0001, 2) AS DECIMAL(18,2))        AS annual_plan_yi
+FROM periods AS pe
+CROSS JOIN reference.zones AS z
+LEFT JOIN sums AS s ON s.period = pe.period AND s.zone_name = z.zone_name
+ORDER BY pe.period, z.rowid  -- the order of the reference list
