@@ -1,0 +1,277 @@
+"""Ingest one partition: every current file of one dataset and period, checked together.
+
+Plain Python: returns the frames the warehouse loads (staging rows, rejected rows, cell
+warnings, the ingest log) and touches nothing but the archive.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..config import Settings
+from ..datasets import DATASETS, Dataset
+from ..reference import Reference
+from ..warehouse.tables import AUDIT, STAGING
+from .discover import RawFile, archive, discover, sha256_of
+from .layout import ROW_KINDS, find_layout
+from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
+from .read import FileProblem, read_grids
+from .validate import canonical_value, rule_failures, values_frame
+from .villages import check_village
+
+
+@dataclass
+class FileOutcome:
+    raw: RawFile
+    sha256: str | None
+    parsed: ParsedFile | None = None
+    problem: str | None = None  # file-level rejection, Chinese
+
+    @property
+    def rows(self) -> list[Row]:
+        return self.parsed.rows if self.parsed and not self.problem else []
+
+
+@dataclass
+class PartitionResult:
+    dataset: str
+    period: str
+    files: list[FileOutcome]
+    staging: pd.DataFrame
+    rejected: pd.DataFrame
+    warnings: pd.DataFrame
+    log: pd.DataFrame
+
+    @property
+    def partition_key(self) -> str:
+        return partition_key(self.dataset, self.period)
+
+
+def partition_key(dataset: str, period: str) -> str:
+    return f"{dataset}/{period}"
+
+
+def ingest_partition(settings: Settings, dataset_name: str, period: str, reference: Reference,
+                     files: list[RawFile] | None = None) -> PartitionResult:
+    dataset = DATASETS[dataset_name]
+    if files is None:
+        files = [f for f in discover(settings.raw_dir) if f.partition == (dataset_name, period)]
+    outcomes: list[FileOutcome] = []
+    first_by_sha: dict[str, str] = {}
+    for raw in sorted(files, key=lambda f: f.rel_path):
+        outcomes.append(_read_one(raw, dataset, reference, settings, first_by_sha))
+
+    rows = [row for o in outcomes for row in o.rows]
+    _canonicalise(dataset, rows, reference)
+    _apply_rules(dataset, rows, reference)
+    if dataset.name == "village_income":
+        for row in rows:
+            check_village(row, reference)
+    _reject_duplicate_keys(dataset, rows)
+    for o in outcomes:
+        if o.parsed and not o.problem and o.rows and all(r.is_rejected for r in o.rows):
+            o.problem = f"全部{len(o.rows)}行数据均未通过校验，整个文件未入库，请按audit.rejected_rows中的原因改正后重新报送"
+    return PartitionResult(
+        dataset=dataset_name,
+        period=period,
+        files=outcomes,
+        staging=_staging_frame(dataset, period, outcomes),
+        rejected=_issue_frame(dataset, period, outcomes, "errors"),
+        warnings=_issue_frame(dataset, period, outcomes, "warnings"),
+        log=pd.DataFrame([_log_row(o, dataset, period) for o in outcomes], columns=_LOG_COLUMNS),
+    )
+
+
+def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, settings: Settings,
+              first_by_sha: dict[str, str]) -> FileOutcome:
+    if raw.path.is_symlink():
+        return FileOutcome(raw, None, problem=raw.problem)
+    data = raw.read_bytes()
+    digest = sha256_of(data)
+    archive(data, digest, raw.suffix, settings.archive_dir)
+    if raw.problem:
+        return FileOutcome(raw, digest, problem=raw.problem)
+    if digest in first_by_sha:
+        return FileOutcome(raw, digest, problem=f"重复提交：内容与{first_by_sha[digest]}完全相同，本文件不入库")
+    first_by_sha[digest] = raw.rel_path
+    try:
+        layout = find_layout(read_grids(data, raw.suffix), dataset)
+        township_from_name = _submitter_township(raw, dataset, reference, layout)
+        missing = [f for f in dataset.fields if f.required and layout.column(f.name) is None
+                   and not (f.name == "township" and township_from_name)]
+        if missing:
+            names = "；".join(f"{f.header}（也可写作：{'、'.join(f.aliases)}）" if f.aliases else f.header for f in missing)
+            raise FileProblem(f"缺少必填列：{names}")
+        parsed = parse_file(raw.rel_path, layout, dataset, reference)
+    except FileProblem as exc:
+        return FileOutcome(raw, digest, problem=str(exc))
+    if township_from_name:
+        for row in parsed.rows:
+            row.values["township"] = township_from_name
+    if not parsed.rows:
+        return FileOutcome(raw, digest, parsed, problem="文件中没有数据行（表头以下只有空行、合计或表尾），未入库")
+    return FileOutcome(raw, digest, parsed)
+
+
+def _submitter_township(raw: RawFile, dataset: Dataset, reference: Reference, layout) -> str | None:
+    """A village-income file without a 乡镇 column takes its township from the submitter (`__平头镇`)."""
+    if dataset.name != "village_income" or layout.column("township") is not None or not raw.submitter:
+        return None
+    return reference.canonical("townships", raw.submitter)
+
+
+def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
+    for f in dataset.all_fields:
+        for rule in f.rules:
+            if rule.kind in ("one_of", "lookup", "credit_code"):
+                for row in rows:
+                    row.values[f.name] = canonical_value(rule, row.values.get(f.name), reference)
+
+
+def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
+    if not rows:
+        return
+    frame = values_frame(dataset, [r.values for r in rows])
+    for position, f, rule in rule_failures(dataset, frame, reference):
+        row = rows[position]
+        cm = row.file.column_map(f.name)
+        raw_value = row.cells[cm.index] if cm and cm.index < len(row.cells) else row.values.get(f.name)
+        other = ""
+        if rule.kind in ("le_col", "ge_col"):
+            other_cm = row.file.column_map(str(rule.arg))
+            other = display_name(other_cm) if other_cm else dataset.field(str(rule.arg)).header
+        found = issue(row.number, cm, raw_value, rule.code, rule.reason, other=other)
+        if f.required:
+            row.errors.append(found)
+        else:
+            row.warnings.append(found)
+            row.values[f.name] = None
+
+
+def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
+    groups: dict[tuple, list[Row]] = defaultdict(list)
+    for row in rows:
+        key = tuple(row.values.get(k) for k in dataset.key)
+        if all(v is not None and v != "" for v in key):
+            groups[key].append(row)
+    key_header = "、".join(dataset.field(k).header for k in dataset.key)
+    for key, dupes in groups.items():
+        if len(dupes) < 2:
+            continue
+        shown = "".join(str(v) for v in key) if len(key) == 1 else "".join(str(v) for v in key)
+        for row in dupes:
+            others = "；".join(
+                f"{o.file.rel_path} 第{o.number}行" for o in dupes if o is not row
+            )
+            row.errors.append(Issue(
+                source_row=row.number, source_cell=None, column=None, source_column=None,
+                value=shown, rule="duplicate_key",
+                reason=f"{key_header}“{shown}”在本期重复出现（另见：{others}），重复的各行均不入库，请核对后只保留一行",
+            ))
+
+
+def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -> pd.DataFrame:
+    table = STAGING[dataset.name]
+    records = []
+    for o in outcomes:
+        if o.problem:
+            continue
+        for row in o.rows:
+            if not row.is_rejected:
+                records.append({**{f.name: row.values.get(f.name) for f in dataset.all_fields},
+                                "period": period, "source_file": o.raw.rel_path, "source_row": row.number})
+    frame = values_frame(dataset, records)
+    for extra in ("period", "source_file"):
+        frame[extra] = pd.Series([r[extra] for r in records], dtype="object")
+    frame["source_row"] = pd.Series([r["source_row"] for r in records], dtype="Int64")
+    return frame[table.column_names]
+
+
+_ISSUE_COLUMNS = AUDIT["rejected_rows"].column_names
+_LOG_COLUMNS = [c for c in AUDIT["ingest_log"].column_names if c not in ("is_current", "ingested_at")]
+
+
+def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], which: str) -> pd.DataFrame:
+    records = []
+    for o in outcomes:
+        if not o.parsed:
+            continue
+        for row in o.parsed.rows:
+            loaded = not (o.problem or row.is_rejected)
+            if which == "warnings":
+                issues = row.warnings if loaded else []
+            else:
+                # A row that is not loaded lists every failing cell, optional ones included.
+                issues = [] if loaded else row.errors + row.warnings
+            for i in issues:
+                records.append({
+                    "file_path": o.raw.rel_path, "dataset": dataset.name, "period": period,
+                    "source_row": i.source_row, "source_cell": i.source_cell, "column": i.column,
+                    "source_column": i.source_column, "value": i.value, "rule": i.rule,
+                    "reason": i.reason, "raw_row": row.raw_json(),
+                })
+    return pd.DataFrame(records, columns=_ISSUE_COLUMNS)
+
+
+def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
+    pf = o.parsed
+    rows = pf.rows if pf else []
+    read = len(rows)
+    rejected = sum(1 for r in rows if r.is_rejected)
+    if o.problem:
+        status = "rejected"
+        loaded = 0
+        rejected = read
+    else:
+        loaded = read - rejected
+        status = "loaded" if rejected == 0 else "partial"
+    skipped = pf.skipped if pf else {k: 0 for k in ROW_KINDS}
+    notes = []
+    if o.problem:
+        notes.append(o.problem)
+    elif status == "loaded":
+        notes.append(f"读取{read}行数据，全部入库")
+    else:
+        notes.append(f"读取{read}行数据，入库{loaded}行，拒收{rejected}行（原因见audit.rejected_rows）")
+    if pf:
+        notes += pf.totals_notes
+        if pf.totals_check == "ok" and not pf.totals_notes:
+            notes.append("合计行核对一致")
+        if pf.layout.ignored:
+            notes.append("已忽略无法识别的列：" + "、".join(pf.layout.ignored))
+    return {
+        "file_path": o.raw.rel_path, "dataset": dataset.name, "period": period,
+        "submitter": o.raw.submitter, "sha256": o.sha256, "status": status,
+        "rows_read": read, "rows_loaded": loaded, "rows_rejected": rejected,
+        "rows_skipped": sum(skipped.values()),
+        **{f"rows_{k}": skipped[k] for k in ROW_KINDS},
+        "ignored_columns": "、".join(pf.layout.ignored) if pf and pf.layout.ignored else None,
+        "totals_check": pf.totals_check if pf else None,
+        "message": "；".join(notes),
+        "partition_key": partition_key(dataset.name, period),
+    }
+
+
+def unplaced_log(settings: Settings, files: list[RawFile] | None = None) -> pd.DataFrame:
+    """Ingest-log rows for files no partition can hold (unknown folder, bad or out-of-range period)."""
+    if files is None:
+        files = discover(settings.raw_dir)
+    records = []
+    for raw in files:
+        if raw.partition is not None:
+            continue
+        digest = None
+        if not raw.path.is_symlink():
+            data = raw.read_bytes()
+            digest = sha256_of(data)
+            archive(data, digest, raw.suffix, settings.archive_dir)
+        records.append({
+            "file_path": raw.rel_path, "dataset": raw.dataset, "period": raw.period, "submitter": raw.submitter,
+            "sha256": digest, "status": "rejected", "rows_read": 0, "rows_loaded": 0, "rows_rejected": 0,
+            "rows_skipped": 0, **{f"rows_{k}": 0 for k in ROW_KINDS}, "ignored_columns": None,
+            "totals_check": None, "message": raw.problem, "partition_key": None,
+        })
+    return pd.DataFrame(records, columns=_LOG_COLUMNS)

@@ -1,0 +1,152 @@
+"""Parse one cell as its declared kind (SUBMISSIONS.md 3). Never raises: returns value or a `Problem`."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ..text import strip_ends
+
+EMPTY_MARKS = {"", "-", "—", "——", "--", "/", "／", "无"}
+UNIT_FACTORS = {"元": 0.0001, "万元": 1.0, "亿元": 10000.0}
+TRUE_MARKS = {"是", "y", "yes", "1", "true", "√", "✓", "✔", "对"}
+FALSE_MARKS = {"否", "n", "no", "0", "false", "×", "✗", "无"}
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月()$"),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    rule: str
+    reason: str  # template with {header} and {value}
+
+
+class Empty:
+    """Marker for an empty cell (blank or one of the empty marks)."""
+
+
+EMPTY = Empty()
+
+
+def _clean(raw: object) -> str:
+    return strip_ends(unicodedata.normalize("NFKC", str(raw))).replace(" ", "")
+
+
+def is_empty(raw: object) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, str):
+        return _clean(raw) in EMPTY_MARKS or strip_ends(raw) in EMPTY_MARKS
+    return False
+
+
+def parse_number(raw: object) -> float | Problem:
+    if isinstance(raw, bool):
+        return Problem("not_a_number", "{header}应填写数字（当前值：{value}）")
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and not math.isfinite(raw):
+            return Problem("not_a_number", "{header}应填写数字（当前值：{value}）")
+        return float(raw)
+    if isinstance(raw, datetime):
+        return Problem("not_a_number", "{header}应填写数字，不能是日期（当前值：{value}）")
+    text = _clean(raw)
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    if not _NUMBER.match(text):
+        return Problem("not_a_number", "{header}应填写数字（当前值：{value}）")
+    return float(text)
+
+
+def parse_money(raw: object, unit: str) -> float | Problem:
+    number = parse_number(raw)
+    if isinstance(number, Problem):
+        return number
+    return number * UNIT_FACTORS[unit]
+
+
+def parse_integer(raw: object) -> int | Problem:
+    number = parse_number(raw)
+    if isinstance(number, Problem):
+        return number
+    if not float(number).is_integer():
+        return Problem("not_an_integer", "{header}应填写整数（当前值：{value}）")
+    return int(number)
+
+
+def parse_percent(raw: object, percent_formatted: bool) -> float | Problem:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw) * 100 if percent_formatted else float(raw)
+    text = _clean(raw) if raw is not None else ""
+    text = text.removesuffix("%")
+    number = parse_number(text)
+    if isinstance(number, Problem):
+        return Problem("not_a_number", "{header}应填写百分数，如10.6或10.6%（当前值：{value}）")
+    return number
+
+
+def parse_boolean(raw: object) -> bool | Problem:
+    if raw is None:
+        return False
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, (int, float)) and raw in (0, 1):
+        return bool(raw)
+    text = _clean(raw).casefold()
+    if text in TRUE_MARKS:
+        return True
+    if text in FALSE_MARKS or is_empty(raw):
+        return False
+    return Problem("not_a_boolean", "{header}应填写“是”或“否”（当前值：{value}）")
+
+
+def parse_date(raw: object) -> date | Problem:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = _clean(raw)
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
+            try:
+                return date(year, month, day)
+            except ValueError:
+                break
+    return Problem("not_a_date", "{header}不是有效日期，应填写如2023-03-15或2023年3月（当前值：{value}）")
+
+
+def parse_text(raw: object) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, datetime):
+        return raw.date().isoformat()
+    return strip_ends(str(raw))
+
+
+def parse_value(kind: str, raw: object, *, unit: str = "万元", percent_formatted: bool = False):
+    """The parsed value, EMPTY, or a Problem. Booleans never come back EMPTY (blank is no)."""
+    if kind == "boolean":
+        return parse_boolean(raw)
+    if is_empty(raw):
+        return EMPTY
+    if kind == "money":
+        return parse_money(raw, unit)
+    if kind == "integer":
+        return parse_integer(raw)
+    if kind == "percent":
+        return parse_percent(raw, percent_formatted)
+    if kind == "date":
+        return parse_date(raw)
+    return parse_text(raw)

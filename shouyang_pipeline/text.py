@@ -1,0 +1,20 @@
+"""Text normalisation shared by header matching, value parsing and reference look-ups."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+
+
+def norm(value: object) -> str:
+    """NFKC, then every kind of white space removed (full-width spaces and line breaks too)."""
+    if value is None:
+        return ""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", str(value)).replace("\u3000", ""))
+
+
+def strip_ends(text: str) -> str:
+    """Trim white space, full-width spaces included, at both ends only."""
+    return text.strip().strip("\u3000").strip()

@@ -1,0 +1,94 @@
+"""Loading into the warehouse: reference lists, one partition at a time, each in one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ..ingest.partition import PartitionResult
+from ..reference import REFERENCE_FILES, read_reference_csv
+from .connection import transaction
+from .ddl import ensure_tables, ident
+from .tables import AUDIT, REFERENCE, STAGING, Table
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    view = f"_incoming_{table.schema}_{table.name}"
+    conn.register(view, frame)
+    try:
+        cols = ", ".join(ident(c) for c in frame.columns)
+        conn.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM {ident(view)}")
+    finally:
+        conn.unregister(view)
+
+
+def load_reference(conn: duckdb.DuckDBPyConnection, reference_dir: Path) -> dict[str, int]:
+    """Replace the reference tables with data/reference/*.csv; returns row counts."""
+    ensure_tables(conn, REFERENCE.values())
+    counts = {}
+    with transaction(conn):
+        for name in REFERENCE_FILES:
+            table = REFERENCE[name]
+            frame = read_reference_csv(reference_dir, name) if (reference_dir / f"{name}.csv").exists() \
+                else pd.DataFrame(columns=table.column_names)
+            frame = frame[[c for c in table.column_names if c in frame.columns]]
+            if "has_joint_party_committee" in frame:
+                frame["has_joint_party_committee"] = frame["has_joint_party_committee"].isin(["是", "true", "1"])
+            if "target_value" in frame:
+                frame["target_value"] = pd.to_numeric(frame["target_value"])
+            conn.execute(f"DELETE FROM {table.qualified}")
+            _insert(conn, table, frame)
+            counts[name] = len(frame)
+    return counts
+
+
+def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_sql: str,
+                      owner_args: list, now: datetime) -> None:
+    """Mark the owner's earlier rows not current; insert the current versions, keeping first-seen times."""
+    table = AUDIT["ingest_log"]
+    seen = conn.execute(
+        f"SELECT file_path, sha256, min(ingested_at) FROM {table.qualified} GROUP BY ALL"
+    ).fetchall()
+    first_seen = {(p, s): t for p, s, t in seen}
+    conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE {owner_sql}", owner_args)
+    if log.empty:
+        return
+    paths = log["file_path"].tolist()
+    conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE file_path IN (SELECT unnest(?))", [paths])
+    for path, sha in zip(log["file_path"], log["sha256"]):
+        conn.execute(
+            f"DELETE FROM {table.qualified} WHERE file_path = ? AND sha256 IS NOT DISTINCT FROM ?", [path, sha]
+        )
+    frame = log.copy()
+    frame["is_current"] = True
+    frame["ingested_at"] = [first_seen.get((p, s), now) for p, s in zip(frame["file_path"], frame["sha256"])]
+    frame["ingested_at"] = pd.to_datetime(frame["ingested_at"])
+    _insert(conn, table, frame)
+
+
+def load_partition(conn: duckdb.DuckDBPyConnection, result: PartitionResult, now: datetime | None = None) -> None:
+    """Replace one dataset-period in staging and audit, all in one transaction."""
+    now = now or datetime.now()
+    staging = STAGING[result.dataset]
+    ensure_tables(conn)
+    with transaction(conn):
+        conn.execute(f"DELETE FROM {staging.qualified} WHERE period = ?", [result.period])
+        _insert(conn, staging, result.staging)
+        for name, frame in (("rejected_rows", result.rejected), ("cell_warnings", result.warnings)):
+            table = AUDIT[name]
+            conn.execute(f"DELETE FROM {table.qualified} WHERE dataset = ? AND period = ?",
+                         [result.dataset, result.period])
+            _insert(conn, table, frame)
+        _replace_log_rows(conn, result.log, "partition_key = ?", [result.partition_key], now)
+
+
+def load_unplaced(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, now: datetime | None = None) -> None:
+    """Files that belong to no partition (bad layout): their ingest-log rows, in one transaction."""
+    ensure_tables(conn)
+    with transaction(conn):
+        _replace_log_rows(conn, log, "partition_key IS NULL", [], now or datetime.now())
