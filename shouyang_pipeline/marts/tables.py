@@ -72,7 +72,8 @@ PROJECT_PROGRESS = Table(
         _c("plan_completion_pct", PCT, "年度计划完成率（%）：本年累计完成投资 ÷ 年度计划投资 × 100；年度计划为0时为空"),
         _c("ytd_investment_change_wan", WAN, "较上月新增投资（万元）：本年累计完成投资减去同年上一个月的累计数；1月或上月无该项目时为空"),
         _c("behind_schedule", "BOOLEAN", "是否滞后：竣工项目从不滞后；否则6月起仍未开工，或年度计划完成率比时间进度（月份 ÷ 12 × 100）低15个百分点以上，即为滞后"),
-        *(c for c in PROVENANCE if c.name != "period"),
+        _c("source_file", "VARCHAR", "来源文件：相对于原始数据目录的路径"),
+        _c("source_row", "INTEGER", "来源行号：Excel显示的行号，或CSV的记录号（表头为第1行）"),
     ),
 )
 
@@ -99,7 +100,7 @@ INDUSTRY_CHAIN_SUMMARY = Table(
     (
         PERIOD,
         _c("chain_name", "VARCHAR", "产业链名称：参考表 reference.industry_chains 的产业链名称"),
-        _c("chain_code", "VARCHAR", "产业链代码"),
+        _c("chain_code", "VARCHAR", "产业链代码：参考表 reference.industry_chains 的产业链代码"),
         _c("enterprises", INT, "规上工业企业数（家）：该产业链报送的规上工业企业数"),
         _c("value_added_ytd_yi", YI, "本年累计工业增加值（亿元）：该产业链企业本年累计工业增加值之和"),
         _c("value_added_prev_ytd_yi", YI, "上年同期累计工业增加值（亿元）：该产业链企业上年同期累计之和"),
@@ -152,12 +153,12 @@ TARGET_SCORECARD = Table(
     (
         PERIOD,
         _c("target_key", "VARCHAR", "目标代码：参考表 reference.targets 的目标代码"),
-        _c("target_name", "VARCHAR", "目标名称"),
+        _c("target_name", "VARCHAR", "目标名称：目标的中文表述"),
         _c("comparator", "VARCHAR", "比较方式：>= 或 >（实际值与目标值比较）"),
         _c("target_value", "DOUBLE", "目标值：单位见 unit"),
-        _c("unit", "VARCHAR", "目标单位"),
+        _c("unit", "VARCHAR", "目标单位：目标值的单位"),
         _c("actual_value", "DOUBLE", "实际值：单位见 actual_unit（累计数按年度目标对照；已四舍五入）；无数据时为空"),
-        _c("actual_unit", "VARCHAR", "实际值单位"),
+        _c("actual_unit", "VARCHAR", "实际值单位：实际值的单位（如个百分点、亿元、个村）"),
         _c("status", "VARCHAR", "状态：达标、未达标，或无数据（缺数据或该数据集尚未纳入报送）；按未四舍五入的数判断"),
         _c("detail", "VARCHAR", "说明：一句中文说明，年内累计数注明“累计”"),
         _c("dataset", "VARCHAR", "数据集：判断该目标所用的数据集"),
