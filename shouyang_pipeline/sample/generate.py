@@ -1,0 +1,689 @@
+"""Generator of the bundled sample submissions (data/raw) and data/reference/villages.csv.
+
+The sample is made-up data built around the real figures of the county's bulletins
+(contract: SAMPLE.md). ``write_sample(raw_dir, reference_dir)`` with scale=1 writes the bundled
+sample; larger scales multiply projects, enterprises and villages for benchmarks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import shutil
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.utility import xl_col_to_name
+
+from . import names as N
+from .model import (C, CITY_GROWTH, QUARTERS, STARTED, Enterprise, Project, Village, bad_credit_code,
+                    build_enterprises, build_projects, build_villages, fill_village_income, make_credit_code)
+from .writers import Formula, Pct, Sheet, write_csv, write_xlsx
+
+DATASETS = ("key_projects", "industrial_output", "city_indicators", "village_income")
+BIG_XLSX_ROWS = 5000  # above this many rows, xlsxwriter runs in constant_memory mode
+
+
+@dataclass(frozen=True)
+class Style:
+    fmt: str = "xlsx"            # xlsx | csv
+    encoding: str = "utf-8"      # csv: utf-8 | utf-8-sig | gbk
+    headers: str = "canon"       # canon | alias
+    unit: str = "万元"            # 万元 | 亿元 | 元
+    unit_in_header: bool = False  # 总投资（亿元）
+    header_breaks: bool = False  # 总投资\n（万元）
+    title: bool = False          # title row + 填报单位/单位 row
+    totals: str | None = None    # formula | static
+    sections: bool = False       # 一、产业转型类项目 rows
+    footer: bool = False         # blank rows, 填表人, 注：
+    instructions: bool = False   # a 填报说明 sheet first
+    bools: str = "是否"          # 是否 | check | YN
+    dates: str = "iso"           # excel | iso | slash | cn_month | cn_day | dot | mixed
+    levels: str = "级"           # 级 | 重点
+    chains: str = "name"         # name | code | mixed
+    zones: str = "name"          # name | alias | mixed
+    spaced_townships: bool = False
+    text_numbers: bool = False   # a few money cells as "12,345.60" or full-width digits
+    township_col: str = "repeat"  # village_income: merged | repeat | none
+    codes: str = "text"          # village_income: text | number | none
+    drop_cun: bool = False       # village_income: some names without the trailing 村
+    pct: str = "pct_cell"        # city_indicators: pct_cell | number | percent_text | fullwidth
+    indicator_alias: bool = False
+
+
+KP_STYLES = {
+    1: Style(fmt="csv", encoding="utf-8-sig", dates="iso"),
+    2: Style(title=True, unit_in_header=True, header_breaks=True, sections=True, totals="formula", footer=True,
+             dates="excel"),
+    3: Style(title=True, instructions=True, headers="alias", totals="static", footer=True, bools="check",
+             dates="cn_month", levels="重点"),
+    4: Style(fmt="csv", encoding="gbk", unit="亿元", unit_in_header=True, dates="slash", levels="重点",
+             chains="mixed"),
+    5: Style(title=True, chains="code", zones="alias", spaced_townships=True, dates="mixed", footer=True),
+    6: Style(fmt="csv", encoding="utf-8", text_numbers=True, zones="mixed", dates="dot"),
+    7: Style(title=True, sections=True, totals="formula", unit_in_header=True, header_breaks=True, footer=True,
+             dates="excel"),
+    8: Style(title=True, headers="alias", totals="static", footer=True, bools="YN", dates="cn_day"),
+    9: Style(fmt="csv", encoding="gbk", headers="alias", bools="check", dates="iso"),
+    10: Style(title=True, unit="亿元", sections=True, totals="static", footer=True, dates="excel", levels="重点"),
+    11: Style(fmt="csv", encoding="utf-8-sig", chains="mixed", zones="mixed", text_numbers=True, dates="mixed"),
+    12: Style(title=True, sections=True, totals="formula", footer=True, dates="excel"),
+}
+IO_STYLES = {
+    2: Style(title=True, totals="formula", footer=True),
+    3: Style(title=True, headers="alias", totals="static", footer=True, bools="check"),
+    4: Style(fmt="csv", encoding="gbk"),
+    5: Style(fmt="csv", encoding="utf-8-sig", chains="code"),
+    6: Style(title=True, instructions=True, totals="static", footer=True),
+    7: Style(fmt="csv", encoding="gbk", text_numbers=True),
+    8: Style(title=True, totals="formula", footer=True, spaced_townships=True),
+    9: Style(title=True, unit="亿元", totals="static", footer=True),
+    10: Style(fmt="csv", encoding="utf-8", bools="YN"),
+    11: Style(title=True, unit_in_header=True, totals="formula", footer=True, chains="mixed"),
+    12: Style(fmt="csv", encoding="gbk", chains="mixed"),
+}
+CITY_STYLES = {
+    2: Style(title=True, pct="pct_cell"),
+    3: Style(fmt="csv", headers="alias", pct="number"),
+    4: Style(fmt="csv", encoding="gbk", pct="percent_text"),
+    5: Style(title=True, pct="pct_cell"),
+    6: Style(fmt="csv", encoding="utf-8-sig", pct="fullwidth", indicator_alias=True),
+    7: Style(title=True, pct="number", unit_in_header=True),
+    8: Style(title=True, pct="pct_cell"),
+    9: Style(fmt="csv", pct="percent_text"),
+    10: Style(pct="pct_cell", indicator_alias=True),
+    11: Style(fmt="csv", encoding="gbk", pct="number"),
+    12: Style(title=True, pct="number", unit_in_header=True),
+}
+_V1 = Style(title=True, township_col="merged", codes="text", totals="static", footer=True)
+_V2 = Style(title=True, township_col="none", unit="元", unit_in_header=True, drop_cun=True, totals="formula",
+            footer=True, headers="alias")
+_V3 = Style(fmt="csv", encoding="utf-8-sig", headers="alias", codes="text")
+_V4 = Style(fmt="csv", encoding="gbk", title=True, unit="元", codes="none")
+_V5 = Style(headers="alias", codes="none")
+VILLAGE_STYLES = {
+    "朝阳镇": _V1, "南燕竹镇": _V3, "宗艾镇": _V4, "平头镇": _V1, "松塔镇": _V2, "西洛镇": _V3,
+    "尹灵芝镇": _V5, "平舒乡": _V4, "解愁乡": _V2, "温家庄乡": replace(_V3, encoding="utf-8", codes="none"),
+    "景尚乡": replace(_V1, codes="number", totals="formula"), "上湖乡": _V4,
+    "羊头崖乡": replace(_V2, unit="万元", drop_cun=False), "马首乡": _V5,
+}
+
+KP_HEADERS = {
+    "canon": {"seq": "序号", "code": "项目编号", "name": "项目名称", "level": "项目级别", "sector": "项目类别",
+              "chain": "所属产业链", "zone": "所在园区", "township": "所在乡镇", "total": "总投资",
+              "plan": "年度计划投资", "ytd": "本年累计完成投资", "status": "建设状态",
+              "productive": "是否生产性项目", "start": "开工时间", "unit": "责任单位", "remarks": "备注"},
+    "alias": {"seq": "序号", "code": "项目代码", "name": "项目名称", "level": "级别", "sector": "所属领域",
+              "chain": "产业链", "zone": "所属园区", "township": "乡镇", "total": "计划总投资",
+              "plan": "本年计划投资", "ytd": "累计完成投资", "status": "项目状态",
+              "productive": "生产性项目", "start": "开工日期", "unit": "牵头单位", "remarks": "备注"},
+}
+IO_HEADERS = {
+    "canon": {"seq": "序号", "code": "统一社会信用代码", "name": "企业名称", "chain": "所属产业链",
+              "township": "所在乡镇", "ytd": "本年累计工业增加值", "prev": "上年同期累计工业增加值",
+              "output": "本年累计工业总产值", "digital": "是否数字经济核心产业", "remarks": "备注"},
+    "alias": {"seq": "序号", "code": "信用代码", "name": "单位名称", "chain": "产业链", "township": "乡镇",
+              "ytd": "工业增加值", "prev": "上年同期", "output": "工业总产值", "digital": "数字经济核心产业",
+              "remarks": "备注"},
+}
+VI_HEADERS = {
+    "canon": {"seq": "序号", "township": "所属乡镇", "code": "村代码", "name": "村名称", "op": "经营性收入",
+              "total": "集体经济总收入", "source": "主要收入来源", "remarks": "备注"},
+    "alias": {"seq": "序号", "township": "乡镇", "code": "统计用区划代码", "name": "村名", "op": "集体经营性收入",
+              "total": "总收入", "source": "收入来源", "remarks": "备注"},
+}
+KP_MONEY = ("total", "plan", "ytd")
+IO_MONEY = ("ytd", "prev", "output")
+VI_MONEY = ("op", "total")
+SECTION_NO = {"产业转型": "一", "城市建设": "二", "社会民生": "三", "基础设施": "四"}
+FOOTER = "填表人：张三　审核人：李四"
+FULLWIDTH = str.maketrans("0123456789.,", "０１２３４５６７８９．，")
+
+
+class Raw(str):
+    """A cell written exactly as given (a planted unreadable value such as 暂无)."""
+
+
+# ------------------------------------------------------------------------------ helpers
+def round_half_up(x: float | Decimal, places: int) -> float:
+    q = Decimal(1).scaleb(-places)
+    return float(Decimal(str(x)).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def money(cents: int, unit: str) -> float | int:
+    if unit == "万元":
+        return round(cents / C, 2)
+    if unit == "亿元":
+        return round(cents / (C * 10_000), 6)
+    if unit == "元":
+        return cents * 100
+    raise ValueError(unit)
+
+
+def period_label(m: int) -> str:
+    return "1月" if m == 1 else f"1-{m}月"
+
+
+def fmt_date(d: date, style: str, rng: random.Random, fmt: str) -> Any:
+    if style == "mixed":
+        style = rng.choice(["excel", "iso", "slash", "cn_month", "cn_day", "dot"])
+    if style == "excel":
+        return d if fmt == "xlsx" else d.isoformat()
+    return {
+        "iso": d.isoformat(),
+        "slash": f"{d.year}/{d.month}/{d.day}",
+        "cn_month": f"{d.year}年{d.month}月",
+        "cn_day": f"{d.year}年{d.month}月{d.day}日",
+        "dot": f"{d.year}.{d.month}.{d.day}",
+    }[style]
+
+
+def fmt_bool(b: bool, style: str) -> str | None:
+    if style == "check":
+        return "√" if b else None
+    if style == "YN":
+        return "Y" if b else "N"
+    return "是" if b else "否"
+
+
+def fmt_chain(code: str | None, style: str, rng: random.Random) -> str | None:
+    if code is None:
+        return None
+    if style == "code" or (style == "mixed" and rng.random() < 0.3):
+        return code
+    return N.CHAIN_NAME[code]
+
+
+def fmt_zone(code: str | None, style: str, rng: random.Random) -> str | None:
+    if code is None:
+        return None
+    name, aliases = N.ZONES[code]
+    if style == "alias":
+        return aliases[0]
+    if style == "mixed":
+        return rng.choice([name] + aliases)
+    return name
+
+
+def fmt_town(name: str | None, style: Style, rng: random.Random) -> str | None:
+    if name and style.spaced_townships and rng.random() < 0.2:
+        return "\u3000".join(name)
+    return name
+
+
+def money_header(label: str, style: Style) -> str:
+    if not style.unit_in_header:
+        return label
+    if style.header_breaks:
+        return f"{label}\n（{style.unit}）"
+    return f"{label}（{style.unit}）" if style.unit != "元" else f"{label}({style.unit})"
+
+
+@dataclass
+class Table:
+    """A rendered sheet plus where each data record landed (0-based row) and the column indexes."""
+
+    sheet: Sheet
+    record_rows: list[int]
+    col_index: dict[str, int]
+    headers: dict[str, str]
+    totals: dict[str, float | int]
+
+
+def build_table(*, name: str, keys: list[str], headers: dict[str, str], money_keys: tuple[str, ...],
+                records: list[dict[str, Any]], style: Style, rng: random.Random, title: str, unit_line: str,
+                merge_key: str | None = None, totals_offset: dict[str, int] | None = None) -> Table:
+    ncol = len(keys)
+    hdr = {k: (money_header(headers[k], style) if k in money_keys else headers[k]) for k in keys}
+    sheet = Sheet(name=name, widths=[6] + [14] * (ncol - 1))
+    rows = sheet.rows
+    if style.title:
+        rows.append([title] + [None] * (ncol - 1))
+        if style.fmt == "xlsx":
+            sheet.merges.append((0, 0, 0, ncol - 1))
+        sheet.styles[0] = "title"
+        rows.append([unit_line] + [None] * (ncol - 1))
+        sheet.styles[1] = "unit"
+    sheet.styles[len(rows)] = "header"
+    rows.append([hdr[k] for k in keys])
+    record_rows: list[int] = []
+    sums = {k: 0 for k in money_keys}
+    section = None
+    seq = 0
+    first_data = len(rows)
+    for rec in records:
+        if style.sections and rec.get("_section") and rec["_section"] != section:
+            section = rec["_section"]
+            r = len(rows)
+            rows.append([section] + [None] * (ncol - 1))
+            if style.fmt == "xlsx":
+                sheet.merges.append((r, 0, r, ncol - 1))
+            sheet.styles[r] = "section"
+        seq += 1
+        row: list[Any] = []
+        for k in keys:
+            v = rec.get(k)
+            if k == "seq":
+                v = seq
+            elif k in money_keys and v is not None and not isinstance(v, str):
+                sums[k] += v
+                v = money(v, style.unit)
+                if style.text_numbers and rng.random() < 0.04:
+                    v = f"{v:,.2f}" if rng.random() < 0.6 else f"{v:.2f}".translate(FULLWIDTH)
+            row.append(v)
+        record_rows.append(len(rows))
+        rows.append(row)
+    last_data = len(rows) - 1
+    if merge_key and style.fmt == "xlsx" and len(record_rows) > 1:
+        c = keys.index(merge_key)
+        for r in record_rows[1:]:
+            rows[r][c] = None
+        sheet.merges.append((record_rows[0], c, record_rows[-1], c))
+    totals: dict[str, float | int] = {}
+    if style.totals:
+        r = len(rows)
+        trow: list[Any] = [None] * ncol
+        trow[0] = "合计"
+        for k in money_keys:
+            if k not in keys:
+                continue
+            total = money(sums[k] + (totals_offset or {}).get(k, 0), style.unit)
+            if style.unit == "亿元":
+                total = round(total, 6)
+            totals[k] = total
+            c = keys.index(k)
+            col = xl_col_to_name(c)
+            if style.totals == "formula" and style.fmt == "xlsx":
+                trow[c] = Formula(f"=SUM({col}{first_data + 1}:{col}{last_data + 1})", total)
+            else:
+                trow[c] = total
+        rows.append(trow)
+        sheet.styles[r] = "total"
+    if style.footer:
+        rows.append([None] * ncol)
+        rows.append([FOOTER] + [None] * (ncol - 1))
+        rows.append([f"注：本表数据为{title[:4]}年{title[5:].split('月')[0]}月累计数。"] + [None] * (ncol - 1))
+    return Table(sheet, record_rows, {k: i for i, k in enumerate(keys)}, hdr, totals)
+
+
+INSTRUCTIONS = [
+    "填报说明",
+    "1．本表由各责任单位按月填报，次月5日前报送。",
+    "2．金额保留两位小数；数据均为本年1月至报告月累计数。",
+    "3．请勿修改表头，不要插入合并单元格以外的格式。",
+    "4．如有疑问请联系县政府办公室信息科。",
+]
+
+
+def instructions_sheet() -> Sheet:
+    return Sheet(name="填报说明", rows=[[line] for line in INSTRUCTIONS], styles={0: "title"}, widths=[60])
+
+
+# ------------------------------------------------------------------------------ writer
+class SampleWriter:
+    def __init__(self, raw_dir: Path, reference_dir: Path, scale: int, seed: int):
+        self.raw = Path(raw_dir)
+        self.ref = Path(reference_dir)
+        self.scale = scale
+        self.seed = seed
+        self.files: list[dict[str, Any]] = []
+        self.planted: list[dict[str, Any]] = []
+        self.rows = {d: 0 for d in DATASETS}
+
+    # -- output
+    def _path(self, dataset: str, year: int, m: int, submitter: str, ext: str) -> Path:
+        return self.raw / dataset / f"{year}-{m:02d}__{submitter}.{ext}"
+
+    def _emit(self, path: Path, table: Table, style: Style, dataset: str, n_records: int) -> None:
+        if style.fmt == "csv":
+            write_csv(path, table.sheet, style.encoding)
+            kind = f"csv/{style.encoding}"
+        else:
+            sheets = ([instructions_sheet()] if style.instructions else []) + [table.sheet]
+            write_xlsx(path, sheets, constant_memory=len(table.sheet.rows) > BIG_XLSX_ROWS)
+            kind = "xlsx"
+        self.rows[dataset] += n_records
+        self.files.append({"path": path.relative_to(self.raw).as_posix(), "dataset": dataset, "format": kind,
+                           "data_rows": n_records})
+
+    def _plant(self, path: Path, table: Table, idx: int, key: str | None, value: Any, rule: str,
+               effect: str, expected: str, fmt: str) -> None:
+        r = table.record_rows[idx]
+        entry = {"file": path.relative_to(self.raw).as_posix(), "row": r + 1,
+                 "row_kind": "Excel row" if fmt == "xlsx" else "CSV record (header = 1)",
+                 "cell": None, "column": None, "value": value, "rule": rule, "effect": effect,
+                 "expected": expected}
+        if key is not None:
+            c = table.col_index[key]
+            entry["cell"] = f"{xl_col_to_name(c)}{r + 1}"
+            entry["column"] = table.headers[key].replace("\n", "")
+        self.planted.append(entry)
+
+    # -- key projects
+    def key_projects(self, rng: random.Random, year: int, projects: list[Project], main: bool) -> None:
+        keys = ["seq", "code", "name", "level", "sector", "chain", "zone", "township", "total", "plan", "ytd",
+                "status", "productive", "start", "unit", "remarks"]
+        n_real = len(projects)
+        width = len(projects[0].code.split("-")[1])
+
+        def extra_code(k: int) -> str:
+            return f"SY{year}-{n_real + k:0{width}d}"
+
+        for m in range(1, 13):
+            st = KP_STYLES[m]
+            records = []
+            for p in projects:
+                status = p.status(m)
+                level = p.level if st.levels == "级" else p.level.replace("级", "重点")
+                started = status in STARTED
+                remarks = None
+                if status == "未开工":
+                    remarks = "前期手续办理中" if m > 3 else None
+                elif status == "竣工":
+                    remarks = "已竣工"
+                records.append({
+                    "code": p.code, "name": p.name, "level": level, "sector": p.sector,
+                    "chain": fmt_chain(p.chain, st.chains, rng), "zone": fmt_zone(p.zone, st.zones, rng),
+                    "township": fmt_town(p.township, st, rng), "total": p.total, "plan": p.plan,
+                    "ytd": p.ytd_at(m), "status": status, "productive": fmt_bool(p.productive, st.bools),
+                    "start": fmt_date(p.start_date, st.dates, rng, st.fmt) if started and p.start_date else None,
+                    "unit": p.unit, "remarks": remarks, "_section": f"{SECTION_NO[p.sector]}、{p.sector}类项目",
+                })
+            plants: list[tuple[int, str | None, Any, str, str, str]] = []
+            last_section = records[-1]["_section"]
+
+            def extra(**kw: Any) -> int:
+                rec = {"level": "县级" if st.levels == "级" else "县重点", "sector": "基础设施",
+                       "township": None, "status": "新开工", "productive": fmt_bool(False, st.bools),
+                       "unit": "县发改局", "_section": last_section}
+                rec.update(kw)
+                records.append(rec)
+                return len(records) - 1
+
+            if main and m == 2:
+                i = extra(code=extra_code(1), name="县应急物资储备库项目", total=-200 * C, plan=0, ytd=0,
+                          status="未开工")
+                plants.append((i, "total", money(-200 * C, st.unit), "not_positive", "rejected",
+                               "总投资必须大于0（当前值：-200）; the row is rejected and counts in no figure "
+                               "(its 年度计划投资 0 may also be flagged as exceeding the total)"))
+                i = extra(code=extra_code(2), name="朝阳镇农产品冷链仓储项目", total=3_500 * C, plan=1_200 * C,
+                          ytd=Raw("暂无"), township="朝阳镇")
+                plants.append((i, "ytd", "暂无", "not_a_number", "rejected",
+                               "本年累计完成投资不是数字（暂无）：如为零请填0; row rejected"))
+                for nm in ("松塔镇分布式光伏发电项目", "松塔镇分布式光伏发电项目（二期）"):
+                    i = extra(code=extra_code(3), name=nm, total=2_600 * C, plan=800 * C, ytd=120 * C,
+                              township="松塔镇")
+                    plants.append((i, None, extra_code(3), "duplicate_key", "rejected",
+                                   f"项目编号{extra_code(3)}重复出现（两行都被拒收，原因中列出另一行）"))
+            if main and m == 5:
+                i = next(i for i, p in enumerate(projects) if p.township == "宗艾镇" and p.zone is None)
+                records[i]["township"] = "宗爱镇"
+                plants.append((i, "township", "宗爱镇", "not_in_list", "cell warning (row loads, township NULL)",
+                               f"所在乡镇“宗爱镇”不在乡镇名录中；该格存为空并记入 cell_warnings，"
+                               f"项目{projects[i].code}照常入库"))
+            if main and m == 7:
+                i = extra(code=extra_code(4), name="县城智慧停车场项目", total=2_000 * C, plan=2_500 * C,
+                          ytd=300 * C, sector="城市建设")
+                plants.append((i, "plan", money(2_500 * C, st.unit), "out_of_range", "rejected",
+                               "年度计划投资（2500）不能大于总投资（2000）; row rejected"))
+            if main and m == 10:
+                i = extra(code=extra_code(5), name="县第二污水处理厂项目", total=8_000 * C, plan=3_000 * C,
+                          ytd=1_500 * C, status="在建")
+                plants.append((i, "status", "在建", "not_in_list", "rejected",
+                               "建设状态“在建”不在可选值（未开工、新开工、复工、续建、竣工）中; row rejected"))
+            offset = {"plan": 1_000 * C} if main and m == 8 else None
+            title = f"{year}年{period_label(m)}全县重点项目进展情况表"
+            unit_line = f"填报单位：县发改局　　　　单位：{st.unit}"
+            table = build_table(name=f"{m}月", keys=keys, headers=KP_HEADERS[st.headers], money_keys=KP_MONEY,
+                                records=records, style=st, rng=rng, title=title, unit_line=unit_line,
+                                totals_offset=offset)
+            path = self._path("key_projects", year, m, "发改局", "xlsx" if st.fmt == "xlsx" else "csv")
+            self._emit(path, table, st, "key_projects", len(records))
+            for i, key, value, rule, effect, expected in plants:
+                self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
+            if offset:
+                r = len(table.sheet.rows) - 4  # the 合计 row (then blank, 填表人, 注)
+                c = table.col_index["plan"]
+                self.planted.append({
+                    "file": path.relative_to(self.raw).as_posix(), "row": r + 1, "row_kind": "Excel row",
+                    "cell": f"{xl_col_to_name(c)}{r + 1}", "column": table.headers["plan"],
+                    "value": table.totals["plan"], "rule": "totals_mismatch",
+                    "effect": "warning (totals_check = mismatch, nothing rejected)",
+                    "expected": f"合计行年度计划投资{table.totals['plan']}与明细合计"
+                                f"{money(sum(p.plan for p in projects), st.unit)}不符（相差1000万元）"})
+
+    # -- industrial output
+    def industrial_output(self, rng: random.Random, year: int, ents: list[Enterprise], main: bool) -> None:
+        keys = ["seq", "code", "name", "chain", "township", "ytd", "prev", "output", "digital", "remarks"]
+        for m in range(2, 13):
+            st = IO_STYLES[m]
+            records = [{"code": e.credit_code, "name": e.name, "chain": fmt_chain(e.chain, st.chains, rng),
+                        "township": fmt_town(e.township, st, rng), "ytd": e.ytd[m], "prev": e.prev[m],
+                        "output": e.output[m], "digital": fmt_bool(e.digital, st.bools)} for e in ents]
+            plants = []
+            if main and m == 2:
+                code = bad_credit_code(rng)
+                records.append({"code": code, "name": "寿阳县宏达商贸有限公司", "chain": None, "township": "朝阳镇",
+                                "ytd": 310 * C, "prev": 280 * C, "output": 950 * C,
+                                "digital": fmt_bool(False, st.bools)})
+                plants.append((len(records) - 1, "code", code, "bad_credit_code", "rejected",
+                               f"统一社会信用代码{code}校验位不正确; row rejected"))
+            if main and m == 8:
+                records.append({"code": make_credit_code(rng), "name": "寿阳县瑞丰新材料有限公司",
+                                "chain": fmt_chain("CHEMICAL", st.chains, rng), "township": "松塔镇",
+                                "ytd": Raw("-"), "prev": 410 * C, "output": 1_300 * C,
+                                "digital": fmt_bool(False, st.bools), "remarks": "本月新入规"})
+                plants.append((len(records) - 1, "ytd", "-", "required", "rejected",
+                               "本年累计工业增加值为必填项（如为零请填0）; row rejected"))
+            title = f"{year}年{period_label(m)}规模以上工业企业主要指标"
+            unit_line = f"填报单位：县统计局　　　　单位：{st.unit}"
+            table = build_table(name="规上工业", keys=keys, headers=IO_HEADERS[st.headers], money_keys=IO_MONEY,
+                                records=records, style=st, rng=rng, title=title, unit_line=unit_line)
+            path = self._path("industrial_output", year, m, "统计局", "xlsx" if st.fmt == "xlsx" else "csv")
+            self._emit(path, table, st, "industrial_output", len(records))
+            for i, key, value, rule, effect, expected in plants:
+                self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
+            if main and m == 3:
+                copy = self._path("industrial_output", year, m, "统计局副本", "xlsx")
+                shutil.copyfile(path, copy)
+                self.files.append({"path": copy.relative_to(self.raw).as_posix(), "dataset": "industrial_output",
+                                   "format": "xlsx", "data_rows": len(records)})
+                self.planted.append({
+                    "file": copy.relative_to(self.raw).as_posix(), "row": None, "row_kind": "file",
+                    "cell": None, "column": None, "value": None, "rule": "duplicate_file",
+                    "effect": "file rejected (the original loads)",
+                    "expected": f"重复提交：与{path.relative_to(self.raw).as_posix()}内容完全相同"})
+
+    # -- city indicators
+    def city_indicators(self, rng: random.Random, year: int, growth: dict[int, float]) -> None:
+        for m in range(2, 13):
+            st = CITY_STYLES[m]
+            g = growth[m]
+            name = "规模以上工业增加值增速" if st.indicator_alias else "规上工业增加值增速"
+            if st.pct == "pct_cell":
+                value: Any = Pct(round(g / 100, 6)) if st.fmt == "xlsx" else f"{g}%"
+            elif st.pct == "number":
+                value = g
+            elif st.pct == "percent_text":
+                value = f"{g}%"
+            else:
+                value = f"{g}%".translate(FULLWIDTH).replace("%", "％")
+            hdr_value = ("数值" if st.headers == "alias" else "全市数值")
+            if st.unit_in_header or st.headers == "alias":
+                hdr_value += "（%）" if st.fmt == "xlsx" else "(%)"
+            headers = {"indicator": "指标" if st.headers == "alias" else "指标名称", "value": hdr_value,
+                       "remarks": "备注"}
+            records = [{"indicator": name, "value": value, "remarks": f"全市{period_label(m)}累计增速"}]
+            title = f"{year}年{period_label(m)}晋中市主要经济指标（规上工业）"
+            table = build_table(name="全市指标", keys=["indicator", "value", "remarks"], headers=headers,
+                                money_keys=(), records=records, style=st, rng=rng, title=title,
+                                unit_line="填报单位：县统计局（摘自市统计局月度数据）")
+            path = self._path("city_indicators", year, m, "统计局", "xlsx" if st.fmt == "xlsx" else "csv")
+            self._emit(path, table, st, "city_indicators", 1)
+
+    # -- village income
+    def village_income(self, rng: random.Random, year: int, villages: list[Village], main: bool) -> None:
+        by_town: dict[str, list[Village]] = {}
+        for v in villages:
+            by_town.setdefault(v.township, []).append(v)
+        for q in QUARTERS:
+            for town in N.TOWNSHIP_NAMES:
+                st = VILLAGE_STYLES[town]
+                keys = ["seq"]
+                if st.township_col != "none":
+                    keys.append("township")
+                if st.codes != "none":
+                    keys.append("code")
+                keys += ["name", "op", "total", "source", "remarks"]
+                records = []
+                for v in by_town[town]:
+                    name = v.name
+                    if st.drop_cun and rng.random() < 0.35:
+                        name = name[:-1]
+                    code: Any = v.code if st.codes == "text" else int(v.code)
+                    records.append({"township": town, "code": code, "name": name, "op": v.op[q],
+                                    "total": v.total[q], "source": v.source})
+                plants = []
+                if main and q == 6 and town == "南燕竹镇":
+                    records.append({"township": "南燕竺镇", "code": None, "name": N.NEW_VILLAGE_MISSPELT,
+                                    "op": 12 * C, "total": 30 * C, "source": "土地流转"})
+                    plants.append((len(records) - 1, "township", "南燕竺镇", "not_in_list", "rejected",
+                                   "所属乡镇“南燕竺镇”不在乡镇名录中（应为南燕竹镇）; row rejected "
+                                   "(新建村 cannot be matched to the village list either)"))
+                if main and q == 12 and town == "平头镇":
+                    records.append({"township": town, "code": None, "name": N.UNKNOWN_VILLAGE, "op": 45 * C,
+                                    "total": 60 * C, "source": "乡村旅游", "remarks": "新设村"})
+                    plants.append((len(records) - 1, "name", N.UNKNOWN_VILLAGE, "unknown_village", "rejected",
+                                   f"{N.UNKNOWN_VILLAGE}不在平头镇的行政村名录中; row rejected"))
+                title = f"{year}年{period_label(q)}{town}村级集体经济收入情况表"
+                unit_line = f"填报单位：{town}人民政府　　　　单位：{st.unit}"
+                table = build_table(name=town, keys=keys, headers=VI_HEADERS[st.headers], money_keys=VI_MONEY,
+                                    records=records, style=st, rng=rng, title=title, unit_line=unit_line,
+                                    merge_key="township" if st.township_col == "merged" else None)
+                path = self._path("village_income", year, q, town, "xlsx" if st.fmt == "xlsx" else "csv")
+                self._emit(path, table, st, "village_income", len(records))
+                for i, key, value, rule, effect, expected in plants:
+                    self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
+
+    # -- reference
+    def villages_csv(self, villages: list[Village]) -> Path:
+        self.ref.mkdir(parents=True, exist_ok=True)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["village_code", "village_name", "township_name"])
+        for v in villages:
+            w.writerow([v.code, v.name, v.township])
+        path = self.ref / "villages.csv"
+        path.write_text(buf.getvalue(), encoding="utf-8")
+        return path
+
+
+def years_for(scale: int) -> list[int]:
+    if scale >= 100:
+        return [2021, 2022, 2023]
+    if scale >= 10:
+        return [2022, 2023]
+    return [2023]
+
+
+def _project_figures(projects: list[Project], m: int) -> dict[str, dict[str, Any]]:
+    out = {}
+    scopes = {"全部": projects, "市级及以上": [p for p in projects if p.level in ("省级", "市级")],
+              "省级": [p for p in projects if p.level == "省级"]}
+    for scope, ps in scopes.items():
+        n = len(ps)
+        started = sum(1 for p in ps if p.status(m) in STARTED)
+        out[scope] = {
+            "projects": n,
+            "total_investment_yi": round_half_up(Decimal(sum(p.total for p in ps)) / (C * 10_000), 2),
+            "annual_plan_yi": round_half_up(Decimal(sum(p.plan for p in ps)) / (C * 10_000), 2),
+            "ytd_investment_yi": round_half_up(Decimal(sum(p.ytd_at(m) for p in ps)) / (C * 10_000), 2),
+            "started_projects": started,
+            "start_rate_pct": round_half_up(Decimal(started * 100) / n, 1) if n else None,
+            "projects_over_100m": sum(1 for p in ps if p.total >= 10_000 * C),
+            "productive_projects": sum(1 for p in ps if p.productive),
+        }
+    return out
+
+
+def _zone_figures(projects: list[Project], m: int) -> dict[str, Any]:
+    ps = [p for p in projects if p.zone == "PINGTOU"]
+    return {"projects": len(ps),
+            "total_investment_yi": round_half_up(Decimal(sum(p.total for p in ps)) / (C * 10_000), 2),
+            "projects_over_100m": sum(1 for p in ps if p.total >= 10_000 * C),
+            "productive_projects": sum(1 for p in ps if p.productive),
+            "ytd_investment_yi": round_half_up(Decimal(sum(p.ytd_at(m) for p in ps)) / (C * 10_000), 2)}
+
+
+def _industrial_figures(ents: list[Enterprise], m: int, city: float) -> dict[str, Any]:
+    ytd = Decimal(sum(e.ytd[m] for e in ents))
+    prev = Decimal(sum(e.prev[m] for e in ents))
+    growth = (ytd / prev - 1) * 100
+    chains = {}
+    for code, cname in N.CHAINS:
+        es = [e for e in ents if e.chain == code]
+        chains[cname] = len(es)
+    return {"enterprises": len(ents),
+            "value_added_ytd_yi": round_half_up(ytd / (C * 10_000), 2),
+            "value_added_prev_ytd_yi": round_half_up(prev / (C * 10_000), 2),
+            "yoy_growth_pct": round_half_up(growth, 1),
+            "yoy_growth_pct_unrounded": float(round(growth, 6)),
+            "city_yoy_growth_pct": city,
+            "gap_pp": round_half_up(growth - Decimal(str(city)), 1),
+            "digital_core_output_yi": round_half_up(
+                Decimal(sum(e.output[m] for e in ents if e.digital)) / (C * 10_000), 2),
+            "enterprises_by_chain": chains}
+
+
+def _village_figures(villages: list[Village], q: int) -> dict[str, Any]:
+    meeting = sum(1 for v in villages if v.op[q] >= 40 * C)
+    return {"villages_expected": len(villages), "villages_reported": len(villages),
+            "villages_meeting_target": meeting,
+            "share_meeting_target_pct": round_half_up(Decimal(meeting * 100) / len(villages), 1),
+            "operating_income_wan": round_half_up(Decimal(sum(v.op[q] for v in villages)) / C, 2)}
+
+
+def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: int = 2023) -> dict:
+    """Write the sample submissions under raw_dir/<dataset>/<period>[__<submitter>].<csv|xlsx>
+    and reference_dir/villages.csv. Returns a summary dict (files written, rows, planted errors)."""
+    if scale < 1:
+        raise ValueError("scale must be >= 1")
+    raw_dir, reference_dir = Path(raw_dir), Path(reference_dir)
+    w = SampleWriter(raw_dir, reference_dir, scale, seed)
+    villages = build_villages(scale)
+    ref_path = w.villages_csv(villages)
+    figures: dict[str, Any] = {"key_projects": {}, "zone_project_summary": {}, "industrial_output": {},
+                               "village_income": {}}
+    for year in years_for(scale):
+        main = year == 2023
+        factor = 0.9 ** (2023 - year)
+        rng = random.Random(f"{seed}:{year}:{scale}")
+        projects = build_projects(rng, year, scale, factor)
+        ents = build_enterprises(rng, year, scale, factor, list(range(2, 13)))
+        fill_village_income(villages, rng, factor)
+        growth = dict(CITY_GROWTH) if main else {m: round(g + rng.uniform(-1.5, 1.5), 1)
+                                                 for m, g in CITY_GROWTH.items()}
+        w.key_projects(rng, year, projects, main)
+        w.industrial_output(rng, year, ents, main)
+        w.city_indicators(rng, year, growth)
+        w.village_income(rng, year, villages, main)
+        for m in range(1, 13):
+            figures["key_projects"][f"{year}-{m:02d}"] = _project_figures(projects, m)
+            figures["zone_project_summary"][f"{year}-{m:02d}"] = {"平头融合发展区": _zone_figures(projects, m)}
+        for m in range(2, 13):
+            figures["industrial_output"][f"{year}-{m:02d}"] = _industrial_figures(ents, m, growth[m])
+        for q in QUARTERS:
+            figures["village_income"][f"{year}-{q:02d}"] = _village_figures(villages, q)
+    return {
+        "raw_dir": str(raw_dir), "reference_dir": str(reference_dir), "scale": scale, "seed": seed,
+        "years": years_for(scale),
+        "files": w.files,
+        "villages_csv": str(ref_path), "villages": len(villages),
+        "rows": w.rows,
+        "planted_errors": w.planted,
+        "figures": figures,
+    }
