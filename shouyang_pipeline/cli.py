@@ -1,0 +1,129 @@
+"""`shouyang`: build the warehouse from the raw dir, regenerate the sample, check a file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from .config import Settings
+
+console = Console()
+# Dagster's step logs go to the run in the instance (see `make ui`); the terminal gets the summary.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _instance():
+    """The Dagster instance at DAGSTER_HOME (default .dagster_home here), so `make ui` shows these runs."""
+    from dagster import DagsterInstance
+
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    return DagsterInstance.get()
+
+
+def periods_to_run(settings: Settings) -> list[str]:
+    """Every period with a file under the raw dir, plus periods whose files have since been removed."""
+    from .ingest.discover import discover
+    from .warehouse.connection import connect
+
+    periods = {f.period for f in discover(settings.raw_dir) if f.partition}
+    if settings.work_warehouse.exists():
+        with connect(settings.work_warehouse) as conn:
+            has_log = conn.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'ingest_log'"
+            ).fetchone()[0]
+            if has_log:
+                periods |= {p for (p,) in conn.execute(
+                    "SELECT DISTINCT period FROM audit.ingest_log WHERE is_current AND partition_key IS NOT NULL"
+                ).fetchall()}
+    return sorted(periods)
+
+
+@click.group(help="寿阳县重点工作数据管道（shouyang-pipeline）。路径来自环境变量 SHOUYANG_RAW_DIR、"
+                  "SHOUYANG_WAREHOUSE、SHOUYANG_EXPORT_DIR、SHOUYANG_ARCHIVE_DIR（默认在 data/ 下）。")
+def main() -> None:
+    pass
+
+
+@main.command(help="读取原始数据目录中每个报告期的全部文件，校验、入库、计算指标、写简报并发布数据仓库。"
+                   "被拒的文件和行是数据问题，不是故障：照常以0退出并列出。")
+@click.option("--period", "periods", multiple=True, metavar="YYYY-MM", help="只运行这些报告期（可重复）；默认全部。")
+def run(periods: tuple[str, ...]) -> None:
+    from .defs import build_definitions
+
+    settings = Settings.from_env()
+    todo = list(periods) or periods_to_run(settings)
+    if not todo:
+        console.print(f"[yellow]{settings.raw_dir} 下没有可处理的文件。[/]")
+        return
+    instance = _instance()
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    failed = []
+    with console.status("") as status:
+        for i, period in enumerate(todo, 1):
+            status.update(f"运行报告期 {period}（{i}/{len(todo)}）")
+            result = job.execute_in_process(
+                partition_key=period, instance=instance, raise_on_error=False, run_config=QUIET,
+            )
+            mark = "[green]✓[/]" if result.success else "[red]✗[/]"
+            console.print(f"{mark} {period}  run {result.run_id[:8]}")
+            if not result.success:
+                failed.append(period)
+    summarize(settings)
+    if failed:
+        console.print(f"[red]管道在这些报告期运行失败：{', '.join(failed)}（详见 make ui 中的运行日志）[/]")
+        sys.exit(1)
+
+
+def summarize(settings: Settings) -> None:
+    from .warehouse.connection import connect
+
+    if not settings.warehouse.exists():
+        return
+    with connect(settings.warehouse, read_only=True) as conn:
+        rows = conn.execute(
+            """SELECT status, count(*), sum(rows_loaded), sum(rows_rejected)
+               FROM audit.ingest_log WHERE is_current GROUP BY status ORDER BY status"""
+        ).fetchall()
+        bad = conn.execute(
+            """SELECT file_path, status, rows_rejected, message FROM audit.ingest_log
+               WHERE is_current AND status <> 'loaded' ORDER BY file_path"""
+        ).fetchall()
+    by = {s: (n, loaded or 0, rejected or 0) for s, n, loaded, rejected in rows}
+    files = {s: by.get(s, (0, 0, 0))[0] for s in ("loaded", "partial", "rejected")}
+    loaded = sum(v[1] for v in by.values())
+    rejected = sum(v[2] for v in by.values())
+    table = RichTable(title="被拒或部分入库的文件", show_lines=False)
+    for col in ("文件", "状态", "拒收行", "说明"):
+        table.add_column(col, overflow="fold")
+    for path, status, n, message in bad:
+        table.add_row(path, status, str(n), (message or "")[:120])
+    if bad:
+        console.print(table)
+    console.print(
+        f"文件：入库 {files['loaded']}，部分入库 {files['partial']}，被拒 {files['rejected']}；"
+        f"数据行：入库 {loaded}，被拒 {rejected}"
+    )
+    console.print(f"数据仓库：{settings.warehouse}（只读打开：duckdb -readonly {settings.warehouse}）")
+    console.print(f"简报与工作簿：{settings.export_dir}")
+
+
+@main.command(help="重新生成随附的样例数据（data/raw 与 data/reference/villages.csv）。")
+@click.option("--raw-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--reference-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--scale", type=int, default=1, show_default=True, help="规模倍数（基准测试用）")
+def sample(raw_dir: Path | None, reference_dir: Path | None, scale: int) -> None:
+    from .sample import write_sample
+
+    settings = Settings.from_env()
+    summary = write_sample(raw_dir or settings.raw_dir, reference_dir or settings.reference_dir, scale=scale)
+    console.print(f"已写入样例：{summary.get('files', summary)}")
+
+
+if __name__ == "__main__":
+    main()

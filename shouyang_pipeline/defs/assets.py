@@ -1,0 +1,254 @@
+"""The assets: thin wrappers that call one function of the plain-Python rooms each.
+
+    reference/*  ->  staging/<dataset>  ->  audit/*  ->  marts/*  ->  exports/briefing
+                                                                 ->  exports/published_warehouse
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from ..datasets import DATASETS
+from ..ingest.partition import ingest_partition, unplaced_log
+from ..marts.build import MART_DEPENDENCIES, MARTS, build_mart
+from ..reference import Reference
+from ..warehouse.connection import publish
+from ..warehouse.ddl import ensure_tables
+from ..warehouse.load import load_partition, load_reference, load_unplaced
+from ..warehouse.tables import AUDIT, REFERENCE, STAGING
+from .metadata import definition_metadata, markdown, preview, row_count
+from .partitions import monthly
+from .resources import WarehouseResource
+
+REFERENCE_KEYS = [dg.AssetKey(["reference", name]) for name in REFERENCE]
+STAGING_KEYS = [dg.AssetKey(["staging", name]) for name in DATASETS]
+AUDIT_KEYS = [dg.AssetKey(["audit", name]) for name in AUDIT]
+MART_KEYS = [dg.AssetKey(["marts", name]) for name in MARTS]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["reference", name], group_name="reference", description=t.comment,
+                     metadata=definition_metadata(t), kinds={"duckdb", "csv"})
+        for name, t in REFERENCE.items()
+    ],
+    partitions_def=monthly,
+)
+def reference_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The county's fixed lists from data/reference/*.csv (the same for every month)."""
+    with warehouse.get_connection() as conn:
+        counts = load_reference(conn, warehouse.settings.reference_dir)
+        for name, table in REFERENCE.items():
+            yield dg.MaterializeResult(
+                asset_key=["reference", name],
+                metadata={"dagster/row_count": counts[name], "preview": preview(conn, table)},
+            )
+
+
+def _file_table(result) -> pd.DataFrame:
+    cols = ["file_path", "status", "rows_read", "rows_loaded", "rows_rejected", "rows_skipped", "totals_check", "message"]
+    return result.log[cols]
+
+
+def _staging_asset(dataset_name: str):
+    dataset = DATASETS[dataset_name]
+    table = STAGING[dataset_name]
+    key = dg.AssetKey(["staging", dataset_name])
+
+    @dg.asset(
+        key=key,
+        group_name="staging",
+        partitions_def=monthly,
+        deps=REFERENCE_KEYS,
+        kinds={"duckdb", "pandera"},
+        description=f"{table.comment} 每个报告期重读该期的全部现行文件，校验后在一个事务内替换该期数据。",
+        metadata=definition_metadata(table),
+        check_specs=[
+            dg.AssetCheckSpec("row_accounting", asset=key,
+                              description="每个现行文件：读到的数据行 = 入库行 + 被拒行；staging 行数 = 入库行之和"),
+            dg.AssetCheckSpec("no_rejected_rows", asset=key,
+                              description="本期没有被拒的文件或数据行（有则警告，原因见 audit.rejected_rows）"),
+            dg.AssetCheckSpec("totals_match", asset=key,
+                              description="带合计行的文件，合计与明细相符（不符则警告）"),
+        ],
+    )
+    def staging_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        period = context.partition_key
+        settings = warehouse.settings
+        result = ingest_partition(settings, dataset_name, period, Reference.load(settings.reference_dir))
+        with warehouse.get_connection() as conn:
+            load_partition(conn, result)
+            where, args = "WHERE period = ?", [period]
+            loaded = row_count(conn, table, where, args)
+            sample = preview(conn, table, where, args)
+        log = result.log
+        files = _file_table(result)
+        rejected_files = log[log.status == "rejected"]
+        partial_files = log[log.status == "partial"]
+        yield dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": loaded,
+                "period": period,
+                "files": len(log),
+                "files_loaded": int((log.status == "loaded").sum()),
+                "files_partial": len(partial_files),
+                "files_rejected": len(rejected_files),
+                "rows_rejected": int(log.rows_rejected.sum()),
+                "cell_warnings": len(result.warnings),
+                "file_status": markdown(files),
+                "rejected_rows": markdown(result.rejected[["file_path", "source_row", "source_cell", "rule", "reason"]]),
+                "preview": sample,
+            }
+        )
+        unbalanced = log[(log.rows_read != log.rows_loaded + log.rows_rejected)]
+        yield dg.AssetCheckResult(
+            check_name="row_accounting",
+            passed=unbalanced.empty and loaded == int(log.rows_loaded.sum()),
+            metadata={"rows_read": int(log.rows_read.sum()), "rows_loaded": int(log.rows_loaded.sum()),
+                      "rows_rejected": int(log.rows_rejected.sum()), "staging_rows": loaded},
+        )
+        problems = log[log.status != "loaded"]
+        yield dg.AssetCheckResult(
+            check_name="no_rejected_rows",
+            passed=problems.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"files": markdown(problems[["file_path", "status", "rows_rejected", "message"]])},
+        )
+        mismatched = log[log.totals_check == "mismatch"]
+        yield dg.AssetCheckResult(
+            check_name="totals_match",
+            passed=mismatched.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"files": markdown(mismatched[["file_path", "message"]])},
+        )
+
+    staging_asset.__name__ = f"staging_{dataset_name}"
+    return staging_asset
+
+
+STAGING_ASSETS = [_staging_asset(name) for name in DATASETS]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["audit", name], group_name="audit", description=t.comment, deps=STAGING_KEYS,
+                     metadata=definition_metadata(t), kinds={"duckdb"})
+        for name, t in AUDIT.items()
+    ],
+    partitions_def=monthly,
+)
+def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """What came in and what was wrong with it: the period's files, rejected rows and cell warnings.
+
+    The staging assets write these tables for their own dataset and period; this step adds the
+    files no partition can hold (unknown folder, bad period) and reports the period as a whole.
+    """
+    period = context.partition_key
+    with warehouse.get_connection() as conn:
+        ensure_tables(conn)
+        load_unplaced(conn, unplaced_log(warehouse.settings))
+        log = AUDIT["ingest_log"]
+        current = conn.execute(
+            f"SELECT file_path, dataset, status, rows_read, rows_loaded, rows_rejected, message FROM {log.qualified} "
+            "WHERE is_current AND (period = ? OR partition_key IS NULL) ORDER BY file_path", [period]
+        ).df()
+        yield dg.MaterializeResult(
+            asset_key=["audit", "ingest_log"],
+            metadata={"dagster/row_count": len(current), "current_files": markdown(current, 50)},
+        )
+        for name in ("rejected_rows", "cell_warnings"):
+            t = AUDIT[name]
+            yield dg.MaterializeResult(
+                asset_key=["audit", name],
+                metadata={"dagster/row_count": row_count(conn, t, "WHERE period = ?", [period]),
+                          "preview": preview(conn, t, "WHERE period = ?", [period], 20)},
+            )
+
+
+def _mart_asset(name: str):
+    table = MARTS[name]
+    key = dg.AssetKey(["marts", name])
+    check_specs = []
+    if name == "target_scorecard":
+        check_specs.append(dg.AssetCheckSpec(
+            "targets_met", asset=key, description="本期所有有数据的目标均达标（有未达标则警告）"))
+
+    @dg.asset(
+        key=key,
+        group_name="marts",
+        partitions_def=monthly,
+        deps=[dg.AssetKey(dep.split("/")) for dep in MART_DEPENDENCIES[name]] + [dg.AssetKey(["audit", "ingest_log"])],
+        kinds={"duckdb", "sql"},
+        description=table.comment + "（SQL：shouyang_pipeline/marts/" + name + ".sql；每次按全部报告期重建）",
+        metadata=definition_metadata(table),
+        check_specs=check_specs,
+    )
+    def mart_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        period = context.partition_key
+        with warehouse.get_connection() as conn:
+            total = build_mart(conn, name)
+            where, args = "WHERE period = ?", [period]
+            yield dg.MaterializeResult(metadata={
+                "dagster/row_count": total,
+                "rows_this_period": row_count(conn, table, where, args),
+                "preview": preview(conn, table, where, args, 30),
+            })
+            if name == "target_scorecard":
+                rows = conn.execute(
+                    f"SELECT target_name, status, detail FROM {table.qualified} WHERE period = ? ORDER BY target_key",
+                    [period]).df()
+                yield dg.AssetCheckResult(
+                    check_name="targets_met", passed=not (rows.status == "未达标").any(),
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"达标": int((rows.status == "达标").sum()), "未达标": int((rows.status == "未达标").sum()),
+                              "无数据": int((rows.status == "无数据").sum()), "scorecard": markdown(rows)},
+                )
+
+    mart_asset.__name__ = f"marts_{name}"
+    return mart_asset
+
+
+MART_ASSETS = [_mart_asset(name) for name in MARTS]
+
+
+@dg.asset(
+    key=["exports", "briefing"],
+    group_name="exports",
+    partitions_def=monthly,
+    deps=MART_KEYS + AUDIT_KEYS,
+    kinds={"markdown", "html", "excel"},
+    description="月度简报（briefing_<期>.md/.html，中文，含图表）和分析用Excel工作簿（marts_<期>.xlsx），写入 SHOUYANG_EXPORT_DIR",
+)
+def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from ..exports.briefing import write_briefing
+    from ..exports.workbook import write_workbook
+
+    period = context.partition_key
+    export_dir = warehouse.settings.export_dir
+    with warehouse.get_connection() as conn:
+        paths = write_briefing(conn, period, export_dir)
+        workbook = write_workbook(conn, period, export_dir)
+    md = next(p for p in paths if p.suffix == ".md")
+    return dg.MaterializeResult(metadata={
+        "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in [*paths, workbook])),
+        "briefing": dg.MetadataValue.md(md.read_text(encoding="utf-8")),
+    })
+
+
+@dg.asset(
+    key=["exports", "published_warehouse"],
+    group_name="exports",
+    partitions_def=monthly,
+    deps=[dg.AssetKey(["exports", "briefing"])] + MART_KEYS + AUDIT_KEYS + STAGING_KEYS + REFERENCE_KEYS,
+    kinds={"duckdb"},
+    description="分析人员打开的数据仓库文件（SHOUYANG_WAREHOUSE）：运行结束时由工作副本整体原子替换，读者看到的永远是完整的上一次或这一次结果",
+)
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    path = publish(Path(warehouse.database), warehouse.settings.warehouse)
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                          "size_bytes": path.stat().st_size})
+
+
+ALL_ASSETS = [reference_tables, *STAGING_ASSETS, audit_tables, *MART_ASSETS, briefing, published_warehouse]

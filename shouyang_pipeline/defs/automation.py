@@ -1,0 +1,72 @@
+"""The monthly job, its schedule, and the sensor that notices new or corrected files."""
+
+
+import json
+from datetime import datetime
+
+import dagster as dg
+
+from ..ingest.discover import discover, sha256_of
+from .partitions import TIMEZONE, monthly
+from .resources import WarehouseResource
+
+monthly_refresh = dg.define_asset_job(
+    "monthly_refresh",
+    selection=dg.AssetSelection.all(),
+    partitions_def=monthly,
+    description="一个报告期的全部资产：参考表 → 暂存 → 审计 → 指标表 → 简报 → 发布数据仓库",
+)
+
+
+def previous_period(moment: datetime) -> str:
+    year, month = (moment.year, moment.month - 1) if moment.month > 1 else (moment.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+@dg.schedule(
+    job=monthly_refresh,
+    cron_schedule="0 8 5 * *",
+    execution_timezone=TIMEZONE,
+    description="每月5日8:00（北京时间）运行上月的报告期",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def monthly_schedule(context: dg.ScheduleEvaluationContext):
+    moment = context.scheduled_execution_time
+    period = previous_period(moment)
+    return dg.RunRequest(run_key=f"schedule:{period}", partition_key=period)
+
+
+@dg.sensor(
+    job=monthly_refresh,
+    minimum_interval_seconds=30,
+    description="发现原始数据目录中新增或更正（内容变化）的文件时，运行该文件所属的报告期",
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    settings = warehouse.settings
+    current: dict[str, str] = {}
+    periods: dict[str, list[str]] = {}
+    for raw in discover(settings.raw_dir):
+        if raw.path.is_symlink() or raw.partition is None:
+            continue
+        digest = sha256_of(raw.read_bytes())
+        current[raw.rel_path] = digest
+        if seen.get(raw.rel_path) != digest:
+            periods.setdefault(raw.period, []).append(raw.rel_path)
+    removed = sorted(set(seen) - set(current))
+    for path in removed:
+        period = path.split("/")[-1][:7]
+        periods.setdefault(period, []).append(path)
+    requests = []
+    valid = set(monthly.get_partition_keys())
+    for period, paths in sorted(periods.items()):
+        if period not in valid:
+            continue
+        changed = ",".join(f"{p}@{current.get(p, 'removed')[:12]}" for p in sorted(paths))
+        requests.append(dg.RunRequest(
+            run_key=f"files:{period}:{sha256_of(changed.encode())[:16]}",
+            partition_key=period,
+            tags={"shouyang/changed_files": changed[:1000]},
+        ))
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, ensure_ascii=False, sort_keys=True))

@@ -1,0 +1,40 @@
+"""Dagster metadata derived from the table declarations and from what a step loaded."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from ..warehouse.tables import Table
+
+
+def column_schema(table: Table) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.sql_type, description=c.comment) for c in table.columns])
+
+
+def definition_metadata(table: Table) -> dict:
+    return {
+        "dagster/column_schema": column_schema(table),
+        "dagster/table_name": f"{table.schema}.{table.name}",
+    }
+
+
+def markdown(frame: pd.DataFrame, limit: int = 20) -> dg.MetadataValue:
+    if frame.empty:
+        return dg.MetadataValue.md("（无）")
+    shown = frame.head(limit).astype(object).where(frame.head(limit).notna(), "")
+    text = shown.to_markdown(index=False)
+    if len(frame) > limit:
+        text += f"\n\n……共{len(frame)}行，仅显示前{limit}行"
+    return dg.MetadataValue.md(text)
+
+
+def preview(conn: duckdb.DuckDBPyConnection, table: Table, where: str = "", args: list | None = None,
+            limit: int = 10) -> dg.MetadataValue:
+    frame = conn.execute(f"SELECT * FROM {table.qualified} {where} LIMIT {int(limit)}", args or []).df()
+    return markdown(frame, limit)
+
+
+def row_count(conn: duckdb.DuckDBPyConnection, table: Table, where: str = "", args: list | None = None) -> int:
+    return int(conn.execute(f"SELECT count(*) FROM {table.qualified} {where}", args or []).fetchone()[0])
