@@ -63,12 +63,16 @@ def _classify(raw_dir: Path, path: Path, now_period: str) -> RawFile:
     base = dict(path=path, rel_path=rel, dataset=dataset, period=period,
                 submitter=submitter.strip() or None, suffix=suffix)
 
+    # A file is placed in the partition (dataset, period) when both exist: its run logs it.
+    # Anything else (including a month the dataset's cadence has no partition for) is unplaced.
+    placeable = (dataset is not None and period is not None and 1 <= int(period[5:7]) <= 12
+                 and FIRST_PERIOD <= period <= now_period and DATASETS[dataset].accepts_period(int(period[5:7])))
+
     def reject(msg: str, placed: bool = True) -> RawFile:
-        return RawFile(**base, problem=f"{msg}。文件应放在：{LAYOUT_HINT}", placed=placed)
+        return RawFile(**base, problem=f"{msg}。文件应放在：{LAYOUT_HINT}", placed=placed and placeable)
 
     if path.is_symlink():
-        return reject("文件是符号链接，出于安全考虑不读取，请放入文件本身",
-                      placed=dataset is not None and period is not None and FIRST_PERIOD <= period <= now_period)
+        return reject("文件是符号链接，出于安全考虑不读取，请放入文件本身")
     if len(parts) != 2:
         where = "原始数据目录根下" if len(parts) == 1 else "多层子目录中"
         return reject(f"文件位于{where}，无法判断属于哪个数据集", placed=False)
@@ -89,7 +93,7 @@ def _classify(raw_dir: Path, path: Path, now_period: str) -> RawFile:
         return reject(f"报告期{period}晚于当前月份{now_period}，不能报送未来的数据", placed=False)
     ds = DATASETS[parts[0]]
     if not ds.accepts_period(month):
-        return reject(f"{ds.title}按季度报送，报告期只能是3、6、9、12月，不能是{period}")
+        return reject(f"{ds.title}按季度报送，报告期只能是3、6、9、12月，不能是{period}", placed=False)
     return RawFile(**base, problem=None)
 
 
