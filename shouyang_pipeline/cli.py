@@ -125,5 +125,15 @@ def sample(raw_dir: Path | None, reference_dir: Path | None, scale: int) -> None
     console.print(f"已写入样例：{summary.get('files', summary)}")
 
 
+@main.command(help="生成数据字典 docs/DATA_DICTIONARY.md（来自各数据集和表的声明）。")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("docs/DATA_DICTIONARY.md"), show_default=True)
+def docs(output: Path) -> None:
+    from .docs import data_dictionary
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(data_dictionary(), encoding="utf-8")
+    console.print(f"已写入 {output}")
+
+
 if __name__ == "__main__":
     main()
