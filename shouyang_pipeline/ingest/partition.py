@@ -135,7 +135,13 @@ def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference) -> Non
     if not rows:
         return
     frame = values_frame(dataset, [r.values for r in rows])
-    for position, f, rule in rule_failures(dataset, frame, reference):
+    failures = rule_failures(dataset, frame, reference)
+    # A comparison with a column that itself broke a rule says nothing useful (总投资 -200 is
+    # the error, not 年度计划投资 > -200): only the other column's own failure is reported.
+    own = {(position, f.name) for position, f, rule in failures if rule.kind not in ("le_col", "ge_col")}
+    for position, f, rule in failures:
+        if rule.kind in ("le_col", "ge_col") and (position, str(rule.arg)) in own:
+            continue
         row = rows[position]
         cm = row.file.column_map(f.name)
         raw_value = row.cells[cm.index] if cm and cm.index < len(row.cells) else row.values.get(f.name)
