@@ -1,0 +1,442 @@
+"""The county's monthly briefing, in Chinese, written from the marts and the audit tables alone.
+
+`write_briefing(conn, period, export_dir)` writes `briefing_<period>.md` and
+`briefing_<period>.html` (templates in `templates/`; the HTML carries inline SVG charts and
+no external resource, so it opens offline). The sentences follow the county office's own
+bulletins, e.g. `1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。`
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from ..datasets import DATASETS
+from . import charts
+
+VILLAGE_TARGET_KEY = "village_operating_income_min"
+DEFAULT_VILLAGE_TARGET_WAN = Decimal(40)
+
+RULE_NAMES = {
+    "required": "必填项为空",
+    "not_a_number": "不是有效数字",
+    "not_positive": "金额不大于0",
+    "negative": "金额为负数",
+    "out_of_range": "数值超出允许范围",
+    "not_in_list": "取值不在规定范围或名录中",
+    "bad_credit_code": "统一社会信用代码有误",
+    "duplicate_key": "编号重复",
+    "unknown_village": "村名不在行政村名录中",
+    "mismatch": "与名录不一致",
+    "too_long": "内容过长",
+    "bad_code": "代码格式有误",
+}
+
+STATUS_NAMES = {"loaded": "全部入库", "partial": "部分入库", "rejected": "整体退回"}
+
+
+# --- small helpers --------------------------------------------------------------------
+
+
+def month_of(period: str) -> int:
+    return int(period[5:7])
+
+
+def month_range(period: str) -> str:
+    """'1—M月' (em dash), or '1月' for January."""
+    m = month_of(period)
+    return "1月" if m == 1 else f"1—{m}月"
+
+
+def period_zh(period: str) -> str:
+    return f"{int(period[:4])}年{month_of(period)}月"
+
+
+def num(value: Any, none: str = "—") -> str:
+    """A mart figure as printed: the mart has already rounded it."""
+    if value is None:
+        return none
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def growth_phrase(pct: Decimal | None, what: str = "同比") -> str:
+    if pct is None:
+        return f"{what}无可比数据"
+    return f"{what}增长{pct}%" if pct >= 0 else f"{what}下降{-pct}%"
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cur = conn.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+@dataclass
+class Section:
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[dict] = field(default_factory=list)  # {"caption", "headers", "rows", "align"}
+    charts: list[str] = field(default_factory=list)  # inline SVG (HTML only)
+
+
+def _table(caption: str, headers: list[str], rows: list[list[Any]]) -> dict:
+    return {"caption": caption, "headers": headers, "rows": [[num(c) for c in r] for r in rows]}
+
+
+# --- the sections ---------------------------------------------------------------------
+
+
+def industrial_sentence(row: dict | None, period: str) -> str:
+    """The bulletin's sentence on industry above designated size."""
+    mr = month_range(period)
+    if row is None or not row["enterprises"]:
+        return f"{mr}，全县规模以上工业数据尚未报送。"
+    parts = [f"{mr}，全县规模以上工业增加值累计完成{row['value_added_ytd_yi']}亿元"]
+    yoy, city, gap = row["yoy_growth_pct"], row["city_yoy_growth_pct"], row["gap_pp"]
+    parts.append("上年同期无可比数据" if yoy is None else growth_phrase(yoy))
+    if city is None:
+        parts.append("全市同期增速暂未报送，无法与全市比较")
+    elif gap is not None:
+        if gap > 0:
+            parts.append(f"高于全市{gap}个百分点")
+        elif gap < 0:
+            parts.append(f"低于全市{-gap}个百分点")
+        else:
+            parts.append("与全市持平")
+    return "，".join(parts) + "。"
+
+
+def industry_section(conn, period: str) -> Section:
+    s = Section("一、工业经济")
+    row = next(iter(_rows(conn, "SELECT * FROM marts.industrial_output_summary WHERE period = ?", [period])), None)
+    s.paragraphs.append(industrial_sentence(row, period))
+    if row is not None and row["enterprises"]:
+        extra = f"纳入统计的规上工业企业{row['enterprises']}家"
+        if row["city_yoy_growth_pct"] is not None:
+            extra += f"，全市规上工业增加值{growth_phrase(row['city_yoy_growth_pct'])}"
+        extra += f"；数字经济核心产业产值累计{row['digital_core_output_yi']}亿元。"
+        extra += "（同比增速为按现价计算的名义增速。）"
+        s.paragraphs.append(extra)
+    chains = _rows(conn, "SELECT * FROM marts.industry_chain_summary WHERE period = ?", [period])
+    if chains:
+        reported = [c for c in chains if c["enterprises"]]
+        if reported:
+            ranked = sorted(reported, key=lambda c: c["value_added_ytd_yi"], reverse=True)
+            bits = [
+                f"{c['chain_name']}{c['enterprises']}家企业累计完成增加值{c['value_added_ytd_yi']}亿元"
+                + (f"，{growth_phrase(c['yoy_growth_pct'])}" if c["yoy_growth_pct"] is not None else "")
+                for c in ranked
+            ]
+            s.paragraphs.append("分产业链看，" + "；".join(bits) + "。")
+        s.tables.append(_table(
+            "八大产业链",
+            ["产业链", "规上企业（家）", "累计增加值（亿元）", "同比（%）", "重点项目（个）", "项目总投资（亿元）", "项目累计完成（亿元）"],
+            [[c["chain_name"], c["enterprises"], c["value_added_ytd_yi"], c["yoy_growth_pct"], c["projects"],
+              c["project_total_investment_yi"], c["project_ytd_investment_yi"]] for c in chains],
+        ))
+        if reported:
+            s.charts.append(charts.hbar_chart(
+                "chart-chains", f"{month_range(period)}各产业链规上工业增加值（亿元）",
+                [c["chain_name"] for c in chains], [float(c["value_added_ytd_yi"]) for c in chains], "亿元",
+            ))
+    return s
+
+
+def projects_section(conn, period: str) -> Section:
+    s = Section("二、重点项目")
+    mr = month_range(period)
+    scopes = {r["scope"]: r for r in _rows(conn, "SELECT * FROM marts.project_summary WHERE period = ?", [period])}
+    if not scopes:
+        s.paragraphs.append("本期重点项目进展情况表尚未报送。")
+        return s
+
+    def completion(r: dict) -> str:
+        return f"，完成年度计划的{r['plan_completion_pct']}%" if r["plan_completion_pct"] is not None else ""
+
+    a = scopes["全部"]
+    s.paragraphs.append(
+        f"全县重点项目{a['projects']}个，总投资{a['total_investment_yi']}亿元，年度计划投资{a['annual_plan_yi']}亿元，"
+        f"{mr}累计完成投资{a['ytd_investment_yi']}亿元{completion(a)}；开复工项目{a['started_projects']}个，"
+        f"开复工率{num(a['start_rate_pct'])}%；其中亿元以上项目{a['projects_over_100m']}个，生产性项目{a['productive_projects']}个。"
+    )
+    c, p = scopes["市级及以上"], scopes["省级"]
+    s.paragraphs.append(
+        f"市级及以上重点项目{c['projects']}个（其中省级重点项目{p['projects']}个），总投资{c['total_investment_yi']}亿元，"
+        f"年度计划投资{c['annual_plan_yi']}亿元，累计完成投资{c['ytd_investment_yi']}亿元{completion(c)}；"
+        f"现已开复工项目{c['started_projects']}个，占比{num(c['start_rate_pct'])}%。"
+    )
+    s.tables.append(_table(
+        "重点项目分级汇总",
+        ["范围", "项目（个）", "总投资（亿元）", "年度计划（亿元）", "累计完成（亿元）", "计划完成率（%）",
+         "开复工（个）", "开复工率（%）", "亿元以上（个）", "生产性（个）"],
+        [[r["scope"], r["projects"], r["total_investment_yi"], r["annual_plan_yi"], r["ytd_investment_yi"],
+          r["plan_completion_pct"], r["started_projects"], r["start_rate_pct"], r["projects_over_100m"],
+          r["productive_projects"]] for r in scopes.values()],
+    ))
+    behind = _rows(conn, """
+        SELECT project_name, level, status, plan_completion_pct
+        FROM marts.project_progress WHERE period = ? AND behind_schedule
+        ORDER BY CASE level WHEN '省级' THEN 1 WHEN '市级' THEN 2 ELSE 3 END, plan_completion_pct NULLS FIRST, project_code
+    """, [period])
+    elapsed = Decimal(month_of(period) * 100) / 12
+    if behind:
+        names = "、".join(
+            f"{b['project_name']}（{b['level']}，{b['status']}"
+            + (f"，完成{b['plan_completion_pct']}%" if b["plan_completion_pct"] is not None else "") + "）"
+            for b in behind[:10]
+        )
+        more = f"等{len(behind)}个" if len(behind) > 10 else f"共{len(behind)}个"
+        s.paragraphs.append(
+            f"按时间进度（{elapsed.quantize(Decimal('0.1'))}%）衡量，进度滞后的项目{more}：{names}。"
+        )
+    else:
+        s.paragraphs.append("本期无进度滞后项目。")
+    s.charts.append(charts.hbar_chart(
+        "chart-scopes", f"{mr}重点项目年度计划完成率（%）",
+        list(scopes), [float(r["plan_completion_pct"] or 0) for r in scopes.values()], "%",
+        reference=float(elapsed), reference_label=f"时间进度{elapsed:.1f}%",
+    ))
+    return s
+
+
+def zones_section(conn, period: str) -> Section:
+    s = Section("三、重点园区")
+    zones = _rows(conn, "SELECT * FROM marts.zone_project_summary WHERE period = ?", [period])
+    if not zones:
+        return s
+    bits = []
+    for z in zones:
+        if z["projects"]:
+            bits.append(
+                f"{z['zone_name']}共有重点项目{z['projects']}个，总投资{z['total_investment_yi']}亿元，"
+                f"其中亿元以上项目{z['projects_over_100m']}个，生产性项目{z['productive_projects']}个，"
+                f"本年累计完成投资{z['ytd_investment_yi']}亿元"
+            )
+        else:
+            bits.append(f"{z['zone_name']}暂无列入县重点项目清单的项目")
+    s.paragraphs.append("；".join(bits) + "。")
+    s.tables.append(_table(
+        "园区重点项目",
+        ["园区", "项目（个）", "总投资（亿元）", "亿元以上（个）", "生产性（个）", "累计完成（亿元）"],
+        [[z["zone_name"], z["projects"], z["total_investment_yi"], z["projects_over_100m"], z["productive_projects"],
+          z["ytd_investment_yi"]] for z in zones],
+    ))
+    s.charts.append(charts.hbar_chart(
+        "chart-zones", "各园区重点项目总投资（亿元）",
+        [z["zone_name"] for z in zones], [float(z["total_investment_yi"]) for z in zones], "亿元", color=charts.ORANGE,
+    ))
+    return s
+
+
+def village_data_period(conn, period: str) -> str | None:
+    """The latest period with village data up to this one in the same year."""
+    r = conn.execute(
+        "SELECT max(period) FROM marts.township_income_summary WHERE period <= ? AND substr(period, 1, 4) = ?",
+        [period, period[:4]],
+    ).fetchone()
+    return r[0] if r else None
+
+
+def villages_section(conn, period: str) -> Section:
+    s = Section("四、村级集体经济")
+    dp = village_data_period(conn, period)
+    target_row = next(iter(_rows(conn, "SELECT target_value FROM marts.target_scorecard WHERE period = ? AND target_key = ?",
+                                 [period, VILLAGE_TARGET_KEY])), None)
+    target = Decimal(str(target_row["target_value"])) if target_row else DEFAULT_VILLAGE_TARGET_WAN
+    target_txt = f"{target.normalize():f}"
+    if dp is None:
+        s.paragraphs.append(f"本年尚无村级集体经济收入数据（各乡镇按季度报送），暂无法对照经营性收入{target_txt}万元的目标。")
+        return s
+    towns = _rows(conn, "SELECT * FROM marts.township_income_summary WHERE period = ?", [dp])
+    county = next(t for t in towns if t["township"] == "全县")
+    towns = [t for t in towns if t["township"] != "全县"]
+    lead = f"据各乡镇报送的{period_zh(dp)}数据" + ("" if dp == period else "（本月无新报送，沿用最近一期）")
+    s.paragraphs.append(
+        f"{lead}，全县{county['villages_expected']}个行政村中已报送{county['villages_reported']}个，"
+        f"村集体经济经营性收入达到{target_txt}万元以上的{county['villages_meeting_target']}个，"
+        f"占全部行政村的{num(county['share_meeting_target_pct'])}%；已报送村经营性收入累计{county['operating_income_wan']}万元"
+        + (f"，已报未达标村距目标合计还差{county['shortfall_wan']}万元。" if county["shortfall_wan"] else "。")
+    )
+    missing = [t for t in towns if t["villages_expected"] and t["villages_reported"] < t["villages_expected"]]
+    if missing:
+        s.paragraphs.append("尚有村未报送的乡镇：" + "、".join(
+            f"{t['township']}（应报{t['villages_expected']}个，已报{t['villages_reported']}个）" for t in missing) + "。")
+    full = [t["township"] for t in towns if t["villages_expected"] and t["villages_meeting_target"] == t["villages_expected"]]
+    if full:
+        s.paragraphs.append("所有行政村均已达标的乡镇：" + "、".join(full) + "。")
+    worst = _rows(conn, """
+        SELECT village_name, township, operating_income_wan, shortfall_wan
+        FROM marts.village_income WHERE period = ? AND NOT meets_target
+        ORDER BY shortfall_wan DESC, township, village_name LIMIT 5
+    """, [dp])
+    if worst:
+        s.paragraphs.append("距目标最远的村：" + "、".join(
+            f"{w['township']}{w['village_name']}（经营性收入{w['operating_income_wan']}万元，差{w['shortfall_wan']}万元）"
+            for w in worst) + "。")
+    s.tables.append(_table(
+        f"分乡镇村集体经济经营性收入（{dp}）",
+        ["乡镇", "应报村（个）", "已报村（个）", "达标村（个）", "达标率（%）", "经营性收入（万元）", "距目标差额（万元）"],
+        [[t["township"], t["villages_expected"], t["villages_reported"], t["villages_meeting_target"],
+          t["share_meeting_target_pct"], t["operating_income_wan"], t["shortfall_wan"]] for t in [*towns, county]],
+    ))
+    shown = [t for t in towns if t["villages_expected"]]
+    s.charts.append(charts.stacked_hbar_chart(
+        "chart-villages", f"各乡镇行政村经营性收入达标情况（{dp}）",
+        [t["township"] for t in shown],
+        [
+            (f"达标（≥{target_txt}万元）", [t["villages_meeting_target"] for t in shown], charts.GREEN),
+            ("已报未达标", [t["villages_reported"] - t["villages_meeting_target"] for t in shown], charts.ORANGE),
+            ("未报送", [t["villages_expected"] - t["villages_reported"] for t in shown], charts.GREY),
+        ],
+        "行政村（个）",
+    ))
+    return s
+
+
+def actual_text(card: dict) -> str:
+    """The scorecard's actual value with the decimals of its unit (the mart stores DOUBLE)."""
+    v, unit = card["actual_value"], card["actual_unit"] or ""
+    if v is None:
+        return "—"
+    if unit.startswith("个") and unit != "个百分点":
+        return f"{v:.0f}{unit}"
+    if unit in ("个百分点", "%"):
+        return f"{v:.1f}{unit}"
+    return f"{v:.2f}{unit}"
+
+
+def scorecard_section(conn, period: str) -> Section:
+    s = Section("五、目标任务对照")
+    cards = _rows(conn, "SELECT * FROM marts.target_scorecard WHERE period = ?", [period])
+    if not cards:
+        return s
+    count = {k: sum(1 for c in cards if c["status"] == k) for k in ("达标", "未达标", "无数据")}
+    s.paragraphs.append(
+        f"对照县委、县政府确定的{len(cards)}项目标（累计数对照全年目标），本期达标{count['达标']}项，"
+        f"未达标{count['未达标']}项，暂无数据{count['无数据']}项。"
+    )
+    for c in cards:
+        if c["status"] != "无数据":
+            s.paragraphs.append(f"{c['target_name']}：{c['status']}。{c['detail']}。")
+    s.tables.append(_table(
+        "目标对照表",
+        ["目标", "目标值", "实际值", "状态", "说明"],
+        [[c["target_name"], f"{c['comparator']} {num(c['target_value'])}{c['unit']}",
+          actual_text(c), c["status"], c["detail"]]
+         for c in cards],
+    ))
+    return s
+
+
+def quality_section(conn, period: str, village_period: str | None) -> Section:
+    s = Section("六、数据质量")
+    periods = sorted({period, *([village_period] if village_period else [])})
+    marks = ", ".join("?" for _ in periods)
+    files = _rows(conn, f"""
+        SELECT * FROM audit.ingest_log
+        WHERE is_current AND (period IN ({marks}) OR period IS NULL)
+        ORDER BY dataset NULLS LAST, period, file_path
+    """, periods)
+    if not files:
+        s.paragraphs.append("本期未读到任何报送文件。")
+        return s
+    problems = [f for f in files if f["status"] in ("rejected", "partial") or (f["rows_rejected"] or 0) > 0
+                or f["totals_check"] == "mismatch"]
+    ok = len(files) - len(problems)
+    s.paragraphs.append(
+        f"本期（{'、'.join(periods)}）共读到报送文件{len(files)}个，其中{ok}个全部通过校验"
+        + (f"，{len(problems)}个存在问题，具体如下。" if problems else "，未发现被退回的文件或数据行。")
+    )
+    for f in problems:
+        ds = DATASETS.get(f["dataset"] or "")
+        who = f["submitter"] or (ds.department if ds else "报送单位不明")
+        dept = f"{ds.department}·{ds.title}" if ds else "无法识别的报表"
+        head = f"{who}报送的《{f['file_path']}》（{dept}）"
+        if f["status"] == "rejected":
+            text = f"{head}：该文件最新版本被整体退回，不计入任何数据"
+            if f["rows_read"]:
+                text += f"（读到数据行{f['rows_read']}行）"
+            if f["message"]:
+                text += f"。原因：{f['message'].rstrip('。')}"
+        else:
+            text = (f"{head}：读到数据行{f['rows_read']}行，入库{f['rows_loaded']}行，"
+                    f"退回{f['rows_rejected']}行")
+        reasons = _rows(conn, """
+            SELECT rule, count(DISTINCT source_row) AS n, min(source_row) AS first_row,
+                   arg_min(reason, source_row) AS example
+            FROM audit.rejected_rows WHERE file_path = ?
+            GROUP BY rule ORDER BY n DESC, rule LIMIT 3
+        """, [f["file_path"]])
+        if reasons:
+            text += "。主要问题：" + "；".join(
+                f"{RULE_NAMES.get(r['rule'], r['rule'])}{r['n']}行（如第{r['first_row']}行：{(r['example'] or '').rstrip('。')}）"
+                for r in reasons)
+        if f["totals_check"] == "mismatch":
+            text += "。另：合计行与明细数之和不符，请核对"
+        s.paragraphs.append(text + "。")
+    s.tables.append(_table(
+        "报送文件一览",
+        ["文件", "报送单位", "状态", "数据行", "入库", "退回"],
+        [[f["file_path"], f["submitter"], STATUS_NAMES.get(f["status"], f["status"]), f["rows_read"], f["rows_loaded"],
+          f["rows_rejected"]] for f in files],
+    ))
+    return s
+
+
+def briefing_context(conn: duckdb.DuckDBPyConnection, period: str) -> dict:
+    industry = industry_section(conn, period)
+    vp = village_data_period(conn, period)
+    sections = [
+        industry,
+        projects_section(conn, period),
+        zones_section(conn, period),
+        villages_section(conn, period),
+        scorecard_section(conn, period),
+        quality_section(conn, period, vp),
+    ]
+    departments = sorted({d.department for d in DATASETS.values()})
+    return {
+        "period": period,
+        "title": f"寿阳县重点工作数据简报（{period_zh(period)}）",
+        "subtitle": f"{period[:4]}年{month_range(period)}",
+        "lead": industry.paragraphs[0],
+        "sections": [s for s in sections if s.paragraphs or s.tables],
+        "source": f"数据来源：{'、'.join(departments)}报送的统计报表，经校验汇总；金额单位为亿元或万元，四舍五入；增速为名义增速。",
+        "font_family": charts.CSS_FONT_FAMILY,
+    }
+
+
+_ENV = Environment(
+    loader=PackageLoader("shouyang_pipeline.exports", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_briefing(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str | Path) -> list[Path]:
+    """Write briefing_<period>.md and briefing_<period>.html into export_dir; return both paths."""
+    export_dir = Path(export_dir)
+    export_dir.mkdir(parents=True, exist_ok=True)
+    ctx = briefing_context(conn, period)
+    md = export_dir / f"briefing_{period}.md"
+    html = export_dir / f"briefing_{period}.html"
+    _write(md, _ENV.get_template("briefing.md.j2").render(**ctx))
+    _write(html, _ENV.get_template("briefing.html.j2").render(**ctx))
+    return [md, html]

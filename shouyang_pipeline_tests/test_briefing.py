@@ -1,0 +1,183 @@
+"""The briefing and the workbook, generated from the small hand-made warehouse of test_marts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+try:
+    from .test_marts import load_example
+except ImportError:  # rootdir-style imports (no package __init__)
+    from test_marts import load_example
+
+from shouyang_pipeline.exports.briefing import industrial_sentence, month_range, write_briefing
+from shouyang_pipeline.exports.workbook import header, write_workbook
+from shouyang_pipeline.marts.build import MARTS, build_all
+
+LOG_COLUMNS = ("file_path", "dataset", "period", "submitter", "sha256", "status", "rows_read", "rows_loaded",
+               "rows_rejected", "message", "is_current")
+
+
+def _log(conn, *rows):
+    for r in rows:
+        conn.execute(
+            f"INSERT INTO audit.ingest_log ({', '.join(LOG_COLUMNS)}, ingested_at) VALUES "
+            f"({', '.join('?' for _ in LOG_COLUMNS)}, now())", list(r))
+
+
+def _rejected(conn, file_path, dataset, period, source_row, column, value, rule, reason):
+    conn.execute(
+        "INSERT INTO audit.rejected_rows (file_path, dataset, period, source_row, source_cell, \"column\", "
+        "source_column, value, rule, reason, raw_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file_path, dataset, period, source_row, f"H{source_row}", column, column, value, rule, reason,
+         json.dumps({"项目编号": "X"}, ensure_ascii=False)])
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("briefing") / "warehouse.duckdb"
+    conn = duckdb.connect(str(path))
+    load_example(conn)
+    kp = "key_projects/2023-02__县发改局.xlsx"
+    _log(
+        conn,
+        (kp, "key_projects", "2023-02", "县发改局", "a1", "partial", 6, 3, 3, "3行被拒", True),
+        # an older version of the same path: not current, must not be reported
+        (kp, "key_projects", "2023-02", "县发改局", "a0", "rejected", 0, 0, 0, "旧版本", False),
+        ("industrial_output/2023-02__县统计局.csv", "industrial_output", "2023-02", "县统计局", "b1",
+         "loaded", 3, 3, 0, None, True),
+        ("city_indicators/2023-02__县统计局.csv", "city_indicators", "2023-02", "县统计局", "c1",
+         "rejected", 0, 0, 0, "缺少必填列“全市数值”，整个文件被退回", True),
+        ("key_projects/2023-06__县发改局.xlsx", "key_projects", "2023-06", "县发改局", "d1",
+         "loaded", 5, 5, 0, None, True),
+    )
+    _rejected(conn, kp, "key_projects", "2023-02", 12, "total_investment", "-5", "negative",
+              "总投资不能为负数（当前值：-5）")
+    _rejected(conn, kp, "key_projects", "2023-02", 14, "ytd_investment", "暂无", "not_a_number",
+              "本年累计完成投资“暂无”不是数字")
+    _rejected(conn, kp, "key_projects", "2023-02", 15, "ytd_investment", "-1", "negative",
+              "本年累计完成投资不能为负数（当前值：-1）")
+    build_all(conn)
+    conn.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def con(warehouse):
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def feb(con, tmp_path_factory):
+    out = tmp_path_factory.mktemp("exports")
+    md, html = write_briefing(con, "2023-02", out)
+    return md.read_text(encoding="utf-8"), html.read_text(encoding="utf-8"), out
+
+
+def test_month_range():
+    assert month_range("2023-01") == "1月"
+    assert month_range("2023-02") == "1—2月"
+    assert month_range("2023-12") == "1—12月"
+
+
+def test_industrial_sentence_variants():
+    row = dict(enterprises=3, value_added_ytd_yi="25.02", yoy_growth_pct=__import__("decimal").Decimal("10.6"),
+               city_yoy_growth_pct=__import__("decimal").Decimal("9.5"), gap_pp=__import__("decimal").Decimal("1.1"))
+    assert industrial_sentence(row, "2023-02") == "1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。"
+    D = __import__("decimal").Decimal
+    assert industrial_sentence({**row, "gap_pp": D("-0.4")}, "2023-02").endswith("低于全市0.4个百分点。")
+    assert industrial_sentence({**row, "yoy_growth_pct": D("-3.0")}, "2023-01").startswith("1月，") 
+    assert "同比下降3.0%" in industrial_sentence({**row, "yoy_growth_pct": D("-3.0")}, "2023-01")
+    missing_city = industrial_sentence({**row, "city_yoy_growth_pct": None, "gap_pp": None}, "2023-03")
+    assert missing_city == "1—3月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，全市同期增速暂未报送，无法与全市比较。"
+    assert industrial_sentence(None, "2023-01") == "1月，全县规模以上工业数据尚未报送。"
+
+
+def test_briefing_files(feb):
+    md, html, out = feb
+    assert (out / "briefing_2023-02.md").exists() and (out / "briefing_2023-02.html").exists()
+    for text in (md, html):
+        assert "1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。" in text
+        # key projects (hand-computed in test_marts): 3 projects, 4.00 亿元, 开复工 2 (66.7%)
+        assert "全县重点项目3个，总投资4.00亿元，年度计划投资0.60亿元" in text
+        assert "开复工项目2个，开复工率66.7%" in text
+        assert "市级及以上重点项目2个（其中省级重点项目1个），总投资3.00亿元" in text
+        assert "数据来源" in text
+
+
+def test_briefing_data_quality(feb):
+    md, _, _ = feb
+    quality = md[md.index("数据质量"):]
+    assert "县发改局报送的《key_projects/2023-02__县发改局.xlsx》" in quality
+    assert "读到数据行6行，入库3行，退回3行" in quality
+    assert "金额为负数2行（如第12行：总投资不能为负数（当前值：-5））" in quality
+    assert "不是有效数字1行" in quality
+    assert "city_indicators/2023-02__县统计局.csv" in quality
+    assert "该文件最新版本被整体退回，不计入任何数据" in quality and "缺少必填列“全市数值”" in quality
+    assert "旧版本" not in quality  # only current versions
+    assert "industrial_output/2023-02__县统计局.csv》" not in quality  # loaded cleanly: listed in the table only
+
+
+def test_briefing_html_is_offline_with_charts(feb):
+    _, html, _ = feb
+    assert html.count("<svg") >= 2
+    assert "http://" not in html and "https://" not in html
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!#)""", html)
+    assert "Noto Sans CJK SC" in html
+    assert "<text" in html and "全部" in html  # chart labels stay text
+
+def test_briefing_markdown_tables_are_contiguous(feb):
+    md, _, _ = feb
+    lines = md.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("| ---") or line.startswith("|---"):
+            assert lines[i - 1].startswith("| ") and lines[i + 1].startswith("| ")
+    assert "| 全部 | 3 | 4.00 | 0.60 | 0.17 | 27.5 | 2 | 66.7 | 2 | 1 |" in md
+
+
+def test_briefing_villages_and_scorecard(con, tmp_path):
+    md, html = (p.read_text(encoding="utf-8") for p in write_briefing(con, "2023-04", tmp_path))
+    # April: the latest village data of the year is 2023-03
+    assert "据各乡镇报送的2023年3月数据（本月无新报送，沿用最近一期），全县6个行政村中已报送5个" in md
+    assert "达到40万元以上的1个，占全部行政村的16.7%" in md
+    assert "景尚乡（应报1个，已报0个）" in md
+    assert "距目标最远的村：朝阳镇东村（经营性收入5.00万元，差35.01万元）" in md
+    assert "2023-03：1/6个村达标，5个村未报送或未达标" in md
+    assert "| 全县 | 6 | 5 | 1 | 16.7 | 99.99 | 100.01 |" in md
+    assert "所需数据（smart_mines）尚未纳入报送" in md
+    assert "1—4月，全县规模以上工业数据尚未报送。" in md
+    assert html.count("<svg") >= 2
+
+
+def test_briefing_january_without_village_or_industry(con, tmp_path):
+    md, html = (p.read_text(encoding="utf-8") for p in write_briefing(con, "2023-01", tmp_path))
+    assert "1月，全县规模以上工业数据尚未报送。" in md
+    assert "本年尚无村级集体经济收入数据" in md
+    assert "1月累计完成投资0.13亿元" in md
+    assert html.count("<svg") >= 2
+
+
+def test_workbook(con, tmp_path):
+    path = write_workbook(con, "2023-03", tmp_path)
+    assert path == tmp_path / "marts_2023-03.xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[0] == "说明" and len(wb.sheetnames) == 1 + len(MARTS)
+    town = wb["乡镇村集体经济收入汇总"]
+    headers = [c.value for c in town[1]]
+    assert headers == [header(c) for c in MARTS["township_income_summary"].columns]
+    assert headers[:4] == ["报告期（YYYY-MM）", "乡镇", "乡镇代码", "应报村数（个）"]
+    last = [c.value for c in town[town.max_row]]
+    assert last[1] == "全县" and last[3] == 6 and last[7] == pytest.approx(99.99)
+    ind = wb["规上工业汇总"]
+    assert [c.value for c in ind[1]][2] == "本年累计工业增加值（亿元）"
+    assert ind.max_row == 2 and ind.cell(2, 5).value == pytest.approx(10.6)  # only 2023-03 rows
+    vil = wb["村集体经济收入"]
+    flags = {r[2]: r[6] for r in vil.iter_rows(min_row=2, values_only=True)}
+    assert flags["黑水村"] == "是" and flags["西村"] == "否"
