@@ -408,8 +408,7 @@ class SampleWriter:
                 i = extra(code=extra_code(1), name="县应急物资储备库项目", total=-200 * C, plan=0, ytd=0,
                           status="未开工")
                 plants.append((i, "total", money(-200 * C, st.unit), "not_positive", "rejected",
-                               "总投资必须大于0（当前值：-200）; the row is rejected and counts in no figure "
-                               "(its 年度计划投资 0 may also be flagged as exceeding the total)"))
+                               "总投资必须大于0（当前值：-200）; row rejected"))
                 i = extra(code=extra_code(2), name="朝阳镇农产品冷链仓储项目", total=3_500 * C, plan=1_200 * C,
                           ytd=Raw("暂无"), township="朝阳镇")
                 plants.append((i, "ytd", "暂无", "not_a_number", "rejected",
