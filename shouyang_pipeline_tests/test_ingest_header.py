@@ -1,0 +1,163 @@
+"""SUBMISSIONS.md 2: finding the header row, normalising and matching headers, kinds of non-data rows."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from shouyang_pipeline_tests.conftest import (
+    KP_HEADER, assert_consistent_counts, kp_row, write_csv, write_xlsx,
+)
+
+PATH = "key_projects/2023-02.xlsx"
+
+
+def _run(raw, run_partition, rows, merges=(), path=PATH):
+    if path.endswith(".csv"):
+        write_csv(raw / path, rows)
+    else:
+        write_xlsx(raw / path, rows, merges=merges)
+    return run_partition("key_projects", "2023-02")
+
+
+def test_header_found_below_title_rows(raw, run_partition):
+    rows = [["2023年1-2月全县重点项目进展情况表"], ["填报单位：县发改局"], [], ["（截至2月底）"], KP_HEADER, kp_row()]
+    run = _run(raw, run_partition, rows)
+    assert run.log(PATH)["status"] == "loaded"
+    assert run.staging("key_projects")[0]["source_row"] == 6
+
+
+def test_no_header_in_first_ten_rows_rejects_the_file(raw, run_partition):
+    rows = [["标题"]] + [[f"说明{i}"] for i in range(10)] + [KP_HEADER, kp_row()]
+    run = _run(raw, run_partition, rows)
+    log = run.log(PATH)
+    assert log["status"] == "rejected" and "找不到表头行" in log["message"] and "项目编号" in log["message"]
+    assert run.staging("key_projects") == []
+
+
+def test_one_known_name_is_not_a_header(raw, run_partition):
+    # A row with a single known name (a title that is just "项目名称") is not taken as the header.
+    rows = [["项目名称"], KP_HEADER, kp_row()]
+    run = _run(raw, run_partition, rows)
+    assert run.staging("key_projects")[0]["source_row"] == 3
+
+
+def test_header_normalisation_and_aliases(raw, run_partition):
+    header = ["项　目　编　号", " 名称 ", "项目层级", "所属领域", "产业链", "园区", "乡镇",
+              "计划总投资", "本年计划\n投资", "累计完成投资", "项目状态", "生产性项目", "牵头单位", "开工日期"]
+    run = _run(raw, run_partition, [header, kp_row()])
+    log = run.log(PATH)
+    assert log["status"] == "loaded" and log["ignored_columns"] is None
+    (row,) = run.staging("key_projects")
+    assert (row["project_code"], row["total_investment"], row["annual_plan_investment"], row["start_date"].isoformat()) \
+        == ("XM001", 1000, 500, "2023-03-15")
+
+
+def test_english_column_names_case_insensitive(raw, run_partition):
+    header = ["PROJECT_CODE", "Project_Name", "level", "Sector", "industry_chain", "ZONE", "Township",
+              "Total_Investment", "ANNUAL_PLAN_INVESTMENT", "ytd_investment", "Status", "is_productive",
+              "Responsible_Unit", "start_date"]
+    run = _run(raw, run_partition, [header, kp_row()], path="key_projects/2023-02.csv")
+    (row,) = run.staging("key_projects")
+    assert (row["project_code"], row["level"], row["is_productive"]) == ("XM001", "省级", True)
+
+
+def test_two_headers_for_one_column_reject_the_file_naming_both(raw, run_partition):
+    header = KP_HEADER + ["计划总投资"]
+    run = _run(raw, run_partition, [header, kp_row() + [1000]])
+    log = run.log(PATH)
+    assert log["status"] == "rejected"
+    assert "“总投资”和“计划总投资”" in log["message"]
+    assert run.staging("key_projects") == [] and run.rejected() == []
+
+
+def test_required_column_missing_rejects_the_file(raw, run_partition):
+    header = [h for h in KP_HEADER if h not in ("总投资", "建设状态")]
+    row = [v for h, v in zip(KP_HEADER, kp_row()) if h not in ("总投资", "建设状态")]
+    run = _run(raw, run_partition, [header, row])
+    log = run.log(PATH)
+    assert log["status"] == "rejected"
+    assert "缺少必填列" in log["message"]
+    assert "总投资（也可写作：计划总投资、总投资额）" in log["message"] and "建设状态" in log["message"]
+    assert run.staging("key_projects") == []
+
+
+def test_optional_columns_may_be_missing(raw, run_partition):
+    header = ["项目编号", "项目名称", "项目级别", "总投资", "年度计划投资", "本年累计完成投资", "建设状态"]
+    run = _run(raw, run_partition, [header, ["XM001", "项目", "县级", 10, 5, 1, "未开工"]])
+    (row,) = run.staging("key_projects")
+    assert (row["sector"], row["zone"], row["is_productive"], row["remarks"]) == (None, None, False, None)
+
+
+def test_unknown_columns_are_ignored_and_listed(raw, run_partition):
+    header = ["序号"] + KP_HEADER + ["联系电话", "备注"]
+    run = _run(raw, run_partition, [header, [1] + kp_row() + ["13800000000", "已报市发改委"]])
+    log = run.log(PATH)
+    assert log["status"] == "loaded"
+    assert log["ignored_columns"] == "序号、联系电话"
+    assert "已忽略无法识别的列：序号、联系电话" in log["message"]
+    (row,) = run.staging("key_projects")
+    assert row["remarks"] == "已报市发改委"
+
+
+def test_row_kinds_are_skipped_and_counted(raw, run_partition):
+    n = len(KP_HEADER)
+    rows = [
+        ["2023年1-2月全县重点项目进展情况表"],                 # 1 title
+        KP_HEADER,                                               # 2
+        ["一、产业转型类项目"],                                  # 3 section, one cell
+        kp_row("XM001"),                                         # 4
+        ["（二）城市建设类项目"] * n,                            # 5 section, merged across
+        kp_row("XM002"),                                         # 6
+        ["小计", None, None, None, None, None, None, 2000],      # 7 subtotal
+        [None, "其中：省级项目", None, None, None, None, None, 1000],  # 8 subtotal
+        [None, None, None, None, None, None, None, None],        # 9 blank
+        ["第三类 社会民生"],                                      # 10 section
+        kp_row("XM003"),                                         # 11
+        [None, "总计", None, None, None, None, None, 3000],      # 12 totals (first non-empty cell)
+        ["全县合计", None, None, None, None, None, None, 3000],  # 13 totals
+        [],                                                      # 14 blank
+        ["填表人：张三", None, "审核人：李四"],                  # 15 footer
+        ["注：金额单位为万元"],                                   # 16 footer
+        ["  1. 本表为累计数"],                                   # 17 footer (after a footer)
+    ]
+    run = _run(raw, run_partition, rows, merges=("A5:N5",))
+    log = run.log(PATH)
+    assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == (3, 3, 0)
+    assert (log["rows_section"], log["rows_subtotal"], log["rows_totals"], log["rows_blank"], log["rows_footer"]) \
+        == (3, 2, 2, 2, 3)
+    assert log["rows_skipped"] == 12
+    assert [r["source_row"] for r in run.staging("key_projects")] == [4, 6, 11]
+    assert log["totals_check"] == "ok"
+
+
+def test_every_footer_form(raw, run_partition):
+    footers = ["填表人：张三", "填报人：王五", "审核人：李四", "负责人：赵六", "注：单位万元", "注:单位万元",
+               "说明：略", "说明:略"]
+    for i, text in enumerate(footers):
+        path = f"key_projects/2023-02__{i}.csv"
+        write_csv(raw / path, [KP_HEADER, kp_row(f"XM{i:03d}"), [text]])
+    run = run_partition("key_projects", "2023-02")
+    for i in range(len(footers)):
+        log = run.log(f"key_projects/2023-02__{i}.csv")
+        assert (log["status"], log["rows_footer"], log["rows_read"]) == ("loaded", 1, 1), footers[i]
+
+
+def test_raw_row_and_source_column_as_written(raw, run_partition):
+    header = list(KP_HEADER)
+    header[7] = "总投资\n（万元）"
+    run = _run(raw, run_partition, [["序号"] + header, [7] + kp_row(total="暂无")])
+    (rej,) = run.rejected()
+    assert (rej["source_cell"], rej["source_column"], rej["column"], rej["value"], rej["rule"]) == \
+        ("I2", "总投资\n（万元）", "total_investment", "暂无", "not_a_number")
+    assert rej["reason"] == "总投资应填写数字（当前值：暂无）"
+    assert rej["raw_row"]["序号"] == "7" and rej["raw_row"]["项目编号"] == "XM001"
+    assert rej["raw_row"]["总投资\n（万元）"] == "暂无"
+    assert_consistent_counts(run)
+
+
+def test_money_in_yuan_header_keeps_four_decimals(raw, run_partition):
+    header = list(KP_HEADER)
+    header[9] = "本年累计完成投资（元）"
+    run = _run(raw, run_partition, [header, kp_row(ytd=12345)])
+    (row,) = run.staging("key_projects")
+    assert row["ytd_investment"] == Decimal("1.2345")
