@@ -55,7 +55,14 @@ def warehouse(tmp_path_factory) -> Path:
          "rejected", 0, 0, 0, "缺少必填列“全市数值”，整个文件被退回", True),
         ("key_projects/2023-06__县发改局.xlsx", "key_projects", "2023-06", "县发改局", "d1",
          "loaded", 5, 5, 0, None, True),
+        # 2023-03: April's briefing uses March's village data, so it reports the village file, not this one
+        ("industrial_output/2023-03__统计局副本.csv", "industrial_output", "2023-03", "统计局副本", "e1",
+         "rejected", 0, 0, 0, "重复提交", True),
+        ("village_income/2023-03__朝阳镇.csv", "village_income", "2023-03", "朝阳镇", "f1",
+         "partial", 3, 2, 1, None, True),
     )
+    _rejected(conn, "village_income/2023-03__朝阳镇.csv", "village_income", "2023-03", 5, "village_name", "幸福村",
+              "unknown_village", "村名称“幸福村”不是朝阳镇的行政村")
     _rejected(conn, kp, "key_projects", "2023-02", 12, "total_investment", "-5", "negative",
               "总投资不能为负数（当前值：-5）")
     _rejected(conn, kp, "key_projects", "2023-02", 14, "ytd_investment", "暂无", "not_a_number",
@@ -153,6 +160,10 @@ def test_briefing_villages_and_scorecard(con, tmp_path):
     assert "| 全县 | 6 | 5 | 1 | 16.7 | 99.99 | 100.01 |" in md
     assert "所需数据（smart_mines）尚未纳入报送" in md
     assert "1—4月，全县规模以上工业数据尚未报送。" in md
+    quality = md[md.index("数据质量"):]
+    assert "朝阳镇报送的《village_income/2023-03__朝阳镇.csv》" in quality
+    assert "村名不在行政村名录中1行（如第5行：村名称“幸福村”不是朝阳镇的行政村）" in quality
+    assert "统计局副本" not in quality  # a 2023-03 file of another dataset belongs to March's briefing
     assert html.count("<svg") >= 2
 
 

@@ -193,9 +193,9 @@ def projects_section(conn, period: str) -> Section:
             + (f"，完成{b['plan_completion_pct']}%" if b["plan_completion_pct"] is not None else "") + "）"
             for b in behind[:10]
         )
-        more = f"等{len(behind)}个" if len(behind) > 10 else f"共{len(behind)}个"
+        more = "，按级别列前10个" if len(behind) > 10 else ""
         s.paragraphs.append(
-            f"按时间进度（{elapsed.quantize(Decimal('0.1'))}%）衡量，进度滞后的项目{more}：{names}。"
+            f"按时间进度（{elapsed.quantize(Decimal('0.1'))}%）衡量，进度滞后的项目{len(behind)}个{more}：{names}。"
         )
     else:
         s.paragraphs.append("本期无进度滞后项目。")
@@ -338,13 +338,15 @@ def scorecard_section(conn, period: str) -> Section:
 
 def quality_section(conn, period: str, village_period: str | None) -> Section:
     s = Section("六、数据质量")
+    # this period's files, the village files of the village period the briefing uses, and
+    # files that could not be placed in any period
     periods = sorted({period, *([village_period] if village_period else [])})
-    marks = ", ".join("?" for _ in periods)
-    files = _rows(conn, f"""
+    files = _rows(conn, """
         SELECT * FROM audit.ingest_log
-        WHERE is_current AND (period IN ({marks}) OR period IS NULL)
+        WHERE is_current
+          AND (period = ? OR (dataset = 'village_income' AND period = ?) OR period IS NULL)
         ORDER BY dataset NULLS LAST, period, file_path
-    """, periods)
+    """, [period, village_period])
     if not files:
         s.paragraphs.append("本期未读到任何报送文件。")
         return s

@@ -60,16 +60,23 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str) -> int:
     """(Re)build marts.<name> for all periods atomically; return its row count."""
     table = MARTS[name]
     sql = mart_sql(name).strip().rstrip(";")
-    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute("BEGIN TRANSACTION")
+        own_transaction = True
+    except duckdb.TransactionException:
+        # the caller already holds a transaction: build inside it, the caller commits
+        own_transaction = False
     try:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
         conn.execute(f"CREATE OR REPLACE TABLE {table.qualified} AS\n{sql}")
         for stmt in comment_statements(table):
             conn.execute(stmt)
         rows = conn.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
-        conn.execute("COMMIT")
+        if own_transaction:
+            conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if own_transaction:
+            conn.execute("ROLLBACK")
         raise
     return int(rows)
 
