@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,3 +168,14 @@ def test_a_run_killed_mid_load_leaves_the_published_warehouse_as_it_was(settings
     assert _snapshot(settings) == before  # the published file is untouched
     assert materialize(settings).success  # and the next run completes normally
     assert float(read(settings, "SELECT sum(total_investment) FROM staging.key_projects")[0][0]) == 38000.0
+
+
+def test_a_lost_work_file_is_restored_from_the_published_warehouse(settings):
+    write_period(settings.raw_dir)
+    assert materialize(settings).success
+    write_csv(settings.raw_dir / "city_indicators" / "2023-03.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.1"]])
+    shutil.rmtree(settings.work_warehouse.parent)
+    assert materialize(settings, "2023-03").success
+    periods = [p for (p,) in read(settings, "SELECT DISTINCT period FROM staging.city_indicators ORDER BY 1")]
+    assert periods == ["2023-02", "2023-03"]
+    assert read(settings, "SELECT count(*) FROM staging.key_projects WHERE period = '2023-02'")[0][0] == 2

@@ -51,5 +51,6 @@ class WarehouseResource(DuckDBResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Unlike the parent's, closes the connection (and frees the file lock) when the body raises."""
+        connection.ensure_work_copy(Path(self.database), Path(self.published))
         with connection.connect(Path(self.database)) as conn:
             yield conn

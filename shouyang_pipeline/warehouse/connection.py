@@ -40,6 +40,17 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
         conn.execute("COMMIT")
 
 
+def ensure_work_copy(work: Path, published: Path) -> None:
+    """Start the work file from the published one when it is missing (a new checkout, a cleaned
+    data/.work): a run of one period must not publish a warehouse that lost the others."""
+    if work.exists() or not published.exists():
+        return
+    work.parent.mkdir(parents=True, exist_ok=True)
+    tmp = work.with_name(f".{work.name}.{os.getpid()}.tmp")
+    shutil.copyfile(published, tmp)
+    os.replace(tmp, work)
+
+
 def publish(work: Path, published: Path) -> Path:
     """Replace the analysts' file with a checkpointed copy of the work file, atomically.
 
