@@ -11,7 +11,7 @@ from .layout import ROW_KINDS, ColumnMap, Layout, classify_row, money_unit, spli
 from openpyxl.utils import get_column_letter
 
 from .read import as_written, cell_name
-from .values import EMPTY, Problem, parse_number, parse_value
+from .values import EMPTY, Problem, is_empty, parse_number, parse_value
 
 TOTALS_TOLERANCE = 0.01
 
@@ -105,7 +105,9 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
             key = str(header).strip() if header is not None else get_column_letter(idx + 1)
             if header is not None or cell is not None:
                 raw[key] = as_written(cell)
-        row = Row(pf, number, raw, {}, cells)
+        # A column the file does not have reads as blank cells (NULL, or FALSE for a boolean).
+        absent = {f.name: parse_value(f.kind, None) for f in dataset.all_fields if layout.column(f.name) is None}
+        row = Row(pf, number, raw, {k: (None if v is EMPTY else v) for k, v in absent.items()}, cells)
         for cm in layout.columns:
             f = cm.field
             value = cells[cm.index] if cm.index < len(cells) else None
@@ -137,8 +139,8 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
     mismatch = False
     for number, cells in totals_rows:
         for cm in layout.columns:
-            if cm.field.kind != "money" or cm.index >= len(cells) or cells[cm.index] is None:
-                continue
+            if cm.field.kind != "money" or cm.index >= len(cells) or is_empty(cells[cm.index]):
+                continue  # a blank (or `-`) total is not checked
             stated = parse_number(cells[cm.index])
             unit = money_unit(layout, cm)
             if isinstance(stated, Problem):
@@ -149,7 +151,7 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
             total, unreadable = 0.0, []
             for row in pf.rows:
                 value = row.cells[cm.index] if cm.index < len(row.cells) else None
-                if value is None:
+                if is_empty(value):
                     continue
                 n = parse_number(value)
                 if isinstance(n, Problem):

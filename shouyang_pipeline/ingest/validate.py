@@ -15,7 +15,8 @@ from ..datasets import Dataset, Field, Rule
 from ..reference import Reference
 from ..text import norm
 
-PANDERA_DTYPES = {"money": "float64", "percent": "float64", "integer": "Int64", "boolean": "bool"}
+# Nullable boolean: blank is FALSE, but an unreadable optional cell is NULL (SUBMISSIONS.md 3).
+PANDERA_DTYPES = {"money": "float64", "percent": "float64", "integer": "Int64", "boolean": "boolean"}
 
 
 def canonical_value(rule: Rule, value: object, reference: Reference) -> object:
@@ -84,8 +85,6 @@ def values_frame(dataset: Dataset, rows: list[dict[str, object]]) -> pd.DataFram
     for f in dataset.all_fields:
         values = [r.get(f.name) for r in rows]
         dtype = PANDERA_DTYPES.get(f.kind, "object")
-        if dtype == "bool":
-            values = [bool(v) for v in values]
         data[f.name] = pd.Series(values, dtype=dtype)
     return pd.DataFrame(data)
 

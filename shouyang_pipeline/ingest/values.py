@@ -127,12 +127,18 @@ def parse_date(raw: object) -> date | Problem:
     return Problem("not_a_date", "{header}不是有效日期，应填写如2023-03-15或2023年3月（当前值：{value}）")
 
 
+_FLOAT_DIGITS = re.compile(r"^(\d+)\.0+$")
+
+
 def parse_text(raw: object) -> str:
+    """Trimmed text; a code Excel read as a number (140725100201.0, as a cell or as written in a CSV) is its digits."""
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     if isinstance(raw, datetime):
         return raw.date().isoformat()
-    return strip_ends(str(raw))
+    text = strip_ends(str(raw))
+    m = _FLOAT_DIGITS.match(text)
+    return m.group(1) if m else text
 
 
 def parse_value(kind: str, raw: object, *, unit: str = "万元", percent_formatted: bool = False):

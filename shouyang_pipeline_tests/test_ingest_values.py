@@ -1,0 +1,165 @@
+"""SUBMISSIONS.md 3: every accepted form of every kind, and what empty means."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from shouyang_pipeline.ingest.values import EMPTY, Problem, parse_value
+from shouyang_pipeline_tests.conftest import (
+    CREDIT_CODES, IO_HEADER, KP_HEADER, assert_consistent_counts, kp_row, write_csv, write_xlsx,
+)
+
+
+@pytest.mark.parametrize("raw, unit, expected", [
+    ("1234.5", "万元", 1234.5),
+    (" 1234.5 ", "万元", 1234.5),
+    ("１２３．５", "万元", 123.5),
+    ("1,234,567.8", "万元", 1234567.8),
+    ("１，２３４", "万元", 1234),
+    (1234, "万元", 1234),
+    (2.5, "亿元", 25000),
+    ("12,345", "元", 1.2345),
+    ("0", "万元", 0),
+    ("-200", "万元", -200),
+    ("\u3000300\u3000", "万元", 300),
+])
+def test_money_forms(raw, unit, expected):
+    assert parse_value("money", raw, unit=unit) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("raw", ["暂无", "1,23,4", "12万", "1.2.3", datetime(2023, 1, 1), True])
+def test_money_unreadable(raw):
+    got = parse_value("money", raw)
+    assert isinstance(got, Problem) and got.rule == "not_a_number"
+
+
+def test_integer_forms():
+    assert parse_value("integer", "１，２００") == 1200
+    assert parse_value("integer", 12.0) == 12
+    assert parse_value("integer", "12.5").rule == "not_an_integer"
+
+
+@pytest.mark.parametrize("raw, pct_format, expected", [
+    ("10.6", False, 10.6), ("10.6%", False, 10.6), ("１０．６％", False, 10.6), (" 10.6 % ", False, 10.6),
+    (10.6, False, 10.6), (0.106, True, 10.6), ("-2.1", False, -2.1),
+])
+def test_percent_forms(raw, pct_format, expected):
+    assert parse_value("percent", raw, percent_formatted=pct_format) == pytest.approx(expected)
+
+
+def test_percent_unreadable():
+    assert parse_value("percent", "约10%").rule == "not_a_number"
+
+
+@pytest.mark.parametrize("raw", ["是", "Y", "y", "yes", "1", 1, 1.0, True, "true", "TRUE", "√", "✓", " 是 "])
+def test_boolean_yes(raw):
+    assert parse_value("boolean", raw) is True
+
+
+@pytest.mark.parametrize("raw", ["否", "N", "n", "0", 0, False, "false", "False", "×", "无",
+                                 None, "", "-", "—", "/", "／", "\u3000"])
+def test_boolean_no_and_blank_is_false(raw):
+    assert parse_value("boolean", raw) is False
+
+
+def test_boolean_unreadable():
+    assert parse_value("boolean", "待定").rule == "not_a_boolean"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2023-03-15", date(2023, 3, 15)), ("2023/3/15", date(2023, 3, 15)), ("2023.3.15", date(2023, 3, 15)),
+    ("2023年3月15日", date(2023, 3, 15)), ("2023年3月", date(2023, 3, 1)), ("２０２３年３月", date(2023, 3, 1)),
+    (datetime(2023, 3, 15), date(2023, 3, 15)), (date(2023, 3, 15), date(2023, 3, 15)),
+])
+def test_date_forms(raw, expected):
+    assert parse_value("date", raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["2023年13月", "2023-02-30", "三月", "45000"])
+def test_date_unreadable(raw):
+    assert parse_value("date", raw).rule == "not_a_date"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("  平头镇\u3000", "平头镇"), (140725103201.0, "140725103201"), ("140725103201.0", "140725103201"),
+    (140725103201, "140725103201"), ("XM-001", "XM-001"), ("2023.10", "2023.10"),
+])
+def test_text_forms(raw, expected):
+    assert parse_value("text", raw) == expected
+
+
+@pytest.mark.parametrize("kind", ["text", "money", "percent", "date", "integer"])
+@pytest.mark.parametrize("raw", [None, "", "  ", "-", "—", "／", "/", "无", "\u3000"])
+def test_empty_marks(kind, raw):
+    assert parse_value(kind, raw) is EMPTY
+
+
+def _io_row(code, va=100, prev=90, out=500, digital=None, chain="化工产业链", township="朝阳镇", name="企业"):
+    return [code, name, chain, township, va, prev, out, digital]
+
+
+def test_values_end_to_end_in_staging(raw, run_partition):
+    """Full-width digits, thousands separators, booleans and empty optional cells as stored."""
+    rows = [
+        IO_HEADER,
+        _io_row(CREDIT_CODES[0], va="１２３．５", prev="1,000.25", out="—", digital="√"),
+        _io_row(CREDIT_CODES[1], va=" 12 ", prev="0", out=None, digital=None),
+        _io_row(CREDIT_CODES[2], va="3", prev="2", out="／", digital="待定", chain="/", township="无"),
+    ]
+    write_csv(raw / "industrial_output/2023-02.csv", rows, "gbk")
+    run = run_partition("industrial_output", "2023-02")
+    got = [(r["credit_code"], r["value_added_ytd"], r["value_added_prev_ytd"], r["output_value_ytd"],
+            r["is_digital_core"], r["industry_chain"], r["township"]) for r in run.staging("industrial_output")]
+    assert got == [
+        (CREDIT_CODES[0], Decimal("123.5"), Decimal("1000.25"), None, True, "化工产业链", "朝阳镇"),
+        (CREDIT_CODES[1], Decimal("12"), Decimal("0"), None, False, "化工产业链", "朝阳镇"),
+        (CREDIT_CODES[2], Decimal("3"), Decimal("2"), None, None, None, None),
+    ]
+    (warn,) = run.warnings()
+    assert (warn["source_row"], warn["source_cell"], warn["rule"], warn["value"]) == (4, "H4", "not_a_boolean", "待定")
+    assert "待定" in warn["reason"] and "是" in warn["reason"]
+
+
+def test_bad_optional_date_is_a_warning_and_row_loads(raw, run_partition):
+    write_csv(raw / "key_projects/2023-02.csv", [KP_HEADER, kp_row("XM001", start="2023年13月"),
+                                                  kp_row("XM002", start="2023年3月")])
+    run = run_partition("key_projects", "2023-02")
+    assert [(r["project_code"], r["start_date"]) for r in run.staging("key_projects")] == [
+        ("XM001", None), ("XM002", date(2023, 3, 1))]
+    (warn,) = run.warnings()
+    assert (warn["source_row"], warn["source_cell"], warn["column"], warn["source_column"], warn["rule"]) == \
+        (2, "N2", "start_date", "开工时间", "not_a_date")
+    assert warn["reason"] == "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：2023年13月）"
+    assert warn["raw_row"]["开工时间"] == "2023年13月"
+    assert run.log("key_projects/2023-02.csv")["status"] == "loaded"
+    assert run.rejected() == []
+
+
+@pytest.mark.parametrize("mark", ["", "-", "—", "／", "/", "无"])
+def test_required_empty_cell_rejects_the_row(raw, run_partition, mark):
+    write_csv(raw / "key_projects/2023-02.csv", [KP_HEADER, kp_row("XM001", ytd=mark), kp_row("XM002")])
+    run = run_partition("key_projects", "2023-02")
+    (rej,) = run.rejected()
+    assert (rej["source_row"], rej["source_cell"], rej["rule"], rej["column"]) == (2, "J2", "required", "ytd_investment")
+    assert rej["reason"] == "本年累计完成投资为必填项，不能为空（如为零请填0）"
+    assert rej["value"] == (mark or None)
+    log = run.log("key_projects/2023-02.csv")
+    assert (log["status"], log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 2, 1, 1)
+
+
+def test_required_text_empty(raw, run_partition):
+    write_csv(raw / "key_projects/2023-02.csv", [KP_HEADER, kp_row("XM001", name="  "), kp_row("XM002")])
+    run = run_partition("key_projects", "2023-02")
+    (rej,) = run.rejected()
+    assert (rej["source_cell"], rej["rule"], rej["reason"]) == ("B2", "required", "项目名称为必填项，不能为空")
+
+
+def test_required_unreadable_money_rejects(raw, run_partition):
+    write_xlsx(raw / "key_projects/2023-02.xlsx", [KP_HEADER, kp_row("XM001", total="暂无"), kp_row("XM002")])
+    run = run_partition("key_projects", "2023-02")
+    (rej,) = run.rejected()
+    assert (rej["source_cell"], rej["rule"], rej["reason"]) == ("H2", "not_a_number", "总投资应填写数字（当前值：暂无）")
+    assert_consistent_counts(run)
