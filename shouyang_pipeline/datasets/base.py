@@ -39,7 +39,8 @@ class Rule:
 
     `code` is the stable rule code written to the audit tables; `reason` is a Chinese
     template with `{header}` (the column as headed in the file), `{value}` (as written)
-    and, for column comparisons, `{other}` (the other column's Chinese name).
+    and, for column comparisons, `{other}` (the other column's Chinese name) and
+    `{other_value}` (the other cell as written).
     `kind` says how the rule is checked:
       - "gt0", "ge0": numeric bounds;
       - "max_len": text length at most `arg`;
@@ -114,11 +115,11 @@ def lookup(reference: str, what: str) -> Rule:
 
 
 def le_col(other: str) -> Rule:
-    return Rule("le_col", "out_of_range", "{header}不能大于{other}（当前值：{value}）", arg=other)
+    return Rule("le_col", "out_of_range", "{header}不能大于{other}（当前值：{value}，{other}：{other_value}）", arg=other)
 
 
 def ge_col(other: str) -> Rule:
-    return Rule("ge_col", "out_of_range", "{header}不能小于{other}（当前值：{value}）", arg=other)
+    return Rule("ge_col", "out_of_range", "{header}不能小于{other}（当前值：{value}，{other}：{other_value}）", arg=other)
 
 
 def credit_code() -> Rule:

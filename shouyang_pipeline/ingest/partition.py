@@ -18,7 +18,7 @@ from ..warehouse.tables import AUDIT, STAGING
 from .discover import RawFile, archive, discover, sha256_of
 from .layout import ROW_KINDS, find_layout
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
-from .read import FileProblem, read_grids
+from .read import FileProblem, as_written, read_grids
 from .validate import canonical_value, rule_failures, values_frame
 from .villages import check_village
 
@@ -145,11 +145,13 @@ def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference) -> Non
         row = rows[position]
         cm = row.file.column_map(f.name)
         raw_value = row.cells[cm.index] if cm and cm.index < len(row.cells) else row.values.get(f.name)
-        other = ""
+        other = other_value = ""
         if rule.kind in ("le_col", "ge_col"):
             other_cm = row.file.column_map(str(rule.arg))
             other = display_name(other_cm) if other_cm else dataset.field(str(rule.arg)).header
-        found = issue(row.number, cm, raw_value, rule.code, rule.reason, other=other)
+            if other_cm and other_cm.index < len(row.cells):
+                other_value = as_written(row.cells[other_cm.index]) or ""
+        found = issue(row.number, cm, raw_value, rule.code, rule.reason, other=other, other_value=other_value)
         if f.required:
             row.errors.append(found)
         else:
