@@ -60,12 +60,16 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
         periods.setdefault(period, []).append(path)
     requests = []
     valid = set(monthly.get_partition_keys())
+    # Dagster never launches a run_key this sensor used before, and a state can come back (a
+    # correction reverted, a file removed and put back): chaining on the last run key keeps every
+    # change's key new, while a retried tick (same cursor, same last key) asks for the same runs.
+    previous = context.last_run_key or ""
     for period, paths in sorted(periods.items()):
         if period not in valid:
             continue
         changed = ",".join(f"{p}@{current.get(p, 'removed')[:12]}" for p in sorted(paths))
         requests.append(dg.RunRequest(
-            run_key=f"files:{period}:{sha256_of(changed.encode())[:16]}",
+            run_key=f"files:{period}:{sha256_of(f'{previous}|{changed}'.encode())[:16]}",
             partition_key=period,
             tags={"shouyang/changed_files": changed[:1000]},
         ))

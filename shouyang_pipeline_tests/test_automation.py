@@ -1,0 +1,216 @@
+"""The file sensor: which changes under the raw dir start a run, for which period, and that run works.
+
+(The schedule's January tick -> previous December is in test_definitions.py.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from shouyang_pipeline.config import Settings
+from shouyang_pipeline.defs import build_definitions
+from shouyang_pipeline.defs.resources import WarehouseResource
+
+from conftest import KP_HEADER, kp_row, write_csv, write_xlsx
+
+PERIOD = "2023-02"
+KP_FILE = f"key_projects/{PERIOD}__发改局.xlsx"
+
+
+def write_kp(raw: Path, rel_path: str = KP_FILE, *, codes=("XM001", "XM002"), total: float = 1000) -> Path:
+    return write_xlsx(raw / rel_path, [
+        ["2023年1-2月全县重点项目进展情况表"],
+        KP_HEADER,
+        *[kp_row(code, name=f"项目{code}", total=total, plan=500, ytd=100) for code in codes],
+    ], merges=("A1:N1",))
+
+
+def evaluate(settings: Settings, cursor: str | None = None, *, last_run_key: str | None = None):
+    """One sensor tick, given the cursor and the last run key as the sensor daemon passes them."""
+    defs = build_definitions(settings)
+    context = dg.SensorEvaluationContext(
+        instance_ref=None,
+        instance=dg.DagsterInstance.ephemeral(),
+        cursor=cursor,
+        last_run_key=last_run_key,
+        definitions=defs,
+        resources={"warehouse": WarehouseResource.from_settings(settings)},
+    )
+    data = defs.resolve_sensor_def("raw_files_sensor").evaluate_tick(context)
+    return data.run_requests or [], data.cursor
+
+
+class Daemon:
+    """The sensor daemon in miniature: it keeps the cursor and the last run key between ticks and
+    (as Dagster does) skips a run request whose run_key an earlier run of the sensor already used."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.cursor: str | None = None
+        self.last_run_key: str | None = None
+        self.used_keys: set[str] = set()
+
+    def tick(self) -> list[dg.RunRequest]:
+        requests, self.cursor = evaluate(self.settings, self.cursor, last_run_key=self.last_run_key)
+        if requests:
+            self.last_run_key = requests[-1].run_key
+        launched = [r for r in requests if r.run_key not in self.used_keys]
+        self.used_keys |= {r.run_key for r in requests}
+        return launched
+
+
+def periods(requests) -> list[str]:
+    return [r.partition_key for r in requests]
+
+
+def test_a_new_file_requests_a_run_of_its_period(settings):
+    write_kp(settings.raw_dir)
+    requests, cursor = evaluate(settings)
+    assert periods(requests) == [PERIOD]
+    request = requests[0]
+    assert request.job_name in (None, "monthly_refresh")
+    assert request.run_key and request.run_key.startswith(f"files:{PERIOD}:")
+    assert KP_FILE in request.tags["shouyang/changed_files"]
+    seen = json.loads(cursor)
+    assert set(seen) == {KP_FILE}
+    assert len(seen[KP_FILE]) == 64  # sha256 hex of the file's bytes
+
+
+def test_an_unchanged_file_never_triggers_again(settings):
+    write_kp(settings.raw_dir)
+    _, cursor = evaluate(settings)
+    requests, again = evaluate(settings, cursor)
+    assert requests == []
+    assert json.loads(again) == json.loads(cursor)
+    # Touching the file without changing its bytes is not a change either.
+    path = settings.raw_dir / KP_FILE
+    path.write_bytes(path.read_bytes())
+    assert evaluate(settings, again)[0] == []
+
+
+def test_a_corrected_file_at_the_same_path_requests_a_new_run(settings):
+    write_kp(settings.raw_dir)
+    (first,), cursor = evaluate(settings)
+    write_kp(settings.raw_dir, total=2000)  # the department's corrected file
+    requests, cursor2 = evaluate(settings, cursor)
+    assert periods(requests) == [PERIOD]
+    assert requests[0].run_key != first.run_key
+    assert json.loads(cursor2)[KP_FILE] != json.loads(cursor)[KP_FILE]
+
+
+def test_a_removed_file_requests_a_run_of_its_period(settings):
+    write_kp(settings.raw_dir)
+    write_kp(settings.raw_dir, "key_projects/2023-03.xlsx")
+    _, cursor = evaluate(settings)
+    (settings.raw_dir / KP_FILE).unlink()
+    requests, cursor2 = evaluate(settings, cursor)
+    assert periods(requests) == [PERIOD]
+    assert "removed" in requests[0].tags["shouyang/changed_files"]
+    assert set(json.loads(cursor2)) == {"key_projects/2023-03.xlsx"}
+    assert evaluate(settings, cursor2)[0] == []
+
+
+@pytest.mark.parametrize("rel_path", [
+    "unknown_dataset/2023-02.xlsx",        # unknown folder
+    "2023-02.xlsx",                         # raw dir root: no dataset
+    "key_projects/sub/2023-02.xlsx",        # nested folder
+    "key_projects/二月报表.xlsx",            # no period in the name
+    "key_projects/2099-01.xlsx",            # a future period
+    "key_projects/2019-12.xlsx",            # before the first partition
+    "village_income/2023-02.xlsx",          # quarterly dataset, not a quarter's month
+    "key_projects/~$2023-02.xlsx",          # Excel lock file
+    "key_projects/.2023-02.xlsx",           # hidden file
+])
+def test_a_file_no_partition_can_hold_requests_nothing(settings, rel_path):
+    write_kp(settings.raw_dir, rel_path)
+    requests, cursor = evaluate(settings)
+    assert requests == []
+    assert json.loads(cursor) == {}
+
+
+def test_one_request_per_period_however_many_files_changed(settings):
+    write_kp(settings.raw_dir)
+    write_csv(settings.raw_dir / "city_indicators" / f"{PERIOD}.csv",
+              [["指标名称", "全市数值"], ["规模以上工业增加值增速", "9.5%"]])
+    write_kp(settings.raw_dir, "key_projects/2023-05.xlsx")
+    requests, _ = evaluate(settings)
+    assert periods(requests) == [PERIOD, "2023-05"]
+    assert len({r.run_key for r in requests}) == 2
+    assert "city_indicators/2023-02.csv" in requests[0].tags["shouyang/changed_files"]
+
+
+def test_a_file_the_run_rejects_still_triggers_its_period(settings):
+    # A wrong format in a dataset folder belongs to the partition: the run logs it as rejected.
+    (settings.raw_dir / "key_projects").mkdir()
+    (settings.raw_dir / "key_projects" / f"{PERIOD}.txt").write_text("不是表格", encoding="utf-8")
+    requests, _ = evaluate(settings)
+    assert periods(requests) == [PERIOD]
+
+
+def test_every_change_is_launched_even_when_a_state_comes_back(settings):
+    """Dagster skips a request whose run_key was used before: a reverted correction or a file put
+    back after being removed must still get run keys of their own, or the warehouse goes stale."""
+    daemon = Daemon(settings)
+    write_kp(settings.raw_dir)
+    assert periods(daemon.tick()) == [PERIOD]        # new file (version A)
+    assert daemon.tick() == []                        # unchanged
+    write_kp(settings.raw_dir, total=2000)
+    assert periods(daemon.tick()) == [PERIOD]        # corrected (version B)
+    write_kp(settings.raw_dir)
+    assert periods(daemon.tick()) == [PERIOD]        # back to version A
+    (settings.raw_dir / KP_FILE).unlink()
+    assert periods(daemon.tick()) == [PERIOD]        # removed
+    write_kp(settings.raw_dir)
+    assert periods(daemon.tick()) == [PERIOD]        # put back (version A again)
+    (settings.raw_dir / KP_FILE).unlink()
+    assert periods(daemon.tick()) == [PERIOD]        # removed again
+    assert daemon.tick() == []
+
+
+def test_a_retried_tick_keeps_its_run_keys(settings):
+    """Re-evaluating the same tick (same cursor, same last run key) asks for the same runs, so
+    Dagster's run_key check keeps a retried tick from launching them twice."""
+    write_kp(settings.raw_dir)
+    first, _ = evaluate(settings, None, last_run_key="files:2023-01:0123456789abcdef")
+    second, _ = evaluate(settings, None, last_run_key="files:2023-01:0123456789abcdef")
+    assert [r.run_key for r in first] == [r.run_key for r in second]
+
+
+def _published_rows(settings: Settings) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        return conn.execute(
+            "SELECT project_code, period, source_file FROM staging.key_projects ORDER BY project_code").fetchall()
+
+
+def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings):
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("raw_files_sensor")
+    instance = dg.DagsterInstance.ephemeral()
+    write_kp(settings.raw_dir)
+
+    resources = {"warehouse": WarehouseResource.from_settings(settings)}
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
+    result = sensor.evaluate_tick(context)
+    (request,) = result.run_requests
+    assert request.partition_key == PERIOD
+
+    job = defs.resolve_job_def("monthly_refresh")
+    assert sensor.job_name == job.name
+    run = job.execute_in_process(partition_key=request.partition_key, tags=request.tags, instance=instance)
+    assert run.success
+    assert run.dagster_run.tags["dagster/partition"] == PERIOD
+    assert _published_rows(settings) == [("XM001", PERIOD, KP_FILE), ("XM002", PERIOD, KP_FILE)]
+
+    # The corrected file: the sensor asks again, and the rerun replaces the period's rows.
+    write_kp(settings.raw_dir, codes=("XM001", "XM002", "XM003"))
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources, cursor=result.cursor)
+    (request2,) = sensor.evaluate_tick(context).run_requests
+    assert request2.run_key != request.run_key
+    run = job.execute_in_process(partition_key=request2.partition_key, tags=request2.tags, instance=instance)
+    assert run.success
+    assert [code for code, *_ in _published_rows(settings)] == ["XM001", "XM002", "XM003"]
