@@ -214,3 +214,16 @@ def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings):
     run = job.execute_in_process(partition_key=request2.partition_key, tags=request2.tags, instance=instance)
     assert run.success
     assert [code for code, *_ in _published_rows(settings)] == ["XM001", "XM002", "XM003"]
+
+
+def test_switching_the_sensor_on_after_a_run_requests_only_what_changed_since(settings):
+    write_kp(settings.raw_dir)
+    write_csv(settings.raw_dir / "city_indicators" / "2023-03.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.1"]])
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    for period in ("2023-02", "2023-03"):
+        assert job.execute_in_process(partition_key=period, instance=dg.DagsterInstance.ephemeral()).success
+    requests, _ = evaluate(settings)  # first tick: no cursor yet
+    assert requests == []
+    write_csv(settings.raw_dir / "city_indicators" / "2023-04.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.0"]])
+    requests, _ = evaluate(settings)
+    assert periods(requests) == ["2023-04"]
