@@ -161,3 +161,17 @@ def test_money_in_yuan_header_keeps_four_decimals(raw, run_partition):
     run = _run(raw, run_partition, [header, kp_row(ytd=12345)])
     (row,) = run.staging("key_projects")
     assert row["ytd_investment"] == Decimal("1.2345")
+
+
+def test_csv_with_title_rows_and_a_line_break_in_a_header(raw, run_partition):
+    """CSV row numbers are record numbers, as Excel shows them: a quoted line break stays in its record."""
+    header = list(KP_HEADER)
+    header[7] = "总投资\n（万元）"
+    rows = [["2023年1-2月全县重点项目进展情况表"], ["填报单位：县发改局", "单位：亿元"], header,
+            kp_row("XM001", total=20000, plan=1, ytd=0.5), kp_row("XM002", total=0, plan=0, ytd=0)]
+    run = _run(raw, run_partition, rows, path="key_projects/2023-02.csv")
+    (row,) = run.staging("key_projects")
+    # the header names its unit (万元), which wins over the title's 亿元 for that column only
+    assert (row["source_row"], row["total_investment"], row["annual_plan_investment"]) == (4, 20000, 10000)
+    (rej,) = run.rejected()
+    assert (rej["source_row"], rej["source_cell"], rej["source_column"]) == (5, "H5", "总投资\n（万元）")
