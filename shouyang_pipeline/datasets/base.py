@@ -8,7 +8,7 @@ Everything else is derived from these declarations: the header matcher and value
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 Kind = Literal["text", "money", "integer", "percent", "boolean", "date"]
 Cadence = Literal["monthly", "quarterly"]
@@ -145,6 +145,9 @@ class Field:
     required: bool = False
     aliases: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
+    # When the file has no such column, take the value from the submitter in the file name
+    # (`2023-03__平头镇.xlsx`) if it is on this reference list.
+    from_submitter: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -185,9 +188,9 @@ class Dataset:
     description: str
     fields: tuple[Field, ...]
     key: tuple[str, ...]
-    # Called on each parsed row after per-cell parsing; may fill or check columns that need
-    # reference data or other columns (villages). See ingest.rows.
-    row_hook: Callable | None = None
+    # Checks that span columns and the reference lists, run on every parsed row by name
+    # (`ingest.partition.ROW_CHECKS`), e.g. "village": the village against villages.csv.
+    row_checks: tuple[str, ...] = ()
 
     @property
     def all_fields(self) -> tuple[Field, ...]:

@@ -22,6 +22,9 @@ from .read import FileProblem, as_written, read_grids
 from .validate import canonical_value, rule_failures, values_frame
 from .villages import check_village
 
+# The cross-column checks a dataset declares by name in `Dataset.row_checks`.
+ROW_CHECKS = {"village": check_village}
+
 
 @dataclass
 class FileOutcome:
@@ -67,9 +70,9 @@ def ingest_partition(settings: Settings, dataset_name: str, period: str, referen
     rows = [row for o in outcomes for row in o.rows]
     _canonicalise(dataset, rows, reference)
     _apply_rules(dataset, rows, reference)
-    if dataset.name == "village_income":
+    for check in dataset.row_checks:
         for row in rows:
-            check_village(row, reference)
+            ROW_CHECKS[check](row, reference)
     _reject_duplicate_keys(dataset, rows)
     for o in outcomes:
         if o.parsed and not o.problem and o.rows and all(r.is_rejected for r in o.rows):
@@ -99,28 +102,32 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, settings: Se
     first_by_sha[digest] = raw.rel_path
     try:
         layout = find_layout(read_grids(data, raw.suffix), dataset)
-        township_from_name = _submitter_township(raw, dataset, reference, layout)
+        from_submitter = _submitter_values(raw, dataset, reference, layout)
         missing = [f for f in dataset.fields if f.required and layout.column(f.name) is None
-                   and not (f.name == "township" and township_from_name)]
+                   and f.name not in from_submitter]
         if missing:
             names = "；".join(f"{f.header}（也可写作：{'、'.join(f.aliases)}）" if f.aliases else f.header for f in missing)
             raise FileProblem(f"缺少必填列：{names}")
         parsed = parse_file(raw.rel_path, layout, dataset, reference)
     except FileProblem as exc:
         return FileOutcome(raw, digest, problem=str(exc))
-    if township_from_name:
+    for name, value in from_submitter.items():
         for row in parsed.rows:
-            row.values["township"] = township_from_name
+            row.values[name] = value
     if not parsed.rows:
         return FileOutcome(raw, digest, parsed, problem="文件中没有数据行（表头以下只有空行、合计或表尾），未入库")
     return FileOutcome(raw, digest, parsed)
 
 
-def _submitter_township(raw: RawFile, dataset: Dataset, reference: Reference, layout) -> str | None:
-    """A village-income file without a 乡镇 column takes its township from the submitter (`__平头镇`)."""
-    if dataset.name != "village_income" or layout.column("township") is not None or not raw.submitter:
-        return None
-    return reference.canonical("townships", raw.submitter)
+def _submitter_values(raw: RawFile, dataset: Dataset, reference: Reference, layout) -> dict[str, str]:
+    """Columns the file lacks that its submitter names (`2023-03__平头镇.xlsx` has no 乡镇 column)."""
+    values = {}
+    for f in dataset.fields:
+        if f.from_submitter and raw.submitter and layout.column(f.name) is None:
+            value = reference.canonical(f.from_submitter, raw.submitter)
+            if value:
+                values[f.name] = value
+    return values
 
 
 def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
@@ -169,7 +176,7 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
     for key, dupes in groups.items():
         if len(dupes) < 2:
             continue
-        shown = "".join(str(v) for v in key) if len(key) == 1 else "".join(str(v) for v in key)
+        shown = "、".join(str(v) for v in key)
         for row in dupes:
             others = "；".join(
                 f"{o.file.rel_path} 第{o.number}行" for o in dupes if o is not row
