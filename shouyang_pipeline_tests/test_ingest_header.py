@@ -175,3 +175,11 @@ def test_csv_with_title_rows_and_a_line_break_in_a_header(raw, run_partition):
     assert (row["source_row"], row["total_investment"], row["annual_plan_investment"]) == (4, 20000, 10000)
     (rej,) = run.rejected()
     assert (rej["source_row"], rej["source_cell"], rej["source_column"]) == (5, "H5", "总投资\n（万元）")
+
+
+def test_a_header_merged_across_two_columns_names_only_its_first(raw, run_partition):
+    # 备注 merged over O3:P3: one column, not "two headers for one column"; P holds nothing useful.
+    rows = [["标题"], ["填报单位：县发改局"], KP_HEADER + ["备注", None], kp_row() + ["已核", "x"]]
+    run = _run(raw, run_partition, rows, merges=("A1:N1", "O3:P3"))
+    assert run.log(PATH)["status"] == "loaded"
+    assert run.staging("key_projects")[0]["remarks"] == "已核"

@@ -86,9 +86,10 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
         columns: list[ColumnMap] = []
         ignored: list[str] = []
         seen: dict[str, ColumnMap] = {}
+        header_number = grid.rows[header_index][0]
         for idx, cell in enumerate(grid.rows[header_index][1]):
-            if cell is None or norm(cell) == "":
-                continue
+            if cell is None or norm(cell) == "" or (header_number, idx) in grid.merge_copies:
+                continue  # a header merged across columns names only its first column
             name, unit = split_header(cell)
             f = lookup.get(name.casefold())
             written = str(cell).strip()

@@ -24,6 +24,7 @@ class Grid:
     sheet: str | None
     rows: list[tuple[int, list[object]]]  # (row number as Excel shows it / CSV record number, cells)
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (row number, column index)
+    merge_copies: set[tuple[int, int]] = field(default_factory=set)  # cells filled from a merge's top-left
 
     @property
     def width(self) -> int:
@@ -68,6 +69,7 @@ def _sheet_grid(ws) -> Grid:
             fmt = cell.number_format or ""
             if "%" in fmt and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                 percent.add((cell.row, c))
+    copies: set[tuple[int, int]] = set()
     for merged in ws.merged_cells.ranges:
         top = values[merged.min_row - 1][merged.min_col - 1]
         is_pct = (merged.min_row, merged.min_col - 1) in percent
@@ -75,10 +77,12 @@ def _sheet_grid(ws) -> Grid:
             for c in range(merged.min_col, merged.max_col + 1):
                 if r - 1 < max_row and c - 1 < max_col:
                     values[r - 1][c - 1] = top
+                    if (r, c) != (merged.min_row, merged.min_col):
+                        copies.add((r, c - 1))
                     if is_pct:
                         percent.add((r, c - 1))
     rows = [(i + 1, cells) for i, cells in enumerate(values)]
-    return Grid(sheet=ws.title, rows=rows, percent_cells=percent)
+    return Grid(sheet=ws.title, rows=rows, percent_cells=percent, merge_copies=copies)
 
 
 def read_xlsx(data: bytes) -> list[Grid]:
