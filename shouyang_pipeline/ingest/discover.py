@@ -51,7 +51,9 @@ def _is_ignored(name: str) -> bool:
     return name.startswith(".") or name.startswith("~$")
 
 
-def _classify(raw_dir: Path, path: Path, now_period: str) -> RawFile:
+def classify(raw_dir: Path, path: Path, now_period: str | None = None) -> RawFile:
+    """What the path of one file under raw_dir says: dataset, period, submitter, or the layout problem."""
+    now_period = now_period or current_period()
     rel = path.relative_to(raw_dir).as_posix()
     parts = rel.split("/")
     name = parts[-1]
@@ -112,7 +114,7 @@ def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
             if entry.is_dir() and not entry.is_symlink():
                 stack.append(entry)
             elif entry.is_file() or entry.is_symlink():
-                found.append(_classify(raw_dir, entry, now_period))
+                found.append(classify(raw_dir, entry, now_period))
     return sorted(found, key=lambda f: f.rel_path)
 
 

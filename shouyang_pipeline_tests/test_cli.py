@@ -1,0 +1,59 @@
+"""`shouyang`: run, check and help, as an engineer or a clerk calls them."""
+
+from __future__ import annotations
+
+import duckdb
+from click.testing import CliRunner
+
+from shouyang_pipeline.cli import main
+from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv, write_xlsx
+
+
+def _env(settings, tmp_path) -> dict[str, str]:
+    return {
+        "SHOUYANG_RAW_DIR": str(settings.raw_dir),
+        "SHOUYANG_WAREHOUSE": str(settings.warehouse),
+        "SHOUYANG_EXPORT_DIR": str(settings.export_dir),
+        "SHOUYANG_ARCHIVE_DIR": str(settings.archive_dir),
+        "SHOUYANG_REFERENCE_DIR": str(settings.reference_dir),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "COLUMNS": "200",
+    }
+
+
+def test_help_explains_itself():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "check", "sample", "docs"):
+        assert command in result.output
+
+
+def test_run_builds_every_period_and_exits_0_despite_rejected_rows(settings, tmp_path):
+    write_xlsx(settings.raw_dir / "key_projects" / "2023-02.xlsx", [KP_HEADER, kp_row("XM001"), kp_row("XM002", total=-5)])
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001")], encoding="gbk")
+    (settings.raw_dir / "key_projects" / "2023-04.xls").write_bytes(b"old excel")
+    result = CliRunner().invoke(main, ["run"], env=_env(settings, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "入库 1，部分入库 1，被拒 1" in result.output
+    assert "数据行：入库 2，被拒 1" in result.output
+    assert str(settings.warehouse) in result.output
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT DISTINCT period FROM staging.key_projects ORDER BY 1").fetchall() == [("2023-02",), ("2023-03",)]
+    assert (tmp_path / "dagster_home").exists()  # the runs are recorded in the instance
+
+
+def test_check_names_each_bad_cell_and_writes_nothing(settings, tmp_path):
+    path = write_xlsx(tmp_path / "clerk" / "重点项目2月.xlsx",
+                      [["标题"], KP_HEADER, kp_row("XM001"), kp_row("XM002", total="暂无")])
+    result = CliRunner().invoke(main, ["check", str(path), "--dataset", "key_projects", "--period", "2023-02"],
+                                env=_env(settings, tmp_path))
+    assert result.exit_code == 1
+    assert "partial" in result.output and "H4" in result.output and "暂无" in result.output
+    assert not settings.warehouse.exists() and not settings.archive_dir.exists()
+
+
+def test_check_of_a_good_file_in_the_layout_exits_0(settings, tmp_path):
+    path = write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    result = CliRunner().invoke(main, ["check", str(path)], env=_env(settings, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "loaded" in result.output
