@@ -179,3 +179,19 @@ def test_a_lost_work_file_is_restored_from_the_published_warehouse(settings):
     periods = [p for (p,) in read(settings, "SELECT DISTINCT period FROM staging.city_indicators ORDER BY 1")]
     assert periods == ["2023-02", "2023-03"]
     assert read(settings, "SELECT count(*) FROM staging.key_projects WHERE period = '2023-02'")[0][0] == 2
+
+
+def test_one_run_covers_a_range_of_months(settings):
+    write_period(settings.raw_dir)
+    write_csv(settings.raw_dir / "city_indicators" / "2023-04.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.1"]])
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    tags = {"dagster/asset_partition_range_start": "2023-02", "dagster/asset_partition_range_end": "2023-04"}
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags)
+    assert result.success
+    staged = sorted(e.partition for e in result.get_asset_materialization_events()
+                    if e.asset_key.to_user_string() == "staging/city_indicators")
+    assert staged == ["2023-02", "2023-03", "2023-04"]
+    assert read(settings, "SELECT period, value::DOUBLE FROM staging.city_indicators ORDER BY 1") == [
+        ("2023-02", 9.5), ("2023-04", 9.1)]
+    # Briefings for the months that have data; none for the empty 2023-03.
+    assert sorted(p.name for p in settings.export_dir.glob("briefing_*.md")) == ["briefing_2023-02.md", "briefing_2023-04.md"]

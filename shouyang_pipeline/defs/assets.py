@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from ..datasets import DATASETS
+from ..ingest.discover import discover
 from ..ingest.partition import ingest_partition, unplaced_log
 from ..marts.build import MART_DEPENDENCIES, MARTS, build_mart
 from ..reference import Reference
@@ -21,6 +22,10 @@ from ..warehouse.tables import AUDIT, REFERENCE, STAGING
 from .metadata import definition_metadata, markdown, preview, row_count
 from .partitions import monthly
 from .resources import WarehouseResource
+
+# A run covers one month (the schedule, the sensor) or a range of months in one run
+# (`shouyang run`, a backfill from the UI): every asset handles `context.partition_keys`.
+SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 REFERENCE_KEYS = [dg.AssetKey(["reference", name]) for name in REFERENCE]
 STAGING_KEYS = [dg.AssetKey(["staging", name]) for name in DATASETS]
@@ -35,6 +40,7 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in MARTS]
         for name, t in REFERENCE.items()
     ],
     partitions_def=monthly,
+    backfill_policy=SINGLE_RUN,
 )
 def reference_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """The county's fixed lists from data/reference/*.csv (the same for every month)."""
@@ -47,9 +53,9 @@ def reference_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             )
 
 
-def _file_table(result) -> pd.DataFrame:
+def _file_table(log: pd.DataFrame) -> pd.DataFrame:
     cols = ["file_path", "status", "rows_read", "rows_loaded", "rows_rejected", "rows_skipped", "totals_check", "message"]
-    return result.log[cols]
+    return log[cols]
 
 
 def _staging_asset(dataset_name: str):
@@ -61,6 +67,7 @@ def _staging_asset(dataset_name: str):
         key=key,
         group_name="staging",
         partitions_def=monthly,
+        backfill_policy=SINGLE_RUN,
         deps=REFERENCE_KEYS,
         kinds={"duckdb", "pandera"},
         description=f"{table.comment} 每个报告期重读该期的全部现行文件，校验后在一个事务内替换该期数据。",
@@ -75,30 +82,36 @@ def _staging_asset(dataset_name: str):
         ],
     )
     def staging_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        period = context.partition_key
+        periods = context.partition_keys
         settings = warehouse.settings
-        result = ingest_partition(settings, dataset_name, period, Reference.load(settings.reference_dir))
+        reference = Reference.load(settings.reference_dir)
+        files = discover(settings.raw_dir)
+        results = []
         with warehouse.get_connection() as conn:
-            load_partition(conn, result)
-            where, args = "WHERE period = ?", [period]
+            ensure_tables(conn)
+            for period in periods:
+                mine = [f for f in files if f.partition == (dataset_name, period)]
+                result = ingest_partition(settings, dataset_name, period, reference, files=mine)
+                load_partition(conn, result)
+                results.append(result)
+            where, args = "WHERE period IN (SELECT unnest(?))", [periods]
             loaded = row_count(conn, table, where, args)
             sample = preview(conn, table, where, args)
-        log = result.log
-        files = _file_table(result)
-        rejected_files = log[log.status == "rejected"]
-        partial_files = log[log.status == "partial"]
+        log = pd.concat([r.log for r in results], ignore_index=True)
+        rejected = pd.concat([r.rejected for r in results], ignore_index=True)
+        warnings = sum(len(r.warnings) for r in results)
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": loaded,
-                "period": period,
+                "periods": ", ".join(periods) if len(periods) <= 3 else f"{periods[0]} … {periods[-1]}",
                 "files": len(log),
                 "files_loaded": int((log.status == "loaded").sum()),
-                "files_partial": len(partial_files),
-                "files_rejected": len(rejected_files),
+                "files_partial": int((log.status == "partial").sum()),
+                "files_rejected": int((log.status == "rejected").sum()),
                 "rows_rejected": int(log.rows_rejected.sum()),
-                "cell_warnings": len(result.warnings),
-                "file_status": markdown(files),
-                "rejected_rows": markdown(result.rejected[["file_path", "source_row", "source_cell", "rule", "reason"]]),
+                "cell_warnings": warnings,
+                "file_status": markdown(_file_table(log), 50),
+                "rejected_rows": markdown(rejected[["file_path", "source_row", "source_cell", "rule", "reason"]]),
                 "preview": sample,
             }
         )
@@ -138,6 +151,7 @@ STAGING_ASSETS = [_staging_asset(name) for name in DATASETS]
         for name, t in AUDIT.items()
     ],
     partitions_def=monthly,
+    backfill_policy=SINGLE_RUN,
 )
 def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """What came in and what was wrong with it: the period's files, rejected rows and cell warnings.
@@ -145,14 +159,15 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     The staging assets write these tables for their own dataset and period; this step adds the
     files no partition can hold (unknown folder, bad period) and reports the period as a whole.
     """
-    period = context.partition_key
+    periods = context.partition_keys
     with warehouse.get_connection() as conn:
         ensure_tables(conn)
         load_unplaced(conn, unplaced_log(warehouse.settings))
         log = AUDIT["ingest_log"]
         current = conn.execute(
             f"SELECT file_path, dataset, status, rows_read, rows_loaded, rows_rejected, message FROM {log.qualified} "
-            "WHERE is_current AND (period = ? OR partition_key IS NULL) ORDER BY file_path", [period]
+            "WHERE is_current AND (period IN (SELECT unnest(?)) OR partition_key IS NULL) ORDER BY file_path",
+            [periods],
         ).df()
         yield dg.MaterializeResult(
             asset_key=["audit", "ingest_log"],
@@ -162,8 +177,8 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             t = AUDIT[name]
             yield dg.MaterializeResult(
                 asset_key=["audit", name],
-                metadata={"dagster/row_count": row_count(conn, t, "WHERE period = ?", [period]),
-                          "preview": preview(conn, t, "WHERE period = ?", [period], 20)},
+                metadata={"dagster/row_count": row_count(conn, t, "WHERE period IN (SELECT unnest(?))", [periods]),
+                          "preview": preview(conn, t, "WHERE period IN (SELECT unnest(?))", [periods], 20)},
             )
 
 
@@ -179,6 +194,7 @@ def _mart_asset(name: str):
         key=key,
         group_name="marts",
         partitions_def=monthly,
+        backfill_policy=SINGLE_RUN,
         deps=[dg.AssetKey(dep.split("/")) for dep in MART_DEPENDENCIES[name]] + [dg.AssetKey(["audit", "ingest_log"])],
         kinds={"duckdb", "sql"},
         description=table.comment + "（SQL：shouyang_pipeline/marts/" + name + ".sql；每次按全部报告期重建）",
@@ -186,13 +202,15 @@ def _mart_asset(name: str):
         check_specs=check_specs,
     )
     def mart_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        period = context.partition_key
+        periods = context.partition_keys
+        period = periods[-1]  # the check and preview speak of the latest month of the run
         with warehouse.get_connection() as conn:
             total = build_mart(conn, name)
             where, args = "WHERE period = ?", [period]
             yield dg.MaterializeResult(metadata={
                 "dagster/row_count": total,
-                "rows_this_period": row_count(conn, table, where, args),
+                "latest_period": period,
+                "rows_latest_period": row_count(conn, table, where, args),
                 "preview": preview(conn, table, where, args, 30),
             })
             if name == "target_scorecard":
@@ -217,6 +235,7 @@ MART_ASSETS = [_mart_asset(name) for name in MARTS]
     key=["exports", "briefing"],
     group_name="exports",
     partitions_def=monthly,
+    backfill_policy=SINGLE_RUN,
     deps=MART_KEYS + AUDIT_KEYS,
     kinds={"markdown", "html", "excel"},
     description="月度简报（briefing_<期>.md/.html，中文，含图表）和分析用Excel工作簿（marts_<期>.xlsx），写入 SHOUYANG_EXPORT_DIR",
@@ -225,22 +244,28 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from ..exports.briefing import write_briefing
     from ..exports.workbook import write_workbook
 
-    period = context.partition_key
     export_dir = warehouse.settings.export_dir
+    written = []
     with warehouse.get_connection() as conn:
-        paths = write_briefing(conn, period, export_dir)
-        workbook = write_workbook(conn, period, export_dir)
-    md = next(p for p in paths if p.suffix == ".md")
-    return dg.MaterializeResult(metadata={
-        "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in [*paths, workbook])),
-        "briefing": dg.MetadataValue.md(md.read_text(encoding="utf-8")),
-    })
+        # Months of the run that have data: the scorecard has a row for every period any mart has.
+        periods = [p for (p,) in conn.execute(
+            "SELECT DISTINCT period FROM marts.target_scorecard WHERE period IN (SELECT unnest(?)) ORDER BY 1",
+            [context.partition_keys]).fetchall()]
+        for period in periods:
+            written += write_briefing(conn, period, export_dir)
+            written.append(write_workbook(conn, period, export_dir))
+    metadata = {"files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in written) or "（本次运行的月份没有数据）")}
+    if periods:
+        latest = export_dir / f"briefing_{periods[-1]}.md"
+        metadata["briefing"] = dg.MetadataValue.md(latest.read_text(encoding="utf-8"))
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(
     key=["exports", "published_warehouse"],
     group_name="exports",
     partitions_def=monthly,
+    backfill_policy=SINGLE_RUN,
     deps=[dg.AssetKey(["exports", "briefing"])] + MART_KEYS + AUDIT_KEYS + STAGING_KEYS + REFERENCE_KEYS,
     kinds={"duckdb"},
     description="分析人员打开的数据仓库文件（SHOUYANG_WAREHOUSE）：运行结束时由工作副本整体原子替换，读者看到的永远是完整的上一次或这一次结果",

@@ -40,7 +40,23 @@ def comment_statements(table: Table) -> list[str]:
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection, tables: Iterable[Table] | None = None) -> None:
-    """Create every declared table that is missing, and (re)apply all comments."""
+    """Create every declared table that is missing, and bring any comment that differs up to date.
+
+    Cheap when nothing changed (two catalogue queries), so every load can call it.
+    """
+    stored = {(s, t, None): c for s, t, c in conn.execute(
+        "SELECT schema_name, table_name, comment FROM duckdb_tables()").fetchall()}
+    stored |= {(s, t, col): c for s, t, col, c in conn.execute(
+        "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns()").fetchall()}
     for table in all_tables() if tables is None else tables:
-        for stmt in create_statements(table):
-            conn.execute(stmt)
+        if (table.schema, table.name, None) not in stored:
+            for stmt in create_statements(table):
+                conn.execute(stmt)
+            continue
+        if stored[(table.schema, table.name, None)] != table.comment:
+            conn.execute(f"COMMENT ON TABLE {table.qualified} IS {literal(table.comment)}")
+        for c in table.columns:
+            if (table.schema, table.name, c.name) not in stored:  # a column added to the declaration
+                conn.execute(f"ALTER TABLE {table.qualified} ADD COLUMN {ident(c.name)} {c.sql_type}")
+            if stored.get((table.schema, table.name, c.name)) != c.comment:
+                conn.execute(f"COMMENT ON COLUMN {table.qualified}.{ident(c.name)} IS {literal(c.comment)}")
