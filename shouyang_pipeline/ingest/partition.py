@@ -101,7 +101,8 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, settings: Se
         return FileOutcome(raw, digest, problem=f"重复提交：内容与{first_by_sha[digest]}完全相同，本文件不入库")
     first_by_sha[digest] = raw.rel_path
     try:
-        layout = find_layout(read_grids(data, raw.suffix), dataset)
+        needs_formats = any(f.kind == "percent" for f in dataset.fields)
+        layout = find_layout(read_grids(data, raw.suffix, percent_formats=needs_formats), dataset)
         from_submitter = _submitter_values(raw, dataset, reference, layout)
         missing = [f for f in dataset.fields if f.required and layout.column(f.name) is None
                    and f.name not in from_submitter]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 from openpyxl.utils import get_column_letter
 
 
@@ -56,51 +57,64 @@ def read_csv(data: bytes) -> list[Grid]:
     return [Grid(sheet=None, rows=rows)]
 
 
-def _sheet_grid(ws) -> Grid:
-    max_row, max_col = ws.max_row, ws.max_column
-    values: list[list[object]] = [[None] * max_col for _ in range(max_row)]
-    percent: set[tuple[int, int]] = set()
-    for row in ws.iter_rows(min_row=1, max_row=max_row, max_col=max_col):
-        for cell in row:
-            if cell.value is None:
-                continue
-            r, c = cell.row - 1, cell.column - 1
-            values[r][c] = cell.value
-            fmt = cell.number_format or ""
-            if "%" in fmt and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                percent.add((cell.row, c))
-    copies: set[tuple[int, int]] = set()
-    for merged in ws.merged_cells.ranges:
-        top = values[merged.min_row - 1][merged.min_col - 1]
-        is_pct = (merged.min_row, merged.min_col - 1) in percent
-        for r in range(merged.min_row, merged.max_row + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                if r - 1 < max_row and c - 1 < max_col:
-                    values[r - 1][c - 1] = top
-                    if (r, c) != (merged.min_row, merged.min_col):
-                        copies.add((r, c - 1))
-                    if is_pct:
-                        percent.add((r, c - 1))
-    rows = [(i + 1, cells) for i, cells in enumerate(values)]
-    return Grid(sheet=ws.title, rows=rows, percent_cells=percent, merge_copies=copies)
-
-
-def read_xlsx(data: bytes) -> list[Grid]:
-    """Every worksheet, in order. Formula cells hold the value Excel last computed (or None)."""
+def _percent_cells(data: bytes) -> list[set[tuple[int, int]]]:
+    """Per worksheet, the numeric cells formatted as a percentage (openpyxl, streaming read)."""
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        wb = load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise FileProblem(f"Excel文件已损坏或不是有效的.xlsx文件，无法打开（{type(exc).__name__}）") from exc
-    try:
-        return [_sheet_grid(ws) for ws in wb.worksheets]
+        found = []
+        for ws in wb.worksheets:
+            cells = set()
+            for row in ws.iter_rows():
+                for cell in row:
+                    value = getattr(cell, "value", None)
+                    if (isinstance(value, (int, float)) and not isinstance(value, bool)
+                            and "%" in (cell.number_format or "")):
+                        cells.add((cell.row, cell.column - 1))
+            found.append(cells)
+        return found
     finally:
         wb.close()
 
 
-def read_grids(data: bytes, suffix: str) -> list[Grid]:
+def _sheet_grid(sheet, percent: set[tuple[int, int]]) -> Grid:
+    values = [[None if v == "" else v for v in row] for row in sheet.to_python(skip_empty_area=False)]
+    copies: set[tuple[int, int]] = set()
+    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
+        if r0 >= len(values):
+            continue
+        top = values[r0][c0] if c0 < len(values[r0]) else None
+        is_pct = (r0 + 1, c0) in percent
+        for r in range(r0, min(r1, len(values) - 1) + 1):
+            for c in range(c0, min(c1, len(values[r]) - 1) + 1):
+                values[r][c] = top
+                if (r, c) != (r0, c0):
+                    copies.add((r + 1, c))
+                if is_pct:
+                    percent.add((r + 1, c))
+    rows = [(i + 1, cells) for i, cells in enumerate(values)]
+    return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies)
+
+
+def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
+    """Every worksheet, in order, read with python-calamine: merged cells expanded, formula cells
+    as the value Excel last computed (empty when none is stored).
+
+    Number formats are not in calamine's reach: with `percent_formats`, openpyxl streams the file
+    once more to find the cells shown as percentages (only datasets with percent columns need it).
+    """
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = [book.get_sheet_by_index(i) for i in range(len(book.sheet_names))]
+        percent = _percent_cells(data) if percent_formats else [set() for _ in sheets]
+    except Exception as exc:  # the readers raise many types for a damaged file
+        raise FileProblem(f"Excel文件已损坏或不是有效的.xlsx文件，无法打开（{type(exc).__name__}）") from exc
+    return [_sheet_grid(sheet, cells) for sheet, cells in zip(sheets, percent)]
+
+
+def read_grids(data: bytes, suffix: str, *, percent_formats: bool = True) -> list[Grid]:
     if suffix == ".csv":
         return read_csv(data)
-    return read_xlsx(data)
+    return read_xlsx(data, percent_formats=percent_formats)
 
 
 def as_written(value: object) -> str | None:
@@ -113,4 +127,6 @@ def as_written(value: object) -> str | None:
         return str(int(value))
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
