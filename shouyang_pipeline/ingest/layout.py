@@ -59,7 +59,10 @@ class Layout:
         return self.grid.rows[self.header_row][0]
 
     def column(self, name: str) -> ColumnMap | None:
-        return next((c for c in self.columns if c.field.name == name), None)
+        return self._by_name.get(name)
+
+    def __post_init__(self) -> None:
+        self._by_name = {c.field.name: c for c in self.columns}
 
 
 def _find_header(grid: Grid, lookup: dict[str, Field]) -> int | None:
@@ -119,8 +122,7 @@ def money_unit(layout: Layout, cm: ColumnMap) -> str:
 
 def classify_row(cells: list[object], after_footer: bool) -> str | None:
     """The kind of a non-data row, or None for a data row."""
-    texts = [norm(c) for c in cells]
-    filled = [t for t in texts if t != ""]
+    filled = [t for t in (norm(c) for c in cells if c is not None) if t != ""]
     if not filled:
         return "blank"
     first = filled[0]

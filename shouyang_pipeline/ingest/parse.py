@@ -33,7 +33,6 @@ class Issue:
 class Row:
     file: "ParsedFile"
     number: int  # row number a person sees
-    raw: dict[str, str | None]  # header as written -> cell as written
     values: dict[str, object]  # canonical column -> parsed value (None when empty or dropped)
     cells: list[object] = field(default_factory=list, repr=False)
     errors: list[Issue] = field(default_factory=list)
@@ -42,6 +41,18 @@ class Row:
     @property
     def is_rejected(self) -> bool:
         return bool(self.errors)
+
+    @property
+    def raw(self) -> dict[str, str | None]:
+        """The original row: header as written (or the column letter) -> cell as written."""
+        headers = self.file.layout.grid.rows[self.file.layout.header_row][1]
+        raw = {}
+        for idx, cell in enumerate(self.cells):
+            header = headers[idx] if idx < len(headers) else None
+            key = str(header).strip() if header is not None else get_column_letter(idx + 1)
+            if header is not None or cell is not None:
+                raw[key] = as_written(cell)
+        return raw
 
     def raw_json(self) -> str:
         return json.dumps(self.raw, ensure_ascii=False)
@@ -88,8 +99,11 @@ def _required_reason(f: Field) -> str:
 def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Reference) -> ParsedFile:
     pf = ParsedFile(rel_path, layout)
     grid = layout.grid
-    headers = grid.rows[layout.header_row][1]
     after_footer = False
+    # A column the file does not have reads as blank cells (NULL, or FALSE for a boolean).
+    absent = {f.name: parse_value(f.kind, None) for f in dataset.all_fields if layout.column(f.name) is None}
+    absent = {k: (None if v is EMPTY else v) for k, v in absent.items()}
+    units = {cm.index: money_unit(layout, cm) if cm.field.kind == "money" else "万元" for cm in layout.columns}
     totals_rows: list[tuple[int, list[object]]] = []
     for number, cells in grid.rows[layout.header_row + 1:]:
         kind = classify_row(cells, after_footer)
@@ -99,21 +113,13 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
             if kind == "totals":
                 totals_rows.append((number, cells))
             continue
-        raw = {}
-        for idx, cell in enumerate(cells):
-            header = headers[idx] if idx < len(headers) else None
-            key = str(header).strip() if header is not None else get_column_letter(idx + 1)
-            if header is not None or cell is not None:
-                raw[key] = as_written(cell)
-        # A column the file does not have reads as blank cells (NULL, or FALSE for a boolean).
-        absent = {f.name: parse_value(f.kind, None) for f in dataset.all_fields if layout.column(f.name) is None}
-        row = Row(pf, number, raw, {k: (None if v is EMPTY else v) for k, v in absent.items()}, cells)
+        row = Row(pf, number, dict(absent), cells)
         for cm in layout.columns:
             f = cm.field
             value = cells[cm.index] if cm.index < len(cells) else None
             parsed = parse_value(
                 f.kind, value,
-                unit=money_unit(layout, cm) if f.kind == "money" else "万元",
+                unit=units[cm.index],
                 percent_formatted=(number, cm.index) in grid.percent_cells,
             )
             if parsed is EMPTY:

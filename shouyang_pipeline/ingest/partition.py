@@ -135,8 +135,12 @@ def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> No
     for f in dataset.all_fields:
         for rule in f.rules:
             if rule.kind in ("one_of", "lookup", "credit_code"):
+                seen: dict[object, object] = {}  # the same few spellings recur on every row
                 for row in rows:
-                    row.values[f.name] = canonical_value(rule, row.values.get(f.name), reference)
+                    value = row.values.get(f.name)
+                    if value not in seen:
+                        seen[value] = canonical_value(rule, value, reference)
+                    row.values[f.name] = seen[value]
 
 
 def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
