@@ -39,6 +39,27 @@ def _decimals(sql_type: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _converter(column: Column):
+    """How a value of this column is written: flags as 是/否, decimals as numbers, text as text."""
+    if column.sql_type == "BOOLEAN":
+        return lambda v: "是" if v else "否"
+    if column.sql_type.startswith("DECIMAL") or column.sql_type in ("DOUBLE", "INTEGER", "BIGINT"):
+        return float
+    if column.sql_type in ("DATE", "TIMESTAMP"):
+        return lambda v: v
+    return str
+
+
+def _column_format(column: Column, num_fmts: dict, date_fmt):
+    """The number format of a column (applied by xlsxwriter to every unformatted cell in it)."""
+    d = _decimals(column.sql_type)
+    if d is not None:
+        return num_fmts[min(d, 4)]
+    if column.sql_type in ("DATE", "TIMESTAMP"):
+        return date_fmt
+    return None
+
+
 def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str | Path) -> Path:
     """Write marts_<period>.xlsx (one sheet per mart, rows of that period); return its path."""
     export_dir = Path(export_dir)
@@ -47,7 +68,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
     tmp = export_dir / f".marts_{period}.xlsx.tmp"
 
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                        "strings_to_urls": False})
+                                        "strings_to_urls": False, "constant_memory": True})
     try:
         head = wb.add_format({"bold": True, "bg_color": "#EDF2F7", "border": 1, "text_wrap": True, "valign": "top"})
         title = wb.add_format({"bold": True, "font_size": 14})
@@ -78,22 +99,10 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
                 ws.write(0, j, header(c), head)
                 ws.write_comment(0, j, f"{c.name}（{c.sql_type}）\n{c.comment}", {"x_scale": 2, "y_scale": 1.5})
                 width = max(8, min(40, len(header(c)) * 2 + 2))
-                ws.set_column(j, j, width)
+                ws.set_column(j, j, width, _column_format(c, num_fmts, date_fmt))
+            converters = [_converter(c) for c in cols]
             for r, row in enumerate(data, start=1):
-                for j, (c, v) in enumerate(zip(cols, row)):
-                    if v is None:
-                        ws.write_blank(r, j, None)
-                    elif isinstance(v, bool):
-                        ws.write_string(r, j, "是" if v else "否")
-                    elif isinstance(v, Decimal):
-                        d = _decimals(c.sql_type)
-                        ws.write_number(r, j, float(v), num_fmts[min(d if d is not None else 2, 4)])
-                    elif isinstance(v, (int, float)):
-                        ws.write_number(r, j, v)
-                    elif isinstance(v, (dt.date, dt.datetime)):
-                        ws.write_datetime(r, j, v, date_fmt)
-                    else:
-                        ws.write_string(r, j, str(v))
+                ws.write_row(r, 0, [None if v is None else conv(v) for conv, v in zip(converters, row)])
             if cols:
                 ws.autofilter(0, 0, max(len(data), 1), len(cols) - 1)
     finally:
