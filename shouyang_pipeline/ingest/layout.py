@@ -121,17 +121,21 @@ def money_unit(layout: Layout, cm: ColumnMap) -> str:
 
 
 def classify_row(cells: list[object], after_footer: bool) -> str | None:
-    """The kind of a non-data row, or None for a data row."""
-    filled = [t for t in (norm(c) for c in cells if c is not None) if t != ""]
+    """The kind of a non-data row, or None for a data row.
+
+    Runs on every row: only text cells that could be a marker are normalised.
+    """
+    filled = [c for c in cells if c is not None and (not isinstance(c, str) or c.strip())]
     if not filled:
         return "blank"
-    first = filled[0]
+    first = norm(filled[0])
     if after_footer or first.startswith(FOOTERS) or first.startswith(("注：", "说明：")):
         return "footer"
     if first in TOTALS:
         return "totals"
-    if any(t == "小计" or t.startswith("其中") for t in filled):
+    if any(isinstance(c, str) and ("小" in c or "其" in c) and (norm(c) == "小计" or norm(c).startswith("其中"))
+           for c in filled):
         return "subtotal"
-    if len(set(filled)) == 1 and _SECTION.match(first):
+    if _SECTION.match(first) and len({norm(c) for c in filled}) == 1:
         return "section"
     return None

@@ -47,6 +47,8 @@ def is_empty(raw: object) -> bool:
     if raw is None:
         return True
     if isinstance(raw, str):
+        if len(raw) > 2 and len(raw.strip()) > 2:
+            return False  # every empty mark is at most two characters
         return _clean(raw) in EMPTY_MARKS or strip_ends(raw) in EMPTY_MARKS
     return False
 
