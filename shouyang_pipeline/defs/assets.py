@@ -86,20 +86,21 @@ def _staging_asset(dataset_name: str):
         settings = warehouse.settings
         reference = Reference.load(settings.reference_dir)
         files = discover(settings.raw_dir)
-        results = []
+        logs, rejected, warnings = [], [], 0  # keep only what the metadata needs, not the rows
         with warehouse.get_connection() as conn:
             ensure_tables(conn)
             for period in periods:
                 mine = [f for f in files if f.partition == (dataset_name, period)]
                 result = ingest_partition(settings, dataset_name, period, reference, files=mine)
                 load_partition(conn, result)
-                results.append(result)
+                logs.append(result.log)
+                rejected.append(result.rejected)
+                warnings += len(result.warnings)
             where, args = "WHERE period IN (SELECT unnest(?))", [periods]
             loaded = row_count(conn, table, where, args)
             sample = preview(conn, table, where, args)
-        log = pd.concat([r.log for r in results], ignore_index=True)
-        rejected = pd.concat([r.rejected for r in results], ignore_index=True)
-        warnings = sum(len(r.warnings) for r in results)
+        log = pd.concat(logs, ignore_index=True)
+        rejected = pd.concat(rejected, ignore_index=True)
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": loaded,
