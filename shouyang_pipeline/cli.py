@@ -24,6 +24,9 @@ def _instance():
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # `make` copies the project's dagster.yaml; called directly, keep it quiet
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     return DagsterInstance.get()
 
 
