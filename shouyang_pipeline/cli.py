@@ -33,9 +33,10 @@ def _instance():
 def periods_to_run(settings: Settings) -> list[str]:
     """Every period with a file under the raw dir, plus periods whose files have since been removed."""
     from .ingest.discover import discover
-    from .warehouse.connection import connect
+    from .warehouse.connection import connect, ensure_work_copy
 
     periods = {f.period for f in discover(settings.raw_dir) if f.partition}
+    ensure_work_copy(settings.work_warehouse, settings.warehouse)  # the run will start from it too
     if settings.work_warehouse.exists():
         with connect(settings.work_warehouse) as conn:
             has_log = conn.execute(
@@ -124,19 +125,24 @@ def summarize(settings: Settings) -> None:
 def check(path: Path, dataset: str | None, period: str | None) -> None:
     import tempfile
 
-    from .ingest.discover import RawFile, classify
+    from .ingest.discover import classify_as
     from .ingest.partition import ingest_partition
     from .reference import Reference
 
     settings = Settings.from_env()
-    raw = classify(path.parent.parent, path)
-    if dataset or period:
-        raw = RawFile(path=path, rel_path=path.name, dataset=dataset or raw.dataset, period=period or raw.period,
-                      submitter=raw.submitter, suffix=raw.suffix,
-                      problem=raw.problem if raw.suffix not in (".csv", ".xlsx") else None)
-    if not raw.dataset or not raw.period:
-        console.print(f"[red]无法判断数据集或报告期：{raw.problem or ''}[/]\n请用 --dataset 和 --period 指定。")
+    if not (settings.reference_dir / "townships.csv").exists():
+        console.print(f"[red]找不到参考名录目录 {settings.reference_dir}：请在项目目录中运行，或设置 SHOUYANG_REFERENCE_DIR。[/]")
         sys.exit(2)
+    # Judge the file exactly as a run would, as if it lay at <dataset>/<name> under the raw dir.
+    name = path.name
+    if period:
+        suffix = path.suffix
+        submitter = name[:len(name) - len(suffix)].partition("__")[2]
+        name = f"{period}{'__' + submitter if submitter else ''}{suffix}"
+    raw = classify_as(path, f"{dataset or path.parent.name}/{name}")
+    if raw.partition is None:
+        console.print(f"[red]{path.name}：rejected[/]  {raw.problem}（自查时可用 --dataset 和 --period 指定）")
+        sys.exit(1)
     with tempfile.TemporaryDirectory() as scratch:
         scratch_settings = Settings(settings.raw_dir, settings.warehouse, settings.export_dir, Path(scratch),
                                     settings.reference_dir)

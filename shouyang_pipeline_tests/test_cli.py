@@ -57,3 +57,36 @@ def test_check_of_a_good_file_in_the_layout_exits_0(settings, tmp_path):
     result = CliRunner().invoke(main, ["check", str(path)], env=_env(settings, tmp_path))
     assert result.exit_code == 0, result.output
     assert "loaded" in result.output
+
+
+def test_a_removed_month_leaves_the_warehouse_and_exports_even_without_the_work_file(settings, tmp_path):
+    import shutil
+
+    env = _env(settings, tmp_path)
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001")])
+    assert CliRunner().invoke(main, ["run"], env=env).exit_code == 0
+    assert (settings.export_dir / "briefing_2023-03.md").exists()
+    (settings.raw_dir / "key_projects" / "2023-03.csv").unlink()
+    shutil.rmtree(settings.work_warehouse.parent)  # a cleaned data/.work
+    result = CliRunner().invoke(main, ["run"], env=env)
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT DISTINCT period FROM staging.key_projects").fetchall() == [("2023-02",)]
+        assert conn.execute("SELECT count(*) FROM audit.ingest_log WHERE is_current AND period = '2023-03'").fetchone()[0] == 0
+    assert not (settings.export_dir / "briefing_2023-03.md").exists()
+    assert not (settings.export_dir / "marts_2023-03.xlsx").exists()
+
+
+def test_check_applies_the_file_layout_rules_too(settings, tmp_path):
+    env = _env(settings, tmp_path)
+    old = tmp_path / "clerk" / "重点项目.xls"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"old excel")
+    result = CliRunner().invoke(main, ["check", str(old), "--dataset", "key_projects", "--period", "2023-05"], env=env)
+    assert result.exit_code == 1 and "请另存为.xlsx" in result.output
+    good = write_csv(tmp_path / "clerk" / "future.csv", [KP_HEADER, kp_row("XM001")])
+    result = CliRunner().invoke(main, ["check", str(good), "--dataset", "key_projects", "--period", "2099-01"], env=env)
+    assert result.exit_code == 1 and "未来" in result.output
+    result = CliRunner().invoke(main, ["check", str(good), "--dataset", "village_income", "--period", "2023-05"], env=env)
+    assert result.exit_code == 1 and "季度" in result.output

@@ -195,3 +195,13 @@ def test_one_run_covers_a_range_of_months(settings):
         ("2023-02", 9.5), ("2023-04", 9.1)]
     # Briefings for the months that have data; none for the empty 2023-03.
     assert sorted(p.name for p in settings.export_dir.glob("briefing_*.md")) == ["briefing_2023-02.md", "briefing_2023-04.md"]
+
+
+def test_a_month_whose_only_file_is_rejected_still_gets_a_briefing_saying_so(settings):
+    write_period(settings.raw_dir)
+    (settings.raw_dir / "key_projects" / "2023-03__发改局.csv").write_bytes(b"\xff\xfe\x00bad bytes \x81\x00")
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    tags = {"dagster/asset_partition_range_start": "2023-02", "dagster/asset_partition_range_end": "2023-03"}
+    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags).success
+    text = (settings.export_dir / "briefing_2023-03.md").read_text(encoding="utf-8")
+    assert "key_projects/2023-03__发改局.csv" in text and "编码" in text

@@ -183,3 +183,11 @@ def test_a_header_merged_across_two_columns_names_only_its_first(raw, run_partit
     run = _run(raw, run_partition, rows, merges=("A1:N1", "O3:P3"))
     assert run.log(PATH)["status"] == "loaded"
     assert run.staging("key_projects")[0]["remarks"] == "已核"
+
+
+def test_only_beizhu_is_remarks_and_shuoming_is_an_unknown_column(raw, run_partition):
+    rows = [KP_HEADER + ["备注", "说明"], kp_row() + ["已核", "另附"]]
+    run = _run(raw, run_partition, rows)
+    log = run.log(PATH)
+    assert log["status"] == "loaded" and log["ignored_columns"] == "说明"
+    assert run.staging("key_projects")[0]["remarks"] == "已核"

@@ -192,3 +192,15 @@ def test_xlsx_cell_addresses_are_excel_rows(raw, run_partition):
     assert (rej["source_row"], rej["source_cell"], rej["value"], rej["rule"]) == (6, "H6", "-200", "not_positive")
     assert rej["reason"] == "总投资必须大于0（当前值：-200）"
     assert_consistent_counts(run)
+
+
+def test_a_formula_whose_computed_value_is_an_error_is_not_a_number(raw, run_partition):
+    # Excel computed #DIV/0! for the 总投资 formula: the clerk is told that, not "empty".
+    write_xlsx_cached(raw / "key_projects/2023-02.xlsx", [
+        KP_HEADER,
+        kp_row("XM001"),
+        kp_row("XM002", total=Formula("=1/0", "#DIV/0!")),
+    ])
+    run = run_partition("key_projects", "2023-02")
+    (issue,) = run.rejected(source_row=3)
+    assert (issue["source_cell"], issue["rule"], issue["value"]) == ("H3", "not_a_number", "#DIV/0!")

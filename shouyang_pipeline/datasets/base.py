@@ -168,13 +168,7 @@ class Field:
         return f"{self.header}{unit}：{self.description}"
 
 
-REMARKS = Field(
-    "remarks",
-    "备注",
-    "text",
-    "填报单位的备注，原样保存",
-    aliases=("说明",),
-)
+REMARKS = Field("remarks", "备注", "text", "填报单位的备注，原样保存")
 
 
 @dataclass(frozen=True)

@@ -251,13 +251,22 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     export_dir = warehouse.settings.export_dir
     written = []
     with warehouse.get_connection() as conn:
-        # Months of the run that have data: the scorecard has a row for every period any mart has.
+        # Months of the run with data (the scorecard has every period any mart has) or with files
+        # (a month whose every file was rejected still gets a briefing that says so).
         periods = [p for (p,) in conn.execute(
-            "SELECT DISTINCT period FROM marts.target_scorecard WHERE period IN (SELECT unnest(?)) ORDER BY 1",
+            """SELECT period FROM marts.target_scorecard WHERE period IN (SELECT unnest($1))
+               UNION
+               SELECT period FROM audit.ingest_log
+               WHERE is_current AND partition_key IS NOT NULL AND period IN (SELECT unnest($1))
+               ORDER BY 1""",
             [context.partition_keys]).fetchall()]
         for period in periods:
             written += write_briefing(conn, period, export_dir)
             written.append(write_workbook(conn, period, export_dir))
+    # A month of the run with neither data nor files (they were removed) keeps no stale exports.
+    for period in sorted(set(context.partition_keys) - set(periods)):
+        for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"marts_{period}.xlsx"):
+            (export_dir / stale).unlink(missing_ok=True)
     metadata = {"files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in written) or "（本次运行的月份没有数据）")}
     if periods:
         latest = export_dir / f"briefing_{periods[-1]}.md"

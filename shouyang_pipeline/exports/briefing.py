@@ -31,7 +31,7 @@ RULE_NAMES = {
     "out_of_range": "数值超出允许范围",
     "not_in_list": "取值不在规定范围或名录中",
     "bad_credit_code": "统一社会信用代码有误",
-    "duplicate_key": "编号重复",
+    "duplicate_key": "同一对象重复填报",
     "unknown_village": "村名不在行政村名录中",
     "mismatch": "与名录不一致",
     "too_long": "内容过长",
@@ -379,7 +379,7 @@ def quality_section(conn, period: str, village_period: str | None) -> Section:
         """, [f["file_path"]])
         if reasons:
             text += "。主要问题：" + "；".join(
-                f"{RULE_NAMES.get(r['rule'], r['rule'])}{r['n']}行（如第{r['first_row']}行：{(r['example'] or '').rstrip('。')}）"
+                f"{RULE_NAMES.get(r['rule'], r['rule'])}：{r['n']}行（如第{r['first_row']}行：{(r['example'] or '').rstrip('。')}）"
                 for r in reasons)
         if f["totals_check"] == "mismatch":
             text += "。另：合计行与明细数之和不符，请核对"

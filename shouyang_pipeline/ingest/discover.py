@@ -53,8 +53,12 @@ def _is_ignored(name: str) -> bool:
 
 def classify(raw_dir: Path, path: Path, now_period: str | None = None) -> RawFile:
     """What the path of one file under raw_dir says: dataset, period, submitter, or the layout problem."""
+    return classify_as(path, path.relative_to(raw_dir).as_posix(), now_period)
+
+
+def classify_as(path: Path, rel: str, now_period: str | None = None) -> RawFile:
+    """Classify the file at `path` as if it lay at `rel` under the raw dir (`shouyang check`)."""
     now_period = now_period or current_period()
-    rel = path.relative_to(raw_dir).as_posix()
     parts = rel.split("/")
     name = parts[-1]
     suffix = Path(name).suffix.lower()

@@ -139,8 +139,8 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
 
 def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int, list[object]]]) -> None:
     """Compare each money column's 合计 with the sum of its readable cells over all data rows."""
-    if not totals_rows:
-        return
+    if not totals_rows or not pf.rows:
+        return  # a file with no data rows is rejected for that; its 合计 says nothing more
     layout = pf.layout
     mismatch = False
     for number, cells in totals_rows:

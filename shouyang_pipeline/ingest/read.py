@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -57,27 +58,42 @@ def read_csv(data: bytes) -> list[Grid]:
     return [Grid(sheet=None, rows=rows)]
 
 
-def _percent_cells(data: bytes) -> list[set[tuple[int, int]]]:
-    """Per worksheet, the numeric cells formatted as a percentage (openpyxl, streaming read)."""
+def _has_error_cells(data: bytes) -> bool:
+    """Whether any worksheet stores an error value (`#DIV/0!`: a cell of type "e")."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return any(b't="e"' in zf.read(name) for name in zf.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+
+
+def _openpyxl_extras(data: bytes, *, percent: bool, errors: bool) -> list[tuple[set, dict]]:
+    """Per worksheet, what calamine does not report: the numeric cells formatted as percentages,
+    and error values (calamine reads `#DIV/0!` as empty). One streaming pass of openpyxl."""
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         found = []
         for ws in wb.worksheets:
-            cells = set()
+            pct, errs = set(), {}
             for row in ws.iter_rows():
                 for cell in row:
                     value = getattr(cell, "value", None)
-                    if (isinstance(value, (int, float)) and not isinstance(value, bool)
-                            and "%" in (cell.number_format or "")):
-                        cells.add((cell.row, cell.column - 1))
-            found.append(cells)
+                    if value is None:
+                        continue
+                    if errors and cell.data_type == "e":
+                        errs[(cell.row, cell.column - 1)] = value
+                    elif (percent and isinstance(value, (int, float)) and not isinstance(value, bool)
+                          and "%" in (cell.number_format or "")):
+                        pct.add((cell.row, cell.column - 1))
+            found.append((pct, errs))
         return found
     finally:
         wb.close()
 
 
-def _sheet_grid(sheet, percent: set[tuple[int, int]]) -> Grid:
+def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, int], str]) -> Grid:
     values = [[None if v == "" else v for v in row] for row in sheet.to_python(skip_empty_area=False)]
+    for (r, c), value in errors.items():
+        if r - 1 < len(values) and c < len(values[r - 1]):
+            values[r - 1][c] = value
     copies: set[tuple[int, int]] = set()
     for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
         if r0 >= len(values):
@@ -99,16 +115,20 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
     """Every worksheet, in order, read with python-calamine: merged cells expanded, formula cells
     as the value Excel last computed (empty when none is stored).
 
-    Number formats are not in calamine's reach: with `percent_formats`, openpyxl streams the file
-    once more to find the cells shown as percentages (only datasets with percent columns need it).
+    Number formats and error values are not in calamine's reach: openpyxl streams the file once
+    more when they matter, for datasets with percent columns or files that store an error value.
     """
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = [book.get_sheet_by_index(i) for i in range(len(book.sheet_names))]
-        percent = _percent_cells(data) if percent_formats else [set() for _ in sheets]
+        errors = _has_error_cells(data)
+        if percent_formats or errors:
+            extras = _openpyxl_extras(data, percent=percent_formats, errors=errors)
+        else:
+            extras = [(set(), {}) for _ in sheets]
     except Exception as exc:  # the readers raise many types for a damaged file
         raise FileProblem(f"Excel文件已损坏或不是有效的.xlsx文件，无法打开（{type(exc).__name__}）") from exc
-    return [_sheet_grid(sheet, cells) for sheet, cells in zip(sheets, percent)]
+    return [_sheet_grid(sheet, pct, errs) for sheet, (pct, errs) in zip(sheets, extras)]
 
 
 def read_grids(data: bytes, suffix: str, *, percent_formats: bool = True) -> list[Grid]:
