@@ -124,7 +124,7 @@ def test_briefing_data_quality(feb):
     quality = md[md.index("数据质量"):]
     assert "县发改局报送的《key_projects/2023-02__县发改局.xlsx》" in quality
     assert "读到数据行6行，入库3行，退回3行" in quality
-    assert "金额为负数2行（如第12行：总投资不能为负数（当前值：-5））" in quality
+    assert "金额为负数：2行（如第12行：总投资不能为负数（当前值：-5））" in quality
     assert "不是有效数字1行" in quality
     assert "city_indicators/2023-02__县统计局.csv" in quality
     assert "该文件最新版本被整体退回，不计入任何数据" in quality and "缺少必填列“全市数值”" in quality
@@ -162,7 +162,7 @@ def test_briefing_villages_and_scorecard(con, tmp_path):
     assert "1—4月，全县规模以上工业数据尚未报送。" in md
     quality = md[md.index("数据质量"):]
     assert "朝阳镇报送的《village_income/2023-03__朝阳镇.csv》" in quality
-    assert "村名不在行政村名录中1行（如第5行：村名称“幸福村”不是朝阳镇的行政村）" in quality
+    assert "村名不在行政村名录中：1行（如第5行：村名称“幸福村”不是朝阳镇的行政村）" in quality
     assert "统计局副本" not in quality  # a 2023-03 file of another dataset belongs to March's briefing
     assert html.count("<svg") >= 2
 
