@@ -125,7 +125,7 @@ def test_briefing_data_quality(feb):
     assert "县发改局报送的《key_projects/2023-02__县发改局.xlsx》" in quality
     assert "读到数据行6行，入库3行，退回3行" in quality
     assert "金额为负数：2行（如第12行：总投资不能为负数（当前值：-5））" in quality
-    assert "不是有效数字1行" in quality
+    assert "不是有效数字：1行" in quality
     assert "city_indicators/2023-02__县统计局.csv" in quality
     assert "该文件最新版本被整体退回，不计入任何数据" in quality and "缺少必填列“全市数值”" in quality
     assert "旧版本" not in quality  # only current versions
