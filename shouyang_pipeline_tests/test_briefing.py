@@ -24,10 +24,11 @@ LOG_COLUMNS = ("file_path", "dataset", "period", "submitter", "sha256", "status"
 
 
 def _log(conn, *rows):
+    """Ingest-log rows of files placed in their partition (dataset/period), as a run writes them."""
     for r in rows:
         conn.execute(
-            f"INSERT INTO audit.ingest_log ({', '.join(LOG_COLUMNS)}, ingested_at) VALUES "
-            f"({', '.join('?' for _ in LOG_COLUMNS)}, now())", list(r))
+            f"INSERT INTO audit.ingest_log ({', '.join(LOG_COLUMNS)}, ingested_at, partition_key) VALUES "
+            f"({', '.join('?' for _ in LOG_COLUMNS)}, now(), ?)", [*r, f"{r[1]}/{r[2]}"])
 
 
 def _rejected(conn, file_path, dataset, period, source_row, column, value, rule, reason):

@@ -205,3 +205,12 @@ def test_a_month_whose_only_file_is_rejected_still_gets_a_briefing_saying_so(set
     assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags).success
     text = (settings.export_dir / "briefing_2023-03.md").read_text(encoding="utf-8")
     assert "key_projects/2023-03__发改局.csv" in text and "编码" in text
+
+
+def test_files_no_month_can_hold_are_named_in_the_briefing(settings):
+    write_period(settings.raw_dir)
+    write_csv(settings.raw_dir / "key_projects" / "2099-01.csv", [KP_HEADER, kp_row("XM001")])
+    write_csv(settings.raw_dir / "village_income" / "2023-02__平头镇.csv", [["村名称", "经营性收入", "集体经济总收入"]])
+    assert materialize(settings).success
+    quality = (settings.export_dir / f"briefing_{PERIOD}.md").read_text(encoding="utf-8").split("数据质量")[1]
+    assert "key_projects/2099-01.csv" in quality and "village_income/2023-02__平头镇.csv" in quality

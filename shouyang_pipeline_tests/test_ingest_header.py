@@ -191,3 +191,12 @@ def test_only_beizhu_is_remarks_and_shuoming_is_an_unknown_column(raw, run_parti
     log = run.log(PATH)
     assert log["status"] == "loaded" and log["ignored_columns"] == "说明"
     assert run.staging("key_projects")[0]["remarks"] == "已核"
+
+
+def test_arabic_numbered_heading_is_a_section_but_a_lone_name_is_a_data_row(raw, run_partition):
+    rows = [KP_HEADER, ["1、产业转型类项目"], kp_row("XM001"), ["某某项目"]]
+    run = _run(raw, run_partition, rows)
+    log = run.log(PATH)
+    assert log["rows_section"] == 1
+    assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == (2, 1, 1)
+    assert {r["rule"] for r in run.rejected(source_row=4)} == {"required"}

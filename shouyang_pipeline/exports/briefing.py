@@ -344,7 +344,7 @@ def quality_section(conn, period: str, village_period: str | None) -> Section:
     files = _rows(conn, """
         SELECT * FROM audit.ingest_log
         WHERE is_current
-          AND (period = ? OR (dataset = 'village_income' AND period = ?) OR period IS NULL)
+          AND (period = ? OR (dataset = 'village_income' AND period = ?) OR partition_key IS NULL)
         ORDER BY dataset NULLS LAST, period, file_path
     """, [period, village_period])
     if not files:

@@ -14,7 +14,8 @@ _UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)\((?P<unit>元|万元|亿元|%|个|人
 _TITLE_UNIT = re.compile(r"单位[:：](万元|亿元|元)")
 TOTALS = {"合计", "总计", "全县合计"}
 FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:")
-_SECTION = re.compile(r"^([一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节])")
+# 一、… / （一）… / 第一类… / 1、…: the numbering of a heading (1.5 is a number, so "1." is not).
+_SECTION = re.compile(r"^([一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节]|\d+、)")
 
 ROW_KINDS = ("blank", "footer", "totals", "subtotal", "section")
 
