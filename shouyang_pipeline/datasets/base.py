@@ -197,13 +197,5 @@ class Dataset:
                 return f
         raise KeyError(name)
 
-    @property
-    def money_fields(self) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if f.kind == "money")
-
-    @property
-    def staging_table(self) -> str:
-        return f"staging.{self.name}"
-
     def accepts_period(self, month: int) -> bool:
         return self.cadence == "monthly" or month in (3, 6, 9, 12)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..datasets import Dataset, Field
 from ..text import norm
@@ -53,11 +53,6 @@ class Layout:
     columns: list[ColumnMap]
     ignored: list[str]
     title_unit: str | None
-    row_kinds: dict[int, str] = field(default_factory=dict)  # grid index -> kind, for non-data rows
-
-    @property
-    def header_number(self) -> int:
-        return self.grid.rows[self.header_row][0]
 
     def column(self, name: str) -> ColumnMap | None:
         return self._by_name.get(name)

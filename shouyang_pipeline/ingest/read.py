@@ -28,10 +28,6 @@ class Grid:
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (row number, column index)
     merge_copies: set[tuple[int, int]] = field(default_factory=set)  # cells filled from a merge's top-left
 
-    @property
-    def width(self) -> int:
-        return max((len(cells) for _, cells in self.rows), default=0)
-
 
 def cell_name(row_number: int, col_index: int) -> str:
     """`I48` for column index 8 (0-based) of row 48."""
