@@ -17,7 +17,6 @@ import cProfile
 import json
 import os
 import pstats
-import shutil
 import time
 from pathlib import Path
 

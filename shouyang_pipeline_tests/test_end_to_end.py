@@ -13,7 +13,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pytest
 
 from shouyang_pipeline.config import Settings
 from shouyang_pipeline.defs import build_definitions

@@ -7,7 +7,7 @@ Everything else is derived from these declarations: the header matcher and value
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["text", "money", "integer", "percent", "boolean", "date"]

@@ -62,7 +62,6 @@ def _file_table(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def _staging_asset(dataset_name: str):
-    dataset = DATASETS[dataset_name]
     table = STAGING[dataset_name]
     key = dg.AssetKey(["staging", dataset_name])
 

@@ -8,10 +8,8 @@ and percentages are numbers with a fixed number of decimals, flags read 是/否.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb

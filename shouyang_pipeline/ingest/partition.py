@@ -7,7 +7,7 @@ warnings, the ingest log) and touches nothing but the archive.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
