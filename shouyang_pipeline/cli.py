@@ -12,8 +12,11 @@ from rich.table import Table as RichTable
 
 from .config import Settings
 from .datasets import DATASETS
+from .errors import SetupError
 
 console = Console()
+# The kinds of rows below the header that are not data (SUBMISSIONS.md 2), as the summary heads them.
+SKIPPED_KINDS = {"totals": "合计", "subtotal": "小计", "section": "分类标题", "footer": "表尾", "blank": "空行"}
 # Dagster's step logs go to the run in the instance (see `make ui`); the terminal gets the summary.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -30,25 +33,6 @@ def _instance():
     return DagsterInstance.get()
 
 
-def periods_to_run(settings: Settings) -> list[str]:
-    """Every period with a file under the raw dir, plus periods whose files have since been removed."""
-    from .ingest.discover import discover
-    from .warehouse.connection import connect, ensure_work_copy
-
-    periods = {f.period for f in discover(settings.raw_dir) if f.partition}
-    ensure_work_copy(settings.work_warehouse, settings.warehouse)  # the run will start from it too
-    if settings.work_warehouse.exists():
-        with connect(settings.work_warehouse) as conn:
-            has_log = conn.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'ingest_log'"
-            ).fetchone()[0]
-            if has_log:
-                periods |= {p for (p,) in conn.execute(
-                    "SELECT DISTINCT period FROM audit.ingest_log WHERE is_current AND partition_key IS NOT NULL"
-                ).fetchall()}
-    return sorted(periods)
-
-
 @click.group(help="寿阳县重点工作数据管道（shouyang-pipeline）。路径来自环境变量 SHOUYANG_RAW_DIR、"
                   "SHOUYANG_WAREHOUSE、SHOUYANG_EXPORT_DIR、SHOUYANG_ARCHIVE_DIR（默认在 data/ 下）。")
 def main() -> None:
@@ -56,38 +40,72 @@ def main() -> None:
 
 
 @main.command(help="读取原始数据目录中每个报告期的全部文件，校验、入库、计算指标、写简报并发布数据仓库。"
-                   "被拒的文件和行是数据问题，不是故障：照常以0退出并列出。")
+                   "被拒的文件和行是数据问题，不是故障：照常以0退出并列出。目录、参考名录、权限等设置问题以2退出，"
+                   "管道本身出错以1退出。")
 @click.option("--period", "periods", multiple=True, metavar="YYYY-MM",
               help="只运行从最早到最晚的这些报告期（可重复）；默认为原始数据目录中的全部报告期。")
-def run(periods: tuple[str, ...]) -> None:
-    from .defs import build_definitions
+@click.option("--allow-empty", is_flag=True,
+              help="确认原始数据目录中确实没有任何文件、要把这些报告期的数据全部移出数据仓库（否则拒绝运行）。")
+def run(periods: tuple[str, ...], allow_empty: bool) -> None:
+    from .pipeline import ALLOW_EMPTY_TAG, check_work_file, parse_period, periods_to_run, preflight, refuse_wipe, run_lock
 
     settings = Settings.from_env()
-    todo = list(periods) or periods_to_run(settings)
-    if not todo:
-        console.print(f"[yellow]{settings.raw_dir} 下没有可处理的文件。[/]")
-        return
-    instance = _instance()
-    job = build_definitions(settings).resolve_job_def("monthly_refresh")
-    first, last = min(todo), max(todo)
-    # One Dagster run for the whole range (a single-run backfill): every asset handles all its months.
-    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-    label = first if first == last else f"{first} … {last}"
-    with console.status(f"运行报告期 {label}"):
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags)
+    try:
+        asked = sorted({parse_period(p) for p in periods})
+        with run_lock(settings):
+            files = preflight(settings)
+            check_work_file(settings)
+            todo = asked or periods_to_run(settings, files)
+            refuse_wipe(settings, files, todo, allow_empty)
+            if not todo:
+                console.print(f"[yellow]{settings.raw_dir} 下没有可处理的文件。[/]")
+                return
+            result, label = _execute(settings, todo, {ALLOW_EMPTY_TAG: "true"} if allow_empty else {})
+    except SetupError as exc:
+        console.print(f"[red]{exc}[/]")
+        sys.exit(2)
     mark = "[green]✓[/]" if result.success else "[red]✗[/]"
     console.print(f"{mark} {label}  run {result.run_id[:8]}")
     summarize(settings)
     if not result.success:
-        console.print(f"[red]管道运行失败（报告期 {label}），详见 make ui 中 run {result.run_id[:8]} 的日志[/]")
+        for message in _failure_messages(result):
+            console.print(f"[red]{message}[/]")
+        console.print(f"[red]管道运行失败（报告期 {label}），详见 make ui 中 run {result.run_id[:8]} 的日志；"
+                      "已发布的数据仓库和简报仍是上一次成功运行的结果。[/]")
         sys.exit(1)
 
 
-def summarize(settings: Settings) -> None:
+def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
+    from .defs import build_definitions
+
+    instance = _instance()
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    first, last = min(todo), max(todo)
+    # One Dagster run for the whole range (a single-run backfill): every asset handles all its months.
+    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last, **extra_tags}
+    label = first if first == last else f"{first} … {last}"
+    with console.status(f"运行报告期 {label}"):
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags)
+    return result, label
+
+
+def _failure_messages(result) -> list[str]:
+    """What failed, as the step said it (a Dagster Failure's description), without the traceback."""
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
+                error = error.cause
+            text = error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
+            messages.append(f"{event.step_key}：{text.splitlines()[0] if text else error.cls_name}")
+    return messages
+
+
+def _current_status(settings: Settings):
+    """(files and rows by status, the files not wholly loaded) from the published warehouse."""
     from .warehouse.connection import connect
 
-    if not settings.warehouse.exists():
-        return
     with connect(settings.warehouse, read_only=True) as conn:
         rows = conn.execute(
             """SELECT status, count(*), sum(rows_loaded), sum(rows_rejected)
@@ -97,6 +115,24 @@ def summarize(settings: Settings) -> None:
             """SELECT file_path, status, rows_rejected, message FROM audit.ingest_log
                WHERE is_current AND status <> 'loaded' ORDER BY file_path"""
         ).fetchall()
+        skipped = conn.execute(
+            f"""SELECT file_path, {", ".join(f"rows_{k}" for k in SKIPPED_KINDS)} FROM audit.ingest_log
+               WHERE is_current AND rows_skipped > 0 ORDER BY file_path"""
+        ).fetchall()
+    return rows, bad, skipped
+
+
+def summarize(settings: Settings) -> None:
+    import duckdb
+
+    if not settings.warehouse.exists():
+        return
+    try:
+        rows, bad, skipped = _current_status(settings)
+    except duckdb.Error as exc:
+        console.print(f"[yellow]无法读取已发布的数据仓库 {settings.warehouse}（{str(exc).splitlines()[0]}）："
+                      "若有人以读写方式打开了它，请关闭后改用 duckdb -readonly 打开。[/]")
+        return
     by = {s: (n, loaded or 0, rejected or 0) for s, n, loaded, rejected in rows}
     files = {s: by.get(s, (0, 0, 0))[0] for s in ("loaded", "partial", "rejected")}
     loaded = sum(v[1] for v in by.values())
@@ -108,6 +144,14 @@ def summarize(settings: Settings) -> None:
         table.add_row(path, status, str(n), (message or "")[:120])
     if bad:
         console.print(table)
+    if skipped:
+        kinds = RichTable(title="未作为数据读取的行（按文件、按类别；见 audit.ingest_log 的 rows_* 列）")
+        kinds.add_column("文件", overflow="fold")
+        for k in SKIPPED_KINDS:
+            kinds.add_column(SKIPPED_KINDS[k], justify="right")
+        for path, *counts in skipped:
+            kinds.add_row(path, *(str(n or "") for n in counts))
+        console.print(kinds)
     console.print(
         f"文件：入库 {files['loaded']}，部分入库 {files['partial']}，被拒 {files['rejected']}；"
         f"数据行：入库 {loaded}，被拒 {rejected}"
@@ -127,11 +171,18 @@ def check(path: Path, dataset: str | None, period: str | None) -> None:
 
     from .ingest.discover import classify_as
     from .ingest.partition import ingest_partition
+    from .pipeline import parse_period
     from .reference import Reference
 
+    import dataclasses
+
     settings = Settings.from_env()
-    if not (settings.reference_dir / "townships.csv").exists():
-        console.print(f"[red]找不到参考名录目录 {settings.reference_dir}：请在项目目录中运行，或设置 SHOUYANG_REFERENCE_DIR。[/]")
+    try:
+        reference = Reference.load(settings.reference_dir)
+        if period:
+            period = parse_period(period, in_range=False)  # an out-of-range month is the file's problem
+    except SetupError as exc:
+        console.print(f"[red]{exc}[/]")
         sys.exit(2)
     # Judge the file exactly as a run would, as if it lay at <dataset>/<name> under the raw dir.
     name = path.name
@@ -144,10 +195,9 @@ def check(path: Path, dataset: str | None, period: str | None) -> None:
         console.print(f"[red]{path.name}：rejected[/]  {raw.problem}（自查时可用 --dataset 和 --period 指定）")
         sys.exit(1)
     with tempfile.TemporaryDirectory() as scratch:
-        scratch_settings = Settings(settings.raw_dir, settings.warehouse, settings.export_dir, Path(scratch),
-                                    settings.reference_dir)
-        result = ingest_partition(scratch_settings, raw.dataset, raw.period,
-                                  Reference.load(settings.reference_dir), files=[raw])
+        # Nothing is archived: the archive is a scratch folder thrown away afterwards.
+        scratch_settings = dataclasses.replace(settings, archive_dir=Path(scratch))
+        result = ingest_partition(scratch_settings, raw.dataset, raw.period, reference, files=[raw])
     log = result.log.iloc[0]
     colour = {"loaded": "green", "partial": "yellow", "rejected": "red"}[log.status]
     console.print(f"[{colour}]{path.name}：{log.status}[/]  {log.message}")

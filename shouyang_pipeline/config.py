@@ -6,12 +6,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# Each default is a name inside SHOUYANG_DATA_DIR (default `data`): setting that one variable
+# points a run at another data set without touching the default exports or archive.
+DATA_DIR_DEFAULT = "data"
 ENV_DEFAULTS = {
-    "SHOUYANG_RAW_DIR": "data/raw",
-    "SHOUYANG_WAREHOUSE": "data/warehouse.duckdb",
-    "SHOUYANG_EXPORT_DIR": "data/exports",
-    "SHOUYANG_ARCHIVE_DIR": "data/archive",
-    "SHOUYANG_REFERENCE_DIR": "data/reference",
+    "SHOUYANG_RAW_DIR": "raw",
+    "SHOUYANG_WAREHOUSE": "warehouse.duckdb",
+    "SHOUYANG_EXPORT_DIR": "exports",
+    "SHOUYANG_ARCHIVE_DIR": "archive",
+    "SHOUYANG_REFERENCE_DIR": "reference",
 }
 
 
@@ -28,12 +31,18 @@ class Settings:
         """The private file runs write; the published `warehouse` is replaced from it atomically."""
         return self.warehouse.parent / ".work" / self.warehouse.name
 
+    @property
+    def run_lock(self) -> Path:
+        """Held by the run that writes the work file; a second run waits for it or refuses."""
+        return self.work_warehouse.parent / "run.lock"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
+        data_dir = Path(env.get("SHOUYANG_DATA_DIR") or DATA_DIR_DEFAULT)
 
         def get(key: str) -> Path:
-            return Path(env.get(key) or ENV_DEFAULTS[key])
+            return Path(env.get(key) or data_dir / ENV_DEFAULTS[key])
 
         return cls(
             raw_dir=get("SHOUYANG_RAW_DIR"),

@@ -7,13 +7,44 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import SetupError
 from .text import norm
 
 REFERENCE_FILES = ("townships", "villages", "industry_chains", "zones", "targets")
+_HINT = "（参考名录目录由环境变量 SHOUYANG_REFERENCE_DIR 或 SHOUYANG_DATA_DIR 设定；本次运行未做任何改动）"
 
 
 def read_reference_csv(reference_dir: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(reference_dir / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    """One reference list, checked: the file exists, is UTF-8 CSV, and has the declared columns.
+
+    Anything else is a set-up error (SetupError), never a traceback or rows blamed on a clerk.
+    """
+    from .warehouse.tables import REFERENCE  # the declared columns
+
+    path = reference_dir / f"{name}.csv"
+    if not reference_dir.is_dir():
+        raise SetupError(f"找不到参考名录目录 {reference_dir}（当前目录：{Path.cwd()}）：请在项目目录中运行，或设置正确的路径{_HINT}")
+    if not path.is_file():
+        raise SetupError(f"缺少参考名录文件 {path}：请从项目的 data/reference/ 复制或由县里提供{_HINT}")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SetupError(f"参考名录文件 {path} 无法读取（{type(exc).__name__}）：应为UTF-8编码的CSV文件{_HINT}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in REFERENCE[name].column_names if c not in frame.columns]
+    if missing:
+        raise SetupError(f"参考名录文件 {path} 缺少列：{'、'.join(missing)}（现有列：{'、'.join(frame.columns)}）{_HINT}")
+    if name == "targets":
+        bad = [v for v in frame["target_value"] if pd.isna(pd.to_numeric(v, errors="coerce"))]
+        if bad:
+            raise SetupError(f"参考名录文件 {path} 的 target_value 列应为数字（当前值：{'、'.join(bad[:5])}）{_HINT}")
+    return frame
+
+
+def check_reference(reference_dir: Path) -> None:
+    """Raise SetupError unless every reference list is present and well formed."""
+    for name in REFERENCE_FILES:
+        read_reference_csv(reference_dir, name)
 
 
 @dataclass
@@ -42,14 +73,12 @@ class Reference:
             for spelling in [row.zone_name, row.zone_code, *str(row.aliases).split(";")]:
                 if spelling.strip():
                     ref.zones[norm(spelling).casefold()] = row.zone_name
-        villages_csv = reference_dir / "villages.csv"
-        if villages_csv.exists():
-            for row in read_reference_csv(reference_dir, "villages").itertuples():
-                code, name, township = row.village_code.strip(), row.village_name.strip(), row.township_name.strip()
-                for spelling in {norm(name), norm(name).removesuffix("村")}:
-                    ref.villages[(township, spelling)] = (code, name)
-                    ref.village_townships.setdefault(spelling, []).append(township)
-                ref.village_codes[code] = (name, township)
+        for row in read_reference_csv(reference_dir, "villages").itertuples():
+            code, name, township = row.village_code.strip(), row.village_name.strip(), row.township_name.strip()
+            for spelling in {norm(name), norm(name).removesuffix("村")}:
+                ref.villages[(township, spelling)] = (code, name)
+                ref.village_townships.setdefault(spelling, []).append(township)
+            ref.village_codes[code] = (name, township)
         return ref
 
     def canonical(self, list_name: str, value: str) -> str | None:

@@ -8,6 +8,20 @@ from functools import lru_cache
 
 _SPACE = re.compile(r"\s+")
 
+# Characters nobody sees: zero-width spaces and joiners, the BOM, soft hyphens, direction marks
+# (Unicode category Cf), and control characters other than tab and line breaks. Inside a key or
+# a name they make two values that look the same differ, so every text value loses them.
+_INVISIBLE = {
+    cp: None for cp in (*range(0x20000), *range(0xE0000, 0xE0080))  # every Cf code point is in these
+    if unicodedata.category(chr(cp)) == "Cf" or (unicodedata.category(chr(cp)) == "Cc" and chr(cp) not in "\t\n\r")
+}
+_HAS_INVISIBLE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without invisible format and control characters (tab and line breaks are kept)."""
+    return text.translate(_INVISIBLE) if _HAS_INVISIBLE.search(text) else text
+
 
 def norm(value: object) -> str:
     """NFKC, then every kind of white space removed (full-width spaces and line breaks too)."""
@@ -15,12 +29,12 @@ def norm(value: object) -> str:
         return ""
     if isinstance(value, str):
         return _norm_text(value)
-    return _SPACE.sub("", unicodedata.normalize("NFKC", str(value)))
+    return _SPACE.sub("", strip_invisible(unicodedata.normalize("NFKC", str(value))))
 
 
 @lru_cache(maxsize=65536)
 def _norm_text(text: str) -> str:
-    return _SPACE.sub("", unicodedata.normalize("NFKC", text).replace("\u3000", ""))
+    return _SPACE.sub("", strip_invisible(unicodedata.normalize("NFKC", text)).replace("\u3000", ""))
 
 
 def strip_ends(text: str) -> str:

@@ -194,8 +194,9 @@ def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings):
     write_kp(settings.raw_dir)
 
     resources = {"warehouse": WarehouseResource.from_settings(settings)}
-    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources)
-    result = sensor.evaluate_tick(context)
+    # The resource holds the run lock during runs, so it is a context-managed resource.
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as context:
+        result = sensor.evaluate_tick(context)
     (request,) = result.run_requests
     assert request.partition_key == PERIOD
 
@@ -208,8 +209,9 @@ def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings):
 
     # The corrected file: the sensor asks again, and the rerun replaces the period's rows.
     write_kp(settings.raw_dir, codes=("XM001", "XM002", "XM003"))
-    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=resources, cursor=result.cursor)
-    (request2,) = sensor.evaluate_tick(context).run_requests
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources,
+                                 cursor=result.cursor) as context:
+        (request2,) = sensor.evaluate_tick(context).run_requests
     assert request2.run_key != request.run_key
     run = job.execute_in_process(partition_key=request2.partition_key, tags=request2.tags, instance=instance)
     assert run.success

@@ -7,7 +7,8 @@ from datetime import datetime
 import dagster as dg
 import duckdb
 
-from ..ingest.discover import discover, sha256_of
+from ..errors import SetupError
+from ..ingest.discover import discover, file_sha256, sha256_of
 from ..warehouse.connection import connect
 from .partitions import TIMEZONE, monthly
 from .resources import WarehouseResource
@@ -67,10 +68,16 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else already_loaded(settings)
     current: dict[str, str] = {}
     periods: dict[str, list[str]] = {}
-    for raw in discover(settings.raw_dir):
-        if raw.path.is_symlink() or raw.partition is None:
+    try:
+        found = discover(settings.raw_dir)
+    except SetupError as exc:  # a missing raw dir is not "every file removed"
+        return dg.SkipReason(str(exc))
+    for raw in found:
+        if raw.unreadable or raw.partition is None:
             continue
-        digest = sha256_of(raw.read_bytes())
+        digest = file_sha256(raw.path)
+        if digest is None:
+            continue
         current[raw.rel_path] = digest
         if seen.get(raw.rel_path) != digest:
             periods.setdefault(raw.period, []).append(raw.rel_path)

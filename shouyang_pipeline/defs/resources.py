@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import fields
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from ..config import Settings
+from ..errors import SetupError
+from ..pipeline import open_work, run_lock
 from ..warehouse import connection
+
+# A run started while another holds the warehouse waits this long, then fails saying so.
+LOCK_WAIT_SECONDS = 600
 
 
 class WarehouseResource(DuckDBResource):
@@ -26,6 +33,23 @@ class WarehouseResource(DuckDBResource):
     export_dir: str
     archive_dir: str
     reference_dir: str
+    _run_lock: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run holds the run lock from its first step to its last (sensors and schedules do not)."""
+        if context.dagster_run is None:
+            return
+        stack = ExitStack()
+        try:
+            stack.enter_context(run_lock(self.settings, wait_seconds=LOCK_WAIT_SECONDS))
+        except SetupError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        self._run_lock = stack
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()
+            self._run_lock = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
@@ -43,5 +67,8 @@ class WarehouseResource(DuckDBResource):
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Unlike the parent's, closes the connection (and frees the file lock) when the body raises."""
         connection.ensure_work_copy(Path(self.database), Path(self.warehouse))
-        with connection.connect(Path(self.database)) as conn:
-            yield conn
+        try:
+            with open_work(self.settings) as conn:
+                yield conn
+        except SetupError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None

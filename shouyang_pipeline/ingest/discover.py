@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..datasets import DATASETS
+from ..errors import SetupError
 
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_PERIOD = "2020-01"
 ACCEPTED_SUFFIXES = (".csv", ".xlsx")
+# A file larger than this is archived (streamed) and rejected unread: the largest real
+# submission is a few MB, and reading means holding it in memory several times over.
+MAX_FILE_BYTES = 100 * 1024 * 1024
+_ARCHIVE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,10}$")
 LAYOUT_HINT = "<数据集>/<报告期YYYY-MM>[__<报送单位>].xlsx 或 .csv，数据集为 " + "、".join(DATASETS)
 
 
@@ -34,6 +42,7 @@ class RawFile:
     suffix: str
     problem: str | None  # Chinese; None when the layout is right
     placed: bool = True  # False when no partition can hold it (unknown folder, bad or out-of-range period)
+    kind: str = "file"  # "file", or "symlink", "hardlink", "special": never opened
 
     @property
     def partition(self) -> tuple[str, str] | None:
@@ -42,22 +51,101 @@ class RawFile:
             return self.dataset, self.period
         return None
 
-    def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+    @property
+    def unreadable(self) -> bool:
+        """A link or a special file: never opened, so never archived (SUBMISSIONS.md 1)."""
+        return self.kind != "file"
+
+
+@dataclass(frozen=True)
+class Taken:
+    """One file version as the run took it: its sha256, its bytes when small enough to read, or why not."""
+
+    digest: str | None
+    data: bytes | None
+    problem: str | None = None
+
+
+def take(raw: RawFile, archive_dir: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Taken:
+    """Hash and archive one file version (streaming), and read it when it is small enough.
+
+    Links and special files are not opened. A file that cannot be read, is too large, or cannot
+    be archived is a file-level problem of that file alone: the run goes on.
+    """
+    if raw.unreadable:
+        return Taken(None, None, raw.problem)
+    try:
+        size = raw.path.stat().st_size
+        if size <= max_bytes:
+            data = raw.path.read_bytes()
+            digest = sha256_of(data)
+        else:
+            data = None
+            with open(raw.path, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError as exc:
+        return Taken(None, None, f"无法读取文件（{exc.strerror or type(exc).__name__}），请检查文件权限后重新放入")
+    try:
+        archive(data if data is not None else raw.path, digest, raw.suffix, archive_dir)
+    except OSError as exc:
+        return Taken(digest, None, f"无法存档该文件（{exc.strerror or type(exc).__name__}：{archive_dir}），"
+                                   "为保证报送内容不丢失，本文件暂不入库；请联系管理员检查存档目录")
+    if data is None:
+        return Taken(digest, None, f"文件过大（{size / 1024 / 1024:.0f} MB，上限{max_bytes // 1024 // 1024} MB），"
+                                   "未读取；请删除多余的工作表、图片或空白行列后重新保存报送")
+    return Taken(digest, data)
 
 
 def _is_ignored(name: str) -> bool:
     return name.startswith(".") or name.startswith("~$")
 
 
+def display_path(rel: str) -> str:
+    """A path as text that can be stored and printed: a name that is not valid UTF-8 (written
+    by an old Windows tool, say) is read as GB18030 when it is that, else with \\x escapes."""
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        data = os.fsencode(rel)
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="backslashreplace")
+
+
+def link_kind(path: Path) -> str:
+    """"file" for a regular file with one name; "symlink", "hardlink" or "special" otherwise."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return "special"
+    if stat.S_ISLNK(st.st_mode):
+        return "symlink"
+    if not stat.S_ISREG(st.st_mode):
+        return "special"
+    return "hardlink" if st.st_nlink > 1 else "file"
+
+
+_UNREAD = {
+    "symlink": "文件是符号链接，出于安全考虑不读取，请放入文件本身",
+    "hardlink": "文件有多个硬链接（与其他位置的文件共用内容），出于安全考虑不读取，请放入文件本身的副本",
+    "special": "这不是普通文件（可能是管道、设备或无法访问的条目），不读取，请放入文件本身",
+}
+
+
 def classify(raw_dir: Path, path: Path, now_period: str | None = None) -> RawFile:
     """What the path of one file under raw_dir says: dataset, period, submitter, or the layout problem."""
-    return classify_as(path, path.relative_to(raw_dir).as_posix(), now_period)
+    return classify_as(path, path.relative_to(raw_dir).as_posix(), now_period, kind=link_kind(path))
 
 
-def classify_as(path: Path, rel: str, now_period: str | None = None) -> RawFile:
+def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: str | None = None) -> RawFile:
     """Classify the file at `path` as if it lay at `rel` under the raw dir (`shouyang check`)."""
     now_period = now_period or current_period()
+    kind = kind or link_kind(path)
+    shown = display_path(rel)
+    bad_name = shown != rel
+    rel = shown
     parts = rel.split("/")
     name = parts[-1]
     suffix = Path(name).suffix.lower()
@@ -66,7 +154,7 @@ def classify_as(path: Path, rel: str, now_period: str | None = None) -> RawFile:
     dataset = parts[0] if len(parts) == 2 and parts[0] in DATASETS else None
     period = period_text if PERIOD_RE.match(period_text) else None
     base = dict(path=path, rel_path=rel, dataset=dataset, period=period,
-                submitter=submitter.strip() or None, suffix=suffix)
+                submitter=submitter.strip() or None, suffix=suffix, kind=kind)
 
     # A file is placed in the partition (dataset, period) when both exist: its run logs it.
     # Anything else (including a month the dataset's cadence has no partition for) is unplaced.
@@ -76,8 +164,10 @@ def classify_as(path: Path, rel: str, now_period: str | None = None) -> RawFile:
     def reject(msg: str, placed: bool = True) -> RawFile:
         return RawFile(**base, problem=f"{msg}。文件应放在：{LAYOUT_HINT}", placed=placed and placeable)
 
-    if path.is_symlink():
-        return reject("文件是符号链接，出于安全考虑不读取，请放入文件本身")
+    if kind != "file":
+        return reject(_UNREAD[kind])
+    if bad_name:
+        return reject("文件名不是有效的UTF-8编码（常见于从GBK系统的压缩包解出的文件），请重命名文件后重新放入")
     if len(parts) != 2:
         where = "原始数据目录根下" if len(parts) == 1 else "多层子目录中"
         return reject(f"文件位于{where}，无法判断属于哪个数据集", placed=False)
@@ -103,34 +193,69 @@ def classify_as(path: Path, rel: str, now_period: str | None = None) -> RawFile:
 
 
 def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
-    """Every file under raw_dir except hidden and Excel lock files, sorted by path (code points)."""
+    """Every file under raw_dir except hidden and Excel lock files, sorted by path (code points).
+
+    A raw dir (or a folder in it) that is missing or cannot be listed is a set-up error: read as
+    "no files", it would remove every period from the warehouse.
+    """
     now_period = now_period or current_period()
+    check_raw_dir(raw_dir)
     found: list[RawFile] = []
-    if not raw_dir.exists():
-        return found
     stack = [raw_dir]
     while stack:
         folder = stack.pop()
-        for entry in sorted(folder.iterdir()):
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as exc:
+            raise SetupError(f"无法读取原始数据目录中的文件夹 {folder}（{exc.strerror or exc}）：请检查权限。"
+                             "本次运行未做任何改动。") from exc
+        for entry in entries:
             if _is_ignored(entry.name):
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 stack.append(entry)
-            elif entry.is_file() or entry.is_symlink():
+            else:
                 found.append(classify(raw_dir, entry, now_period))
     return sorted(found, key=lambda f: f.rel_path)
+
+
+def check_raw_dir(raw_dir: Path) -> None:
+    """Raise SetupError unless raw_dir is a folder this process can list."""
+    hint = "请检查路径（相对路径从运行命令的目录算起），或设置环境变量 SHOUYANG_RAW_DIR / SHOUYANG_DATA_DIR。本次运行未做任何改动。"
+    if not raw_dir.exists():
+        raise SetupError(f"原始数据目录 {raw_dir} 不存在（当前目录：{Path.cwd()}）：{hint}")
+    if not raw_dir.is_dir():
+        raise SetupError(f"原始数据目录 {raw_dir} 不是文件夹：{hint}")
+    if not os.access(raw_dir, os.R_OK | os.X_OK):
+        raise SetupError(f"没有读取原始数据目录 {raw_dir} 的权限：{hint}")
 
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def archive(data: bytes, digest: str, suffix: str, archive_dir: Path) -> Path:
-    """Keep a copy of this file version, named by its sha256; written once, never overwritten."""
+def file_sha256(path: Path) -> str | None:
+    """The sha256 of a file read streaming (any size), or None when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def archive(data: bytes | Path, digest: str, suffix: str, archive_dir: Path) -> Path:
+    """Keep a copy of this file version (bytes, or a file copied streaming), named by its sha256;
+    written once, never overwritten, never left half-written."""
     archive_dir.mkdir(parents=True, exist_ok=True)
-    target = archive_dir / f"{digest}{suffix}"
+    target = archive_dir / f"{digest}{suffix if _ARCHIVE_SUFFIX.match(suffix) else '.bin'}"
     if not target.exists():
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
+        try:
+            if isinstance(data, Path):
+                shutil.copyfile(data, tmp)
+            else:
+                tmp.write_bytes(data)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
     return target

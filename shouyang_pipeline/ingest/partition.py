@@ -6,6 +6,7 @@ warnings, the ingest log) and touches nothing but the archive.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from ..config import Settings
 from ..datasets import DATASETS, Dataset
 from ..reference import Reference
 from ..warehouse.tables import AUDIT, STAGING
-from .discover import RawFile, archive, discover, sha256_of
+from .discover import RawFile, discover, take
 from .layout import ROW_KINDS, find_layout
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .read import FileProblem, as_written, read_grids
@@ -24,6 +25,10 @@ from .villages import check_village
 
 # The cross-column checks a dataset declares by name in `Dataset.row_checks`.
 ROW_CHECKS = {"village": check_village}
+# A duplicate key's reason names at most this many of the other rows, then their count.
+DUPLICATES_NAMED = 3
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,13 +95,10 @@ def ingest_partition(settings: Settings, dataset_name: str, period: str, referen
 
 def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, settings: Settings,
               first_by_sha: dict[str, str]) -> FileOutcome:
-    if raw.path.is_symlink():
-        return FileOutcome(raw, None, problem=raw.problem)
-    data = raw.read_bytes()
-    digest = sha256_of(data)
-    archive(data, digest, raw.suffix, settings.archive_dir)
-    if raw.problem:
-        return FileOutcome(raw, digest, problem=raw.problem)
+    taken = take(raw, settings.archive_dir)
+    digest, data = taken.digest, taken.data
+    if raw.problem or taken.problem:
+        return FileOutcome(raw, digest, problem=raw.problem or taken.problem)
     if digest in first_by_sha:
         return FileOutcome(raw, digest, problem=f"重复提交：内容与{first_by_sha[digest]}完全相同，本文件不入库")
     first_by_sha[digest] = raw.rel_path
@@ -112,6 +114,10 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, settings: Se
         parsed = parse_file(raw.rel_path, layout, dataset, reference)
     except FileProblem as exc:
         return FileOutcome(raw, digest, problem=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a reader's bug on one file must not stop the county
+        log.exception("reading %s failed", raw.rel_path)
+        return FileOutcome(raw, digest, problem=f"文件内容异常，无法读取（{type(exc).__name__}）：请用Excel打开后另存为新的"
+                                                "“.xlsx”或“CSV UTF-8”文件重新报送；如仍不行请联系县政府办")
     for name, value in from_submitter.items():
         for row in parsed.rows:
             row.values[name] = value
@@ -183,9 +189,12 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
             continue
         shown = "、".join(str(v) for v in key)
         for row in dupes:
-            others = "；".join(
-                f"{o.file.rel_path} 第{o.number}行" for o in dupes if o is not row
-            )
+            # Name the first few other rows and count the rest: a key repeated n times would
+            # otherwise cost n² text.
+            named = [o for o in dupes[:DUPLICATES_NAMED + 1] if o is not row][:DUPLICATES_NAMED]
+            others = "；".join(f"{o.file.rel_path} 第{o.number}行" for o in named)
+            if len(dupes) - 1 > len(named):
+                others += f"等，共{len(dupes) - 1}行"
             row.errors.append(Issue(
                 source_row=row.number, source_cell=None, column=None, source_column=None,
                 value=shown, rule="duplicate_key",
@@ -283,11 +292,7 @@ def unplaced_log(settings: Settings, files: list[RawFile] | None = None) -> pd.D
     for raw in files:
         if raw.partition is not None:
             continue
-        digest = None
-        if not raw.path.is_symlink():
-            data = raw.read_bytes()
-            digest = sha256_of(data)
-            archive(data, digest, raw.suffix, settings.archive_dir)
+        digest = take(raw, settings.archive_dir, max_bytes=0).digest  # archived, never parsed
         records.append({
             "file_path": raw.rel_path, "dataset": raw.dataset, "period": raw.period, "submitter": raw.submitter,
             "sha256": digest, "status": "rejected", "rows_read": 0, "rows_loaded": 0, "rows_rejected": 0,

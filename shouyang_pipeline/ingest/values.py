@@ -8,12 +8,20 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ..text import strip_ends
+from ..text import strip_ends, strip_invisible
 
 EMPTY_MARKS = {"", "-", "—", "——", "--", "/", "／", "无"}
 UNIT_FACTORS = {"元": 0.0001, "万元": 1.0, "亿元": 10000.0}
 TRUE_MARKS = {"是", "y", "yes", "1", "true", "√", "✓", "✔", "对"}
 FALSE_MARKS = {"否", "n", "no", "0", "false", "×", "✗", "无"}
+
+# The largest magnitude each kind accepts: every accepted value fits its staging column
+# (DECIMAL(18,4) in 万元, DECIMAL(9,4), INTEGER, DATE) with room for the marts' sums.
+MONEY_MAX_WAN = 1e10  # 100万亿元: far beyond any county figure
+PERCENT_MAX = 10000.0
+INTEGER_MAX = 1_000_000_000
+YEARS = (1900, 2100)
+TEXT_MAX_CHARS = 32767  # Excel's own limit for one cell
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
@@ -40,7 +48,7 @@ EMPTY = Empty()
 
 
 def _clean(raw: object) -> str:
-    return strip_ends(unicodedata.normalize("NFKC", str(raw))).replace(" ", "")
+    return strip_ends(strip_invisible(unicodedata.normalize("NFKC", str(raw)))).replace(" ", "")
 
 
 def is_empty(raw: object) -> bool:
@@ -70,17 +78,29 @@ def parse_number(raw: object) -> float | Problem:
     return float(text)
 
 
+def _too_large(limit: str) -> Problem:
+    return Problem("out_of_range", "{header}数值过大，超出可接受的范围（绝对值不超过" + limit + "），请核对数值和单位（当前值：{value}）")
+
+
+_MONEY_TOO_LARGE = _too_large("100万亿元")
+_PERCENT_TOO_LARGE = _too_large(f"{PERCENT_MAX:.0f}%")
+_INTEGER_TOO_LARGE = _too_large(f"{INTEGER_MAX:,}")
+
+
 def parse_money(raw: object, unit: str) -> float | Problem:
     number = parse_number(raw)
     if isinstance(number, Problem):
         return number
-    return number * UNIT_FACTORS[unit]
+    wan = number * UNIT_FACTORS[unit]
+    return wan if abs(wan) <= MONEY_MAX_WAN else _MONEY_TOO_LARGE
 
 
 def parse_integer(raw: object) -> int | Problem:
     number = parse_number(raw)
     if isinstance(number, Problem):
         return number
+    if abs(number) > INTEGER_MAX:
+        return _INTEGER_TOO_LARGE
     if not float(number).is_integer():
         return Problem("not_an_integer", "{header}应填写整数（当前值：{value}）")
     return int(number)
@@ -88,13 +108,17 @@ def parse_integer(raw: object) -> int | Problem:
 
 def parse_percent(raw: object, percent_formatted: bool) -> float | Problem:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw) * 100 if percent_formatted else float(raw)
-    text = _clean(raw) if raw is not None else ""
-    text = text.removesuffix("%")
-    number = parse_number(text)
-    if isinstance(number, Problem):
-        return Problem("not_a_number", "{header}应填写百分数，如10.6或10.6%（当前值：{value}）")
-    return number
+        number = parse_number(raw)
+        if isinstance(number, Problem):
+            return number
+        number = number * 100 if percent_formatted else number
+    else:
+        text = _clean(raw) if raw is not None else ""
+        text = text.removesuffix("%")
+        number = parse_number(text)
+        if isinstance(number, Problem):
+            return Problem("not_a_number", "{header}应填写百分数，如10.6或10.6%（当前值：{value}）")
+    return number if abs(number) <= PERCENT_MAX else _PERCENT_TOO_LARGE
 
 
 def parse_boolean(raw: object) -> bool | Problem:
@@ -112,33 +136,45 @@ def parse_boolean(raw: object) -> bool | Problem:
     return Problem("not_a_boolean", "{header}应填写“是”或“否”（当前值：{value}）")
 
 
+_DATE_OUT_OF_RANGE = Problem(
+    "out_of_range", "{header}的年份应在%d年至%d年之间，请核对（当前值：{value}）" % YEARS)
+
+
 def parse_date(raw: object) -> date | Problem:
     if isinstance(raw, datetime):
-        return raw.date()
+        raw = raw.date()
     if isinstance(raw, date):
-        return raw
+        return raw if YEARS[0] <= raw.year <= YEARS[1] else _DATE_OUT_OF_RANGE
     text = _clean(raw)
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
             year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
             try:
-                return date(year, month, day)
+                found = date(year, month, day)
             except ValueError:
                 break
+            return found if YEARS[0] <= found.year <= YEARS[1] else _DATE_OUT_OF_RANGE
     return Problem("not_a_date", "{header}不是有效日期，应填写如2023-03-15或2023年3月（当前值：{value}）")
 
 
 _FLOAT_DIGITS = re.compile(r"^(\d+)\.0+$")
 
 
-def parse_text(raw: object) -> str:
-    """Trimmed text; a code Excel read as a number (140725100201.0, as a cell or as written in a CSV) is its digits."""
+_TEXT_TOO_LONG = Problem(
+    "out_of_range", "{header}过长（超过%d个字符，Excel单元格的上限），请核对该单元格" % TEXT_MAX_CHARS)
+
+
+def parse_text(raw: object) -> str | Problem:
+    """Trimmed text without invisible characters; a code Excel read as a number (140725100201.0,
+    as a cell or as written in a CSV) is its digits."""
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     if isinstance(raw, datetime):
         return raw.date().isoformat()
-    text = strip_ends(str(raw))
+    text = strip_ends(strip_invisible(str(raw)))
+    if len(text) > TEXT_MAX_CHARS:
+        return _TEXT_TOO_LONG
     m = _FLOAT_DIGITS.match(text)
     return m.group(1) if m else text
 
@@ -157,4 +193,5 @@ def parse_value(kind: str, raw: object, *, unit: str = "万元", percent_formatt
         return parse_percent(raw, percent_formatted)
     if kind == "date":
         return parse_date(raw)
-    return parse_text(raw)
+    text = parse_text(raw)
+    return EMPTY if text == "" else text  # a cell of nothing but invisible characters

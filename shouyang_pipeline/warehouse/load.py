@@ -34,9 +34,7 @@ def load_reference(conn: duckdb.DuckDBPyConnection, reference_dir: Path) -> dict
     with transaction(conn):
         for name in REFERENCE_FILES:
             table = REFERENCE[name]
-            frame = read_reference_csv(reference_dir, name) if (reference_dir / f"{name}.csv").exists() \
-                else pd.DataFrame(columns=table.column_names)
-            frame = frame[[c for c in table.column_names if c in frame.columns]]
+            frame = read_reference_csv(reference_dir, name)[table.column_names]
             if "has_joint_party_committee" in frame:
                 frame["has_joint_party_committee"] = frame["has_joint_party_committee"].isin(["是", "true", "1"])
             if "target_value" in frame:

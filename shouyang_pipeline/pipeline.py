@@ -1,0 +1,200 @@
+"""What a run does before it changes anything, called by both the Dagster assets and the CLI.
+
+Every check here raises `SetupError` (a Chinese message naming the path or value and what to
+do) and changes nothing: a missing folder, a broken reference list, an unwritable place, a
+second run, a period that is not a month, or a raw dir that suddenly holds no file at all.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from .config import Settings
+from .errors import SetupError
+from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover
+from .reference import check_reference
+from .warehouse.connection import connect, ensure_work_copy
+
+# Set on a run (`shouyang run --allow-empty`, or as a run tag in the UI) to confirm that a raw
+# dir without a single file really means: remove every period of the run from the warehouse.
+ALLOW_EMPTY_TAG = "shouyang/allow_empty"
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_period(text: str, now_period: str | None = None, *, in_range: bool = True) -> str:
+    """`YYYY-MM` (between 2020-01 and the current month when `in_range`), or SetupError."""
+    now_period = now_period or current_period()
+    m = _PERIOD.match(text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise SetupError(f"报告期“{text}”无效：应写作YYYY-MM，月份为01至12，如2023-02")
+    if in_range and not FIRST_PERIOD <= text.strip() <= now_period:
+        raise SetupError(f"报告期“{text}”超出可接受的范围（{FIRST_PERIOD}至{now_period}）")
+    return text.strip()
+
+
+def _check_writable(path: Path, what: str, variable: str) -> None:
+    """The folder exists or can be made, and a file can be created in it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SetupError(f"无法写入{what} {path}（{exc.strerror or exc}）：请检查权限和磁盘空间，"
+                         f"或用环境变量 {variable} / SHOUYANG_DATA_DIR 指向可写的位置。本次运行未做任何改动。") from exc
+
+
+def preflight(settings: Settings) -> list[RawFile]:
+    """Everything a run needs, checked before anything is written; returns the files found."""
+    check_reference(settings.reference_dir)
+    check_raw_dir(settings.raw_dir)
+    _check_writable(settings.archive_dir, "存档目录", "SHOUYANG_ARCHIVE_DIR")
+    _check_writable(settings.export_dir, "简报输出目录", "SHOUYANG_EXPORT_DIR")
+    _check_writable(settings.warehouse.parent, "数据仓库所在目录", "SHOUYANG_WAREHOUSE")
+    _check_writable(settings.work_warehouse.parent, "工作目录", "SHOUYANG_WAREHOUSE")
+    return discover(settings.raw_dir)
+
+
+def _current_files(settings: Settings, periods: list[str] | None) -> list[str]:
+    """The current, placed files the warehouse holds (for these periods, or all)."""
+    for path in (settings.work_warehouse, settings.warehouse):
+        if not path.exists():
+            continue
+        try:
+            with connect(path, read_only=True) as conn:
+                has_log = conn.execute("SELECT count(*) FROM duckdb_tables() "
+                                       "WHERE schema_name = 'audit' AND table_name = 'ingest_log'").fetchone()[0]
+                if not has_log:
+                    return []
+                sql = "SELECT file_path FROM audit.ingest_log WHERE is_current AND partition_key IS NOT NULL"
+                args: list = []
+                if periods is not None:
+                    sql += " AND period IN (SELECT unnest(?))"
+                    args = [periods]
+                return [p for (p,) in conn.execute(sql + " ORDER BY file_path", args).fetchall()]
+        except duckdb.Error:
+            continue  # held by another process or unreadable: the run's own checks say so
+    return []
+
+
+def refuse_wipe(settings: Settings, files: list[RawFile], periods: list[str] | None, allow_empty: bool) -> None:
+    """A raw dir with no submission at all, while the warehouse holds files of the run's periods,
+    is far more often a mistake (an unmounted share, a wrong folder) than the truth: refuse
+    unless the run says so (`--allow-empty`). Losing the files of one period is the contract's
+    "removed file" and goes ahead."""
+    if allow_empty or any(f.partition for f in files):
+        return
+    held = _current_files(settings, periods)
+    if held:
+        shown = "、".join(held[:3]) + (f"等{len(held)}个文件" if len(held) > 3 else "")
+        raise SetupError(
+            f"原始数据目录 {settings.raw_dir} 中没有任何报送文件，而数据仓库中现有{shown}。"
+            "照此运行会把它们全部移出数据仓库并删除相应简报：如果目录路径有误（如共享盘未挂载），请改正后再运行；"
+            "如果确实要清空，请运行 shouyang run --allow-empty。本次运行未做任何改动。")
+
+
+def periods_to_run(settings: Settings, files: list[RawFile]) -> list[str]:
+    """Every period with a file under the raw dir, plus periods whose files have since been removed."""
+    ensure_work_copy(settings.work_warehouse, settings.warehouse)  # the run will start from it too
+    periods = {f.period for f in files if f.partition}
+    periods |= {p for p in _held_periods(settings)}
+    return sorted(periods)
+
+
+def _held_periods(settings: Settings) -> set[str]:
+    if not settings.work_warehouse.exists():
+        return set()
+    with open_work(settings, read_only=True) as conn:
+        has_log = conn.execute("SELECT count(*) FROM duckdb_tables() "
+                               "WHERE schema_name = 'audit' AND table_name = 'ingest_log'").fetchone()[0]
+        if not has_log:
+            return set()
+        return {p for (p,) in conn.execute(
+            "SELECT DISTINCT period FROM audit.ingest_log WHERE is_current AND partition_key IS NOT NULL").fetchall()}
+
+
+@contextmanager
+def open_work(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The work file, with another process's lock on it said in Chinese instead of DuckDB's error."""
+    try:
+        conn_cm = connect(settings.work_warehouse, read_only=read_only)
+        conn = conn_cm.__enter__()
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        pid = re.search(r"PID (\d+)", str(exc))
+        who = f"（进程 {pid.group(1)}）" if pid else ""
+        raise SetupError(f"工作文件 {settings.work_warehouse} 正被另一个程序{who}以读写方式打开："
+                         "请关闭该程序（分析请打开已发布的数据仓库，并使用只读方式：duckdb -readonly）后再运行。"
+                         "本次运行未做任何改动。") from exc
+    try:
+        yield conn
+    finally:
+        conn_cm.__exit__(None, None, None)
+
+
+def check_work_file(settings: Settings) -> None:
+    """The work file can be opened for writing (no other process holds it)."""
+    ensure_work_copy(settings.work_warehouse, settings.warehouse)
+    with open_work(settings):
+        pass
+
+
+# ------------------------------------------------------------------ one run at a time
+
+_held: dict[str, tuple[int, int]] = {}  # lock path -> (fd, depth): re-entrant within a process
+
+
+@contextmanager
+def run_lock(settings: Settings, *, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the run lock beside the work file for the body; another process's run makes this wait
+    up to `wait_seconds`, then raise SetupError naming it. Re-entrant in one process (the CLI
+    holds it around a Dagster run whose resource takes it too)."""
+    path = settings.run_lock
+    key = str(path.resolve()) if path.parent.exists() else str(path.absolute())
+    if key in _held:
+        fd, depth = _held[key]
+        _held[key] = (fd, depth + 1)
+        try:
+            yield
+        finally:
+            fd, depth = _held[key]
+            _held[key] = (fd, depth - 1)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                raise
+            if time.monotonic() >= deadline:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                os.close(fd)
+                raise SetupError(f"另一次运行正在进行（{holder or '锁文件 ' + str(path)}）：同一时间只能有一次运行写数据仓库，"
+                                 "请等它结束后再运行。本次运行未做任何改动。") from None
+            time.sleep(0.5)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"进程 {os.getpid()}，开始于 {datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
+    _held[key] = (fd, 1)
+    try:
+        yield
+    finally:
+        del _held[key]
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

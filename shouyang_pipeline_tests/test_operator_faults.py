@@ -1,0 +1,207 @@
+"""Faults of the machine or the operator: a Chinese message naming the path or value, exit code 2,
+nothing changed. A raw dir that is missing, or suddenly empty, never wipes the warehouse."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from shouyang_pipeline.cli import main
+from shouyang_pipeline.defs import build_definitions
+from shouyang_pipeline.defs.automation import raw_files_sensor
+from shouyang_pipeline.defs.resources import WarehouseResource
+from shouyang_pipeline.errors import SetupError
+from shouyang_pipeline.pipeline import parse_period, run_lock
+from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+from shouyang_pipeline_tests.test_cli import _env
+
+
+def _state(settings) -> dict[str, str]:
+    """Every file the run may write, by content: what must not change after a refused run."""
+    out = {}
+    for root in (settings.warehouse.parent, settings.export_dir, settings.archive_dir):
+        for p in sorted(root.rglob("*")) if root.exists() else []:
+            if p.is_file() and p.name != "run.lock":
+                out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _run(env, *args):
+    return CliRunner().invoke(main, ["run", *args], env=env)
+
+
+@pytest.fixture
+def built(settings, tmp_path):
+    """A warehouse built from one good file, and the environment that built it."""
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    env = _env(settings, tmp_path)
+    result = _run(env)
+    assert result.exit_code == 0, result.output
+    return env
+
+
+def test_a_missing_or_empty_raw_dir_changes_nothing(settings, tmp_path, built):
+    before = _state(settings)
+    assert any("briefing_2023-02.md" in p for p in before)
+
+    missing = _run({**built, "SHOUYANG_RAW_DIR": str(tmp_path / "rwa")})  # a typo
+    assert missing.exit_code == 2, missing.output
+    assert "原始数据目录" in missing.output and "rwa" in missing.output and "不存在" in missing.output
+    assert "Traceback" not in missing.output
+    assert _state(settings) == before
+
+    empty = tmp_path / "unmounted"
+    empty.mkdir()
+    refused = _run({**built, "SHOUYANG_RAW_DIR": str(empty)})
+    assert refused.exit_code == 2 and "--allow-empty" in refused.output and "key_projects/2023-02.csv" in refused.output
+    assert _state(settings) == before
+
+    (settings.raw_dir / "key_projects" / "2023-02.csv").unlink()
+    confirmed = _run(built, "--allow-empty")
+    assert confirmed.exit_code == 0, confirmed.output
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM staging.key_projects").fetchone()[0] == 0
+    assert not (settings.export_dir / "briefing_2023-02.md").exists()
+
+
+def test_losing_one_period_of_several_is_the_removed_file_of_the_contract(settings, tmp_path, built):
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001")])
+    assert _run(built).exit_code == 0
+    (settings.raw_dir / "key_projects" / "2023-02.csv").unlink()
+    result = _run(built)
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT DISTINCT period FROM staging.key_projects").fetchall() == [("2023-03",)]
+
+
+@pytest.mark.parametrize("breakage, words", [
+    ("no_reference_dir", ["参考名录目录", "SHOUYANG_REFERENCE_DIR"]),
+    ("no_villages", ["villages.csv", "缺少"]),
+    ("villages_wrong_columns", ["villages.csv", "缺少列", "village_code"]),
+    ("targets_not_numbers", ["targets.csv", "target_value"]),
+    ("archive_is_a_file", ["存档目录", "SHOUYANG_ARCHIVE_DIR"]),
+])
+def test_set_up_errors_exit_2_with_a_message_and_change_nothing(settings, tmp_path, built, breakage, words):
+    env = dict(built)
+    ref = settings.reference_dir
+    if breakage == "no_reference_dir":
+        env["SHOUYANG_REFERENCE_DIR"] = str(tmp_path / "nowhere")
+    elif breakage == "no_villages":
+        (ref / "villages.csv").unlink()
+    elif breakage == "villages_wrong_columns":
+        (ref / "villages.csv").write_text("代码,名称\n1,甲村\n", encoding="utf-8")
+    elif breakage == "targets_not_numbers":
+        rows = list(csv.reader((ref / "targets.csv").open(encoding="utf-8")))
+        rows[1][4] = "四十"
+        with (ref / "targets.csv").open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    elif breakage == "archive_is_a_file":
+        blocker = tmp_path / "archive_file"
+        blocker.write_text("not a folder")
+        env["SHOUYANG_ARCHIVE_DIR"] = str(blocker / "archive")
+    before = _state(settings)
+    result = _run(env)
+    assert result.exit_code == 2, result.output
+    assert all(w in result.output for w in words), result.output
+    assert "Traceback" not in result.output
+    assert _state(settings) == before
+
+
+@pytest.mark.parametrize("period", ["2023-13", "2023-2", "23-02", "2019-12", "2999-01"])
+def test_a_period_that_is_not_a_month_is_refused(settings, tmp_path, period):
+    result = _run(_env(settings, tmp_path), "--period", period)
+    assert result.exit_code == 2 and period in result.output and "报告期" in result.output
+    assert not settings.warehouse.exists()
+
+
+def test_parse_period_accepts_a_month():
+    assert parse_period("2023-02", "2023-12") == "2023-02"
+    with pytest.raises(SetupError):
+        parse_period("2023-00")
+
+
+def _hold(code: str, ready: Path) -> subprocess.Popen:
+    """Another process doing `code`, signalling `ready` once it holds what it holds."""
+    script = textwrap.dedent(code) + f"\nimport pathlib, time\npathlib.Path({str(ready)!r}).touch()\ntime.sleep(60)\n"
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    for _ in range(200):
+        if ready.exists():
+            return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the other process never got ready")
+
+
+def test_another_process_holding_the_work_file_is_a_message(settings, tmp_path, built):
+    work = settings.work_warehouse
+    proc = _hold(f"import duckdb\nconn = duckdb.connect({str(work)!r})\n", tmp_path / "ready")
+    try:
+        before = _state(settings)
+        result = _run(built)
+        assert result.exit_code == 2, result.output
+        assert "工作文件" in result.output and str(proc.pid) in result.output and "-readonly" in result.output
+        assert _state(settings) == before
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_second_run_refuses_while_the_first_holds_the_lock(settings, tmp_path, built):
+    code = f"""
+        from pathlib import Path
+        from shouyang_pipeline.config import Settings
+        from shouyang_pipeline.pipeline import run_lock
+        settings = Settings(*[Path(p) for p in {[str(p) for p in (settings.raw_dir, settings.warehouse,
+                              settings.export_dir, settings.archive_dir, settings.reference_dir)]!r}])
+        lock = run_lock(settings)
+        lock.__enter__()
+    """
+    proc = _hold(code, tmp_path / "ready")
+    try:
+        result = _run(built)
+        assert result.exit_code == 2, result.output
+        assert "另一次运行正在进行" in result.output and str(proc.pid) in result.output
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _run(built).exit_code == 0  # the lock goes with its process
+
+
+def test_the_run_lock_is_reentrant_in_one_process(settings):
+    with run_lock(settings):
+        with run_lock(settings):
+            pass
+        assert settings.run_lock.read_text(encoding="utf-8").startswith("进程")
+
+
+def test_a_dagster_run_with_a_missing_raw_dir_fails_with_the_message_and_publishes_nothing(settings, tmp_path, built):
+    import dataclasses
+
+    before = _state(settings)
+    broken = dataclasses.replace(settings, raw_dir=tmp_path / "gone")
+    job = build_definitions(broken).resolve_job_def("monthly_refresh")
+    result = job.execute_in_process(partition_key="2023-02", instance=dg.DagsterInstance.ephemeral(),
+                                    raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "reference_tables" and "不存在" in failure.step_failure_data.error.message
+    assert _state(settings) == before
+
+
+def test_the_sensor_skips_while_the_raw_dir_is_missing(settings, tmp_path):
+    import dataclasses
+
+    broken = dataclasses.replace(settings, raw_dir=tmp_path / "gone")
+    with dg.build_sensor_context(resources={"warehouse": WarehouseResource.from_settings(broken)}) as context:
+        result = raw_files_sensor(context)
+    assert isinstance(result, dg.SkipReason) and "不存在" in result.skip_message
