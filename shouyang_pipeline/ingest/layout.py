@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 from ..datasets import Dataset, Field
 from ..text import norm
@@ -53,6 +54,8 @@ class Layout:
     columns: list[ColumnMap]
     ignored: list[str]
     title_unit: str | None
+    unread_sheets: list[str] = field(default_factory=list)  # other sheets holding data, in workbook order
+    hidden_sheets: list[str] = field(default_factory=list)  # the workbook's hidden sheets (never the one read)
 
     def column(self, name: str) -> ColumnMap | None:
         return self._by_name.get(name)
@@ -69,10 +72,21 @@ def _find_header(grid: Grid, lookup: dict[str, Field]) -> int | None:
     return None
 
 
+def _holds_data(grid: Grid) -> bool:
+    return any(c is not None and not (isinstance(c, str) and not c.strip()) for _, cells in grid.rows for c in cells)
+
+
 def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
-    """The first sheet with a header row; raises FileProblem when there is none or the header is bad."""
+    """The first visible sheet with a header row; raises FileProblem when there is none or the header is bad.
+
+    Hidden sheets are never read. Every hidden sheet that holds anything, and every visible one
+    after the sheet read, is named in `Layout.unread_sheets`, so the clerk knows it was not read
+    (visible sheets before it were looked at: they have no header row, like a 填报说明).
+    """
     lookup = header_lookup(dataset)
     for grid in grids:
+        if grid.hidden:
+            continue
         header_index = _find_header(grid, lookup)
         if header_index is None:
             continue
@@ -102,12 +116,33 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
             cm = ColumnMap(f, idx, written, unit)
             seen[f.name] = cm
             columns.append(cm)
-        return Layout(grid, header_index, columns, ignored, title_unit)
+        # Visible sheets before this one were read and hold no header (a 填报说明, a cover): not
+        # named. Hidden sheets, and visible ones after this, may hold data nobody looked at.
+        position = grids.index(grid)
+        unread = [g.sheet for i, g in enumerate(grids) if g is not grid and g.sheet is not None
+                  and (g.hidden or i > position) and _holds_data(g)]
+        hidden = [g.sheet for g in grids if g.hidden and g.sheet is not None]
+        return Layout(grid, header_index, columns, ignored, title_unit, unread, hidden)
+    for grid in grids:
+        if grid.hidden and _find_header(grid, lookup) is not None:
+            raise FileProblem(
+                f"表头所在的工作表“{grid.sheet}”是隐藏的，只读取可见的工作表：请在Excel中右键工作表标签→"
+                f"“取消隐藏”，显示该工作表后重新保存报送"
+            )
     where = "任何工作表的" if len(grids) > 1 else ""
     expected = "、".join(f.header for f in dataset.fields if f.required)
     raise FileProblem(
         f"在{where}前{HEADER_SEARCH_ROWS}行中找不到表头行（至少两个单元格应为已知列名，如：{expected}），请使用{dataset.title}的模板"
     )
+
+
+def unread_sheets_note(layout: Layout) -> str | None:
+    """`工作表“Sheet2”、“上月”（隐藏）中也有数据，未读取；只读取了“Sheet1”`, or None when every other sheet is empty."""
+    if not layout.unread_sheets:
+        return None
+    hidden = set(layout.hidden_sheets)
+    names = "、".join(f"“{name}”（隐藏）" if name in hidden else f"“{name}”" for name in layout.unread_sheets)
+    return f"工作表{names}中也有数据，未读取；只读取了“{layout.grid.sheet}”"
 
 
 def money_unit(layout: Layout, cm: ColumnMap) -> str:
@@ -116,22 +151,85 @@ def money_unit(layout: Layout, cm: ColumnMap) -> str:
     return layout.title_unit or "万元"
 
 
-def classify_row(cells: list[object], after_footer: bool) -> str | None:
-    """The kind of a non-data row, or None for a data row.
+def _is_sequence_number(cell: object) -> bool:
+    """A bare whole number, as a 序号 column holds it (1, 2.0, "3", "３")."""
+    if isinstance(cell, bool):
+        return False
+    if isinstance(cell, int):
+        return True
+    if isinstance(cell, float):
+        return cell.is_integer()
+    return isinstance(cell, str) and norm(cell).isdigit()
 
-    Runs on every row: only text cells that could be a marker are normalised.
+
+def _marker_cell(cells: list[object], data_columns: Collection[int]) -> str:
+    """The first non-empty cell, normalised, after any bare numbers outside `data_columns` (序号)."""
+    for idx, cell in enumerate(cells):
+        if cell is None or (isinstance(cell, str) and not cell.strip()):
+            continue
+        if idx not in data_columns and _is_sequence_number(cell):
+            continue
+        return norm(cell)
+    return ""
+
+
+def classify_row(cells: list[object], *, data_columns: Collection[int] | None = None) -> str | None:
+    """The kind of a non-data row, or None for a data row, from this row alone (SUBMISSIONS.md 2).
+
+    Every marker is read in the row's first non-empty cell: a remark `其中省级补助500万元`
+    further along does not make a subtotal. For 合计 and 小计/其中 only, when `data_columns`
+    (the indices of the columns mapped to the dataset) is given, bare numbers in other columns
+    (a 序号) are passed over first, so `3 | 小计 | …` is a subtotal. A footer-marker row is
+    "footer" here; whether it ends the table is for `row_kinds`, which knows what follows it.
     """
     filled = [c for c in cells if c is not None and (not isinstance(c, str) or c.strip())]
     if not filled:
         return "blank"
     first = norm(filled[0])
-    if after_footer or first.startswith(FOOTERS) or first.startswith(("注：", "说明：")):
+    if first.startswith(FOOTERS):
         return "footer"
-    if first in TOTALS:
+    marker = first if data_columns is None else _marker_cell(cells, data_columns)
+    if marker in TOTALS:
         return "totals"
-    if any(isinstance(c, str) and ("小" in c or "其" in c) and (norm(c) == "小计" or norm(c).startswith("其中"))
-           for c in filled):
+    if marker == "小计" or marker.startswith("其中"):
         return "subtotal"
     if _SECTION.match(first) and len({norm(c) for c in filled}) == 1:
         return "section"
     return None
+
+
+# `联系电话：0354-…`, `填报日期: 2023-03-05`: a label and its value, as written under a table.
+_LABEL = re.compile(r"^[^\W\d_]{1,8}:")
+
+
+def _is_substantial(cells: list[object], data_columns: Collection[int] | None) -> bool:
+    """Whether a data row is one a footer cannot precede: at least two different non-empty
+    values in the dataset's columns (a note merged across the row is one value; a note's
+    continuation `2、本表金额单位为万元` is one cell), and not a `label: value` line."""
+    values = {norm(c) for idx, c in enumerate(cells)
+              if c is not None and (data_columns is None or idx in data_columns)} - {""}
+    if len(values) < 2:
+        return False
+    first = next(c for c in cells if c is not None and (not isinstance(c, str) or c.strip()))
+    return not (isinstance(first, str) and _LABEL.match(norm(first)))
+
+
+def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None = None) -> list[str | None]:
+    """The kind of every row below the header (None for a data row).
+
+    A footer is a footer only if no data row follows it: the footer starts at the first
+    footer-marker row (填表人, 注：…) after the last substantial data row, and every row from
+    there on is footer (blank rows stay blank). A footer-marker row with data rows after it is
+    a data row, so that a `注：` line in the middle of the data never hides the rows below it
+    (the clerk finds it among the rejected rows). `data_columns`: see `classify_row`.
+    """
+    kinds = [classify_row(cells, data_columns=data_columns) for cells in rows]
+    last_data = next((i for i in range(len(rows) - 1, -1, -1)
+                      if kinds[i] is None and _is_substantial(rows[i], data_columns)), -1)
+    footer_start = next((i for i in range(last_data + 1, len(rows)) if kinds[i] == "footer"), len(rows))
+    for i, kind in enumerate(kinds):
+        if i >= footer_start:
+            kinds[i] = "blank" if kind == "blank" else "footer"
+        elif kind == "footer":
+            kinds[i] = None
+    return kinds

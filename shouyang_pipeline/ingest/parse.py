@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..datasets import Dataset, Field
 from ..reference import Reference
-from .layout import ROW_KINDS, ColumnMap, Layout, classify_row, money_unit, split_header
+from .layout import ROW_KINDS, ColumnMap, Layout, money_unit, row_kinds, split_header
 from openpyxl.utils import get_column_letter
 
-from .read import as_written, cell_name
+from .read import CsvGrid, as_written, cell_name
 from .values import EMPTY, Problem, is_empty, parse_number, parse_value
 
 TOTALS_TOLERANCE = 0.01
@@ -99,17 +101,17 @@ def _required_reason(f: Field) -> str:
 def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Reference) -> ParsedFile:
     pf = ParsedFile(rel_path, layout)
     grid = layout.grid
-    after_footer = False
     # A column the file does not have reads as blank cells (NULL, or FALSE for a boolean).
     absent = {f.name: parse_value(f.kind, None) for f in dataset.all_fields if layout.column(f.name) is None}
     absent = {k: (None if v is EMPTY else v) for k, v in absent.items()}
     units = {cm.index: money_unit(layout, cm) if cm.field.kind == "money" else "万元" for cm in layout.columns}
     totals_rows: list[tuple[int, list[object]]] = []
-    for number, cells in grid.rows[layout.header_row + 1:]:
-        kind = classify_row(cells, after_footer)
+    below = grid.rows[layout.header_row + 1:]
+    kinds = row_kinds([cells for _, cells in below], data_columns={cm.index for cm in layout.columns})
+    other_encoding = grid.other_encoding if isinstance(grid, CsvGrid) else {}
+    for (number, cells), kind in zip(below, kinds):
         if kind is not None:
             pf.skipped[kind] += 1
-            after_footer = after_footer or kind == "footer"
             if kind == "totals":
                 totals_rows.append((number, cells))
             continue
@@ -132,9 +134,133 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
                 target.append(issue(number, cm, value, parsed.rule, parsed.reason))
             else:
                 row.values[f.name] = parsed
+                if f.kind == "text" and not parsed.isascii():
+                    reading = garbled_reading(parsed)
+                    if reading is not None:
+                        row.warnings.append(issue(number, cm, value, "garbled_text", _garbled_reason(reading),
+                                                  reading=reading))
+        if number in other_encoding:
+            _warn_other_encoding(row, layout, other_encoding[number], grid.encoding)
         pf.rows.append(row)
     _check_totals(pf, dataset, totals_rows)
     return pf
+
+
+def _warn_other_encoding(row: Row, layout: Layout, encoding: str, file_encoding: str) -> None:
+    """A CSV row saved in another encoding than the rest of the file: read right, but said so, on
+    each of its cells whose reading depends on the encoding (or on the row, when none of them)."""
+    told = f"本行是以{encoding}编码保存的，与文件其余各行（{file_encoding}）不同，已按{encoding}读取"
+    ask = "；请将整个文件以同一种编码保存（建议在Excel中另存为“CSV UTF-8”）"
+    cells = [(cm, row.cells[cm.index]) for cm in layout.columns if cm.index < len(row.cells)
+             and isinstance(row.cells[cm.index], str) and not row.cells[cm.index].isascii()]
+    for cm, value in cells:
+        row.warnings.append(issue(row.number, cm, value, "mixed_encoding", told + "为“{value}”，请核对" + ask))
+    if not cells:
+        row.warnings.append(Issue(source_row=row.number, source_cell=None, column=None, source_column=None,
+                                  value=None, rule="mixed_encoding", reason=told + ask))
+
+
+def _garbled_reason(reading: str) -> str:
+    """A template for `issue`, with {reading} when what the text meant can be told."""
+    meant = "，按UTF-8重新解读为“{reading}”" if reading else ""
+    return "{header}“{value}”疑似乱码（文件编码有误" + meant + "），已按原样保存，请检查文件编码后重新报送"
+
+
+# CJK ideographs (basic, extension A, compatibility): what mojibake of Chinese decodes back to.
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def _cjk_count(text: str) -> int:
+    return len(_CJK.findall(text))
+
+
+def _common_share(text: str) -> float:
+    """The share of its non-ASCII characters that are among the 3755 most common hanzi (GB2312
+    level 1, lead bytes B0-D7), or full-width punctuation."""
+    chars = [ch for ch in text if not ch.isascii()]
+    if not chars:
+        return 0.0
+    common = 0
+    for ch in chars:
+        try:
+            lead = ch.encode("gb2312")[0]
+        except UnicodeEncodeError:
+            continue
+        common += 0xB0 <= lead <= 0xD7 or lead in (0xA1, 0xA3)
+    return common / len(chars)
+
+
+def _plausible(reading: str, text: str) -> bool:
+    """Whether a re-reading of the text reads as Chinese, and as more ordinary Chinese than the
+    text itself: mojibake is made of rare characters (鍚嶇О), what it meant mostly of common ones."""
+    share = _common_share(reading)
+    return share >= 0.5 and share > _common_share(text)
+
+
+def _gbk_bytes(text: str) -> bytes:
+    """The text as GBK bytes, as Windows (cp936) writes it: a lone 0x80 reads there as €."""
+    if "€" not in text:
+        return text.encode("gb18030")
+    return b"".join(b"\x80" if ch == "€" else ch.encode("gb18030") for ch in text)
+
+
+@lru_cache(maxsize=65536)
+def garbled_reading(text: str) -> str | None:
+    """Whether a text cell carries the marks of mojibake; returns what it was meant to say
+    ("" when that cannot be told), or None for text that reads as written.
+
+    - UTF-8 read as GBK (`椤圭洰鍚嶇О` for 项目名称): the text encoded back as GB18030 is valid
+      UTF-8 with Chinese in it. Genuine Chinese in GBK is practically never valid UTF-8 as a
+      whole. When a byte was lost (an odd byte count, the `?` Excel puts for what it cannot
+      read), each run of non-ASCII characters is tried with up to two bytes cut at either end,
+      and must then read as at least two Chinese characters.
+    - UTF-8 read as cp1252 or latin-1 (`é¡¹ç›®`): the text encoded back byte by byte is UTF-8
+      with Chinese in it; genuine Chinese cannot be encoded so at all.
+    - `锟斤拷` or U+FFFD: a replacement character, the trace of a failed decoding.
+    """
+    if "\ufffd" in text or "锟斤拷" in text:
+        return ""
+    if text.isascii():
+        return None
+    if max(text) <= "\u2122":  # nothing beyond cp1252 (™): perhaps UTF-8 read as cp1252 / latin-1
+        raw = bytearray()
+        for ch in text:
+            try:
+                raw += ch.encode("cp1252")
+            except UnicodeEncodeError:
+                if ord(ch) > 0xFF:
+                    return None
+                raw.append(ord(ch))  # the five bytes cp1252 leaves undefined read as latin-1
+        reading = bytes(raw).decode("utf-8", errors="replace")
+        broken = reading.count("\ufffd")
+        if _cjk_count(reading) >= 1 + broken and broken <= 1:
+            return reading.replace("\ufffd", "")
+        return None
+    try:
+        raw = _gbk_bytes(text)
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    try:
+        reading = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if reading != text and _cjk_count(reading) >= 1 and _plausible(reading, text):
+            return reading
+    for run in _NON_ASCII_RUN.findall(text):
+        if len(run) < 3:
+            continue
+        piece = _gbk_bytes(run)
+        for start in (0, 1, 2):
+            for end in (0, 1, 2):
+                try:
+                    reading = piece[start:len(piece) - end].decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                if _cjk_count(reading) >= 2 and _plausible(reading, run):
+                    return ""
+    return None
 
 
 def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int, list[object]]]) -> None:

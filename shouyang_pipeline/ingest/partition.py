@@ -17,7 +17,7 @@ from ..datasets import DATASETS, Dataset
 from ..reference import Reference
 from ..warehouse.tables import AUDIT, STAGING
 from .discover import RawFile, discover, take
-from .layout import ROW_KINDS, find_layout
+from .layout import ROW_KINDS, find_layout, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .read import FileProblem, as_written, read_grids
 from .validate import canonical_value, rule_failures, values_frame
@@ -271,6 +271,8 @@ def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
             notes.append("合计行核对一致")
         if pf.layout.ignored:
             notes.append("已忽略无法识别的列：" + "、".join(pf.layout.ignored))
+        if unread := unread_sheets_note(pf.layout):
+            notes.append(unread)
     return {
         "file_path": o.raw.rel_path, "dataset": dataset.name, "period": period,
         "submitter": o.raw.submitter, "sha256": o.sha256, "status": status,

@@ -6,15 +6,19 @@ A `Grid` is what every later step sees, whatever the format: rows of plain Pytho
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import csv
 import io
-import zipfile
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from openpyxl import load_workbook
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from openpyxl.utils import get_column_letter
+
+from .xlsx_limits import DAMAGED, XlsxRejected, inspect_xlsx
 
 
 class FileProblem(Exception):
@@ -27,6 +31,7 @@ class Grid:
     rows: list[tuple[int, list[object]]]  # (row number as Excel shows it / CSV record number, cells)
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (row number, column index)
     merge_copies: set[tuple[int, int]] = field(default_factory=set)  # cells filled from a merge's top-left
+    hidden: bool = False  # an XLSX sheet hidden (or "very hidden") in Excel
 
 
 def cell_name(row_number: int, col_index: int) -> str:
@@ -34,42 +39,157 @@ def cell_name(row_number: int, col_index: int) -> str:
     return f"{get_column_letter(col_index + 1)}{row_number}"
 
 
-def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM) tried strictly first, then GB18030 (which covers GBK)."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
+UTF8, GBK = "UTF-8", "GBK"  # GBK: what a Chinese Windows calls ANSI; read as GB18030, which covers it
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_UNDECODABLE = "文件编码无法识别：既不是UTF-8也不是GBK/GB18030，请在Excel中另存为“CSV UTF-8”"
+
+
+@dataclass
+class CsvGrid(Grid):
+    encoding: str = UTF8  # the file's encoding: that of most of its lines
+    other_encoding: dict[int, str] = field(default_factory=dict)  # record number -> the other encoding
+
+
+@dataclass
+class _Decoded:
+    text: str
+    encoding: str
+    other: list[tuple[int, str]]  # (offset in text where a line in the other encoding starts, its encoding)
+
+
+def _decode(data: bytes) -> _Decoded:
+    """UTF-8 (with or without BOM) tried strictly first, then GB18030, line by line.
+
+    A whole file in UTF-8 is the common case and is decoded at once. Otherwise each line (its
+    bytes up to a line break: b"\n" and b"\r" are never part of a multi-byte character in UTF-8,
+    GBK or GB18030) is UTF-8 when it is valid UTF-8, else GB18030: a GBK file into which one
+    row was pasted in UTF-8 reads right. A line in neither rejects the file. A line that is valid UTF-8 without
+    any Chinese in it (`×`, `—`) is ambiguous: short GBK text can be valid UTF-8 too, so it
+    takes the encoding of the rest of the file when it decodes in it.
+    """
+    body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    try:
+        return _Decoded(body.decode("utf-8"), UTF8, [])
+    except UnicodeDecodeError:
+        pass
+    lines = body.splitlines(keepends=True)  # at b"\n", b"\r\n" or b"\r"
+    decoded: list[str] = []
+    kinds: list[str | None] = []  # UTF8, GBK, "?" (ambiguous) or None (ASCII: the same in both)
+    for line in lines:
+        if line.isascii():
+            decoded.append(line.decode("ascii"))
+            kinds.append(None)
             continue
-    raise FileProblem("文件编码无法识别：既不是UTF-8也不是GBK/GB18030，请在Excel中另存为“CSV UTF-8”")
+        try:
+            text = line.decode("utf-8")
+            kinds.append(UTF8 if _CJK.search(text) else "?")
+        except UnicodeDecodeError:
+            try:
+                text = line.decode("gb18030")
+            except UnicodeDecodeError:
+                raise FileProblem(_UNDECODABLE) from None
+            kinds.append(GBK)
+        decoded.append(text)
+    utf8, gbk = kinds.count(UTF8), kinds.count(GBK)
+    if utf8 != gbk:
+        encoding = UTF8 if utf8 > gbk else GBK
+    else:  # as many of each (or none): the first line that tells, the header's or the title's
+        encoding = next((k for k in kinds if k in (UTF8, GBK)), UTF8)
+    other: list[tuple[int, str]] = []
+    offset = 0
+    for i, kind in enumerate(kinds):
+        if kind == "?":
+            if encoding == GBK:
+                try:
+                    decoded[i] = lines[i].decode("gb18030")
+                    kind = GBK
+                except UnicodeDecodeError:
+                    kind = UTF8
+            else:
+                kind = UTF8
+        if kind is not None and kind != encoding:
+            other.append((offset, kind))
+        offset += len(decoded[i])
+    return _Decoded("".join(decoded), encoding, other)
+
+
+def decode_csv(data: bytes) -> str:
+    """The text of a CSV file: UTF-8 or GB18030, line by line (see `_decode`)."""
+    return _decode(data).text
+
+
+def _unclosed_quote(text: str) -> bool:
+    """Whether a record ends inside a quoted field, as the csv module parses it (excel dialect)."""
+    state = "start"  # start of a field, "field" (unquoted), "quoted", "quote" (a quote inside quotes)
+    for ch in text:
+        if state == "quoted":
+            if ch == '"':
+                state = "quote"
+        elif ch == ",":
+            state = "start"
+        elif ch in "\r\n":
+            state = "start"
+        elif state == "start":
+            state = "quoted" if ch == '"' else "field"
+        elif state == "quote":
+            state = "quoted" if ch == '"' else "field"
+    return state == "quoted"
 
 
 def read_csv(data: bytes) -> list[Grid]:
-    text = decode_csv(data)
+    decoded = _decode(data)
+    lines = io.StringIO(decoded.text, newline="").readlines()
+    reader = csv.reader(iter(lines))
+    records: list[list[str]] = []
+    first_lines: list[int] = []  # index into `lines` of each record's first line
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        consumed = 0
+        for rec in reader:
+            first_lines.append(consumed)
+            records.append(rec)
+            consumed = reader.line_num
     except csv.Error as exc:
         raise FileProblem(f"CSV文件格式有误，无法读取：{exc}") from exc
+    # csv takes the end of the file inside quotes for the end of the field: a quote never closed
+    # swallows every record after it into one cell. Such a quote can only be in the last record.
+    if records and _unclosed_quote("".join(lines[first_lines[-1]:])):
+        raise FileProblem(
+            f"第{len(records)}行的引号没有闭合，其后的内容都被当成了一个单元格：请检查该行的双引号"
+        )
     rows = [(i, [c if c != "" else None for c in rec]) for i, rec in enumerate(records, start=1)]
-    return [Grid(sheet=None, rows=rows)]
+    grid = CsvGrid(sheet=None, rows=rows, encoding=decoded.encoding)
+    if decoded.other:
+        starts, offset = [], 0
+        for line in lines:
+            starts.append(offset)
+            offset += len(line)
+        record_starts = [starts[i] for i in first_lines]
+        for at, encoding in decoded.other:
+            number = bisect.bisect_right(record_starts, at)  # the record holding that offset, 1-based
+            if number:
+                grid.other_encoding[number] = encoding
+    return [grid]
 
 
-def _has_error_cells(data: bytes) -> bool:
-    """Whether any worksheet stores an error value (`#DIV/0!`: a cell of type "e")."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        return any(b't="e"' in zf.read(name) for name in zf.namelist()
-                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+def _openpyxl_extras(data: bytes, bounds: dict[str, tuple[int, int]], *, percent: bool,
+                     errors: bool) -> dict[str, tuple[set, dict]]:
+    """Per worksheet name, what calamine does not report: the numeric cells formatted as
+    percentages, and error values (calamine reads `#DIV/0!` as empty). One streaming pass of openpyxl.
 
-
-def _openpyxl_extras(data: bytes, *, percent: bool, errors: bool) -> list[tuple[set, dict]]:
-    """Per worksheet, what calamine does not report: the numeric cells formatted as percentages,
-    and error values (calamine reads `#DIV/0!` as empty). One streaming pass of openpyxl."""
+    `bounds` is each sheet's (rows, columns) as calamine read it: openpyxl would otherwise pad
+    every row to the sheet's declared dimension (A1:XFD1048576 makes 16,384 cells of each row)
+    and walk every missing row up to it. A sheet calamine found empty is not walked at all.
+    """
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        found = []
+        found = {}
         for ws in wb.worksheets:
             pct, errs = set(), {}
-            for row in ws.iter_rows():
+            found[ws.title] = (pct, errs)
+            if ws.title not in bounds:
+                continue
+            max_row, max_col = bounds[ws.title]
+            for row in ws.iter_rows(min_row=1, min_col=1, max_row=max_row, max_col=max_col):
                 for cell in row:
                     value = getattr(cell, "value", None)
                     if value is None:
@@ -79,19 +199,28 @@ def _openpyxl_extras(data: bytes, *, percent: bool, errors: bool) -> list[tuple[
                     elif (percent and isinstance(value, (int, float)) and not isinstance(value, bool)
                           and "%" in (cell.number_format or "")):
                         pct.add((cell.row, cell.column - 1))
-            found.append((pct, errs))
         return found
     finally:
         wb.close()
 
 
-def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, int], str]) -> Grid:
+def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, int], str], *,
+                hidden: bool = False) -> Grid:
     values = [[None if v == "" else v for v in row] for row in sheet.to_python(skip_empty_area=False)]
     for (r, c), value in errors.items():
         if r - 1 < len(values) and c < len(values[r - 1]):
             values[r - 1][c] = value
+    merges = sheet.merged_cell_ranges or []
+    height, width = len(values), len(values[0]) if values else 0
+    # Excel never lets merges overlap; a file whose merges cover the sheet many times over would
+    # make the loop below run for ever.
+    covered = sum(max(0, min(r1, height - 1) - r0 + 1) * max(0, min(c1, width - 1) - c0 + 1)
+                  for (r0, c0), (r1, c1) in merges)
+    if covered > height * width:
+        raise FileProblem(f"工作表“{sheet.name}”中的合并单元格相互重叠（文件已损坏），"
+                          f"请在Excel中取消这些合并单元格后重新合并并保存")
     copies: set[tuple[int, int]] = set()
-    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []:
+    for (r0, c0), (r1, c1) in merges:
         if r0 >= len(values):
             continue
         top = values[r0][c0] if c0 < len(values[r0]) else None
@@ -104,27 +233,40 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
                 if is_pct:
                     percent.add((r + 1, c))
     rows = [(i + 1, cells) for i, cells in enumerate(values)]
-    return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies)
+    return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies, hidden=hidden)
 
 
 def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
     """Every worksheet, in order, read with python-calamine: merged cells expanded, formula cells
-    as the value Excel last computed (empty when none is stored).
+    as the value Excel last computed (empty when none is stored), hidden sheets marked.
+
+    Nothing is expanded before `inspect_xlsx` has checked the file: an encrypted workbook or an
+    .xls renamed .xlsx, parts that unpack too large, cells reaching too far are rejected first.
 
     Number formats and error values are not in calamine's reach: openpyxl streams the file once
     more when they matter, for datasets with percent columns or files that store an error value.
     """
     try:
+        inspection = inspect_xlsx(data)
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = [book.get_sheet_by_index(i) for i in range(len(book.sheet_names))]
-        errors = _has_error_cells(data)
-        if percent_formats or errors:
-            extras = _openpyxl_extras(data, percent=percent_formats, errors=errors)
-        else:
-            extras = [(set(), {}) for _ in sheets]
-    except Exception as exc:  # the readers raise many types for a damaged file
-        raise FileProblem(f"Excel文件已损坏或不是有效的.xlsx文件，无法打开（{type(exc).__name__}）") from exc
-    return [_sheet_grid(sheet, pct, errs) for sheet, (pct, errs) in zip(sheets, extras)]
+        metadata = book.sheets_metadata
+        sheets = [book.get_sheet_by_index(i) for i in range(len(metadata))]
+        extras: dict[str, tuple[set, dict]] = {}
+        if percent_formats or inspection.has_error_cells:
+            bounds = {s.name: (s.end[0] + 1, s.end[1] + 1) for s in sheets if s.end is not None}
+            extras = _openpyxl_extras(data, bounds, percent=percent_formats, errors=inspection.has_error_cells)
+        return [_sheet_grid(sheet, *extras.get(sheet.name, (set(), {})),
+                            hidden=meta.visible != SheetVisibleEnum.Visible)
+                for sheet, meta in zip(sheets, metadata)]
+    except FileProblem:
+        raise
+    except XlsxRejected as exc:
+        raise FileProblem(str(exc)) from exc
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the readers raise many types for a damaged file,
+        # MemoryError and RecursionError included, and a Rust panic arrives as a BaseException
+        raise FileProblem(DAMAGED.format(type(exc).__name__)) from exc
 
 
 def read_grids(data: bytes, suffix: str, *, percent_formats: bool = True) -> list[Grid]:
