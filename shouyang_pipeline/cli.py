@@ -201,7 +201,7 @@ def check(path: Path, dataset: str | None, period: str | None) -> None:
     log = result.log.iloc[0]
     colour = {"loaded": "green", "partial": "yellow", "rejected": "red"}[log.status]
     console.print(f"[{colour}]{path.name}：{log.status}[/]  {log.message}")
-    for title, frame in (("被拒的行", result.rejected), ("已存为空值的单元格（行照常入库）", result.warnings)):
+    for title, frame in (("被拒的行", result.rejected), ("需要留意的单元格（行照常入库；无法识别的可选单元格存为空值）", result.warnings)):
         if frame.empty:
             continue
         table = RichTable(title=title)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .datasets import DATASETS
 from .datasets.base import KIND_NAMES_ZH
+from .ingest.values import INTEGER_MAX, MONEY_MAX_WAN, PERCENT_MAX, TEXT_MAX_CHARS, YEARS
 from .marts.build import MARTS
+from .rule_codes import RULE_NAMES
 from .warehouse.tables import AUDIT, REFERENCE, STAGING, Table
 
 
@@ -32,6 +34,18 @@ def data_dictionary() -> str:
             out.append(f"| `{f.name}` | {f.header} | {'、'.join(f.aliases)} | {KIND_NAMES_ZH[f.kind]} | "
                        f"{'是' if f.required else '否'} | {'；'.join(_rules(f))} |")
         out.append("")
+    out += ["## Value limits", "",
+            "A value beyond its kind's limit is `out_of_range` (a required cell rejects its row; an optional one is NULL "
+            "with a cell warning):", "",
+            "| kind | limit |", "| --- | --- |",
+            f"| {KIND_NAMES_ZH['money']} | 绝对值不超过 {MONEY_MAX_WAN:,.0f} 万元 |",
+            f"| {KIND_NAMES_ZH['percent']} | 绝对值不超过 {PERCENT_MAX:,.0f} |",
+            f"| {KIND_NAMES_ZH['integer']} | 绝对值不超过 {INTEGER_MAX:,} |",
+            f"| {KIND_NAMES_ZH['date']} | {YEARS[0]}年至{YEARS[1]}年 |",
+            f"| {KIND_NAMES_ZH['text']} | 不超过 {TEXT_MAX_CHARS} 个字符 |", ""]
+    out += ["## Rule codes", "", "`audit.rejected_rows.rule` and `audit.cell_warnings.rule`:", "",
+            "| rule | 中文名称 |", "| --- | --- |"]
+    out += [f"| `{code}` | {name} |" for code, name in RULE_NAMES.items()] + [""]
     for title, tables in (("reference", REFERENCE), ("staging", STAGING), ("audit", AUDIT), ("marts", MARTS)):
         out += [f"## Schema `{title}`", ""]
         for t in tables.values():

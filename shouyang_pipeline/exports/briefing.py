@@ -4,11 +4,21 @@
 `briefing_<period>.html` (templates in `templates/`; the HTML carries inline SVG charts and
 no external resource, so it opens offline). The sentences follow the county office's own
 bulletins, e.g. `1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。`
+
+Everything the sections put together (sentences, table cells, captions) is plain text that
+carries names, file paths, messages and reasons from the data. The templates escape it once, on
+output: the HTML by Jinja2's autoescaping, the Markdown by `md_text` (the `finalize` of its
+environment; table cells through the `md_cell` filter), so no value can add a heading, a list,
+a link, a table column or raw HTML to the county's briefing. Markdown syntax lives only in
+`templates/briefing.md.j2`.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -18,25 +28,12 @@ import duckdb
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..datasets import DATASETS
+from ..rule_codes import rule_name
 from . import charts
 
 VILLAGE_TARGET_KEY = "village_operating_income_min"
 DEFAULT_VILLAGE_TARGET_WAN = Decimal(40)
 
-RULE_NAMES = {
-    "required": "必填项为空",
-    "not_a_number": "不是有效数字",
-    "not_positive": "金额不大于0",
-    "negative": "金额为负数",
-    "out_of_range": "数值超出允许范围",
-    "not_in_list": "取值不在规定范围或名录中",
-    "bad_credit_code": "统一社会信用代码有误",
-    "duplicate_key": "同一对象重复填报",
-    "unknown_village": "村名不在行政村名录中",
-    "mismatch": "与名录不一致",
-    "too_long": "内容过长",
-    "bad_code": "代码格式有误",
-}
 
 STATUS_NAMES = {"loaded": "全部入库", "partial": "部分入库", "rejected": "整体退回"}
 
@@ -59,11 +56,15 @@ def period_zh(period: str) -> str:
 
 
 def num(value: Any, none: str = "—") -> str:
-    """A mart figure as printed: the mart has already rounded it."""
+    """A mart figure as printed: the mart has already rounded it. Never with an exponent: a
+    DOUBLE is `{:g}` (40, 0.5) unless that needs one (1e+20 is printed in full)."""
     if value is None:
         return none
     if isinstance(value, float):
-        return f"{value:g}"
+        text = f"{value:g}"
+        if "e" in text and math.isfinite(value):
+            text = format(Decimal(repr(value)), "f")
+        return text
     return str(value)
 
 
@@ -379,7 +380,7 @@ def quality_section(conn, period: str, village_period: str | None) -> Section:
         """, [f["file_path"]])
         if reasons:
             text += "。主要问题：" + "；".join(
-                f"{RULE_NAMES.get(r['rule'], r['rule'])}：{r['n']}行（如第{r['first_row']}行：{(r['example'] or '').rstrip('。')}）"
+                f"{rule_name(r['rule'])}：{r['n']}行（如第{r['first_row']}行：{(r['example'] or '').rstrip('。')}）"
                 for r in reasons)
         if f["totals_check"] == "mismatch":
             text += "。另：合计行与明细数之和不符，请核对"
@@ -416,14 +417,83 @@ def briefing_context(conn: duckdb.DuckDBPyConnection, period: str) -> dict:
     }
 
 
-_ENV = Environment(
+# --- escaping --------------------------------------------------------------------------
+
+# Escaped wherever they are (CommonMark lets any ASCII punctuation be backslash-escaped):
+# code spans, emphasis, links and images, table cells, strikethrough, braces of extensions.
+# `&` and `<` become entities, as in HTML: no tag, comment, autolink or entity can start.
+_MD_INLINE = {**{c: "\\" + c for c in "\\`*[]{}()!|~"}, "&": "&amp;", "<": "&lt;"}
+# What starts a block at the start of a line: a heading, a quote, a list item, a break.
+_MD_LIST_ITEM = re.compile(r"[-+](?=[-+ \t]|$)")
+_MD_ORDERED_ITEM = re.compile(r"^(\d{1,9})\.(?=[ \t]|$)")
+
+
+def _in_word(ch: str) -> bool:
+    """A letter, digit or CJK character: not whitespace, punctuation, symbol or control."""
+    return unicodedata.category(ch)[0] not in "PSZC"
+
+
+def md_text(value: Any, *, cell: bool = False) -> str:
+    """`value` as inert Markdown text: shown as it is, never read as markup.
+
+    Line breaks become spaces (the text stays one line) and surrounding blanks go (they
+    would indent a code block); `&` and `<` become entities, so there is no raw HTML; the
+    characters that are markup anywhere in a line are backslash-escaped (\\ ` * [ ] { } ( ) ! | ~),
+    `_` too unless it is inside a word (`key_projects/2023-02__县发改局.xlsx` cannot start
+    emphasis and is left as it is). Unless `cell` (a table cell, which never starts a line),
+    what would start a block at the start of a line is escaped too: `#`, `>`, `-`/`+` list
+    markers and breaks, `1.` ordered items. `#`, `>`, `-`, `+` and `.` inside a line are text
+    (`>` ends a tag only after a `<`, which is always escaped) and stay as they are, so numbers,
+    dates, file paths, `>= 40万元` and ordinary sentences keep their bytes.
+    """
+    text = " ".join(str(value).splitlines()).strip(" \t")
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == "_":
+            j = i
+            while j < n and text[j] == "_":
+                j += 1
+            in_word = i > 0 and j < n and _in_word(text[i - 1]) and _in_word(text[j])
+            out.append(text[i:j] if in_word else "\\_" * (j - i))
+            i = j
+            continue
+        out.append(_MD_INLINE.get(text[i], text[i]))
+        i += 1
+    text = "".join(out)
+    if not cell:
+        if text.startswith("#") or _MD_LIST_ITEM.match(text):
+            text = "\\" + text
+        elif text.startswith(">"):
+            text = "&gt;" + text[1:]
+        else:
+            text = _MD_ORDERED_ITEM.sub(r"\1\\.", text, count=1)
+    return text
+
+
+class _Markdown(str):
+    """Text already escaped by `md_text` (what the `md_cell` filter returns)."""
+
+
+def _md_finalize(value: Any) -> str:
+    """Every `{{ ... }}` of the Markdown template goes through here: escaped as a line."""
+    return value if isinstance(value, _Markdown) else md_text(value)
+
+
+def _md_cell(value: Any) -> _Markdown:
+    return _Markdown(md_text(value, cell=True))
+
+
+_OPTIONS = dict(
     loader=PackageLoader("shouyang_pipeline.exports", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+_ENV = Environment(autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False), **_OPTIONS)
+_MD_ENV = Environment(autoescape=False, finalize=_md_finalize, **_OPTIONS)
+_MD_ENV.filters["md_cell"] = _md_cell
 
 
 def _write(path: Path, text: str) -> None:
@@ -439,6 +509,6 @@ def write_briefing(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
     ctx = briefing_context(conn, period)
     md = export_dir / f"briefing_{period}.md"
     html = export_dir / f"briefing_{period}.html"
-    _write(md, _ENV.get_template("briefing.md.j2").render(**ctx))
+    _write(md, _MD_ENV.get_template("briefing.md.j2").render(**ctx))
     _write(html, _ENV.get_template("briefing.html.j2").render(**ctx))
     return [md, html]

@@ -3,15 +3,20 @@
 Text stays text (`svg.fonttype = none`), so Chinese is rendered by the reader's browser with a
 Chinese-capable font from the family list below; the SVG carries no external reference (no
 DOCTYPE, no metadata, no namespace URIs), so the HTML works offline and names no web address.
+Labels come from data (names in the reference lists), so they are plain text: matplotlib's SVG
+writer escapes them, and `$` never starts mathtext (a name like `$\frac{$` would otherwise stop
+the briefing). Values are labelled without exponents, whatever their size.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import warnings
 from collections.abc import Sequence
+from decimal import Decimal
 
 import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -27,9 +32,20 @@ _RC = {
     "font.family": "sans-serif",
     "font.sans-serif": FONT_FAMILIES,
     "font.size": 10,
+    "text.parse_math": False,  # labels are data: "$...$" is text, not mathtext
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
+
+
+def value_label(v: float) -> str:
+    """A bar's value as printed: `{v:g}` (536.08, 27.5, 0) unless that would use an exponent or
+    drop digits; then every digit, without an exponent (12345.67, 20000000, 1e24 in full)."""
+    text = f"{v:g}"
+    if not math.isfinite(v) or ("e" not in text and float(text) == v):
+        return text
+    text = format(Decimal(repr(v)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _svg(fig: Figure, chart_id: str) -> str:
@@ -63,7 +79,7 @@ def hbar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequenc
         ys = list(range(len(labels)))[::-1]
         bars = ax.barh(ys, values, color=color, height=0.6)
         ax.set_yticks(ys, labels)
-        ax.bar_label(bars, labels=[f"{v:g}{unit}" for v in values], padding=3, fontsize=9)
+        ax.bar_label(bars, labels=[f"{value_label(v)}{unit}" for v in values], padding=3, fontsize=9)
         if reference is not None:
             ax.axvline(reference, color=RED, linestyle="--", linewidth=1)
             ax.text(reference, len(labels) - 0.4, reference_label, color=RED, fontsize=9, ha="left", va="bottom")
@@ -83,7 +99,7 @@ def stacked_hbar_chart(chart_id: str, title: str, labels: Sequence[str],
         left = [0.0] * len(labels)
         for name, values, colour in series:
             bars = ax.barh(ys, values, left=left, color=colour, height=0.6, label=name)
-            ax.bar_label(bars, labels=[f"{v:g}" if v else "" for v in values], label_type="center",
+            ax.bar_label(bars, labels=[value_label(v) if v else "" for v in values], label_type="center",
                          fontsize=8, color="white")
             left = [a + b for a, b in zip(left, values)]
         ax.set_yticks(ys, labels)

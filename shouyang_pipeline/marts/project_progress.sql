@@ -5,6 +5,10 @@
 --   behind_schedule            never for 竣工; otherwise 未开工 from June on, or plan completion
 --                              more than 15 percentage points below the share of the year
 --                              elapsed (month ÷ 12 × 100)
+-- One row per staging row: with staging's bounds (money ≤ 1e10 万元, a plan ≥ 0.0001 when not
+-- 0) completion ≤ 1e16 % and a change |x| ≤ 1e10 万元; the expressions are written as in the
+-- summaries anyway (a completion from 1e27 on taken as the DOUBLE it is; the behind test in
+-- exact DECIMAL(38,4)), so that no value of a DECIMAL(18,4) column can overflow them.
 WITH p AS (
     SELECT
         *,
@@ -15,6 +19,7 @@ WITH p AS (
 with_prev AS (
     SELECT
         p.*,
+        p.ytd_investment * 100 / nullif(p.annual_plan_investment, 0) AS completion,  -- DOUBLE
         prev.ytd_investment AS prev_ytd_investment
     FROM p
     LEFT JOIN staging.key_projects AS prev
@@ -27,16 +32,18 @@ SELECT
     project_code, project_name, level, sector, industry_chain, zone, township,
     total_investment, annual_plan_investment, ytd_investment, status, is_productive,
     responsible_unit, start_date, remarks,
-    CAST(round(CAST(ytd_investment * 100 / nullif(annual_plan_investment, 0) AS DECIMAL(38,10)), 1)
-         AS DECIMAL(18,1))                                                AS plan_completion_pct,
-    CAST(round(ytd_investment - prev_ytd_investment, 2) AS DECIMAL(18,2)) AS ytd_investment_change_wan,
+    -- the DOUBLE quotient fixed to 10 decimals, so that 10.55 rounds to 10.6, never to 10.5
+    CASE WHEN abs(completion) < 1e27 THEN round(CAST(completion AS DECIMAL(38,10)), 1)
+         ELSE CAST(completion AS DECIMAL(38,1)) END                       AS plan_completion_pct,
+    CAST(round(ytd_investment - prev_ytd_investment, 2) AS DECIMAL(38,2)) AS ytd_investment_change_wan,
     CASE
         WHEN status = '竣工' THEN false
         WHEN status = '未开工' AND month >= 6 THEN true
         -- completion < month/12×100 − 15, multiplied through by 12 × plan so the test is
         -- exact decimal arithmetic: ytd × 1200 < plan × (100 × month − 180).
         WHEN annual_plan_investment > 0
-             AND ytd_investment * 1200 < annual_plan_investment * (100 * month - 180) THEN true
+             AND CAST(ytd_investment AS DECIMAL(38,4)) * 1200
+                 < CAST(annual_plan_investment AS DECIMAL(38,4)) * (100 * month - 180) THEN true
         ELSE false
     END                                                                   AS behind_schedule,
     source_file,

@@ -4,18 +4,22 @@ These are the single source for the marts' DDL comments (`build.build_mart`), th
 column schemas, the Excel headers (`exports.workbook`) and the data dictionary. The column
 names are the contract of WAREHOUSE.md; a comment reads "名称（单位）：含义".
 
-Types: money in 亿元/万元 is DECIMAL(18,2), percentages and percentage points DECIMAL(18,1)
-(already rounded half away from zero, 四舍五入), counts INTEGER, flags BOOLEAN.
+Types: money in 亿元/万元 is DECIMAL(38,2), percentages and percentage points DECIMAL(38,1)
+(already rounded half away from zero, 四舍五入), counts BIGINT, flags BOOLEAN. They are wide
+enough for any content staging accepts (money |x| ≤ 1e10 万元 down to 0.0001, percent
+|x| ≤ 10000) in any number of rows a table can hold (< 2^63): a sum is at most 9.2e28 万元, a
+ratio of sums at most 9.2e34 %, both far inside 38 digits. Staging columns copied into a mart
+(project_progress) keep their staging types.
 """
 
 from __future__ import annotations
 
 from ..warehouse.tables import PROVENANCE, STAGING, Column, Table
 
-YI = "DECIMAL(18,2)"
-WAN = "DECIMAL(18,2)"
-PCT = "DECIMAL(18,1)"
-INT = "INTEGER"
+YI = "DECIMAL(38,2)"
+WAN = "DECIMAL(38,2)"
+PCT = "DECIMAL(38,1)"
+INT = "BIGINT"
 
 PERIOD = Column("period", "VARCHAR", "报告期（YYYY-MM）：数据为本年1月至该月累计")
 

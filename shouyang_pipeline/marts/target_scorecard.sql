@@ -11,6 +11,9 @@
 --   village_operating_income_min  data: the latest village period ≤ this one in the same year;
 --                                 actual = villages meeting 40万元 (个村); met only when every
 --                                 village of reference.villages reported and meets it
+-- Bounds: sums of 万元 DECIMAL(18,4) are DECIMAL(38,4); 亿元 (× 0.0001) DECIMAL(38,8); the growth
+-- quotient a DOUBLE ≤ 9.2e34; every figure shown is DECIMAL(38,x) or DOUBLE, so nothing that
+-- staging accepts overflows here in any number of rows.
 WITH periods AS (
     SELECT period FROM staging.key_projects
     UNION SELECT period FROM staging.industrial_output
@@ -30,8 +33,8 @@ industry AS (
     SELECT
         period,
         count(*)                                                          AS enterprises,
-        CAST((sum(value_added_ytd) - sum(value_added_prev_ytd)) * 100
-             / nullif(sum(value_added_prev_ytd), 0) AS DECIMAL(38,10))   AS yoy_exact,
+        (sum(value_added_ytd) - sum(value_added_prev_ytd)) * 100
+             / nullif(sum(value_added_prev_ytd), 0)                       AS yoy_double,
         coalesce(sum(output_value_ytd) FILTER (WHERE is_digital_core), 0) * 0.0001 AS digital_yi_exact
     FROM staging.industrial_output
     GROUP BY period
@@ -42,14 +45,28 @@ city AS (
     WHERE indicator = '规上工业增加值增速'
 ),
 growth AS (
+    -- As in industrial_output_summary: below 1e27 the DOUBLE quotient is fixed to 10 decimals
+    -- (DECIMAL(38,10)), so that signs, comparisons and 四舍五入 see 10.5500000000, not binary
+    -- noise; from 1e27 on (beyond DECIMAL(38,10)) the DOUBLE is taken as it is.
+    --   yoy_exact, gap_exact   unrounded (DOUBLE), for comparisons and signs
+    --   yoy_pct, gap_pp, city_pct  rounded to 1 decimal (DECIMAL(38,1)), as shown
     SELECT
         p.period,
         p.month_range,
         i.enterprises,
-        i.yoy_exact,
+        CASE WHEN abs(i.yoy_double) < 1e27 THEN CAST(CAST(i.yoy_double AS DECIMAL(38,10)) AS DOUBLE)
+             ELSE i.yoy_double END                                                        AS yoy_exact,
+        CASE WHEN abs(i.yoy_double) < 1e27 THEN round(CAST(i.yoy_double AS DECIMAL(38,10)), 1)
+             ELSE CAST(i.yoy_double AS DECIMAL(38,1)) END                                 AS yoy_pct,
         i.digital_yi_exact,
         c.city_growth,
-        i.yoy_exact - c.city_growth AS gap_exact
+        CAST(round(c.city_growth, 1) AS DECIMAL(38,1))                                    AS city_pct,
+        CASE WHEN abs(i.yoy_double) < 1e27
+             THEN CAST(CAST(i.yoy_double AS DECIMAL(38,10)) - c.city_growth AS DOUBLE)
+             ELSE i.yoy_double - c.city_growth END                                        AS gap_exact,
+        CASE WHEN abs(i.yoy_double) < 1e27
+             THEN round(CAST(i.yoy_double AS DECIMAL(38,10)) - c.city_growth, 1)
+             ELSE CAST(i.yoy_double - c.city_growth AS DECIMAL(38,1)) END                 AS gap_pp
     FROM p
     LEFT JOIN industry AS i ON i.period = p.period
     LEFT JOIN city AS c ON c.period = p.period
@@ -57,7 +74,7 @@ growth AS (
 
 -- 村集体经济: the latest village period up to this one in the same year
 village_target AS (
-    SELECT CAST(target_value AS DECIMAL(18,4)) AS target_wan
+    SELECT CAST(target_value AS DECIMAL(38,4)) AS target_wan
     FROM reference.targets
     WHERE target_key = 'village_operating_income_min'
 ),
@@ -95,7 +112,7 @@ measured AS (
         END                                                             AS has_data,
         -- the unrounded figure compared with target_value
         CASE t.target_key
-            WHEN 'industrial_growth_above_city' THEN CAST(g.gap_exact AS DOUBLE)
+            WHEN 'industrial_growth_above_city' THEN g.gap_exact
             WHEN 'digital_economy_core_output'  THEN CAST(g.digital_yi_exact AS DOUBLE)
             -- every expected village must report, and the lowest income must meet the target
             WHEN 'village_operating_income_min' THEN
@@ -103,7 +120,7 @@ measured AS (
         END                                                             AS judged_value,
         -- the figure shown, rounded by the mart conventions
         CASE t.target_key
-            WHEN 'industrial_growth_above_city' THEN CAST(round(g.gap_exact, 1) AS DOUBLE)
+            WHEN 'industrial_growth_above_city' THEN CAST(g.gap_pp AS DOUBLE)
             WHEN 'digital_economy_core_output'  THEN CAST(round(g.digital_yi_exact, 2) AS DOUBLE)
             WHEN 'village_operating_income_min' THEN CAST(vi.meeting AS DOUBLE)
         END                                                             AS actual_value,
@@ -117,7 +134,8 @@ measured AS (
             WHEN 'digital_economy_core_output'  THEN CASE WHEN g.enterprises IS NOT NULL THEN p.period END
             WHEN 'village_operating_income_min' THEN vi.data_period
         END                                                             AS data_period,
-        g.month_range, g.enterprises, g.yoy_exact, g.city_growth, g.gap_exact, g.digital_yi_exact,
+        g.month_range, g.enterprises, g.yoy_exact, g.yoy_pct, g.city_growth, g.city_pct,
+        g.gap_exact, g.gap_pp, g.digital_yi_exact,
         vi.expected, vi.reported, vi.meeting,
         t.dataset IN (SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging') AS dataset_in_contract
     FROM p
@@ -147,23 +165,22 @@ SELECT
                 WHEN yoy_exact IS NULL THEN month_range || '上年同期工业增加值为0，无法计算增速'
                 WHEN city_growth IS NULL THEN month_range || '全县规上工业增加值累计同比'
                      || CASE WHEN yoy_exact < 0 THEN '下降' ELSE '增长' END
-                     || CAST(round(abs(yoy_exact), 1) AS DECIMAL(18,1)) || '%，全市增速未报送，无法比较'
+                     || abs(yoy_pct) || '%，全市增速未报送，无法比较'
                 ELSE month_range || '全县规上工业增加值累计同比'
                      || CASE WHEN yoy_exact < 0 THEN '下降' ELSE '增长' END
-                     || CAST(round(abs(yoy_exact), 1) AS DECIMAL(18,1)) || '%，全市'
-                     || CAST(round(city_growth, 1) AS DECIMAL(18,1)) || '%，'
-                     || CASE WHEN gap_exact > 0 THEN '高于全市' || CAST(round(gap_exact, 1) AS DECIMAL(18,1)) || '个百分点'
-                             WHEN gap_exact < 0 THEN '低于全市' || CAST(round(-gap_exact, 1) AS DECIMAL(18,1)) || '个百分点'
+                     || abs(yoy_pct) || '%，全市' || city_pct || '%，'
+                     || CASE WHEN gap_exact > 0 THEN '高于全市' || gap_pp || '个百分点'
+                             WHEN gap_exact < 0 THEN '低于全市' || (-gap_pp) || '个百分点'
                              ELSE '与全市持平' END
             END
         WHEN 'digital_economy_core_output' THEN
             CASE
                 WHEN enterprises IS NULL THEN month_range || '无规上工业企业数据'
                 ELSE month_range || '数字经济核心产业产值累计'
-                     || CAST(round(digital_yi_exact, 2) AS DECIMAL(18,2)) || '亿元，全年目标'
-                     || CAST(target_value AS DECIMAL(18,2)) || '亿元，'
+                     || CAST(round(digital_yi_exact, 2) AS DECIMAL(38,2)) || '亿元，全年目标'
+                     || CAST(target_value AS DECIMAL(38,2)) || '亿元，'
                      || CASE WHEN digital_yi_exact >= target_value THEN '已达到目标'
-                             ELSE '尚差' || CAST(round(CAST(target_value AS DECIMAL(18,4)) - digital_yi_exact, 2) AS DECIMAL(18,2)) || '亿元' END
+                             ELSE '尚差' || CAST(round(CAST(target_value AS DECIMAL(38,4)) - digital_yi_exact, 2) AS DECIMAL(38,2)) || '亿元' END
             END
         WHEN 'village_operating_income_min' THEN
             CASE

@@ -2,12 +2,13 @@
 -- For every period with village_income rows: one row per township of reference.townships,
 -- plus 全县 (the county). villages_expected counts reference.villages; the other figures are
 -- over the villages that reported (a township that sent nothing has 0 reported and 0 income).
--- share_meeting_target_pct is of the villages expected. Sums are of unrounded staging values.
+-- share_meeting_target_pct is of the villages expected. Sums are of unrounded staging values:
+-- DECIMAL(38,4), ≤ 2^63 rows × 1e10 万元, held by the DECIMAL(38,2) outputs; counts are BIGINT.
 WITH periods AS (
     SELECT DISTINCT period FROM staging.village_income
 ),
 target AS (
-    SELECT CAST(target_value AS DECIMAL(18,4)) AS target_wan
+    SELECT CAST(target_value AS DECIMAL(38,4)) AS target_wan
     FROM reference.targets
     WHERE target_key = 'village_operating_income_min'
 ),
@@ -70,12 +71,13 @@ SELECT
     period,
     township,
     township_code,
-    CAST(villages_expected AS INTEGER)                                   AS villages_expected,
-    CAST(villages_reported AS INTEGER)                                   AS villages_reported,
-    CAST(villages_meeting_target AS INTEGER)                             AS villages_meeting_target,
-    CAST(round(CAST(villages_meeting_target * 100 / nullif(villages_expected, 0) AS DECIMAL(38,10)), 1)
-         AS DECIMAL(18,1))                                               AS share_meeting_target_pct,
-    CAST(round(operating_income_wan, 2) AS DECIMAL(18,2))                AS operating_income_wan,
-    CAST(round(shortfall_wan, 2) AS DECIMAL(18,2))                       AS shortfall_wan
+    CAST(villages_expected AS BIGINT)                                    AS villages_expected,
+    CAST(villages_reported AS BIGINT)                                    AS villages_reported,
+    CAST(villages_meeting_target AS BIGINT)                              AS villages_meeting_target,
+    -- counts taken as DOUBLE so that count × 100 cannot overflow
+    CAST(round(CAST(CAST(villages_meeting_target AS DOUBLE) * 100 / nullif(villages_expected, 0)
+                    AS DECIMAL(38,10)), 1) AS DECIMAL(38,1))             AS share_meeting_target_pct,
+    CAST(round(operating_income_wan, 2) AS DECIMAL(38,2))                AS operating_income_wan,
+    CAST(round(shortfall_wan, 2) AS DECIMAL(38,2))                       AS shortfall_wan
 FROM all_rows
 ORDER BY period, sort_group, township_code

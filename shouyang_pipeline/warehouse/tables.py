@@ -105,7 +105,7 @@ _ROW_ISSUE_COLUMNS = (
     Column("column", "VARCHAR", "规范列名；整行问题（如编号重复）为空"),
     Column("source_column", "VARCHAR", "文件中的表头原文"),
     Column("value", "VARCHAR", "单元格原值"),
-    Column("rule", "VARCHAR", "规则代码：required、not_a_number、not_positive、negative、out_of_range、not_in_list、bad_credit_code、duplicate_key、unknown_village、mismatch 等"),
+    Column("rule", "VARCHAR", "规则代码（中文名称见数据字典）：required、not_a_number、not_positive、negative、out_of_range、not_in_list、bad_credit_code、duplicate_key、unknown_village、mismatch、garbled_text、mixed_encoding 等"),
     Column("reason", "VARCHAR", "中文原因，填报人据此改正"),
     Column("raw_row", "JSON", "原始整行（表头 → 单元格原值）"),
 )
@@ -137,7 +137,7 @@ AUDIT: dict[str, Table] = {
             Column("partition_key", "VARCHAR", "处理该文件的分区（数据集/报告期）；无法归入分区的文件为空"),
         )),
         Table("audit", "rejected_rows", "被拒数据行：每个出错单元格一行，附原始整行", _ROW_ISSUE_COLUMNS),
-        Table("audit", "cell_warnings", "可选单元格无法识别或不合规则：已存为空值，所在行照常入库", _ROW_ISSUE_COLUMNS),
+        Table("audit", "cell_warnings", "所在行照常入库、但需要填报单位留意的单元格：可选单元格无法识别或不合规则（已存为空值），或疑似乱码、混用编码（保留读到的值）", _ROW_ISSUE_COLUMNS),
     )
 }
 
