@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui sample bench clean
+.PHONY: run test ui sql sample bench clean
 
 $(BIN)/shouyang: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(BIN)/shouyang
 
 ui: $(BIN)/shouyang $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+# The analysts' way in: the published warehouse, read-only (a run never waits for it).
+sql: $(BIN)/shouyang
+	$(BIN)/duckdb -readonly $${SHOUYANG_WAREHOUSE:-$${SHOUYANG_DATA_DIR:-data}/warehouse.duckdb}
 
 sample: $(BIN)/shouyang
 	$(BIN)/shouyang sample

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import re
 import time
@@ -24,6 +25,7 @@ from .errors import SetupError
 from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover
 from .reference import check_reference
 from .warehouse.connection import connect, ensure_work_copy
+from .warehouse.publish import PublishedWarehouseInUse, read_write_holder, recover_publish
 
 # Set on a run (`shouyang run --allow-empty`, or as a run tag in the UI) to confirm that a raw
 # dir without a single file really means: remove every period of the run from the warehouse.
@@ -62,7 +64,46 @@ def preflight(settings: Settings) -> list[RawFile]:
     _check_writable(settings.export_dir, "简报输出目录", "SHOUYANG_EXPORT_DIR")
     _check_writable(settings.warehouse.parent, "数据仓库所在目录", "SHOUYANG_WAREHOUSE")
     _check_writable(settings.work_warehouse.parent, "工作目录", "SHOUYANG_WAREHOUSE")
+    # A publish a kill interrupted is finished (or its leftovers removed) before anything else.
+    recover_publish(settings.work_warehouse, settings.warehouse, settings.export_dir)
+    # An analyst writing to the published file: say so now rather than fail at the publish.
+    holder = read_write_holder(settings.warehouse)
+    if holder is not None:
+        raise PublishedWarehouseInUse(settings.warehouse, holder.pid, holder.program, settings.work_warehouse)
     return discover(settings.raw_dir)
+
+
+# ------------------------------------------------------------------ months changed but not yet published
+# A run whose publish fails (an analyst holding the published file, a full disk) leaves its months
+# changed in the work file; whichever run publishes next must write their exports too, or the
+# published briefing of those months would speak of an older warehouse.
+
+
+def _unpublished_file(settings: Settings) -> Path:
+    return settings.work_warehouse.parent / "unpublished_periods.json"
+
+
+def unpublished_periods(settings: Settings) -> set[str]:
+    try:
+        return set(json.loads(_unpublished_file(settings).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return set()
+
+
+def mark_unpublished(settings: Settings, periods: list[str]) -> None:
+    """Before the work file changes: these months will need their exports with the next publish."""
+    path = _unpublished_file(settings)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(sorted(unpublished_periods(settings) | set(periods))), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def clear_unpublished(settings: Settings) -> None:
+    """After a publish: the published exports and warehouse are of the same run again."""
+    _unpublished_file(settings).unlink(missing_ok=True)
 
 
 def _current_files(settings: Settings, periods: list[str] | None) -> list[str]:

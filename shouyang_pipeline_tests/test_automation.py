@@ -33,15 +33,16 @@ def write_kp(raw: Path, rel_path: str = KP_FILE, *, codes=("XM001", "XM002"), to
 def evaluate(settings: Settings, cursor: str | None = None, *, last_run_key: str | None = None):
     """One sensor tick, given the cursor and the last run key as the sensor daemon passes them."""
     defs = build_definitions(settings)
-    context = dg.SensorEvaluationContext(
+    # As Dagster's code server does: a context manager, since the resource has a run-time lifecycle.
+    with dg.SensorEvaluationContext(
         instance_ref=None,
         instance=dg.DagsterInstance.ephemeral(),
         cursor=cursor,
         last_run_key=last_run_key,
         definitions=defs,
         resources={"warehouse": WarehouseResource.from_settings(settings)},
-    )
-    data = defs.resolve_sensor_def("raw_files_sensor").evaluate_tick(context)
+    ) as context:
+        data = defs.resolve_sensor_def("raw_files_sensor").evaluate_tick(context)
     return data.run_requests or [], data.cursor
 
 

@@ -6,17 +6,21 @@
 
 
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from ..datasets import DATASETS
+from ..errors import SetupError
 from ..ingest.discover import discover
 from ..ingest.partition import ingest_partition, unplaced_log
 from ..marts.build import MART_DEPENDENCIES, MARTS, build_mart
+from ..pipeline import (
+    ALLOW_EMPTY_TAG, clear_unpublished, mark_unpublished, preflight, refuse_wipe, unpublished_periods,
+)
 from ..reference import Reference
-from ..warehouse.connection import publish
 from ..warehouse.ddl import ensure_tables
 from ..warehouse.load import load_partition, load_reference, load_unplaced
 from ..warehouse.tables import AUDIT, REFERENCE, STAGING
@@ -46,7 +50,16 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in MARTS]
     backfill_policy=SINGLE_RUN,
 )
 def reference_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """The county's fixed lists from data/reference/*.csv (the same for every month)."""
+    """The county's fixed lists from data/reference/*.csv (the same for every month).
+
+    The first step of every run: it checks everything the run needs before anything changes.
+    """
+    settings = warehouse.settings
+    with setup_failure():
+        files = preflight(settings)
+        allow_empty = context.run.tags.get(ALLOW_EMPTY_TAG) == "true"
+        refuse_wipe(settings, files, list(context.partition_keys), allow_empty)
+    mark_unpublished(settings, list(context.partition_keys))
     with warehouse.get_connection() as conn:
         counts = load_reference(conn, warehouse.settings.reference_dir)
         for name, table in REFERENCE.items():
@@ -54,6 +67,15 @@ def reference_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                 asset_key=["reference", name],
                 metadata={"dagster/row_count": counts[name], "preview": preview(conn, table)},
             )
+
+
+@contextmanager
+def setup_failure():
+    """A set-up problem fails the step with its Chinese message as the description, no traceback."""
+    try:
+        yield
+    except SetupError as exc:
+        raise dg.Failure(description=str(exc), metadata={"setup_error": True}, allow_retries=False) from None
 
 
 def _file_table(log: pd.DataFrame) -> pd.DataFrame:
@@ -86,8 +108,9 @@ def _staging_asset(dataset_name: str):
     def staging_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         periods = context.partition_keys
         settings = warehouse.settings
-        reference = Reference.load(settings.reference_dir)
-        files = discover(settings.raw_dir)
+        with setup_failure():
+            reference = Reference.load(settings.reference_dir)
+            files = discover(settings.raw_dir)
         logs, rejected, warnings = [], [], 0  # keep only what the metadata needs, not the rows
         with warehouse.get_connection() as conn:
             ensure_tables(conn)
@@ -163,9 +186,11 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     files no partition can hold (unknown folder, bad period) and reports the period as a whole.
     """
     periods = context.partition_keys
+    with setup_failure():
+        unplaced = unplaced_log(warehouse.settings)
     with warehouse.get_connection() as conn:
         ensure_tables(conn)
-        load_unplaced(conn, unplaced_log(warehouse.settings))
+        load_unplaced(conn, unplaced)
         log = AUDIT["ingest_log"]
         current = conn.execute(
             f"SELECT file_path, dataset, status, rows_read, rows_loaded, rows_rejected, message FROM {log.qualified} "
@@ -246,30 +271,45 @@ MART_ASSETS = [_mart_asset(name) for name in MARTS]
 def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from ..exports.briefing import write_briefing
     from ..exports.workbook import write_workbook
+    from ..warehouse.publish import PublishedWarehouseInUse, stage_exports
 
-    export_dir = warehouse.settings.export_dir
-    written = []
-    with warehouse.get_connection() as conn:
-        # Months of the run with data (the scorecard has every period any mart has) or with files
-        # (a month whose every file was rejected still gets a briefing that says so).
-        periods = [p for (p,) in conn.execute(
-            """SELECT period FROM marts.target_scorecard WHERE period IN (SELECT unnest($1))
-               UNION
-               SELECT period FROM audit.ingest_log
-               WHERE is_current AND partition_key IS NOT NULL AND period IN (SELECT unnest($1))
-               ORDER BY 1""",
-            [context.partition_keys]).fetchall()]
-        for period in periods:
-            written += write_briefing(conn, period, export_dir)
-            written.append(write_workbook(conn, period, export_dir))
-    # A month of the run with neither data nor files (they were removed) keeps no stale exports.
-    for period in sorted(set(context.partition_keys) - set(periods)):
-        for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"marts_{period}.xlsx"):
-            (export_dir / stale).unlink(missing_ok=True)
-    metadata = {"files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in written) or "（本次运行的月份没有数据）")}
-    if periods:
-        latest = export_dir / f"briefing_{periods[-1]}.md"
-        metadata["briefing"] = dg.MetadataValue.md(latest.read_text(encoding="utf-8"))
+    settings = warehouse.settings
+    # Written into a staging folder: `exports/published_warehouse` moves them into the export dir
+    # in the same step as the warehouse, so a briefing never speaks of a warehouse nobody can open.
+    try:
+        with stage_exports(Path(warehouse.database), settings.warehouse, settings.export_dir,
+                           context.run_id) as stage:
+            with warehouse.get_connection() as conn:
+                # Months of the run with data (the scorecard has every period any mart has) or with
+                # files (a month whose every file was rejected still gets a briefing that says so).
+                # The run's months, and those of earlier runs whose publish did not happen.
+                months = sorted(set(context.partition_keys) | unpublished_periods(settings))
+                periods = [p for (p,) in conn.execute(
+                    """SELECT period FROM marts.target_scorecard WHERE period IN (SELECT unnest($1))
+                       UNION
+                       SELECT period FROM audit.ingest_log
+                       WHERE is_current AND partition_key IS NOT NULL AND period IN (SELECT unnest($1))
+                       ORDER BY 1""",
+                    [months]).fetchall()]
+                written = []
+                for period in periods:
+                    written += stage.add(write_briefing(conn, period, stage.dir))
+                    written += stage.add([write_workbook(conn, period, stage.dir)])
+            # A month of the run with neither data nor files (they were removed) keeps no stale exports.
+            for period in sorted(set(months) - set(periods)):
+                for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"marts_{period}.xlsx"):
+                    stage.remove(stale)
+            latest = (stage.dir / f"briefing_{periods[-1]}.md").read_text(encoding="utf-8") if periods else None
+    except PublishedWarehouseInUse as exc:  # an earlier run's publish could not be finished
+        raise dg.Failure(description=str(exc), metadata={"pid": exc.pid or 0, "path": str(exc.path)},
+                         allow_retries=False) from None
+    metadata = {"files": dg.MetadataValue.md(
+        "\n".join(f"- `{p}`" for p in written) or "（本次运行的月份没有数据）"),
+        "note": "与数据仓库一同发布（exports/published_warehouse）"}
+    if stage.delete:
+        metadata["to_delete"] = dg.MetadataValue.md("\n".join(f"- `{settings.export_dir / n}`" for n in stage.delete))
+    if latest is not None:
+        metadata["briefing"] = dg.MetadataValue.md(latest)
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -283,9 +323,28 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     description="分析人员打开的数据仓库文件（SHOUYANG_WAREHOUSE）：运行结束时由工作副本整体原子替换，读者看到的永远是完整的上一次或这一次结果",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    path = publish(Path(warehouse.database), warehouse.settings.warehouse)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
-                                          "size_bytes": path.stat().st_size})
+    from ..warehouse.publish import PublishedWarehouseInUse, publish_run
+
+    settings = warehouse.settings
+    try:
+        # The warehouse and the exports staged by `exports/briefing` in this run, in one step.
+        done = publish_run(Path(warehouse.database), settings.warehouse, settings.export_dir, context.run_id)
+    except PublishedWarehouseInUse as exc:
+        raise dg.Failure(description=str(exc), metadata={"pid": exc.pid or 0, "path": str(exc.path)},
+                         allow_retries=False) from None
+    clear_unpublished(settings)
+    path = done.warehouse
+    metadata = {"path": dg.MetadataValue.path(str(path)), "size_bytes": path.stat().st_size,
+                "exports": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in done.exports) or "（无）")}
+    if done.deleted:
+        metadata["deleted"] = dg.MetadataValue.md("\n".join(f"- `{p}`" for p in done.deleted))
+    if done.stale_wal is not None:
+        note = (f"已发布的数据仓库旁有一个无人持有的 .wal 日志（某个读写会话未正常关闭），已移到 {done.stale_wal}；"
+                f"打开同目录的 {done.stale_wal.with_suffix('')} 可看到该会话写入的内容。")
+        context.log.warning(note)
+        metadata["stale_wal"] = dg.MetadataValue.path(str(done.stale_wal))
+        metadata["stale_wal_note"] = note
+    return dg.MaterializeResult(metadata=metadata)
 
 
 ALL_ASSETS = [reference_tables, *STAGING_ASSETS, audit_tables, *MART_ASSETS, briefing, published_warehouse]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,37 +41,44 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
 
 def ensure_work_copy(work: Path, published: Path) -> None:
     """Start the work file from the published one when it is missing (a new checkout, a cleaned
-    data/.work): a run of one period must not publish a warehouse that lost the others."""
-    if work.exists() or not published.exists():
+    data/.work): a run of one period must not publish a warehouse that lost the others.
+
+    When a run was killed after committing its publish (`publish.py`), the warehouse it was about
+    to put in place is the newer one: the work file starts from that.
+    """
+    from .publish import copy_file, pending_warehouse
+
+    if work.exists():
+        return
+    source = pending_warehouse(published) or published
+    if not source.exists():
         return
     work.parent.mkdir(parents=True, exist_ok=True)
     tmp = work.with_name(f".{work.name}.{os.getpid()}.tmp")
-    shutil.copyfile(published, tmp)
-    os.replace(tmp, work)
+    try:
+        copy_file(source, tmp, point=None)
+        os.replace(tmp, work)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def publish(work: Path, published: Path) -> Path:
-    """Replace the analysts' file with a checkpointed copy of the work file, atomically.
+    """Replace the analysts' file with a checkpointed copy of the work file, atomically (the
+    warehouse alone; a run publishes its exports with it through `publish.publish_run`).
 
     DuckDB lets no process write a file another process has open, so runs write a private work
     file; here its complete state is copied beside the published file and renamed over it. A
     reader who has the old file open keeps reading the old one; a new connection sees the new.
+    Raises `publish.PublishedWarehouseInUse` when another process holds the published file
+    read-write.
     """
-    with connect(work) as conn:
-        conn.execute("CHECKPOINT")
-    published.parent.mkdir(parents=True, exist_ok=True)
-    tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
-    try:
-        with open(work, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, length=16 * 1024 * 1024)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(tmp, published)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(published.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return published
+    from .publish import publish_run
+
+    return publish_run(work, published).warehouse
+
+
+def recover_publish(work: Path, published: Path, export_dir: Path):
+    """`publish.recover_publish`: call before a run changes anything (see there)."""
+    from .publish import recover_publish as recover
+
+    return recover(work, published, export_dir)
