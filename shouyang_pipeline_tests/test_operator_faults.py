@@ -205,3 +205,32 @@ def test_the_sensor_skips_while_the_raw_dir_is_missing(settings, tmp_path):
     with dg.build_sensor_context(resources={"warehouse": WarehouseResource.from_settings(broken)}) as context:
         result = raw_files_sensor(context)
     assert isinstance(result, dg.SkipReason) and "不存在" in result.skip_message
+
+
+def test_a_month_whose_publish_failed_gets_its_exports_with_the_next_publish(settings, tmp_path, built, monkeypatch):
+    import errno
+
+    from shouyang_pipeline.warehouse import publish as publish_module
+
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001")])
+    assert _run(built).exit_code == 0
+    # A correction of February whose publish fails (a full disk at the copy).
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001"), kp_row("XM777", name="更正新增项目")])
+    real_copy = publish_module.copy_file
+
+    def full_disk(src, dst, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(publish_module, "copy_file", full_disk)
+    before = _state(settings)
+    failed = _run(built, "--period", "2023-02")
+    assert failed.exit_code == 1 and "No space left" in failed.output, failed.output
+    published = lambda state: {k: v for k, v in state.items() if ".work" not in k and "archive" not in k}  # noqa: E731
+    assert published(_state(settings)) == published(before)  # the archive keeps the new version, nothing else moved
+    # The next run is of March only; February's changed figures go out with their briefing.
+    monkeypatch.setattr(publish_module, "copy_file", real_copy)
+    assert _run(built, "--period", "2023-03").exit_code == 0
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM staging.key_projects WHERE period = '2023-02'").fetchone()[0] == 2
+    assert "2个" in (settings.export_dir / "briefing_2023-02.md").read_text(encoding="utf-8") or \
+        "XM777" in (settings.export_dir / "briefing_2023-02.md").read_text(encoding="utf-8")
