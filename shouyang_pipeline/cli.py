@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from .config import Settings
-from .datasets import DATASETS
+from .catalog.datasets import DATASETS
 from .errors import SetupError
 
 console = Console()

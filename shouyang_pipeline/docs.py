@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .datasets import DATASETS
-from .datasets.base import KIND_NAMES_ZH
+from .catalog.datasets import DATASETS
+from .catalog.datasets.base import KIND_NAMES_ZH
 from .ingest.values import INTEGER_MAX, MONEY_MAX_WAN, PERCENT_MAX, TEXT_MAX_CHARS, YEARS
-from .marts.build import MARTS
-from .rule_codes import RULE_NAMES
-from .warehouse.tables import AUDIT, REFERENCE, STAGING, Table
+from .catalog.marts import MARTS
+from .catalog.rules import RULE_NAMES
+from .catalog.tables import AUDIT, REFERENCE, STAGING, Table
 
 
 def _table_md(table: Table) -> list[str]:

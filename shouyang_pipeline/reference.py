@@ -19,7 +19,7 @@ def read_reference_csv(reference_dir: Path, name: str) -> pd.DataFrame:
 
     Anything else is a set-up error (SetupError), never a traceback or rows blamed on a clerk.
     """
-    from .warehouse.tables import REFERENCE  # the declared columns
+    from .catalog.tables import REFERENCE  # the declared columns
 
     path = reference_dir / f"{name}.csv"
     if not reference_dir.is_dir():

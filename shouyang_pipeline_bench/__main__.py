@@ -135,7 +135,7 @@ def export_staging(warehouse: Path, csv_dir: Path) -> dict[str, int]:
     import duckdb
 
     from shouyang_pipeline.warehouse.ddl import literal
-    from shouyang_pipeline.warehouse.tables import STAGING
+    from shouyang_pipeline.catalog.tables import STAGING
 
     rows = {}
     with duckdb.connect(str(warehouse), read_only=True) as conn:

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
     from shouyang_pipeline.marts.build import build_all
     from shouyang_pipeline.warehouse.ddl import ensure_tables, ident, literal
     from shouyang_pipeline.warehouse.load import load_reference
-    from shouyang_pipeline.warehouse.tables import STAGING
+    from shouyang_pipeline.catalog.tables import STAGING
 
     phases: dict[str, float] = {"import": time.perf_counter() - T0}
     db.unlink(missing_ok=True)

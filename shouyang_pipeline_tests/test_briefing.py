@@ -17,7 +17,8 @@ except ImportError:  # rootdir-style imports (no package __init__)
 
 from shouyang_pipeline.exports.briefing import industrial_sentence, month_range, write_briefing
 from shouyang_pipeline.exports.workbook import header, write_workbook
-from shouyang_pipeline.marts.build import MARTS, build_all
+from shouyang_pipeline.catalog.marts import MARTS
+from shouyang_pipeline.marts.build import build_all
 
 LOG_COLUMNS = ("file_path", "dataset", "period", "submitter", "sha256", "status", "rows_read", "rows_loaded",
                "rows_rejected", "message", "is_current")

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from shouyang_pipeline.datasets import DATASETS
+from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.defs import defs
-from shouyang_pipeline.marts.build import MARTS
-from shouyang_pipeline.warehouse.tables import AUDIT, REFERENCE
+from shouyang_pipeline.catalog.marts import MARTS
+from shouyang_pipeline.catalog.tables import AUDIT, REFERENCE
 
 
 def test_definitions_load_and_validate():

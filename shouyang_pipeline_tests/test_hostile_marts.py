@@ -3,7 +3,7 @@
 Staging holds money as DECIMAL(18,4) 万元 with |x| ≤ 1e10 (and down to 0.0001), percentages as
 DECIMAL(9,4) with |x| ≤ 10000. Whatever rows within those bounds are loaded, and however many,
 no mart may fail to build (a DuckDB conversion error stops the whole run) and every figure must
-be right and finite. The rules of the datasets (shouyang_pipeline/datasets/) say what is
+be right and finite. The rules of the datasets (shouyang_pipeline/catalog/datasets/) say what is
 possible: every money column is ≥ 0 (total investment > 0, annual plan ≤ total investment, total
 income ≥ operating income); the year-to-date figure may fall from one month to the next; the
 city's growth rate has no rule, so it may be −10000.
@@ -33,10 +33,11 @@ try:
 except ImportError:  # rootdir-style imports (no package __init__)
     from test_marts import CHAINS, TARGETS, TOWNSHIPS, VILLAGES, ZONES
 
-from shouyang_pipeline.datasets import DATASETS
+from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.exports.briefing import write_briefing
 from shouyang_pipeline.exports.workbook import write_workbook
-from shouyang_pipeline.marts.build import MARTS, build_all, build_mart, built_columns, check_matches_declaration
+from shouyang_pipeline.catalog.marts import MARTS
+from shouyang_pipeline.marts.build import build_all, build_mart, built_columns, check_matches_declaration
 from shouyang_pipeline.warehouse.ddl import ensure_tables
 
 MAX = "10000000000.0000"  # 1e10 万元, the largest money value staging accepts

@@ -23,7 +23,7 @@ import pytest
 from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 
-from shouyang_pipeline.datasets import DATASETS
+from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.ingest import read as read_module
 from shouyang_pipeline.ingest import xlsx_limits
 from shouyang_pipeline.ingest.layout import find_layout, unread_sheets_note

@@ -21,10 +21,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shouyang_pipeline.datasets import DATASETS
+from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.defs import defs
-from shouyang_pipeline.marts.build import MARTS
-from shouyang_pipeline.warehouse.tables import AUDIT, REFERENCE
+from shouyang_pipeline.catalog.marts import MARTS
+from shouyang_pipeline.catalog.tables import AUDIT, REFERENCE
 
 PROJECT = Path(__file__).resolve().parents[1]
 WEBSERVER = Path(sys.executable).with_name("dagster-webserver")

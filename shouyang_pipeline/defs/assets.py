@@ -12,18 +12,19 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from ..datasets import DATASETS
+from ..catalog.datasets import DATASETS
 from ..errors import SetupError
 from ..ingest.discover import discover
 from ..ingest.partition import ingest_partition, unplaced_log
-from ..marts.build import MART_DEPENDENCIES, MARTS, build_mart
+from ..catalog.marts import MARTS
+from ..marts.build import MART_DEPENDENCIES, build_mart
 from ..pipeline import (
     ALLOW_EMPTY_TAG, clear_unpublished, mark_unpublished, preflight, refuse_wipe, unpublished_periods,
 )
 from ..reference import Reference
 from ..warehouse.ddl import ensure_tables
 from ..warehouse.load import load_partition, load_reference, load_unplaced
-from ..warehouse.tables import AUDIT, REFERENCE, STAGING
+from ..catalog.tables import AUDIT, REFERENCE, STAGING
 from .metadata import definition_metadata, markdown, preview, row_count
 from .partitions import monthly
 from .resources import WarehouseResource

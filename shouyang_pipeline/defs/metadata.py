@@ -6,7 +6,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from ..warehouse.tables import Table
+from ..catalog.tables import Table
 
 
 def column_schema(table: Table) -> dg.TableSchema:

@@ -27,8 +27,8 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from ..datasets import DATASETS
-from ..rule_codes import rule_name
+from ..catalog.datasets import DATASETS
+from ..catalog.rules import rule_name
 from . import charts
 
 VILLAGE_TARGET_KEY = "village_operating_income_min"

@@ -2,7 +2,7 @@
 
 `write_workbook(conn, period, export_dir)` writes `<export_dir>/marts_<period>.xlsx`: a 说明
 sheet listing the sheets, then one sheet per mart with that period's rows. Headers are the
-Chinese names from the column COMMENTs of the mart declarations (the part before "："), money
+Chinese titles (with units) of the mart declarations in `catalog.marts`, money
 and percentages are numbers with a fixed number of decimals, flags read 是/否.
 """
 
@@ -15,21 +15,20 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
-from ..marts.build import MARTS
+from ..catalog.marts import MARTS
+from ..catalog.tables import Column, Table
 from ..warehouse.ddl import ident
-from ..warehouse.tables import Column, Table
 
 _INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 def header(column: Column) -> str:
-    """The Chinese name part of a column COMMENT ("总投资（亿元）：…" → "总投资（亿元）")."""
-    return re.split(r"[：:]", column.comment, maxsplit=1)[0].strip() or column.name
+    """The column's Chinese title with its unit: 总投资（亿元）."""
+    return column.heading
 
 
 def sheet_name(table: Table) -> str:
-    name = re.split(r"[：:]", table.comment, maxsplit=1)[0].strip() or table.name
-    return _INVALID_SHEET_CHARS.sub("_", name)[:31]
+    return _INVALID_SHEET_CHARS.sub("_", table.title)[:31]
 
 
 def _decimals(sql_type: str) -> int | None:

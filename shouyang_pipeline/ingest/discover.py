@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..datasets import DATASETS
+from ..catalog.datasets import DATASETS
 from ..errors import SetupError
 
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from ..datasets import Dataset, Field
+from ..catalog.datasets import Dataset, Field
 from ..text import norm
 from .read import FileProblem, Grid
 

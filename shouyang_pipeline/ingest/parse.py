@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..datasets import Dataset, Field
+from ..catalog.datasets import Dataset, Field
 from ..reference import Reference
 from .layout import ROW_KINDS, ColumnMap, Layout, money_unit, row_kinds, split_header
 from openpyxl.utils import get_column_letter

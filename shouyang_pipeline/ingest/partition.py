@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..config import Settings
-from ..datasets import DATASETS, Dataset
+from ..catalog.datasets import DATASETS, Dataset
 from ..reference import Reference
-from ..warehouse.tables import AUDIT, STAGING
+from ..catalog.tables import AUDIT, STAGING
 from .discover import RawFile, discover, take
 from .layout import ROW_KINDS, find_layout, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file

@@ -11,7 +11,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from stdnum.cn import uscc
 
-from ..datasets import Dataset, Field, Rule
+from ..catalog.datasets import Dataset, Field, Rule
 from ..reference import Reference
 from ..text import norm
 

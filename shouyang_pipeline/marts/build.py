@@ -1,7 +1,7 @@
 """Build the marts: each is one readable SQL file in this folder, rebuilt whole over all periods.
 
 `build_mart(conn, name)` runs `CREATE OR REPLACE TABLE marts.<name> AS <sql>` and applies the
-COMMENTs of the declaration in `tables.py` inside one transaction, so a reader of the same
+COMMENTs of the declaration in `catalog.marts` inside one transaction, so a reader of the same
 connection never sees a half-built mart. The SQL casts every column to its declared type;
 `check_matches_declaration` verifies that the built table is exactly the declaration.
 """
@@ -13,23 +13,8 @@ from importlib import resources
 import duckdb
 
 from ..warehouse.ddl import comment_statements, ident
-from ..warehouse.tables import Table
-from . import tables as T
-
-# Build order: a mart comes after any mart it reads.
-MARTS: dict[str, Table] = {
-    t.name: t
-    for t in (
-        T.PROJECT_SUMMARY,
-        T.ZONE_PROJECT_SUMMARY,
-        T.PROJECT_PROGRESS,
-        T.INDUSTRIAL_OUTPUT_SUMMARY,
-        T.INDUSTRY_CHAIN_SUMMARY,
-        T.VILLAGE_INCOME,
-        T.TOWNSHIP_INCOME_SUMMARY,
-        T.TARGET_SCORECARD,
-    )
-}
+from ..catalog.marts import MARTS
+from ..catalog.tables import Table
 
 # The tables each mart's SQL reads, as asset keys ("schema/table").
 MART_DEPENDENCIES: dict[str, tuple[str, ...]] = {

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import duckdb
 
-from .tables import Table, all_tables
+from ..catalog.tables import Table, all_tables
 
 
 def ident(name: str) -> str:

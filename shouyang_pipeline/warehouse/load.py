@@ -12,7 +12,7 @@ from ..ingest.partition import PartitionResult
 from ..reference import REFERENCE_FILES, read_reference_csv
 from .connection import transaction
 from .ddl import ensure_tables, ident
-from .tables import AUDIT, REFERENCE, STAGING, Table
+from ..catalog.tables import AUDIT, REFERENCE, STAGING, Table
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from shouyang_pipeline.datasets import DATASETS
-from shouyang_pipeline.rule_codes import RULE_NAMES
+from shouyang_pipeline.catalog.datasets import DATASETS
+from shouyang_pipeline.catalog.rules import RULE_NAMES
 
 PACKAGE = Path(__file__).resolve().parents[1] / "shouyang_pipeline"
 # The ways a code is written: a Problem, a Rule(kind, code), an Issue(rule=...), issue(..., code, reason).

@@ -1,0 +1,167 @@
+"""Table declarations: every table and column of the warehouse with its type, title and meaning.
+
+Staging tables are derived from the dataset declarations; reference and audit tables are
+declared here; marts declare theirs in `catalog.marts`. A column's COMMENT is built from its
+title, unit and description (never parsed back): `warehouse.ddl` turns a table into CREATE
+TABLE + COMMENT ON, `defs` into a Dagster column schema, `docs` into the data dictionary,
+`exports.workbook` into Chinese headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .datasets import DATASETS, Dataset
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str
+    title: str  # the Chinese name, as a header in a workbook: 总投资
+    description: str = ""  # what it means and how it is computed
+    unit: str | None = None  # 亿元, 万元, %, 个 …
+
+    @property
+    def heading(self) -> str:
+        """`总投资（亿元）`: the title with its unit, as people read it in a table's header."""
+        return f"{self.title}（{self.unit}）" if self.unit else self.title
+
+    @property
+    def comment(self) -> str:
+        """The COMMENT ON COLUMN: `总投资（亿元）：项目计划总投资之和`."""
+        return f"{self.heading}：{self.description}" if self.description else self.heading
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    title: str  # 重点项目汇总
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def comment(self) -> str:
+        """The COMMENT ON TABLE: `重点项目汇总：每个报告期按范围…`."""
+        return f"{self.title}：{self.description}" if self.description else self.title
+
+    @property
+    def qualified(self) -> str:
+        return f'"{self.schema}"."{self.name}"'
+
+    @property
+    def key(self) -> str:
+        """The Dagster asset key path and the analysts' name: schema/table."""
+        return f"{self.schema}/{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+PROVENANCE = (
+    Column("period", "VARCHAR", "报告期（YYYY-MM），数据为本年1月至该月累计", ""),
+    Column("source_file", "VARCHAR", "来源文件，相对于原始数据目录的路径", ""),
+    Column("source_row", "INTEGER", "来源行号", "Excel显示的行号，或CSV的记录号（表头为第1行）"),
+)
+
+
+def staging_table(dataset: Dataset) -> Table:
+    cols = tuple(Column(f.name, f.sql_type, f.header, f.description, unit=f.unit) for f in dataset.all_fields)
+    return Table(
+        "staging",
+        dataset.name,
+        f"{dataset.title}（{dataset.department}报送）",
+        f"通过校验的行，统一为规范列名和单位（金额为万元）。{dataset.description}",
+        cols + PROVENANCE,
+    )
+
+
+STAGING: dict[str, Table] = {name: staging_table(d) for name, d in DATASETS.items()}
+
+REFERENCE: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table("reference", "townships", "乡镇名录（14个乡镇）", "", (
+            Column("township_code", "VARCHAR", "乡镇统计用区划代码（9位）", ""),
+            Column("township_name", "VARCHAR", "乡镇名称", ""),
+            Column("township_type", "VARCHAR", "镇或乡", ""),
+        )),
+        Table("reference", "villages", "行政村名录", "村代码、村名称、所属乡镇（除平头镇四村外为占位名录，待县里提供正式名录）", (
+            Column("village_code", "VARCHAR", "村统计用区划代码（12位）", ""),
+            Column("village_name", "VARCHAR", "行政村名称", ""),
+            Column("township_name", "VARCHAR", "所属乡镇名称", ""),
+        )),
+        Table("reference", "industry_chains", "八大产业链（均成立联合党委）", "", (
+            Column("chain_code", "VARCHAR", "产业链代码", ""),
+            Column("chain_name", "VARCHAR", "产业链名称", ""),
+            Column("has_joint_party_committee", "BOOLEAN", "是否成立联合党委", ""),
+        )),
+        Table("reference", "zones", "园区名录及其别名", "", (
+            Column("zone_code", "VARCHAR", "园区代码", ""),
+            Column("zone_name", "VARCHAR", "园区名称", ""),
+            Column("aliases", "VARCHAR", "园区别名，以分号分隔", ""),
+        )),
+        Table("reference", "targets", "县里规划和会议确定的目标值", "", (
+            Column("target_key", "VARCHAR", "目标代码", ""),
+            Column("target_name", "VARCHAR", "目标名称", ""),
+            Column("dataset", "VARCHAR", "判断该目标所用的数据集", ""),
+            Column("comparator", "VARCHAR", "比较方式", ">= 或 >"),
+            Column("target_value", "DOUBLE", "目标值", ""),
+            Column("unit", "VARCHAR", "目标值单位", ""),
+            Column("scope", "VARCHAR", "目标适用范围", ""),
+            Column("source_file", "VARCHAR", "目标出处（简报文件）", ""),
+            Column("source_quote", "VARCHAR", "出处原文", ""),
+        )),
+    )
+}
+
+_ROW_ISSUE_COLUMNS = (
+    Column("file_path", "VARCHAR", "来源文件，相对于原始数据目录的路径", ""),
+    Column("dataset", "VARCHAR", "数据集", ""),
+    Column("period", "VARCHAR", "报告期（YYYY-MM）", ""),
+    Column("source_row", "INTEGER", "Excel显示的行号，或CSV的记录号（表头为第1行）", ""),
+    Column("source_cell", "VARCHAR", "单元格，如I48；整行问题为空", ""),
+    Column("column", "VARCHAR", "规范列名；整行问题（如编号重复）为空", ""),
+    Column("source_column", "VARCHAR", "文件中的表头原文", ""),
+    Column("value", "VARCHAR", "单元格原值", ""),
+    Column("rule", "VARCHAR", "规则代码（中文名称见数据字典）", "required、not_a_number、not_positive、negative、out_of_range、not_in_list、bad_credit_code、duplicate_key、unknown_village、mismatch、garbled_text、mixed_encoding 等"),
+    Column("reason", "VARCHAR", "中文原因，填报人据此改正", ""),
+    Column("raw_row", "JSON", "原始整行（表头 → 单元格原值）", ""),
+)
+
+AUDIT: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table("audit", "ingest_log", "每个读到的文件版本一行", "状态、行数统计与说明", (
+            Column("file_path", "VARCHAR", "文件路径，相对于原始数据目录", ""),
+            Column("dataset", "VARCHAR", "数据集（目录名无法识别时为空）", ""),
+            Column("period", "VARCHAR", "报告期（YYYY-MM；文件名无法识别时为空）", ""),
+            Column("submitter", "VARCHAR", "报送单位（文件名中 __ 之后的部分）", ""),
+            Column("sha256", "VARCHAR", "文件内容的SHA-256，归档副本以此命名", ""),
+            Column("status", "VARCHAR", "loaded（全部入库）、partial（部分行被拒）或 rejected（整个文件被拒）", ""),
+            Column("rows_read", "INTEGER", "读到的数据行数", ""),
+            Column("rows_loaded", "INTEGER", "入库的数据行数", ""),
+            Column("rows_rejected", "INTEGER", "被拒的数据行数", ""),
+            Column("rows_skipped", "INTEGER", "跳过的非数据行数（空行、表尾、合计、小计、分节行之和）", ""),
+            Column("rows_blank", "INTEGER", "跳过的空行数", ""),
+            Column("rows_footer", "INTEGER", "跳过的表尾行数（填表人、注等）", ""),
+            Column("rows_totals", "INTEGER", "跳过的合计行数", ""),
+            Column("rows_subtotal", "INTEGER", "跳过的小计行数", ""),
+            Column("rows_section", "INTEGER", "跳过的分节标题行数", ""),
+            Column("ignored_columns", "VARCHAR", "文件中无法识别、已忽略的列", ""),
+            Column("totals_check", "VARCHAR", "合计行核对", "ok、mismatch，无合计行为空"),
+            Column("message", "VARCHAR", "中文说明", ""),
+            Column("is_current", "BOOLEAN", "是否为该路径最新读到的版本", ""),
+            Column("ingested_at", "TIMESTAMP", "首次读到该版本的时间", ""),
+            Column("partition_key", "VARCHAR", "处理该文件的分区（数据集/报告期）；无法归入分区的文件为空", ""),
+        )),
+        Table("audit", "rejected_rows", "被拒数据行", "每个出错单元格一行，附原始整行", _ROW_ISSUE_COLUMNS),
+        Table("audit", "cell_warnings", "所在行照常入库、但需要填报单位留意的单元格", "可选单元格无法识别或不合规则（已存为空值），或疑似乱码、混用编码（保留读到的值）", _ROW_ISSUE_COLUMNS),
+    )
+}
+
+
+def all_tables() -> list[Table]:
+    return [*REFERENCE.values(), *STAGING.values(), *AUDIT.values()]
