@@ -15,8 +15,7 @@ from .catalog.datasets import DATASETS
 from .errors import SetupError
 
 console = Console()
-# The kinds of rows below the header that are not data (SUBMISSIONS.md 2), as the summary heads them.
-SKIPPED_KINDS = {"totals": "合计", "subtotal": "小计", "section": "分类标题", "footer": "表尾", "blank": "空行"}
+
 # Dagster's step logs go to the run in the instance (see `make ui`); the terminal gets the summary.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -102,38 +101,20 @@ def _failure_messages(result) -> list[str]:
     return messages
 
 
-def _current_status(settings: Settings):
-    """(files and rows by status, the files not wholly loaded) from the published warehouse."""
-    from .warehouse.connection import connect
-
-    with connect(settings.warehouse, read_only=True) as conn:
-        rows = conn.execute(
-            """SELECT status, count(*), sum(rows_loaded), sum(rows_rejected)
-               FROM audit.ingest_log WHERE is_current GROUP BY status ORDER BY status"""
-        ).fetchall()
-        bad = conn.execute(
-            """SELECT file_path, status, rows_rejected, message FROM audit.ingest_log
-               WHERE is_current AND status <> 'loaded' ORDER BY file_path"""
-        ).fetchall()
-        skipped = conn.execute(
-            f"""SELECT file_path, {", ".join(f"rows_{k}" for k in SKIPPED_KINDS)} FROM audit.ingest_log
-               WHERE is_current AND rows_skipped > 0 ORDER BY file_path"""
-        ).fetchall()
-    return rows, bad, skipped
-
-
 def summarize(settings: Settings) -> None:
     import duckdb
 
-    if not settings.warehouse.exists():
-        return
+    from .pipeline import SKIPPED_KINDS, run_summary
+
     try:
-        rows, bad, skipped = _current_status(settings)
+        summary = run_summary(settings)
     except duckdb.Error as exc:
         console.print(f"[yellow]无法读取已发布的数据仓库 {settings.warehouse}（{str(exc).splitlines()[0]}）："
                       "若有人以读写方式打开了它，请关闭后改用 duckdb -readonly 打开。[/]")
         return
-    by = {s: (n, loaded or 0, rejected or 0) for s, n, loaded, rejected in rows}
+    if summary is None:
+        return
+    by, bad, skipped = summary.by_status, summary.not_loaded, summary.skipped
     files = {s: by.get(s, (0, 0, 0))[0] for s in ("loaded", "partial", "rejected")}
     loaded = sum(v[1] for v in by.values())
     rejected = sum(v[2] for v in by.values())
@@ -147,7 +128,7 @@ def summarize(settings: Settings) -> None:
     if skipped:
         kinds = RichTable(title="未作为数据读取的行（按文件、按类别；见 audit.ingest_log 的 rows_* 列）")
         kinds.add_column("文件", overflow="fold")
-        for k in SKIPPED_KINDS:
+        for k in summary.kinds:
             kinds.add_column(SKIPPED_KINDS[k], justify="right")
         for path, *counts in skipped:
             kinds.add_row(path, *(str(n or "") for n in counts))
@@ -167,37 +148,19 @@ def summarize(settings: Settings) -> None:
               help="数据集；默认取文件所在目录名")
 @click.option("--period", metavar="YYYY-MM", help="报告期；默认取文件名开头的YYYY-MM")
 def check(path: Path, dataset: str | None, period: str | None) -> None:
-    import tempfile
-
-    from .ingest.discover import classify_as
-    from .ingest.partition import ingest_partition
-    from .pipeline import parse_period
-    from .reference import Reference
-
-    import dataclasses
+    from .pipeline import check_file, parse_period
 
     settings = Settings.from_env()
     try:
-        reference = Reference.load(settings.reference_dir)
         if period:
             period = parse_period(period, in_range=False)  # an out-of-range month is the file's problem
+        raw, result = check_file(settings, path, dataset, period)
     except SetupError as exc:
         console.print(f"[red]{exc}[/]")
         sys.exit(2)
-    # Judge the file exactly as a run would, as if it lay at <dataset>/<name> under the raw dir.
-    name = path.name
-    if period:
-        suffix = path.suffix
-        submitter = name[:len(name) - len(suffix)].partition("__")[2]
-        name = f"{period}{'__' + submitter if submitter else ''}{suffix}"
-    raw = classify_as(path, f"{dataset or path.parent.name}/{name}")
-    if raw.partition is None:
-        console.print(f"[red]{path.name}：rejected[/]  {raw.problem}（自查时可用 --dataset 和 --period 指定）")
+    if result is None:
+        console.print(f"[red]{path.name}：rejected[/]  {raw.naming_problem}（自查时可用 --dataset 和 --period 指定）")
         sys.exit(1)
-    with tempfile.TemporaryDirectory() as scratch:
-        # Nothing is archived: the archive is a scratch folder thrown away afterwards.
-        scratch_settings = dataclasses.replace(settings, archive_dir=Path(scratch))
-        result = ingest_partition(scratch_settings, raw.dataset, raw.period, reference, files=[raw])
     log = result.log.iloc[0]
     colour = {"loaded": "green", "partial": "yellow", "rejected": "red"}[log.status]
     console.print(f"[{colour}]{path.name}：{log.status}[/]  {log.message}")

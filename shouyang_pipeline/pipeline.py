@@ -15,16 +15,26 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
+from .catalog.tables import STAGING
 from .config import Settings
 from .errors import SetupError
 from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover
-from .reference import check_reference
+from .ingest.period import ingest_period, unplaced_log
+from .reference import Reference, check_reference
+from .warehouse import queries
 from .warehouse.connection import connect, ensure_work_copy
+from .warehouse.ddl import ensure_tables
+from .warehouse.load import load_period, load_unplaced
+
+if TYPE_CHECKING:
+    import pandas as pd
 from .warehouse.publish import PublishedWarehouseInUse, read_write_holder, recover_publish
 
 # Set on a run (`shouyang run --allow-empty`, or as a run tag in the UI) to confirm that a raw
@@ -107,22 +117,13 @@ def clear_unpublished(settings: Settings) -> None:
 
 
 def _current_files(settings: Settings, periods: list[str] | None) -> list[str]:
-    """The current, placed files the warehouse holds (for these periods, or all)."""
+    """The current files of placed dataset-periods the warehouse holds (for these periods, or all)."""
     for path in (settings.work_warehouse, settings.warehouse):
         if not path.exists():
             continue
         try:
             with connect(path, read_only=True) as conn:
-                has_log = conn.execute("SELECT count(*) FROM duckdb_tables() "
-                                       "WHERE schema_name = 'audit' AND table_name = 'ingest_log'").fetchone()[0]
-                if not has_log:
-                    return []
-                sql = "SELECT file_path FROM audit.ingest_log WHERE is_current AND partition_key IS NOT NULL"
-                args: list = []
-                if periods is not None:
-                    sql += " AND period IN (SELECT unnest(?))"
-                    args = [periods]
-                return [p for (p,) in conn.execute(sql + " ORDER BY file_path", args).fetchall()]
+                return [p for p, _, _ in queries.current_files(conn, periods)]
         except duckdb.Error:
             continue  # held by another process or unreadable: the run's own checks say so
     return []
@@ -133,7 +134,7 @@ def refuse_wipe(settings: Settings, files: list[RawFile], periods: list[str] | N
     is far more often a mistake (an unmounted share, a wrong folder) than the truth: refuse
     unless the run says so (`--allow-empty`). Losing the files of one period is the contract's
     "removed file" and goes ahead."""
-    if allow_empty or any(f.partition for f in files):
+    if allow_empty or any(f.dataset_period for f in files):
         return
     held = _current_files(settings, periods)
     if held:
@@ -147,7 +148,7 @@ def refuse_wipe(settings: Settings, files: list[RawFile], periods: list[str] | N
 def periods_to_run(settings: Settings, files: list[RawFile]) -> list[str]:
     """Every period with a file under the raw dir, plus periods whose files have since been removed."""
     ensure_work_copy(settings.work_warehouse, settings.warehouse)  # the run will start from it too
-    periods = {f.period for f in files if f.partition}
+    periods = {f.period for f in files if f.dataset_period}
     periods |= {p for p in _held_periods(settings)}
     return sorted(periods)
 
@@ -156,12 +157,7 @@ def _held_periods(settings: Settings) -> set[str]:
     if not settings.work_warehouse.exists():
         return set()
     with open_work(settings, read_only=True) as conn:
-        has_log = conn.execute("SELECT count(*) FROM duckdb_tables() "
-                               "WHERE schema_name = 'audit' AND table_name = 'ingest_log'").fetchone()[0]
-        if not has_log:
-            return set()
-        return {p for (p,) in conn.execute(
-            "SELECT DISTINCT period FROM audit.ingest_log WHERE is_current AND partition_key IS NOT NULL").fetchall()}
+        return queries.periods_held(conn)
 
 
 @contextmanager
@@ -239,3 +235,147 @@ def run_lock(settings: Settings, *, wait_seconds: float = 0.0) -> Iterator[None]
         os.ftruncate(fd, 0)
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+# ------------------------------------------------------------------ the run's steps (called by Dagster)
+
+
+def begin_run(settings: Settings, periods: list[str], allow_empty: bool) -> None:
+    """The first step of every run: everything checked before anything changes, and the run's
+    months noted as not yet published (until this run's publish)."""
+    files = preflight(settings)
+    refuse_wipe(settings, files, periods, allow_empty)
+    mark_unpublished(settings, periods)
+
+
+def load_reference_lists(settings: Settings, conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Replace the reference tables with the lists in the reference dir; row counts by list."""
+    from .warehouse.load import load_reference
+
+    return load_reference(conn, settings.reference_dir)
+
+
+@dataclass
+class DatasetOutcome:
+    """What ingesting one dataset over the run's periods did, for the step's metadata and checks."""
+
+    log: "pd.DataFrame"  # one row per current file: status and row counts
+    rejected: "pd.DataFrame"  # the rejected cells of those files
+    warnings: int  # cell warnings of rows that loaded
+    staging_rows: int  # rows now in staging for these periods
+
+
+def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset: str, periods: list[str]) -> DatasetOutcome:
+    """Re-read every current file of each period of one dataset and replace that dataset-period in
+    staging and audit (one transaction each). Keeps only what metadata needs, not the rows."""
+    import pandas as pd
+
+    reference = Reference.load(settings.reference_dir)
+    files = discover(settings.raw_dir)
+    ensure_tables(conn)
+    logs, rejected, warnings = [], [], 0
+    for period in periods:
+        mine = [f for f in files if f.dataset_period == (dataset, period)]
+        result = ingest_period(settings, dataset, period, reference, files=mine)
+        load_period(conn, result)
+        logs.append(result.log)
+        rejected.append(result.rejected)
+        warnings += len(result.warnings)
+    return DatasetOutcome(
+        log=pd.concat(logs, ignore_index=True),
+        rejected=pd.concat(rejected, ignore_index=True),
+        warnings=warnings,
+        staging_rows=queries.count_rows(conn, STAGING[dataset], periods),
+    )
+
+
+def record_unplaced(settings: Settings, conn: duckdb.DuckDBPyConnection) -> None:
+    """The ingest-log rows of files that fit no dataset-period (unknown folder, bad period)."""
+    unplaced = unplaced_log(settings)
+    ensure_tables(conn)
+    load_unplaced(conn, unplaced)
+
+
+def export_months(settings: Settings, run_periods: list[str]) -> list[str]:
+    """The months whose exports a run writes: its own, and those of earlier runs whose publish
+    did not happen."""
+    return sorted(set(run_periods) | unpublished_periods(settings))
+
+
+@dataclass
+class StagedExports:
+    written: list[Path]
+    to_delete: list[str]
+    latest_briefing: str | None  # the Markdown of the latest month written
+
+
+def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str) -> StagedExports:
+    """Write the briefings and workbooks of `months` into the staging folder beside the exports;
+    `exports/published_warehouse` moves them into place with the warehouse, in one step. A month
+    with neither data nor files (they were removed) has its old exports deleted then."""
+    from .exports.briefing import write_briefing
+    from .exports.workbook import write_workbook
+    from .warehouse.publish import stage_exports
+
+    with stage_exports(work, settings.warehouse, settings.export_dir, run_id) as stage:
+        written: list[Path] = []
+        with conn_factory() as conn:
+            periods = queries.periods_with_data_or_files(conn, months)
+            for period in periods:
+                written += stage.add(write_briefing(conn, period, stage.dir))
+                written += stage.add([write_workbook(conn, period, stage.dir)])
+        for period in sorted(set(months) - set(periods)):
+            for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"marts_{period}.xlsx"):
+                stage.remove(stale)
+        latest = (stage.dir / f"briefing_{periods[-1]}.md").read_text(encoding="utf-8") if periods else None
+    return StagedExports(written, list(stage.delete), latest)
+
+
+def publish(settings: Settings, work: Path, run_id: str):
+    """The warehouse and the exports staged in run `run_id`, published in one step."""
+    from .warehouse.publish import publish_run
+
+    done = publish_run(work, settings.warehouse, settings.export_dir, run_id)
+    clear_unpublished(settings)
+    return done
+
+
+# ------------------------------------------------------------------ a clerk's check before sending
+
+
+def check_file(settings: Settings, path: Path, dataset: str | None, period: str | None):
+    """Judge one file exactly as a run would, as if it lay at <dataset>/<name> under the raw dir,
+    without loading or archiving anything: (the file as classified, its ingest or None when its
+    name fits no dataset-period)."""
+    import dataclasses
+    import tempfile
+
+    from .ingest.discover import classify_as
+
+    reference = Reference.load(settings.reference_dir)
+    name = path.name
+    if period:
+        suffix = path.suffix
+        submitter = name[:len(name) - len(suffix)].partition("__")[2]
+        name = f"{period}{'__' + submitter if submitter else ''}{suffix}"
+    raw = classify_as(path, f"{dataset or path.parent.name}/{name}")
+    if raw.dataset_period is None:
+        return raw, None
+    with tempfile.TemporaryDirectory() as scratch:
+        # Nothing is archived: the archive is a scratch folder thrown away afterwards.
+        scratch_settings = dataclasses.replace(settings, archive_dir=Path(scratch))
+        return raw, ingest_period(scratch_settings, raw.dataset, raw.period, reference, files=[raw])
+
+
+# ------------------------------------------------------------------ the summary a person reads
+
+SKIPPED_KINDS = {"totals": "合计", "subtotal": "小计", "section": "分类标题", "footer": "表尾", "blank": "空行"}
+
+
+def run_summary(settings: Settings) -> queries.FileSummary | None:
+    """Files and rows by status, the files not wholly loaded, and each file's non-data rows, from
+    the published warehouse (None when there is none yet)."""
+    if not settings.warehouse.exists():
+        return None
+    with connect(settings.warehouse, read_only=True) as conn:
+        return queries.file_summary(conn, tuple(SKIPPED_KINDS))

@@ -2,7 +2,7 @@
 
 Files are written the way departments write them: XLSX through openpyxl (titles, merges,
 percent formats, dates, formulas without a cached value) and xlsxwriter (formulas *with* the
-value Excel computed), CSV as UTF-8, UTF-8 with BOM or GBK bytes. `run_partition` ingests one
+value Excel computed), CSV as UTF-8, UTF-8 with BOM or GBK bytes. `run_period` ingests one
 dataset-period and loads it into a DuckDB file under tmp_path, exactly as a run does.
 """
 
@@ -22,9 +22,9 @@ from openpyxl import Workbook
 
 from shouyang_pipeline.config import Settings
 from shouyang_pipeline.ingest.discover import discover
-from shouyang_pipeline.ingest.partition import ingest_partition, unplaced_log
+from shouyang_pipeline.ingest.period import ingest_period, unplaced_log
 from shouyang_pipeline.reference import Reference
-from shouyang_pipeline.warehouse.load import load_partition, load_reference, load_unplaced
+from shouyang_pipeline.warehouse.load import load_period, load_reference, load_unplaced
 
 PROJECT_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 
@@ -237,8 +237,8 @@ class Run:
 
 
 @pytest.fixture
-def run_partition(settings: Settings):
-    """run_partition(dataset, period) -> Run: ingest, load into a DuckDB of this test (plus unplaced files).
+def run_period(settings: Settings):
+    """run_period(dataset, period) -> Run: ingest, load into a DuckDB of this test (plus unplaced files).
 
     Every call of one test loads into the same database, as successive runs do.
     """
@@ -254,9 +254,9 @@ def run_partition(settings: Settings):
         conn = state["conn"]
         reference = Reference.load(settings.reference_dir)
         files = discover(settings.raw_dir, now_period)
-        result = ingest_partition(settings, dataset, period, reference,
-                                  files=[f for f in files if f.partition == (dataset, period)])
-        load_partition(conn, result)
+        result = ingest_period(settings, dataset, period, reference,
+                                  files=[f for f in files if f.dataset_period == (dataset, period)])
+        load_period(conn, result)
         load_unplaced(conn, unplaced_log(settings, files))
         return Run(conn, result)
 

@@ -194,3 +194,60 @@ def test_workbook(con, tmp_path):
     vil = wb["村集体经济收入"]
     flags = {r[2]: r[6] for r in vil.iter_rows(min_row=2, values_only=True)}
     assert flags["黑水村"] == "是" and flags["西村"] == "否"
+
+
+# --- what the briefing reads instead of computing ------------------------------------------
+
+
+def test_village_period_is_the_scorecards(con):
+    from shouyang_pipeline.exports.briefing import village_data_period
+
+    cards = dict(con.execute("SELECT period, data_period FROM marts.target_scorecard "
+                             "WHERE target_key = 'village_operating_income_min'").fetchall())
+    assert cards == {"2023-01": None, "2023-02": None, "2023-03": "2023-03", "2023-04": "2023-03", "2023-06": "2023-06"}
+    for period, data_period in cards.items():
+        assert village_data_period(con, period) == data_period
+    # a month without data of its own has no scorecard row: the same rule over the village mart
+    assert village_data_period(con, "2023-05") == "2023-03"
+    assert village_data_period(con, "2024-01") is None
+
+
+def _rebuilt(warehouse: Path, tmp_path: Path, *statements: str) -> duckdb.DuckDBPyConnection:
+    """A copy of the briefing warehouse with `statements` run and the marts rebuilt."""
+    import shutil
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, path)
+    conn = duckdb.connect(str(path))
+    for stmt in statements:
+        conn.execute(stmt)
+    build_all(conn)
+    return conn
+
+
+def test_village_target_is_read_from_reference_targets(warehouse, tmp_path):
+    conn = _rebuilt(warehouse, tmp_path,
+                    "UPDATE reference.targets SET target_value = 50 WHERE target_key = 'village_operating_income_min'")
+    md, html = (p.read_text(encoding="utf-8") for p in write_briefing(conn, "2023-04", tmp_path / "out"))
+    assert "村集体经济经营性收入达到50万元以上的0个，占全部行政村的0.0%" in md
+    assert "达标（≥50万元）" in html
+    assert "达到40万元" not in md  # (the target_name in reference.targets still says 均超40万元)
+    # a month with no data of its own (no scorecard row) states the same target
+    md = write_briefing(conn, "2023-05", tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert "达到50万元以上的0个" in md and "（本月无新报送，沿用最近一期）" in md
+    md = write_briefing(conn, "2023-01", tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert "暂无法对照经营性收入50万元的目标。" in md
+    # the marts follow it too: the bands are cut at the target
+    bands = dict(conn.execute("SELECT village_name, income_band FROM marts.village_income WHERE period = '2023-06'").fetchall())
+    assert set(bands.values()) == {"10-50万"}  # 41 万元 each
+    conn.close()
+
+
+def test_village_section_without_a_village_target(warehouse, tmp_path):
+    conn = _rebuilt(warehouse, tmp_path, "DELETE FROM reference.targets WHERE target_key = 'village_operating_income_min'")
+    md, html = (p.read_text(encoding="utf-8") for p in write_briefing(conn, "2023-04", tmp_path / "out"))
+    assert "据各乡镇报送的2023年3月数据（本月无新报送，沿用最近一期），全县6个行政村中已报送5个，村集体经济经营性收入目标尚未设定；" in md
+    assert "达到40万元" not in md and "达标（≥" not in html
+    md = write_briefing(conn, "2023-01", tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert "本年尚无村级集体经济收入数据（各乡镇按季度报送），暂无法对照经营性收入目标。" in md
+    conn.close()

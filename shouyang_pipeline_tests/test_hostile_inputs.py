@@ -60,7 +60,7 @@ def _xlsx_numbers(path: Path, header: list, rows: list[list]) -> Path:
     return path
 
 
-def test_huge_numbers_reject_their_row_and_the_rest_loads(raw, run_partition):
+def test_huge_numbers_reject_their_row_and_the_rest_loads(raw, run_period):
     _xlsx_numbers(raw / "key_projects" / "2023-02.xlsx", KP_HEADER, [
         kp_row("XM001"),
         kp_row("XM002", total=1e308),
@@ -71,7 +71,7 @@ def test_huge_numbers_reject_their_row_and_the_rest_loads(raw, run_partition):
     _xlsx_numbers(raw / "industrial_output" / "2023-02.xlsx", IO_HEADER, [
         [CREDIT_CODES[0], "甲公司", "造纸产业链", "平头镇", 5e10, 1, 2, "否"],
     ])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02.xlsx")
     assert (log["status"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 2, 3)
     by_row = {r["source_row"]: r for r in run.rejected(rule="out_of_range")}
@@ -81,9 +81,9 @@ def test_huge_numbers_reject_their_row_and_the_rest_loads(raw, run_partition):
     assert_consistent_counts(run)
 
 
-def test_a_huge_optional_value_is_a_warning_and_null(raw, run_partition):
+def test_a_huge_optional_value_is_a_warning_and_null(raw, run_period):
     write_csv(raw / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001", start="9999年1月")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert run.log("key_projects/2023-02.csv")["status"] == "loaded"
     (warning,) = run.warnings()
     assert warning["rule"] == "out_of_range" and warning["source_cell"] == "N2" and "年份" in warning["reason"]
@@ -93,7 +93,7 @@ def test_a_huge_optional_value_is_a_warning_and_null(raw, run_partition):
 # ------------------------------------------------------------------ invisible characters
 
 
-def test_invisible_characters_do_not_make_two_keys(raw, run_partition):
+def test_invisible_characters_do_not_make_two_keys(raw, run_period):
     write_csv(raw / "key_projects" / "2023-02.csv", [
         KP_HEADER,
         kp_row("XM001", name="甲项目"),
@@ -101,7 +101,7 @@ def test_invisible_characters_do_not_make_two_keys(raw, run_partition):
         kp_row("\u2060XM002\u00ad", name="乙项目", level="省\u200b级"),
         kp_row("\u200b\u200b\u200b", name="丙项目"),  # nothing but invisible characters: empty
     ])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     dupes = run.rejected(rule="duplicate_key")
     assert {r["source_row"] for r in dupes} == {2, 3} and all(r["value"] == "XM001" for r in dupes)
     (loaded,) = run.staging("key_projects")
@@ -112,9 +112,9 @@ def test_invisible_characters_do_not_make_two_keys(raw, run_partition):
 # ------------------------------------------------------------------ a key repeated thousands of times
 
 
-def test_a_key_repeated_thousands_of_times_names_a_few_and_counts(raw, run_partition):
+def test_a_key_repeated_thousands_of_times_names_a_few_and_counts(raw, run_period):
     write_csv(raw / "key_projects" / "2023-02.csv", [KP_HEADER] + [kp_row("XM001")] * 4000 + [kp_row("XM002")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     dupes = run.rejected(rule="duplicate_key")
     assert len(dupes) == 4000
     longest = max(len(r["reason"]) for r in dupes)
@@ -126,33 +126,33 @@ def test_a_key_repeated_thousands_of_times_names_a_few_and_counts(raw, run_parti
 # ------------------------------------------------------------------ file names, links, special files
 
 
-def test_a_file_name_that_is_not_utf8_is_rejected_by_name(raw, run_partition):
+def test_a_file_name_that_is_not_utf8_is_rejected_by_name(raw, run_period):
     folder = raw / "key_projects"
     folder.mkdir(parents=True)
     gbk_name = "2023-02__发改局.csv".encode("gbk")
     with open(os.path.join(os.fsencode(folder), gbk_name), "wb") as fh:
         fh.write("\n".join([",".join(KP_HEADER), ",".join(map(str, kp_row("XM001")))]).encode("utf-8"))
     write_csv(folder / "2023-02__统计局.csv", [KP_HEADER, kp_row("XM002")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     bad = run.log("key_projects/2023-02__发改局.csv")  # the GBK name, read as GBK for the log
     assert bad["status"] == "rejected" and "UTF-8" in bad["message"] and bad["sha256"]
     assert run.log("key_projects/2023-02__统计局.csv")["status"] == "loaded"
 
 
-def test_a_name_too_long_for_the_archive_is_archived_under_its_hash(raw, settings, run_partition):
+def test_a_name_too_long_for_the_archive_is_archived_under_its_hash(raw, settings, run_period):
     folder = raw / "key_projects"
     folder.mkdir(parents=True)
     odd = folder / ("2023-02." + "x" * 240)
     odd.write_bytes(b"whatever")
     write_csv(folder / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(f"key_projects/{odd.name}")
     assert log["status"] == "rejected" and "不接受" in log["message"]
     assert (settings.archive_dir / f"{log['sha256']}.bin").read_bytes() == b"whatever"
     assert run.log("key_projects/2023-02.csv")["status"] == "loaded"
 
 
-def test_a_hard_link_is_rejected_unread_like_a_symbolic_link(raw, tmp_path, settings, run_partition):
+def test_a_hard_link_is_rejected_unread_like_a_symbolic_link(raw, tmp_path, settings, run_period):
     secret = tmp_path / "outside" / "secret.csv"
     write_csv(secret, [KP_HEADER, kp_row("XM009")])
     folder = raw / "key_projects"
@@ -160,7 +160,7 @@ def test_a_hard_link_is_rejected_unread_like_a_symbolic_link(raw, tmp_path, sett
     os.link(secret, folder / "2023-02__链接.csv")
     (folder / "2023-02__符号.csv").symlink_to(secret)
     write_csv(folder / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     hard = run.log("key_projects/2023-02__链接.csv")
     assert hard["status"] == "rejected" and "硬链接" in hard["message"] and hard["sha256"] is None
     assert run.log("key_projects/2023-02__符号.csv")["sha256"] is None
@@ -169,29 +169,29 @@ def test_a_hard_link_is_rejected_unread_like_a_symbolic_link(raw, tmp_path, sett
         p.read_bytes() != secret.read_bytes() for p in settings.archive_dir.iterdir())
 
 
-def test_a_fifo_is_listed_not_opened(raw, run_partition):
+def test_a_fifo_is_listed_not_opened(raw, run_period):
     folder = raw / "key_projects"
     folder.mkdir(parents=True)
     os.mkfifo(folder / "2023-02__管道.csv")  # opening it would block the run forever
     write_csv(folder / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert "不是普通文件" in run.log("key_projects/2023-02__管道.csv")["message"]
     assert run.log("key_projects/2023-02.csv")["status"] == "loaded"
 
 
-def test_a_file_over_the_size_limit_is_archived_streaming_and_rejected(raw, settings, run_partition, monkeypatch):
+def test_a_file_over_the_size_limit_is_archived_streaming_and_rejected(raw, settings, run_period, monkeypatch):
     monkeypatch.setattr(discover_module, "MAX_FILE_BYTES", 1000)
     monkeypatch.setattr(discover_module.take, "__kwdefaults__", {"max_bytes": 1000})
     big = write_csv(raw / "key_projects" / "2023-02__大.csv", [KP_HEADER] + [kp_row(f"XM{i:03d}") for i in range(50)])
     write_csv(raw / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM999")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02__大.csv")
     assert log["status"] == "rejected" and "文件过大" in log["message"]
     assert (settings.archive_dir / f"{log['sha256']}.csv").read_bytes() == big.read_bytes()
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM999"]
 
 
-def test_an_unreadable_file_is_its_own_problem(raw, run_partition, monkeypatch):
+def test_an_unreadable_file_is_its_own_problem(raw, run_period, monkeypatch):
     locked = write_csv(raw / "key_projects" / "2023-02__锁.csv", [KP_HEADER, kp_row("XM001")])
     locked.chmod(0)
     real = Path.read_bytes
@@ -203,13 +203,13 @@ def test_an_unreadable_file_is_its_own_problem(raw, run_partition, monkeypatch):
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
     write_csv(raw / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM002")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02__锁.csv")
     assert log["status"] == "rejected" and "无法读取" in log["message"] and "Permission denied" in log["message"]
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM002"]
 
 
-def test_no_part_files_are_left_in_the_archive(raw, settings, run_partition):
+def test_no_part_files_are_left_in_the_archive(raw, settings, run_period):
     write_xlsx(raw / "key_projects" / "2023-02.xlsx", [KP_HEADER, kp_row("XM001")])
-    run_partition("key_projects", "2023-02")
+    run_period("key_projects", "2023-02")
     assert [p.suffix for p in settings.archive_dir.iterdir()] == [".xlsx"]

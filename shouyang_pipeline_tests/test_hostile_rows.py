@@ -13,7 +13,7 @@ import pytest
 
 from shouyang_pipeline.ingest.layout import classify_row, row_kinds
 from shouyang_pipeline.ingest.parse import garbled_reading
-from shouyang_pipeline.ingest.read import FileProblem, read_csv, read_grids
+from shouyang_pipeline.ingest.read import FileRejected, read_csv, read_grids
 from shouyang_pipeline.sample import names as N
 
 from shouyang_pipeline_tests.conftest import (
@@ -59,7 +59,7 @@ def test_a_sequence_number_before_a_marker_is_passed_over_only_outside_the_datas
     assert classify_row([3.5, "小计"], data_columns={1}) is None
 
 
-def test_a_remark_or_unit_starting_like_a_subtotal_is_loaded(raw, run_partition):
+def test_a_remark_or_unit_starting_like_a_subtotal_is_loaded(raw, run_period):
     path = "key_projects/2023-02.xlsx"
     rows = [KP_HEADER + ["备注"],
             kp_row("XM001") + ["其中省级补助资金500万元"],
@@ -68,7 +68,7 @@ def test_a_remark_or_unit_starting_like_a_subtotal_is_loaded(raw, run_partition)
             [None, "其中：省级项目", None, None, None, None, None, 2000],
             ["小计", None, None, None, None, None, None, 3000]]
     write_xlsx(raw / path, rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(path)
     assert (log["status"], log["rows_read"], log["rows_loaded"], log["rows_subtotal"]) == ("loaded", 3, 3, 2)
     got = {r["project_code"]: (r["responsible_unit"], r["remarks"]) for r in run.staging("key_projects")}
@@ -76,7 +76,7 @@ def test_a_remark_or_unit_starting_like_a_subtotal_is_loaded(raw, run_partition)
                    "XM003": ("小计", "小计")}
 
 
-def test_sequence_column_before_subtotal_rows(raw, run_partition):
+def test_sequence_column_before_subtotal_rows(raw, run_period):
     path = "key_projects/2023-02.csv"
     rows = [["序号"] + KP_HEADER,
             [1] + kp_row("XM001"),
@@ -85,7 +85,7 @@ def test_sequence_column_before_subtotal_rows(raw, run_partition):
             [None, "其中：省级项目", None, None, None, None, None, None, 1000],
             [4] + kp_row("XM003")]
     write_csv(raw / path, rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(path)
     assert (log["status"], log["rows_read"], log["rows_subtotal"]) == ("loaded", 3, 2)
     assert _codes(run) == ["XM001", "XM002", "XM003"]
@@ -116,7 +116,7 @@ def test_a_lone_value_after_the_data_with_no_footer_stays_a_data_row():
     assert _kinds([kp_row(), ["某某项目"]]) == [None, None]
 
 
-def test_mid_data_notes_never_hide_the_rows_below(raw, run_partition):
+def test_mid_data_notes_never_hide_the_rows_below(raw, run_period):
     path = "key_projects/2023-02.xlsx"
     rows = [["2023年1-2月全县重点项目进展情况表"], KP_HEADER,
             kp_row("XM001"),
@@ -130,7 +130,7 @@ def test_mid_data_notes_never_hide_the_rows_below(raw, run_partition):
             ["2、本表金额单位为万元"],
             ["联系电话：", "0354-1234567"]]
     write_xlsx(raw / path, rows, merges=(f"A6:{chr(64 + N_COLS)}6",))
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(path)
     assert _codes(run) == ["XM001", "XM002", "XM003"]
     assert (log["status"], log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 5, 3, 2)
@@ -144,11 +144,11 @@ def test_mid_data_notes_never_hide_the_rows_below(raw, run_partition):
     assert_consistent_counts(run)
 
 
-def test_mid_data_note_in_a_csv(raw, run_partition):
+def test_mid_data_note_in_a_csv(raw, run_period):
     path = "key_projects/2023-02.csv"
     write_csv(raw / path, [KP_HEADER, kp_row("XM001"), ["注:下列项目为续建"], kp_row("XM002"), ["填报人：王五"]],
               "gbk")
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(path)
     assert _codes(run) == ["XM001", "XM002"]
     assert (log["rows_read"], log["rows_rejected"], log["rows_footer"]) == (3, 1, 1)
@@ -167,35 +167,35 @@ def _line(row: list) -> str:
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
-def test_unclosed_quote_rejects_the_file_naming_its_row(raw, run_partition, encoding):
+def test_unclosed_quote_rejects_the_file_naming_its_row(raw, run_period, encoding):
     path = "key_projects/2023-02.csv"
     broken = kp_row("XM002")
     broken[1] = '"寿阳县造纸项目'
     text = "\r\n".join([_line(KP_HEADER), _line(kp_row("XM001")), _line(broken), _line(kp_row("XM003")),
                         _line(kp_row("XM004"))]) + "\r\n"
     _raw_csv(raw, path, text, encoding)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(path)
     assert log["status"] == "rejected" and log["rows_read"] == 0
     assert log["message"] == "第3行的引号没有闭合，其后的内容都被当成了一个单元格：请检查该行的双引号"
     assert run.staging("key_projects") == []
 
 
-def test_unclosed_quote_on_the_last_line(raw, run_partition):
+def test_unclosed_quote_on_the_last_line(raw, run_period):
     path = "key_projects/2023-02.csv"
     _raw_csv(raw, path, _line(KP_HEADER) + "\n" + _line(kp_row("XM001")) + '\n"填表人：张三')
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert "第3行的引号没有闭合" in run.log(path)["message"]
 
 
-def test_quoted_line_breaks_and_doubled_quotes_still_read(raw, run_partition):
+def test_quoted_line_breaks_and_doubled_quotes_still_read(raw, run_period):
     path = "key_projects/2023-02.csv"
     rows = [KP_HEADER,
             kp_row("XM001", name="寿阳县“造纸”项目\n（一期）"),
             kp_row("XM002", name='他称"二期"', unit="县发改局\r\n县工信局"),
             kp_row("XM003")]
     write_csv(raw / path, rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert run.log(path)["status"] == "loaded"
     got = [(r["source_row"], r["project_name"]) for r in run.staging("key_projects")]
     assert got == [(2, "寿阳县“造纸”项目\n（一期）"), (3, '他称"二期"'), (4, "测试项目")]
@@ -207,20 +207,20 @@ def test_a_stray_quote_inside_an_unquoted_cell_is_text():
 
 
 def test_unclosed_quote_is_a_file_problem_at_the_reader():
-    with pytest.raises(FileProblem, match="第2行的引号没有闭合"):
+    with pytest.raises(FileRejected, match="第2行的引号没有闭合"):
         read_csv(b'a,b\r\n"x,y\r\nc,d\r\n')
 
 
 # ------------------------------------------------------------------ 4. mixed encodings
 
-def test_gbk_file_with_one_utf8_row(raw, run_partition):
+def test_gbk_file_with_one_utf8_row(raw, run_period):
     path = "key_projects/2023-02.csv"
     data = (csv_bytes([KP_HEADER, kp_row("XM001")], "gbk")
             + csv_bytes([kp_row("XM002", name="寿阳县新建项目")], "utf-8")
             + csv_bytes([kp_row("XM003")], "gbk"))
     (raw / "key_projects").mkdir()
     (raw / path).write_bytes(data)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(path)
     assert (log["status"], log["rows_loaded"]) == ("loaded", 3)
     rows = run.staging("key_projects")
@@ -236,13 +236,13 @@ def test_gbk_file_with_one_utf8_row(raw, run_partition):
     assert "寿阳县新建项目" in name["reason"]
 
 
-def test_utf8_file_with_one_gbk_row(raw, run_partition):
+def test_utf8_file_with_one_gbk_row(raw, run_period):
     path = "key_projects/2023-02.csv"
     data = (csv_bytes([KP_HEADER, kp_row("XM001"), kp_row("XM002")], "utf-8-sig")
             + csv_bytes([kp_row("XM003", name="胡家堙村道路硬化", unit="县交通局")], "gbk"))
     (raw / "key_projects").mkdir()
     (raw / path).write_bytes(data)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert run.log(path)["status"] == "loaded"
     (row,) = [r for r in run.staging("key_projects") if r["project_code"] == "XM003"]
     assert (row["project_name"], row["responsible_unit"]) == ("胡家堙村道路硬化", "县交通局")
@@ -251,23 +251,23 @@ def test_utf8_file_with_one_gbk_row(raw, run_partition):
     assert "以GBK编码保存" in warnings[0]["reason"]
 
 
-def test_a_row_in_the_other_encoding_that_is_rejected_lists_it_too(raw, run_partition):
+def test_a_row_in_the_other_encoding_that_is_rejected_lists_it_too(raw, run_period):
     path = "key_projects/2023-02.csv"
     data = csv_bytes([KP_HEADER, kp_row("XM001")], "gbk") + csv_bytes([kp_row("XM002", total="暂无")], "utf-8")
     (raw / "key_projects").mkdir()
     (raw / path).write_bytes(data)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     rules = {r["rule"] for r in run.rejected(source_row=3)}
     assert rules == {"not_a_number", "mixed_encoding"}
 
 
-def test_a_row_whose_other_encoding_shows_only_in_an_ignored_column_is_named_as_a_row(raw, run_partition):
+def test_a_row_whose_other_encoding_shows_only_in_an_ignored_column_is_named_as_a_row(raw, run_period):
     path = "key_projects/2023-02.csv"
     data = (csv_bytes([KP_HEADER + ["联系人"], kp_row("XM001") + ["张三"]], "gbk")
             + csv_bytes([["XM002", "Project B", "", "", "", "", "", 10, 5, 1, "", "", "", ""] + ["李四"]], "utf-8"))
     (raw / "key_projects").mkdir()
     (raw / path).write_bytes(data)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (issue,) = [r for r in run.rejected(source_row=3) if r["rule"] == "mixed_encoding"]
     assert (issue["source_cell"], issue["column"]) == (None, None)
     assert issue["reason"].startswith("本行是以UTF-8编码保存的，与文件其余各行（GBK）不同")
@@ -289,7 +289,7 @@ def test_one_encoding_throughout_marks_nothing():
 
 
 def test_a_line_in_neither_encoding_still_rejects_the_file():
-    with pytest.raises(FileProblem, match="编码无法识别"):
+    with pytest.raises(FileRejected, match="编码无法识别"):
         read_csv("项目编号,总投资\n".encode("gbk") + "寿阳,1\n".encode("utf-8") + b"\xff\xfe\n")
 
 
@@ -346,7 +346,7 @@ def test_genuine_chinese_is_never_taken_for_mojibake():
     assert [g for g in garbled if garbled_reading(g) is None] == []
 
 
-def test_garbled_cells_warn_and_keep_their_value(raw, run_partition):
+def test_garbled_cells_warn_and_keep_their_value(raw, run_period):
     write_xlsx(raw / "key_projects/2023-02.xlsx", [
         KP_HEADER + ["备注"],
         kp_row("XM001", name=GBK_MOJIBAKE) + [None],
@@ -355,7 +355,7 @@ def test_garbled_cells_warn_and_keep_their_value(raw, run_partition):
         kp_row("XM005", name="项目{名}".encode("utf-8").decode("gb18030")) + [None],
     ])
     write_csv(raw / "key_projects/2023-02__b.csv", [KP_HEADER, kp_row("XM004", name="鍙戞敼灞€")], "gb18030")
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert [r["status"] for r in run.log()] == ["loaded", "loaded"]
     staged = {r["project_code"]: (r["project_name"], r["responsible_unit"], r["remarks"])
               for r in run.staging("key_projects")}
@@ -473,9 +473,9 @@ def _hostile_files(raw: Path) -> dict[str, tuple[Path, str, set[str]]]:
     return files
 
 
-def test_every_record_below_the_header_is_accounted_for(raw, run_partition):
+def test_every_record_below_the_header_is_accounted_for(raw, run_period):
     files = _hostile_files(raw)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert_consistent_counts(run)
     for rel, (path, encoding, valid) in files.items():
         log = run.log(rel)

@@ -27,7 +27,7 @@ from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.ingest import read as read_module
 from shouyang_pipeline.ingest import xlsx_limits
 from shouyang_pipeline.ingest.layout import find_layout, unread_sheets_note
-from shouyang_pipeline.ingest.read import FileProblem, read_grids, read_xlsx
+from shouyang_pipeline.ingest.read import FileRejected, read_grids, read_xlsx
 from shouyang_pipeline.ingest.xlsx_limits import (
     MAX_COLUMNS, MAX_ROWS, XlsxRejected, inspect_xlsx, sheet_extent,
 )
@@ -143,13 +143,13 @@ def ole_file(stream_name: str, payload: bytes = b"\x09\x08" + b"\x00" * 4094) ->
 _CHILD = """
 import json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
-from shouyang_pipeline.ingest.read import FileProblem, read_xlsx
+from shouyang_pipeline.ingest.read import FileRejected, read_xlsx
 out = {}
 for path in sys.argv[1:]:
     try:
         grids = read_xlsx(open(path, "rb").read())
         out[path] = ["read", [len(g.rows) for g in grids]]
-    except FileProblem as exc:
+    except FileRejected as exc:
         out[path] = ["rejected", str(exc)]
 print(json.dumps(out, ensure_ascii=False))
 """
@@ -187,10 +187,10 @@ def test_a_value_in_xfd1048576_is_rejected_before_anything_is_allocated(tmp_path
     assert "无法打开" in out["second_r"][1]  # two `r` attributes: not well-formed XML
 
 
-def test_a_value_in_a1048576_is_rejected_naming_the_cell(raw, run_partition):
+def test_a_value_in_a1048576_is_rejected_naming_the_cell(raw, run_period):
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.xlsx").write_bytes(add_rows(book(), far_value("A1048576")))
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02.xlsx")
     assert log["status"] == "rejected"
     assert log["message"] == (
@@ -212,7 +212,7 @@ def test_column_limit_and_area_limit(tmp_path):
     assert inspect_xlsx(add_rows(book(), far_value(f"N{MAX_ROWS}"))).extents[SHEET1].rows == MAX_ROWS
 
 
-def test_empty_styled_cells_and_a_lying_dimension_change_nothing(raw, run_partition):
+def test_empty_styled_cells_and_a_lying_dimension_change_nothing(raw, run_period):
     data = add_rows(book({"Sheet1": [KP_HEADER, kp_row("XM001"), kp_row("XM002")]}),
                     b'<row r="9999"><c r="Z9999" s="0"/><c r="AA9999" s="0"></c></row>'
                     b'<row r="1048576"><c r="XFD1048576" s="0"/></row>')
@@ -221,7 +221,7 @@ def test_empty_styled_cells_and_a_lying_dimension_change_nothing(raw, run_partit
     assert len(grid.rows) == 3 and len(grid.rows[0][1]) == len(KP_HEADER)
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.xlsx").write_bytes(data)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert run.log("key_projects/2023-02.xlsx")["status"] == "loaded"
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM002"]
 
@@ -239,7 +239,7 @@ def test_openpyxl_is_bounded_by_the_cells_calamine_found():
     assert grid.percent_cells == {(2, 1)} and grid.rows[1][1] == ["规上工业增加值增速", 0.106]
 
 
-def test_namespace_prefixed_cells_are_read(raw, run_partition):
+def test_namespace_prefixed_cells_are_read(raw, run_period):
     def cells(r, values):
         return b"".join(
             f'<x:c r="{chr(65 + i)}{r}" t="inlineStr"><x:is><x:t>{v}</x:t></x:is></x:c>'.encode()
@@ -252,12 +252,12 @@ def test_namespace_prefixed_cells_are_read(raw, run_partition):
     assert inspect_xlsx(data).extents[SHEET1].columns == len(KP_HEADER)
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.xlsx").write_bytes(data)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert run.log("key_projects/2023-02.xlsx")["status"] == "loaded"
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM002"]
 
 
-def test_rows_and_cells_without_an_address(raw, run_partition, tmp_path):
+def test_rows_and_cells_without_an_address(raw, run_period, tmp_path):
     # calamine counts a cell without `r` after the previous one, a row without `r` after the
     # previous row, and `<row/>` as a row: 300,000 of them put a value in row 300,001.
     def row(values):
@@ -267,7 +267,7 @@ def test_rows_and_cells_without_an_address(raw, run_partition, tmp_path):
     body = row(KP_HEADER) + b"<row/>" + row(kp_row("XM001")) + b"<row><c/><c/></row>" + row(kp_row("XM002"))
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.xlsx").write_bytes(with_sheet(body, dimension=None))
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert [(r["source_row"], r["project_code"]) for r in run.staging("key_projects")] == [(3, "XM001"), (5, "XM002")]
 
     bomb = with_sheet(row(KP_HEADER) + b"<row/>" * 300_000 + b"<row><c><v>1</v></c></row>", dimension=None)
@@ -315,12 +315,12 @@ def test_parts_declared_too_large_are_rejected_before_inflating():
         inspect_xlsx(set_central_sizes(data, {n: 200 << 20 for n in members}))
 
 
-def test_a_part_that_inflates_beyond_its_declared_size_is_damaged(raw, run_partition):
+def test_a_part_that_inflates_beyond_its_declared_size_is_damaged(raw, run_period):
     data = book()
     actual = zipfile.ZipFile(io.BytesIO(data)).getinfo(SHEET1).file_size
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.xlsx").write_bytes(set_central_sizes(data, {SHEET1: actual - 10}))
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     message = run.log("key_projects/2023-02.xlsx")["message"]
     assert "无法打开" in message and "解压后的大小与记录不符" in message
 
@@ -329,7 +329,7 @@ def test_a_real_bomb_is_rejected_naming_the_part(monkeypatch):
     monkeypatch.setattr(xlsx_limits, "MAX_MEMBER_BYTES", 1 << 20)
     bomb = patch(book(), SHEET1, lambda x: x.replace(b"<sheetData>", b"<sheetData>" + b" " * (3 << 20)))
     assert len(bomb) < 20_000
-    with pytest.raises(FileProblem, match=r"工作表“Sheet1”解压后有3 MB，超过上限1 MB.*压缩炸弹"):
+    with pytest.raises(FileRejected, match=r"工作表“Sheet1”解压后有3 MB，超过上限1 MB.*压缩炸弹"):
         read_xlsx(bomb)
 
 
@@ -341,13 +341,13 @@ def test_duplicate_parts_truncated_and_non_zip_files_are_damaged():
         with zipfile.ZipFile(twice, "a") as z:
             z.writestr(SHEET1, sheet_xml(far_value("XFD1048576")))
     for bad in (twice.getvalue(), data[: len(data) // 2], b"", b"\x00" * 100, "项目编号,总投资".encode()):
-        with pytest.raises(FileProblem, match="Excel文件已损坏或不是有效的.xlsx文件，无法打开"):
+        with pytest.raises(FileRejected, match="Excel文件已损坏或不是有效的.xlsx文件，无法打开"):
             read_xlsx(bad)
 
 
 # ------------------------------------------------------------------ not a zip at all
 
-def test_an_encrypted_workbook_says_so(raw, run_partition):
+def test_an_encrypted_workbook_says_so(raw, run_period):
     from msoffcrypto.format.ooxml import OOXMLFile
 
     encrypted = io.BytesIO()
@@ -355,7 +355,7 @@ def test_an_encrypted_workbook_says_so(raw, run_partition):
     assert encrypted.getvalue()[:8] == xlsx_limits.OLE_MAGIC
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.xlsx").write_bytes(encrypted.getvalue())
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02.xlsx")
     assert (log["status"], log["message"]) == ("rejected", "文件设置了打开密码（已加密），无法读取，请取消密码后重新保存报送")
 
@@ -365,9 +365,9 @@ def test_an_xls_renamed_xlsx_and_other_ole_files():
 
     xls = ole_file("Workbook")
     assert olefile.OleFileIO(io.BytesIO(xls)).listdir() == [["Workbook"]]  # a well-formed compound file
-    with pytest.raises(FileProblem, match=r"旧版Excel 97-2003（.xls）格式.*请另存为.xlsx"):
+    with pytest.raises(FileRejected, match=r"旧版Excel 97-2003（.xls）格式.*请另存为.xlsx"):
         read_xlsx(xls)
-    with pytest.raises(FileProblem, match="旧版Office复合文档格式，不是.xlsx工作簿"):
+    with pytest.raises(FileRejected, match="旧版Office复合文档格式，不是.xlsx工作簿"):
         read_xlsx(ole_file("WordDocument"))
 
 
@@ -402,17 +402,17 @@ def test_a_single_sheet_or_csv_has_no_note():
     assert csv_layout.unread_sheets == [] and unread_sheets_note(csv_layout) is None
 
 
-def test_a_header_only_on_a_hidden_sheet_is_a_file_problem(raw, run_partition):
+def test_a_header_only_on_a_hidden_sheet_is_a_file_problem(raw, run_period):
     data = book({"说明": [["请填写第二页"]], "数据": [KP_HEADER, kp_row("XM001")]}, hidden={"数据": "hidden"})
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.xlsx").write_bytes(data)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02.xlsx")
     assert log["status"] == "rejected"
     assert log["message"].startswith("表头所在的工作表“数据”是隐藏的，只读取可见的工作表") and "取消隐藏" in log["message"]
 
 
-def test_percent_formats_follow_their_sheet_past_a_chartsheet(raw, run_partition):
+def test_percent_formats_follow_their_sheet_past_a_chartsheet(raw, run_period):
     # calamine lists chart sheets, openpyxl's worksheets do not: the extras go by sheet name.
     from openpyxl.chart import BarChart, Reference
 
@@ -427,17 +427,17 @@ def test_percent_formats_follow_their_sheet_past_a_chartsheet(raw, run_partition
     wb.create_chartsheet("图表", 0).add_chart(chart)
     (raw / "city_indicators").mkdir()
     wb.save(raw / "city_indicators/2023-02.xlsx")
-    run = run_partition("city_indicators", "2023-02")
+    run = run_period("city_indicators", "2023-02")
     assert [r["value"] for r in run.staging("city_indicators")] == [Decimal("10.6")]
 
 
-# ------------------------------------------------------------------ whatever goes wrong is a FileProblem
+# ------------------------------------------------------------------ whatever goes wrong is a FileRejected
 
 def test_overlapping_merges_are_a_file_problem():
     data = book({"Sheet1": [KP_HEADER] + [kp_row(f"XM{i:03d}") for i in range(20)]})
     merges = b'<mergeCells count="50">' + b'<mergeCell ref="A1:N21"/>' * 50 + b"</mergeCells>"
     data = patch(data, SHEET1, lambda x: x.replace(b"</sheetData>", b"</sheetData>" + merges))
-    with pytest.raises(FileProblem, match="工作表“Sheet1”中的合并单元格相互重叠"):
+    with pytest.raises(FileRejected, match="工作表“Sheet1”中的合并单元格相互重叠"):
         read_xlsx(data)
 
 
@@ -453,7 +453,7 @@ def test_any_reader_error_ends_as_a_file_problem(monkeypatch, error):
             raise error("boom")
 
     monkeypatch.setattr(read_module, "CalamineWorkbook", Exploding)
-    with pytest.raises(FileProblem, match=rf"无法打开（{error.__name__}）"):
+    with pytest.raises(FileRejected, match=rf"无法打开（{error.__name__}）"):
         read_xlsx(book())
 
 

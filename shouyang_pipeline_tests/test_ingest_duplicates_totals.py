@@ -13,10 +13,10 @@ def _totals(*values):
     return ["合计", None, None, None, None, None, None, *values]
 
 
-def test_duplicate_key_within_a_file_rejects_every_row(raw, run_partition):
+def test_duplicate_key_within_a_file_rejects_every_row(raw, run_period):
     rows = [KP_HEADER, kp_row("XM001"), kp_row("XM002"), kp_row("XM001", name="另一个项目"), kp_row("XM001", total=-5)]
     write_xlsx(raw / KP, rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     dup = run.rejected(rule="duplicate_key")
     assert [(r["source_row"], r["source_cell"], r["column"], r["value"]) for r in dup] == [
         (2, None, None, "XM001"), (4, None, None, "XM001"), (5, None, None, "XM001")]
@@ -29,10 +29,10 @@ def test_duplicate_key_within_a_file_rejects_every_row(raw, run_partition):
     assert (log["status"], log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 4, 1, 3)
 
 
-def test_duplicate_key_across_two_submitters(raw, run_partition):
+def test_duplicate_key_across_two_submitters(raw, run_period):
     write_csv(raw / "key_projects/2023-02__发改局.csv", [KP_HEADER, kp_row("XM001"), kp_row("XM002")])
     write_csv(raw / "key_projects/2023-02__工信局.csv", [KP_HEADER, kp_row("XM003"), kp_row(" XM002 ")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     dup = run.rejected(rule="duplicate_key")
     assert [(r["file_path"], r["source_row"]) for r in dup] == [
         ("key_projects/2023-02__发改局.csv", 3), ("key_projects/2023-02__工信局.csv", 3)]
@@ -42,40 +42,40 @@ def test_duplicate_key_across_two_submitters(raw, run_partition):
     assert_consistent_counts(run)
 
 
-def test_duplicate_after_folding_synonyms(raw, run_partition):
+def test_duplicate_after_folding_synonyms(raw, run_period):
     write_csv(raw / "city_indicators/2023-02.csv",
               [["指标名称", "全市数值"], ["规上工业增加值增速", 9.5], ["规模以上工业增加值增速", "9.6%"]])
-    run = run_partition("city_indicators", "2023-02")
+    run = run_period("city_indicators", "2023-02")
     assert [r["source_row"] for r in run.rejected(rule="duplicate_key")] == [2, 3]
     log = run.log("city_indicators/2023-02.csv")
     assert log["status"] == "rejected" and "全部2行数据均未通过校验" in log["message"]
     assert run.staging("city_indicators") == []
 
 
-def test_all_rows_rejected_is_a_rejected_file_with_its_rows_listed(raw, run_partition):
+def test_all_rows_rejected_is_a_rejected_file_with_its_rows_listed(raw, run_period):
     write_xlsx(raw / KP, [KP_HEADER, kp_row("XM001", total=-1), kp_row("XM002", level="乡级")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(KP)
     assert (log["status"], log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == ("rejected", 2, 0, 2)
     assert [r["source_row"] for r in run.rejected()] == [2, 3]
     assert run.staging("key_projects") == []
 
 
-def test_file_without_data_rows_is_rejected(raw, run_partition):
+def test_file_without_data_rows_is_rejected(raw, run_period):
     write_xlsx(raw / KP, [["2023年1-2月全县重点项目进展情况表"], KP_HEADER, [], _totals(0), ["填表人：张三"]])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(KP)
     assert log["status"] == "rejected" and "没有数据行" in log["message"]
     assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == (0, 0, 0)
     assert (log["rows_blank"], log["rows_totals"], log["rows_footer"]) == (1, 1, 1)
 
 
-def test_statuses_and_counts_across_files(raw, run_partition):
+def test_statuses_and_counts_across_files(raw, run_period):
     write_csv(raw / "key_projects/2023-02__a.csv", [KP_HEADER, kp_row("A1"), kp_row("A2")])
     write_csv(raw / "key_projects/2023-02__b.csv", [KP_HEADER, kp_row("B1"), kp_row("B2", total=0)])
     write_csv(raw / "key_projects/2023-02__c.csv", [KP_HEADER, kp_row("C1", total=0)])
     write_csv(raw / "key_projects/2023-02__d.csv", [["项目编号", "项目名称"], ["D1", "缺列"]])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     got = {r["file_path"][-5]: (r["status"], r["rows_read"], r["rows_loaded"], r["rows_rejected"]) for r in run.log()}
     assert got == {"a": ("loaded", 2, 2, 0), "b": ("partial", 2, 1, 1), "c": ("rejected", 1, 0, 1),
                    "d": ("rejected", 0, 0, 0)}
@@ -83,20 +83,20 @@ def test_statuses_and_counts_across_files(raw, run_partition):
     assert_consistent_counts(run)
 
 
-def test_totals_ok_within_tolerance(raw, run_partition):
+def test_totals_ok_within_tolerance(raw, run_period):
     rows = [KP_HEADER, kp_row("XM001", total=1000.004, plan=500, ytd=100.1),
             kp_row("XM002", total=2000, plan=500, ytd=200.2), _totals(3000, 1000, 300.3)]
     write_xlsx(raw / KP, rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(KP)
     assert log["totals_check"] == "ok" and "合计行核对一致" in log["message"]
 
 
-def test_totals_mismatch_names_column_and_figures_and_warns_only(raw, run_partition):
+def test_totals_mismatch_names_column_and_figures_and_warns_only(raw, run_period):
     rows = [KP_HEADER, kp_row("XM001", total=1000), kp_row("XM002", total="暂无"), kp_row("XM003", total=-200),
             kp_row("XM004", total=2000), _totals(3000.02, None, "-")]
     write_xlsx(raw / KP, rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(KP)
     assert log["totals_check"] == "mismatch"
     # the rejected rows' readable cells count (-200), the unreadable one is named
@@ -106,37 +106,37 @@ def test_totals_mismatch_names_column_and_figures_and_warns_only(raw, run_partit
     assert (log["status"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 2, 2)
 
 
-def test_totals_tolerance_is_in_the_columns_own_unit(raw, run_partition):
+def test_totals_tolerance_is_in_the_columns_own_unit(raw, run_period):
     header = list(KP_HEADER)
     header[7] = "总投资（亿元）"
     ok = [header, kp_row("XM001", total=1.234, plan=1), kp_row("XM002", total=2.001, plan=1), _totals(3.24)]
     bad = [header, kp_row("XM001", total=1.234, plan=1), kp_row("XM002", total=2.001, plan=1), _totals(3.25)]
     write_xlsx(raw / "key_projects/2023-02__ok.xlsx", ok)
     write_xlsx(raw / "key_projects/2023-03__bad.xlsx", bad)
-    run_partition("key_projects", "2023-02")
-    run = run_partition("key_projects", "2023-03")
+    run_period("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-03")
     assert run.log("key_projects/2023-02__ok.xlsx")["totals_check"] == "ok"
     bad_log = run.log("key_projects/2023-03__bad.xlsx")
     assert bad_log["totals_check"] == "mismatch" and "总投资合计为3.25亿元，明细行相加为3.235亿元" in bad_log["message"]
 
 
-def test_totals_unit_from_title(raw, run_partition):
+def test_totals_unit_from_title(raw, run_period):
     rows = [["单位：元"], KP_HEADER, kp_row("XM001", total=10_000_000, plan=0, ytd=0),
             kp_row("XM002", total=5_000_000, plan=0, ytd=0), _totals(15_000_000.01, 0, 0)]
     write_xlsx(raw / KP, rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert run.log(KP)["totals_check"] == "ok"
 
 
-def test_unreadable_total_is_noted_not_checked(raw, run_partition):
+def test_unreadable_total_is_noted_not_checked(raw, run_period):
     write_xlsx(raw / KP, [KP_HEADER, kp_row("XM001"), _totals("见附表")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log(KP)
     assert "合计行H3（总投资）“见附表”不是数字，未核对" in log["message"]
     assert log["status"] == "loaded"
 
 
-def test_no_totals_row_means_no_check(raw, run_partition):
+def test_no_totals_row_means_no_check(raw, run_period):
     write_xlsx(raw / KP, [KP_HEADER, kp_row("XM001")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert run.log(KP)["totals_check"] is None

@@ -11,40 +11,40 @@ from shouyang_pipeline_tests.conftest import (
 PATH = "key_projects/2023-02.xlsx"
 
 
-def _run(raw, run_partition, rows, merges=(), path=PATH):
+def _run(raw, run_period, rows, merges=(), path=PATH):
     if path.endswith(".csv"):
         write_csv(raw / path, rows)
     else:
         write_xlsx(raw / path, rows, merges=merges)
-    return run_partition("key_projects", "2023-02")
+    return run_period("key_projects", "2023-02")
 
 
-def test_header_found_below_title_rows(raw, run_partition):
+def test_header_found_below_title_rows(raw, run_period):
     rows = [["2023年1-2月全县重点项目进展情况表"], ["填报单位：县发改局"], [], ["（截至2月底）"], KP_HEADER, kp_row()]
-    run = _run(raw, run_partition, rows)
+    run = _run(raw, run_period, rows)
     assert run.log(PATH)["status"] == "loaded"
     assert run.staging("key_projects")[0]["source_row"] == 6
 
 
-def test_no_header_in_first_ten_rows_rejects_the_file(raw, run_partition):
+def test_no_header_in_first_ten_rows_rejects_the_file(raw, run_period):
     rows = [["标题"]] + [[f"说明{i}"] for i in range(10)] + [KP_HEADER, kp_row()]
-    run = _run(raw, run_partition, rows)
+    run = _run(raw, run_period, rows)
     log = run.log(PATH)
     assert log["status"] == "rejected" and "找不到表头行" in log["message"] and "项目编号" in log["message"]
     assert run.staging("key_projects") == []
 
 
-def test_one_known_name_is_not_a_header(raw, run_partition):
+def test_one_known_name_is_not_a_header(raw, run_period):
     # A row with a single known name (a title that is just "项目名称") is not taken as the header.
     rows = [["项目名称"], KP_HEADER, kp_row()]
-    run = _run(raw, run_partition, rows)
+    run = _run(raw, run_period, rows)
     assert run.staging("key_projects")[0]["source_row"] == 3
 
 
-def test_header_normalisation_and_aliases(raw, run_partition):
+def test_header_normalisation_and_aliases(raw, run_period):
     header = ["项　目　编　号", " 名称 ", "项目层级", "所属领域", "产业链", "园区", "乡镇",
               "计划总投资", "本年计划\n投资", "累计完成投资", "项目状态", "生产性项目", "牵头单位", "开工日期"]
-    run = _run(raw, run_partition, [header, kp_row()])
+    run = _run(raw, run_period, [header, kp_row()])
     log = run.log(PATH)
     assert log["status"] == "loaded" and log["ignored_columns"] is None
     (row,) = run.staging("key_projects")
@@ -52,28 +52,28 @@ def test_header_normalisation_and_aliases(raw, run_partition):
         == ("XM001", 1000, 500, "2023-03-15")
 
 
-def test_english_column_names_case_insensitive(raw, run_partition):
+def test_english_column_names_case_insensitive(raw, run_period):
     header = ["PROJECT_CODE", "Project_Name", "level", "Sector", "industry_chain", "ZONE", "Township",
               "Total_Investment", "ANNUAL_PLAN_INVESTMENT", "ytd_investment", "Status", "is_productive",
               "Responsible_Unit", "start_date"]
-    run = _run(raw, run_partition, [header, kp_row()], path="key_projects/2023-02.csv")
+    run = _run(raw, run_period, [header, kp_row()], path="key_projects/2023-02.csv")
     (row,) = run.staging("key_projects")
     assert (row["project_code"], row["level"], row["is_productive"]) == ("XM001", "省级", True)
 
 
-def test_two_headers_for_one_column_reject_the_file_naming_both(raw, run_partition):
+def test_two_headers_for_one_column_reject_the_file_naming_both(raw, run_period):
     header = KP_HEADER + ["计划总投资"]
-    run = _run(raw, run_partition, [header, kp_row() + [1000]])
+    run = _run(raw, run_period, [header, kp_row() + [1000]])
     log = run.log(PATH)
     assert log["status"] == "rejected"
     assert "“总投资”和“计划总投资”" in log["message"]
     assert run.staging("key_projects") == [] and run.rejected() == []
 
 
-def test_required_column_missing_rejects_the_file(raw, run_partition):
+def test_required_column_missing_rejects_the_file(raw, run_period):
     header = [h for h in KP_HEADER if h not in ("总投资", "建设状态")]
     row = [v for h, v in zip(KP_HEADER, kp_row()) if h not in ("总投资", "建设状态")]
-    run = _run(raw, run_partition, [header, row])
+    run = _run(raw, run_period, [header, row])
     log = run.log(PATH)
     assert log["status"] == "rejected"
     assert "缺少必填列" in log["message"]
@@ -81,16 +81,16 @@ def test_required_column_missing_rejects_the_file(raw, run_partition):
     assert run.staging("key_projects") == []
 
 
-def test_optional_columns_may_be_missing(raw, run_partition):
+def test_optional_columns_may_be_missing(raw, run_period):
     header = ["项目编号", "项目名称", "项目级别", "总投资", "年度计划投资", "本年累计完成投资", "建设状态"]
-    run = _run(raw, run_partition, [header, ["XM001", "项目", "县级", 10, 5, 1, "未开工"]])
+    run = _run(raw, run_period, [header, ["XM001", "项目", "县级", 10, 5, 1, "未开工"]])
     (row,) = run.staging("key_projects")
     assert (row["sector"], row["zone"], row["is_productive"], row["remarks"]) == (None, None, False, None)
 
 
-def test_unknown_columns_are_ignored_and_listed(raw, run_partition):
+def test_unknown_columns_are_ignored_and_listed(raw, run_period):
     header = ["序号"] + KP_HEADER + ["联系电话", "备注"]
-    run = _run(raw, run_partition, [header, [1] + kp_row() + ["13800000000", "已报市发改委"]])
+    run = _run(raw, run_period, [header, [1] + kp_row() + ["13800000000", "已报市发改委"]])
     log = run.log(PATH)
     assert log["status"] == "loaded"
     assert log["ignored_columns"] == "序号、联系电话"
@@ -99,7 +99,7 @@ def test_unknown_columns_are_ignored_and_listed(raw, run_partition):
     assert row["remarks"] == "已报市发改委"
 
 
-def test_row_kinds_are_skipped_and_counted(raw, run_partition):
+def test_row_kinds_are_skipped_and_counted(raw, run_period):
     n = len(KP_HEADER)
     rows = [
         ["2023年1-2月全县重点项目进展情况表"],                 # 1 title
@@ -120,7 +120,7 @@ def test_row_kinds_are_skipped_and_counted(raw, run_partition):
         ["注：金额单位为万元"],                                   # 16 footer
         ["  1. 本表为累计数"],                                   # 17 footer (after a footer)
     ]
-    run = _run(raw, run_partition, rows, merges=("A5:N5",))
+    run = _run(raw, run_period, rows, merges=("A5:N5",))
     log = run.log(PATH)
     assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == (3, 3, 0)
     assert (log["rows_section"], log["rows_subtotal"], log["rows_totals"], log["rows_blank"], log["rows_footer"]) \
@@ -130,22 +130,22 @@ def test_row_kinds_are_skipped_and_counted(raw, run_partition):
     assert log["totals_check"] == "ok"
 
 
-def test_every_footer_form(raw, run_partition):
+def test_every_footer_form(raw, run_period):
     footers = ["填表人：张三", "填报人：王五", "审核人：李四", "负责人：赵六", "注：单位万元", "注:单位万元",
                "说明：略", "说明:略"]
     for i, text in enumerate(footers):
         path = f"key_projects/2023-02__{i}.csv"
         write_csv(raw / path, [KP_HEADER, kp_row(f"XM{i:03d}"), [text]])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     for i in range(len(footers)):
         log = run.log(f"key_projects/2023-02__{i}.csv")
         assert (log["status"], log["rows_footer"], log["rows_read"]) == ("loaded", 1, 1), footers[i]
 
 
-def test_raw_row_and_source_column_as_written(raw, run_partition):
+def test_raw_row_and_source_column_as_written(raw, run_period):
     header = list(KP_HEADER)
     header[7] = "总投资\n（万元）"
-    run = _run(raw, run_partition, [["序号"] + header, [7] + kp_row(total="暂无")])
+    run = _run(raw, run_period, [["序号"] + header, [7] + kp_row(total="暂无")])
     (rej,) = run.rejected()
     assert (rej["source_cell"], rej["source_column"], rej["column"], rej["value"], rej["rule"]) == \
         ("I2", "总投资\n（万元）", "total_investment", "暂无", "not_a_number")
@@ -155,21 +155,21 @@ def test_raw_row_and_source_column_as_written(raw, run_partition):
     assert_consistent_counts(run)
 
 
-def test_money_in_yuan_header_keeps_four_decimals(raw, run_partition):
+def test_money_in_yuan_header_keeps_four_decimals(raw, run_period):
     header = list(KP_HEADER)
     header[9] = "本年累计完成投资（元）"
-    run = _run(raw, run_partition, [header, kp_row(ytd=12345)])
+    run = _run(raw, run_period, [header, kp_row(ytd=12345)])
     (row,) = run.staging("key_projects")
     assert row["ytd_investment"] == Decimal("1.2345")
 
 
-def test_csv_with_title_rows_and_a_line_break_in_a_header(raw, run_partition):
+def test_csv_with_title_rows_and_a_line_break_in_a_header(raw, run_period):
     """CSV row numbers are record numbers, as Excel shows them: a quoted line break stays in its record."""
     header = list(KP_HEADER)
     header[7] = "总投资\n（万元）"
     rows = [["2023年1-2月全县重点项目进展情况表"], ["填报单位：县发改局", "单位：亿元"], header,
             kp_row("XM001", total=20000, plan=1, ytd=0.5), kp_row("XM002", total=0, plan=0, ytd=0)]
-    run = _run(raw, run_partition, rows, path="key_projects/2023-02.csv")
+    run = _run(raw, run_period, rows, path="key_projects/2023-02.csv")
     (row,) = run.staging("key_projects")
     # the header names its unit (万元), which wins over the title's 亿元 for that column only
     assert (row["source_row"], row["total_investment"], row["annual_plan_investment"]) == (4, 20000, 10000)
@@ -177,25 +177,25 @@ def test_csv_with_title_rows_and_a_line_break_in_a_header(raw, run_partition):
     assert (rej["source_row"], rej["source_cell"], rej["source_column"]) == (5, "H5", "总投资\n（万元）")
 
 
-def test_a_header_merged_across_two_columns_names_only_its_first(raw, run_partition):
+def test_a_header_merged_across_two_columns_names_only_its_first(raw, run_period):
     # 备注 merged over O3:P3: one column, not "two headers for one column"; P holds nothing useful.
     rows = [["标题"], ["填报单位：县发改局"], KP_HEADER + ["备注", None], kp_row() + ["已核", "x"]]
-    run = _run(raw, run_partition, rows, merges=("A1:N1", "O3:P3"))
+    run = _run(raw, run_period, rows, merges=("A1:N1", "O3:P3"))
     assert run.log(PATH)["status"] == "loaded"
     assert run.staging("key_projects")[0]["remarks"] == "已核"
 
 
-def test_only_beizhu_is_remarks_and_shuoming_is_an_unknown_column(raw, run_partition):
+def test_only_beizhu_is_remarks_and_shuoming_is_an_unknown_column(raw, run_period):
     rows = [KP_HEADER + ["备注", "说明"], kp_row() + ["已核", "另附"]]
-    run = _run(raw, run_partition, rows)
+    run = _run(raw, run_period, rows)
     log = run.log(PATH)
     assert log["status"] == "loaded" and log["ignored_columns"] == "说明"
     assert run.staging("key_projects")[0]["remarks"] == "已核"
 
 
-def test_arabic_numbered_heading_is_a_section_but_a_lone_name_is_a_data_row(raw, run_partition):
+def test_arabic_numbered_heading_is_a_section_but_a_lone_name_is_a_data_row(raw, run_period):
     rows = [KP_HEADER, ["1、产业转型类项目"], kp_row("XM001"), ["某某项目"]]
-    run = _run(raw, run_partition, rows)
+    run = _run(raw, run_period, rows)
     log = run.log(PATH)
     assert log["rows_section"] == 1
     assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == (2, 1, 1)

@@ -15,33 +15,33 @@ TITLE = "2023年1-2月全县重点项目进展情况表"
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
-def test_csv_encodings(raw, run_partition, encoding):
+def test_csv_encodings(raw, run_period, encoding):
     write_csv(raw / "key_projects/2023-02.csv", [KP_HEADER, kp_row("XM001", name="寿阳县造纸项目（一期）")], encoding)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert run.log("key_projects/2023-02.csv")["status"] == "loaded"
     (row,) = run.staging("key_projects")
     assert (row["project_name"], row["level"], row["township"]) == ("寿阳县造纸项目（一期）", "省级", "平头镇")
     assert row["source_row"] == 2  # header is record 1
 
 
-def test_undecodable_csv_is_rejected(raw, run_partition):
+def test_undecodable_csv_is_rejected(raw, run_period):
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.csv").write_bytes("项目编号,总投资\n".encode("utf-8") + b"\xff\xfe\xff\x80\x80\n")
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02.csv")
     assert log["status"] == "rejected" and "编码无法识别" in log["message"]
     assert run.staging("key_projects") == []
 
 
-def test_damaged_xlsx_is_rejected(raw, run_partition):
+def test_damaged_xlsx_is_rejected(raw, run_period):
     (raw / "key_projects").mkdir()
     (raw / "key_projects/2023-02.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02.xlsx")
     assert log["status"] == "rejected" and "无法打开" in log["message"]
 
 
-def test_real_looking_xlsx(raw, run_partition):
+def test_real_looking_xlsx(raw, run_period):
     """Instructions sheet first, merged title, unit in the title, totals, blank, footer rows."""
     rows = [
         [TITLE] + [None] * 13,
@@ -56,7 +56,7 @@ def test_real_looking_xlsx(raw, run_partition):
     ]
     write_xlsx(raw / "key_projects/2023-02.xlsx", rows, merges=("A1:N1",),
                sheets_before={"填报说明": [["填报说明"], ["1. 金额单位为亿元"], ["项目编号", "项目名称为必填"]]})
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02.xlsx")
     assert (log["status"], log["rows_read"], log["rows_loaded"]) == ("loaded", 2, 2)
     assert (log["rows_totals"], log["rows_blank"], log["rows_footer"], log["rows_skipped"]) == (1, 1, 2, 4)
@@ -68,35 +68,35 @@ def test_real_looking_xlsx(raw, run_partition):
 
 @pytest.mark.parametrize("title, factor", [("单位：亿元", 10000), ("单位:元", Decimal("0.0001")),
                                           ("单位：万元", 1), ("（单位: 元）", Decimal("0.0001"))])
-def test_unit_in_title_row(raw, run_partition, title, factor):
+def test_unit_in_title_row(raw, run_period, title, factor):
     write_xlsx(raw / "key_projects/2023-02.xlsx", [[TITLE], [title], KP_HEADER, kp_row(total=30000, plan=20000, ytd=10000)])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (row,) = run.staging("key_projects")
     assert row["total_investment"] == 30000 * factor
     assert row["annual_plan_investment"] == 20000 * factor
 
 
-def test_unit_in_header_brackets_wins_over_title(raw, run_partition):
+def test_unit_in_header_brackets_wins_over_title(raw, run_period):
     header = list(KP_HEADER)
     header[7] = "总投资（亿元）"
     header[8] = "年度计划投资(元)"
     header[9] = "本年累计完成投资\n（万元）"  # line break inside the cell
     write_xlsx(raw / "key_projects/2023-02.xlsx", [[TITLE, None, "单位：亿元"], header,
                                                    kp_row(total=2, plan=10_000_000, ytd=300)])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (row,) = run.staging("key_projects")
     assert (row["total_investment"], row["annual_plan_investment"], row["ytd_investment"]) == (20000, 1000, 300)
 
 
-def test_unit_in_brackets_for_village_income(raw, run_partition):
+def test_unit_in_brackets_for_village_income(raw, run_period):
     write_csv(raw / "village_income/2023-03__平头镇.csv",
               [["村名称", "所属乡镇", "经营性收入(元)", "集体经济总收入（元）"], ["黑水村", "平头镇", "405,000", "1,000,000"]])
-    run = run_partition("village_income", "2023-03")
+    run = run_period("village_income", "2023-03")
     (row,) = run.staging("village_income")
     assert (row["operating_income"], row["total_income"]) == (Decimal("40.5"), Decimal("100"))
 
 
-def test_formula_cells_count_as_their_cached_value(raw, run_partition):
+def test_formula_cells_count_as_their_cached_value(raw, run_period):
     rows = [
         KP_HEADER,
         kp_row("XM001", total=Formula("=200+800", 1000), plan=Formula("=H2/2", 500), ytd=100),
@@ -104,20 +104,20 @@ def test_formula_cells_count_as_their_cached_value(raw, run_partition):
         ["合计", None, None, None, None, None, None, Formula("=SUM(H2:H3)", 1400), Formula("=SUM(I2:I3)", 700)],
     ]
     write_xlsx_cached(raw / "key_projects/2023-02.xlsx", rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02.xlsx")
     assert (log["status"], log["totals_check"]) == ("loaded", "ok")
     assert [(r["total_investment"], r["annual_plan_investment"], r["ytd_investment"])
             for r in run.staging("key_projects")] == [(1000, 500, 100), (400, 200, 50)]
 
 
-def test_formula_without_cached_value_is_an_empty_cell(raw, run_partition):
+def test_formula_without_cached_value_is_an_empty_cell(raw, run_period):
     header = KP_HEADER + ["备注"]
     rows = [header,
             kp_row("XM001", total=Formula("=200+800")) + [None],
             kp_row("XM002", start=Formula("=DATE(2023,3,1)")) + [Formula('="见附件"')]]
     write_xlsx(raw / "key_projects/2023-02.xlsx", rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (rej,) = run.rejected()
     assert (rej["source_cell"], rej["rule"], rej["column"]) == ("H2", "required", "total_investment")
     assert "如为零请填0" in rej["reason"]
@@ -126,39 +126,39 @@ def test_formula_without_cached_value_is_an_empty_cell(raw, run_partition):
     assert run.log("key_projects/2023-02.xlsx")["status"] == "partial"
 
 
-def test_formula_without_cached_value_via_xlsxwriter(raw, run_partition):
+def test_formula_without_cached_value_via_xlsxwriter(raw, run_period):
     write_xlsx_cached(raw / "key_projects/2023-02.xlsx", [KP_HEADER, kp_row("XM001", total=Formula("=1+1"))])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (rej,) = run.rejected()
     assert (rej["source_cell"], rej["rule"]) == ("H2", "required")
 
 
-def test_percent_formatted_cells(raw, run_partition):
+def test_percent_formatted_cells(raw, run_period):
     rows = [["指标名称", "全市数值"], ["规上工业增加值增速", Pct(0.106)]]
     write_xlsx(raw / "city_indicators/2023-02.xlsx", rows)
-    run = run_partition("city_indicators", "2023-02")
+    run = run_period("city_indicators", "2023-02")
     (row,) = run.staging("city_indicators")
     assert row["value"] == Decimal("10.6")
 
 
-def test_percent_formatted_cells_xlsxwriter_and_plain_numbers(raw, run_partition):
+def test_percent_formatted_cells_xlsxwriter_and_plain_numbers(raw, run_period):
     rows = [["指标", "数值"], ["规上工业增加值增速", Pct(0.095)]]
     write_xlsx_cached(raw / "city_indicators/2023-02__a.xlsx", rows)
     write_xlsx(raw / "city_indicators/2023-03.xlsx", [["指标", "数值"], ["规模以上工业增加值增速", 9.5]])
-    run = run_partition("city_indicators", "2023-02")
-    run = run_partition("city_indicators", "2023-03")
+    run = run_period("city_indicators", "2023-02")
+    run = run_period("city_indicators", "2023-03")
     assert [(r["period"], r["indicator"], r["value"]) for r in run.staging("city_indicators")] == [
         ("2023-02", "规上工业增加值增速", Decimal("9.5")), ("2023-03", "规上工业增加值增速", Decimal("9.5"))]
 
 
-def test_excel_date_cells(raw, run_partition):
+def test_excel_date_cells(raw, run_period):
     rows = [KP_HEADER, kp_row("XM001", start=datetime(2023, 3, 15)), kp_row("XM002", start=date(2022, 11, 1))]
     write_xlsx(raw / "key_projects/2023-02.xlsx", rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert [r["start_date"] for r in run.staging("key_projects")] == [date(2023, 3, 15), date(2022, 11, 1)]
 
 
-def test_merged_township_cells_apply_to_every_village(raw, run_partition):
+def test_merged_township_cells_apply_to_every_village(raw, run_period):
     rows = [
         ["2023年1-3月村级集体经济收入情况表"],
         ["单位：万元"],
@@ -169,38 +169,38 @@ def test_merged_township_cells_apply_to_every_village(raw, run_partition):
         [None, "宗艾村", "宗艾镇", 50, 80, None],
     ]
     write_xlsx(raw / "village_income/2023-03.xlsx", rows, merges=("C4:C6", "A1:F1"))
-    run = run_partition("village_income", "2023-03")
+    run = run_period("village_income", "2023-03")
     assert run.log("village_income/2023-03.xlsx")["status"] == "loaded"
     assert [(r["village_name"], r["township"], r["village_code"]) for r in run.staging("village_income")] == [
         ("黑水村", "平头镇", "140725103201"), ("山底村", "平头镇", "140725103202"),
         ("龙栖村", "平头镇", "140725103203"), ("宗艾村", "宗艾镇", "140725102201")]
 
 
-def test_code_read_as_float_is_its_digits(raw, run_partition):
+def test_code_read_as_float_is_its_digits(raw, run_period):
     write_xlsx(raw / "village_income/2023-03.xlsx", [VI_HEADER, [140725103201.0, "黑水村", "平头镇", 45, 60, None]])
-    run = run_partition("village_income", "2023-03")
+    run = run_period("village_income", "2023-03")
     (row,) = run.staging("village_income")
     assert row["village_code"] == "140725103201"
     assert run.warnings() == []
 
 
-def test_xlsx_cell_addresses_are_excel_rows(raw, run_partition):
+def test_xlsx_cell_addresses_are_excel_rows(raw, run_period):
     rows = [[TITLE], ["填报单位：县发改局"], [], KP_HEADER, kp_row("XM001"), kp_row("XM002", total=-200)]
     write_xlsx(raw / "key_projects/2023-02.xlsx", rows)
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (rej,) = run.rejected()
     assert (rej["source_row"], rej["source_cell"], rej["value"], rej["rule"]) == (6, "H6", "-200", "not_positive")
     assert rej["reason"] == "总投资必须大于0（当前值：-200）"
     assert_consistent_counts(run)
 
 
-def test_a_formula_whose_computed_value_is_an_error_is_not_a_number(raw, run_partition):
+def test_a_formula_whose_computed_value_is_an_error_is_not_a_number(raw, run_period):
     # Excel computed #DIV/0! for the 总投资 formula: the clerk is told that, not "empty".
     write_xlsx_cached(raw / "key_projects/2023-02.xlsx", [
         KP_HEADER,
         kp_row("XM001"),
         kp_row("XM002", total=Formula("=1/0", "#DIV/0!")),
     ])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (issue,) = run.rejected(source_row=3)
     assert (issue["source_cell"], issue["rule"], issue["value"]) == ("H3", "not_a_number", "#DIV/0!")

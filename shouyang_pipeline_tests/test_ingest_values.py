@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from shouyang_pipeline.ingest.values import EMPTY, Problem, parse_value
+from shouyang_pipeline.ingest.values import EMPTY, CellProblem, parse_value
 from shouyang_pipeline_tests.conftest import (
     CREDIT_CODES, IO_HEADER, KP_HEADER, assert_consistent_counts, kp_row, write_csv, write_xlsx,
 )
@@ -33,7 +33,7 @@ def test_money_forms(raw, unit, expected):
 @pytest.mark.parametrize("raw", ["暂无", "1,23,4", "12万", "1.2.3", datetime(2023, 1, 1), True])
 def test_money_unreadable(raw):
     got = parse_value("money", raw)
-    assert isinstance(got, Problem) and got.rule == "not_a_number"
+    assert isinstance(got, CellProblem) and got.rule == "not_a_number"
 
 
 def test_integer_forms():
@@ -101,7 +101,7 @@ def _io_row(code, va=100, prev=90, out=500, digital=None, chain="化工产业链
     return [code, name, chain, township, va, prev, out, digital]
 
 
-def test_values_end_to_end_in_staging(raw, run_partition):
+def test_values_end_to_end_in_staging(raw, run_period):
     """Full-width digits, thousands separators, booleans and empty optional cells as stored."""
     rows = [
         IO_HEADER,
@@ -110,7 +110,7 @@ def test_values_end_to_end_in_staging(raw, run_partition):
         _io_row(CREDIT_CODES[2], va="3", prev="2", out="／", digital="待定", chain="/", township="无"),
     ]
     write_csv(raw / "industrial_output/2023-02.csv", rows, "gbk")
-    run = run_partition("industrial_output", "2023-02")
+    run = run_period("industrial_output", "2023-02")
     got = [(r["credit_code"], r["value_added_ytd"], r["value_added_prev_ytd"], r["output_value_ytd"],
             r["is_digital_core"], r["industry_chain"], r["township"]) for r in run.staging("industrial_output")]
     assert got == [
@@ -123,10 +123,10 @@ def test_values_end_to_end_in_staging(raw, run_partition):
     assert "待定" in warn["reason"] and "是" in warn["reason"]
 
 
-def test_bad_optional_date_is_a_warning_and_row_loads(raw, run_partition):
+def test_bad_optional_date_is_a_warning_and_row_loads(raw, run_period):
     write_csv(raw / "key_projects/2023-02.csv", [KP_HEADER, kp_row("XM001", start="2023年13月"),
                                                   kp_row("XM002", start="2023年3月")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     assert [(r["project_code"], r["start_date"]) for r in run.staging("key_projects")] == [
         ("XM001", None), ("XM002", date(2023, 3, 1))]
     (warn,) = run.warnings()
@@ -139,9 +139,9 @@ def test_bad_optional_date_is_a_warning_and_row_loads(raw, run_partition):
 
 
 @pytest.mark.parametrize("mark", ["", "-", "—", "／", "/", "无"])
-def test_required_empty_cell_rejects_the_row(raw, run_partition, mark):
+def test_required_empty_cell_rejects_the_row(raw, run_period, mark):
     write_csv(raw / "key_projects/2023-02.csv", [KP_HEADER, kp_row("XM001", ytd=mark), kp_row("XM002")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (rej,) = run.rejected()
     assert (rej["source_row"], rej["source_cell"], rej["rule"], rej["column"]) == (2, "J2", "required", "ytd_investment")
     assert rej["reason"] == "本年累计完成投资为必填项，不能为空（如为零请填0）"
@@ -150,16 +150,16 @@ def test_required_empty_cell_rejects_the_row(raw, run_partition, mark):
     assert (log["status"], log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 2, 1, 1)
 
 
-def test_required_text_empty(raw, run_partition):
+def test_required_text_empty(raw, run_period):
     write_csv(raw / "key_projects/2023-02.csv", [KP_HEADER, kp_row("XM001", name="  "), kp_row("XM002")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (rej,) = run.rejected()
     assert (rej["source_cell"], rej["rule"], rej["reason"]) == ("B2", "required", "项目名称为必填项，不能为空")
 
 
-def test_required_unreadable_money_rejects(raw, run_partition):
+def test_required_unreadable_money_rejects(raw, run_period):
     write_xlsx(raw / "key_projects/2023-02.xlsx", [KP_HEADER, kp_row("XM001", total="暂无"), kp_row("XM002")])
-    run = run_partition("key_projects", "2023-02")
+    run = run_period("key_projects", "2023-02")
     (rej,) = run.rejected()
     assert (rej["source_cell"], rej["rule"], rej["reason"]) == ("H2", "not_a_number", "总投资应填写数字（当前值：暂无）")
     assert_consistent_counts(run)

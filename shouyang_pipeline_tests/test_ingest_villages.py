@@ -9,17 +9,17 @@ from shouyang_pipeline_tests.conftest import VI_HEADER, assert_consistent_counts
 PATH = "village_income/2023-03__平头镇.csv"
 
 
-def _run(raw, run_partition, *rows, header=VI_HEADER, path=PATH):
+def _run(raw, run_period, *rows, header=VI_HEADER, path=PATH):
     write_csv(raw / path, [header, *rows])
-    return run_partition("village_income", "2023-03")
+    return run_period("village_income", "2023-03")
 
 
 def _cell(r):
     return (r["source_row"], r["source_cell"], r["column"], r["value"], r["rule"])
 
 
-def test_good_rows_get_canonical_name_and_code(raw, run_partition):
-    run = _run(raw, run_partition,
+def test_good_rows_get_canonical_name_and_code(raw, run_period):
+    run = _run(raw, run_period,
                ["140725103201", "黑水村", "平头镇", 45, 60, "光伏"],
                [None, "山底", "平头镇", 12, 20, "土地流转"],          # trailing 村 left out, no code
                ["", "龙　栖　村", " 平　头　镇 ", "3.5", "5", None])   # spaces inside
@@ -30,22 +30,22 @@ def test_good_rows_get_canonical_name_and_code(raw, run_partition):
     assert run.rejected() == [] and run.warnings() == []
 
 
-def test_unknown_village_is_rejected(raw, run_partition):
-    run = _run(raw, run_partition, [None, "幸福村", "平头镇", 1, 2, None], [None, "黑水村", "平头镇", 1, 2, None])
+def test_unknown_village_is_rejected(raw, run_period):
+    run = _run(raw, run_period, [None, "幸福村", "平头镇", 1, 2, None], [None, "黑水村", "平头镇", 1, 2, None])
     (rej,) = run.rejected()
     assert _cell(rej) == (2, "B2", "village_name", "幸福村", "unknown_village")
     assert "幸福村" in rej["reason"] and "平头镇" in rej["reason"]
 
 
-def test_village_of_another_township_is_a_mismatch(raw, run_partition):
-    run = _run(raw, run_partition, [None, "宗艾村", "平头镇", 1, 2, None], [None, "黑水村", "平头镇", 1, 2, None])
+def test_village_of_another_township_is_a_mismatch(raw, run_period):
+    run = _run(raw, run_period, [None, "宗艾村", "平头镇", 1, 2, None], [None, "黑水村", "平头镇", 1, 2, None])
     (rej,) = run.rejected()
     assert _cell(rej) == (2, "B2", "village_name", "宗艾村", "mismatch")
     assert rej["reason"] == "村名称“宗艾村”不属于平头镇，参考名录中它属于宗艾镇，请核对乡镇"
 
 
-def test_code_of_another_village_is_a_mismatch(raw, run_partition):
-    run = _run(raw, run_partition,
+def test_code_of_another_village_is_a_mismatch(raw, run_period):
+    run = _run(raw, run_period,
                ["140725103202", "黑水村", "平头镇", 1, 2, None],   # 山底村's code
                ["140725102201", "龙栖村", "平头镇", 1, 2, None],   # 宗艾镇宗艾村's code
                ["140725103204", "胡家堙村", "平头镇", 1, 2, None])
@@ -57,8 +57,8 @@ def test_code_of_another_village_is_a_mismatch(raw, run_partition):
     assert [r["village_name"] for r in run.staging("village_income")] == ["胡家堙村"]
 
 
-def test_unknown_or_malformed_code_is_a_warning(raw, run_partition):
-    run = _run(raw, run_partition, ["140725103299", "黑水村", "平头镇", 1, 2, None],
+def test_unknown_or_malformed_code_is_a_warning(raw, run_period):
+    run = _run(raw, run_period, ["140725103299", "黑水村", "平头镇", 1, 2, None],
                ["1407251032", "山底村", "平头镇", 1, 2, None])
     assert [(r["village_name"], r["village_code"]) for r in run.staging("village_income")] == [
         ("黑水村", "140725103201"), ("山底村", "140725103202")]
@@ -70,46 +70,46 @@ def test_unknown_or_malformed_code_is_a_warning(raw, run_partition):
     assert run.rejected() == []
 
 
-def test_unknown_township_is_rejected(raw, run_partition):
-    run = _run(raw, run_partition, [None, "黑水村", "太原镇", 1, 2, None], [None, "黑水村", "平头镇", 1, 2, None])
+def test_unknown_township_is_rejected(raw, run_period):
+    run = _run(raw, run_period, [None, "黑水村", "太原镇", 1, 2, None], [None, "黑水村", "平头镇", 1, 2, None])
     (rej,) = run.rejected()
     assert _cell(rej) == (2, "C2", "township", "太原镇", "not_in_list")
     assert "太原镇" in rej["reason"]
 
 
-def test_township_from_submitter_when_no_column(raw, run_partition):
+def test_township_from_submitter_when_no_column(raw, run_period):
     header = ["村名", "集体经营性收入", "总收入"]
-    run = _run(raw, run_partition, ["黑水", 45, 60], ["宗艾村", 1, 2], header=header)
+    run = _run(raw, run_period, ["黑水", 45, 60], ["宗艾村", 1, 2], header=header)
     assert [(r["village_name"], r["township"]) for r in run.staging("village_income")] == [("黑水村", "平头镇")]
     (rej,) = run.rejected()
     assert (rej["rule"], rej["value"]) == ("mismatch", "宗艾村")
 
 
-def test_no_township_column_and_submitter_not_a_township(raw, run_partition):
-    run = _run(raw, run_partition, ["黑水村", 45, 60], header=["村名称", "经营性收入", "集体经济总收入"],
+def test_no_township_column_and_submitter_not_a_township(raw, run_period):
+    run = _run(raw, run_period, ["黑水村", 45, 60], header=["村名称", "经营性收入", "集体经济总收入"],
                path="village_income/2023-03__农业农村局.csv")
     log = run.log("village_income/2023-03__农业农村局.csv")
     assert log["status"] == "rejected" and "缺少必填列" in log["message"] and "所属乡镇" in log["message"]
 
 
-def test_merged_township_in_xlsx_with_title(raw, run_partition):
+def test_merged_township_in_xlsx_with_title(raw, run_period):
     rows = [["2023年1-3月平头镇村级集体经济收入情况表"], ["填报单位：平头镇　单位：元"], VI_HEADER,
             [None, "黑水村", "平头镇", 450000, 600000, "光伏"], [None, "山底村", None, 120000, 200000, None],
             ["合计", None, None, 570000, 800000]]
     write_xlsx(raw / "village_income/2023-03__平头镇.xlsx", rows, merges=("C4:C5",))
-    run = run_partition("village_income", "2023-03")
+    run = run_period("village_income", "2023-03")
     log = run.log("village_income/2023-03__平头镇.xlsx")
     assert (log["status"], log["totals_check"], log["rows_totals"]) == ("loaded", "ok", 1)
     assert [(r["village_name"], r["township"], r["operating_income"]) for r in run.staging("village_income")] == [
         ("黑水村", "平头镇", Decimal("45")), ("山底村", "平头镇", Decimal("12"))]
 
 
-def test_same_village_in_two_files_is_a_duplicate_even_spelt_differently(raw, run_partition):
+def test_same_village_in_two_files_is_a_duplicate_even_spelt_differently(raw, run_period):
     write_csv(raw / "village_income/2023-03__平头镇.csv", [VI_HEADER, [None, "黑水村", "平头镇", 1, 2, None],
                                                           [None, "山底村", "平头镇", 1, 2, None]])
     write_csv(raw / "village_income/2023-03__平头镇补报.csv", [VI_HEADER, [None, "黑水", "平头镇", 3, 4, None]])
     write_csv(raw / "village_income/2023-03__宗艾镇.csv", [VI_HEADER, [None, "宗艾村", "宗艾镇", 1, 2, None]])
-    run = run_partition("village_income", "2023-03")
+    run = run_period("village_income", "2023-03")
     rej = run.rejected()
     assert [(r["file_path"], r["source_row"], r["rule"], r["source_cell"], r["column"]) for r in rej] == [
         ("village_income/2023-03__平头镇.csv", 2, "duplicate_key", None, None),

@@ -14,13 +14,13 @@ import duckdb
 import pytest
 
 from shouyang_pipeline.marts.build import (
-    MART_DEPENDENCIES,
     MARTS,
     build_all,
     build_mart,
     built_columns,
     mart_sql,
 )
+from shouyang_pipeline.marts.lineage import mart_inputs
 from shouyang_pipeline.warehouse.ddl import ensure_tables
 
 CHAINS = [
@@ -203,10 +203,10 @@ def test_built_table_matches_declaration(con, name):
 
 
 def test_declarations_and_dependencies_cover_every_mart():
-    assert set(MARTS) == set(MART_DEPENDENCIES)
-    for name, deps in MART_DEPENDENCIES.items():
+    # the lineage itself is tested in test_mart_lineage.py
+    for name in MARTS:
         sql = mart_sql(name)
-        for dep in deps:
+        for dep in mart_inputs(name):
             schema, table = dep.split("/")
             assert f"{schema}.{table}" in sql, (name, dep)
         assert MARTS[name].schema == "marts"
@@ -232,6 +232,22 @@ def test_failed_build_leaves_previous_table(tmp_path, monkeypatch):
     with pytest.raises(duckdb.Error):
         b.build_mart(conn, "project_summary")
     assert conn.execute("SELECT count(*) FROM marts.project_summary").fetchone()[0] == 12
+    conn.close()
+
+
+def test_a_mart_that_drifts_from_its_declaration_fails_and_leaves_the_previous_table(tmp_path, monkeypatch):
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    load_example(conn)
+    build_mart(conn, "project_summary")
+    before = conn.execute("SELECT * FROM marts.project_summary").fetchall()
+    from shouyang_pipeline.marts import build as b
+
+    sql = mart_sql("project_summary")
+    monkeypatch.setattr(b, "mart_sql", lambda name: sql.replace("AS BIGINT)", "AS INTEGER)"))
+    with pytest.raises(AssertionError, match="marts.project_summary does not match its declaration"):
+        b.build_mart(conn, "project_summary")
+    assert built_columns(conn, MARTS["project_summary"])[2] == ("projects", "BIGINT")
+    assert conn.execute("SELECT * FROM marts.project_summary").fetchall() == before
     conn.close()
 
 
@@ -480,7 +496,7 @@ def test_scorecard_village_target_needs_every_village(tmp_path):
     conn = duckdb.connect(str(tmp_path / "w.duckdb"))
     load_example(conn)
     conn.execute("DELETE FROM staging.village_income WHERE period = '2023-06' AND village_name = '北村'")
-    build_mart(conn, "target_scorecard")
+    build_all(conn)  # the scorecard reads other marts: build them all, in order
     r = one(conn, "SELECT * FROM marts.target_scorecard WHERE period = '2023-06' AND target_key = 'village_operating_income_min'")
     assert (r["actual_value"], r["status"], r["detail"]) == (5.0, "未达标", "2023-06：5/6个村达标，1个村未报送或未达标")
     conn.close()
@@ -490,7 +506,7 @@ def test_scorecard_village_uses_same_year_only(tmp_path):
     conn = duckdb.connect(str(tmp_path / "w.duckdb"))
     load_example(conn)
     _insert(conn, "key_projects", [kp("2024-01", "P1", "省级", 20000, 6000, 100, "续建")], source="县发改局")
-    build_mart(conn, "target_scorecard")
+    build_all(conn)  # the scorecard reads other marts: build them all, in order
     r = one(conn, "SELECT * FROM marts.target_scorecard WHERE period = '2024-01' AND target_key = 'village_operating_income_min'")
     assert (r["status"], r["data_period"]) == ("无数据", None)
     conn.close()
@@ -505,3 +521,23 @@ def test_scorecard_targets_outside_the_contract(con, key, dataset):
         r = card(con, period, key)
         assert (r["status"], r["actual_value"]) == ("无数据", None)
         assert dataset in r["detail"] and "尚未纳入报送" in r["detail"]
+
+
+def test_scorecard_signs_and_status_come_from_unrounded_figures(tmp_path):
+    # county −0.04998 % (shown 0.0), city −0.05: the gap +0.00002 is shown 0.0 but is above 0;
+    # digital output 9.9999 亿元 is shown 10.00 but stays below 10
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tables(conn)
+    conn.executemany("INSERT INTO reference.targets VALUES (?, ?, ?, ?, ?, ?, ?, 'x.txt', '')", TARGETS)
+    _insert(conn, "industrial_output", [io("2023-04", "E1", 100000, 100050, output="99999", digital=True)],
+            source="县统计局")
+    _insert(conn, "city_indicators", [dict(period="2023-04", indicator="规上工业增加值增速", value=D("-0.05"))],
+            source="县统计局")
+    build_all(conn)
+    growth = one(conn, "SELECT * FROM marts.target_scorecard WHERE target_key = 'industrial_growth_above_city'")
+    assert (growth["actual_value"], growth["status"]) == (0.0, "达标")
+    assert growth["detail"] == "1—4月全县规上工业增加值累计同比下降0.0%，全市-0.1%，高于全市0.0个百分点"
+    digital = one(conn, "SELECT * FROM marts.target_scorecard WHERE target_key = 'digital_economy_core_output'")
+    assert (digital["actual_value"], digital["status"]) == (10.0, "未达标")
+    assert digital["detail"] == "1—4月数字经济核心产业产值累计10.00亿元，全年目标10.00亿元，尚差0.00亿元"
+    conn.close()

@@ -14,6 +14,8 @@ ratio of sums at most 9.2e34 %, both far inside 38 digits. Staging columns copie
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .tables import PROVENANCE, STAGING, Column, Table
 
 YI = "DECIMAL(38,2)"
@@ -175,7 +177,8 @@ TARGET_SCORECARD = Table(
 )
 
 
-# Build order: a mart comes after any mart it reads.
+# The marts in the order people meet them (the workbook's sheets, the data dictionary). The build
+# order comes from the SQL: `marts.lineage.build_order` puts a mart after the marts it reads.
 MARTS: dict[str, Table] = {
     t.name: t
     for t in (
@@ -188,4 +191,39 @@ MARTS: dict[str, Table] = {
         TOWNSHIP_INCOME_SUMMARY,
         TARGET_SCORECARD,
     )
+}
+
+
+@dataclass(frozen=True)
+class StatusCheck:
+    """An asset check of a mart, run after each build on the rows of the run's latest period.
+
+    It counts those rows by `column` (one figure per value of `values`, in that order), warns
+    when any row has a value of `warn_on`, and shows the rows (columns `shown`, ordered by
+    `order_by`) under `label`."""
+
+    name: str
+    description: str
+    column: str
+    values: tuple[str, ...]
+    warn_on: tuple[str, ...]
+    shown: tuple[str, ...]
+    order_by: str
+    label: str
+
+
+# mart -> the asset checks built for it (defs.assets builds them from this, for any mart)
+MART_CHECKS: dict[str, tuple[StatusCheck, ...]] = {
+    TARGET_SCORECARD.name: (
+        StatusCheck(
+            "targets_met",
+            "本期所有有数据的目标均达标（有未达标则警告）",
+            column="status",
+            values=("达标", "未达标", "无数据"),
+            warn_on=("未达标",),
+            shown=("target_name", "status", "detail"),
+            order_by="target_key",
+            label="scorecard",
+        ),
+    ),
 }

@@ -10,8 +10,12 @@ TABLE + COMMENT ON, `defs` into a Dagster column schema, `docs` into the data di
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .datasets import DATASETS, Dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,34 @@ AUDIT: dict[str, Table] = {
         Table("audit", "cell_warnings", "所在行照常入库、但需要填报单位留意的单元格", "可选单元格无法识别或不合规则（已存为空值），或疑似乱码、混用编码（保留读到的值）", _ROW_ISSUE_COLUMNS),
     )
 }
+
+
+# Columns of audit.ingest_log the warehouse keeps across file versions; ingest fills the others.
+LOG_STATE_COLUMNS = ("is_current", "ingested_at")
+FILE_LOG_COLUMNS = [c for c in AUDIT["ingest_log"].column_names if c not in LOG_STATE_COLUMNS]
+ISSUE_COLUMNS = AUDIT["rejected_rows"].column_names
+
+
+def dataset_period_key(dataset: str, period: str) -> str:
+    """`key_projects/2023-02`: the dataset-period that read a file (audit.ingest_log.partition_key)."""
+    return f"{dataset}/{period}"
+
+
+@dataclass
+class PeriodFrames:
+    """What ingesting one dataset-period hands to the warehouse: plain frames whose columns this
+    catalogue declares (`STAGING[dataset]`, `ISSUE_COLUMNS` twice, `FILE_LOG_COLUMNS`)."""
+
+    dataset: str
+    period: str
+    staging: "pd.DataFrame"
+    rejected: "pd.DataFrame"
+    warnings: "pd.DataFrame"
+    log: "pd.DataFrame"
+
+    @property
+    def key(self) -> str:
+        return dataset_period_key(self.dataset, self.period)
 
 
 def all_tables() -> list[Table]:

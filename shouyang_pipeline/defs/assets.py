@@ -13,18 +13,16 @@ import dagster as dg
 import pandas as pd
 
 from ..catalog.datasets import DATASETS
-from ..errors import SetupError
-from ..ingest.discover import discover
-from ..ingest.partition import ingest_partition, unplaced_log
-from ..catalog.marts import MARTS
-from ..marts.build import MART_DEPENDENCIES, build_mart
-from ..pipeline import (
-    ALLOW_EMPTY_TAG, clear_unpublished, mark_unpublished, preflight, refuse_wipe, unpublished_periods,
-)
-from ..reference import Reference
-from ..warehouse.ddl import ensure_tables
-from ..warehouse.load import load_partition, load_reference, load_unplaced
+from ..catalog.marts import MART_CHECKS, MARTS
 from ..catalog.tables import AUDIT, REFERENCE, STAGING
+from ..errors import SetupError
+from ..marts.build import build_mart, status_check_rows
+from ..marts.lineage import mart_inputs
+from ..pipeline import (
+    ALLOW_EMPTY_TAG, begin_run, export_months, ingest_and_load, load_reference_lists, publish, record_unplaced,
+    stage_exports_for,
+)
+from ..warehouse import queries
 from .metadata import definition_metadata, markdown, preview, row_count
 from .partitions import monthly
 from .resources import WarehouseResource
@@ -55,14 +53,11 @@ def reference_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 
     The first step of every run: it checks everything the run needs before anything changes.
     """
-    settings = warehouse.settings
+    allow_empty = context.run.tags.get(ALLOW_EMPTY_TAG) == "true"
     with setup_failure():
-        files = preflight(settings)
-        allow_empty = context.run.tags.get(ALLOW_EMPTY_TAG) == "true"
-        refuse_wipe(settings, files, list(context.partition_keys), allow_empty)
-    mark_unpublished(settings, list(context.partition_keys))
+        begin_run(warehouse.settings, list(context.partition_keys), allow_empty)
     with warehouse.get_connection() as conn:
-        counts = load_reference(conn, warehouse.settings.reference_dir)
+        counts = load_reference_lists(warehouse.settings, conn)
         for name, table in REFERENCE.items():
             yield dg.MaterializeResult(
                 asset_key=["reference", name],
@@ -108,25 +103,10 @@ def _staging_asset(dataset_name: str):
     )
     def staging_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         periods = context.partition_keys
-        settings = warehouse.settings
-        with setup_failure():
-            reference = Reference.load(settings.reference_dir)
-            files = discover(settings.raw_dir)
-        logs, rejected, warnings = [], [], 0  # keep only what the metadata needs, not the rows
-        with warehouse.get_connection() as conn:
-            ensure_tables(conn)
-            for period in periods:
-                mine = [f for f in files if f.partition == (dataset_name, period)]
-                result = ingest_partition(settings, dataset_name, period, reference, files=mine)
-                load_partition(conn, result)
-                logs.append(result.log)
-                rejected.append(result.rejected)
-                warnings += len(result.warnings)
-            where, args = "WHERE period IN (SELECT unnest(?))", [periods]
-            loaded = row_count(conn, table, where, args)
-            sample = preview(conn, table, where, args)
-        log = pd.concat(logs, ignore_index=True)
-        rejected = pd.concat(rejected, ignore_index=True)
+        with setup_failure(), warehouse.get_connection() as conn:
+            outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods)
+            sample = preview(conn, table, periods)
+        log, rejected, loaded = outcome.log, outcome.rejected, outcome.staging_rows
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": loaded,
@@ -136,7 +116,7 @@ def _staging_asset(dataset_name: str):
                 "files_partial": int((log.status == "partial").sum()),
                 "files_rejected": int((log.status == "rejected").sum()),
                 "rows_rejected": int(log.rows_rejected.sum()),
-                "cell_warnings": warnings,
+                "cell_warnings": outcome.warnings,
                 "file_status": markdown(_file_table(log), 50),
                 "rejected_rows": markdown(rejected[["file_path", "source_row", "source_cell", "rule", "reason"]]),
                 "preview": sample,
@@ -187,17 +167,9 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     files no partition can hold (unknown folder, bad period) and reports the period as a whole.
     """
     periods = context.partition_keys
-    with setup_failure():
-        unplaced = unplaced_log(warehouse.settings)
-    with warehouse.get_connection() as conn:
-        ensure_tables(conn)
-        load_unplaced(conn, unplaced)
-        log = AUDIT["ingest_log"]
-        current = conn.execute(
-            f"SELECT file_path, dataset, status, rows_read, rows_loaded, rows_rejected, message FROM {log.qualified} "
-            "WHERE is_current AND (period IN (SELECT unnest(?)) OR partition_key IS NULL) ORDER BY file_path",
-            [periods],
-        ).df()
+    with setup_failure(), warehouse.get_connection() as conn:
+        record_unplaced(warehouse.settings, conn)
+        current = queries.files_of_periods(conn, periods)
         yield dg.MaterializeResult(
             asset_key=["audit", "ingest_log"],
             metadata={"dagster/row_count": len(current), "current_files": markdown(current, 50)},
@@ -206,51 +178,46 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             t = AUDIT[name]
             yield dg.MaterializeResult(
                 asset_key=["audit", name],
-                metadata={"dagster/row_count": row_count(conn, t, "WHERE period IN (SELECT unnest(?))", [periods]),
-                          "preview": preview(conn, t, "WHERE period IN (SELECT unnest(?))", [periods], 20)},
+                metadata={"dagster/row_count": row_count(conn, t, periods), "preview": preview(conn, t, periods, 20)},
             )
 
 
 def _mart_asset(name: str):
     table = MARTS[name]
     key = dg.AssetKey(["marts", name])
-    check_specs = []
-    if name == "target_scorecard":
-        check_specs.append(dg.AssetCheckSpec(
-            "targets_met", asset=key, description="本期所有有数据的目标均达标（有未达标则警告）"))
+    checks = MART_CHECKS.get(name, ())
+    # the tables its SQL reads (marts/lineage.py), and the ingest log (a mart follows the load)
+    deps = dict.fromkeys([*mart_inputs(name), "audit/ingest_log"])
 
     @dg.asset(
         key=key,
         group_name="marts",
         partitions_def=monthly,
         backfill_policy=SINGLE_RUN,
-        deps=[dg.AssetKey(dep.split("/")) for dep in MART_DEPENDENCIES[name]] + [dg.AssetKey(["audit", "ingest_log"])],
+        deps=[dg.AssetKey(dep.split("/")) for dep in deps],
         kinds={"duckdb", "sql"},
         description=table.comment + "（SQL：shouyang_pipeline/marts/" + name + ".sql；每次按全部报告期重建）",
         metadata=definition_metadata(table),
-        check_specs=check_specs,
+        check_specs=[dg.AssetCheckSpec(c.name, asset=key, description=c.description) for c in checks],
     )
     def mart_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         periods = context.partition_keys
         period = periods[-1]  # the check and preview speak of the latest month of the run
         with warehouse.get_connection() as conn:
             total = build_mart(conn, name)
-            where, args = "WHERE period = ?", [period]
             yield dg.MaterializeResult(metadata={
                 "dagster/row_count": total,
                 "latest_period": period,
-                "rows_latest_period": row_count(conn, table, where, args),
-                "preview": preview(conn, table, where, args, 30),
+                "rows_latest_period": row_count(conn, table, [period]),
+                "preview": preview(conn, table, [period], 30),
             })
-            if name == "target_scorecard":
-                rows = conn.execute(
-                    f"SELECT target_name, status, detail FROM {table.qualified} WHERE period = ? ORDER BY target_key",
-                    [period]).df()
+            for check in checks:
+                rows = status_check_rows(conn, name, check, period)
+                values = rows[check.column]
                 yield dg.AssetCheckResult(
-                    check_name="targets_met", passed=not (rows.status == "未达标").any(),
+                    check_name=check.name, passed=not values.isin(check.warn_on).any(),
                     severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"达标": int((rows.status == "达标").sum()), "未达标": int((rows.status == "未达标").sum()),
-                              "无数据": int((rows.status == "无数据").sum()), "scorecard": markdown(rows)},
+                    metadata={**{v: int((values == v).sum()) for v in check.values}, check.label: markdown(rows)},
                 )
 
     mart_asset.__name__ = f"marts_{name}"
@@ -270,47 +237,19 @@ MART_ASSETS = [_mart_asset(name) for name in MARTS]
     description="月度简报（briefing_<期>.md/.html，中文，含图表）和分析用Excel工作簿（marts_<期>.xlsx），写入 SHOUYANG_EXPORT_DIR",
 )
 def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    from ..exports.briefing import write_briefing
-    from ..exports.workbook import write_workbook
-    from ..warehouse.publish import PublishedWarehouseInUse, stage_exports
-
     settings = warehouse.settings
     # Written into a staging folder: `exports/published_warehouse` moves them into the export dir
     # in the same step as the warehouse, so a briefing never speaks of a warehouse nobody can open.
-    try:
-        with stage_exports(Path(warehouse.database), settings.warehouse, settings.export_dir,
-                           context.run_id) as stage:
-            with warehouse.get_connection() as conn:
-                # Months of the run with data (the scorecard has every period any mart has) or with
-                # files (a month whose every file was rejected still gets a briefing that says so).
-                # The run's months, and those of earlier runs whose publish did not happen.
-                months = sorted(set(context.partition_keys) | unpublished_periods(settings))
-                periods = [p for (p,) in conn.execute(
-                    """SELECT period FROM marts.target_scorecard WHERE period IN (SELECT unnest($1))
-                       UNION
-                       SELECT period FROM audit.ingest_log
-                       WHERE is_current AND partition_key IS NOT NULL AND period IN (SELECT unnest($1))
-                       ORDER BY 1""",
-                    [months]).fetchall()]
-                written = []
-                for period in periods:
-                    written += stage.add(write_briefing(conn, period, stage.dir))
-                    written += stage.add([write_workbook(conn, period, stage.dir)])
-            # A month of the run with neither data nor files (they were removed) keeps no stale exports.
-            for period in sorted(set(months) - set(periods)):
-                for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"marts_{period}.xlsx"):
-                    stage.remove(stale)
-            latest = (stage.dir / f"briefing_{periods[-1]}.md").read_text(encoding="utf-8") if periods else None
-    except PublishedWarehouseInUse as exc:  # an earlier run's publish could not be finished
-        raise dg.Failure(description=str(exc), metadata={"pid": exc.pid or 0, "path": str(exc.path)},
-                         allow_retries=False) from None
+    with setup_failure():
+        staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection,
+                                   export_months(settings, context.partition_keys), context.run_id)
     metadata = {"files": dg.MetadataValue.md(
-        "\n".join(f"- `{p}`" for p in written) or "（本次运行的月份没有数据）"),
+        "\n".join(f"- `{p}`" for p in staged.written) or "（本次运行的月份没有数据）"),
         "note": "与数据仓库一同发布（exports/published_warehouse）"}
-    if stage.delete:
-        metadata["to_delete"] = dg.MetadataValue.md("\n".join(f"- `{settings.export_dir / n}`" for n in stage.delete))
-    if latest is not None:
-        metadata["briefing"] = dg.MetadataValue.md(latest)
+    if staged.to_delete:
+        metadata["to_delete"] = dg.MetadataValue.md("\n".join(f"- `{settings.export_dir / n}`" for n in staged.to_delete))
+    if staged.latest_briefing is not None:
+        metadata["briefing"] = dg.MetadataValue.md(staged.latest_briefing)
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -324,16 +263,9 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     description="分析人员打开的数据仓库文件（SHOUYANG_WAREHOUSE）：运行结束时由工作副本整体原子替换，读者看到的永远是完整的上一次或这一次结果",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    from ..warehouse.publish import PublishedWarehouseInUse, publish_run
-
-    settings = warehouse.settings
-    try:
+    with setup_failure():
         # The warehouse and the exports staged by `exports/briefing` in this run, in one step.
-        done = publish_run(Path(warehouse.database), settings.warehouse, settings.export_dir, context.run_id)
-    except PublishedWarehouseInUse as exc:
-        raise dg.Failure(description=str(exc), metadata={"pid": exc.pid or 0, "path": str(exc.path)},
-                         allow_retries=False) from None
-    clear_unpublished(settings)
+        done = publish(warehouse.settings, Path(warehouse.database), context.run_id)
     path = done.warehouse
     metadata = {"path": dg.MetadataValue.path(str(path)), "size_bytes": path.stat().st_size,
                 "exports": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in done.exports) or "（无）")}

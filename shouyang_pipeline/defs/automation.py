@@ -9,6 +9,7 @@ import duckdb
 
 from ..errors import SetupError
 from ..ingest.discover import discover, file_sha256, sha256_of
+from ..warehouse import queries
 from ..warehouse.connection import connect
 from .partitions import TIMEZONE, monthly
 from .resources import WarehouseResource
@@ -49,12 +50,10 @@ def already_loaded(settings) -> dict[str, str]:
         return {}
     try:
         with connect(settings.warehouse, read_only=True) as conn:
-            rows = conn.execute(
-                "SELECT file_path, sha256 FROM audit.ingest_log WHERE is_current AND partition_key IS NOT NULL"
-            ).fetchall()
+            rows = queries.current_files(conn)
     except duckdb.Error:
         return {}
-    return {path: sha for path, sha in rows if sha}
+    return {path: sha for path, sha, _ in rows if sha}
 
 
 @dg.sensor(
@@ -73,7 +72,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
     except SetupError as exc:  # a missing raw dir is not "every file removed"
         return dg.SkipReason(str(exc))
     for raw in found:
-        if raw.unreadable or raw.partition is None:
+        if raw.unreadable or raw.dataset_period is None:
             continue
         digest = file_sha256(raw.path)
         if digest is None:

@@ -7,6 +7,7 @@ import duckdb
 import pandas as pd
 
 from ..catalog.tables import Table
+from ..warehouse import queries
 
 
 def column_schema(table: Table) -> dg.TableSchema:
@@ -30,11 +31,11 @@ def markdown(frame: pd.DataFrame, limit: int = 20) -> dg.MetadataValue:
     return dg.MetadataValue.md(text)
 
 
-def preview(conn: duckdb.DuckDBPyConnection, table: Table, where: str = "", args: list | None = None,
+def preview(conn: duckdb.DuckDBPyConnection, table: Table, periods: list[str] | None = None,
             limit: int = 10) -> dg.MetadataValue:
-    frame = conn.execute(f"SELECT * FROM {table.qualified} {where} LIMIT {int(limit)}", args or []).df()
-    return markdown(frame, limit)
+    """The first rows of a table (of these periods) as a Markdown table."""
+    return markdown(queries.first_rows(conn, table, periods, limit), limit)
 
 
-def row_count(conn: duckdb.DuckDBPyConnection, table: Table, where: str = "", args: list | None = None) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM {table.qualified} {where}", args or []).fetchone()[0])
+def row_count(conn: duckdb.DuckDBPyConnection, table: Table, periods: list[str] | None = None) -> int:
+    return queries.count_rows(conn, table, periods)

@@ -1,5 +1,9 @@
 """The county's monthly briefing, in Chinese, written from the marts and the audit tables alone.
 
+It computes nothing the marts have: the figures, the village period a month uses (the
+scorecard's data_period), the month range (`marts.sentences.month_range`, as in the scorecard's
+sentences), the village target (reference.targets, as the marts read it).
+
 `write_briefing(conn, period, export_dir)` writes `briefing_<period>.md` and
 `briefing_<period>.html` (templates in `templates/`; the HTML carries inline SVG charts and
 no external resource, so it opens offline). The sentences follow the county office's own
@@ -29,10 +33,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from ..catalog.datasets import DATASETS
 from ..catalog.rules import rule_name
+from ..marts.sentences import month_range
 from . import charts
 
 VILLAGE_TARGET_KEY = "village_operating_income_min"
-DEFAULT_VILLAGE_TARGET_WAN = Decimal(40)
 
 
 STATUS_NAMES = {"loaded": "全部入库", "partial": "部分入库", "rejected": "整体退回"}
@@ -43,12 +47,6 @@ STATUS_NAMES = {"loaded": "全部入库", "partial": "部分入库", "rejected":
 
 def month_of(period: str) -> int:
     return int(period[5:7])
-
-
-def month_range(period: str) -> str:
-    """'1—M月' (em dash), or '1月' for January."""
-    m = month_of(period)
-    return "1月" if m == 1 else f"1—{m}月"
 
 
 def period_zh(period: str) -> str:
@@ -238,7 +236,17 @@ def zones_section(conn, period: str) -> Section:
 
 
 def village_data_period(conn, period: str) -> str | None:
-    """The latest period with village data up to this one in the same year."""
+    """The village period the briefing of `period` speaks of: the one its scorecard row used
+    (target_scorecard.data_period of the village target: the latest village period up to this
+    one in the same year). A month the scorecard has no such row for (no data of its own, or no
+    village target in reference.targets) looks that period up in marts.township_income_summary
+    by the same rule."""
+    card = conn.execute(
+        "SELECT data_period FROM marts.target_scorecard WHERE period = ? AND target_key = ?",
+        [period, VILLAGE_TARGET_KEY],
+    ).fetchone()
+    if card is not None:
+        return card[0]
     r = conn.execute(
         "SELECT max(period) FROM marts.township_income_summary WHERE period <= ? AND substr(period, 1, 4) = ?",
         [period, period[:4]],
@@ -246,24 +254,33 @@ def village_data_period(conn, period: str) -> str | None:
     return r[0] if r else None
 
 
+def village_target_wan(conn) -> Decimal | None:
+    """The village operating-income target (万元) of reference.targets; None if it is not set."""
+    r = conn.execute("SELECT target_value FROM reference.targets WHERE target_key = ?", [VILLAGE_TARGET_KEY]).fetchone()
+    return None if r is None or r[0] is None else Decimal(str(r[0]))
+
+
 def villages_section(conn, period: str) -> Section:
     s = Section("四、村级集体经济")
     dp = village_data_period(conn, period)
-    target_row = next(iter(_rows(conn, "SELECT target_value FROM marts.target_scorecard WHERE period = ? AND target_key = ?",
-                                 [period, VILLAGE_TARGET_KEY])), None)
-    target = Decimal(str(target_row["target_value"])) if target_row else DEFAULT_VILLAGE_TARGET_WAN
-    target_txt = f"{target.normalize():f}"
+    target = village_target_wan(conn)
+    target_txt = None if target is None else f"{target.normalize():f}"
     if dp is None:
-        s.paragraphs.append(f"本年尚无村级集体经济收入数据（各乡镇按季度报送），暂无法对照经营性收入{target_txt}万元的目标。")
+        goal = "目标" if target_txt is None else f"{target_txt}万元的目标"
+        s.paragraphs.append(f"本年尚无村级集体经济收入数据（各乡镇按季度报送），暂无法对照经营性收入{goal}。")
         return s
     towns = _rows(conn, "SELECT * FROM marts.township_income_summary WHERE period = ?", [dp])
     county = next(t for t in towns if t["township"] == "全县")
     towns = [t for t in towns if t["township"] != "全县"]
     lead = f"据各乡镇报送的{period_zh(dp)}数据" + ("" if dp == period else "（本月无新报送，沿用最近一期）")
+    if target_txt is None:
+        meeting = "村集体经济经营性收入目标尚未设定"
+    else:
+        meeting = (f"村集体经济经营性收入达到{target_txt}万元以上的{county['villages_meeting_target']}个，"
+                   f"占全部行政村的{num(county['share_meeting_target_pct'])}%")
     s.paragraphs.append(
-        f"{lead}，全县{county['villages_expected']}个行政村中已报送{county['villages_reported']}个，"
-        f"村集体经济经营性收入达到{target_txt}万元以上的{county['villages_meeting_target']}个，"
-        f"占全部行政村的{num(county['share_meeting_target_pct'])}%；已报送村经营性收入累计{county['operating_income_wan']}万元"
+        f"{lead}，全县{county['villages_expected']}个行政村中已报送{county['villages_reported']}个，{meeting}；"
+        f"已报送村经营性收入累计{county['operating_income_wan']}万元"
         + (f"，已报未达标村距目标合计还差{county['shortfall_wan']}万元。" if county["shortfall_wan"] else "。")
     )
     missing = [t for t in towns if t["villages_expected"] and t["villages_reported"] < t["villages_expected"]]
@@ -293,7 +310,8 @@ def villages_section(conn, period: str) -> Section:
         "chart-villages", f"各乡镇行政村经营性收入达标情况（{dp}）",
         [t["township"] for t in shown],
         [
-            (f"达标（≥{target_txt}万元）", [t["villages_meeting_target"] for t in shown], charts.GREEN),
+            ("达标" if target_txt is None else f"达标（≥{target_txt}万元）",
+             [t["villages_meeting_target"] for t in shown], charts.GREEN),
             ("已报未达标", [t["villages_reported"] - t["villages_meeting_target"] for t in shown], charts.ORANGE),
             ("未报送", [t["villages_expected"] - t["villages_reported"] for t in shown], charts.GREY),
         ],

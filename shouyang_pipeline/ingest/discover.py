@@ -22,7 +22,7 @@ ACCEPTED_SUFFIXES = (".csv", ".xlsx")
 # submission is a few MB, and reading means holding it in memory several times over.
 MAX_FILE_BYTES = 100 * 1024 * 1024
 _ARCHIVE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,10}$")
-LAYOUT_HINT = "<数据集>/<报告期YYYY-MM>[__<报送单位>].xlsx 或 .csv，数据集为 " + "、".join(DATASETS)
+NAMING_HINT = "<数据集>/<报告期YYYY-MM>[__<报送单位>].xlsx 或 .csv，数据集为 " + "、".join(DATASETS)
 
 
 def current_period(now: datetime | None = None) -> str:
@@ -40,13 +40,13 @@ class RawFile:
     period: str | None
     submitter: str | None
     suffix: str
-    problem: str | None  # Chinese; None when the layout is right
-    placed: bool = True  # False when no partition can hold it (unknown folder, bad or out-of-range period)
+    naming_problem: str | None  # Chinese; None when the path follows the naming rules
+    placed: bool = True  # False when no dataset-period can hold it (unknown folder, bad or out-of-range period)
     kind: str = "file"  # "file", or "symlink", "hardlink", "special": never opened
 
     @property
-    def partition(self) -> tuple[str, str] | None:
-        """(dataset, period) of the partition whose run reads (or rejects) this file."""
+    def dataset_period(self) -> tuple[str, str] | None:
+        """(dataset, period) whose ingest reads (or rejects) this file; None when it fits none."""
         if self.placed and self.dataset and self.period:
             return self.dataset, self.period
         return None
@@ -63,7 +63,7 @@ class Taken:
 
     digest: str | None
     data: bytes | None
-    problem: str | None = None
+    rejection: str | None = None  # why the file is rejected, Chinese
 
 
 def take(raw: RawFile, archive_dir: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Taken:
@@ -73,7 +73,7 @@ def take(raw: RawFile, archive_dir: Path, *, max_bytes: int = MAX_FILE_BYTES) ->
     be archived is a file-level problem of that file alone: the run goes on.
     """
     if raw.unreadable:
-        return Taken(None, None, raw.problem)
+        return Taken(None, None, raw.naming_problem)
     try:
         size = raw.path.stat().st_size
         if size <= max_bytes:
@@ -156,13 +156,13 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     base = dict(path=path, rel_path=rel, dataset=dataset, period=period,
                 submitter=submitter.strip() or None, suffix=suffix, kind=kind)
 
-    # A file is placed in the partition (dataset, period) when both exist: its run logs it.
-    # Anything else (including a month the dataset's cadence has no partition for) is unplaced.
+    # A file is placed in the dataset-period (dataset, period) when both exist: its ingest logs it.
+    # Anything else (including a month the dataset's cadence does not report) is unplaced.
     placeable = (dataset is not None and period is not None and 1 <= int(period[5:7]) <= 12
                  and FIRST_PERIOD <= period <= now_period and DATASETS[dataset].accepts_period(int(period[5:7])))
 
     def reject(msg: str, placed: bool = True) -> RawFile:
-        return RawFile(**base, problem=f"{msg}。文件应放在：{LAYOUT_HINT}", placed=placed and placeable)
+        return RawFile(**base, naming_problem=f"{msg}。文件应放在：{NAMING_HINT}", placed=placed and placeable)
 
     if kind != "file":
         return reject(_UNREAD[kind])
@@ -189,7 +189,7 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     ds = DATASETS[parts[0]]
     if not ds.accepts_period(month):
         return reject(f"{ds.title}按季度报送，报告期只能是3、6、9、12月，不能是{period}", placed=False)
-    return RawFile(**base, problem=None)
+    return RawFile(**base, naming_problem=None)
 
 
 def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:

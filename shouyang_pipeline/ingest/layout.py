@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..catalog.datasets import Dataset, Field
 from ..text import norm
-from .read import FileProblem, Grid
+from .read import FileRejected, Grid
 
 HEADER_SEARCH_ROWS = 10
 _UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)\((?P<unit>元|万元|亿元|%|个|人|家|户)\)$")
@@ -77,7 +77,7 @@ def _holds_data(grid: Grid) -> bool:
 
 
 def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
-    """The first visible sheet with a header row; raises FileProblem when there is none or the header is bad.
+    """The first visible sheet with a header row; raises FileRejected when there is none or the header is bad.
 
     Hidden sheets are never read. Every hidden sheet that holds anything, and every visible one
     after the sheet read, is named in `Layout.unread_sheets`, so the clerk knows it was not read
@@ -110,7 +110,7 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
                 ignored.append(written)
                 continue
             if f.name in seen:
-                raise FileProblem(
+                raise FileRejected(
                     f"表头“{seen[f.name].header}”和“{written}”都对应“{f.header}”这一列，请删除其中一列后重新报送"
                 )
             cm = ColumnMap(f, idx, written, unit)
@@ -125,13 +125,13 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
         return Layout(grid, header_index, columns, ignored, title_unit, unread, hidden)
     for grid in grids:
         if grid.hidden and _find_header(grid, lookup) is not None:
-            raise FileProblem(
+            raise FileRejected(
                 f"表头所在的工作表“{grid.sheet}”是隐藏的，只读取可见的工作表：请在Excel中右键工作表标签→"
                 f"“取消隐藏”，显示该工作表后重新保存报送"
             )
     where = "任何工作表的" if len(grids) > 1 else ""
     expected = "、".join(f.header for f in dataset.fields if f.required)
-    raise FileProblem(
+    raise FileRejected(
         f"在{where}前{HEADER_SEARCH_ROWS}行中找不到表头行（至少两个单元格应为已知列名，如：{expected}），请使用{dataset.title}的模板"
     )
 

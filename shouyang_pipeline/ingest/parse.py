@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..catalog import rules as codes
 from ..catalog.datasets import Dataset, Field
 from ..reference import Reference
 from .layout import ROW_KINDS, ColumnMap, Layout, money_unit, row_kinds, split_header
 from openpyxl.utils import get_column_letter
 
 from .read import CsvGrid, as_written, cell_name
-from .values import EMPTY, Problem, is_empty, parse_number, parse_value
+from .values import EMPTY, CellProblem, is_empty, parse_number, parse_value
 
 TOTALS_TOLERANCE = 0.01
 
@@ -127,8 +128,8 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
             if parsed is EMPTY:
                 row.values[f.name] = None
                 if f.required:
-                    row.errors.append(issue(number, cm, value, "required", _required_reason(f)))
-            elif isinstance(parsed, Problem):
+                    row.errors.append(issue(number, cm, value, codes.REQUIRED, _required_reason(f)))
+            elif isinstance(parsed, CellProblem):
                 row.values[f.name] = None
                 target = row.errors if f.required else row.warnings
                 target.append(issue(number, cm, value, parsed.rule, parsed.reason))
@@ -137,7 +138,7 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
                 if f.kind == "text" and not parsed.isascii():
                     reading = garbled_reading(parsed)
                     if reading is not None:
-                        row.warnings.append(issue(number, cm, value, "garbled_text", _garbled_reason(reading),
+                        row.warnings.append(issue(number, cm, value, codes.GARBLED_TEXT, _garbled_reason(reading),
                                                   reading=reading))
         if number in other_encoding:
             _warn_other_encoding(row, layout, other_encoding[number], grid.encoding)
@@ -154,10 +155,10 @@ def _warn_other_encoding(row: Row, layout: Layout, encoding: str, file_encoding:
     cells = [(cm, row.cells[cm.index]) for cm in layout.columns if cm.index < len(row.cells)
              and isinstance(row.cells[cm.index], str) and not row.cells[cm.index].isascii()]
     for cm, value in cells:
-        row.warnings.append(issue(row.number, cm, value, "mixed_encoding", told + "为“{value}”，请核对" + ask))
+        row.warnings.append(issue(row.number, cm, value, codes.MIXED_ENCODING, told + "为“{value}”，请核对" + ask))
     if not cells:
         row.warnings.append(Issue(source_row=row.number, source_cell=None, column=None, source_column=None,
-                                  value=None, rule="mixed_encoding", reason=told + ask))
+                                  value=None, rule=codes.MIXED_ENCODING, reason=told + ask))
 
 
 def _garbled_reason(reading: str) -> str:
@@ -275,7 +276,7 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
                 continue  # a blank (or `-`) total is not checked
             stated = parse_number(cells[cm.index])
             unit = money_unit(layout, cm)
-            if isinstance(stated, Problem):
+            if isinstance(stated, CellProblem):
                 pf.totals_notes.append(
                     f"合计行{cell_name(number, cm.index)}（{display_name(cm)}）“{as_written(cells[cm.index])}”不是数字，未核对"
                 )
@@ -286,7 +287,7 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
                 if is_empty(value):
                     continue
                 n = parse_number(value)
-                if isinstance(n, Problem):
+                if isinstance(n, CellProblem):
                     unreadable.append(f"{cell_name(row.number, cm.index)}“{as_written(value)}”")
                 else:
                     total += n

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from .xlsx_limits import DAMAGED, XlsxRejected, inspect_xlsx
 
 
-class FileProblem(Exception):
+class FileRejected(Exception):
     """A problem that rejects the whole file; the message is Chinese, for the clerk."""
 
 
@@ -87,7 +87,7 @@ def _decode(data: bytes) -> _Decoded:
             try:
                 text = line.decode("gb18030")
             except UnicodeDecodeError:
-                raise FileProblem(_UNDECODABLE) from None
+                raise FileRejected(_UNDECODABLE) from None
             kinds.append(GBK)
         decoded.append(text)
     utf8, gbk = kinds.count(UTF8), kinds.count(GBK)
@@ -149,11 +149,11 @@ def read_csv(data: bytes) -> list[Grid]:
             records.append(rec)
             consumed = reader.line_num
     except csv.Error as exc:
-        raise FileProblem(f"CSV文件格式有误，无法读取：{exc}") from exc
+        raise FileRejected(f"CSV文件格式有误，无法读取：{exc}") from exc
     # csv takes the end of the file inside quotes for the end of the field: a quote never closed
     # swallows every record after it into one cell. Such a quote can only be in the last record.
     if records and _unclosed_quote("".join(lines[first_lines[-1]:])):
-        raise FileProblem(
+        raise FileRejected(
             f"第{len(records)}行的引号没有闭合，其后的内容都被当成了一个单元格：请检查该行的双引号"
         )
     rows = [(i, [c if c != "" else None for c in rec]) for i, rec in enumerate(records, start=1)]
@@ -217,7 +217,7 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
     covered = sum(max(0, min(r1, height - 1) - r0 + 1) * max(0, min(c1, width - 1) - c0 + 1)
                   for (r0, c0), (r1, c1) in merges)
     if covered > height * width:
-        raise FileProblem(f"工作表“{sheet.name}”中的合并单元格相互重叠（文件已损坏），"
+        raise FileRejected(f"工作表“{sheet.name}”中的合并单元格相互重叠（文件已损坏），"
                           f"请在Excel中取消这些合并单元格后重新合并并保存")
     copies: set[tuple[int, int]] = set()
     for (r0, c0), (r1, c1) in merges:
@@ -258,15 +258,15 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
         return [_sheet_grid(sheet, *extras.get(sheet.name, (set(), {})),
                             hidden=meta.visible != SheetVisibleEnum.Visible)
                 for sheet, meta in zip(sheets, metadata)]
-    except FileProblem:
+    except FileRejected:
         raise
     except XlsxRejected as exc:
-        raise FileProblem(str(exc)) from exc
+        raise FileRejected(str(exc)) from exc
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - the readers raise many types for a damaged file,
         # MemoryError and RecursionError included, and a Rust panic arrives as a BaseException
-        raise FileProblem(DAMAGED.format(type(exc).__name__)) from exc
+        raise FileRejected(DAMAGED.format(type(exc).__name__)) from exc
 
 
 def read_grids(data: bytes, suffix: str, *, percent_formats: bool = True) -> list[Grid]:

@@ -1,7 +1,9 @@
-"""Canonicalise listed values and check every declared rule with a pandera schema derived from the dataset.
+"""Check every declared rule with a pandera schema derived from the dataset.
 
-Values are parsed first (`values`), so pandera sees clean types and every failure it reports
-carries the row index; each check is named `<column>#<rule number>` to map it back to the rule.
+Values are parsed first (`values`) and canonicalised by their rules (`Rule.canonical`), so pandera
+sees clean types and every failure it reports carries the row index; each check is the rule's own
+(`Rule.check`, or `Rule.frame_check` for a column comparison), named `<column>#<rule number>` to
+map it back to the rule.
 """
 
 from __future__ import annotations
@@ -9,61 +11,22 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
-from stdnum.cn import uscc
 
 from ..catalog.datasets import Dataset, Field, Rule
 from ..reference import Reference
-from ..text import norm
 
 # Nullable boolean: blank is FALSE, but an unreadable optional cell is NULL (SUBMISSIONS.md 3).
 PANDERA_DTYPES = {"money": "float64", "percent": "float64", "integer": "Int64", "boolean": "boolean"}
 
 
-def canonical_value(rule: Rule, value: object, reference: Reference) -> object:
-    """Fold synonyms and spellings to the canonical value; unknown values come back unchanged."""
-    if value is None or not isinstance(value, str):
-        return value
-    if rule.kind == "one_of":
-        key = norm(value)
-        synonyms = {norm(a): b for a, b in rule.synonyms}
-        if key in synonyms:
-            return synonyms[key]
-        return next((c for c in rule.choices if norm(c) == key), value)
-    if rule.kind == "lookup":
-        return reference.canonical(str(rule.arg), value) or value
-    if rule.kind == "credit_code":
-        return uscc.compact(value) if len(uscc.compact(value)) == 18 else value
-    return value
-
-
 def _check(field: Field, number: int, rule: Rule, reference: Reference) -> pa.Check:
-    """A pandera check named `<column>#<rule number>`; NULLs pass (ignore_na)."""
-    if rule.kind == "gt0":
-        fn = lambda s: s > 0  # noqa: E731
-    elif rule.kind == "ge0":
-        fn = lambda s: s >= 0  # noqa: E731
-    elif rule.kind == "max_len":
-        fn = lambda s, n=int(rule.arg): s.str.len() <= n  # noqa: E731
-    elif rule.kind in ("one_of", "lookup"):
-        allowed = set(rule.choices) if rule.kind == "one_of" else reference.choices(str(rule.arg))
-        fn = lambda s, allowed=frozenset(allowed): s.isin(allowed)  # noqa: E731
-    elif rule.kind == "credit_code":
-        fn = lambda s: s.map(uscc.is_valid).astype(bool)  # noqa: E731
-    elif rule.kind == "digits":
-        fn = lambda s, n=int(rule.arg): s.str.fullmatch(r"\d{%d}" % n).astype(bool)  # noqa: E731
-    else:
-        raise ValueError(f"rule kind {rule.kind} is not a column check")
-    return pa.Check(fn, name=f"{field.name}#{number}")
+    """The rule as a pandera check named `<column>#<rule number>`; NULLs pass (ignore_na).
 
-
-def _frame_check(field: Field, number: int, rule: Rule) -> pa.Check:
-    other = str(rule.arg)
-    a, b = field.name, other
-    tolerance = 1e-9
-    if rule.kind == "le_col":
-        fn = lambda df: df[a].isna() | df[b].isna() | (df[a] <= df[b] + tolerance)  # noqa: E731
+    A column comparison checks the whole frame (its failures still carry the row index)."""
+    if rule.is_comparison:
+        fn = lambda df: rule.frame_check(df, field.name)  # noqa: E731
     else:
-        fn = lambda df: df[a].isna() | df[b].isna() | (df[a] + tolerance >= df[b])  # noqa: E731
+        fn = lambda s: rule.check(s, reference)  # noqa: E731
     return pa.Check(fn, name=f"{field.name}#{number}")
 
 
@@ -72,10 +35,7 @@ def pandera_schema(dataset: Dataset, reference: Reference) -> pa.DataFrameSchema
     for f in dataset.all_fields:
         checks = []
         for number, rule in enumerate(f.rules):
-            if rule.kind in ("le_col", "ge_col"):
-                frame_checks.append(_frame_check(f, number, rule))
-            else:
-                checks.append(_check(f, number, rule, reference))
+            (frame_checks if rule.is_comparison else checks).append(_check(f, number, rule, reference))
         columns[f.name] = pa.Column(PANDERA_DTYPES.get(f.kind), checks=checks, nullable=True, required=False)
     return pa.DataFrameSchema(columns, checks=frame_checks, name=dataset.name, strict=False)
 
@@ -103,4 +63,5 @@ def rule_failures(dataset: Dataset, frame: pd.DataFrame, reference: Reference) -
         column, number = check.rsplit("#", 1)
         f = dataset.field(column)
         out.append((int(index), f, f.rules[int(number)]))
-    return sorted(set(out), key=lambda t: (t[0], t[1].name))
+    # Row, column, then the order the rules are declared in: the same messages in the same order every run.
+    return sorted(set(out), key=lambda t: (t[0], t[1].name, t[1].rules.index(t[2])))

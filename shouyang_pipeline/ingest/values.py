@@ -1,4 +1,4 @@
-"""Parse one cell as its declared kind (SUBMISSIONS.md 3). Never raises: returns value or a `Problem`."""
+"""Parse one cell as its declared kind (SUBMISSIONS.md 3). Never raises: returns value or a `CellProblem`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ..catalog import rules as codes
 from ..text import strip_ends, strip_invisible
 
 EMPTY_MARKS = {"", "-", "—", "——", "--", "/", "／", "无"}
@@ -35,7 +36,7 @@ _DATE_PATTERNS = (
 
 
 @dataclass(frozen=True)
-class Problem:
+class CellProblem:
     rule: str
     reason: str  # template with {header} and {value}
 
@@ -61,25 +62,25 @@ def is_empty(raw: object) -> bool:
     return False
 
 
-def parse_number(raw: object) -> float | Problem:
+def parse_number(raw: object) -> float | CellProblem:
     if isinstance(raw, bool):
-        return Problem("not_a_number", "{header}应填写数字（当前值：{value}）")
+        return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字（当前值：{value}）")
     if isinstance(raw, (int, float)):
         if isinstance(raw, float) and not math.isfinite(raw):
-            return Problem("not_a_number", "{header}应填写数字（当前值：{value}）")
+            return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字（当前值：{value}）")
         return float(raw)
     if isinstance(raw, datetime):
-        return Problem("not_a_number", "{header}应填写数字，不能是日期（当前值：{value}）")
+        return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字，不能是日期（当前值：{value}）")
     text = _clean(raw)
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     if not _NUMBER.match(text):
-        return Problem("not_a_number", "{header}应填写数字（当前值：{value}）")
+        return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字（当前值：{value}）")
     return float(text)
 
 
-def _too_large(limit: str) -> Problem:
-    return Problem("out_of_range", "{header}数值过大，超出可接受的范围（绝对值不超过" + limit + "），请核对数值和单位（当前值：{value}）")
+def _too_large(limit: str) -> CellProblem:
+    return CellProblem(codes.OUT_OF_RANGE, "{header}数值过大，超出可接受的范围（绝对值不超过" + limit + "），请核对数值和单位（当前值：{value}）")
 
 
 _MONEY_TOO_LARGE = _too_large("100万亿元")
@@ -87,41 +88,41 @@ _PERCENT_TOO_LARGE = _too_large(f"{PERCENT_MAX:.0f}%")
 _INTEGER_TOO_LARGE = _too_large(f"{INTEGER_MAX:,}")
 
 
-def parse_money(raw: object, unit: str) -> float | Problem:
+def parse_money(raw: object, unit: str) -> float | CellProblem:
     number = parse_number(raw)
-    if isinstance(number, Problem):
+    if isinstance(number, CellProblem):
         return number
     wan = number * UNIT_FACTORS[unit]
     return wan if abs(wan) <= MONEY_MAX_WAN else _MONEY_TOO_LARGE
 
 
-def parse_integer(raw: object) -> int | Problem:
+def parse_integer(raw: object) -> int | CellProblem:
     number = parse_number(raw)
-    if isinstance(number, Problem):
+    if isinstance(number, CellProblem):
         return number
     if abs(number) > INTEGER_MAX:
         return _INTEGER_TOO_LARGE
     if not float(number).is_integer():
-        return Problem("not_an_integer", "{header}应填写整数（当前值：{value}）")
+        return CellProblem(codes.NOT_AN_INTEGER, "{header}应填写整数（当前值：{value}）")
     return int(number)
 
 
-def parse_percent(raw: object, percent_formatted: bool) -> float | Problem:
+def parse_percent(raw: object, percent_formatted: bool) -> float | CellProblem:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         number = parse_number(raw)
-        if isinstance(number, Problem):
+        if isinstance(number, CellProblem):
             return number
         number = number * 100 if percent_formatted else number
     else:
         text = _clean(raw) if raw is not None else ""
         text = text.removesuffix("%")
         number = parse_number(text)
-        if isinstance(number, Problem):
-            return Problem("not_a_number", "{header}应填写百分数，如10.6或10.6%（当前值：{value}）")
+        if isinstance(number, CellProblem):
+            return CellProblem(codes.NOT_A_NUMBER, "{header}应填写百分数，如10.6或10.6%（当前值：{value}）")
     return number if abs(number) <= PERCENT_MAX else _PERCENT_TOO_LARGE
 
 
-def parse_boolean(raw: object) -> bool | Problem:
+def parse_boolean(raw: object) -> bool | CellProblem:
     if raw is None:
         return False
     if isinstance(raw, bool):
@@ -133,14 +134,14 @@ def parse_boolean(raw: object) -> bool | Problem:
         return True
     if text in FALSE_MARKS or is_empty(raw):
         return False
-    return Problem("not_a_boolean", "{header}应填写“是”或“否”（当前值：{value}）")
+    return CellProblem(codes.NOT_A_BOOLEAN, "{header}应填写“是”或“否”（当前值：{value}）")
 
 
-_DATE_OUT_OF_RANGE = Problem(
-    "out_of_range", "{header}的年份应在%d年至%d年之间，请核对（当前值：{value}）" % YEARS)
+_DATE_OUT_OF_RANGE = CellProblem(
+    codes.OUT_OF_RANGE, "{header}的年份应在%d年至%d年之间，请核对（当前值：{value}）" % YEARS)
 
 
-def parse_date(raw: object) -> date | Problem:
+def parse_date(raw: object) -> date | CellProblem:
     if isinstance(raw, datetime):
         raw = raw.date()
     if isinstance(raw, date):
@@ -155,17 +156,17 @@ def parse_date(raw: object) -> date | Problem:
             except ValueError:
                 break
             return found if YEARS[0] <= found.year <= YEARS[1] else _DATE_OUT_OF_RANGE
-    return Problem("not_a_date", "{header}不是有效日期，应填写如2023-03-15或2023年3月（当前值：{value}）")
+    return CellProblem(codes.NOT_A_DATE, "{header}不是有效日期，应填写如2023-03-15或2023年3月（当前值：{value}）")
 
 
 _FLOAT_DIGITS = re.compile(r"^(\d+)\.0+$")
 
 
-_TEXT_TOO_LONG = Problem(
-    "out_of_range", "{header}过长（超过%d个字符，Excel单元格的上限），请核对该单元格" % TEXT_MAX_CHARS)
+_TEXT_TOO_LONG = CellProblem(
+    codes.OUT_OF_RANGE, "{header}过长（超过%d个字符，Excel单元格的上限），请核对该单元格" % TEXT_MAX_CHARS)
 
 
-def parse_text(raw: object) -> str | Problem:
+def parse_text(raw: object) -> str | CellProblem:
     """Trimmed text without invisible characters; a code Excel read as a number (140725100201.0,
     as a cell or as written in a CSV) is its digits."""
     if isinstance(raw, float) and raw.is_integer():
@@ -180,7 +181,7 @@ def parse_text(raw: object) -> str | Problem:
 
 
 def parse_value(kind: str, raw: object, *, unit: str = "万元", percent_formatted: bool = False):
-    """The parsed value, EMPTY, or a Problem. Booleans never come back EMPTY (blank is no)."""
+    """The parsed value, EMPTY, or a CellProblem. Booleans never come back EMPTY (blank is no)."""
     if kind == "boolean":
         return parse_boolean(raw)
     if is_empty(raw):

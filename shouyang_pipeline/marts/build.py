@@ -1,9 +1,18 @@
 """Build the marts: each is one readable SQL file in this folder, rebuilt whole over all periods.
 
-`build_mart(conn, name)` runs `CREATE OR REPLACE TABLE marts.<name> AS <sql>` and applies the
-COMMENTs of the declaration in `catalog.marts` inside one transaction, so a reader of the same
-connection never sees a half-built mart. The SQL casts every column to its declared type;
-`check_matches_declaration` verifies that the built table is exactly the declaration.
+`build_mart(conn, name)` runs, inside one transaction, so that a reader of the same connection
+never sees a half-built mart and a failed build leaves the previous table:
+
+1. `macros.sql`: the shared expressions, as TEMP macros of this connection (never stored in the
+   warehouse);
+2. `CREATE OR REPLACE TABLE marts.<name> AS <name>.sql`; a mart with sentence columns
+   (`sentences.WRITERS`) goes through a TEMP table of its figures first, and the sentences are
+   written in Python from them;
+3. the COMMENTs of the declaration in `catalog.marts`;
+4. `check_matches_declaration`: a mart whose columns drift from its declaration fails the build.
+
+A mart may read other marts (`marts.x` in its SQL): `lineage.build_order()` builds it after them,
+and the Dagster asset depends on exactly the tables its SQL reads (`lineage.mart_inputs`).
 """
 
 from __future__ import annotations
@@ -11,27 +20,15 @@ from __future__ import annotations
 from importlib import resources
 
 import duckdb
+import pandas as pd
 
-from ..warehouse.ddl import comment_statements, ident
-from ..catalog.marts import MARTS
+from ..catalog.marts import MARTS, StatusCheck
 from ..catalog.tables import Table
+from ..warehouse.ddl import comment_statements, ident
+from .lineage import build_order
+from .sentences import WRITERS
 
-# The tables each mart's SQL reads, as asset keys ("schema/table").
-MART_DEPENDENCIES: dict[str, tuple[str, ...]] = {
-    "project_summary": ("staging/key_projects",),
-    "zone_project_summary": ("staging/key_projects", "reference/zones"),
-    "project_progress": ("staging/key_projects",),
-    "industrial_output_summary": ("staging/industrial_output", "staging/city_indicators"),
-    "industry_chain_summary": ("staging/industrial_output", "staging/key_projects", "reference/industry_chains"),
-    "village_income": ("staging/village_income", "reference/targets"),
-    "township_income_summary": (
-        "staging/village_income", "reference/villages", "reference/townships", "reference/targets",
-    ),
-    "target_scorecard": (
-        "staging/key_projects", "staging/industrial_output", "staging/city_indicators",
-        "staging/village_income", "reference/villages", "reference/targets",
-    ),
-}
+_FIGURES = "_mart_figures"  # the TEMP table of a mart with sentence columns
 
 
 def mart_sql(name: str) -> str:
@@ -41,8 +38,22 @@ def mart_sql(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8")
 
 
-def build_mart(conn: duckdb.DuckDBPyConnection, name: str) -> int:
-    """(Re)build marts.<name> for all periods atomically; return its row count."""
+def macros_sql() -> str:
+    """The CREATE OR REPLACE TEMP MACRO statements of macros.sql."""
+    return resources.files(__package__).joinpath("macros.sql").read_text(encoding="utf-8")
+
+
+def create_macros(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create (or replace) the marts' macros on this connection, as TEMP macros."""
+    conn.execute(macros_sql())
+
+
+def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True) -> int:
+    """(Re)build marts.<name> for all periods atomically; return its row count.
+
+    The marts it reads must be built already (`build_all` builds them in order). With `check`
+    (always, but for a test that widens staging on purpose) the built table must match its
+    declaration, or nothing changes."""
     table = MARTS[name]
     sql = mart_sql(name).strip().rstrip(";")
     try:
@@ -52,10 +63,17 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str) -> int:
         # the caller already holds a transaction: build inside it, the caller commits
         own_transaction = False
     try:
+        create_macros(conn)
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
-        conn.execute(f"CREATE OR REPLACE TABLE {table.qualified} AS\n{sql}")
+        writers = WRITERS.get(name)
+        if writers:
+            _create_with_sentences(conn, table, sql, writers)
+        else:
+            conn.execute(f"CREATE OR REPLACE TABLE {table.qualified} AS\n{sql}")
         for stmt in comment_statements(table):
             conn.execute(stmt)
+        if check:
+            check_matches_declaration(conn, name)
         rows = conn.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
         if own_transaction:
             conn.execute("COMMIT")
@@ -66,9 +84,38 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str) -> int:
     return int(rows)
 
 
+def _create_with_sentences(conn: duckdb.DuckDBPyConnection, table: Table, sql: str, writers: dict) -> None:
+    """marts.<table> from its SQL's figures, with the sentence columns written in Python.
+
+    The SQL's rows go into a TEMP table, in their order (rowid order; inside a transaction the
+    rowids do not start at 0, so rows are numbered 1, 2, … in that order). Each writer makes its
+    column from every row (a dict of all the SQL's columns), as a list in the same order; the
+    mart is the declared columns, the written ones taken from the lists, in the SQL's order."""
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS\n{sql}")
+    cur = conn.execute(f"SELECT * FROM {_FIGURES} ORDER BY rowid")
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    written = [[None if v is None else str(v) for v in map(write, rows)] for write in writers.values()]
+    types = {c.name: c.sql_type for c in table.columns}
+    columns = ", ".join(
+        f"CAST(w.{ident(c)}[f._mart_row] AS {types[c]}) AS {ident(c)}" if c in writers else f"f.{ident(c)}"
+        for c in table.column_names
+    )
+    lists = ", ".join(f"CAST(? AS VARCHAR[]) AS {ident(c)}" for c in writers)  # one list per written column
+    conn.execute(
+        f"CREATE OR REPLACE TABLE {table.qualified} AS\n"
+        f"SELECT {columns}\n"
+        f"FROM (SELECT *, row_number() OVER (ORDER BY rowid) AS _mart_row FROM {_FIGURES}) AS f\n"
+        f"CROSS JOIN (SELECT {lists}) AS w\n"
+        f"ORDER BY f._mart_row",
+        written,
+    )
+    conn.execute(f"DROP TABLE {_FIGURES}")
+
+
 def build_all(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Build every mart in dependency order; return row counts."""
-    return {name: build_mart(conn, name) for name in MARTS}
+    """Build every mart, each after the marts it reads; return row counts."""
+    return {name: build_mart(conn, name) for name in build_order()}
 
 
 def built_columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[tuple[str, str]]:
@@ -89,3 +136,11 @@ def check_matches_declaration(conn: duckdb.DuckDBPyConnection, name: str) -> Non
     actual = built_columns(conn, table)
     if declared != actual:
         raise AssertionError(f"marts.{name} does not match its declaration:\n{declared}\n{actual}")
+
+
+def status_check_rows(conn: duckdb.DuckDBPyConnection, name: str, check: StatusCheck, period: str) -> pd.DataFrame:
+    """The rows of marts.<name> a status check looks at: the period's, its columns, in its order."""
+    table = MARTS[name]
+    columns = ", ".join(ident(c) for c in check.shown)
+    return conn.execute(
+        f"SELECT {columns} FROM {table.qualified} WHERE period = ? ORDER BY {ident(check.order_by)}", [period]).df()

@@ -3,9 +3,8 @@
 -- city's figure has enterprises 0 and NULL county figures (nothing reported is not 0 output).
 --   yoy_growth_pct   (value_added_ytd ÷ value_added_prev_ytd − 1) × 100, nominal; NULL if prev is 0
 --   gap_pp           yoy_growth_pct − city_yoy_growth_pct, both unrounded
--- Ratios are taken on unrounded sums; the DOUBLE quotient is fixed to 10 decimals before
--- rounding so that 10.55 rounds to 10.6 (四舍五入), never to 10.5 by binary noise. From 1e27 on
--- (beyond DECIMAL(38,10), and where a DOUBLE has no fraction left) it is taken as it is.
+-- Ratios are taken on unrounded sums and rounded as macros.sql says (growth_pct, round_pct,
+-- round_gap: 10.55 rounds to 10.6, never to 10.5 by binary noise).
 -- Bounds: sums of 万元 DECIMAL(18,4) are DECIMAL(38,4) (≤ 2^63 rows × 1e10 ≈ 9.2e28 万元); the
 -- growth is at most that × 100 ÷ 0.0001 ≈ 9.2e34 %; the city's figure |x| ≤ 10000. Every output
 -- type (DECIMAL(38,x), BIGINT) holds them.
@@ -36,8 +35,7 @@ growth AS (
         c.value_added_ytd_wan,
         c.value_added_prev_ytd_wan,
         c.digital_core_output_wan,
-        (c.value_added_ytd_wan - c.value_added_prev_ytd_wan) * 100
-            / nullif(c.value_added_prev_ytd_wan, 0)                  AS yoy_growth_exact,  -- DOUBLE
+        growth_pct(c.value_added_ytd_wan, c.value_added_prev_ytd_wan) AS yoy_growth_exact,  -- DOUBLE
         ci.city_yoy_growth_pct
     FROM periods AS pe
     LEFT JOIN county AS c ON c.period = pe.period
@@ -46,15 +44,11 @@ growth AS (
 SELECT
     period,
     CAST(coalesce(enterprises, 0) AS BIGINT)                                           AS enterprises,
-    CAST(round(value_added_ytd_wan * 0.0001, 2) AS DECIMAL(38,2))                      AS value_added_ytd_yi,
-    CAST(round(value_added_prev_ytd_wan * 0.0001, 2) AS DECIMAL(38,2))                 AS value_added_prev_ytd_yi,
-    CASE WHEN abs(yoy_growth_exact) < 1e27
-         THEN round(CAST(yoy_growth_exact AS DECIMAL(38,10)), 1)
-         ELSE CAST(yoy_growth_exact AS DECIMAL(38,1)) END                              AS yoy_growth_pct,
+    wan_to_yi(value_added_ytd_wan)                                                     AS value_added_ytd_yi,
+    wan_to_yi(value_added_prev_ytd_wan)                                                AS value_added_prev_ytd_yi,
+    round_pct(yoy_growth_exact)                                                        AS yoy_growth_pct,
     CAST(round(city_yoy_growth_pct, 1) AS DECIMAL(38,1))                               AS city_yoy_growth_pct,
-    CASE WHEN abs(yoy_growth_exact) < 1e27
-         THEN round(CAST(yoy_growth_exact AS DECIMAL(38,10)) - city_yoy_growth_pct, 1)
-         ELSE CAST(yoy_growth_exact - city_yoy_growth_pct AS DECIMAL(38,1)) END        AS gap_pp,
-    CAST(round(digital_core_output_wan * 0.0001, 2) AS DECIMAL(38,2))                  AS digital_core_output_yi
+    round_gap(yoy_growth_exact, city_yoy_growth_pct)                                   AS gap_pp,
+    wan_to_yi(digital_core_output_wan)                                                 AS digital_core_output_yi
 FROM growth
 ORDER BY period

@@ -3,8 +3,7 @@
 -- OR key_projects rows (so 2023-01, with projects but no industrial file, has eight rows of
 -- projects and zero enterprises). Zeros where a chain has nothing reported.
 --   yoy_growth_pct  (value_added_ytd ÷ value_added_prev_ytd − 1) × 100, NULL when prev is 0;
---                   the DOUBLE quotient fixed to 10 decimals before rounding (10.55 → 10.6),
---                   taken as it is from 1e27 on (see industrial_output_summary.sql)
+--                   rounded as macros.sql says (growth_pct, round_pct: 10.55 → 10.6)
 -- Sums of 万元 DECIMAL(18,4) are DECIMAL(38,4), 亿元 (× 0.0001) DECIMAL(38,8); the growth is a
 -- DOUBLE ≤ 9.2e34: every output type holds anything staging accepts in any number of rows.
 WITH periods AS (
@@ -19,8 +18,7 @@ industry AS (
         count(*)                        AS enterprises,
         sum(value_added_ytd)            AS value_added_ytd_wan,
         sum(value_added_prev_ytd)       AS value_added_prev_ytd_wan,
-        (sum(value_added_ytd) - sum(value_added_prev_ytd)) * 100
-            / nullif(sum(value_added_prev_ytd), 0) AS yoy_growth_exact  -- DOUBLE
+        growth_pct(sum(value_added_ytd), sum(value_added_prev_ytd)) AS yoy_growth_exact  -- DOUBLE
     FROM staging.industrial_output
     WHERE industry_chain IS NOT NULL
     GROUP BY period, industry_chain
@@ -41,14 +39,12 @@ SELECT
     ch.chain_name,
     ch.chain_code,
     CAST(coalesce(i.enterprises, 0) AS BIGINT)                                            AS enterprises,
-    CAST(round(coalesce(i.value_added_ytd_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))          AS value_added_ytd_yi,
-    CAST(round(coalesce(i.value_added_prev_ytd_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))     AS value_added_prev_ytd_yi,
-    CASE WHEN abs(i.yoy_growth_exact) < 1e27
-         THEN round(CAST(i.yoy_growth_exact AS DECIMAL(38,10)), 1)
-         ELSE CAST(i.yoy_growth_exact AS DECIMAL(38,1)) END                               AS yoy_growth_pct,
+    wan_to_yi(coalesce(i.value_added_ytd_wan, 0))                                         AS value_added_ytd_yi,
+    wan_to_yi(coalesce(i.value_added_prev_ytd_wan, 0))                                    AS value_added_prev_ytd_yi,
+    round_pct(i.yoy_growth_exact)                                                         AS yoy_growth_pct,
     CAST(coalesce(p.projects, 0) AS BIGINT)                                               AS projects,
-    CAST(round(coalesce(p.total_investment_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))         AS project_total_investment_yi,
-    CAST(round(coalesce(p.ytd_investment_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))           AS project_ytd_investment_yi
+    wan_to_yi(coalesce(p.total_investment_wan, 0))                                        AS project_total_investment_yi,
+    wan_to_yi(coalesce(p.ytd_investment_wan, 0))                                          AS project_ytd_investment_yi
 FROM periods AS pe
 CROSS JOIN reference.industry_chains AS ch
 LEFT JOIN industry AS i ON i.period = pe.period AND i.chain_name = ch.chain_name

@@ -7,8 +7,8 @@
 --                              elapsed (month ÷ 12 × 100)
 -- One row per staging row: with staging's bounds (money ≤ 1e10 万元, a plan ≥ 0.0001 when not
 -- 0) completion ≤ 1e16 % and a change |x| ≤ 1e10 万元; the expressions are written as in the
--- summaries anyway (a completion from 1e27 on taken as the DOUBLE it is; the behind test in
--- exact DECIMAL(38,4)), so that no value of a DECIMAL(18,4) column can overflow them.
+-- summaries anyway (macros.sql: ratio_pct, round_pct, round_money; the behind test in exact
+-- DECIMAL(38,4)), so that no value of a DECIMAL(18,4) column can overflow them.
 WITH p AS (
     SELECT
         *,
@@ -19,7 +19,7 @@ WITH p AS (
 with_prev AS (
     SELECT
         p.*,
-        p.ytd_investment * 100 / nullif(p.annual_plan_investment, 0) AS completion,  -- DOUBLE
+        ratio_pct(p.ytd_investment, p.annual_plan_investment) AS completion,  -- DOUBLE
         prev.ytd_investment AS prev_ytd_investment
     FROM p
     LEFT JOIN staging.key_projects AS prev
@@ -32,10 +32,8 @@ SELECT
     project_code, project_name, level, sector, industry_chain, zone, township,
     total_investment, annual_plan_investment, ytd_investment, status, is_productive,
     responsible_unit, start_date, remarks,
-    -- the DOUBLE quotient fixed to 10 decimals, so that 10.55 rounds to 10.6, never to 10.5
-    CASE WHEN abs(completion) < 1e27 THEN round(CAST(completion AS DECIMAL(38,10)), 1)
-         ELSE CAST(completion AS DECIMAL(38,1)) END                       AS plan_completion_pct,
-    CAST(round(ytd_investment - prev_ytd_investment, 2) AS DECIMAL(38,2)) AS ytd_investment_change_wan,
+    round_pct(completion)                                                 AS plan_completion_pct,
+    round_money(ytd_investment - prev_ytd_investment)                     AS ytd_investment_change_wan,
     CASE
         WHEN status = '竣工' THEN false
         WHEN status = '未开工' AND month >= 6 THEN true

@@ -2,7 +2,8 @@
 -- One row per period that has key_projects rows and per scope, even a scope with 0 projects.
 -- Money: staging is 万元 DECIMAL(18,4); its sums are DECIMAL(38,4) and 亿元 = 万元 × 0.0001 is
 -- DECIMAL(38,8), kept DECIMAL so round() is 四舍五入 (half away from zero). Ratios are computed
--- from unrounded sums, then rounded. Types (marts/tables.py) hold anything staging accepts, in
+-- from unrounded sums, then rounded (macros.sql: wan_to_yi, ratio_pct, round_pct, share_pct).
+-- Types (catalog/marts.py) hold anything staging accepts, in
 -- any number of rows: a sum ≤ 2^63 rows × 1e10 万元 ≈ 9.2e28 万元; a completion ≤ that × 100 ÷
 -- 0.0001 (the smallest plan) ≈ 9.2e34 %.
 WITH periods AS (
@@ -28,8 +29,8 @@ sums AS (
         sum(total_investment)                                        AS total_investment_wan,
         sum(annual_plan_investment)                                  AS annual_plan_wan,
         sum(ytd_investment)                                          AS ytd_investment_wan,
-        -- DOUBLE (DuckDB divides DECIMALs in DOUBLE); NULL when the annual plan is 0
-        sum(ytd_investment) * 100 / nullif(sum(annual_plan_investment), 0) AS completion,
+        -- DOUBLE; NULL when the annual plan is 0
+        ratio_pct(sum(ytd_investment), sum(annual_plan_investment))  AS completion,
         count(*) FILTER (WHERE status IN ('新开工', '复工', '续建', '竣工')) AS started_projects,
         count(*) FILTER (WHERE total_investment >= 10000)           AS projects_over_100m,
         count(*) FILTER (WHERE is_productive)                        AS productive_projects
@@ -40,19 +41,14 @@ SELECT
     pe.period,
     sc.scope,
     CAST(coalesce(s.projects, 0) AS BIGINT)                                         AS projects,
-    CAST(round(coalesce(s.total_investment_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))   AS total_investment_yi,
-    CAST(round(coalesce(s.annual_plan_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))        AS annual_plan_yi,
-    CAST(round(coalesce(s.ytd_investment_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))     AS ytd_investment_yi,
-    -- NULL when the annual plan is 0 (or there is no project in the scope). The DOUBLE quotient
-    -- is fixed to 10 decimals before rounding so that 10.55 rounds to 10.6 (四舍五入), never to
-    -- 10.5 by binary noise; from 1e27 on (beyond DECIMAL(38,10), and where a DOUBLE has no
-    -- fraction left) it is taken as it is.
-    CASE WHEN abs(s.completion) < 1e27 THEN round(CAST(s.completion AS DECIMAL(38,10)), 1)
-         ELSE CAST(s.completion AS DECIMAL(38,1)) END                               AS plan_completion_pct,
+    wan_to_yi(coalesce(s.total_investment_wan, 0))                                  AS total_investment_yi,
+    wan_to_yi(coalesce(s.annual_plan_wan, 0))                                       AS annual_plan_yi,
+    wan_to_yi(coalesce(s.ytd_investment_wan, 0))                                    AS ytd_investment_yi,
+    -- NULL when the annual plan is 0 (or there is no project in the scope)
+    round_pct(s.completion)                                                         AS plan_completion_pct,
     CAST(coalesce(s.started_projects, 0) AS BIGINT)                                 AS started_projects,
-    -- at most 100; the count is taken as DOUBLE so that count × 100 cannot overflow a BIGINT
-    CAST(round(CAST(CAST(s.started_projects AS DOUBLE) * 100 / nullif(s.projects, 0) AS DECIMAL(38,10)), 1)
-         AS DECIMAL(38,1))                                                          AS start_rate_pct,
+    -- at most 100; NULL when there is no project in the scope
+    share_pct(s.started_projects, s.projects)                                       AS start_rate_pct,
     CAST(coalesce(s.projects_over_100m, 0) AS BIGINT)                               AS projects_over_100m,
     CAST(coalesce(s.productive_projects, 0) AS BIGINT)                              AS productive_projects
 FROM periods AS pe

@@ -74,10 +74,8 @@ SELECT
     CAST(villages_expected AS BIGINT)                                    AS villages_expected,
     CAST(villages_reported AS BIGINT)                                    AS villages_reported,
     CAST(villages_meeting_target AS BIGINT)                              AS villages_meeting_target,
-    -- counts taken as DOUBLE so that count × 100 cannot overflow
-    CAST(round(CAST(CAST(villages_meeting_target AS DOUBLE) * 100 / nullif(villages_expected, 0)
-                    AS DECIMAL(38,10)), 1) AS DECIMAL(38,1))             AS share_meeting_target_pct,
-    CAST(round(operating_income_wan, 2) AS DECIMAL(38,2))                AS operating_income_wan,
-    CAST(round(shortfall_wan, 2) AS DECIMAL(38,2))                       AS shortfall_wan
+    share_pct(villages_meeting_target, villages_expected)                AS share_meeting_target_pct,
+    round_money(operating_income_wan)                                    AS operating_income_wan,
+    round_money(shortfall_wan)                                           AS shortfall_wan
 FROM all_rows
 ORDER BY period, sort_group, township_code

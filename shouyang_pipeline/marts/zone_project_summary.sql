@@ -2,8 +2,8 @@
 -- Every zone of reference.zones for every period with key_projects rows, zeros where a zone
 -- has no project. Projects with no zone are not counted. staging.key_projects.zone already
 -- holds the canonical zone_name (aliases were folded at ingest).
--- Sums of 万元 DECIMAL(18,4) are DECIMAL(38,4), 亿元 (× 0.0001) DECIMAL(38,8): wide enough for
--- anything staging accepts in any number of rows (see project_summary.sql).
+-- Sums of 万元 DECIMAL(18,4) are DECIMAL(38,4), 亿元 (× 0.0001, macros.sql: wan_to_yi) DECIMAL(38,8):
+-- wide enough for anything staging accepts in any number of rows (see project_summary.sql).
 WITH periods AS (
     SELECT DISTINCT period FROM staging.key_projects
 ),
@@ -25,11 +25,11 @@ SELECT
     pe.period,
     z.zone_name,
     CAST(coalesce(s.projects, 0) AS BIGINT)                                         AS projects,
-    CAST(round(coalesce(s.total_investment_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))   AS total_investment_yi,
+    wan_to_yi(coalesce(s.total_investment_wan, 0))                                  AS total_investment_yi,
     CAST(coalesce(s.projects_over_100m, 0) AS BIGINT)                               AS projects_over_100m,
     CAST(coalesce(s.productive_projects, 0) AS BIGINT)                              AS productive_projects,
-    CAST(round(coalesce(s.ytd_investment_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))     AS ytd_investment_yi,
-    CAST(round(coalesce(s.annual_plan_wan, 0) * 0.0001, 2) AS DECIMAL(38,2))        AS annual_plan_yi
+    wan_to_yi(coalesce(s.ytd_investment_wan, 0))                                    AS ytd_investment_yi,
+    wan_to_yi(coalesce(s.annual_plan_wan, 0))                                       AS annual_plan_yi
 FROM periods AS pe
 CROSS JOIN reference.zones AS z
 LEFT JOIN sums AS s ON s.period = pe.period AND s.zone_name = z.zone_name

@@ -1,4 +1,7 @@
-"""Loading into the warehouse: reference lists, one partition at a time, each in one transaction."""
+"""Loading into the warehouse: reference lists, one dataset-period at a time, each in one transaction.
+
+The warehouse loads plain frames whose columns the catalogue declares; it knows no parser.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..ingest.partition import PartitionResult
+from ..catalog.tables import AUDIT, REFERENCE, STAGING, PeriodFrames, Table
 from ..reference import REFERENCE_FILES, read_reference_csv
 from .connection import transaction
 from .ddl import ensure_tables, ident
-from ..catalog.tables import AUDIT, REFERENCE, STAGING, Table
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame) -> None:
@@ -69,7 +71,7 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
     _insert(conn, table, frame)
 
 
-def load_partition(conn: duckdb.DuckDBPyConnection, result: PartitionResult, now: datetime | None = None) -> None:
+def load_period(conn: duckdb.DuckDBPyConnection, result: PeriodFrames, now: datetime | None = None) -> None:
     """Replace one dataset-period in staging and audit, all in one transaction."""
     now = now or datetime.now()
     staging = STAGING[result.dataset]
@@ -82,11 +84,11 @@ def load_partition(conn: duckdb.DuckDBPyConnection, result: PartitionResult, now
             conn.execute(f"DELETE FROM {table.qualified} WHERE dataset = ? AND period = ?",
                          [result.dataset, result.period])
             _insert(conn, table, frame)
-        _replace_log_rows(conn, result.log, "partition_key = ?", [result.partition_key], now)
+        _replace_log_rows(conn, result.log, "partition_key = ?", [result.key], now)
 
 
 def load_unplaced(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, now: datetime | None = None) -> None:
-    """Files that belong to no partition (bad layout): their ingest-log rows, in one transaction."""
+    """Files that fit no dataset-period (unknown folder, bad period): their ingest-log rows, in one transaction."""
     ensure_tables(conn)
     with transaction(conn):
         _replace_log_rows(conn, log, "partition_key IS NULL", [], now or datetime.now())

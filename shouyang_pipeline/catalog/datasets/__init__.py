@@ -1,6 +1,7 @@
 """One declaration per dataset: the single source of truth for parsing, validation, DDL and docs."""
 
-from .base import Dataset, Field, Rule
+from ..rules import Rule
+from .base import Dataset, Field
 from .city_indicators import DATASET as CITY_INDICATORS
 from .industrial_output import DATASET as INDUSTRIAL_OUTPUT
 from .key_projects import DATASET as KEY_PROJECTS

@@ -1,6 +1,7 @@
 """全市对标指标 (县统计局, from the city's release, monthly). SUBMISSIONS.md 4.3."""
 
-from .base import Dataset, Field, one_of
+from ..rules import one_of
+from .base import Dataset, Field
 
 INDICATORS = one_of("规上工业增加值增速", synonyms={"规模以上工业增加值增速": "规上工业增加值增速"})
 

@@ -1,6 +1,7 @@
 """规上工业企业主要指标 (县统计局, monthly; January is published with February). SUBMISSIONS.md 4.2."""
 
-from .base import Dataset, Field, credit_code, ge0, lookup
+from ..rules import credit_code, ge0, lookup
+from .base import Dataset, Field
 
 DATASET = Dataset(
     name="industrial_output",

@@ -1,6 +1,7 @@
 """重点项目进展情况表 (县发改局, monthly). SUBMISSIONS.md 4.1."""
 
-from .base import Dataset, Field, ge0, gt0, le_col, lookup, max_len, one_of
+from ..rules import ge0, gt0, le_col, lookup, max_len, one_of
+from .base import Dataset, Field
 
 LEVELS = one_of("省级", "市级", "县级", synonyms={"省重点": "省级", "市重点": "市级", "县重点": "县级"})
 SECTORS = one_of(

@@ -3,7 +3,8 @@
 The village columns are checked against data/reference/villages.csv by `ingest.villages`.
 """
 
-from .base import Dataset, Field, digits, ge0, ge_col, lookup
+from ..rules import digits, ge0, ge_col, lookup
+from .base import Dataset, Field
 
 DATASET = Dataset(
     name="village_income",

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..config import Settings
+from ..catalog import rules as codes
 from ..catalog.datasets import DATASETS, Dataset
 from ..reference import Reference
-from ..catalog.tables import AUDIT, STAGING
+from ..catalog.tables import FILE_LOG_COLUMNS, ISSUE_COLUMNS, STAGING, PeriodFrames, dataset_period_key
 from .discover import RawFile, discover, take
 from .layout import ROW_KINDS, find_layout, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
-from .read import FileProblem, as_written, read_grids
-from .validate import canonical_value, rule_failures, values_frame
+from .read import FileRejected, as_written, read_grids
+from .validate import rule_failures, values_frame
 from .villages import check_village
 
 # The cross-column checks a dataset declares by name in `Dataset.row_checks`.
@@ -36,37 +37,25 @@ class FileOutcome:
     raw: RawFile
     sha256: str | None
     parsed: ParsedFile | None = None
-    problem: str | None = None  # file-level rejection, Chinese
+    rejection: str | None = None  # why the whole file is rejected, Chinese
 
     @property
     def rows(self) -> list[Row]:
-        return self.parsed.rows if self.parsed and not self.problem else []
+        return self.parsed.rows if self.parsed and not self.rejection else []
 
 
 @dataclass
-class PartitionResult:
-    dataset: str
-    period: str
-    files: list[FileOutcome]
-    staging: pd.DataFrame
-    rejected: pd.DataFrame
-    warnings: pd.DataFrame
-    log: pd.DataFrame
+class PeriodIngest(PeriodFrames):
+    """The frames for the warehouse, and how each file went (for `shouyang check` and metadata)."""
 
-    @property
-    def partition_key(self) -> str:
-        return partition_key(self.dataset, self.period)
+    files: list[FileOutcome] = field(default_factory=list)
 
 
-def partition_key(dataset: str, period: str) -> str:
-    return f"{dataset}/{period}"
-
-
-def ingest_partition(settings: Settings, dataset_name: str, period: str, reference: Reference,
-                     files: list[RawFile] | None = None) -> PartitionResult:
+def ingest_period(settings: Settings, dataset_name: str, period: str, reference: Reference,
+                     files: list[RawFile] | None = None) -> PeriodIngest:
     dataset = DATASETS[dataset_name]
     if files is None:
-        files = [f for f in discover(settings.raw_dir) if f.partition == (dataset_name, period)]
+        files = [f for f in discover(settings.raw_dir) if f.dataset_period == (dataset_name, period)]
     outcomes: list[FileOutcome] = []
     first_by_sha: dict[str, str] = {}
     for raw in sorted(files, key=lambda f: f.rel_path):
@@ -80,16 +69,16 @@ def ingest_partition(settings: Settings, dataset_name: str, period: str, referen
             ROW_CHECKS[check](row, reference)
     _reject_duplicate_keys(dataset, rows)
     for o in outcomes:
-        if o.parsed and not o.problem and o.rows and all(r.is_rejected for r in o.rows):
-            o.problem = f"全部{len(o.rows)}行数据均未通过校验，整个文件未入库，请按audit.rejected_rows中的原因改正后重新报送"
-    return PartitionResult(
+        if o.parsed and not o.rejection and o.rows and all(r.is_rejected for r in o.rows):
+            o.rejection = f"全部{len(o.rows)}行数据均未通过校验，整个文件未入库，请按audit.rejected_rows中的原因改正后重新报送"
+    return PeriodIngest(
         dataset=dataset_name,
         period=period,
         files=outcomes,
         staging=_staging_frame(dataset, period, outcomes),
         rejected=_issue_frame(dataset, period, outcomes, "errors"),
         warnings=_issue_frame(dataset, period, outcomes, "warnings"),
-        log=pd.DataFrame([_log_row(o, dataset, period) for o in outcomes], columns=_LOG_COLUMNS),
+        log=pd.DataFrame([_log_row(o, dataset, period) for o in outcomes], columns=FILE_LOG_COLUMNS),
     )
 
 
@@ -97,10 +86,10 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, settings: Se
               first_by_sha: dict[str, str]) -> FileOutcome:
     taken = take(raw, settings.archive_dir)
     digest, data = taken.digest, taken.data
-    if raw.problem or taken.problem:
-        return FileOutcome(raw, digest, problem=raw.problem or taken.problem)
+    if raw.naming_problem or taken.rejection:
+        return FileOutcome(raw, digest, rejection=raw.naming_problem or taken.rejection)
     if digest in first_by_sha:
-        return FileOutcome(raw, digest, problem=f"重复提交：内容与{first_by_sha[digest]}完全相同，本文件不入库")
+        return FileOutcome(raw, digest, rejection=f"重复提交：内容与{first_by_sha[digest]}完全相同，本文件不入库")
     first_by_sha[digest] = raw.rel_path
     try:
         needs_formats = any(f.kind == "percent" for f in dataset.fields)
@@ -110,19 +99,19 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, settings: Se
                    and f.name not in from_submitter]
         if missing:
             names = "；".join(f"{f.header}（也可写作：{'、'.join(f.aliases)}）" if f.aliases else f.header for f in missing)
-            raise FileProblem(f"缺少必填列：{names}")
+            raise FileRejected(f"缺少必填列：{names}")
         parsed = parse_file(raw.rel_path, layout, dataset, reference)
-    except FileProblem as exc:
-        return FileOutcome(raw, digest, problem=str(exc))
+    except FileRejected as exc:
+        return FileOutcome(raw, digest, rejection=str(exc))
     except Exception as exc:  # noqa: BLE001 - a reader's bug on one file must not stop the county
         log.exception("reading %s failed", raw.rel_path)
-        return FileOutcome(raw, digest, problem=f"文件内容异常，无法读取（{type(exc).__name__}）：请用Excel打开后另存为新的"
+        return FileOutcome(raw, digest, rejection=f"文件内容异常，无法读取（{type(exc).__name__}）：请用Excel打开后另存为新的"
                                                 "“.xlsx”或“CSV UTF-8”文件重新报送；如仍不行请联系县政府办")
     for name, value in from_submitter.items():
         for row in parsed.rows:
             row.values[name] = value
     if not parsed.rows:
-        return FileOutcome(raw, digest, parsed, problem="文件中没有数据行（表头以下只有空行、合计或表尾），未入库")
+        return FileOutcome(raw, digest, parsed, rejection="文件中没有数据行（表头以下只有空行、合计或表尾），未入库")
     return FileOutcome(raw, digest, parsed)
 
 
@@ -140,12 +129,12 @@ def _submitter_values(raw: RawFile, dataset: Dataset, reference: Reference, layo
 def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
     for f in dataset.all_fields:
         for rule in f.rules:
-            if rule.kind in ("one_of", "lookup", "credit_code"):
+            if rule.canonicalises:
                 seen: dict[object, object] = {}  # the same few spellings recur on every row
                 for row in rows:
                     value = row.values.get(f.name)
                     if value not in seen:
-                        seen[value] = canonical_value(rule, value, reference)
+                        seen[value] = rule.canonical(value, reference)
                     row.values[f.name] = seen[value]
 
 
@@ -156,17 +145,17 @@ def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference) -> Non
     failures = rule_failures(dataset, frame, reference)
     # A comparison with a column that itself broke a rule says nothing useful (总投资 -200 is
     # the error, not 年度计划投资 > -200): only the other column's own failure is reported.
-    own = {(position, f.name) for position, f, rule in failures if rule.kind not in ("le_col", "ge_col")}
+    own = {(position, f.name) for position, f, rule in failures if not rule.is_comparison}
     for position, f, rule in failures:
-        if rule.kind in ("le_col", "ge_col") and (position, str(rule.arg)) in own:
+        if rule.is_comparison and (position, rule.other) in own:
             continue
         row = rows[position]
         cm = row.file.column_map(f.name)
         raw_value = row.cells[cm.index] if cm and cm.index < len(row.cells) else row.values.get(f.name)
         other = other_value = ""
-        if rule.kind in ("le_col", "ge_col"):
-            other_cm = row.file.column_map(str(rule.arg))
-            other = display_name(other_cm) if other_cm else dataset.field(str(rule.arg)).header
+        if rule.is_comparison:
+            other_cm = row.file.column_map(rule.other)
+            other = display_name(other_cm) if other_cm else dataset.field(rule.other).header
             if other_cm and other_cm.index < len(row.cells):
                 other_value = as_written(row.cells[other_cm.index]) or ""
         found = issue(row.number, cm, raw_value, rule.code, rule.reason, other=other, other_value=other_value)
@@ -197,7 +186,7 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
                 others += f"等，共{len(dupes) - 1}行"
             row.errors.append(Issue(
                 source_row=row.number, source_cell=None, column=None, source_column=None,
-                value=shown, rule="duplicate_key",
+                value=shown, rule=codes.DUPLICATE_KEY,
                 reason=f"{key_header}“{shown}”在本期重复出现（另见：{others}），重复的各行均不入库，请核对后只保留一行",
             ))
 
@@ -206,7 +195,7 @@ def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -
     table = STAGING[dataset.name]
     records = []
     for o in outcomes:
-        if o.problem:
+        if o.rejection:
             continue
         for row in o.rows:
             if not row.is_rejected:
@@ -219,8 +208,6 @@ def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -
     return frame[table.column_names]
 
 
-_ISSUE_COLUMNS = AUDIT["rejected_rows"].column_names
-_LOG_COLUMNS = [c for c in AUDIT["ingest_log"].column_names if c not in ("is_current", "ingested_at")]
 
 
 def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], which: str) -> pd.DataFrame:
@@ -229,7 +216,7 @@ def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], whi
         if not o.parsed:
             continue
         for row in o.parsed.rows:
-            loaded = not (o.problem or row.is_rejected)
+            loaded = not (o.rejection or row.is_rejected)
             if which == "warnings":
                 issues = row.warnings if loaded else []
             else:
@@ -242,7 +229,7 @@ def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], whi
                     "source_column": i.source_column, "value": i.value, "rule": i.rule,
                     "reason": i.reason, "raw_row": row.raw_json(),
                 })
-    return pd.DataFrame(records, columns=_ISSUE_COLUMNS)
+    return pd.DataFrame(records, columns=ISSUE_COLUMNS)
 
 
 def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
@@ -250,7 +237,7 @@ def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
     rows = pf.rows if pf else []
     read = len(rows)
     rejected = sum(1 for r in rows if r.is_rejected)
-    if o.problem:
+    if o.rejection:
         status = "rejected"
         loaded = 0
         rejected = read
@@ -259,8 +246,8 @@ def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
         status = "loaded" if rejected == 0 else "partial"
     skipped = pf.skipped if pf else {k: 0 for k in ROW_KINDS}
     notes = []
-    if o.problem:
-        notes.append(o.problem)
+    if o.rejection:
+        notes.append(o.rejection)
     elif status == "loaded":
         notes.append(f"读取{read}行数据，全部入库")
     else:
@@ -282,7 +269,7 @@ def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
         "ignored_columns": "、".join(pf.layout.ignored) if pf and pf.layout.ignored else None,
         "totals_check": pf.totals_check if pf else None,
         "message": "；".join(notes),
-        "partition_key": partition_key(dataset.name, period),
+        "partition_key": dataset_period_key(dataset.name, period),
     }
 
 
@@ -292,13 +279,13 @@ def unplaced_log(settings: Settings, files: list[RawFile] | None = None) -> pd.D
         files = discover(settings.raw_dir)
     records = []
     for raw in files:
-        if raw.partition is not None:
+        if raw.dataset_period is not None:
             continue
         digest = take(raw, settings.archive_dir, max_bytes=0).digest  # archived, never parsed
         records.append({
             "file_path": raw.rel_path, "dataset": raw.dataset, "period": raw.period, "submitter": raw.submitter,
             "sha256": digest, "status": "rejected", "rows_read": 0, "rows_loaded": 0, "rows_rejected": 0,
             "rows_skipped": 0, **{f"rows_{k}": 0 for k in ROW_KINDS}, "ignored_columns": None,
-            "totals_check": None, "message": raw.problem, "partition_key": None,
+            "totals_check": None, "message": raw.naming_problem, "partition_key": None,
         })
-    return pd.DataFrame(records, columns=_LOG_COLUMNS)
+    return pd.DataFrame(records, columns=FILE_LOG_COLUMNS)

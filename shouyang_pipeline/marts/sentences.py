@@ -1,0 +1,93 @@
+"""The Chinese sentences of the marts, written in Python from the figures their SQL computes.
+
+A mart's SQL computes figures; where a column is a sentence, the SQL leaves it NULL and adds the
+figures the sentence needs as extra columns after the declared ones. `WRITERS` names, per mart,
+the columns written here and the function that writes each from one row of that result (a dict
+of every column). `marts.build.build_mart` fills them in after the SQL, in the same transaction,
+and keeps only the declared columns.
+
+Figures arrive as the SQL computed them: DECIMALs as `Decimal` (printed with `str`, which gives
+the digits DuckDB prints, never an exponent), counts as `int`. Signs are taken from the
+unrounded DOUBLE figures, never from the rounded ones shown. A sentence with a missing figure is
+NULL, as SQL's `||` would make it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def month_range(period: str) -> str:
+    """'1—M月' (em dash), or '1月' for January: the months a year-to-date figure covers."""
+    m = int(period[5:7])
+    return "1月" if m == 1 else f"1—{m}月"
+
+
+def _text(*pieces: Any) -> str | None:
+    """The pieces as one text; NULL (None) if any is."""
+    if any(p is None for p in pieces):
+        return None
+    return "".join(str(p) for p in pieces)
+
+
+def _industrial_growth(row: dict) -> str | None:
+    mr = month_range(row["period"])
+    if row["enterprises"] is None:
+        return _text(mr, "无规上工业企业数据，无法与全市比较")
+    if row["yoy_exact"] is None:
+        return _text(mr, "上年同期工业增加值为0，无法计算增速")
+    growth = _text(mr, "全县规上工业增加值累计同比", "下降" if row["yoy_exact"] < 0 else "增长",
+                   row["yoy_growth_shown"], "%")
+    if row["city_growth_shown"] is None:
+        return _text(growth, "，全市增速未报送，无法比较")
+    gap = row["gap_exact"]
+    if gap > 0:
+        compared = _text("高于全市", row["gap_shown"], "个百分点")
+    elif gap < 0:
+        compared = _text("低于全市", row["gap_shown"], "个百分点")
+    else:
+        compared = "与全市持平"
+    return _text(growth, "，全市", row["city_growth_shown"], "%，", compared)
+
+
+def _digital_core(row: dict) -> str | None:
+    mr = month_range(row["period"])
+    if row["enterprises"] is None:
+        return _text(mr, "无规上工业企业数据")
+    verdict = "已达到目标" if row["digital_met"] else _text("尚差", row["digital_shortfall_shown"], "亿元")
+    return _text(mr, "数字经济核心产业产值累计", row["digital_shown"], "亿元，全年目标",
+                 row["digital_target_shown"], "亿元，", verdict)
+
+
+def _village_income(row: dict) -> str | None:
+    if row["data_period"] is None:
+        return "本年尚无村级集体经济收入数据"
+    expected, meeting = row["villages_expected"], row["villages_meeting"]
+    short = expected - meeting
+    rest = _text("，", short, "个村未报送或未达标") if short > 0 else ""
+    return _text(row["data_period"], "：", meeting, "/", expected, "个村达标", rest)
+
+
+def _not_computed(row: dict) -> str | None:
+    if row["dataset_in_contract"]:
+        return "暂未设定该目标的计算口径，无数据"
+    return _text("所需数据（", row["dataset"], "）尚未纳入报送，无数据")
+
+
+SCORECARD_SENTENCES: dict[str, Callable[[dict], str | None]] = {
+    "industrial_growth_above_city": _industrial_growth,
+    "digital_economy_core_output": _digital_core,
+    "village_operating_income_min": _village_income,
+}
+
+
+def scorecard_detail(row: dict) -> str | None:
+    """target_scorecard.detail: one sentence on the target's figure, or on why there is none."""
+    return SCORECARD_SENTENCES.get(row["target_key"], _not_computed)(row)
+
+
+# mart -> {column: the function that writes it from a row of the mart's SQL}
+WRITERS: dict[str, dict[str, Callable[[dict], Any]]] = {
+    "target_scorecard": {"detail": scorecard_detail},
+}

@@ -1,0 +1,97 @@
+"""The questions every room asks of the audit log, asked in one place.
+
+"A current file of a placed dataset-period" is `is_current AND partition_key IS NOT NULL`: the
+latest version seen at a path that some dataset-period read (or rejected). Files that fit no
+dataset-period (an unknown folder, a bad period) have no partition_key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+_CURRENT_PLACED = "is_current AND partition_key IS NOT NULL"
+
+
+def has_ingest_log(conn: duckdb.DuckDBPyConnection) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM duckdb_tables() "
+                             "WHERE schema_name = 'audit' AND table_name = 'ingest_log'").fetchone()[0])
+
+
+def current_files(conn: duckdb.DuckDBPyConnection, periods: list[str] | None = None) -> list[tuple[str, str | None, str]]:
+    """(file_path, sha256, period) of every current file of a placed dataset-period (of `periods`)."""
+    if not has_ingest_log(conn):
+        return []
+    sql = f"SELECT file_path, sha256, period FROM audit.ingest_log WHERE {_CURRENT_PLACED}"
+    args: list = []
+    if periods is not None:
+        sql += " AND period IN (SELECT unnest(?))"
+        args = [list(periods)]
+    return conn.execute(sql + " ORDER BY file_path", args).fetchall()
+
+
+def periods_held(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every period with a current file (loaded or rejected) in the warehouse."""
+    return {period for _, _, period in current_files(conn)}
+
+
+def periods_with_data_or_files(conn: duckdb.DuckDBPyConnection, periods: list[str]) -> list[str]:
+    """Of `periods`, those a briefing speaks of: with data (the scorecard has a row for every
+    period any mart has) or with files (a month whose every file was rejected says so)."""
+    return [p for (p,) in conn.execute(
+        f"""SELECT period FROM marts.target_scorecard WHERE period IN (SELECT unnest($1))
+            UNION
+            SELECT period FROM audit.ingest_log WHERE {_CURRENT_PLACED} AND period IN (SELECT unnest($1))
+            ORDER BY 1""",
+        [list(periods)]).fetchall()]
+
+
+def files_of_periods(conn: duckdb.DuckDBPyConnection, periods: list[str]):
+    """The current files of `periods`, and every current file no dataset-period holds, as a frame."""
+    return conn.execute(
+        "SELECT file_path, dataset, status, rows_read, rows_loaded, rows_rejected, message FROM audit.ingest_log "
+        "WHERE is_current AND (period IN (SELECT unnest(?)) OR partition_key IS NULL) ORDER BY file_path",
+        [list(periods)]).df()
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What the run summary prints: files and rows by status, the files not wholly loaded, and
+    the non-data rows of each file by kind."""
+
+    by_status: dict[str, tuple[int, int, int]]  # status -> (files, rows loaded, rows rejected)
+    not_loaded: list[tuple[str, str, int, str | None]]  # (file, status, rows rejected, message)
+    skipped: list[tuple]  # (file, rows of each kind in `kinds` order)
+    kinds: tuple[str, ...]
+
+
+def file_summary(conn: duckdb.DuckDBPyConnection, kinds: tuple[str, ...]) -> FileSummary:
+    rows = conn.execute(
+        """SELECT status, count(*), sum(rows_loaded), sum(rows_rejected)
+           FROM audit.ingest_log WHERE is_current GROUP BY status ORDER BY status""").fetchall()
+    not_loaded = conn.execute(
+        """SELECT file_path, status, rows_rejected, message FROM audit.ingest_log
+           WHERE is_current AND status <> 'loaded' ORDER BY file_path""").fetchall()
+    columns = ", ".join(f'"rows_{k}"' for k in kinds)
+    skipped = conn.execute(
+        f"""SELECT file_path, {columns} FROM audit.ingest_log
+            WHERE is_current AND rows_skipped > 0 ORDER BY file_path""").fetchall()
+    by_status = {s: (n, loaded or 0, rejected or 0) for s, n, loaded, rejected in rows}
+    return FileSummary(by_status, not_loaded, skipped, kinds)
+
+
+def _period_filter(periods: list[str] | None) -> tuple[str, list]:
+    return ("", []) if periods is None else ("WHERE period IN (SELECT unnest(?))", [list(periods)])
+
+
+def count_rows(conn: duckdb.DuckDBPyConnection, table, periods: list[str] | None = None) -> int:
+    """Rows of a declared table (of `periods`)."""
+    where, args = _period_filter(periods)
+    return int(conn.execute(f"SELECT count(*) FROM {table.qualified} {where}", args).fetchone()[0])
+
+
+def first_rows(conn: duckdb.DuckDBPyConnection, table, periods: list[str] | None = None, limit: int = 10):
+    """The first `limit` rows of a declared table (of `periods`), as a frame."""
+    where, args = _period_filter(periods)
+    return conn.execute(f"SELECT * FROM {table.qualified} {where} LIMIT {int(limit)}", args).df()

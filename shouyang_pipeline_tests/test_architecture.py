@@ -1,0 +1,84 @@
+"""The house: rooms import only rooms below them, in the order the data travels.
+
+    catalog  <  (text, errors, config, reference)  <  ingest | warehouse  <  marts  <  exports
+             <  pipeline  <  defs  <  cli
+
+Ingest and the warehouse never import each other (they speak in plain frames the catalogue
+declares); no room imports `defs` or `cli`; the catalogue imports no room.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "shouyang_pipeline"
+BASE = {"text", "errors", "config", "reference"}
+
+# room -> the rooms it may import (besides itself)
+ALLOWED: dict[str, set[str]] = {
+    "catalog": {"text", "errors"},
+    "text": set(), "errors": set(), "config": set(),
+    "reference": {"catalog", "text", "errors"},
+    "ingest": {"catalog"} | BASE,
+    "warehouse": {"catalog"} | BASE,
+    "marts": {"catalog", "warehouse"} | BASE,
+    "exports": {"catalog", "warehouse", "marts"} | BASE,
+    "docs": {"catalog", "ingest"} | BASE,
+    "sample": {"catalog"} | BASE,
+    "pipeline": {"catalog", "ingest", "warehouse", "marts", "exports"} | BASE,
+    "defs": {"catalog", "ingest", "warehouse", "marts", "exports", "pipeline"} | BASE,
+    "cli": {"catalog", "ingest", "warehouse", "marts", "exports", "pipeline", "defs", "docs", "sample"} | BASE,
+}
+
+
+def room_of(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def imported_rooms(path: Path) -> set[str]:
+    """The package's rooms this file imports (at any depth of the file: lazy imports count)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    rel = path.relative_to(PACKAGE)
+    here = list(rel.parts[:-1])  # the package path of this module
+    rooms = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - (node.level - 1)] if node.level > 1 else here
+                target = base + (node.module.split(".") if node.module else [])
+                if not target and node.module is None:
+                    target = [alias.name for alias in node.names][:1]
+            elif node.module and node.module.startswith("shouyang_pipeline."):
+                target = node.module.split(".")[1:]
+            else:
+                continue
+            if target:
+                rooms.add(target[0])
+            elif node.module is None:
+                rooms |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("shouyang_pipeline."):
+                    rooms.add(alias.name.split(".")[1])
+    return rooms
+
+
+def test_rooms_import_only_rooms_below_them():
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        room = room_of(path)
+        if room in ("__init__", "__main__"):
+            continue
+        assert room in ALLOWED, f"{path.relative_to(PACKAGE)}: room {room!r} is not in the house plan"
+        for other in imported_rooms(path) - {room}:
+            if other not in ALLOWED[room]:
+                wrong.append(f"{path.relative_to(PACKAGE)} imports {other}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_checker_sees_imports():
+    assert "catalog" in imported_rooms(PACKAGE / "ingest" / "period.py")
+    assert "pipeline" in imported_rooms(PACKAGE / "defs" / "assets.py")
+    assert "warehouse" not in imported_rooms(PACKAGE / "ingest" / "period.py")
