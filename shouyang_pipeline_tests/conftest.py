@@ -178,6 +178,18 @@ def raw(settings: Settings) -> Path:
     return settings.raw_dir
 
 
+def rows(con, sql: str, params=()) -> list[dict]:
+    """The rows of a query as dicts."""
+    return _dicts(con.execute(sql, list(params)))
+
+
+def one(con, sql: str, params=()) -> dict:
+    """The single row of a query as a dict."""
+    result = rows(con, sql, params)
+    assert len(result) == 1, result
+    return result[0]
+
+
 def _dicts(cur) -> list[dict]:
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]

@@ -40,6 +40,7 @@ from shouyang_pipeline.catalog.marts import MARTS
 from shouyang_pipeline.marts.build import build_all, build_mart, built_columns, check_matches_declaration
 from shouyang_pipeline.marts.lineage import build_order
 from shouyang_pipeline.warehouse.ddl import ensure_tables
+from shouyang_pipeline_tests.conftest import one, rows
 
 MAX = "10000000000.0000"  # 1e10 万元, the largest money value staging accepts
 MIN = "0.0001"  # the smallest positive one
@@ -124,18 +125,6 @@ def con(hostile):
     conn = duckdb.connect(str(hostile), read_only=True)
     yield conn
     conn.close()
-
-
-def rows(con, sql: str, params=()) -> list[dict]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-def one(con, sql: str, params=()) -> dict:
-    result = rows(con, sql, params)
-    assert len(result) == 1, result
-    return result[0]
 
 
 def close(value, expected, rel=1e-12) -> bool:

@@ -22,6 +22,7 @@ from shouyang_pipeline.marts.build import (
 )
 from shouyang_pipeline.marts.lineage import mart_inputs
 from shouyang_pipeline.warehouse.ddl import ensure_tables
+from shouyang_pipeline_tests.conftest import one, rows
 
 CHAINS = [
     ("CORN", "玉米全产业链"), ("SPECIALTY_AGRI", "特优农产产业链"), ("PAPER", "造纸产业链"),
@@ -171,18 +172,6 @@ def con(tmp_path_factory):
     conn = duckdb.connect(str(path), read_only=True)
     yield conn
     conn.close()
-
-
-def rows(con, sql: str, params=()) -> list[dict]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-def one(con, sql: str, params=()) -> dict:
-    result = rows(con, sql, params)
-    assert len(result) == 1, result
-    return result[0]
 
 
 # --- the tables themselves -------------------------------------------------------------
