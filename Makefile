@@ -36,5 +36,6 @@ sample: $(BIN)/shouyang
 bench: $(BIN)/shouyang
 	$(BIN)/python -m shouyang_pipeline_bench
 
+# The archive is kept: it holds every version departments sent, including replaced ones.
 clean:
-	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal data/.work data/exports data/archive
+	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal data/.work data/exports
