@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# Where `make ui` serves Dagster's UI: `make ui PORT=3001` (the environment's PORT is not used).
+HOST = 127.0.0.1
+PORT = 3000
 
 .PHONY: run test ui sql sample bench clean
 
@@ -13,9 +16,11 @@ $(BIN)/shouyang: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
+# The instance's settings (dagster_instance.yaml; a dagster.yaml beside workspace.yaml would make
+# `dagster dev` warn that it is not the one DAGSTER_HOME uses).
 $(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
-	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@cp dagster_instance.yaml $(DAGSTER_HOME)/dagster.yaml
 
 run: $(BIN)/shouyang $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/shouyang run
@@ -23,15 +28,18 @@ run: $(BIN)/shouyang $(DAGSTER_HOME)/dagster.yaml
 test: $(BIN)/shouyang
 	$(BIN)/pytest
 
+# `dagster dev` without its start-up warnings, stopped promptly by Ctrl-C or SIGTERM (shouyang_pipeline/defs/ui.py).
 ui: $(BIN)/shouyang $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	$(BIN)/python -P shouyang_pipeline/defs/ui.py --host $(HOST) --port $(PORT) --workspace workspace.yaml
 
 # The analysts' way in: the published warehouse, read-only (a run never waits for it).
 sql: $(BIN)/shouyang
 	$(BIN)/duckdb -readonly $${SHOUYANG_WAREHOUSE:-$${SHOUYANG_DATA_DIR:-data}/warehouse.duckdb}
 
-sample: $(BIN)/shouyang
-	$(BIN)/shouyang sample
+# Quiet: the venv made silently if need be, then the one line `shouyang sample` prints.
+sample:
+	@$(MAKE) --no-print-directory -s $(BIN)/shouyang
+	@$(BIN)/shouyang sample
 
 bench: $(BIN)/shouyang
 	$(BIN)/python -m shouyang_pipeline_bench

@@ -1,23 +1,256 @@
-"""`shouyang`: build the warehouse from the raw dir, regenerate the sample, check a file."""
+"""`shouyang`: build the warehouse from the raw dir, regenerate the sample, check a file.
+
+Everything it prints is Chinese, help and usage errors included (Click's own English is
+replaced here), and fits the terminal: text is wrapped by display width (a Chinese character
+takes two columns), between characters of Chinese but never inside a path, a code or an option.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import shutil
 import sys
 from pathlib import Path
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from .config import Settings
 from .catalog.datasets import DATASETS
-from .errors import SetupError
+from .errors import SetupError, os_reason
 
-console = Console()
+
+def _make_console() -> Console:
+    """In a terminal rich measures it. Elsewhere (a pipe, a log file) there is no screen to fit:
+    200 columns unless COLUMNS says otherwise, rather than rich's 80, so lines stay whole."""
+    console = Console()
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(width=200)
+    return console
+
+
+console = _make_console()
 
 # Dagster's step logs go to the run in the instance (see `make ui`); the terminal gets the summary.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+# ------------------------------------------------------------------ Chinese text that fits the terminal
+
+# A line may not start with closing punctuation, nor end with opening punctuation.
+_NO_LINE_START = set("，。、；：？！）》」』”’…%,.;:?!)]}")
+_NO_LINE_END = set("（《「『“‘([{")
+# What is never broken: a path to a file, Chinese names in it included (`key_projects/2023-02__发改局.xlsx`,
+# up to its extension), or a run of printable ASCII (a word, a code, an option); then white
+# space, or any other character.
+_STOP = r"\s/，。；：、（）“”‘’《》"
+_UNIT = re.compile(rf"[!-~]*(?:/[^{_STOP}]+?)*/[^{_STOP}]*?\.[A-Za-z0-9]{{1,5}}(?![A-Za-z0-9])[!-~]*"
+                   r"|[!-~]+|\s+|.", re.S)
+
+
+def wrap_text(text: str, width: int, initial_indent: str = "", subsequent_indent: str = "") -> list[str]:
+    """The lines of `text` at most `width` display columns wide (each of its own lines wrapped
+    on its own). Chinese breaks between any two characters, except before closing or after
+    opening punctuation; ASCII words (paths, codes, options) break only at spaces, unless one
+    is longer than a line."""
+    out: list[str] = []
+    for source in text.split("\n"):
+        units: list[str] = []
+        for u in _UNIT.findall(source):
+            # a number stays with the character before it (第121行, 空行1)
+            if units and not u.isspace() and not units[-1].isspace() and (
+                    u[0] in _NO_LINE_START or units[-1][-1] in _NO_LINE_END or u[0].isdigit()):
+                units[-1] += u
+            else:
+                units.append(u)
+        indent = subsequent_indent if out else initial_indent
+        line: list[str] = []
+        used = 0
+        for u in units:
+            room = max(width - cell_len(indent), 8)
+            if u.isspace():
+                if line:
+                    line.append(u)
+                    used += cell_len(u)
+                continue
+            if line and used + cell_len(u) > room:
+                out.append(indent + "".join(line).rstrip())
+                indent, line, used = subsequent_indent, [], 0
+                room = max(width - cell_len(indent), 8)
+            while cell_len(u) > room:  # longer than a whole line: cut it
+                cut = 1
+                while cell_len(u[:cut + 1]) <= room:
+                    cut += 1
+                out.append(indent + u[:cut])
+                indent, u = subsequent_indent, u[cut:]
+                room = max(width - cell_len(indent), 8)
+            line.append(u)
+            used += cell_len(u)
+        out.append((indent + "".join(line)).rstrip())
+    return out
+
+
+def say(text: str, style: str | None = None, *, indent: int = 0) -> None:
+    """Print text from the data (never read as markup), wrapped to the terminal's width."""
+    pad = " " * indent
+    for line in wrap_text(text, console.width, pad, pad):
+        console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def _fitted(text: str, width: int) -> str:
+    return "\n".join(wrap_text(text, width))
+
+
+# ------------------------------------------------------------------ Click, in Chinese
+
+
+class _Formatter(click.HelpFormatter):
+    """Click's help page with Chinese headings, wrapped by display width."""
+
+    HEADINGS = {"Options": "选项", "Commands": "命令", "Positional arguments": "参数"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{self.HEADINGS.get(heading, heading)}：\n")
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        self.write("\n".join(wrap_text(text, self.width, indent, indent)) + "\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        first_col = min(max(cell_len(first) for first, _ in rows), col_max) + col_spacing
+        hang = " " * (first_col + self.current_indent)
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if cell_len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - cell_len(first)))
+            else:
+                self.write("\n" + hang)
+            lines = wrap_text(second, max(self.width - first_col - self.current_indent, 10))
+            self.write(lines[0] + "\n" + "".join(hang + line + "\n" for line in lines[1:]))
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class _Chinese:
+    """What every command of `shouyang` shares: Chinese help pages."""
+
+    context_class = _Context
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        if isinstance(self, click.Group):
+            kwargs.setdefault("subcommand_metavar", "命令 [参数…]")
+        super().__init__(*args, **kwargs)
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "显示此帮助并退出"
+        return option
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The first sentence of the help, whole (Click would cut it after 45 characters)."""
+        if self.short_help:
+            return self.short_help
+        return (self.help or "").strip().split("。")[0]
+
+
+class _Command(_Chinese, click.Command):
+    pass
+
+
+def _param_label(param: click.Parameter | None) -> str:
+    if param is None:
+        return "参数"
+    if isinstance(param, click.Option):
+        return "/".join(param.opts)
+    return param.metavar or (param.name or "参数").upper()
+
+
+def _usage_error_text(exc: click.UsageError) -> str:
+    """Click's usage errors, said in Chinese (the messages of our own types are Chinese already)."""
+    if isinstance(exc, click.NoSuchOption):
+        near = f"（是不是 {'、'.join(exc.possibilities)}？）" if exc.possibilities else ""
+        return f"没有 {exc.option_name} 这个选项{near}"
+    if isinstance(exc, click.exceptions.NoSuchCommand):
+        near = f"（是不是 {'、'.join(exc.possibilities)}？）" if exc.possibilities else ""
+        return f"没有 {exc.command_name} 这个命令{near}"
+    if isinstance(exc, click.BadOptionUsage):
+        if "does not take a value" in exc.message:
+            return f"选项 {exc.option_name} 后面不用写值"
+        return f"选项 {exc.option_name} 后面要写一个值"
+    if isinstance(exc, click.MissingParameter):
+        return f"缺少{_param_label(exc.param)}"
+    if isinstance(exc, click.BadParameter):
+        return f"{_param_label(exc.param)}：{exc.message}"
+    extra = re.match(r"Got unexpected extra arguments? \((.*)\)$", exc.message)
+    if extra:
+        return f"多余的参数：{extra.group(1)}（文件名中有空格时请加引号）"
+    if exc.message == "Missing command.":
+        return "缺少命令"
+    return exc.format_message()
+
+
+class _Group(_Chinese, click.Group):
+    command_class = _Command
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            click.echo(f"错误：{_usage_error_text(exc)}", err=True)
+            if exc.ctx is not None:
+                click.echo(exc.ctx.get_usage(), err=True)
+                click.echo(f"运行“{exc.ctx.command_path} --help”可查看每个选项的说明。", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"错误：{exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("已中断。", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class _DatasetType(click.ParamType):
+    name = "dataset"
+
+    def convert(self, value, param, ctx):
+        if value in DATASETS:
+            return value
+        self.fail(f"“{value}”不是已知的数据集，可选：" + "、".join(DATASETS), param, ctx)
+
+
+class _Scale(click.ParamType):
+    name = "scale"
+
+    def convert(self, value, param, ctx):
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            n = 0
+        if n < 1:
+            self.fail(f"“{value}”不是正整数", param, ctx)
+        return n
 
 
 def _instance():
@@ -25,15 +258,30 @@ def _instance():
     from dagster import DagsterInstance
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():  # `make` copies the project's dagster.yaml; called directly, keep it quiet
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    return DagsterInstance.get()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        config = home / "dagster.yaml"
+        if not config.exists():  # `make` copies the project's dagster.yaml; called directly, keep it quiet
+            config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        return DagsterInstance.get()
+    except OSError as exc:
+        raise SetupError(f"无法使用Dagster的运行记录目录 {home}（{os_reason(exc)}）：请把环境变量 DAGSTER_HOME "
+                         "指向一个可写的文件夹。本次运行未做任何改动。") from exc
 
 
-@click.group(help="寿阳县重点工作数据管道（shouyang-pipeline）。路径来自环境变量 SHOUYANG_RAW_DIR、"
-                  "SHOUYANG_WAREHOUSE、SHOUYANG_EXPORT_DIR、SHOUYANG_ARCHIVE_DIR（默认在 data/ 下）。")
+_DATASET_LIST = "、".join(f"{name}（{d.title}）" for name, d in DATASETS.items())
+
+
+@click.group(cls=_Group, context_settings={"max_content_width": 120, "help_option_names": ["-h", "--help"]},
+             help="寿阳县重点工作数据管道（shouyang-pipeline）：读取各部门的月度报送表格，校验、入库，"
+                  "计算指标并写出月度简报。\n\n"
+                  "所用位置来自环境变量：SHOUYANG_DATA_DIR（默认 data，下列各项默认都在其中）、"
+                  "SHOUYANG_RAW_DIR（报送文件，默认 data/raw）、SHOUYANG_WAREHOUSE（数据仓库，默认 data/warehouse.duckdb）、"
+                  "SHOUYANG_EXPORT_DIR（简报与工作簿，默认 data/exports）、SHOUYANG_ARCHIVE_DIR（每个文件版本的存档，默认 data/archive）、"
+                  "SHOUYANG_REFERENCE_DIR（县里的固定名录，默认 data/reference）。\n\n"
+                  "运行“shouyang 命令 --help”可查看该命令的说明。")
+@click.version_option(package_name="shouyang-pipeline", prog_name="shouyang", message="%(prog)s %(version)s",
+                      help="显示版本号并退出")
 def main() -> None:
     pass
 
@@ -46,18 +294,29 @@ def main() -> None:
 @click.option("--allow-empty", is_flag=True,
               help="确认原始数据目录中确实没有任何文件、要把这些报告期的数据全部移出数据仓库（否则拒绝运行）。")
 def run(periods: tuple[str, ...], allow_empty: bool) -> None:
-    from .pipeline import ALLOW_EMPTY_TAG, check_work_file, parse_period, periods_to_run, preflight, refuse_wipe, run_lock
+    from .pipeline import (
+        ALLOW_EMPTY_TAG, check_work_file, parse_period, periods_to_run, precheck, preflight, refuse_wipe, run_lock,
+    )
 
     settings = Settings.from_env()
     try:
         asked = sorted({parse_period(p) for p in periods})
+        precheck(settings)  # before the lock file is made: a set-up error changes nothing at all
         with run_lock(settings):
             files = preflight(settings)
-            check_work_file(settings)
-            todo = asked or periods_to_run(settings, files)
+            if note := check_work_file(settings):
+                console.print(f"[yellow]{escape(note)}[/]")
+            # The months with a file, or with data in the warehouse (their files were removed).
+            todo = periods_to_run(settings, files)
+            if asked:
+                todo = [p for p in todo if asked[0] <= p <= asked[-1]]
+                if empty := [p for p in asked if p not in todo]:
+                    say(f"报告期 {'、'.join(empty)} 没有任何报送文件，数据仓库中也没有该期的数据：不运行，"
+                        "Dagster 中也不记录这些月份。", "yellow")
             refuse_wipe(settings, files, todo, allow_empty)
             if not todo:
-                console.print(f"[yellow]{settings.raw_dir} 下没有可处理的文件。[/]")
+                if not asked:
+                    say(f"{settings.raw_dir} 下没有可处理的文件。", "yellow")
                 return
             result, label = _execute(settings, todo, {ALLOW_EMPTY_TAG: "true"} if allow_empty else {})
     except SetupError as exc:
@@ -76,9 +335,12 @@ def run(periods: tuple[str, ...], allow_empty: bool) -> None:
 
 def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
     from .defs import build_definitions
+    from .defs.partitions import add_months
 
     instance = _instance()
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    # The months become partitions (kept in calendar order, so the range below is these months).
+    add_months(instance, todo)
     first, last = min(todo), max(todo)
     # One Dagster run for the whole range (a single-run backfill): every asset handles all its months.
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last, **extra_tags}
@@ -101,7 +363,34 @@ def _failure_messages(result) -> list[str]:
     return messages
 
 
+def _readonly_hint(settings: Settings) -> str:
+    """How to open the published warehouse read-only with what this machine has: `make sql` in
+    the project, the DuckDB CLI the venv installs (or one on PATH), else Python."""
+    target = shlex.quote(str(settings.warehouse))
+    duckdb_cli = Path(sys.executable).parent / "duckdb"
+    if duckdb_cli.exists():
+        try:
+            shown = str(duckdb_cli.relative_to(Path.cwd()))
+        except ValueError:
+            shown = str(duckdb_cli)
+        command = f"{shlex.quote(shown)} -readonly {target}"
+    elif shutil.which("duckdb"):
+        command = f"duckdb -readonly {target}"
+    else:
+        return f"Python 中 duckdb.connect({str(settings.warehouse)!r}, read_only=True)"
+    makefile = Path("Makefile")
+    if makefile.exists() and re.search(r"^sql:", makefile.read_text(encoding="utf-8", errors="replace"), re.M):
+        return f"make sql，即 {command}"
+    return command
+
+
+STATUS_TEXT = {"loaded": "全部入库", "partial": "部分入库", "rejected": "被拒"}
+
+
 def summarize(settings: Settings) -> None:
+    """What the run left in the published warehouse: the files to look at (not wholly loaded,
+    with cells to look at, a totals row that disagrees or was not checked), the non-data rows,
+    the counts, and every place the run used."""
     import duckdb
 
     from .pipeline import SKIPPED_KINDS, run_summary
@@ -109,94 +398,158 @@ def summarize(settings: Settings) -> None:
     try:
         summary = run_summary(settings)
     except duckdb.Error as exc:
-        console.print(f"[yellow]无法读取已发布的数据仓库 {settings.warehouse}（{str(exc).splitlines()[0]}）："
-                      "若有人以读写方式打开了它，请关闭后改用 duckdb -readonly 打开。[/]")
+        say(f"无法读取已发布的数据仓库 {settings.warehouse}（{str(exc).splitlines()[0]}）：若有人以读写方式打开了它，"
+            f"请关闭后改用只读方式打开（{_readonly_hint(settings)}）。", "yellow")
         return
-    if summary is None:
-        return
-    by, bad, skipped = summary.by_status, summary.not_loaded, summary.skipped
-    files = {s: by.get(s, (0, 0, 0))[0] for s in ("loaded", "partial", "rejected")}
+    if summary is not None:
+        _print_summary(summary, SKIPPED_KINDS)
+    say(f"数据仓库：{settings.warehouse}（只读打开：{_readonly_hint(settings)}）")
+    say(f"简报与工作簿：{settings.export_dir}")
+    say(f"存档（读到的每个文件版本）：{settings.archive_dir}")
+    say(f"工作目录（运行时写入的工作副本和运行锁）：{settings.work_warehouse.parent}")
+    if os.environ.get("DAGSTER_HOME"):
+        say(f"运行记录（make ui 中可查看）：{os.environ['DAGSTER_HOME']}")
+
+
+# A table whose wrapped column (说明, 原因) would get fewer columns than this is printed as a list.
+_MIN_TEXT_COLUMN = 30
+
+
+def _table_or_none(title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]], *,
+                   right: tuple[str, ...] = ()) -> bool:
+    """Print rows as a table whose last column (free text) is wrapped to what the terminal leaves
+    it, the other columns keeping their width; False (nothing printed) when the terminal is too
+    narrow for that."""
+    widths = [max([cell_len(h)] + [cell_len(line) for row in rows for line in row[i].split("\n")])
+              for i, h in enumerate(headers[:-1])]
+    rest = console.width - sum(widths) - 3 * len(headers) - 1
+    if rest < _MIN_TEXT_COLUMN:
+        return False
+    text_width = min(rest, max(cell_len(line) for row in rows for line in (row[-1] or " ").split("\n")))
+    table = RichTable(title=title, title_justify="left")
+    for h in headers:
+        table.add_column(h, no_wrap=True, overflow="fold", justify="right" if h in right else "left")
+    for row in rows:  # Text: what the data says is never read as markup
+        table.add_row(*map(Text, row[:-1]), Text(_fitted(row[-1], max(text_width, cell_len(headers[-1])))))
+    console.print(table, soft_wrap=False)
+    return True
+
+
+def _print_summary(summary, kinds_named: dict[str, str]) -> None:
+    by = summary.by_status
+    files = {s: by.get(s, (0, 0, 0))[0] for s in STATUS_TEXT}
     loaded = sum(v[1] for v in by.values())
     rejected = sum(v[2] for v in by.values())
-    table = RichTable(title="被拒或部分入库的文件", show_lines=False)
-    for col in ("文件", "状态", "拒收行", "说明"):
-        table.add_column(col, overflow="fold")
-    for path, status, n, message in bad:
-        table.add_row(path, status, str(n), (message or "")[:120])
-    if bad:
-        console.print(table)
-    if skipped:
-        kinds = RichTable(title="未作为数据读取的行（按文件、按类别；见 audit.ingest_log 的 rows_* 列）")
-        kinds.add_column("文件", overflow="fold")
-        for k in summary.kinds:
-            kinds.add_column(SKIPPED_KINDS[k], justify="right")
-        for path, *counts in skipped:
-            kinds.add_row(path, *(str(n or "") for n in counts))
-        console.print(kinds)
-    console.print(
-        f"文件：入库 {files['loaded']}，部分入库 {files['partial']}，被拒 {files['rejected']}；"
-        f"数据行：入库 {loaded}，被拒 {rejected}"
-    )
-    console.print(f"数据仓库：{settings.warehouse}（只读打开：duckdb -readonly {settings.warehouse}）")
-    console.print(f"简报与工作簿：{settings.export_dir}")
+    if summary.to_look_at:
+        title = "需要处理或留意的文件（说明即 audit.ingest_log.message）"
+        rows = [(f.file_path, STATUS_TEXT.get(f.status, f.status), str(f.rows_rejected or ""), str(f.warnings or ""),
+                 f.message or "") for f in summary.to_look_at]
+        if not _table_or_none(title, ("文件", "状态", "拒收行", "留意单元格", "说明"), rows, right=("拒收行", "留意单元格")):
+            say(title + "：", "bold")
+            for f in summary.to_look_at:
+                counts = "".join([f"，拒收{f.rows_rejected}行" if f.rows_rejected else "",
+                                  f"，{f.warnings}个单元格需要留意" if f.warnings else ""])
+                say(f"{f.file_path}：{STATUS_TEXT.get(f.status, f.status)}{counts}", indent=2)
+                say(f.message or "", indent=4)
+    if summary.skipped:
+        title = "未作为数据读取的行（按文件、按类别；见 audit.ingest_log 的 rows_* 列）"
+        names = [kinds_named[k] for k in summary.kinds]
+        wide = (max(cell_len(path) for path, *_ in summary.skipped) + sum(cell_len(n) for n in names)
+                + 3 * (len(names) + 1) + 1)
+        if wide <= console.width:
+            kinds = RichTable(title=title, title_justify="left")
+            kinds.add_column("文件", no_wrap=True, overflow="fold")
+            for name in names:
+                kinds.add_column(name, justify="right", no_wrap=True)
+            for path, *counts in summary.skipped:
+                kinds.add_row(Text(path), *(str(n or "") for n in counts))
+            console.print(kinds, soft_wrap=False)
+        else:
+            say(title + "：", "bold")
+            for path, *counts in summary.skipped:
+                say(f"{path}：" + "，".join(f"{name}{n}" for name, n in zip(names, counts) if n), indent=2)
+    say(f"文件：全部入库 {files['loaded']}，部分入库 {files['partial']}，被拒 {files['rejected']}；"
+        f"数据行：入库 {loaded}，被拒 {rejected}")
+    say(f"需要留意的单元格：{summary.warnings} 个（所在行已入库，见 audit.cell_warnings）；"
+        f"合计行与明细不符的文件：{summary.count_totals('mismatch')} 个；"
+        f"合计行未能核对的文件：{summary.count_totals('unchecked')} 个")
 
 
-@main.command(help="报送前自查一个文件：按报送规范逐行校验，列出每个出错的单元格及原因（不入库、不归档）。"
-                   "文件全部通过时以0退出，否则以1退出。")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dataset", type=click.Choice(sorted(DATASETS)),
-              help="数据集；默认取文件所在目录名")
-@click.option("--period", metavar="YYYY-MM", help="报告期；默认取文件名开头的YYYY-MM")
+@main.command(help="报送前自查一个文件：按报送规范逐行校验，列出每个有错或需要留意的单元格（行号、单元格、原值、原因），"
+                   "文件不入库、不存档，数据仓库不受影响。\n\n"
+                   "文件能全部入库时以0退出；有不能入库的行或整个文件不能入库时以1退出；"
+                   "命令用法有误（找不到文件、选项的值无效、无法判断数据集或报告期）时以2退出，文件未检查。")
+@click.argument("path", metavar="文件", type=click.Path(path_type=Path), help="要检查的报送文件（.xlsx 或 .csv）")
+@click.option("--dataset", type=_DatasetType(), metavar="数据集",
+              help=f"这是哪一种报表：{_DATASET_LIST}。默认取文件所在文件夹的名称")
+@click.option("--period", metavar="YYYY-MM", help="报告期，如 2023-02；默认取文件名开头的 YYYY-MM")
 def check(path: Path, dataset: str | None, period: str | None) -> None:
+    from .catalog.rules import rule_name
     from .pipeline import check_file, parse_period
 
     settings = Settings.from_env()
     try:
         if period:
-            period = parse_period(period, in_range=False)  # an out-of-range month is the file's problem
-        raw, result = check_file(settings, path, dataset, period)
+            try:
+                period = parse_period(period, in_range=False)
+            except SetupError as exc:
+                raise SetupError(f"--period {period}：{exc}") from None
+        result = check_file(settings, path, dataset, period)
     except SetupError as exc:
-        console.print(f"[red]{exc}[/]")
+        say(str(exc), "red")
         sys.exit(2)
-    if result is None:
-        console.print(f"[red]{path.name}：rejected[/]  {raw.naming_problem}（自查时可用 --dataset 和 --period 指定）")
-        sys.exit(1)
-    log = result.log.iloc[0]
-    colour = {"loaded": "green", "partial": "yellow", "rejected": "red"}[log.status]
-    console.print(f"[{colour}]{path.name}：{log.status}[/]  {log.message}")
-    for title, frame in (("被拒的行", result.rejected), ("需要留意的单元格（行照常入库；无法识别的可选单元格存为空值）", result.warnings)):
-        if frame.empty:
+    colour = {"loaded": "green", "partial": "yellow", "rejected": "red"}[result.status]
+    say(f"{path.name}：{result.status_text}", f"bold {colour}")
+    say(result.message, indent=2)
+    tables = (("不能入库的行", "请改正这些单元格后再报送", result.rejected),
+              ("需要留意的单元格", "所在行可以入库；无法识别的可选单元格入库时存为空值", result.warnings))
+    for title, note, frame in tables:
+        if frame is None or frame.empty:
             continue
-        table = RichTable(title=title)
-        for col in ("行", "单元格", "列", "原值", "规则", "原因"):
-            table.add_column(col, overflow="fold")
         shown = frame[["source_row", "source_cell", "source_column", "value", "rule", "reason"]]
-        for values in shown.astype(object).where(shown.notna(), "").itertuples(index=False):
-            table.add_row(*(str(v) for v in values))
-        console.print(table)
-    sys.exit(0 if log.status == "loaded" else 1)
+        shown = shown.astype(object).where(shown.notna(), "")
+        issues = [(str(r.source_row), str(r.source_cell), re.sub(r"\s+", "", str(r.source_column)), str(r.value),
+                   rule_name(str(r.rule)), str(r.reason)) for r in shown.itertuples(index=False)]
+        rows = [(row, cell, _fitted(column, 16), _fitted(value, 16), _fitted(rule, 16), reason)
+                for row, cell, column, value, rule, reason in issues]
+        if not _table_or_none(f"{title}（{note}）", ("行", "单元格", "列", "原值", "问题", "原因"), rows, right=("行",)):
+            say(f"{title}（{note}）：", "bold")
+            for row, cell, column, value, rule, reason in issues:
+                where = "，".join(p for p in (f"第{row}行", cell, column) if p)
+                say(f"{where}：“{value}”（{rule}）" if value else f"{where}（{rule}）", indent=2)
+                say(reason, indent=4)
+    sys.exit(0 if result.status == "loaded" else 1)
 
 
-@main.command(help="重新生成随附的样例数据（data/raw 与 data/reference/villages.csv）。")
-@click.option("--raw-dir", type=click.Path(path_type=Path), default=None)
-@click.option("--reference-dir", type=click.Path(path_type=Path), default=None)
-@click.option("--scale", type=int, default=1, show_default=True, help="规模倍数（基准测试用）")
+@main.command(help="重新生成随附的样例数据：原始数据目录下一年（2023年）的模拟报送文件，以及参考名录中的 villages.csv。"
+                   "同名文件会被覆盖。")
+@click.option("--raw-dir", type=click.Path(path_type=Path), default=None, metavar="目录",
+              help="样例报送文件写到哪里；默认为 SHOUYANG_RAW_DIR（data/raw）")
+@click.option("--reference-dir", type=click.Path(path_type=Path), default=None, metavar="目录",
+              help="villages.csv 写到哪里；默认为 SHOUYANG_REFERENCE_DIR（data/reference）")
+@click.option("--scale", type=_Scale(), default=1, metavar="倍数",
+              help="规模倍数：1（默认）为随附的样例；10、100 为基准测试（make bench）用的放大版，年份也相应增加")
 def sample(raw_dir: Path | None, reference_dir: Path | None, scale: int) -> None:
     from .sample import write_sample
 
     settings = Settings.from_env()
-    summary = write_sample(raw_dir or settings.raw_dir, reference_dir or settings.reference_dir, scale=scale)
-    console.print(f"已写入样例：{summary.get('files', summary)}")
+    raw_dir, reference_dir = raw_dir or settings.raw_dir, reference_dir or settings.reference_dir
+    summary = write_sample(raw_dir, reference_dir, scale=scale)
+    files = summary["files"]
+    rows = sum(f.get("data_rows", 0) for f in files)
+    say(f"已写入样例：{len(files)} 个报送文件（{rows} 行数据）到 {raw_dir}，{summary['villages']} 个行政村到 "
+        f"{summary['villages_csv']}")
 
 
-@main.command(help="生成数据字典 docs/DATA_DICTIONARY.md（来自各数据集和表的声明）。")
-@click.option("--output", type=click.Path(path_type=Path), default=Path("docs/DATA_DICTIONARY.md"), show_default=True)
+@main.command(help="重新生成数据字典（来自各数据集和各表的声明：列名、单位、规则、说明）。")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("docs/DATA_DICTIONARY.md"), metavar="文件",
+              help="写到哪个文件；默认 docs/DATA_DICTIONARY.md")
 def docs(output: Path) -> None:
     from .docs import data_dictionary
 
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(data_dictionary(), encoding="utf-8")
-    console.print(f"已写入 {output}")
+    say(f"已写入 {output}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import duckdb
 
 from .catalog.tables import STAGING
 from .config import Settings
-from .errors import SetupError
+from .errors import SetupError, os_reason
 from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover
 from .ingest.period import ingest_period, unplaced_log
 from .reference import Reference, check_reference
@@ -62,20 +62,38 @@ def _check_writable(path: Path, what: str, variable: str) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise SetupError(f"无法写入{what} {path}（{exc.strerror or exc}）：请检查权限和磁盘空间，"
+        raise SetupError(f"无法写入{what} {path}（{os_reason(exc)}）：请检查权限和磁盘空间，"
                          f"或用环境变量 {variable} / SHOUYANG_DATA_DIR 指向可写的位置。本次运行未做任何改动。") from exc
+
+
+def precheck(settings: Settings) -> None:
+    """What can be checked without writing anything, not even the run lock: the reference lists,
+    the raw dir, and that the warehouse's path is (or can become) a file."""
+    check_reference(settings.reference_dir)
+    check_raw_dir(settings.raw_dir)
+    for path, variable in ((settings.warehouse, "SHOUYANG_WAREHOUSE"), (settings.work_warehouse, "SHOUYANG_WAREHOUSE")):
+        if path.exists() and not path.is_file():
+            raise SetupError(f"数据仓库文件的位置 {path} 已被一个文件夹或其他非普通文件占用：请改用环境变量 {variable} "
+                             "指向一个文件（如 data/warehouse.duckdb），或移走该文件夹。本次运行未做任何改动。")
+
+
+def _remove_archive_leftovers(archive_dir: Path) -> None:
+    """Half-written archive copies of a run that was killed (`<sha>.<ext>.<pid>.part`): under the
+    run lock no other run is archiving, and the whole file is archived again when read."""
+    for part in archive_dir.glob("*.part"):
+        part.unlink(missing_ok=True)
 
 
 def preflight(settings: Settings) -> list[RawFile]:
     """Everything a run needs, checked before anything is written; returns the files found."""
-    check_reference(settings.reference_dir)
-    check_raw_dir(settings.raw_dir)
+    precheck(settings)
     _check_writable(settings.archive_dir, "存档目录", "SHOUYANG_ARCHIVE_DIR")
     _check_writable(settings.export_dir, "简报输出目录", "SHOUYANG_EXPORT_DIR")
     _check_writable(settings.warehouse.parent, "数据仓库所在目录", "SHOUYANG_WAREHOUSE")
     _check_writable(settings.work_warehouse.parent, "工作目录", "SHOUYANG_WAREHOUSE")
     # A publish a kill interrupted is finished (or its leftovers removed) before anything else.
     recover_publish(settings.work_warehouse, settings.warehouse, settings.export_dir)
+    _remove_archive_leftovers(settings.archive_dir)
     # An analyst writing to the published file: say so now rather than fail at the publish.
     holder = read_write_holder(settings.warehouse)
     if holder is not None:
@@ -116,33 +134,42 @@ def clear_unpublished(settings: Settings) -> None:
     _unpublished_file(settings).unlink(missing_ok=True)
 
 
-def _current_files(settings: Settings, periods: list[str] | None) -> list[str]:
-    """The current files of placed dataset-periods the warehouse holds (for these periods, or all)."""
+def _current_files_by_period(settings: Settings, periods: list[str] | None) -> dict[str, list[str]]:
+    """The current files of placed dataset-periods the warehouse holds, by period (of `periods`)."""
     for path in (settings.work_warehouse, settings.warehouse):
         if not path.exists():
             continue
         try:
             with connect(path, read_only=True) as conn:
-                return [p for p, _, _ in queries.current_files(conn, periods)]
+                held: dict[str, list[str]] = {}
+                for file_path, _, period in queries.current_files(conn, periods):
+                    held.setdefault(period, []).append(file_path)
+                return held
         except duckdb.Error:
             continue  # held by another process or unreadable: the run's own checks say so
-    return []
+    return {}
 
 
 def refuse_wipe(settings: Settings, files: list[RawFile], periods: list[str] | None, allow_empty: bool) -> None:
-    """A raw dir with no submission at all, while the warehouse holds files of the run's periods,
-    is far more often a mistake (an unmounted share, a wrong folder) than the truth: refuse
-    unless the run says so (`--allow-empty`). Losing the files of one period is the contract's
-    "removed file" and goes ahead."""
-    if allow_empty or any(f.dataset_period for f in files):
+    """A raw dir that has lost every file of several periods at once (an unmounted share, a
+    wrong folder holding one file) is far more often a mistake than the truth: refuse unless the
+    run says so (`--allow-empty`). Losing the files of one period is the contract's "removed
+    file" and goes ahead."""
+    if allow_empty:
         return
-    held = _current_files(settings, periods)
-    if held:
-        shown = "、".join(held[:3]) + (f"等{len(held)}个文件" if len(held) > 3 else "")
-        raise SetupError(
-            f"原始数据目录 {settings.raw_dir} 中没有任何报送文件，而数据仓库中现有{shown}。"
-            "照此运行会把它们全部移出数据仓库并删除相应简报：如果目录路径有误（如共享盘未挂载），请改正后再运行；"
-            "如果确实要清空，请运行 shouyang run --allow-empty。本次运行未做任何改动。")
+    found = {f.period for f in files if f.dataset_period}
+    held = _current_files_by_period(settings, periods)
+    emptied = sorted(p for p in held if p not in found)
+    if len(emptied) < 2 and (found or not held):
+        return
+    lost = [path for p in emptied for path in held[p]]
+    shown = "、".join(lost[:3]) + (f"等{len(lost)}个文件" if len(lost) > 3 else "")
+    months = "、".join(emptied[:6]) + ("等" if len(emptied) > 6 else "")
+    where = "中没有任何报送文件" if not found else f"中已没有{len(emptied)}个报告期（{months}）的任何文件"
+    raise SetupError(
+        f"原始数据目录 {settings.raw_dir} {where}，而数据仓库中现有{shown}。"
+        "照此运行会把它们全部移出数据仓库并删除相应简报：如果目录路径有误（如共享盘未挂载、指向了别的文件夹），"
+        "请改正后再运行；如果确实要移除，请运行 shouyang run --allow-empty。本次运行未做任何改动。")
 
 
 def periods_to_run(settings: Settings, files: list[RawFile]) -> list[str]:
@@ -171,8 +198,9 @@ def open_work(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb
             raise
         pid = re.search(r"PID (\d+)", str(exc))
         who = f"（进程 {pid.group(1)}）" if pid else ""
-        raise SetupError(f"工作文件 {settings.work_warehouse} 正被另一个程序{who}以读写方式打开："
-                         "请关闭该程序（分析请打开已发布的数据仓库，并使用只读方式：duckdb -readonly）后再运行。"
+        raise SetupError(f"工作文件 {settings.work_warehouse} 正被另一个程序{who}打开，本次运行无法写入："
+                         f"请关闭该程序（分析请打开已发布的数据仓库 {settings.warehouse}，并使用只读方式："
+                         "make sql 或 duckdb -readonly）后再运行。"
                          "本次运行未做任何改动。") from exc
     try:
         yield conn
@@ -180,11 +208,35 @@ def open_work(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb
         conn_cm.__exit__(None, None, None)
 
 
-def check_work_file(settings: Settings) -> None:
-    """The work file can be opened for writing (no other process holds it)."""
+def check_work_file(settings: Settings) -> str | None:
+    """The work file can be opened for writing (no other process holds it). A work file that is
+    damaged (a disk fault, a truncated copy) is moved aside and the run starts from the published
+    warehouse, or from nothing when that is damaged too: the warehouse is a function of the files,
+    so the run rebuilds what it lost. Returns a note saying so, or None."""
     ensure_work_copy(settings.work_warehouse, settings.warehouse)
-    with open_work(settings):
-        pass
+    try:
+        with open_work(settings):
+            return None
+    except duckdb.Error as exc:
+        damaged = settings.work_warehouse.with_name(f"damaged-{datetime.now():%Y%m%d-%H%M%S}-{settings.work_warehouse.name}")
+        os.replace(settings.work_warehouse, damaged)
+        settings.work_warehouse.with_name(settings.work_warehouse.name + ".wal").unlink(missing_ok=True)
+        note = f"工作文件 {settings.work_warehouse} 已损坏（{str(exc).splitlines()[0][:120]}），已移到 {damaged}"
+        if _opens(settings.warehouse):
+            ensure_work_copy(settings.work_warehouse, settings.warehouse)
+            return note + "，本次从已发布的数据仓库重新开始"
+        return note + "，已发布的数据仓库也无法打开，本次按原始数据目录中的全部文件重建"
+
+
+def _opens(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with connect(path, read_only=True) as conn:
+            conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone()
+        return True
+    except duckdb.Error:
+        return False
 
 
 # ------------------------------------------------------------------ one run at a time
@@ -208,8 +260,12 @@ def run_lock(settings: Settings, *, wait_seconds: float = 0.0) -> Iterator[None]
             fd, depth = _held[key]
             _held[key] = (fd, depth - 1)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise SetupError(f"无法在 {path.parent} 中建立运行锁文件（{os_reason(exc)}）：请检查该目录的权限和磁盘空间，"
+                         "或用环境变量 SHOUYANG_WAREHOUSE / SHOUYANG_DATA_DIR 指向可写的位置。本次运行未做任何改动。") from exc
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
@@ -240,12 +296,47 @@ def run_lock(settings: Settings, *, wait_seconds: float = 0.0) -> Iterator[None]
 # ------------------------------------------------------------------ the run's steps (called by Dagster)
 
 
-def begin_run(settings: Settings, periods: list[str], allow_empty: bool) -> None:
-    """The first step of every run: everything checked before anything changes, and the run's
-    months noted as not yet published (until this run's publish)."""
+def begin_run(settings: Settings, periods: list[str], allow_empty: bool, run_id: str | None = None) -> None:
+    """The first step of every run: everything checked before anything changes, the files found
+    noted for the run's later steps, and the run's months noted as not yet published (until this
+    run's publish)."""
     files = preflight(settings)
     refuse_wipe(settings, files, periods, allow_empty)
+    if run_id is not None:
+        _write_json(_snapshot_file(settings), {"run_id": run_id, "files": [f.rel_path for f in files if f.dataset_period]})
     mark_unpublished(settings, periods)
+
+
+def _snapshot_file(settings: Settings) -> Path:
+    return settings.work_warehouse.parent / "run_files.json"
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _refuse_vanished(settings: Settings, files: list[RawFile], periods: list[str], run_id: str | None) -> None:
+    """A file the run's first step found under the raw dir and that is gone now (a network share
+    that dropped mid-run) stops the run before the period loses it: nothing is published."""
+    if run_id is None:
+        return
+    try:
+        snapshot = json.loads(_snapshot_file(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if snapshot.get("run_id") != run_id:
+        return
+    now = {f.rel_path for f in files}
+    gone = [p for p in snapshot.get("files", []) if p not in now and p.split("/")[-1][:7] in periods]
+    if gone:
+        shown = "、".join(gone[:3]) + (f"等{len(gone)}个文件" if len(gone) > 3 else "")
+        raise SetupError(f"运行期间原始数据目录 {settings.raw_dir} 中的{shown}不见了（共享盘断开或文件被移走？）："
+                         "本次运行已停止，已发布的数据仓库和简报没有改动。请确认目录恢复正常后重新运行。")
 
 
 def load_reference_lists(settings: Settings, conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -265,13 +356,15 @@ class DatasetOutcome:
     staging_rows: int  # rows now in staging for these periods
 
 
-def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset: str, periods: list[str]) -> DatasetOutcome:
+def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset: str, periods: list[str],
+                    run_id: str | None = None) -> DatasetOutcome:
     """Re-read every current file of each period of one dataset and replace that dataset-period in
     staging and audit (one transaction each). Keeps only what metadata needs, not the rows."""
     import pandas as pd
 
     reference = Reference.load(settings.reference_dir)
     files = discover(settings.raw_dir)
+    _refuse_vanished(settings, files, periods, run_id)
     ensure_tables(conn)
     logs, rejected, warnings = [], [], 0
     for period in periods:
@@ -296,10 +389,17 @@ def record_unplaced(settings: Settings, conn: duckdb.DuckDBPyConnection) -> None
     load_unplaced(conn, unplaced)
 
 
-def export_months(settings: Settings, run_periods: list[str]) -> list[str]:
-    """The months whose exports a run writes: its own, and those of earlier runs whose publish
-    did not happen."""
-    return sorted(set(run_periods) | unpublished_periods(settings))
+def export_months(settings: Settings, run_periods: list[str], conn: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """The months whose exports a run writes: its own; the later months of the same year the
+    warehouse holds (their briefings read earlier months: a quarter's village figures, last
+    month's investment); and those of earlier runs whose publish did not happen."""
+    months = set(run_periods) | unpublished_periods(settings)
+    if conn is not None and months:
+        first_by_year: dict[str, str] = {}
+        for p in months:
+            first_by_year[p[:4]] = min(p, first_by_year.get(p[:4], p))
+        months |= {p for p in queries.periods_held(conn) if p[:4] in first_by_year and p > first_by_year[p[:4]]}
+    return sorted(months)
 
 
 @dataclass
@@ -312,22 +412,42 @@ class StagedExports:
 def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str) -> StagedExports:
     """Write the briefings and workbooks of `months` into the staging folder beside the exports;
     `exports/published_warehouse` moves them into place with the warehouse, in one step. A month
-    with neither data nor files (they were removed) has its old exports deleted then."""
+    with neither data nor files (they were removed) has its old exports deleted then.
+
+    The briefing's PDF is written beside its HTML when this machine can (`exports.pdf`); when it
+    cannot, the run goes on, says once why (a warning of the `shouyang_pipeline` logger), and
+    the month's old PDF is deleted rather than left beside a newer briefing."""
+    import logging
+
     from .exports.briefing import write_briefing
+    from .exports.pdf import write_pdf
     from .exports.workbook import write_workbook
     from .warehouse.publish import stage_exports
 
+    without_pdf: dict[str, list[str]] = {}  # why -> the months whose PDF was not written
     with stage_exports(work, settings.warehouse, settings.export_dir, run_id) as stage:
         written: list[Path] = []
         with conn_factory() as conn:
             periods = queries.periods_with_data_or_files(conn, months)
             for period in periods:
-                written += stage.add(write_briefing(conn, period, stage.dir))
+                md, html = write_briefing(conn, period, stage.dir)
+                written += stage.add([md, html])
+                pdf = write_pdf(html)
+                if pdf.path is not None:
+                    written += stage.add([pdf.path])
+                else:
+                    without_pdf.setdefault(pdf.reason or "", []).append(period)
+                    stage.remove(f"briefing_{period}.pdf")
                 written += stage.add([write_workbook(conn, period, stage.dir)])
         for period in sorted(set(months) - set(periods)):
-            for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"marts_{period}.xlsx"):
+            for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"briefing_{period}.pdf",
+                          f"marts_{period}.xlsx"):
                 stage.remove(stale)
         latest = (stage.dir / f"briefing_{periods[-1]}.md").read_text(encoding="utf-8") if periods else None
+    for reason, missed in without_pdf.items():
+        label = missed[0] if len(missed) == 1 else f"{missed[0]}至{missed[-1]}共{len(missed)}个月"
+        logging.getLogger("shouyang_pipeline").warning(
+            "简报PDF未生成（%s）：%s。简报的Markdown和HTML版本照常写出。", label, reason)
     return StagedExports(written, list(stage.delete), latest)
 
 
@@ -343,28 +463,102 @@ def publish(settings: Settings, work: Path, run_id: str):
 # ------------------------------------------------------------------ a clerk's check before sending
 
 
-def check_file(settings: Settings, path: Path, dataset: str | None, period: str | None):
-    """Judge one file exactly as a run would, as if it lay at <dataset>/<name> under the raw dir,
-    without loading or archiving anything: (the file as classified, its ingest or None when its
-    name fits no dataset-period)."""
-    import dataclasses
-    import tempfile
+# What a clerk reads for each status of their file.
+CHECK_STATUS = {"loaded": "可以入库", "partial": "部分行不能入库", "rejected": "整个文件不能入库"}
 
-    from .ingest.discover import classify_as
 
-    reference = Reference.load(settings.reference_dir)
-    name = path.name
-    if period:
-        suffix = path.suffix
-        submitter = name[:len(name) - len(suffix)].partition("__")[2]
+@dataclass
+class FileCheck:
+    """What `shouyang check` tells a clerk about their file, in Chinese and about that file only."""
+
+    status: str  # loaded, partial or rejected, as a run would record it
+    message: str  # the file's state: rows, cells to look at, totals, columns passed over
+    rejected: "pd.DataFrame | None" = None  # the cells of the rows that would not load
+    warnings: "pd.DataFrame | None" = None  # the cells to look at in rows that would load
+    totals: str | None = None  # "mismatch", "unchecked" (a totals row, nothing compared) or None
+
+    @property
+    def status_text(self) -> str:
+        """`可以入库，但合计行与明细不符`: the status, and what else the clerk should look at."""
+        also = []
+        if self.warnings is not None and not self.warnings.empty:
+            also.append(f"{len(self.warnings)}个单元格需要留意")
+        also += {"mismatch": ["合计行与明细不符"], "unchecked": ["合计行未能核对"]}.get(self.totals or "", [])
+        if not also or self.status == "rejected":
+            return CHECK_STATUS[self.status]
+        return CHECK_STATUS[self.status] + ("，但" if self.status == "loaded" else "，且") + "、".join(also)
+
+
+def _dataset_choices() -> str:
+    from .catalog.datasets import DATASETS
+
+    return "、".join(f"{name}（{d.title}）" for name, d in DATASETS.items())
+
+
+def _period_problem(dataset: str, period: str) -> str | None:
+    """Why `dataset` cannot be reported for `period` (out of range, not its cadence), or None."""
+    from .catalog.datasets import DATASETS
+
+    now = current_period()
+    if period < FIRST_PERIOD:
+        return f"报告期{period}早于{FIRST_PERIOD}，不予接受"
+    if period > now:
+        return f"报告期{period}晚于当前月份{now}，不能报送未来的数据"
+    ds = DATASETS[dataset]
+    if not ds.accepts_period(int(period[5:7])):
+        return f"{ds.title}按季度报送，报告期只能是3、6、9、12月，不能是{period}"
+    return None
+
+
+def check_file(settings: Settings, path: Path, dataset: str | None, period: str | None) -> FileCheck:
+    """Judge one file exactly as a run would, as if it lay at <dataset>/<period>.<suffix> under
+    the raw dir, without loading or archiving anything.
+
+    Raises SetupError (nothing checked) for what the clerk typed: a file that is not there, a
+    dataset or period that cannot be told or that an option gives wrongly. What is wrong with
+    the file itself, its name included, is a rejected FileCheck."""
+    from .catalog.datasets import DATASETS
+    from .ingest.discover import NAMING_HINT, PERIOD_RE, classify_as
+    from .ingest.period import CLERK, file_message
+
+    if not path.exists():
+        raise SetupError(f"找不到要检查的文件：{path}。请检查文件名和所在文件夹（文件名中有空格时请加引号）")
+    if path.is_dir():
+        raise SetupError(f"{path} 是一个文件夹：请指定要检查的表格文件（.xlsx 或 .csv）")
+    if dataset is None:
+        if path.parent.name not in DATASETS:
+            raise SetupError(f"无法判断“{path.name}”是哪一种报表（它不在以数据集命名的文件夹中）："
+                             f"请用 --dataset 指定，可选：{_dataset_choices()}")
+        dataset = path.parent.name
+    name, suffix = path.name, path.suffix
+    stem = name[:len(name) - len(suffix)]
+    if period is not None:
+        if problem := _period_problem(dataset, period):
+            raise SetupError(f"--period {period}：{problem}")
+        submitter = stem.partition("__")[2]
         name = f"{period}{'__' + submitter if submitter else ''}{suffix}"
-    raw = classify_as(path, f"{dataset or path.parent.name}/{name}")
-    if raw.dataset_period is None:
-        return raw, None
-    with tempfile.TemporaryDirectory() as scratch:
-        # Nothing is archived: the archive is a scratch folder thrown away afterwards.
-        scratch_settings = dataclasses.replace(settings, archive_dir=Path(scratch))
-        return raw, ingest_period(scratch_settings, raw.dataset, raw.period, reference, files=[raw])
+    else:
+        from_name = stem.partition("__")[0]
+        if not PERIOD_RE.match(from_name) or not 1 <= int(from_name[5:7]) <= 12:
+            raise SetupError(f"无法从文件名“{path.name}”判断报告期（文件名应以YYYY-MM开头，如2023-02.xlsx）："
+                             "请用 --period 指定，如 --period 2023-02")
+        if problem := _period_problem(dataset, from_name):
+            return FileCheck("rejected", f"文件名中的{problem}（如文件名有误，也可用 --period 指定报告期）")
+    raw = classify_as(path, f"{dataset}/{name}")
+    if raw.naming_problem:
+        return FileCheck("rejected", raw.naming_problem.removesuffix(f"。文件应放在：{NAMING_HINT}"))
+    reference = Reference.load(settings.reference_dir)
+    # Nothing is archived or written: a clerk's check leaves no trace (a 3 GB file is not copied).
+    result = ingest_period(settings, raw.dataset, raw.period, reference, files=[raw], archive=False)
+    (outcome,) = result.files
+    log = result.log.iloc[0]
+    totals = None
+    if log.totals_check == "mismatch":
+        totals = "mismatch"
+    elif outcome.parsed and log.rows_totals and not isinstance(log.totals_check, str) and any(
+            cm.field.kind == "money" for cm in outcome.parsed.layout.columns):
+        totals = "unchecked"
+    return FileCheck(str(log.status), file_message(outcome, CLERK), result.rejected, result.warnings, totals)
 
 
 # ------------------------------------------------------------------ the summary a person reads

@@ -24,6 +24,8 @@ def read_reference_csv(reference_dir: Path, name: str) -> pd.DataFrame:
     path = reference_dir / f"{name}.csv"
     if not reference_dir.is_dir():
         raise SetupError(f"找不到参考名录目录 {reference_dir}（当前目录：{Path.cwd()}）：请在项目目录中运行，或设置正确的路径{_HINT}")
+    if path.exists() and not path.is_file():
+        raise SetupError(f"参考名录 {path} 不是一个文件（可能是同名文件夹）：应为UTF-8编码的CSV文件{_HINT}")
     if not path.is_file():
         raise SetupError(f"缺少参考名录文件 {path}：请从项目的 data/reference/ 复制或由县里提供{_HINT}")
     try:

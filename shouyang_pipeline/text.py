@@ -11,10 +11,14 @@ _SPACE = re.compile(r"\s+")
 # Characters nobody sees: zero-width spaces and joiners, the BOM, soft hyphens, direction marks
 # (Unicode category Cf), and control characters other than tab and line breaks. Inside a key or
 # a name they make two values that look the same differ, so every text value loses them.
+# Also the blank-looking letters and marks that are not Cf: the Hangul fillers, the blank braille
+# pattern, the combining grapheme joiner, variation selectors, Mongolian and Khmer invisible marks.
+_BLANK_LOOKING = (0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, *range(0x180B, 0x180E), 0x2800, 0x3164,
+                  *range(0xFE00, 0xFE10), 0xFFA0, *range(0xE0100, 0xE01F0))
 _INVISIBLE = {
     cp: None for cp in (*range(0x20000), *range(0xE0000, 0xE0080))  # every Cf code point is in these
     if unicodedata.category(chr(cp)) == "Cf" or (unicodedata.category(chr(cp)) == "Cc" and chr(cp) not in "\t\n\r")
-}
+} | {cp: None for cp in _BLANK_LOOKING}
 _HAS_INVISIBLE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
 
 

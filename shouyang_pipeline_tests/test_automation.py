@@ -1,4 +1,5 @@
-"""The file sensor: which changes under the raw dir start a run, for which period, and that run works.
+"""The file sensor: which changes under the raw dir start a run, for which period, and that run works;
+the months it runs become partitions, in calendar order.
 
 (The schedule's January tick -> previous December is in test_definitions.py.)
 """
@@ -6,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +16,7 @@ import pytest
 
 from shouyang_pipeline.config import Settings
 from shouyang_pipeline.defs import build_definitions
+from shouyang_pipeline.defs.partitions import add_months, months_of
 from shouyang_pipeline.defs.resources import WarehouseResource
 
 from conftest import KP_HEADER, kp_row, write_csv, write_xlsx
@@ -30,20 +33,36 @@ def write_kp(raw: Path, rel_path: str = KP_FILE, *, codes=("XM001", "XM002"), to
     ], merges=("A1:N1",))
 
 
-def evaluate(settings: Settings, cursor: str | None = None, *, last_run_key: str | None = None):
-    """One sensor tick, given the cursor and the last run key as the sensor daemon passes them."""
-    defs = build_definitions(settings)
-    # As Dagster's code server does: a context manager, since the resource has a run-time lifecycle.
-    with dg.SensorEvaluationContext(
-        instance_ref=None,
-        instance=dg.DagsterInstance.ephemeral(),
+def sensor_context(settings: Settings, instance: dg.DagsterInstance, cursor: str | None = None,
+                   last_run_key: str | None = None) -> dg.SensorEvaluationContext:
+    """As Dagster's code server makes it: with the instance's ref (a run request for a dynamic
+    partition is checked against the instance's partitions only then), and as a context manager,
+    since the resource has a run-time lifecycle."""
+    return dg.SensorEvaluationContext(
+        instance_ref=instance.get_ref(),
+        instance=instance,
         cursor=cursor,
         last_run_key=last_run_key,
-        definitions=defs,
+        definitions=build_definitions(settings),
         resources={"warehouse": WarehouseResource.from_settings(settings)},
-    ) as context:
-        data = defs.resolve_sensor_def("raw_files_sensor").evaluate_tick(context)
+    )
+
+
+def evaluate(settings: Settings, cursor: str | None = None, *, last_run_key: str | None = None,
+             instance: dg.DagsterInstance | None = None):
+    """One sensor tick, given the cursor and the last run key as the sensor daemon passes them."""
+    defs = build_definitions(settings)
+    with ExitStack() as stack:
+        instance = instance or stack.enter_context(dg.instance_for_test())
+        with sensor_context(settings, instance, cursor, last_run_key) as context:
+            data = defs.resolve_sensor_def("raw_files_sensor").evaluate_tick(context)
     return data.run_requests or [], data.cursor
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
 
 
 class Daemon:
@@ -69,10 +88,11 @@ def periods(requests) -> list[str]:
     return [r.partition_key for r in requests]
 
 
-def test_a_new_file_requests_a_run_of_its_period(settings):
+def test_a_new_file_requests_a_run_of_its_period(settings, instance):
     write_kp(settings.raw_dir)
-    requests, cursor = evaluate(settings)
+    requests, cursor = evaluate(settings, instance=instance)
     assert periods(requests) == [PERIOD]
+    assert months_of(instance) == [PERIOD]  # the month is a partition before its run is asked for
     request = requests[0]
     assert request.job_name in (None, "monthly_refresh")
     assert request.run_key and request.run_key.startswith(f"files:{PERIOD}:")
@@ -104,13 +124,15 @@ def test_a_corrected_file_at_the_same_path_requests_a_new_run(settings):
     assert json.loads(cursor2)[KP_FILE] != json.loads(cursor)[KP_FILE]
 
 
-def test_a_removed_file_requests_a_run_of_its_period(settings):
+def test_a_removed_file_requests_a_run_of_its_period(settings, instance):
     write_kp(settings.raw_dir)
     write_kp(settings.raw_dir, "key_projects/2023-03.xlsx")
     _, cursor = evaluate(settings)
     (settings.raw_dir / KP_FILE).unlink()
-    requests, cursor2 = evaluate(settings, cursor)
+    # a fresh instance (e.g. a new DAGSTER_HOME): the month comes back as a partition
+    requests, cursor2 = evaluate(settings, cursor, instance=instance)
     assert periods(requests) == [PERIOD]
+    assert months_of(instance) == [PERIOD]
     assert "removed" in requests[0].tags["shouyang/changed_files"]
     assert set(json.loads(cursor2)) == {"key_projects/2023-03.xlsx"}
     assert evaluate(settings, cursor2)[0] == []
@@ -134,13 +156,14 @@ def test_a_file_no_partition_can_hold_requests_nothing(settings, rel_path):
     assert json.loads(cursor) == {}
 
 
-def test_one_request_per_period_however_many_files_changed(settings):
+def test_one_request_per_period_however_many_files_changed(settings, instance):
     write_kp(settings.raw_dir)
     write_csv(settings.raw_dir / "city_indicators" / f"{PERIOD}.csv",
               [["指标名称", "全市数值"], ["规模以上工业增加值增速", "9.5%"]])
     write_kp(settings.raw_dir, "key_projects/2023-05.xlsx")
-    requests, _ = evaluate(settings)
+    requests, _ = evaluate(settings, instance=instance)
     assert periods(requests) == [PERIOD, "2023-05"]
+    assert months_of(instance) == [PERIOD, "2023-05"]
     assert len({r.run_key for r in requests}) == 2
     assert "city_indicators/2023-02.csv" in requests[0].tags["shouyang/changed_files"]
 
@@ -188,15 +211,12 @@ def _published_rows(settings: Settings) -> list[tuple]:
             "SELECT project_code, period, source_file FROM staging.key_projects ORDER BY project_code").fetchall()
 
 
-def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings):
+def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings, instance):
     defs = build_definitions(settings)
     sensor = defs.resolve_sensor_def("raw_files_sensor")
-    instance = dg.DagsterInstance.ephemeral()
     write_kp(settings.raw_dir)
 
-    resources = {"warehouse": WarehouseResource.from_settings(settings)}
-    # The resource holds the run lock during runs, so it is a context-managed resource.
-    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as context:
+    with sensor_context(settings, instance) as context:
         result = sensor.evaluate_tick(context)
     (request,) = result.run_requests
     assert request.partition_key == PERIOD
@@ -210,8 +230,7 @@ def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings):
 
     # The corrected file: the sensor asks again, and the rerun replaces the period's rows.
     write_kp(settings.raw_dir, codes=("XM001", "XM002", "XM003"))
-    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources,
-                                 cursor=result.cursor) as context:
+    with sensor_context(settings, instance, result.cursor) as context:
         (request2,) = sensor.evaluate_tick(context).run_requests
     assert request2.run_key != request.run_key
     run = job.execute_in_process(partition_key=request2.partition_key, tags=request2.tags, instance=instance)
@@ -224,9 +243,52 @@ def test_switching_the_sensor_on_after_a_run_requests_only_what_changed_since(se
     write_csv(settings.raw_dir / "city_indicators" / "2023-03.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.1"]])
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
     for period in ("2023-02", "2023-03"):
-        assert job.execute_in_process(partition_key=period, instance=dg.DagsterInstance.ephemeral()).success
+        instance = dg.DagsterInstance.ephemeral()
+        add_months(instance, [period])
+        assert job.execute_in_process(partition_key=period, instance=instance).success
     requests, _ = evaluate(settings)  # first tick: no cursor yet
     assert requests == []
     write_csv(settings.raw_dir / "city_indicators" / "2023-04.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.0"]])
     requests, _ = evaluate(settings)
     assert periods(requests) == ["2023-04"]
+
+
+def test_a_late_month_takes_its_place_among_the_partitions_and_in_a_range_run(settings, instance):
+    """A correction of an older month arrives after newer months ran: Dagster keeps dynamic
+    partitions in the order they were added and a range run takes the keys between its ends in
+    that order, so the sensor puts the month in its place."""
+    write_kp(settings.raw_dir, "key_projects/2023-04.xlsx")
+    write_kp(settings.raw_dir, "key_projects/2023-06.xlsx")
+    _, cursor = evaluate(settings, instance=instance)
+    assert months_of(instance) == ["2023-04", "2023-06"]
+    write_kp(settings.raw_dir, "key_projects/2023-03.xlsx")
+    write_kp(settings.raw_dir, "key_projects/2023-05.xlsx")
+    requests, _ = evaluate(settings, cursor, instance=instance)
+    assert periods(requests) == ["2023-03", "2023-05"]
+    assert months_of(instance) == ["2023-03", "2023-04", "2023-05", "2023-06"]
+
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    tags = {"dagster/asset_partition_range_start": "2023-03", "dagster/asset_partition_range_end": "2023-05"}
+    result = job.execute_in_process(instance=instance, tags=tags)
+    assert result.success
+    staged = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "staging/key_projects"]
+    assert sorted(e.partition for e in staged) == ["2023-03", "2023-04", "2023-05"]
+    # The step saw its months in calendar order (the marts speak of the last one as the latest).
+    periods_seen = staged[0].event_specific_data.materialization.metadata["periods"].value
+    assert periods_seen == "2023-03, 2023-04, 2023-05"
+
+
+def test_add_months_keeps_calendar_order_and_what_was_materialised(settings):
+    instance = dg.DagsterInstance.ephemeral()
+    assert add_months(instance, ["2023-05", "2023-02"]) == ["2023-02", "2023-05"]
+    write_kp(settings.raw_dir, "key_projects/2023-05.xlsx")
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    assert job.execute_in_process(partition_key="2023-05", instance=instance).success
+    assert add_months(instance, ["2023-05"]) == []  # already there: nothing moves
+    assert add_months(instance, ["2023-03", "2023-01"]) == ["2023-01", "2023-03"]
+    assert months_of(instance) == ["2023-01", "2023-02", "2023-03", "2023-05"]
+    # 2023-05 was deleted and added back: its materialisation is still known.
+    key = dg.AssetKey(["staging", "key_projects"])
+    assert instance.get_materialized_partitions(key) == {"2023-05"}
+    with pytest.raises(ValueError):
+        add_months(instance, ["2023-13"])

@@ -106,7 +106,9 @@ def test_industrial_sentence_variants():
     assert "同比下降3.0%" in industrial_sentence({**row, "yoy_growth_pct": D("-3.0")}, "2023-01")
     missing_city = industrial_sentence({**row, "city_yoy_growth_pct": None, "gap_pp": None}, "2023-03")
     assert missing_city == "1—3月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，全市同期增速暂未报送，无法与全市比较。"
-    assert industrial_sentence(None, "2023-01") == "1月，全县规模以上工业数据尚未报送。"
+    # January is published with February: not "not yet reported"
+    assert industrial_sentence(None, "2023-01") == "1月规上工业数据不单独发布，与2月合并为1—2月累计数。"
+    assert industrial_sentence(None, "2023-04") == "1—4月，全县规模以上工业数据尚未报送。"
 
 
 def test_briefing_files(feb):
@@ -115,8 +117,10 @@ def test_briefing_files(feb):
     for text in (md, html):
         assert "1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。" in text
         # key projects (hand-computed in test_marts): 3 projects, 4.00 亿元, 开复工 2 (66.7%)
-        assert "全县重点项目3个，总投资4.00亿元，年度计划投资0.60亿元" in text
-        assert "开复工项目2个，开复工率66.7%" in text
+        # one fact per sentence: size and kinds of projects, then money, then 开复工
+        assert "全县重点项目3个，总投资4.00亿元，其中亿元以上项目2个、生产性项目1个。" in text
+        assert "年度计划投资0.60亿元，1—2月累计完成投资0.17亿元，完成年度计划的27.5%。" in text
+        assert "开复工项目2个，开复工率66.7%。" in text
         assert "市级及以上重点项目2个（其中省级重点项目1个），总投资3.00亿元" in text
         assert "数据来源" in text
 
@@ -124,12 +128,13 @@ def test_briefing_files(feb):
 def test_briefing_data_quality(feb):
     md, _, _ = feb
     quality = md[md.index("数据质量"):]
-    assert "县发改局报送的《key_projects/2023-02__县发改局.xlsx》" in quality
-    assert "读到数据行6行，入库3行，退回3行" in quality
+    assert "本期共读到报送文件3个，其中1个全部入库、未发现问题，1个整体退回，1个部分数据行被退回，具体如下。" in quality
+    assert "县发改局报送的《key_projects/2023-02__县发改局.xlsx》（重点项目进展情况表）" in quality
+    assert "读到数据行6行，入库3行，退回3行。退回原因：" in quality
     assert "金额为负数：2行（如第12行：总投资不能为负数（当前值：-5））" in quality
     assert "不是有效数字：1行" in quality
-    assert "city_indicators/2023-02__县统计局.csv" in quality
-    assert "该文件最新版本被整体退回，不计入任何数据" in quality and "缺少必填列“全市数值”" in quality
+    assert "县统计局报送的《city_indicators/2023-02__县统计局.csv》" in quality
+    assert "整个文件被退回，不计入任何数据。原因：缺少必填列“全市数值”" in quality
     assert "旧版本" not in quality  # only current versions
     assert "industrial_output/2023-02__县统计局.csv》" not in quality  # loaded cleanly: listed in the table only
 
@@ -158,20 +163,29 @@ def test_briefing_villages_and_scorecard(con, tmp_path):
     assert "达到40万元以上的1个，占全部行政村的16.7%" in md
     assert "景尚乡（应报1个，已报0个）" in md
     assert "距目标最远的村：朝阳镇东村（经营性收入5.00万元，差35.01万元）" in md
-    assert "2023-03：1/6个村达标，5个村未报送或未达标" in md
+    # one village did not report, four reported below the target: said apart
+    assert "2023-03：1/6个村达标，1个村未报送，4个村未达标" in md
+    assert "未报送或未达标" not in md
     assert "| 全县 | 6 | 5 | 1 | 16.7 | 99.99 | 100.01 |" in md
-    assert "所需数据（smart_mines）尚未纳入报送" in md
+    # targets whose data is not yet submitted: in words, never a dataset's code or `>=`
+    assert "| 建设26个智能化工作面（5采21掘） | 无数据 | 所需数据尚未纳入月度报送，暂无法对照 |" in md
+    assert "smart_mines" not in md and "talent" not in md and "zone_operations" not in md
+    assert ">=" not in md and "&gt;=" not in md and "&gt;=" not in html
     assert "1—4月，全县规模以上工业数据尚未报送。" in md
     quality = md[md.index("数据质量"):]
     assert "朝阳镇报送的《village_income/2023-03__朝阳镇.csv》" in quality
     assert "村名不在行政村名录中：1行（如第5行：村名称“幸福村”不是朝阳镇的行政村）" in quality
     assert "统计局副本" not in quality  # a 2023-03 file of another dataset belongs to March's briefing
+    assert "（含各乡镇2023年3月报送的村级集体经济收入表1个）" in quality
     assert html.count("<svg") >= 2
 
 
 def test_briefing_january_without_village_or_industry(con, tmp_path):
     md, html = (p.read_text(encoding="utf-8") for p in write_briefing(con, "2023-01", tmp_path))
-    assert "1月，全县规模以上工业数据尚未报送。" in md
+    # January's industry figures are not due (published with February): said so, and the chains
+    # table shows their key projects, not columns of zeros
+    assert "1月规上工业数据不单独发布，与2月合并为1—2月累计数。" in md
+    assert "**八大产业链重点项目**" in md and "规上企业（家）" not in md and "累计增加值" not in md
     assert "本年尚无村级集体经济收入数据" in md
     assert "1月累计完成投资0.13亿元" in md
     assert html.count("<svg") >= 2
@@ -230,7 +244,7 @@ def test_village_target_is_read_from_reference_targets(warehouse, tmp_path):
                     "UPDATE reference.targets SET target_value = 50 WHERE target_key = 'village_operating_income_min'")
     md, html = (p.read_text(encoding="utf-8") for p in write_briefing(conn, "2023-04", tmp_path / "out"))
     assert "村集体经济经营性收入达到50万元以上的0个，占全部行政村的0.0%" in md
-    assert "达标（≥50万元）" in html
+    assert "达标（不低于50万元）" in html  # the chart's legend, in words
     assert "达到40万元" not in md  # (the target_name in reference.targets still says 均超40万元)
     # a month with no data of its own (no scorecard row) states the same target
     md = write_briefing(conn, "2023-05", tmp_path / "out")[0].read_text(encoding="utf-8")
@@ -246,8 +260,50 @@ def test_village_target_is_read_from_reference_targets(warehouse, tmp_path):
 def test_village_section_without_a_village_target(warehouse, tmp_path):
     conn = _rebuilt(warehouse, tmp_path, "DELETE FROM reference.targets WHERE target_key = 'village_operating_income_min'")
     md, html = (p.read_text(encoding="utf-8") for p in write_briefing(conn, "2023-04", tmp_path / "out"))
-    assert "据各乡镇报送的2023年3月数据（本月无新报送，沿用最近一期），全县6个行政村中已报送5个，村集体经济经营性收入目标尚未设定；" in md
+    assert "据各乡镇报送的2023年3月数据（本月无新报送，沿用最近一期），全县6个行政村中已报送5个，村集体经济经营性收入目标尚未设定。" in md
     assert "达到40万元" not in md and "达标（≥" not in html
     md = write_briefing(conn, "2023-01", tmp_path / "out")[0].read_text(encoding="utf-8")
     assert "本年尚无村级集体经济收入数据（各乡镇按季度报送），暂无法对照经营性收入目标。" in md
+    conn.close()
+
+
+# --- what a file's state is, in the data-quality section ------------------------------------
+
+
+def test_cell_warnings_and_totals_mismatches_are_reported(warehouse, tmp_path):
+    """A township stored as NULL after a cell warning, and a 合计 row that disagrees with its
+    details, are named with the file: the briefing does not say every file passed."""
+    kp = "key_projects/2023-06__县发改局.xlsx"
+    conn = _rebuilt(
+        warehouse, tmp_path,
+        f"""INSERT INTO audit.cell_warnings (file_path, dataset, period, source_row, source_cell, "column",
+            source_column, value, rule, reason, raw_row) VALUES ('{kp}', 'key_projects', '2023-06', 6, 'H6',
+            'township', '所在乡镇', '宗爱镇', 'not_in_list', '所在乡镇“宗爱镇”不在乡镇名录中，请核对名称', '{{}}')""",
+        f"""UPDATE audit.ingest_log SET totals_check = 'mismatch', message = '读取5行数据，全部入库；合计行与明细不符：'
+            || '本年计划投资合计为1,481,970万元，明细行相加为1,480,970万元（第114行）；已忽略无法识别的列：序号'
+            WHERE file_path = '{kp}'""",
+    )
+    md, html = (p.read_text(encoding="utf-8") for p in write_briefing(conn, "2023-06", tmp_path / "out"))
+    quality = md[md.index("数据质量"):]
+    assert "本期共读到报送文件1个，其中1个已入库但有需要核实之处，具体如下。" in quality
+    assert ("县发改局报送的《key_projects/2023-06__县发改局.xlsx》（重点项目进展情况表）：数据行5行全部入库。"
+            "另有1个单元格无法采用，已按空值入库（所在行照常入库），请核实：取值不在规定范围或名录中1处"
+            "（如第6行H6单元格：所在乡镇“宗爱镇”不在乡镇名录中，请核对名称）。"
+            "合计行与明细不符：本年计划投资合计为1,481,970万元，明细行相加为1,480,970万元（第114行），请核对。") in quality
+    # the file table says it too: one cell to check, 合计 不符
+    assert "| key_projects/2023-06__县发改局.xlsx | 县发改局 | 全部入库 | 5 | 5 | 0 | 1 | 不符 |" in md
+    assert "需核实单元格" in html and "不符" in html
+    conn.close()
+
+
+def test_a_clean_month_says_so_and_names_the_sender_not_the_file_label(warehouse, tmp_path):
+    conn = _rebuilt(warehouse, tmp_path,
+                    "UPDATE audit.ingest_log SET submitter = '统计局副本' WHERE file_path LIKE 'industrial_output/2023-02%'")
+    md = write_briefing(conn, "2023-02", tmp_path / "out")[0].read_text(encoding="utf-8")
+    # the copy's file name says 统计局副本; the department that sends this report is 县统计局
+    assert "| industrial_output/2023-02__县统计局.csv | 县统计局 | 全部入库 | 3 | 3 | 0 | 0 | 无合计行 |" in md
+    assert "统计局副本" not in md
+    md = write_briefing(conn, "2023-06", tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert ("本期共读到报送文件1个，均全部入库，未发现被退回的文件或数据行、需要核实的单元格或与明细不符的合计行。"
+            in md)
     conn.close()

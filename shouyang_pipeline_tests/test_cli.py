@@ -48,7 +48,7 @@ def test_check_names_each_bad_cell_and_writes_nothing(settings, tmp_path):
     result = CliRunner().invoke(main, ["check", str(path), "--dataset", "key_projects", "--period", "2023-02"],
                                 env=_env(settings, tmp_path))
     assert result.exit_code == 1
-    assert "partial" in result.output and "H4" in result.output and "暂无" in result.output
+    assert "部分行不能入库" in result.output and "H4" in result.output and "暂无" in result.output
     assert not settings.warehouse.exists() and not settings.archive_dir.exists()
 
 
@@ -56,7 +56,7 @@ def test_check_of_a_good_file_in_the_layout_exits_0(settings, tmp_path):
     path = write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
     result = CliRunner().invoke(main, ["check", str(path)], env=_env(settings, tmp_path))
     assert result.exit_code == 0, result.output
-    assert "loaded" in result.output
+    assert "2023-02.csv：可以入库" in result.output and "读取1行数据，全部可以入库" in result.output
 
 
 def test_a_removed_month_leaves_the_warehouse_and_exports_even_without_the_work_file(settings, tmp_path):
@@ -86,7 +86,13 @@ def test_check_applies_the_file_layout_rules_too(settings, tmp_path):
     result = CliRunner().invoke(main, ["check", str(old), "--dataset", "key_projects", "--period", "2023-05"], env=env)
     assert result.exit_code == 1 and "请另存为.xlsx" in result.output
     good = write_csv(tmp_path / "clerk" / "future.csv", [KP_HEADER, kp_row("XM001")])
+    # a month the option gives wrongly is the option's problem (exit 2, nothing checked), said so
     result = CliRunner().invoke(main, ["check", str(good), "--dataset", "key_projects", "--period", "2099-01"], env=env)
-    assert result.exit_code == 1 and "未来" in result.output
+    assert result.exit_code == 2 and "--period 2099-01：" in result.output and "未来" in result.output
     result = CliRunner().invoke(main, ["check", str(good), "--dataset", "village_income", "--period", "2023-05"], env=env)
-    assert result.exit_code == 1 and "季度" in result.output
+    assert result.exit_code == 2 and "--period 2023-05：" in result.output and "季度" in result.output
+    assert "文件应放在" not in result.output
+    # a month the file's name gives wrongly is the file's
+    named = write_csv(settings.raw_dir / "key_projects" / "2099-01.csv", [KP_HEADER, kp_row("XM001")])
+    result = CliRunner().invoke(main, ["check", str(named)], env=env)
+    assert result.exit_code == 1 and "文件名中的报告期2099-01晚于当前月份" in result.output and "--period" in result.output

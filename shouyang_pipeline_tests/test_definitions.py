@@ -10,7 +10,32 @@ from shouyang_pipeline.catalog.tables import AUDIT, REFERENCE
 
 def test_definitions_load_and_validate():
     dg.Definitions.validate_loadable(defs)
-    assert defs.resolve_job_def("monthly_refresh").partitions_def is not None
+    partitions = defs.resolve_job_def("monthly_refresh").partitions_def
+    # The months that have data (added by runs), not a calendar from 2020-01 to now.
+    assert isinstance(partitions, dg.DynamicPartitionsDefinition) and partitions.name == "period"
+
+
+def test_the_reference_lists_are_not_partitioned_and_everything_else_is():
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def("monthly_refresh")
+    in_job = set(job.asset_layer.selected_asset_keys)
+    for key in graph.get_all_asset_keys():
+        partitions = graph.get(key).partitions_def
+        if key.path[0] == "reference":
+            assert partitions is None, key
+        else:
+            assert partitions == job.partitions_def, key
+        assert key in in_job, key  # one job holds both
+
+
+def test_a_check_of_the_pipeline_is_an_error_and_a_check_of_the_data_a_warning():
+    graph = defs.resolve_asset_graph()
+    for check_key in graph.asset_check_keys:
+        description = graph.get_check_spec(check_key).description
+        if check_key.name == "row_accounting":
+            assert "运行故障" in description
+        elif check_key.asset_key.path[0] == "staging":
+            assert "警告级" in description and "不是运行故障" in description
 
 
 def test_asset_keys_equal_schema_slash_table():
@@ -47,14 +72,42 @@ def test_checks_schedule_and_sensor_are_defined():
     assert defs.resolve_sensor_def("raw_files_sensor") is not None
 
 
-def test_schedule_requests_the_previous_month():
+def _schedule_tick(settings, instance, when):
+    from shouyang_pipeline.defs import build_definitions
+    from shouyang_pipeline.defs.resources import WarehouseResource
+
+    definitions = build_definitions(settings)
+    schedule = definitions.resolve_schedule_def("monthly_schedule")
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                   repository_def=definitions.get_repository_def(),
+                                   resources={"warehouse": WarehouseResource.from_settings(settings)}) as ctx:
+        return schedule.evaluate_tick(ctx)
+
+
+def test_schedule_requests_the_previous_month(settings):
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    schedule = defs.resolve_schedule_def("monthly_schedule")
-    ctx = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2024, 1, 5, 8, tzinfo=ZoneInfo("Asia/Shanghai")),
-        repository_def=defs.get_repository_def(),
-    )
-    request = schedule.evaluate_tick(ctx).run_requests[0]
-    assert request.partition_key == "2023-12"
+    from conftest import KP_HEADER, kp_row, write_csv
+    from shouyang_pipeline.defs.partitions import months_of
+
+    write_csv(settings.raw_dir / "key_projects" / "2023-12.csv", [KP_HEADER, kp_row("XM001")])
+    with dg.instance_for_test() as instance:
+        data = _schedule_tick(settings, instance, datetime(2024, 1, 5, 8, tzinfo=ZoneInfo("Asia/Shanghai")))
+        (request,) = data.run_requests
+        assert request.partition_key == "2023-12"
+        assert months_of(instance) == ["2023-12"]  # a partition before the run is asked for
+
+
+def test_schedule_skips_a_month_nobody_submitted_for(settings):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from shouyang_pipeline.defs.partitions import months_of
+
+    (settings.raw_dir / "key_projects").mkdir(parents=True)
+    with dg.instance_for_test() as instance:
+        data = _schedule_tick(settings, instance, datetime(2024, 6, 5, 8, tzinfo=ZoneInfo("Asia/Shanghai")))
+        assert not data.run_requests
+        assert "2024-05" in data.skip_message and "没有任何报送文件" in data.skip_message
+        assert months_of(instance) == []

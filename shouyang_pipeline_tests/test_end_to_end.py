@@ -16,6 +16,7 @@ import duckdb
 
 from shouyang_pipeline.config import Settings
 from shouyang_pipeline.defs import build_definitions
+from shouyang_pipeline.defs.partitions import add_months, months_of
 
 from conftest import CREDIT_CODES, IO_HEADER, KP_HEADER, kp_row, write_csv, write_xlsx
 
@@ -44,7 +45,9 @@ def write_period(raw: Path, *, total_of_first: float = 20000) -> None:
 def materialize(settings: Settings, period: str = PERIOD) -> dg.ExecuteInProcessResult:
     defs = build_definitions(settings)
     job = defs.resolve_job_def("monthly_refresh")
-    return job.execute_in_process(partition_key=period, instance=dg.DagsterInstance.ephemeral())
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, [period])  # what `shouyang run`, the schedule and the sensor do first
+    return job.execute_in_process(partition_key=period, instance=instance)
 
 
 def read(settings: Settings, sql: str, *args):
@@ -67,9 +70,20 @@ def test_materialize_builds_and_publishes_the_warehouse(settings):
 
     checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
     assert checks[("staging/key_projects", "row_accounting")].passed
-    assert not checks[("staging/key_projects", "no_rejected_rows")].passed  # XM003 is rejected
-    assert checks[("staging/key_projects", "no_rejected_rows")].severity == dg.AssetCheckSeverity.WARN
+    assert checks[("staging/key_projects", "row_accounting")].severity == dg.AssetCheckSeverity.ERROR
+    # A department's bad row is a warning (the UI's yellow sign), said so in the result's description.
+    rejected = checks[("staging/key_projects", "no_rejected_rows")]
+    assert not rejected.passed  # XM003 is rejected
+    assert rejected.severity == dg.AssetCheckSeverity.WARN
+    assert rejected.description.startswith("警告（不是运行故障）") and PERIOD in rejected.description
     assert checks[("staging/industrial_output", "no_rejected_rows")].passed
+    assert "全部入库" in checks[("staging/industrial_output", "no_rejected_rows")].description
+    assert all(e.severity == dg.AssetCheckSeverity.WARN for (_, name), e in checks.items() if name != "row_accounting")
+
+    # The reference lists are not partitioned; every other asset is materialised for the month.
+    partitions = {m.asset_key.to_user_string(): m.partition for m in result.get_asset_materialization_events()}
+    assert partitions["reference/villages"] is None
+    assert {p for k, p in partitions.items() if not k.startswith("reference/")} == {PERIOD}
 
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()
             for m in [m.event_specific_data.materialization]}
@@ -139,10 +153,14 @@ KILLED_RUN = textwrap.dedent("""
             time.sleep(60)
     load._insert = slow_insert
 
+    from shouyang_pipeline.defs.partitions import add_months
+
     tmp = Path(sys.argv[1])
     settings = Settings(tmp / "raw", tmp / "warehouse" / "warehouse.duckdb", tmp / "exports", tmp / "archive", tmp / "reference")
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-02"])
     build_definitions(settings).resolve_job_def("monthly_refresh").execute_in_process(
-        partition_key="2023-02", instance=dg.DagsterInstance.ephemeral())
+        partition_key="2023-02", instance=instance)
 """)
 
 
@@ -184,15 +202,20 @@ def test_one_run_covers_a_range_of_months(settings):
     write_period(settings.raw_dir)
     write_csv(settings.raw_dir / "city_indicators" / "2023-04.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.1"]])
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-04"])
+    add_months(instance, ["2023-02"])  # a month older than the last one added still comes first
+    assert months_of(instance) == ["2023-02", "2023-04"]
     tags = {"dagster/asset_partition_range_start": "2023-02", "dagster/asset_partition_range_end": "2023-04"}
-    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags)
+    result = job.execute_in_process(instance=instance, tags=tags)
     assert result.success
-    staged = sorted(e.partition for e in result.get_asset_materialization_events()
-                    if e.asset_key.to_user_string() == "staging/city_indicators")
-    assert staged == ["2023-02", "2023-03", "2023-04"]
+    staged = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "staging/city_indicators"]
+    assert sorted(e.partition for e in staged) == ["2023-02", "2023-04"]  # the months that are partitions
+    assert staged[0].event_specific_data.materialization.metadata["periods"].value == "2023-02, 2023-04"
+    references = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "reference/villages"]
+    assert [e.partition for e in references] == [None]  # the reference lists once per run
     assert read(settings, "SELECT period, value::DOUBLE FROM staging.city_indicators ORDER BY 1") == [
         ("2023-02", 9.5), ("2023-04", 9.1)]
-    # Briefings for the months that have data; none for the empty 2023-03.
     assert sorted(p.name for p in settings.export_dir.glob("briefing_*.md")) == ["briefing_2023-02.md", "briefing_2023-04.md"]
 
 
@@ -200,8 +223,10 @@ def test_a_month_whose_only_file_is_rejected_still_gets_a_briefing_saying_so(set
     write_period(settings.raw_dir)
     (settings.raw_dir / "key_projects" / "2023-03__发改局.csv").write_bytes(b"\xff\xfe\x00bad bytes \x81\x00")
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-02", "2023-03"])
     tags = {"dagster/asset_partition_range_start": "2023-02", "dagster/asset_partition_range_end": "2023-03"}
-    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags).success
+    assert job.execute_in_process(instance=instance, tags=tags).success
     text = (settings.export_dir / "briefing_2023-03.md").read_text(encoding="utf-8")
     assert "key_projects/2023-03__发改局.csv" in text and "编码" in text
 

@@ -473,9 +473,12 @@ def materialize(settings):
     import dagster as dg
 
     from shouyang_pipeline.defs import build_definitions
+    from shouyang_pipeline.defs.partitions import add_months
 
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
-    return job.execute_in_process(partition_key=PERIOD, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, [PERIOD])  # the months are Dagster partitions once a run adds them
+    return job.execute_in_process(partition_key=PERIOD, instance=instance, raise_on_error=False)
 
 
 def published_total(settings) -> float:
@@ -515,8 +518,11 @@ KILLED_RUN = textwrap.dedent("""
     publish._checkpoint = checkpoint
     tmp = Path(sys.argv[1])
     settings = Settings(tmp / "raw", tmp / "warehouse" / "warehouse.duckdb", tmp / "exports", tmp / "archive", tmp / "reference")
+    from shouyang_pipeline.defs.partitions import add_months
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-02"])
     build_definitions(settings).resolve_job_def("monthly_refresh").execute_in_process(
-        partition_key="2023-02", instance=dg.DagsterInstance.ephemeral())
+        partition_key="2023-02", instance=instance)
 """)
 
 

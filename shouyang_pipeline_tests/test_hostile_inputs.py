@@ -100,10 +100,14 @@ def test_invisible_characters_do_not_make_two_keys(raw, run_period):
         kp_row("XM\u200b001", name="甲\u200d项目\ufeff"),  # looks the same: it is the same key
         kp_row("\u2060XM002\u00ad", name="乙项目", level="省\u200b级"),
         kp_row("\u200b\u200b\u200b", name="丙项目"),  # nothing but invisible characters: empty
+        kp_row("ＸＭ００３", name="丁项目"),  # full-width, as a Chinese input method types it
+        kp_row("XM003\ufe0f", name="丁项目"),
+        kp_row("\u3164XM004\u2800", name="戊项目"),  # Hangul filler, blank braille
+        kp_row("XM004\u034f", name="戊项目"),
     ])
     run = run_period("key_projects", "2023-02")
     dupes = run.rejected(rule="duplicate_key")
-    assert {r["source_row"] for r in dupes} == {2, 3} and all(r["value"] == "XM001" for r in dupes)
+    assert {r["source_row"] for r in dupes} == {2, 3, 6, 7, 8, 9}  # three keys, each written two ways
     (loaded,) = run.staging("key_projects")
     assert (loaded["project_code"], loaded["project_name"], loaded["level"]) == ("XM002", "乙项目", "省级")
     assert run.rejected(source_row=5)[0]["rule"] == "required"
@@ -132,11 +136,13 @@ def test_a_file_name_that_is_not_utf8_is_rejected_by_name(raw, run_period):
     gbk_name = "2023-02__发改局.csv".encode("gbk")
     with open(os.path.join(os.fsencode(folder), gbk_name), "wb") as fh:
         fh.write("\n".join([",".join(KP_HEADER), ",".join(map(str, kp_row("XM001")))]).encode("utf-8"))
-    write_csv(folder / "2023-02__统计局.csv", [KP_HEADER, kp_row("XM002")])
+    write_csv(folder / "2023-02__发改局.csv", [KP_HEADER, kp_row("XM002")])  # the same name in UTF-8
     run = run_period("key_projects", "2023-02")
-    bad = run.log("key_projects/2023-02__发改局.csv")  # the GBK name, read as GBK for the log
+    shown = "key_projects/" + gbk_name.decode("utf-8", errors="backslashreplace")
+    bad = run.log(shown)  # its bytes as \x escapes: never the same text as the UTF-8 name
     assert bad["status"] == "rejected" and "UTF-8" in bad["message"] and bad["sha256"]
-    assert run.log("key_projects/2023-02__统计局.csv")["status"] == "loaded"
+    assert "按GBK编码读作“2023-02__发改局.csv”" in bad["message"]
+    assert run.log("key_projects/2023-02__发改局.csv")["status"] == "loaded"
 
 
 def test_a_name_too_long_for_the_archive_is_archived_under_its_hash(raw, settings, run_period):
@@ -205,7 +211,7 @@ def test_an_unreadable_file_is_its_own_problem(raw, run_period, monkeypatch):
     write_csv(raw / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM002")])
     run = run_period("key_projects", "2023-02")
     log = run.log("key_projects/2023-02__锁.csv")
-    assert log["status"] == "rejected" and "无法读取" in log["message"] and "Permission denied" in log["message"]
+    assert log["status"] == "rejected" and "无法读取" in log["message"] and "权限不足" in log["message"]
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM002"]
 
 

@@ -489,3 +489,75 @@ def test_every_record_below_the_header_is_accounted_for(raw, run_period):
         rejected_rows = {r["source_row"] for r in run.rejected(file_path=rel)}
         assert len(rejected_rows) == log["rows_rejected"] == log["rows_read"] - len(valid), rel
     assert all(r["status"] in ("loaded", "partial") for r in run.log())
+
+
+# ------------------------------------------------------------------ quotes and sizes that swallow or swamp
+
+
+def test_a_quote_closed_several_rows_later_rejects_the_file_instead_of_swallowing_rows(raw, run_period):
+    lines = [",".join(KP_HEADER + ["备注"])]
+    for i in range(1, 7):
+        row = [str(v) for v in kp_row(f"XM{i:03d}")]
+        remark = '"已完工' if i == 2 else ('见附件"' if i == 5 else "")
+        lines.append(",".join(row + [remark]))
+    path = raw / "key_projects" / "2023-02.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes("\n".join(lines).encode("utf-8"))
+    run = run_period("key_projects", "2023-02")
+    log = run.log("key_projects/2023-02.csv")
+    assert log["status"] == "rejected" and "第3行" in log["message"] and "双引号" in log["message"]
+
+
+def test_a_remark_with_a_line_break_and_a_comma_still_loads(raw, run_period):
+    write_csv(raw / "key_projects" / "2023-02.csv",
+              [KP_HEADER + ["备注"], kp_row("XM001") + ["第一行，说明\n第二行, 另一说明"], kp_row("XM002") + [""]])
+    run = run_period("key_projects", "2023-02")
+    assert run.log("key_projects/2023-02.csv")["status"] == "loaded"
+
+
+def test_a_csv_of_too_many_lines_is_rejected_before_it_is_parsed(raw, run_period, monkeypatch):
+    from shouyang_pipeline.ingest import read as read_module
+
+    monkeypatch.setattr(read_module, "MAX_CSV_LINES", 50)
+    path = raw / "key_projects" / "2023-02.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(csv_bytes([KP_HEADER, kp_row("XM001")]) + b"\r\n" * 100)
+    log = run_period("key_projects", "2023-02").log("key_projects/2023-02.csv")
+    assert log["status"] == "rejected" and "超过上限50行" in log["message"]
+
+
+def test_an_xlsx_named_csv_says_so(raw, run_period):
+    from openpyxl import Workbook
+
+    path = raw / "key_projects" / "2023-02.csv"
+    path.parent.mkdir(parents=True)
+    wb = Workbook()
+    wb.active.append(KP_HEADER)
+    wb.save(path)
+    log = run_period("key_projects", "2023-02").log("key_projects/2023-02.csv")
+    assert log["status"] == "rejected" and "扩展名却是.csv" in log["message"]
+
+
+def test_a_giant_field_is_a_chinese_message(raw, run_period):
+    path = raw / "key_projects" / "2023-02.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(csv_bytes([KP_HEADER]) + b'XM001,"' + b"x" * 140_000 + b'",\n')
+    log = run_period("key_projects", "2023-02").log("key_projects/2023-02.csv")
+    assert log["status"] == "rejected" and "131,072个字符" in log["message"] and "field" not in log["message"]
+
+
+def test_a_row_whose_first_cell_reads_like_a_label_after_a_note_is_data(raw, run_period):
+    path = raw / "key_projects" / "2023-02.xlsx"
+    write_xlsx(path, [
+        KP_HEADER,
+        kp_row("XM001"), kp_row("XM002"),
+        ["注：以下项目为新增"],
+        kp_row("XM009", name="朝阳镇：集中供热改造项目")[1:2] + kp_row("XM009")[0:1] + kp_row("XM009")[2:],
+        ["填表人：张三", None, "联系电话：", "0354-1234567"],
+    ])
+    run = run_period("key_projects", "2023-02")
+    log = run.log("key_projects/2023-02.xlsx")
+    # The note is not a footer (a data row follows): it is read as a row and rejected, visibly.
+    assert log["rows_read"] == 4 and log["rows_footer"] == 1
+    assert run.rejected(source_row=4)  # the 注 line
+    assert len(run.staging("key_projects")) == 3  # the row after the note is loaded

@@ -462,3 +462,51 @@ def test_the_child_reader_has_a_memory_limit():
     code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
             "try:\n    bytearray(5 << 30)\nexcept MemoryError:\n    print('limited')")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "limited"
+
+
+# ------------------------------------------------------------------ amplification: a small file, a huge expansion
+
+
+def test_a_long_shared_string_copied_into_many_cells_is_rejected_before_expansion(monkeypatch, raw, run_period):
+    monkeypatch.setattr(xlsx_limits, "MAX_TEXT_BYTES", 2 * 1024 * 1024)
+    long_text = "很长的备注" * 4000  # 20,000 characters, stored once in the shared-string table
+    rows = [KP_HEADER + ["备注"]] + [kp_row(f"XM{i:03d}") + [long_text] for i in range(200)]
+    path = raw / "key_projects" / "2023-02.xlsx"
+    path.parent.mkdir(parents=True)
+    import xlsxwriter  # writes a shared-string table, as Excel does (openpyxl writes inline strings)
+
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Sheet1")
+    for r, row in enumerate(rows):
+        ws.write_row(r, 0, row)
+    wb.close()
+    assert path.stat().st_size < 100_000  # small on disk: 12 MB of text once expanded
+    (raw / "key_projects" / "2023-02__乙.csv").write_bytes(csv_bytes([KP_HEADER, kp_row("XM999")]))
+    run = run_period("key_projects", "2023-02")
+    log = run.log("key_projects/2023-02.xlsx")
+    assert log["status"] == "rejected" and "展开后的文字超过" in log["message"] and "工作表" in log["message"]
+    assert run.log("key_projects/2023-02__乙.csv")["status"] == "loaded"  # the other file goes on
+
+
+def test_the_same_strings_in_ordinary_amounts_are_read():
+    rows = [KP_HEADER + ["备注"]] + [kp_row(f"XM{i:03d}") + ["同一段备注文字"] for i in range(2000)]
+    grids = read_xlsx(book({"Sheet1": rows}))
+    assert grids[0].rows[-1][1][-1] == "同一段备注文字"
+
+
+def test_a_merge_over_a_huge_block_is_rejected_before_the_sheet_is_expanded(raw, run_period):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(KP_HEADER)
+    ws.append(kp_row("XM001"))
+    ws["A3"] = "合并"
+    ws["AA20002"] = "远处的值"  # the sheet now reaches row 20002, so the merge is not clipped
+    ws.merge_cells("A3:Z20002")  # 520,000 cells filled with one value
+    path = raw / "key_projects" / "2023-02.xlsx"
+    path.parent.mkdir(parents=True)
+    wb.save(path)
+    run = run_period("key_projects", "2023-02")
+    log = run.log("key_projects/2023-02.xlsx")
+    assert log["status"] == "rejected"
+    assert "合并单元格共覆盖520,000个单元格" in log["message"] and "A3:Z20002" in log["message"]
+    assert run.rejected() == []  # not 20,000 rejected rows of copies

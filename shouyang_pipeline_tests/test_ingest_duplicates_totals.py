@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shouyang_pipeline_tests.conftest import (
-    KP_HEADER, assert_consistent_counts, kp_row, write_csv, write_xlsx,
+    KP_HEADER, Formula, assert_consistent_counts, kp_row, write_csv, write_xlsx, write_xlsx_cached,
 )
 
 KP = "key_projects/2023-02.xlsx"
@@ -18,10 +18,12 @@ def test_duplicate_key_within_a_file_rejects_every_row(raw, run_period):
     write_xlsx(raw / KP, rows)
     run = run_period("key_projects", "2023-02")
     dup = run.rejected(rule="duplicate_key")
-    assert [(r["source_row"], r["source_cell"], r["column"], r["value"]) for r in dup] == [
-        (2, None, None, "XM001"), (4, None, None, "XM001"), (5, None, None, "XM001")]
-    assert dup[0]["reason"] == ("项目编号“XM001”在本期重复出现（另见：key_projects/2023-02.xlsx 第4行；"
-                                "key_projects/2023-02.xlsx 第5行），重复的各行均不入库，请核对后只保留一行")
+    # on the key column's cell, the other rows of the same file named by row number only
+    assert [(r["source_row"], r["source_cell"], r["column"], r["source_column"], r["value"]) for r in dup] == [
+        (2, "A2", "project_code", "项目编号", "XM001"), (4, "A4", "project_code", "项目编号", "XM001"),
+        (5, "A5", "project_code", "项目编号", "XM001")]
+    assert dup[0]["reason"] == ("项目编号“XM001”在本期重复出现（另见：本文件第4行；本文件第5行），"
+                                "重复的各行均不入库，请核对后只保留一行")
     assert "第2行" in dup[1]["reason"] and "第5行" in dup[1]["reason"] and "第4行" not in dup[1]["reason"]
     assert dup[0]["raw_row"]["项目名称"] == "测试项目" and dup[1]["raw_row"]["项目名称"] == "另一个项目"
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM002"]
@@ -133,6 +135,7 @@ def test_unreadable_total_is_noted_not_checked(raw, run_period):
     run = run_period("key_projects", "2023-02")
     log = run.log(KP)
     assert "合计行H3（总投资）“见附表”不是数字，未核对" in log["message"]
+    assert "核对一致" not in log["message"] and log["totals_check"] is None  # nothing was compared
     assert log["status"] == "loaded"
 
 
@@ -140,3 +143,78 @@ def test_no_totals_row_means_no_check(raw, run_period):
     write_xlsx(raw / KP, [KP_HEADER, kp_row("XM001")])
     run = run_period("key_projects", "2023-02")
     assert run.log(KP)["totals_check"] is None
+
+
+def test_formula_totals_without_computed_values_are_said_not_checked(raw, run_period):
+    # openpyxl stores a formula without the value Excel would compute: nothing can be compared
+    rows = [KP_HEADER, kp_row("XM001"), kp_row("XM002"),
+            _totals(Formula("=SUM(H2:H3)"), Formula("=SUM(I2:I3)"), Formula("=SUM(J2:J3)"))]
+    write_xlsx(raw / KP, rows)
+    run = run_period("key_projects", "2023-02")
+    log = run.log(KP)
+    assert log["totals_check"] is None and log["status"] == "loaded"
+    assert ("合计行为公式且未保存计算结果，未核对（H4（总投资）、I4（年度计划投资）、J4（本年累计完成投资））："
+            "请在Excel中打开文件、保存后重新报送") in log["message"]
+    assert "核对一致" not in log["message"]
+
+
+def test_formula_totals_with_computed_values_are_checked(raw, run_period):
+    rows = [KP_HEADER, kp_row("XM001"), kp_row("XM002"),
+            _totals(Formula("=SUM(H2:H3)", 2000), Formula("=SUM(I2:I3)", 1000), Formula("=SUM(J2:J3)", 201))]
+    write_xlsx_cached(raw / KP, rows)
+    run = run_period("key_projects", "2023-02")
+    log = run.log(KP)
+    assert log["totals_check"] == "mismatch"
+    assert log["message"] == ("读取2行数据，全部入库；合计行与明细不符：本年累计完成投资合计为201万元，"
+                              "明细行相加为200万元（第4行）")
+
+
+def test_a_blank_totals_row_is_said_not_checked(raw, run_period):
+    write_xlsx(raw / KP, [KP_HEADER, kp_row("XM001"), _totals()])
+    log = run_period("key_projects", "2023-02").log(KP)
+    assert log["totals_check"] is None
+    assert log["message"] == "读取1行数据，全部入库；合计行未填写金额，未核对"
+
+
+def test_totals_partly_checked_say_which_were_not(raw, run_period):
+    write_xlsx(raw / KP, [KP_HEADER, kp_row("XM001", plan=500), _totals("见附表", 500)])
+    log = run_period("key_projects", "2023-02").log(KP)
+    assert log["totals_check"] == "ok"
+    assert log["message"] == ("读取1行数据，全部入库；合计行H3（总投资）“见附表”不是数字，未核对；"
+                              "合计行其余各列核对一致")
+
+
+def test_warnings_of_loaded_rows_are_in_the_message(raw, run_period):
+    write_xlsx(raw / KP, [KP_HEADER, kp_row("XM001", township="火星镇"), kp_row("XM002")])
+    log = run_period("key_projects", "2023-02").log(KP)
+    assert log["status"] == "loaded"
+    assert log["message"] == ("读取2行数据，全部入库；另有1个单元格无法识别或不符合规则，已存为空值"
+                              "（见audit.cell_warnings）")
+
+
+def test_warnings_of_several_kinds_are_counted_by_kind(raw, run_period):
+    rows = [KP_HEADER, kp_row("XM001", township="火星镇", start="2023年13月"), kp_row("XM002", unit="鍘垮彂鏀瑰眬"),
+            kp_row("XM003", total=-1, township="火星镇")]
+    write_xlsx(raw / KP, rows)
+    run = run_period("key_projects", "2023-02")
+    log = run.log(KP)
+    assert log["status"] == "partial"
+    # the rejected row's warning is among its rejected cells, not counted here
+    assert log["message"] == ("读取3行数据，入库2行，拒收1行（原因见audit.rejected_rows）；"
+                              "另有3处需要留意（见audit.cell_warnings）：2个单元格无法识别或不符合规则（已存为空值）、"
+                              "1个单元格疑似乱码（已按原样保存）")
+    assert len(run.warnings()) == 3
+
+
+def test_formula_cells_without_a_stored_value_are_found_in_the_sheet_xml():
+    from shouyang_pipeline.ingest.xlsx_limits import uncomputed_formula_cells
+
+    xml = (b'<sheetData><row r="5">'
+           b'<c r="H5"><f>SUM(H2:H4)</f><v /></c>'                 # openpyxl: no value
+           b'<c r="I5" s="2"><f t="shared" si="0"/></c>'           # a shared formula, no value
+           b'<c r="J5"><f>SUM(J2:J4)</f><v>300</v></c>'            # Excel: the value it computed
+           b'<c r="K5" t="str"><f>IF(1,"","")</f><v></v></c>'      # computed, as an empty text
+           b'<c r="L5" t="s"><v>3</v></c></row></sheetData>')
+    assert uncomputed_formula_cells(xml) == {(5, 7), (5, 8)}
+    prefixed = b'<x:sheetData><x:row r="9"><x:c r="AA9"><x:f>A1</x:f></x:c></x:row></x:sheetData>'
+    assert uncomputed_formula_cells(prefixed) == {(9, 26)}

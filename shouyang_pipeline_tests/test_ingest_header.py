@@ -89,14 +89,27 @@ def test_optional_columns_may_be_missing(raw, run_period):
 
 
 def test_unknown_columns_are_ignored_and_listed(raw, run_period):
+    # 序号 is in every template: recognised and passed over, not listed as unknown
     header = ["序号"] + KP_HEADER + ["联系电话", "备注"]
     run = _run(raw, run_period, [header, [1] + kp_row() + ["13800000000", "已报市发改委"]])
     log = run.log(PATH)
     assert log["status"] == "loaded"
-    assert log["ignored_columns"] == "序号、联系电话"
-    assert "已忽略无法识别的列：序号、联系电话" in log["message"]
+    assert log["ignored_columns"] == "联系电话"
+    assert "已忽略无法识别的列：联系电话" in log["message"] and "序号" not in log["message"]
     (row,) = run.staging("key_projects")
     assert row["remarks"] == "已报市发改委"
+
+
+def test_sequence_columns_are_recognised_and_never_taken_from_a_dataset(raw, run_period):
+    # 序号, 序 and No. are row numbers; 编号 stays the alias of 项目编号 it is in key_projects
+    header = ["序号", "序", "NO.", "编号"] + KP_HEADER[1:]
+    run = _run(raw, run_period, [header, [1, 1, 1] + kp_row("XM009")])
+    log = run.log(PATH)
+    assert log["status"] == "loaded" and log["ignored_columns"] is None
+    assert "已忽略" not in log["message"]
+    (row,) = run.staging("key_projects")
+    assert row["project_code"] == "XM009"
+    assert run.result.files[0].parsed.layout.sequence == ["序号", "序", "NO."]
 
 
 def test_row_kinds_are_skipped_and_counted(raw, run_period):

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from shouyang_pipeline.cli import main
 from shouyang_pipeline.defs import build_definitions
 from shouyang_pipeline.defs.automation import raw_files_sensor
+from shouyang_pipeline.defs.partitions import add_months
 from shouyang_pipeline.defs.resources import WarehouseResource
 from shouyang_pipeline.errors import SetupError
 from shouyang_pipeline.pipeline import parse_period, run_lock
@@ -190,7 +191,9 @@ def test_a_dagster_run_with_a_missing_raw_dir_fails_with_the_message_and_publish
     before = _state(settings)
     broken = dataclasses.replace(settings, raw_dir=tmp_path / "gone")
     job = build_definitions(broken).resolve_job_def("monthly_refresh")
-    result = job.execute_in_process(partition_key="2023-02", instance=dg.DagsterInstance.ephemeral(),
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-02"])
+    result = job.execute_in_process(partition_key="2023-02", instance=instance,
                                     raise_on_error=False)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
@@ -234,3 +237,89 @@ def test_a_month_whose_publish_failed_gets_its_exports_with_the_next_publish(set
         assert conn.execute("SELECT count(*) FROM staging.key_projects WHERE period = '2023-02'").fetchone()[0] == 2
     assert "2个" in (settings.export_dir / "briefing_2023-02.md").read_text(encoding="utf-8") or \
         "XM777" in (settings.export_dir / "briefing_2023-02.md").read_text(encoding="utf-8")
+
+
+def test_a_raw_dir_that_lost_several_periods_at_once_needs_confirming(settings, tmp_path, built):
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001")])
+    assert _run(built).exit_code == 0
+    before = _state(settings)
+    wrong = tmp_path / "wrong_folder"  # holds one file of another month: not the county's raw dir
+    write_csv(wrong / "key_projects" / "2023-05.csv", [KP_HEADER, kp_row("XM001")])
+    refused = _run({**built, "SHOUYANG_RAW_DIR": str(wrong)})
+    assert refused.exit_code == 2, refused.output
+    assert "2个报告期" in refused.output and "--allow-empty" in refused.output
+    assert _state(settings) == before
+    # One period's files removed is an ordinary correction.
+    (settings.raw_dir / "key_projects" / "2023-03.csv").unlink()
+    assert _run(built).exit_code == 0
+
+
+@pytest.mark.parametrize("breakage, words", [
+    ("warehouse_is_a_folder", ["数据仓库文件的位置", "SHOUYANG_WAREHOUSE"]),
+    ("work_dir_is_a_file", ["运行锁文件"]),
+    ("dagster_home_is_a_file", ["DAGSTER_HOME"]),
+    ("villages_is_a_folder", ["villages.csv", "不是一个文件"]),
+])
+def test_more_set_up_errors_exit_2_without_a_traceback(settings, tmp_path, breakage, words):
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    env = _env(settings, tmp_path)
+    if breakage == "warehouse_is_a_folder":
+        settings.warehouse.mkdir(parents=True)
+    elif breakage == "work_dir_is_a_file":
+        settings.warehouse.parent.mkdir(parents=True)
+        (settings.warehouse.parent / ".work").write_text("not a folder")
+    elif breakage == "dagster_home_is_a_file":
+        blocker = tmp_path / "dh_file"
+        blocker.write_text("x")
+        env["DAGSTER_HOME"] = str(blocker)
+    elif breakage == "villages_is_a_folder":
+        (settings.reference_dir / "villages.csv").unlink()
+        (settings.reference_dir / "villages.csv").mkdir()
+    result = _run(env)
+    assert result.exit_code == 2, result.output
+    assert all(w in result.output for w in words), result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_damaged_work_file_is_set_aside_and_the_run_rebuilds(settings, tmp_path, built):
+    work = settings.work_warehouse
+    work.write_bytes(b"\x00" * 4096 + b"not a duckdb file")
+    result = _run(built)
+    assert result.exit_code == 0, result.output
+    assert "已损坏" in result.output and "重新开始" in result.output
+    assert list(work.parent.glob("damaged-*"))
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM staging.key_projects").fetchone()[0] == 1
+
+
+def test_a_file_that_vanishes_mid_run_stops_the_run_before_anything_is_published(settings, tmp_path, built, monkeypatch):
+    from shouyang_pipeline import pipeline
+
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001")])
+    assert _run(built).exit_code == 0
+    before = _state(settings)
+    real_mark = pipeline.mark_unpublished
+
+    def first_step_done_then_the_share_drops(s, periods):  # the end of the run's first step
+        real_mark(s, periods)
+        for f in s.raw_dir.rglob("*.csv"):
+            f.unlink()
+
+    monkeypatch.setattr(pipeline, "mark_unpublished", first_step_done_then_the_share_drops)
+    result = _run(built)
+    assert result.exit_code == 1 and "不见了" in result.output, result.output
+    published = lambda state: {k: v for k, v in state.items() if ".work" not in k}  # noqa: E731
+    assert published(_state(settings)) == published(before)
+
+
+def test_a_correction_of_one_month_rewrites_the_later_months_briefings(settings, tmp_path, built):
+    for month in ("2023-03", "2023-04"):
+        write_csv(settings.raw_dir / "key_projects" / f"{month}.csv", [KP_HEADER, kp_row("XM001")])
+    assert _run(built).exit_code == 0
+    april = (settings.export_dir / "briefing_2023-04.md").read_bytes()
+    march = (settings.export_dir / "briefing_2023-03.md").read_bytes()
+    # March gains a project: April's briefing (which compares with March) is written again too.
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001"), kp_row("XM002", ytd=900)])
+    assert _run(built, "--period", "2023-03").exit_code == 0
+    assert (settings.export_dir / "briefing_2023-03.md").read_bytes() != march
+    assert (settings.export_dir / "briefing_2023-04.md").stat().st_mtime_ns > (settings.export_dir / "briefing_2023-02.md").stat().st_mtime_ns

@@ -11,6 +11,7 @@ import pytest
 
 from shouyang_pipeline.config import Settings
 from shouyang_pipeline.defs import build_definitions
+from shouyang_pipeline.defs.partitions import add_months
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +23,7 @@ def sample_warehouse(tmp_path_factory) -> Settings:
     settings = Settings(tmp / "raw", tmp / "warehouse.duckdb", tmp / "exports", tmp / "archive", ROOT / "data" / "reference")
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
     instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-01", "2023-02", "2023-03", "2023-12"])
     for period in ("2023-01", "2023-02", "2023-03", "2023-12"):
         assert job.execute_in_process(partition_key=period, instance=instance).success
     return settings

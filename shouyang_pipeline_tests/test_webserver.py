@@ -1,4 +1,5 @@
-"""The real Dagster webserver serves the definitions: assets, groups, checks, schedule and sensor.
+"""The real Dagster webserver serves the definitions: assets, groups, checks, schedule and sensor,
+and the months of the instance as the partitions.
 
 `dagster-webserver` is started in a subprocess on a free loopback port, with DAGSTER_HOME and
 every SHOUYANG_* path inside tmp_path, and asked over GraphQL what the UI would show.
@@ -23,6 +24,7 @@ import pytest
 
 from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.defs import defs
+from shouyang_pipeline.defs.partitions import add_months
 from shouyang_pipeline.catalog.marts import MARTS
 from shouyang_pipeline.catalog.tables import AUDIT, REFERENCE
 
@@ -30,6 +32,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 WEBSERVER = Path(sys.executable).with_name("dagster-webserver")
 STARTUP_TIMEOUT = 90
 STAGING_CHECKS = {"row_accounting", "no_rejected_rows", "totals_match"}
+MONTHS = ["2023-02", "2023-03", "2023-12"]
 
 
 def _free_port() -> int:
@@ -73,7 +76,11 @@ def server(settings, tmp_path: Path):
         pytest.skip("dagster-webserver is not installed in this environment")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")  # telemetry off, as `make ui`
+    shutil.copy(PROJECT / "dagster_instance.yaml", home / "dagster.yaml")  # telemetry off, as `make ui`
+    # Months some runs made partitions (the last one added before an older one, as a late file does).
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        add_months(instance, ["2023-03", "2023-12"])
+        add_months(instance, ["2023-02"])
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     (cwd / "workspace.yaml").write_text(
@@ -151,6 +158,8 @@ ASSET_NODES = """
     groupName
     description
     isPartitioned
+    partitionDefinition { type name }
+    partitionKeys
     jobNames
     assetChecksOrError {
       __typename
@@ -177,7 +186,8 @@ def test_webserver_serves_assets_checks_schedule_and_sensor(server):
     assert repo["location"]["name"] == "shouyang_pipeline.defs"
     selector = {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}
 
-    # ---- assets: key (schema/table), group, description, partitioned, in the monthly job
+    # ---- assets: key (schema/table), group, description, partitioned by month but the reference
+    # lists, in the monthly job; the partitions are the months of the instance, in calendar order
     nodes = {"/".join(n["assetKey"]["path"]): n for n in server.graphql(ASSET_NODES)["assetNodes"]}
     code_keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     expected_groups = _expected_groups()
@@ -189,7 +199,12 @@ def test_webserver_serves_assets_checks_schedule_and_sensor(server):
         assert node["groupName"] == group, key
         assert node["description"], key
         assert node["description"] == graph.get(dg.AssetKey.from_user_string(key)).description, key
-        assert node["isPartitioned"], key
+        if group == "reference":
+            assert not node["isPartitioned"] and node["partitionKeys"] == [], key
+        else:
+            assert node["isPartitioned"], key
+            assert node["partitionDefinition"] == {"type": "DYNAMIC", "name": "period"}, key
+            assert node["partitionKeys"] == MONTHS, key
         assert "monthly_refresh" in node["jobNames"], key
 
     # ---- asset checks, exactly those of the code

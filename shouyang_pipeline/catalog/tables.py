@@ -155,7 +155,7 @@ AUDIT: dict[str, Table] = {
             Column("rows_subtotal", "INTEGER", "跳过的小计行数", ""),
             Column("rows_section", "INTEGER", "跳过的分节标题行数", ""),
             Column("ignored_columns", "VARCHAR", "文件中无法识别、已忽略的列", ""),
-            Column("totals_check", "VARCHAR", "合计行核对", "ok、mismatch，无合计行为空"),
+            Column("totals_check", "VARCHAR", "合计行核对", "ok（已核对的合计都一致）、mismatch（有合计与明细不符）；无合计行，或合计行没有可核对的数字（空白、不是数字、公式未保存计算结果，原因见message）时为空"),
             Column("message", "VARCHAR", "中文说明", ""),
             Column("is_current", "BOOLEAN", "是否为该路径最新读到的版本", ""),
             Column("ingested_at", "TIMESTAMP", "首次读到该版本的时间", ""),

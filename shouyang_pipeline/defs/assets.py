@@ -2,6 +2,20 @@
 
     reference/*  ->  staging/<dataset>  ->  audit/*  ->  marts/*  ->  exports/briefing
                                                                  ->  exports/published_warehouse
+
+The reference lists are not partitioned (the county's fixed lists, one version for every month);
+everything after them is partitioned by reporting month (`partitions.monthly`: the months that
+have data). One job (`automation.monthly_refresh`) holds both: a run of some months runs the
+reference step once, first, then the months' steps. Whichever step comes first in a run does the
+run's checks (`begin_once`).
+
+Asset checks come in two kinds. A check of the pipeline (`row_accounting`) has severity ERROR:
+when it fails, something in the code is wrong. A check of the departments' data (rejected rows,
+totals that disagree, targets not met) has severity WARN: such problems are expected every
+month, are listed in the audit tables and the briefing, and are not failures of the run. The UI
+of Dagster 1.13 draws a WARN check that did not pass with a yellow warning sign (an ERROR one
+with a red cross), under its fixed label "Failed"; the description of such a result therefore
+starts with 警告（不是运行故障）, and the check's own description says it is a data check.
 """
 
 
@@ -19,8 +33,8 @@ from ..errors import SetupError
 from ..marts.build import build_mart, status_check_rows
 from ..marts.lineage import mart_inputs
 from ..pipeline import (
-    ALLOW_EMPTY_TAG, begin_run, export_months, ingest_and_load, load_reference_lists, publish, record_unplaced,
-    stage_exports_for,
+    ALLOW_EMPTY_TAG, begin_run, export_months, ingest_and_load, load_reference_lists, parse_period, publish,
+    record_unplaced, stage_exports_for,
 )
 from ..warehouse import queries
 from .metadata import definition_metadata, markdown, preview, row_count
@@ -28,7 +42,7 @@ from .partitions import monthly
 from .resources import WarehouseResource
 
 # A run covers one month (the schedule, the sensor) or a range of months in one run
-# (`shouyang run`, a backfill from the UI): every asset handles `context.partition_keys`.
+# (`shouyang run`, a backfill from the UI): every partitioned asset handles `context.partition_keys`.
 # Dagster 1.13 marks `backfill_policy` beta; the pinned version's behaviour is covered by the tests.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 SINGLE_RUN = dg.BackfillPolicy.single_run()
@@ -45,17 +59,14 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in MARTS]
                      metadata=definition_metadata(t), kinds={"duckdb", "csv"})
         for name, t in REFERENCE.items()
     ],
-    partitions_def=monthly,
-    backfill_policy=SINGLE_RUN,
 )
 def reference_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """The county's fixed lists from data/reference/*.csv (the same for every month).
+    """The county's fixed lists from data/reference/*.csv (one version for every month).
 
-    The first step of every run: it checks everything the run needs before anything changes.
+    The first step of a run of the whole job: it checks everything the run needs before
+    anything changes (`begin_once`).
     """
-    allow_empty = context.run.tags.get(ALLOW_EMPTY_TAG) == "true"
-    with setup_failure():
-        begin_run(warehouse.settings, list(context.partition_keys), allow_empty)
+    begin_once(context, warehouse)
     with warehouse.get_connection() as conn:
         counts = load_reference_lists(warehouse.settings, conn)
         for name, table in REFERENCE.items():
@@ -65,6 +76,28 @@ def reference_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             )
 
 
+def begin_once(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> None:
+    """What every run does first, before anything changes: `pipeline.begin_run`, for the run's
+    months. Every step calls this and the run's first step does it: the reference step in a run
+    of the job, the first step of the months in a run without the reference lists (a backfill of
+    all assets launched in the UI is split by Dagster into a run of the unpartitioned reference
+    lists and a run of the months)."""
+    if warehouse.run_begun:
+        return
+    with setup_failure():
+        begin_run(warehouse.settings, run_periods(context), context.run.tags.get(ALLOW_EMPTY_TAG) == "true",
+                  context.run_id)
+    warehouse.mark_run_begun()
+
+
+def run_periods(context: dg.AssetExecutionContext) -> list[str]:
+    """The months of the run, checked to be months (a partition added by hand in the UI may be
+    anything); none when the run has no partition (the reference lists alone)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return []
+    return [parse_period(key) for key in context.partition_keys]
+
+
 @contextmanager
 def setup_failure():
     """A set-up problem fails the step with its Chinese message as the description, no traceback."""
@@ -72,6 +105,22 @@ def setup_failure():
         yield
     except SetupError as exc:
         raise dg.Failure(description=str(exc), metadata={"setup_error": True}, allow_retries=False) from None
+
+
+# The start of the description of every WARN check result that did not pass (see the module doc).
+WARNING = "警告（不是运行故障）："
+
+
+def _months(frame: pd.DataFrame) -> str:
+    months = sorted({p for p in frame["period"].dropna()})
+    return "、".join(months[:6]) + ("等" if len(months) > 6 else "")
+
+
+def warning_check(check_name: str, problems: int, ok: str, warning: str, metadata: dict) -> dg.AssetCheckResult:
+    """A check of the departments' data: WARN, with a description saying what to look at."""
+    return dg.AssetCheckResult(
+        check_name=check_name, passed=problems == 0, severity=dg.AssetCheckSeverity.WARN,
+        description=ok if problems == 0 else WARNING + warning, metadata=metadata)
 
 
 def _file_table(log: pd.DataFrame) -> pd.DataFrame:
@@ -94,17 +143,20 @@ def _staging_asset(dataset_name: str):
         metadata=definition_metadata(table),
         check_specs=[
             dg.AssetCheckSpec("row_accounting", asset=key,
-                              description="每个现行文件：读到的数据行 = 入库行 + 被拒行；staging 行数 = 入库行之和"),
+                              description="管道自检（不通过即运行故障，请交开发人员）：每个现行文件读到的数据行 = 入库行 + 被拒行；"
+                                          "staging 行数 = 入库行之和"),
             dg.AssetCheckSpec("no_rejected_rows", asset=key,
-                              description="本期没有被拒的文件或数据行（有则警告，原因见 audit.rejected_rows）"),
+                              description="数据检查（警告级：数据问题，不是运行故障）：本期没有被拒的文件或数据行；"
+                                          "有则警告，原因见 audit.rejected_rows 和该期简报"),
             dg.AssetCheckSpec("totals_match", asset=key,
-                              description="带合计行的文件，合计与明细相符（不符则警告）"),
+                              description="数据检查（警告级：数据问题，不是运行故障）：带合计行的文件，合计与明细相符；不符则警告"),
         ],
     )
     def staging_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        begin_once(context, warehouse)
         periods = context.partition_keys
         with setup_failure(), warehouse.get_connection() as conn:
-            outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods)
+            outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods, context.run_id)
             sample = preview(conn, table, periods)
         log, rejected, loaded = outcome.log, outcome.rejected, outcome.staging_rows
         yield dg.MaterializeResult(
@@ -122,25 +174,31 @@ def _staging_asset(dataset_name: str):
                 "preview": sample,
             }
         )
+        read, in_log, rejected_rows = (int(log[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
         unbalanced = log[(log.rows_read != log.rows_loaded + log.rows_rejected)]
+        balanced = unbalanced.empty and loaded == in_log
         yield dg.AssetCheckResult(
             check_name="row_accounting",
-            passed=unbalanced.empty and loaded == int(log.rows_loaded.sum()),
-            metadata={"rows_read": int(log.rows_read.sum()), "rows_loaded": int(log.rows_loaded.sum()),
-                      "rows_rejected": int(log.rows_rejected.sum()), "staging_rows": loaded},
+            passed=balanced,
+            description=(f"读到 {read} 行 = 入库 {in_log} 行 + 被拒 {rejected_rows} 行；staging 中本次月份共 {loaded} 行" if balanced
+                         else f"运行故障：行数对不上（{'、'.join(unbalanced.file_path[:3]) or f'staging {loaded} 行 ≠ 入库 {in_log} 行'}），"
+                              "这是管道本身的错误，请把本次运行交给开发人员查看"),
+            metadata={"rows_read": read, "rows_loaded": in_log, "rows_rejected": rejected_rows, "staging_rows": loaded},
         )
         problems = log[log.status != "loaded"]
-        yield dg.AssetCheckResult(
-            check_name="no_rejected_rows",
-            passed=problems.empty,
-            severity=dg.AssetCheckSeverity.WARN,
+        yield warning_check(
+            "no_rejected_rows", len(problems),
+            ok=f"{len(log)}个文件全部入库" if len(log) else "本次月份没有该数据集的文件",
+            warning=f"{len(problems)}个文件未全部入库（部分入库 {int((problems.status == 'partial').sum())} 个、"
+                    f"整个被拒 {int((problems.status == 'rejected').sum())} 个，共 {rejected_rows} 行被拒；报告期 {_months(problems)}）。"
+                    "原因见 audit.rejected_rows 和该期简报，请报送单位改正后重新报送",
             metadata={"files": markdown(problems[["file_path", "status", "rows_rejected", "message"]])},
         )
         mismatched = log[log.totals_check == "mismatch"]
-        yield dg.AssetCheckResult(
-            check_name="totals_match",
-            passed=mismatched.empty,
-            severity=dg.AssetCheckSeverity.WARN,
+        yield warning_check(
+            "totals_match", len(mismatched),
+            ok="没有合计与明细不符的文件",
+            warning=f"{len(mismatched)}个文件的合计行与明细不符（报告期 {_months(mismatched)}）：差额见 audit.ingest_log.message 和该期简报",
             metadata={"files": markdown(mismatched[["file_path", "message"]])},
         )
 
@@ -166,6 +224,7 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     The staging assets write these tables for their own dataset and period; this step adds the
     files no partition can hold (unknown folder, bad period) and reports the period as a whole.
     """
+    begin_once(context, warehouse)
     periods = context.partition_keys
     with setup_failure(), warehouse.get_connection() as conn:
         record_unplaced(warehouse.settings, conn)
@@ -201,6 +260,7 @@ def _mart_asset(name: str):
         check_specs=[dg.AssetCheckSpec(c.name, asset=key, description=c.description) for c in checks],
     )
     def mart_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        begin_once(context, warehouse)
         periods = context.partition_keys
         period = periods[-1]  # the check and preview speak of the latest month of the run
         with warehouse.get_connection() as conn:
@@ -214,10 +274,14 @@ def _mart_asset(name: str):
             for check in checks:
                 rows = status_check_rows(conn, name, check, period)
                 values = rows[check.column]
-                yield dg.AssetCheckResult(
-                    check_name=check.name, passed=not values.isin(check.warn_on).any(),
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={**{v: int((values == v).sum()) for v in check.values}, check.label: markdown(rows)},
+                counts = {v: int((values == v).sum()) for v in check.values}
+                flagged = rows[values.isin(check.warn_on)]
+                yield warning_check(
+                    check.name, len(flagged),
+                    ok=f"{period}：" + "，".join(f"{v} {n}" for v, n in counts.items()),
+                    warning=f"{period} 有 {len(flagged)} 项为" + "、".join(f"“{v}”" for v in check.warn_on) + "："
+                            + "、".join(map(str, flagged[check.shown[0]][:5])) + ("等" if len(flagged) > 5 else ""),
+                    metadata={**counts, check.label: markdown(rows)},
                 )
 
     mart_asset.__name__ = f"marts_{name}"
@@ -237,12 +301,14 @@ MART_ASSETS = [_mart_asset(name) for name in MARTS]
     description="月度简报（briefing_<期>.md/.html，中文，含图表）和分析用Excel工作簿（marts_<期>.xlsx），写入 SHOUYANG_EXPORT_DIR",
 )
 def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    begin_once(context, warehouse)
     settings = warehouse.settings
     # Written into a staging folder: `exports/published_warehouse` moves them into the export dir
     # in the same step as the warehouse, so a briefing never speaks of a warehouse nobody can open.
     with setup_failure():
-        staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection,
-                                   export_months(settings, context.partition_keys), context.run_id)
+        with warehouse.get_connection() as conn:
+            months = export_months(settings, context.partition_keys, conn)
+        staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection, months, context.run_id)
     metadata = {"files": dg.MetadataValue.md(
         "\n".join(f"- `{p}`" for p in staged.written) or "（本次运行的月份没有数据）"),
         "note": "与数据仓库一同发布（exports/published_warehouse）"}
@@ -263,6 +329,7 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     description="分析人员打开的数据仓库文件（SHOUYANG_WAREHOUSE）：运行结束时由工作副本整体原子替换，读者看到的永远是完整的上一次或这一次结果",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    begin_once(context, warehouse)
     with setup_failure():
         # The warehouse and the exports staged by `exports/briefing` in this run, in one step.
         done = publish(warehouse.settings, Path(warehouse.database), context.run_id)

@@ -1,4 +1,9 @@
-"""The monthly job, its schedule, and the sensor that notices new or corrected files."""
+"""The monthly job, its schedule, and the sensor that notices new or corrected files.
+
+Both add the months they run as partitions (`partitions.add_months`) before asking for the run:
+the partitions are the months that have data, and a month whose files were all removed keeps
+its partition (its run is what removes its data). A month with no file and no data is not run.
+"""
 
 
 import json
@@ -8,17 +13,20 @@ import dagster as dg
 import duckdb
 
 from ..errors import SetupError
-from ..ingest.discover import discover, file_sha256, sha256_of
+from ..ingest.discover import FIRST_PERIOD, current_period, discover, file_sha256, sha256_of
 from ..warehouse import queries
 from ..warehouse.connection import connect
-from .partitions import TIMEZONE, monthly
+from .partitions import TIMEZONE, add_months, monthly
 from .resources import WarehouseResource
 
+# The reference lists (not partitioned) and every partitioned asset, in one job: Dagster 1.13
+# runs the unpartitioned step once per run, before the steps of the run's months.
 monthly_refresh = dg.define_asset_job(
     "monthly_refresh",
     selection=dg.AssetSelection.all(),
     partitions_def=monthly,
-    description="一个报告期的全部资产：参考表 → 暂存 → 审计 → 指标表 → 简报 → 发布数据仓库",
+    description="所选报告期的全部资产：参考名录（不分期）→ 暂存 → 审计 → 指标表 → 简报 → 发布数据仓库；"
+                "每次运行的第一步先做运行前检查，有问题则什么都不改",
 )
 
 
@@ -34,10 +42,30 @@ def previous_period(moment: datetime) -> str:
     description="每月5日8:00（北京时间）运行上月的报告期",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
-def monthly_schedule(context: dg.ScheduleEvaluationContext):
+def monthly_schedule(context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource):
     moment = context.scheduled_execution_time
     period = previous_period(moment)
+    settings = warehouse.settings
+    try:
+        files = [f for f in discover(settings.raw_dir) if f.period == period and f.dataset_period]
+    except SetupError as exc:  # a missing raw dir: the run would refuse it anyway
+        return dg.SkipReason(str(exc))
+    if not files and period not in held_periods(settings):
+        return dg.SkipReason(f"上月（{period}）没有任何报送文件，数据仓库中也没有该期的数据：本次不运行。"
+                             "文件报送后，打开文件监视（raw_files_sensor）即会运行该期，或运行 shouyang run --period " + period)
+    add_months(context.instance, [period])
     return dg.RunRequest(run_key=f"schedule:{period}", partition_key=period)
+
+
+def held_periods(settings) -> set[str]:
+    """The periods with a current file in the published warehouse (read-only; none when it cannot be read)."""
+    if not settings.warehouse.exists():
+        return set()
+    try:
+        with connect(settings.warehouse, read_only=True) as conn:
+            return queries.periods_held(conn)
+    except duckdb.Error:
+        return set()
 
 
 def already_loaded(settings) -> dict[str, str]:
@@ -85,13 +113,13 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
         period = path.split("/")[-1][:7]
         periods.setdefault(period, []).append(path)
     requests = []
-    valid = set(monthly.get_partition_keys())
+    now = current_period()
     # Dagster never launches a run_key this sensor used before, and a state can come back (a
     # correction reverted, a file removed and put back): chaining on the last run key keeps every
     # change's key new, while a retried tick (same cursor, same last key) asks for the same runs.
     previous = context.last_run_key or ""
     for period, paths in sorted(periods.items()):
-        if period not in valid:
+        if not FIRST_PERIOD <= period <= now:
             continue
         changed = ",".join(f"{p}@{current.get(p, 'removed')[:12]}" for p in sorted(paths))
         requests.append(dg.RunRequest(
@@ -99,4 +127,8 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
             partition_key=period,
             tags={"shouyang/changed_files": changed[:1000]},
         ))
+    if requests:
+        # Written here rather than returned as dynamic_partitions_requests: keeping the keys in
+        # calendar order may mean deleting and re-adding some, which one SensorResult cannot hold.
+        add_months(context.instance, [r.partition_key for r in requests])
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, ensure_ascii=False, sort_keys=True))

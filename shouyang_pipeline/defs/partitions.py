@@ -1,11 +1,55 @@
-"""Reporting months: one partition per month from 2020-01 to the current month, Asia/Shanghai."""
+"""Reporting months: one Dagster partition per month that has data, kept in calendar order.
+
+The partitions are dynamic (stored in the Dagster instance), not a calendar: a month becomes a
+partition when a run of it is started by `shouyang run`, by the schedule or by the file sensor
+(`add_months`), so the UI lists the months that have files or data instead of every month since
+2020-01, and a month nobody submitted for is never materialised.
+
+Dagster keeps dynamic partition keys in the order they were added, and a run over a range
+(`dagster/asset_partition_range_start/end`, what `shouyang run` and a single-run backfill use)
+takes the keys between the two ends in that order. So the keys must stay sorted: a month older
+than the newest one already there (a late or corrected submission) is put in its place by
+deleting the keys after it and adding them back in order. Deleting a key forgets nothing: its
+materialisations and check results stay in the event log and show again once it is back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
 
 import dagster as dg
 
-from ..ingest.discover import FIRST_PERIOD
-
 TIMEZONE = "Asia/Shanghai"
+PARTITIONS_NAME = "period"
 
-monthly = dg.MonthlyPartitionsDefinition(
-    start_date=FIRST_PERIOD, fmt="%Y-%m", timezone=TIMEZONE, end_offset=1,
-)
+monthly = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def add_months(instance: dg.DagsterInstance, months: Iterable[str]) -> list[str]:
+    """Make `months` (YYYY-MM) partitions of the instance, keeping every key in calendar order;
+    returns the months that were not partitions yet."""
+    months = set(months)
+    bad = sorted(m for m in months if not _MONTH.match(m))
+    if bad:
+        raise ValueError(f"not a month (YYYY-MM): {', '.join(bad)}")
+    existing = list(instance.get_dynamic_partitions(PARTITIONS_NAME))
+    new = sorted(months - set(existing))
+    wanted = sorted(set(existing) | months)
+    if wanted == existing:
+        return []
+    # The longest run of keys already in their place stays; the rest goes and comes back in order.
+    keep = 0
+    while keep < len(existing) and existing[keep] == wanted[keep]:
+        keep += 1
+    for key in existing[keep:]:
+        instance.delete_dynamic_partition(PARTITIONS_NAME, key)
+    instance.add_dynamic_partitions(PARTITIONS_NAME, wanted[keep:])
+    return new
+
+
+def months_of(instance: dg.DagsterInstance) -> list[str]:
+    """The months that are partitions, in their stored order."""
+    return list(instance.get_dynamic_partitions(PARTITIONS_NAME))

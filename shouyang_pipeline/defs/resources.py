@@ -34,9 +34,14 @@ class WarehouseResource(DuckDBResource):
     archive_dir: str
     reference_dir: str
     _run_lock: ExitStack | None = PrivateAttr(default=None)
+    _run_begun: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """A run holds the run lock from its first step to its last (sensors and schedules do not)."""
+        """A run holds the run lock from its first step to its last (sensors and schedules do not).
+
+        Dagster sets a resource up once per run here (the in-process executor), so it also keeps
+        whether the run's first step has done the run's checks (`assets.begin_once`)."""
+        self._run_begun = False
         if context.dagster_run is None:
             return
         stack = ExitStack()
@@ -50,6 +55,13 @@ class WarehouseResource(DuckDBResource):
         if self._run_lock is not None:
             self._run_lock.close()
             self._run_lock = None
+
+    @property
+    def run_begun(self) -> bool:
+        return self._run_begun
+
+    def mark_run_begun(self) -> None:
+        self._run_begun = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":

@@ -6,8 +6,15 @@ sentences), the village target (reference.targets, as the marts read it).
 
 `write_briefing(conn, period, export_dir)` writes `briefing_<period>.md` and
 `briefing_<period>.html` (templates in `templates/`; the HTML carries inline SVG charts and
-no external resource, so it opens offline). The sentences follow the county office's own
-bulletins, e.g. `1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。`
+no external resource, so it opens offline). The HTML has an A4 print stylesheet (its own page
+header and page numbers, no table or chart cut in two), from which `exports.pdf` typesets
+`briefing_<period>.pdf`.
+
+The sentences follow the county office's own bulletins, e.g.
+`1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。`: one fact
+per sentence, Chinese names of departments and reports (never a table's, a dataset's or a rule's
+code name), comparisons in words, the department that sends a report rather than the label of a
+file name, and what was not due said so (January's industry figures come with February's).
 
 Everything the sections put together (sentences, table cells, captions) is plain text that
 carries names, file paths, messages and reasons from the data. The templates escape it once, on
@@ -32,14 +39,11 @@ import duckdb
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..catalog.datasets import DATASETS
-from ..catalog.rules import rule_name
-from ..marts.sentences import month_range
+from ..catalog.rules import GARBLED_TEXT, MIXED_ENCODING, rule_name
+from ..marts.sentences import month_range, no_industry_data
 from . import charts
 
 VILLAGE_TARGET_KEY = "village_operating_income_min"
-
-
-STATUS_NAMES = {"loaded": "全部入库", "partial": "部分入库", "rejected": "整体退回"}
 
 
 # --- small helpers --------------------------------------------------------------------
@@ -82,12 +86,28 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)
-    tables: list[dict] = field(default_factory=list)  # {"caption", "headers", "rows", "align"}
+    tables: list[dict] = field(default_factory=list)  # see _table
     charts: list[str] = field(default_factory=list)  # inline SVG (HTML only)
 
 
+_FIGURE = re.compile(r"-?\d[\d,]*(\.\d+)?%?|—")
+# A table of at most this many rows is kept on one printed page (a longer one breaks between rows,
+# its header repeated).
+KEEP_TOGETHER_ROWS = 30
+
+
 def _table(caption: str, headers: list[str], rows: list[list[Any]]) -> dict:
-    return {"caption": caption, "headers": headers, "rows": [[num(c) for c in r] for r in rows]}
+    """A table of the briefing: caption, headers, cells as printed, and per column its HTML
+    classes: `n` for a column of figures (right-aligned), `nw` for one short enough never to wrap."""
+    cells = [[num(c) for c in r] for r in rows]
+    classes = []
+    for j in range(len(headers)):
+        column = [r[j] for r in cells]
+        figures = j > 0 and bool(column) and all(_FIGURE.fullmatch(c) for c in column)
+        short = max((len(c) for c in column), default=0) <= 12
+        classes.append(" ".join(k for k, on in (("n", figures), ("nw", short)) if on))
+    return {"caption": caption, "headers": headers, "rows": cells, "classes": classes,
+            "keep": len(cells) <= KEEP_TOGETHER_ROWS}
 
 
 # --- the sections ---------------------------------------------------------------------
@@ -97,6 +117,8 @@ def industrial_sentence(row: dict | None, period: str) -> str:
     """The bulletin's sentence on industry above designated size."""
     mr = month_range(period)
     if row is None or not row["enterprises"]:
+        if month_of(period) == 1:
+            return f"{no_industry_data(period)}。"
         return f"{mr}，全县规模以上工业数据尚未报送。"
     parts = [f"{mr}，全县规模以上工业增加值累计完成{row['value_added_ytd_yi']}亿元"]
     yoy, city, gap = row["yoy_growth_pct"], row["city_yoy_growth_pct"], row["gap_pp"]
@@ -117,35 +139,48 @@ def industry_section(conn, period: str) -> Section:
     s = Section("一、工业经济")
     row = next(iter(_rows(conn, "SELECT * FROM marts.industrial_output_summary WHERE period = ?", [period])), None)
     s.paragraphs.append(industrial_sentence(row, period))
-    if row is not None and row["enterprises"]:
-        extra = f"纳入统计的规上工业企业{row['enterprises']}家"
+    has_industry = row is not None and bool(row["enterprises"])
+    if has_industry:
+        facts = [f"纳入统计的规上工业企业{row['enterprises']}家。"]
         if row["city_yoy_growth_pct"] is not None:
-            extra += f"，全市规上工业增加值{growth_phrase(row['city_yoy_growth_pct'])}"
-        extra += f"；数字经济核心产业产值累计{row['digital_core_output_yi']}亿元。"
-        extra += "（同比增速为按现价计算的名义增速。）"
-        s.paragraphs.append(extra)
+            facts.append(f"全市同期规上工业增加值{growth_phrase(row['city_yoy_growth_pct'])}。")
+        facts.append(f"数字经济核心产业产值累计完成{row['digital_core_output_yi']}亿元。")
+        s.paragraphs.append("".join(facts))
     chains = _rows(conn, "SELECT * FROM marts.industry_chain_summary WHERE period = ?", [period])
-    if chains:
-        reported = [c for c in chains if c["enterprises"]]
-        if reported:
-            ranked = sorted(reported, key=lambda c: c["value_added_ytd_yi"], reverse=True)
-            bits = [
-                f"{c['chain_name']}{c['enterprises']}家企业累计完成增加值{c['value_added_ytd_yi']}亿元"
-                + (f"，{growth_phrase(c['yoy_growth_pct'])}" if c["yoy_growth_pct"] is not None else "")
-                for c in ranked
-            ]
-            s.paragraphs.append("分产业链看，" + "；".join(bits) + "。")
+    if not chains:
+        return s
+    reported = [c for c in chains if c["enterprises"]] if has_industry else []
+    if reported:
+        ranked = sorted(reported, key=lambda c: c["value_added_ytd_yi"], reverse=True)
+        bits = [
+            f"{c['chain_name']}{c['enterprises']}家企业累计完成增加值{c['value_added_ytd_yi']}亿元"
+            + (f"，{growth_phrase(c['yoy_growth_pct'])}" if c["yoy_growth_pct"] is not None else "")
+            for c in ranked
+        ]
+        none = [c["chain_name"] for c in chains if not c["enterprises"]]
+        tail = f"；{'、'.join(none)}暂无规上工业企业" if none else ""
+        s.paragraphs.append("分产业链看，" + "；".join(bits) + tail + "。")
+    if has_industry:
         s.tables.append(_table(
             "八大产业链",
             ["产业链", "规上企业（家）", "累计增加值（亿元）", "同比（%）", "重点项目（个）", "项目总投资（亿元）", "项目累计完成（亿元）"],
             [[c["chain_name"], c["enterprises"], c["value_added_ytd_yi"], c["yoy_growth_pct"], c["projects"],
               c["project_total_investment_yi"], c["project_ytd_investment_yi"]] for c in chains],
         ))
-        if reported:
-            s.charts.append(charts.hbar_chart(
-                "chart-chains", f"{month_range(period)}各产业链规上工业增加值（亿元）",
-                [c["chain_name"] for c in chains], [float(c["value_added_ytd_yi"]) for c in chains], "亿元",
-            ))
+    else:
+        # no industry figures this month (January is published with February): the chains' key
+        # projects only, not a column of zeros for figures that were not due
+        s.tables.append(_table(
+            "八大产业链重点项目",
+            ["产业链", "重点项目（个）", "项目总投资（亿元）", "项目累计完成（亿元）"],
+            [[c["chain_name"], c["projects"], c["project_total_investment_yi"], c["project_ytd_investment_yi"]]
+             for c in chains],
+        ))
+    if reported:
+        s.charts.append(charts.hbar_chart(
+            "chart-chains", f"{month_range(period)}各产业链规上工业增加值（亿元）",
+            [c["chain_name"] for c in chains], [float(c["value_added_ytd_yi"]) for c in chains], "亿元",
+        ))
     return s
 
 
@@ -162,9 +197,10 @@ def projects_section(conn, period: str) -> Section:
 
     a = scopes["全部"]
     s.paragraphs.append(
-        f"全县重点项目{a['projects']}个，总投资{a['total_investment_yi']}亿元，年度计划投资{a['annual_plan_yi']}亿元，"
-        f"{mr}累计完成投资{a['ytd_investment_yi']}亿元{completion(a)}；开复工项目{a['started_projects']}个，"
-        f"开复工率{num(a['start_rate_pct'])}%；其中亿元以上项目{a['projects_over_100m']}个，生产性项目{a['productive_projects']}个。"
+        f"全县重点项目{a['projects']}个，总投资{a['total_investment_yi']}亿元，其中亿元以上项目{a['projects_over_100m']}个、"
+        f"生产性项目{a['productive_projects']}个。年度计划投资{a['annual_plan_yi']}亿元，"
+        f"{mr}累计完成投资{a['ytd_investment_yi']}亿元{completion(a)}。"
+        f"开复工项目{a['started_projects']}个，开复工率{num(a['start_rate_pct'])}%。"
     )
     c, p = scopes["市级及以上"], scopes["省级"]
     s.paragraphs.append(
@@ -211,17 +247,17 @@ def zones_section(conn, period: str) -> Section:
     zones = _rows(conn, "SELECT * FROM marts.zone_project_summary WHERE period = ?", [period])
     if not zones:
         return s
-    bits = []
+    sentences = []
     for z in zones:
         if z["projects"]:
-            bits.append(
+            sentences.append(
                 f"{z['zone_name']}共有重点项目{z['projects']}个，总投资{z['total_investment_yi']}亿元，"
-                f"其中亿元以上项目{z['projects_over_100m']}个，生产性项目{z['productive_projects']}个，"
-                f"本年累计完成投资{z['ytd_investment_yi']}亿元"
+                f"其中亿元以上项目{z['projects_over_100m']}个、生产性项目{z['productive_projects']}个，"
+                f"本年累计完成投资{z['ytd_investment_yi']}亿元。"
             )
         else:
-            bits.append(f"{z['zone_name']}暂无列入县重点项目清单的项目")
-    s.paragraphs.append("；".join(bits) + "。")
+            sentences.append(f"{z['zone_name']}暂无列入县重点项目清单的项目。")
+    s.paragraphs.append("".join(sentences))
     s.tables.append(_table(
         "园区重点项目",
         ["园区", "项目（个）", "总投资（亿元）", "亿元以上（个）", "生产性（个）", "累计完成（亿元）"],
@@ -273,16 +309,23 @@ def villages_section(conn, period: str) -> Section:
     county = next(t for t in towns if t["township"] == "全县")
     towns = [t for t in towns if t["township"] != "全县"]
     lead = f"据各乡镇报送的{period_zh(dp)}数据" + ("" if dp == period else "（本月无新报送，沿用最近一期）")
+    everyone = county["villages_reported"] == county["villages_expected"]
+    if everyone:
+        reporting = f"全县{county['villages_expected']}个行政村全部报送"
+    else:
+        reporting = f"全县{county['villages_expected']}个行政村中已报送{county['villages_reported']}个"
     if target_txt is None:
         meeting = "村集体经济经营性收入目标尚未设定"
     else:
+        below = county["villages_reported"] - county["villages_meeting_target"]
         meeting = (f"村集体经济经营性收入达到{target_txt}万元以上的{county['villages_meeting_target']}个，"
-                   f"占全部行政村的{num(county['share_meeting_target_pct'])}%")
-    s.paragraphs.append(
-        f"{lead}，全县{county['villages_expected']}个行政村中已报送{county['villages_reported']}个，{meeting}；"
-        f"已报送村经营性收入累计{county['operating_income_wan']}万元"
-        + (f"，已报未达标村距目标合计还差{county['shortfall_wan']}万元。" if county["shortfall_wan"] else "。")
-    )
+                   f"占全部行政村的{num(county['share_meeting_target_pct'])}%"
+                   + (f"，已报送的村中尚有{below}个未达到" if below and not everyone
+                      else f"，尚有{below}个未达到" if below else ""))
+    income = (f"全县村集体经营性收入累计{county['operating_income_wan']}万元" if everyone
+              else f"已报送村经营性收入累计{county['operating_income_wan']}万元")
+    gap = (f"，未达标村距目标合计还差{county['shortfall_wan']}万元" if county["shortfall_wan"] else "")
+    s.paragraphs.append(f"{lead}，{reporting}，{meeting}。{income}{gap}。")
     missing = [t for t in towns if t["villages_expected"] and t["villages_reported"] < t["villages_expected"]]
     if missing:
         s.paragraphs.append("尚有村未报送的乡镇：" + "、".join(
@@ -300,17 +343,17 @@ def villages_section(conn, period: str) -> Section:
             f"{w['township']}{w['village_name']}（经营性收入{w['operating_income_wan']}万元，差{w['shortfall_wan']}万元）"
             for w in worst) + "。")
     s.tables.append(_table(
-        f"分乡镇村集体经济经营性收入（{dp}）",
+        f"分乡镇村集体经济经营性收入（{period_zh(dp)}）",
         ["乡镇", "应报村（个）", "已报村（个）", "达标村（个）", "达标率（%）", "经营性收入（万元）", "距目标差额（万元）"],
         [[t["township"], t["villages_expected"], t["villages_reported"], t["villages_meeting_target"],
           t["share_meeting_target_pct"], t["operating_income_wan"], t["shortfall_wan"]] for t in [*towns, county]],
     ))
     shown = [t for t in towns if t["villages_expected"]]
     s.charts.append(charts.stacked_hbar_chart(
-        "chart-villages", f"各乡镇行政村经营性收入达标情况（{dp}）",
+        "chart-villages", f"各乡镇行政村经营性收入达标情况（{period_zh(dp)}）",
         [t["township"] for t in shown],
         [
-            ("达标" if target_txt is None else f"达标（≥{target_txt}万元）",
+            ("达标" if target_txt is None else f"达标（不低于{target_txt}万元）",
              [t["villages_meeting_target"] for t in shown], charts.GREEN),
             ("已报未达标", [t["villages_reported"] - t["villages_meeting_target"] for t in shown], charts.ORANGE),
             ("未报送", [t["villages_expected"] - t["villages_reported"] for t in shown], charts.GREY),
@@ -320,94 +363,156 @@ def villages_section(conn, period: str) -> Section:
     return s
 
 
-def actual_text(card: dict) -> str:
-    """The scorecard's actual value with the decimals of its unit (the mart stores DOUBLE)."""
-    v, unit = card["actual_value"], card["actual_unit"] or ""
-    if v is None:
-        return "—"
-    if unit.startswith("个") and unit != "个百分点":
-        return f"{v:.0f}{unit}"
-    if unit in ("个百分点", "%"):
-        return f"{v:.1f}{unit}"
-    return f"{v:.2f}{unit}"
-
-
 def scorecard_section(conn, period: str) -> Section:
+    """The targets of reference.targets against this month's figures: how many are met, which,
+    and one row each with the scorecard's own sentence (target_scorecard.detail), which states
+    the figure and the target in words."""
     s = Section("五、目标任务对照")
     cards = _rows(conn, "SELECT * FROM marts.target_scorecard WHERE period = ?", [period])
     if not cards:
         return s
-    count = {k: sum(1 for c in cards if c["status"] == k) for k in ("达标", "未达标", "无数据")}
-    s.paragraphs.append(
-        f"对照县委、县政府确定的{len(cards)}项目标（累计数对照全年目标），本期达标{count['达标']}项，"
-        f"未达标{count['未达标']}项，暂无数据{count['无数据']}项。"
-    )
-    for c in cards:
-        if c["status"] != "无数据":
-            s.paragraphs.append(f"{c['target_name']}：{c['status']}。{c['detail']}。")
+    by = {k: [c for c in cards if c["status"] == k] for k in ("达标", "未达标", "无数据")}
+    met, unmet, none = by["达标"], by["未达标"], by["无数据"]
+    lead = f"对照县委、县政府确定的{len(cards)}项目标（累计数对照全年目标），"
+    if met or unmet:
+        lead += f"本期有数据的{len(met) + len(unmet)}项中，达标{len(met)}项，未达标{len(unmet)}项"
+        lead += f"；另有{len(none)}项暂无数据。" if none else "。"
+    else:
+        lead += "本期均无可对照的数据。"
+    s.paragraphs.append(lead)
+    if met:
+        s.paragraphs.append("已达标：" + "、".join(c["target_name"] for c in met) + "。")
+    if unmet:
+        s.paragraphs.append("未达标：" + "；".join(
+            c["target_name"] + (f"（{c['detail']}）" if c["detail"] else "") for c in unmet) + "。")
+    if none and (met or unmet):
+        s.paragraphs.append("暂无数据：" + "、".join(c["target_name"] for c in none) + "，原因见下表。")
     s.tables.append(_table(
         "目标对照表",
-        ["目标", "目标值", "实际值", "状态", "说明"],
-        [[c["target_name"], f"{c['comparator']} {num(c['target_value'])}{c['unit']}",
-          actual_text(c), c["status"], c["detail"]]
-         for c in cards],
+        ["目标", "状态", "完成情况"],
+        [[c["target_name"], c["status"], c["detail"] or "—"] for c in cards],
     ))
     return s
 
 
+STATUS_NAMES = {"loaded": "全部入库", "partial": "部分入库", "rejected": "整体退回"}
+TOTALS_NAMES = {"ok": "一致", "mismatch": "不符"}  # NULL: the file has no 合计 row
+# Cell warnings whose value was kept as read (the others were stored as NULL)
+KEPT_AS_READ = {GARBLED_TEXT, MIXED_ENCODING}
+_TOTALS_NOTE = re.compile(r"合计行与明细不符：[^；。]*")
+
+
+def totals_name(f: dict) -> str:
+    """The 合计 check of a file, in words: 一致, 不符, 无合计行 (— for a file not read)."""
+    if f["status"] == "rejected":
+        return "—"
+    return TOTALS_NAMES.get(f["totals_check"] or "", "无合计行")
+
+
+def sender(f: dict) -> str:
+    """Who sent a file, as the office names them: the department of a dataset one department
+    sends (`县统计局`, also for `__统计局副本`, a copy it sent again), the township of a dataset each
+    township sends (`平头镇`), or the name the file gives when it is nobody's we know."""
+    ds = DATASETS.get(f["dataset"] or "")
+    submitter = f["submitter"]
+    if ds is not None and not ds.department.startswith("各"):
+        if not submitter or ds.department.removeprefix("县") in submitter:
+            return ds.department
+    return submitter or (ds.department if ds else "报送单位不明")
+
+
+def _issues(conn, table: str, file_path: str) -> list[dict]:
+    return _rows(conn, f"""
+        SELECT rule, count(*) AS cells, count(DISTINCT source_row) AS n, min(source_row) AS first_row,
+               arg_min(reason, source_row) AS example, arg_min(source_cell, source_row) AS cell
+        FROM audit.{table} WHERE file_path = ?
+        GROUP BY rule ORDER BY n DESC, rule
+    """, [file_path])
+
+
+def _file_paragraph(conn, f: dict) -> str:
+    ds = DATASETS.get(f["dataset"] or "")
+    head = f"{sender(f)}报送的《{f['file_path']}》（{ds.title if ds else '无法识别的报表'}）"
+    sentences = []
+    if f["status"] == "rejected":
+        text = "整个文件被退回，不计入任何数据"
+        if f["rows_read"]:
+            text += f"（读到数据行{f['rows_read']}行）"
+        if f["message"]:
+            text += f"。原因：{f['message'].rstrip('。')}"
+        sentences.append(text)
+    elif f["rows_rejected"]:
+        sentences.append(f"读到数据行{f['rows_read']}行，入库{f['rows_loaded']}行，退回{f['rows_rejected']}行")
+    else:
+        sentences.append(f"数据行{f['rows_read']}行全部入库")
+    rejected = _issues(conn, "rejected_rows", f["file_path"])
+    if rejected:
+        sentences.append("退回原因：" + "；".join(
+            f"{rule_name(r['rule'])}：{r['n']}行（如第{r['first_row']}行：{(r['example'] or '').rstrip('。')}）"
+            for r in rejected[:3]) + ("等" if len(rejected) > 3 else ""))
+    warnings = _issues(conn, "cell_warnings", f["file_path"]) if f["status"] != "rejected" else []
+    for kept in (False, True):
+        group = [w for w in warnings if (w["rule"] in KEPT_AS_READ) == kept]
+        if not group:
+            continue
+        n = sum(w["cells"] for w in group)
+        what = ("疑似乱码或编码有误，已按读到的内容入库" if kept
+                else "无法采用，已按空值入库（所在行照常入库）")
+        sentences.append(f"另有{n}个单元格{what}，请核实：" + "；".join(
+            f"{rule_name(w['rule'])}{w['cells']}处（如第{w['first_row']}行"
+            + (f"{w['cell']}单元格" if w["cell"] else "")
+            + f"：{(w['example'] or '').rstrip('。')}）" for w in group[:3]) + ("等" if len(group) > 3 else ""))
+    if f["totals_check"] == "mismatch":
+        notes = _TOTALS_NOTE.findall(f["message"] or "")
+        sentences.append(("；".join(notes) if notes else "合计行与明细数之和不符") + "，请核对")
+    return f"{head}：" + "。".join(sentences) + "。"
+
+
 def quality_section(conn, period: str, village_period: str | None) -> Section:
+    """Every current file of this period (and the village files of the village period the
+    briefing uses, and files no period could hold): how many went in whole, and for each of the
+    others what was sent back, which cells were stored empty or kept as read (cell warnings), and
+    which 合计 rows disagree with their details."""
     s = Section("六、数据质量")
-    # this period's files, the village files of the village period the briefing uses, and
-    # files that could not be placed in any period
-    periods = sorted({period, *([village_period] if village_period else [])})
     files = _rows(conn, """
-        SELECT * FROM audit.ingest_log
-        WHERE is_current
-          AND (period = ? OR (dataset = 'village_income' AND period = ?) OR partition_key IS NULL)
-        ORDER BY dataset NULLS LAST, period, file_path
+        SELECT l.*, coalesce(w.cells, 0) AS warned_cells
+        FROM audit.ingest_log AS l
+        LEFT JOIN (SELECT file_path, count(*) AS cells FROM audit.cell_warnings GROUP BY file_path) AS w
+          ON w.file_path = l.file_path
+        WHERE l.is_current
+          AND (l.period = ? OR (l.dataset = 'village_income' AND l.period = ?) OR l.partition_key IS NULL)
+        ORDER BY l.dataset NULLS LAST, l.period, l.file_path
     """, [period, village_period])
     if not files:
         s.paragraphs.append("本期未读到任何报送文件。")
         return s
-    problems = [f for f in files if f["status"] in ("rejected", "partial") or (f["rows_rejected"] or 0) > 0
-                or f["totals_check"] == "mismatch"]
-    ok = len(files) - len(problems)
-    s.paragraphs.append(
-        f"本期（{'、'.join(periods)}）共读到报送文件{len(files)}个，其中{ok}个全部通过校验"
-        + (f"，{len(problems)}个存在问题，具体如下。" if problems else "，未发现被退回的文件或数据行。")
-    )
-    for f in problems:
-        ds = DATASETS.get(f["dataset"] or "")
-        who = f["submitter"] or (ds.department if ds else "报送单位不明")
-        dept = f"{ds.department}·{ds.title}" if ds else "无法识别的报表"
-        head = f"{who}报送的《{f['file_path']}》（{dept}）"
+    for f in files:
         if f["status"] == "rejected":
-            text = f"{head}：该文件最新版本被整体退回，不计入任何数据"
-            if f["rows_read"]:
-                text += f"（读到数据行{f['rows_read']}行）"
-            if f["message"]:
-                text += f"。原因：{f['message'].rstrip('。')}"
-        else:
-            text = (f"{head}：读到数据行{f['rows_read']}行，入库{f['rows_loaded']}行，"
-                    f"退回{f['rows_rejected']}行")
-        reasons = _rows(conn, """
-            SELECT rule, count(DISTINCT source_row) AS n, min(source_row) AS first_row,
-                   arg_min(reason, source_row) AS example
-            FROM audit.rejected_rows WHERE file_path = ?
-            GROUP BY rule ORDER BY n DESC, rule LIMIT 3
-        """, [f["file_path"]])
-        if reasons:
-            text += "。主要问题：" + "；".join(
-                f"{rule_name(r['rule'])}：{r['n']}行（如第{r['first_row']}行：{(r['example'] or '').rstrip('。')}）"
-                for r in reasons)
-        if f["totals_check"] == "mismatch":
-            text += "。另：合计行与明细数之和不符，请核对"
-        s.paragraphs.append(text + "。")
+            f["warned_cells"] = 0  # nothing of a rejected file is in the warehouse
+    kinds = {
+        "整体退回": [f for f in files if f["status"] == "rejected"],
+        "部分数据行被退回": [f for f in files if f["status"] == "partial"],
+        "已入库但有需要核实之处": [f for f in files if f["status"] == "loaded"
+                          and (f["warned_cells"] or f["totals_check"] == "mismatch")],
+    }
+    problems = [f for group in kinds.values() for f in group]
+    clean = len(files) - len(problems)
+    earlier = [f for f in files if village_period and village_period != period and f["period"] == village_period
+               and f["dataset"] == "village_income"]
+    count = f"本期共读到报送文件{len(files)}个" + (
+        f"（含各乡镇{period_zh(village_period)}报送的村级集体经济收入表{len(earlier)}个）" if earlier else "")
+    if not problems:
+        s.paragraphs.append(f"{count}，均全部入库，未发现被退回的文件或数据行、需要核实的单元格或与明细不符的合计行。")
+    else:
+        parts = ([f"{clean}个全部入库、未发现问题"] if clean else []) + [
+            f"{len(group)}个{kind}" for kind, group in kinds.items() if group]
+        s.paragraphs.append(f"{count}，其中{'，'.join(parts)}，具体如下。")
+        s.paragraphs.extend(_file_paragraph(conn, f) for f in problems)
     s.tables.append(_table(
         "报送文件一览",
-        ["文件", "报送单位", "状态", "数据行", "入库", "退回"],
-        [[f["file_path"], f["submitter"], STATUS_NAMES.get(f["status"], f["status"]), f["rows_read"], f["rows_loaded"],
-          f["rows_rejected"]] for f in files],
+        ["文件", "报送单位", "状态", "数据行", "入库", "退回", "需核实单元格", "合计行核对"],
+        [[f["file_path"], sender(f), STATUS_NAMES.get(f["status"], f["status"]), f["rows_read"], f["rows_loaded"],
+          f["rows_rejected"], f["warned_cells"], totals_name(f)] for f in files],
     ))
     return s
 
@@ -424,15 +529,30 @@ def briefing_context(conn: duckdb.DuckDBPyConnection, period: str) -> dict:
         quality_section(conn, period, vp),
     ]
     departments = sorted({d.department for d in DATASETS.values()})
+    title = f"寿阳县重点工作数据简报（{period_zh(period)}）"
     return {
         "period": period,
-        "title": f"寿阳县重点工作数据简报（{period_zh(period)}）",
+        "title": title,
         "subtitle": f"{period[:4]}年{month_range(period)}",
         "lead": industry.paragraphs[0],
         "sections": [s for s in sections if s.paragraphs or s.tables],
-        "source": f"数据来源：{'、'.join(departments)}报送的统计报表，经校验汇总；金额单位为亿元或万元，四舍五入；增速为名义增速。",
+        "source": f"数据来源：{'、'.join(departments)}报送的统计报表，经校验汇总；金额单位为亿元或万元，四舍五入；"
+                  "增速为按现价计算的名义增速。",
         "font_family": charts.CSS_FONT_FAMILY,
+        "page_header": css_string(title),
     }
+
+
+def css_string(text: str) -> str:
+    """`text` as a quoted CSS string (a page header's `content`): quotes, backslashes, line breaks
+    and `<` escaped, so it can end neither the string nor the <style> element."""
+    out = []
+    for ch in text:
+        if ch in '"\\<>&' or ord(ch) < 0x20 or ch in "\u2028\u2029":
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 # --- escaping --------------------------------------------------------------------------
@@ -521,7 +641,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def write_briefing(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str | Path) -> list[Path]:
-    """Write briefing_<period>.md and briefing_<period>.html into export_dir; return both paths."""
+    """Write briefing_<period>.md and briefing_<period>.html into export_dir; return both paths.
+    (The PDF is `exports.pdf.write_pdf` of the HTML: it may be missing on a machine.)"""
     export_dir = Path(export_dir)
     export_dir.mkdir(parents=True, exist_ok=True)
     ctx = briefing_context(conn, period)

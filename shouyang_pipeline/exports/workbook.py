@@ -1,25 +1,58 @@
 """The marts of one period as an Excel workbook, for analysts who live in Excel.
 
 `write_workbook(conn, period, export_dir)` writes `<export_dir>/marts_<period>.xlsx`: a 说明
-sheet listing the sheets, then one sheet per mart with that period's rows. Headers are the
-Chinese titles (with units) of the mart declarations in `catalog.marts`, money
-and percentages are numbers with a fixed number of decimals, flags read 是/否.
+sheet listing the sheets (the table behind each, its rows, the period its figures are of and
+where they come from), then one sheet per mart with that period's rows. Headers are the Chinese
+titles (with units) of the mart declarations in `catalog.marts`; figures are numbers shown in
+the format of their unit (万元 and 亿元 `#,##0.00`, % and 个百分点 `0.0`, counts `#,##0`), flags
+read 是/否, and each column is as wide as what it holds.
+
+A mart of a quarterly dataset only (the village income) has no rows of its own in the months
+between quarters: its sheet then holds the latest quarter of the same year, the rule of the
+scorecard and the briefing, and says so (说明, and the printed page header).
+
+Every sheet prints on A4 landscape, one page wide, the header row repeated on each page, the
+sheet's title, the month and the period of its figures in the page header, page numbers below.
+
+Nothing submitted becomes a formula: text is written as text.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import xlsxwriter
 
+from ..catalog.datasets import DATASETS
 from ..catalog.marts import MARTS
 from ..catalog.tables import Column, Table
+from ..marts.lineage import mart_inputs
+from ..marts.sentences import no_industry_data
 from ..warehouse.ddl import ident
 
 _INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+# Number formats by unit (the marts' rounding: money to 2 decimals, percentages to 1).
+MONEY_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0.0"
+COUNT_FORMAT = "#,##0"
+DATE_FORMAT = "yyyy-mm-dd"
+MONEY_UNITS = ("万元", "亿元", "元")
+PERCENT_UNITS = ("%", "个百分点")
+
+# Column widths, in Excel's character units (a CJK character takes two): text wider than
+# TEXT_WIDTH wraps (so that a sheet printed one page wide stays readable), figures never do.
+MIN_WIDTH, TEXT_WIDTH, MAX_WIDTH = 6, 28, 50
+HEADER_LINES = 2  # a header may wrap onto two lines, or more when its column is narrow
+LINE_HEIGHT = 16  # points, a line of the header row
 
 
 def header(column: Column) -> str:
@@ -31,13 +64,24 @@ def sheet_name(table: Table) -> str:
     return _INVALID_SHEET_CHARS.sub("_", table.title)[:31]
 
 
-def _decimals(sql_type: str) -> int | None:
-    m = re.fullmatch(r"DECIMAL\(\d+,(\d+)\)", sql_type)
-    return int(m.group(1)) if m else None
+def number_format(column: Column) -> str | None:
+    """The Excel number format of a column, from its unit and type."""
+    if column.sql_type in ("DATE", "TIMESTAMP"):
+        return DATE_FORMAT
+    if column.unit in MONEY_UNITS:
+        return MONEY_FORMAT
+    if column.unit in PERCENT_UNITS:
+        return PERCENT_FORMAT
+    if column.sql_type in ("BIGINT", "INTEGER"):
+        return COUNT_FORMAT if column.unit else "0"  # a row number has no thousands separator
+    if column.sql_type.startswith("DECIMAL"):
+        m = re.fullmatch(r"DECIMAL\(\d+,(\d+)\)", column.sql_type)
+        return "#,##0" + ("." + "0" * min(int(m.group(1)), 2) if m and int(m.group(1)) else "")
+    return None  # text, flags, and DOUBLEs whose unit differs from row to row: as they are
 
 
 def _converter(column: Column):
-    """How a value of this column is written: flags as 是/否, decimals as numbers, text as text."""
+    """How a value of this column is written: flags as 是/否, numbers as numbers, text as text."""
     if column.sql_type == "BOOLEAN":
         return lambda v: "是" if v else "否"
     if column.sql_type.startswith("DECIMAL") or column.sql_type in ("DOUBLE", "INTEGER", "BIGINT"):
@@ -47,14 +91,114 @@ def _converter(column: Column):
     return str
 
 
-def _column_format(column: Column, num_fmts: dict, date_fmt):
-    """The number format of a column (applied by xlsxwriter to every unformatted cell in it)."""
-    d = _decimals(column.sql_type)
-    if d is not None:
-        return num_fmts[min(d, 4)]
-    if column.sql_type in ("DATE", "TIMESTAMP"):
-        return date_fmt
-    return None
+def display_width(text: str) -> int:
+    """Excel character units a text takes in a cell: a CJK (wide) glyph a little more than two
+    digits (2.2), anything else one."""
+    return math.ceil(sum(2.2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text))
+
+
+def lines_needed(text: str, width: int) -> int:
+    """How many lines `text` wraps onto in a column `width` wide (a line breaks between words,
+    so it holds a little less than its width)."""
+    return sum(max(1, math.ceil(display_width(part) / max(width - 3, 1))) for part in text.split("\n"))
+
+
+def shown(value, fmt: str | None) -> str:
+    """A value as its cell shows it, to size the column."""
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return "0000-00-00"
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        v = float(value)
+        if not math.isfinite(v):
+            return str(v)
+        if fmt in (MONEY_FORMAT, PERCENT_FORMAT, COUNT_FORMAT) or (fmt or "").startswith("#,##0"):
+            decimals = len(fmt.partition(".")[2])
+            return f"{v:,.{decimals}f}"
+        if fmt == "0":
+            return f"{v:.0f}"
+        return f"{v:g}"
+    return str(value)
+
+
+def column_width(heading: str, values: list[str], cap: int = MAX_WIDTH) -> tuple[int, bool]:
+    """As wide as the widest value (plus a margin), and wide enough for the header on at most
+    two lines; never narrower than MIN_WIDTH nor wider than `cap`. Also whether values are
+    longer than that (they wrap)."""
+    content = max((display_width(v) for v in values), default=0)
+    head = math.ceil(display_width(heading) / HEADER_LINES) + 1  # a line breaks between words
+    wanted = max(content, head) + 2
+    return max(MIN_WIDTH, min(cap, wanted)), wanted > cap
+
+
+def header_height(headings: list[str], widths: list[int]) -> int:
+    """The header row's height (points): as many lines as its most wrapped header needs."""
+    return row_height(max((lines_needed(h, w) for h, w in zip(headings, widths)), default=1))
+
+
+def row_height(lines: int) -> int:
+    """Points for `lines` lines of text (Excel and LibreOffice do not grow a row for wrapped text
+    written by a program: the height is set)."""
+    return LINE_HEIGHT * max(lines, 1) + 2
+
+
+@dataclass(frozen=True)
+class SheetSource:
+    """The period a sheet's figures are of, and a note on where they come from (or why none)."""
+
+    data_period: str | None
+    note: str = ""
+
+
+def _quarterly_only(name: str) -> bool:
+    """A mart that reads only quarterly datasets (its staging inputs)."""
+    staged = [key.split("/", 1)[1] for key in mart_inputs(name) if key.startswith("staging/")]
+    return bool(staged) and all(n in DATASETS and DATASETS[n].cadence == "quarterly" for n in staged)
+
+
+def sheet_source(conn: duckdb.DuckDBPyConnection, name: str, table: Table, period: str) -> SheetSource:
+    """Which period a mart's sheet of `period` shows: its own, or for a mart of quarterly data
+    without rows this month, the latest period of the same year that it has (as the scorecard)."""
+    has_own = conn.execute(f"SELECT count(*) FROM {table.qualified} WHERE period = ?", [period]).fetchone()[0]
+    if has_own:
+        return SheetSource(period)
+    if _quarterly_only(name):
+        latest = conn.execute(
+            f"SELECT max(period) FROM {table.qualified} WHERE period < ? AND substr(period, 1, 4) = ?",
+            [period, period[:4]]).fetchone()[0]
+        if latest is not None:
+            return SheetSource(latest, f"按季度报送，本月无新报送，沿用{latest}的数据")
+        return SheetSource(None, "按季度报送，本年尚无数据")
+    if int(period[5:7]) == 1 and "staging/industrial_output" in mart_inputs(name):
+        return SheetSource(None, no_industry_data(period))
+    return SheetSource(None, "本期无数据")
+
+
+def _header_text(text: str) -> str:
+    """Text for an Excel page header: `&` doubled (it starts a code there)."""
+    return text.replace("&", "&&")
+
+
+def _print_setup(ws, title: str, period: str, source: SheetSource | None) -> None:
+    """A4 landscape, one page wide, the header row on every page, title and periods above,
+    page numbers below, gridlines printed."""
+    ws.set_paper(9)  # A4
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages long as it needs
+    ws.set_margins(left=0.4, right=0.4, top=0.75, bottom=0.6)
+    ws.center_horizontally()
+    ws.hide_gridlines(0)  # shown on screen and printed
+    ws.repeat_rows(0)
+    y, m = int(period[:4]), int(period[5:7])
+    right = ""
+    if source is not None and source.data_period and source.data_period != period:
+        right = f"数据报告期：{source.data_period}（沿用）"
+    elif source is not None and source.data_period is None:
+        right = "本期无数据"
+    ws.set_header(f"&L&B{_header_text(title)}&B&C寿阳县重点工作数据 · {y}年{m}月"
+                  + (f"&R{_header_text(right)}" if right else ""), {"margin": 0.3})
+    ws.set_footer("&C第 &P 页，共 &N 页", {"margin": 0.3})
 
 
 def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str | Path) -> Path:
@@ -64,44 +208,84 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
     path = export_dir / f"marts_{period}.xlsx"
     tmp = export_dir / f".marts_{period}.xlsx.tmp"
 
+    sheets = []
+    for name, table in MARTS.items():
+        source = sheet_source(conn, name, table, period)
+        cols = table.columns
+        data = []
+        if source.data_period is not None:
+            sql = (f"SELECT {', '.join(ident(c.name) for c in cols)} FROM {table.qualified} "
+                   "WHERE period = ?")
+            data = conn.execute(sql, [source.data_period]).fetchall()
+        sheets.append((name, table, source, data))
+
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
                                         "strings_to_urls": False, "constant_memory": True})
     try:
         head = wb.add_format({"bold": True, "bg_color": "#EDF2F7", "border": 1, "text_wrap": True, "valign": "top"})
-        title = wb.add_format({"bold": True, "font_size": 14})
-        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-        num_fmts = {d: wb.add_format({"num_format": "0" if d == 0 else "0." + "0" * d}) for d in range(0, 5)}
+        title_fmt = wb.add_format({"bold": True, "font_size": 14})
+        formats: dict[tuple[str | None, bool], object] = {}
 
+        def fmt(code: str | None, wide: bool):
+            """The column format: number format, top-aligned (rows grow with wrapped text), wrapped."""
+            key = (code, wide)
+            if key not in formats:
+                props = {"valign": "top", **({"num_format": code} if code else {}), **({"text_wrap": True} if wide else {})}
+                formats[key] = wb.add_format(props)
+            return formats[key]
+
+        y, m = int(period[:4]), int(period[5:7])
         about = wb.add_worksheet("说明")
-        about.write(0, 0, f"寿阳县重点工作数据仓库 · 指标表（{period}）", title)
-        about.write_row(2, 0, ["工作表", "数据表", "说明", "行数"], head)
-        about.set_column(0, 0, 24)
-        about.set_column(1, 1, 34)
-        about.set_column(2, 2, 90, wrap)
-        about.set_column(3, 3, 8)
+        about_headers = ["工作表", "数据表", "说明", "行数", "数据报告期", "数据来源说明"]
+        about_rows = [
+            [sheet_name(t), f"marts.{n}", t.comment, len(d), s.data_period or "—", s.note]
+            for n, t, s, d in sheets
+        ]
+        about.write(0, 0, f"寿阳县重点工作数据仓库 · 指标表（{y}年{m}月，报告期 {period}）", title_fmt)
+        about_formats = [None, None, None, "0", None, None]
+        widths, wraps = [], []
+        for j, h in enumerate(about_headers):
+            width, wrap_it = column_width(h, [shown(r[j], about_formats[j]) for r in about_rows])
+            widths.append(width)
+            wraps.append(wrap_it)
+            about.set_column(j, j, width, fmt(about_formats[j], wrap_it))
+        about.set_row(2, header_height(about_headers, widths))
+        about.write_row(2, 0, about_headers, head)
+        for i, row in enumerate(about_rows):
+            lines = max((lines_needed(str(v), w) for v, w, wr in zip(row, widths, wraps) if wr), default=1)
+            if lines > 1:
+                about.set_row(3 + i, row_height(lines))
+            about.write_row(3 + i, 0, row)
+        _print_setup(about, "说明", period, None)
+        about.repeat_rows(2)
 
-        for i, (name, table) in enumerate(MARTS.items()):
+        for name, table, source, data in sheets:
             cols = table.columns
-            sql = (f"SELECT {', '.join(ident(c.name) for c in cols)} FROM {table.qualified} "
-                   "WHERE period = ?")
-            data = conn.execute(sql, [period]).fetchall()
-            sname = sheet_name(table)
-            about.write_row(3 + i, 0, [sname, f"marts.{name}", table.comment, len(data)])
-
-            ws = wb.add_worksheet(sname)
+            ws = wb.add_worksheet(sheet_name(table))
             ws.freeze_panes(1, 0)
-            ws.set_row(0, 32)
+            converters = [_converter(c) for c in cols]
+            codes = [number_format(c) for c in cols]
+            widths, wrapped_cols = [], []
+            for j, c in enumerate(cols):
+                text = converters[j] is str
+                width, wrap_it = column_width(header(c), [shown(row[j], codes[j]) for row in data],
+                                              TEXT_WIDTH if text else MAX_WIDTH)
+                widths.append(width)
+                if wrap_it:
+                    wrapped_cols.append(j)
+                ws.set_column(j, j, width, fmt(codes[j], wrap_it))
+            ws.set_row(0, header_height([header(c) for c in cols], widths))
             for j, c in enumerate(cols):
                 ws.write(0, j, header(c), head)
                 ws.write_comment(0, j, f"{c.name}（{c.sql_type}）\n{c.comment}", {"x_scale": 2, "y_scale": 1.5})
-                width = max(8, min(40, len(header(c)) * 2 + 2))
-                ws.set_column(j, j, width, _column_format(c, num_fmts, date_fmt))
-            converters = [_converter(c) for c in cols]
             for r, row in enumerate(data, start=1):
+                lines = max((lines_needed(str(row[j] or ""), widths[j]) for j in wrapped_cols), default=1)
+                if lines > 1:
+                    ws.set_row(r, row_height(lines))
                 ws.write_row(r, 0, [None if v is None else conv(v) for conv, v in zip(converters, row)])
             if cols:
                 ws.autofilter(0, 0, max(len(data), 1), len(cols) - 1)
+            _print_setup(ws, table.title, period, source)
     finally:
         wb.close()
     os.replace(tmp, path)

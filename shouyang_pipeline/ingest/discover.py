@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..catalog.datasets import DATASETS
-from ..errors import SetupError
+from ..errors import SetupError, os_reason
 
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_PERIOD = "2020-01"
@@ -66,8 +66,9 @@ class Taken:
     rejection: str | None = None  # why the file is rejected, Chinese
 
 
-def take(raw: RawFile, archive_dir: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Taken:
+def take(raw: RawFile, archive_dir: Path | None, *, max_bytes: int = MAX_FILE_BYTES) -> Taken:
     """Hash and archive one file version (streaming), and read it when it is small enough.
+    `archive_dir=None`: nothing is archived (a clerk's `shouyang check`).
 
     Links and special files are not opened. A file that cannot be read, is too large, or cannot
     be archived is a file-level problem of that file alone: the run goes on.
@@ -84,11 +85,12 @@ def take(raw: RawFile, archive_dir: Path, *, max_bytes: int = MAX_FILE_BYTES) ->
             with open(raw.path, "rb") as fh:
                 digest = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError as exc:
-        return Taken(None, None, f"无法读取文件（{exc.strerror or type(exc).__name__}），请检查文件权限后重新放入")
+        return Taken(None, None, f"无法读取文件（{os_reason(exc)}），请检查文件权限后重新放入")
     try:
-        archive(data if data is not None else raw.path, digest, raw.suffix, archive_dir)
+        if archive_dir is not None:
+            archive(data if data is not None else raw.path, digest, raw.suffix, archive_dir)
     except OSError as exc:
-        return Taken(digest, None, f"无法存档该文件（{exc.strerror or type(exc).__name__}：{archive_dir}），"
+        return Taken(digest, None, f"无法存档该文件（{os_reason(exc)}：{archive_dir}），"
                                    "为保证报送内容不丢失，本文件暂不入库；请联系管理员检查存档目录")
     if data is None:
         return Taken(digest, None, f"文件过大（{size / 1024 / 1024:.0f} MB，上限{max_bytes // 1024 // 1024} MB），"
@@ -101,17 +103,22 @@ def _is_ignored(name: str) -> bool:
 
 
 def display_path(rel: str) -> str:
-    """A path as text that can be stored and printed: a name that is not valid UTF-8 (written
-    by an old Windows tool, say) is read as GB18030 when it is that, else with \\x escapes."""
+    """A path as text that can be stored and printed: the bytes of a name that is not valid
+    UTF-8 (written by an old Windows tool, say) as \\x escapes. Never the same text as a
+    UTF-8 name: `2023-01__发改局.xlsx` in GBK bytes must not pass for the UTF-8 file beside it."""
     try:
         rel.encode("utf-8")
         return rel
     except UnicodeEncodeError:
-        data = os.fsencode(rel)
+        return os.fsencode(rel).decode("utf-8", errors="backslashreplace")
+
+
+def gbk_reading(rel: str) -> str | None:
+    """What a non-UTF-8 name says when read as GB18030 (what Chinese Windows writes), if it is that."""
     try:
-        return data.decode("gb18030")
+        return os.fsencode(rel).decode("gb18030")
     except UnicodeDecodeError:
-        return data.decode("utf-8", errors="backslashreplace")
+        return None
 
 
 def link_kind(path: Path) -> str:
@@ -134,9 +141,9 @@ _UNREAD = {
 }
 
 
-def classify(raw_dir: Path, path: Path, now_period: str | None = None) -> RawFile:
-    """What the path of one file under raw_dir says: dataset, period, submitter, or the layout problem."""
-    return classify_as(path, path.relative_to(raw_dir).as_posix(), now_period, kind=link_kind(path))
+def classify(raw_dir: Path, path: Path, now_period: str | None = None, *, kind: str | None = None) -> RawFile:
+    """What the path of one file under raw_dir says: dataset, period, submitter, or the naming problem."""
+    return classify_as(path, path.relative_to(raw_dir).as_posix(), now_period, kind=kind or link_kind(path))
 
 
 def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: str | None = None) -> RawFile:
@@ -145,6 +152,7 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     kind = kind or link_kind(path)
     shown = display_path(rel)
     bad_name = shown != rel
+    reading = gbk_reading(rel) if bad_name else None
     rel = shown
     parts = rel.split("/")
     name = parts[-1]
@@ -167,7 +175,8 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     if kind != "file":
         return reject(_UNREAD[kind])
     if bad_name:
-        return reject("文件名不是有效的UTF-8编码（常见于从GBK系统的压缩包解出的文件），请重命名文件后重新放入")
+        read_as = f"（按GBK编码读作“{reading.rsplit('/', 1)[-1]}”）" if reading else ""
+        return reject(f"文件名不是有效的UTF-8编码{read_as}，常见于从GBK系统的压缩包解出的文件，请重命名文件后重新放入")
     if len(parts) != 2:
         where = "原始数据目录根下" if len(parts) == 1 else "多层子目录中"
         return reject(f"文件位于{where}，无法判断属于哪个数据集", placed=False)
@@ -195,8 +204,10 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
 def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
     """Every file under raw_dir except hidden and Excel lock files, sorted by path (code points).
 
-    A raw dir (or a folder in it) that is missing or cannot be listed is a set-up error: read as
-    "no files", it would remove every period from the warehouse.
+    A raw dir or a dataset's folder that is missing or cannot be listed is a set-up error: read
+    as "no files", it would remove every period from the warehouse. A deeper folder (misplaced
+    anyway) that cannot be listed, or an entry that cannot even be looked at (a path too long),
+    is listed as a file that cannot be read, and the run goes on.
     """
     now_period = now_period or current_period()
     check_raw_dir(raw_dir)
@@ -207,12 +218,20 @@ def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
         try:
             entries = sorted(folder.iterdir())
         except OSError as exc:
-            raise SetupError(f"无法读取原始数据目录中的文件夹 {folder}（{exc.strerror or exc}）：请检查权限。"
-                             "本次运行未做任何改动。") from exc
+            if folder == raw_dir or folder.parent == raw_dir:
+                raise SetupError(f"无法读取原始数据目录中的文件夹 {folder}（{os_reason(exc)}）：请检查权限。"
+                                 "本次运行未做任何改动。") from exc
+            found.append(classify(raw_dir, folder, now_period, kind="special"))
+            continue
         for entry in entries:
             if _is_ignored(entry.name):
                 continue
-            if entry.is_dir() and not entry.is_symlink():
+            try:
+                is_folder = entry.is_dir() and not entry.is_symlink()
+            except OSError:  # ENAMETOOLONG and the like: not even its type can be known
+                found.append(classify(raw_dir, entry, now_period, kind="special"))
+                continue
+            if is_folder:
                 stack.append(entry)
             else:
                 found.append(classify(raw_dir, entry, now_period))

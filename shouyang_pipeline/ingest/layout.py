@@ -7,6 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ..catalog.datasets import Dataset, Field
+from ..catalog.datasets.base import SEQUENCE_HEADERS
 from ..text import norm
 from .read import FileRejected, Grid
 
@@ -19,6 +20,7 @@ FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:"
 _SECTION = re.compile(r"^([一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节]|\d+、)")
 
 ROW_KINDS = ("blank", "footer", "totals", "subtotal", "section")
+_SEQUENCE = {norm(h).casefold() for h in SEQUENCE_HEADERS}
 
 
 def split_header(text: object) -> tuple[str, str | None]:
@@ -52,8 +54,9 @@ class Layout:
     grid: Grid
     header_row: int  # index into grid.rows
     columns: list[ColumnMap]
-    ignored: list[str]
+    ignored: list[str]  # headers of columns nobody knows, as written (listed in the audit log)
     title_unit: str | None
+    sequence: list[str] = field(default_factory=list)  # a 序号 column's header, as written: passed over quietly
     unread_sheets: list[str] = field(default_factory=list)  # other sheets holding data, in workbook order
     hidden_sheets: list[str] = field(default_factory=list)  # the workbook's hidden sheets (never the one read)
 
@@ -98,6 +101,7 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
                     title_unit = m.group(1)
         columns: list[ColumnMap] = []
         ignored: list[str] = []
+        sequence: list[str] = []
         seen: dict[str, ColumnMap] = {}
         header_number = grid.rows[header_index][0]
         for idx, cell in enumerate(grid.rows[header_index][1]):
@@ -107,7 +111,7 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
             f = lookup.get(name.casefold())
             written = str(cell).strip()
             if f is None:
-                ignored.append(written)
+                (sequence if name.casefold() in _SEQUENCE else ignored).append(written)
                 continue
             if f.name in seen:
                 raise FileRejected(
@@ -122,7 +126,7 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
         unread = [g.sheet for i, g in enumerate(grids) if g is not grid and g.sheet is not None
                   and (g.hidden or i > position) and _holds_data(g)]
         hidden = [g.sheet for g in grids if g.hidden and g.sheet is not None]
-        return Layout(grid, header_index, columns, ignored, title_unit, unread, hidden)
+        return Layout(grid, header_index, columns, ignored, title_unit, sequence, unread, hidden)
     for grid in grids:
         if grid.hidden and _find_header(grid, lookup) is not None:
             raise FileRejected(
@@ -200,16 +204,21 @@ def classify_row(cells: list[object], *, data_columns: Collection[int] | None = 
 
 # `联系电话：0354-…`, `填报日期: 2023-03-05`: a label and its value, as written under a table.
 _LABEL = re.compile(r"^[^\W\d_]{1,8}:")
+_DATA_VALUES = 4  # values that make a row data, whatever its first cell looks like
 
 
 def _is_substantial(cells: list[object], data_columns: Collection[int] | None) -> bool:
     """Whether a data row is one a footer cannot precede: at least two different non-empty
     values in the dataset's columns (a note merged across the row is one value; a note's
-    continuation `2、本表金额单位为万元` is one cell), and not a `label: value` line."""
+    continuation `2、本表金额单位为万元` is one cell), and not a short `label: value` line
+    (`联系电话： | 0354-…`). A row of four or more values is data whatever its first cell says
+    (`朝阳镇：集中供热改造项目 | SY-9 | 县级 | …`)."""
     values = {norm(c) for idx, c in enumerate(cells)
               if c is not None and (data_columns is None or idx in data_columns)} - {""}
     if len(values) < 2:
         return False
+    if len(values) >= _DATA_VALUES:
+        return True
     first = next(c for c in cells if c is not None and (not isinstance(c, str) or c.strip()))
     return not (isinstance(first, str) and _LABEL.match(norm(first)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -54,7 +55,7 @@ class Row:
             header = headers[idx] if idx < len(headers) else None
             key = str(header).strip() if header is not None else get_column_letter(idx + 1)
             if header is not None or cell is not None:
-                raw[key] = as_written(cell)
+                raw[key] = clipped(as_written(cell))
         return raw
 
     def raw_json(self) -> str:
@@ -79,9 +80,21 @@ def display_name(cm: ColumnMap) -> str:
     return split_header(cm.header)[0]
 
 
+# The audit keeps a cell as written up to this many characters (a 30,000-character cell copied into
+# every failing cell's reason and raw row would cost gigabytes); the archive keeps the whole file.
+AUDIT_CELL_CHARS = 1000
+
+
+def clipped(text: str | None) -> str | None:
+    """`text`, or its first AUDIT_CELL_CHARS characters and how long it was."""
+    if text is None or len(text) <= AUDIT_CELL_CHARS:
+        return text
+    return f"{text[:AUDIT_CELL_CHARS]}…（共{len(text):,}字，此处只记前{AUDIT_CELL_CHARS}字）"
+
+
 def issue(row_number: int, cm: ColumnMap | None, raw: object, rule: str, reason: str, **fmt) -> Issue:
     header = display_name(cm) if cm else ""
-    written = as_written(raw)
+    written = clipped(as_written(raw))
     text = reason.format(header=header, value="" if written is None else written, **fmt)
     return Issue(
         source_row=row_number,
@@ -110,6 +123,9 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
     below = grid.rows[layout.header_row + 1:]
     kinds = row_kinds([cells for _, cells in below], data_columns={cm.index for cm in layout.columns})
     other_encoding = grid.other_encoding if isinstance(grid, CsvGrid) else {}
+    # A key is compared after NFKC: `ＳＹ２０２３－００３` typed with a Chinese input method is
+    # `SY2023-003`, one project, not two.
+    keys = {k for k in dataset.key if dataset.field(k).kind == "text"}
     for (number, cells), kind in zip(below, kinds):
         if kind is not None:
             pf.skipped[kind] += 1
@@ -134,6 +150,8 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
                 target = row.errors if f.required else row.warnings
                 target.append(issue(number, cm, value, parsed.rule, parsed.reason))
             else:
+                if f.name in keys and not parsed.isascii():
+                    parsed = unicodedata.normalize("NFKC", parsed)
                 row.values[f.name] = parsed
                 if f.kind == "text" and not parsed.isascii():
                     reading = garbled_reading(parsed)
@@ -265,26 +283,43 @@ def garbled_reading(text: str) -> str | None:
 
 
 def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int, list[object]]]) -> None:
-    """Compare each money column's 合计 with the sum of its readable cells over all data rows."""
-    if not totals_rows or not pf.rows:
-        return  # a file with no data rows is rejected for that; its 合计 says nothing more
+    """Compare each money column's 合计 with the sum of its readable cells over all data rows.
+
+    `pf.totals_notes` says what was found, including what could not be compared and why (a
+    total that is not a number, a formula stored without its computed value, a blank total row):
+    "合计行核对一致" only when something was compared and nothing was left out.
+    `pf.totals_check`: "mismatch", "ok" (at least one total compared, all equal) or None
+    (nothing compared).
+    """
     layout = pf.layout
-    mismatch = False
+    money = [cm for cm in layout.columns if cm.field.kind == "money"]
+    if not totals_rows or not pf.rows or not money:
+        return  # a file with no data rows is rejected for that; its 合计 says nothing more
+    uncomputed = layout.grid.uncomputed
+    compared = mismatch = False
+    unchecked: list[str] = []
     for number, cells in totals_rows:
-        for cm in layout.columns:
-            if cm.field.kind != "money" or cm.index >= len(cells) or is_empty(cells[cm.index]):
+        formulas = []
+        for cm in money:
+            value = cells[cm.index] if cm.index < len(cells) else None
+            if is_empty(value):
+                if (number, cm.index) in uncomputed:
+                    formulas.append(f"{cell_name(number, cm.index)}（{display_name(cm)}）")
                 continue  # a blank (or `-`) total is not checked
-            stated = parse_number(cells[cm.index])
+            stated = parse_number(value)
             unit = money_unit(layout, cm)
             if isinstance(stated, CellProblem):
-                pf.totals_notes.append(
-                    f"合计行{cell_name(number, cm.index)}（{display_name(cm)}）“{as_written(cells[cm.index])}”不是数字，未核对"
+                unchecked.append(
+                    f"合计行{cell_name(number, cm.index)}（{display_name(cm)}）“{as_written(value)}”不是数字，未核对"
                 )
                 continue
-            total, unreadable = 0.0, []
+            compared = True
+            total, unreadable, blank_formulas = 0.0, [], []
             for row in pf.rows:
                 value = row.cells[cm.index] if cm.index < len(row.cells) else None
                 if is_empty(value):
+                    if (row.number, cm.index) in uncomputed:
+                        blank_formulas.append(cell_name(row.number, cm.index))
                     continue
                 n = parse_number(value)
                 if isinstance(n, CellProblem):
@@ -297,8 +332,20 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
                         f"明细行相加为{_fmt(total)}{unit}（第{number}行）")
                 if unreadable:
                     note += "；未计入无法识别的单元格：" + "、".join(unreadable)
+                if blank_formulas:
+                    note += "；未计入未保存计算结果的公式单元格：" + "、".join(blank_formulas)
                 pf.totals_notes.append(note)
-    pf.totals_check = "mismatch" if mismatch else "ok"
+        if formulas:
+            unchecked.append(f"合计行为公式且未保存计算结果，未核对（{'、'.join(formulas)}）："
+                             "请在Excel中打开文件、保存后重新报送")
+    pf.totals_notes += unchecked
+    if mismatch:
+        pf.totals_check = "mismatch"
+    elif compared:
+        pf.totals_check = "ok"
+        pf.totals_notes.append("合计行其余各列核对一致" if unchecked else "合计行核对一致")
+    elif not unchecked:
+        pf.totals_notes.append("合计行未填写金额，未核对")
 
 
 def _fmt(x: float) -> str:

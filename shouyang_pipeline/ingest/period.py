@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -20,7 +21,7 @@ from ..catalog.tables import FILE_LOG_COLUMNS, ISSUE_COLUMNS, STAGING, PeriodFra
 from .discover import RawFile, discover, take
 from .layout import ROW_KINDS, find_layout, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
-from .read import FileRejected, as_written, read_grids
+from .read import FileRejected, as_written, cell_name, read_grids
 from .validate import rule_failures, values_frame
 from .villages import check_village
 
@@ -38,6 +39,7 @@ class FileOutcome:
     sha256: str | None
     parsed: ParsedFile | None = None
     rejection: str | None = None  # why the whole file is rejected, Chinese
+    all_rows_rejected: bool = False  # rejected because every data row was (`rejection` says so for a run)
 
     @property
     def rows(self) -> list[Row]:
@@ -52,14 +54,16 @@ class PeriodIngest(PeriodFrames):
 
 
 def ingest_period(settings: Settings, dataset_name: str, period: str, reference: Reference,
-                     files: list[RawFile] | None = None) -> PeriodIngest:
+                  files: list[RawFile] | None = None, *, archive: bool = True) -> PeriodIngest:
+    """Read, check and shape every current file of one dataset-period. `archive=False` keeps no
+    copy (a clerk's `shouyang check`, which must not write anything)."""
     dataset = DATASETS[dataset_name]
     if files is None:
         files = [f for f in discover(settings.raw_dir) if f.dataset_period == (dataset_name, period)]
     outcomes: list[FileOutcome] = []
     first_by_sha: dict[str, str] = {}
     for raw in sorted(files, key=lambda f: f.rel_path):
-        outcomes.append(_read_one(raw, dataset, reference, settings, first_by_sha))
+        outcomes.append(_read_one(raw, dataset, reference, settings.archive_dir if archive else None, first_by_sha))
 
     rows = [row for o in outcomes for row in o.rows]
     _canonicalise(dataset, rows, reference)
@@ -70,7 +74,8 @@ def ingest_period(settings: Settings, dataset_name: str, period: str, reference:
     _reject_duplicate_keys(dataset, rows)
     for o in outcomes:
         if o.parsed and not o.rejection and o.rows and all(r.is_rejected for r in o.rows):
-            o.rejection = f"全部{len(o.rows)}行数据均未通过校验，整个文件未入库，请按audit.rejected_rows中的原因改正后重新报送"
+            o.all_rows_rejected = True
+            o.rejection = _all_rejected(len(o.rows), RUN)
     return PeriodIngest(
         dataset=dataset_name,
         period=period,
@@ -82,9 +87,9 @@ def ingest_period(settings: Settings, dataset_name: str, period: str, reference:
     )
 
 
-def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, settings: Settings,
+def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir: Path | None,
               first_by_sha: dict[str, str]) -> FileOutcome:
-    taken = take(raw, settings.archive_dir)
+    taken = take(raw, archive_dir)
     digest, data = taken.digest, taken.data
     if raw.naming_problem or taken.rejection:
         return FileOutcome(raw, digest, rejection=raw.naming_problem or taken.rejection)
@@ -167,6 +172,9 @@ def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference) -> Non
 
 
 def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
+    """Reject every row whose key another row of the period has, on the cell of its key column
+    (the last key column the file has: 村名称 rather than 所属乡镇), naming the other rows: by row
+    number in the same file (本文件第N行), by file and row number in another."""
     groups: dict[tuple, list[Row]] = defaultdict(list)
     for row in rows:
         key = tuple(row.values.get(k) for k in dataset.key)
@@ -181,12 +189,18 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
             # Name the first few other rows and count the rest: a key repeated n times would
             # otherwise cost n² text.
             named = [o for o in dupes[:DUPLICATES_NAMED + 1] if o is not row][:DUPLICATES_NAMED]
-            others = "；".join(f"{o.file.rel_path} 第{o.number}行" for o in named)
+            others = "；".join(f"本文件第{o.number}行" if o.file is row.file else f"{o.file.rel_path} 第{o.number}行"
+                              for o in named)
             if len(dupes) - 1 > len(named):
                 others += f"等，共{len(dupes) - 1}行"
+            cm = next((c for c in map(row.file.column_map, reversed(dataset.key)) if c is not None), None)
+            written = as_written(row.cells[cm.index]) if cm and cm.index < len(row.cells) else None
             row.errors.append(Issue(
-                source_row=row.number, source_cell=None, column=None, source_column=None,
-                value=shown, rule=codes.DUPLICATE_KEY,
+                source_row=row.number,
+                source_cell=cell_name(row.number, cm.index) if cm else None,
+                column=cm.field.name if cm else None,
+                source_column=cm.header if cm else None,
+                value=written if written is not None else shown, rule=codes.DUPLICATE_KEY,
                 reason=f"{key_header}“{shown}”在本期重复出现（另见：{others}），重复的各行均不入库，请核对后只保留一行",
             ))
 
@@ -222,14 +236,94 @@ def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], whi
             else:
                 # A row that is not loaded lists every failing cell, optional ones included.
                 issues = [] if loaded else row.errors + row.warnings
+            raw_row = row.raw_json() if issues else None  # once per row, not per failing cell
             for i in issues:
                 records.append({
                     "file_path": o.raw.rel_path, "dataset": dataset.name, "period": period,
                     "source_row": i.source_row, "source_cell": i.source_cell, "column": i.column,
                     "source_column": i.source_column, "value": i.value, "rule": i.rule,
-                    "reason": i.reason, "raw_row": row.raw_json(),
+                    "reason": i.reason, "raw_row": raw_row,
                 })
     return pd.DataFrame(records, columns=ISSUE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who reads a file's message: where it sends them for the rows and cells, and whether the
+    file has been loaded (a run) or would be (`shouyang check`)."""
+
+    rejected_rows: str
+    cell_warnings: str
+    loaded: bool
+
+
+RUN = Audience("audit.rejected_rows", "audit.cell_warnings", loaded=True)
+CLERK = Audience("下表“不能入库的行”", "下表“需要留意的单元格”", loaded=False)
+
+# What became of a cell a warning is about, by rule: (what it is, what a run did, what a run would do).
+_WARNING_OUTCOMES = {
+    codes.GARBLED_TEXT: ("疑似乱码", "已按原样保存", "将按原样保存"),
+    codes.MIXED_ENCODING: ("以另一种编码保存", "已按该编码读取", "已按该编码读取"),
+    codes.UNKNOWN_CODE: ("代码不在名录中", "已按名称改用名录中的代码", "将按名称改用名录中的代码"),
+}
+_NULLED = ("无法识别或不符合规则", "已存为空值", "入库时将存为空值")
+
+
+def _all_rejected(n: int, audience: Audience) -> str:
+    return (f"全部{n}行数据均未通过校验，整个文件{'未' if audience.loaded else '不能'}入库，"
+            f"请按{audience.rejected_rows}中的原因改正后重新报送")
+
+
+def warnings_note(warnings: list[Issue], audience: Audience) -> str | None:
+    """`另有2个单元格无法识别或不符合规则，已存为空值（见audit.cell_warnings）`, or several kinds
+    counted together; None when the loaded rows have no warning."""
+    if not warnings:
+        return None
+    counts: dict[tuple[str, str, str], list[int]] = {kind: [0, 0] for kind in (_NULLED, *_WARNING_OUTCOMES.values())}
+    for w in warnings:
+        counts[_WARNING_OUTCOMES.get(w.rule, _NULLED)][w.source_cell is None] += 1
+    phrases = []  # (what, what became of it)
+    for (what, done, would), by_unit in counts.items():
+        for n, unit in zip(by_unit, ("个单元格", "行")):
+            if n:
+                phrases.append((f"{n}{unit}{what}", done if audience.loaded else would))
+    where = f"见{audience.cell_warnings}"
+    if len(phrases) == 1:
+        ((what, outcome),) = phrases
+        return f"另有{what}，{outcome}（{where}）"
+    return f"另有{len(warnings)}处需要留意（{where}）：" + "、".join(f"{what}（{outcome}）" for what, outcome in phrases)
+
+
+def file_message(o: FileOutcome, audience: Audience = RUN) -> str:
+    """Everything about one file in a few Chinese sentences: how many rows loaded and why not,
+    the cells to look at, the totals check, ignored columns and sheets not read."""
+    pf = o.parsed
+    rows = pf.rows if pf else []
+    read = len(rows)
+    rejected = sum(1 for r in rows if r.is_rejected)
+    notes = []
+    if o.all_rows_rejected:
+        notes.append(_all_rejected(read, audience))
+    elif o.rejection:
+        notes.append(o.rejection)
+    elif rejected == 0:
+        notes.append(f"读取{read}行数据，全部{'入库' if audience.loaded else '可以入库'}")
+    elif audience.loaded:
+        notes.append(f"读取{read}行数据，入库{read - rejected}行，拒收{rejected}行（原因见{audience.rejected_rows}）")
+    else:
+        notes.append(f"读取{read}行数据，{read - rejected}行可以入库，{rejected}行有错、不能入库"
+                     f"（原因见{audience.rejected_rows}）")
+    if not o.rejection:
+        loaded_warnings = [w for r in rows if not r.is_rejected for w in r.warnings]
+        if note := warnings_note(loaded_warnings, audience):
+            notes.append(note)
+    if pf:
+        notes += pf.totals_notes
+        if pf.layout.ignored:
+            notes.append("已忽略无法识别的列：" + "、".join(pf.layout.ignored))
+        if unread := unread_sheets_note(pf.layout):
+            notes.append(unread)
+    return "；".join(notes)
 
 
 def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
@@ -245,21 +339,6 @@ def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
         loaded = read - rejected
         status = "loaded" if rejected == 0 else "partial"
     skipped = pf.skipped if pf else {k: 0 for k in ROW_KINDS}
-    notes = []
-    if o.rejection:
-        notes.append(o.rejection)
-    elif status == "loaded":
-        notes.append(f"读取{read}行数据，全部入库")
-    else:
-        notes.append(f"读取{read}行数据，入库{loaded}行，拒收{rejected}行（原因见audit.rejected_rows）")
-    if pf:
-        notes += pf.totals_notes
-        if pf.totals_check == "ok" and not pf.totals_notes:
-            notes.append("合计行核对一致")
-        if pf.layout.ignored:
-            notes.append("已忽略无法识别的列：" + "、".join(pf.layout.ignored))
-        if unread := unread_sheets_note(pf.layout):
-            notes.append(unread)
     return {
         "file_path": o.raw.rel_path, "dataset": dataset.name, "period": period,
         "submitter": o.raw.submitter, "sha256": o.sha256, "status": status,
@@ -268,7 +347,7 @@ def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
         **{f"rows_{k}": skipped[k] for k in ROW_KINDS},
         "ignored_columns": "、".join(pf.layout.ignored) if pf and pf.layout.ignored else None,
         "totals_check": pf.totals_check if pf else None,
-        "message": "；".join(notes),
+        "message": file_message(o, RUN),
         "partition_key": dataset_period_key(dataset.name, period),
     }
 

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from openpyxl.utils import get_column_letter
 
-from .xlsx_limits import DAMAGED, XlsxRejected, inspect_xlsx
+from .xlsx_limits import DAMAGED, MAX_MERGED_CELLS, XlsxRejected, inspect_xlsx
 
 
 class FileRejected(Exception):
@@ -32,6 +32,7 @@ class Grid:
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (row number, column index)
     merge_copies: set[tuple[int, int]] = field(default_factory=set)  # cells filled from a merge's top-left
     hidden: bool = False  # an XLSX sheet hidden (or "very hidden") in Excel
+    uncomputed: set[tuple[int, int]] = field(default_factory=set)  # formula cells stored without a value (read as empty)
 
 
 def cell_name(row_number: int, col_index: int) -> str:
@@ -136,7 +137,42 @@ def _unclosed_quote(text: str) -> bool:
     return state == "quoted"
 
 
+# As many lines as an XLSX sheet may have rows (xlsx_limits.MAX_ROWS): a CSV of blank lines
+# costs memory per line like one of data.
+MAX_CSV_LINES = 200_000
+# A quoted cell spanning lines, one of which holds this many commas, has swallowed records.
+_SWALLOWED_COMMAS = 3
+
+
+def _not_a_csv(data: bytes) -> str | None:
+    if data[:4] == b"PK\x03\x04":
+        return "这是一个Excel工作簿（.xlsx），扩展名却是.csv：请把扩展名改为.xlsx，或在Excel中另存为“CSV UTF-8”后重新报送"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "这是旧版Excel（.xls）或加密的Office文件，扩展名却是.csv：请在Excel中另存为“CSV UTF-8”或.xlsx后重新报送"
+    return None
+
+
+def _swallowed(records: list[list[str]]) -> tuple[int, int] | None:
+    """(record number, lines) of the first quoted cell that runs over lines looking like records:
+    a quote left open in one row and closed in a later one, everything between in one cell."""
+    width = max((len(r) for r in records), default=0)
+    threshold = max(_SWALLOWED_COMMAS, (width - 1) // 2)
+    for number, record in enumerate(records, start=1):
+        for cell in record:
+            if "\n" in cell or "\r" in cell:
+                lines = cell.splitlines()
+                if any(line.count(",") >= threshold for line in lines[1:]):
+                    return number, len(lines)
+    return None
+
+
 def read_csv(data: bytes) -> list[Grid]:
+    if message := _not_a_csv(data):
+        raise FileRejected(message)
+    line_count = data.count(b"\n") + 1
+    if line_count > MAX_CSV_LINES:
+        raise FileRejected(f"文件有{line_count:,}行，超过上限{MAX_CSV_LINES:,}行，无法读取："
+                           "请删除多余的空行，或把数据分成几个文件（加上不同的 __报送单位）后重新报送")
     decoded = _decode(data)
     lines = io.StringIO(decoded.text, newline="").readlines()
     reader = csv.reader(iter(lines))
@@ -149,13 +185,22 @@ def read_csv(data: bytes) -> list[Grid]:
             records.append(rec)
             consumed = reader.line_num
     except csv.Error as exc:
-        raise FileRejected(f"CSV文件格式有误，无法读取：{exc}") from exc
+        where = f"第{len(records) + 1}行"
+        if "field larger than field limit" in str(exc):
+            raise FileRejected(f"{where}有一个单元格超过{csv.field_size_limit():,}个字符，无法读取"
+                               "（常见原因是某个双引号没有配对）：请检查该行的双引号") from exc
+        raise FileRejected(f"CSV文件格式有误，{where}无法读取（{exc}）：请在Excel中另存为“CSV UTF-8”后重新报送") from exc
     # csv takes the end of the file inside quotes for the end of the field: a quote never closed
     # swallows every record after it into one cell. Such a quote can only be in the last record.
     if records and _unclosed_quote("".join(lines[first_lines[-1]:])):
         raise FileRejected(
             f"第{len(records)}行的引号没有闭合，其后的内容都被当成了一个单元格：请检查该行的双引号"
         )
+    if found := _swallowed(records):
+        number, spanned = found
+        raise FileRejected(
+            f"第{number}行某个单元格的双引号没有在本行闭合，其后的{spanned - 1}行都被并进了这一个单元格："
+            "请检查该行的双引号（单元格中的双引号应写成两个）后重新报送")
     rows = [(i, [c if c != "" else None for c in rec]) for i, rec in enumerate(records, start=1)]
     grid = CsvGrid(sheet=None, rows=rows, encoding=decoded.encoding)
     if decoded.other:
@@ -205,20 +250,26 @@ def _openpyxl_extras(data: bytes, bounds: dict[str, tuple[int, int]], *, percent
 
 
 def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, int], str], *,
-                hidden: bool = False) -> Grid:
-    values = [[None if v == "" else v for v in row] for row in sheet.to_python(skip_empty_area=False)]
-    for (r, c), value in errors.items():
-        if r - 1 < len(values) and c < len(values[r - 1]):
-            values[r - 1][c] = value
+                hidden: bool = False, uncomputed: set[tuple[int, int]] | None = None) -> Grid:
+    # Merges are checked before the sheet is expanded: a merge over a huge block costs memory in
+    # the expansion itself. Excel never lets merges overlap; merges covering the sheet many times
+    # over would make the copy loop below run for ever.
     merges = sheet.merged_cell_ranges or []
-    height, width = len(values), len(values[0]) if values else 0
-    # Excel never lets merges overlap; a file whose merges cover the sheet many times over would
-    # make the loop below run for ever.
+    height, width = sheet.height, sheet.width
     covered = sum(max(0, min(r1, height - 1) - r0 + 1) * max(0, min(c1, width - 1) - c0 + 1)
                   for (r0, c0), (r1, c1) in merges)
     if covered > height * width:
         raise FileRejected(f"工作表“{sheet.name}”中的合并单元格相互重叠（文件已损坏），"
                           f"请在Excel中取消这些合并单元格后重新合并并保存")
+    if covered > MAX_MERGED_CELLS:
+        (r0, c0), (r1, c1) = max(merges, key=lambda m: (m[1][0] - m[0][0] + 1) * (m[1][1] - m[0][1] + 1))
+        raise FileRejected(
+            f"工作表“{sheet.name}”中的合并单元格共覆盖{covered:,}个单元格，超过上限{MAX_MERGED_CELLS:,}个"
+            f"（最大的一处为{cell_name(r0 + 1, c0)}:{cell_name(r1 + 1, c1)}），无法读取。请取消这些大范围的合并后重新保存报送")
+    values = [[None if v == "" else v for v in row] for row in sheet.to_python(skip_empty_area=False)]
+    for (r, c), value in errors.items():
+        if r - 1 < len(values) and c < len(values[r - 1]):
+            values[r - 1][c] = value
     copies: set[tuple[int, int]] = set()
     for (r0, c0), (r1, c1) in merges:
         if r0 >= len(values):
@@ -233,7 +284,8 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
                 if is_pct:
                     percent.add((r + 1, c))
     rows = [(i + 1, cells) for i, cells in enumerate(values)]
-    return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies, hidden=hidden)
+    return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies, hidden=hidden,
+                uncomputed=uncomputed or set())
 
 
 def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
@@ -256,7 +308,8 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
             bounds = {s.name: (s.end[0] + 1, s.end[1] + 1) for s in sheets if s.end is not None}
             extras = _openpyxl_extras(data, bounds, percent=percent_formats, errors=inspection.has_error_cells)
         return [_sheet_grid(sheet, *extras.get(sheet.name, (set(), {})),
-                            hidden=meta.visible != SheetVisibleEnum.Visible)
+                            hidden=meta.visible != SheetVisibleEnum.Visible,
+                            uncomputed=inspection.uncomputed_formulas.get(sheet.name))
                 for sheet, meta in zip(sheets, metadata)]
     except FileRejected:
         raise

@@ -53,6 +53,12 @@ MAX_COLUMNS = 500
 MAX_SHEET_CELLS = 10_000_000
 """Rows × columns of one sheet: what calamine and the grid allocate, about 50 bytes a cell (0.5 GB, 1.5 s)."""
 MAX_BOOK_CELLS = 20_000_000
+# Text the readers would hold once every cell is expanded: a shared string is stored once but
+# copied into every cell that uses it (a 32,000-character string in 2,800 cells is 8 KB on disk).
+MAX_TEXT_BYTES = 128 * 1024 * 1024
+# Cells a merge fills with its top-left value: clerks merge a township down its villages or a
+# title across the columns, never a block of hundreds of thousands of cells.
+MAX_MERGED_CELLS = 200_000
 """Rows × columns of all sheets together: every sheet is read."""
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file: .xls, or any encrypted Office file
@@ -88,6 +94,10 @@ class Extent:
 class Inspection:
     extents: dict[str, Extent] = field(default_factory=dict)  # worksheet part -> extent
     has_error_cells: bool = False  # some worksheet stores an error value (`t="e"`)
+    # sheet name -> (row number, 0-based column) of every formula cell stored without the value
+    # Excel computed (a file written by a program, never opened and saved in Excel): such a cell
+    # reads as empty, and whoever reports on it must not take it for a blank one.
+    uncomputed_formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
 
 
 def column_letters(n: int) -> str:
@@ -152,12 +162,28 @@ def inspect_xlsx(data: bytes) -> Inspection:
         )
 
     inspection = Inspection()
+    shared = next((i for i in infos if i.filename.lower().endswith("sharedstrings.xml")), None)
+    string_sizes = _shared_string_sizes(_inflate(data, shared)) if shared is not None else []
+    longest = max(string_sizes, default=0)
+    text_bytes = 0
     for info in infos:
         content = _inflate(data, info)
         if b"sheetData" not in content:
             continue  # not a worksheet: calamine reads cells only after a <sheetData> tag
         if b't="e"' in content or b"t='e'" in content:
             inspection.has_error_cells = True
+        if _FORMULA_TAG.search(content) is not None:
+            cells = uncomputed_formula_cells(content)
+            if cells:
+                names = sheet_names_by_part(zf)
+                inspection.uncomputed_formulas[names.get(info.filename, info.filename)] = cells
+        if longest:
+            text_bytes += _shared_text_bytes(content, string_sizes, longest)
+            if text_bytes > MAX_TEXT_BYTES:
+                raise XlsxRejected(
+                    f"{_part_name(zf, info.filename)}等工作表展开后的文字超过{_mb(MAX_TEXT_BYTES)}"
+                    f"（很长的文字被复制到大量单元格中），无法读取。请删除过长或大量重复的文字后重新保存报送"
+                )
         extent = sheet_extent(content)
         if extent.rows > MAX_ROWS or extent.columns > MAX_COLUMNS or extent.cells > MAX_SHEET_CELLS:
             raise XlsxRejected(_too_far(_part_name(zf, info.filename), extent))
@@ -172,6 +198,51 @@ def inspect_xlsx(data: bytes) -> Inspection:
                 f"请删除多余的工作表，或删除表格右侧或下方多余的单元格后重新保存报送"
             )
     return inspection
+
+
+_P = rb"(?:[A-Za-z_][\w.-]{0,20}:)?"  # an optional namespace prefix
+_SHARED_ITEM = re.compile(rb"<" + _P + rb"si[\s>/].*?</" + _P + rb"si>|<" + _P + rb"si\s*/>", re.S)
+_SHARED_CELL = re.compile(rb"""<""" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']s["'][^>]*>\s*<""" + _P + rb"""v>\s*(\d+)\s*<""")
+_SHARED_TYPE = re.compile(rb"""\bt\s*=\s*["']s["']""")
+
+
+def _shared_string_sizes(xml: bytes) -> list[int]:
+    """The size in bytes of each item of the shared-string table, in index order."""
+    return [m.end() - m.start() for m in _SHARED_ITEM.finditer(xml)]
+
+
+def _shared_text_bytes(sheet: bytes, sizes: list[int], longest: int) -> int:
+    """The bytes of shared text this sheet's cells expand to: a quick bound when that is small,
+    else the exact sum over the cells that use a shared string."""
+    bound = len(_SHARED_TYPE.findall(sheet)) * longest
+    if bound <= MAX_TEXT_BYTES // 8:
+        return bound
+    return sum(sizes[i] for i in map(int, _SHARED_CELL.findall(sheet)) if i < len(sizes))
+
+
+_FORMULA_TAG = re.compile(rb"<" + _P + rb"f[\s/>]")
+# A formula followed by, at most, an empty value and the end of its cell (`<f>SUM(H2:H9)</f><v/></c>`,
+# as openpyxl writes it); the cell's tag is the one just before. `t="str"` with an empty value is
+# a formula that computed "". The regex starts at `<f`: the sheet is scanned once, fast.
+_NO_VALUE_AFTER_FORMULA = re.compile(
+    rb"<" + _P + rb"f\b[^>]*?(?:/>|>[^<]*</" + _P + rb"f>)\s*"
+    rb"(?:<" + _P + rb"v\s*/>|<" + _P + rb"v>\s*</" + _P + rb"v>)?\s*</" + _P + rb"c>")
+_CELL_TAG = re.compile(rb"<" + _P + rb"c\s([^<>]*)>\s*")
+_CELL_REF_ATTR = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d{1,7})["']""")
+_COMPUTED_TEXT = re.compile(rb"""\bt\s*=\s*["']str["']""")
+
+
+def uncomputed_formula_cells(xml: bytes) -> set[tuple[int, int]]:
+    """(row number, 0-based column) of each formula cell of a worksheet stored with no value."""
+    found = set()
+    for m in _NO_VALUE_AFTER_FORMULA.finditer(xml):
+        tag = _CELL_TAG.fullmatch(xml, xml.rfind(b"<", 0, m.start()), m.start())
+        if tag is None or _COMPUTED_TEXT.search(tag.group(1)):
+            continue
+        ref = _CELL_REF_ATTR.search(tag.group(1))
+        if ref is not None:
+            found.add((int(ref.group(2)), _column_number(ref.group(1)) - 1))
+    return found
 
 
 def _inflate(data: bytes, info: zipfile.ZipInfo) -> bytes:

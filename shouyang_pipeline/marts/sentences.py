@@ -17,11 +17,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..catalog.datasets import DATASETS
+
 
 def month_range(period: str) -> str:
     """'1—M月' (em dash), or '1月' for January: the months a year-to-date figure covers."""
     m = int(period[5:7])
     return "1月" if m == 1 else f"1—{m}月"
+
+
+def no_industry_data(period: str) -> str:
+    """Why a period has no figure of industry above designated size: January is not published on
+    its own (the statistics bureau publishes it with February, as 1—2月); any other month's
+    report has not come in, or was sent back."""
+    if int(period[5:7]) == 1:
+        return "1月规上工业数据不单独发布，与2月合并为1—2月累计数"
+    department = DATASETS["industrial_output"].department
+    return f"{month_range(period)}无规上工业企业数据（{department}本期报表未报送或被退回）"
 
 
 def _text(*pieces: Any) -> str | None:
@@ -34,7 +46,7 @@ def _text(*pieces: Any) -> str | None:
 def _industrial_growth(row: dict) -> str | None:
     mr = month_range(row["period"])
     if row["enterprises"] is None:
-        return _text(mr, "无规上工业企业数据，无法与全市比较")
+        return _text(no_industry_data(row["period"]), "，无法与全市比较")
     if row["yoy_exact"] is None:
         return _text(mr, "上年同期工业增加值为0，无法计算增速")
     growth = _text(mr, "全县规上工业增加值累计同比", "下降" if row["yoy_exact"] < 0 else "增长",
@@ -54,25 +66,31 @@ def _industrial_growth(row: dict) -> str | None:
 def _digital_core(row: dict) -> str | None:
     mr = month_range(row["period"])
     if row["enterprises"] is None:
-        return _text(mr, "无规上工业企业数据")
+        return no_industry_data(row["period"])
     verdict = "已达到目标" if row["digital_met"] else _text("尚差", row["digital_shortfall_shown"], "亿元")
     return _text(mr, "数字经济核心产业产值累计", row["digital_shown"], "亿元，全年目标",
                  row["digital_target_shown"], "亿元，", verdict)
 
 
 def _village_income(row: dict) -> str | None:
+    """`2023-12：142/203个村达标，61个村未达标`; villages that did not report are counted apart
+    (`2023-03：1/6个村达标，1个村未报送，4个村未达标`)."""
     if row["data_period"] is None:
         return "本年尚无村级集体经济收入数据"
-    expected, meeting = row["villages_expected"], row["villages_meeting"]
-    short = expected - meeting
-    rest = _text("，", short, "个村未报送或未达标") if short > 0 else ""
+    expected, reported, meeting = row["villages_expected"], row["villages_reported"], row["villages_meeting"]
+    if any(v is None for v in (expected, reported, meeting)):
+        return None
+    missing, below = expected - reported, reported - meeting
+    rest = "".join(
+        f"，{n}个村{what}" for n, what in ((missing, "未报送"), (below, "未达标")) if n > 0)
     return _text(row["data_period"], "：", meeting, "/", expected, "个村达标", rest)
 
 
 def _not_computed(row: dict) -> str | None:
+    """A target no figure of the warehouse measures yet: said in words, never with a dataset's code."""
     if row["dataset_in_contract"]:
         return "暂未设定该目标的计算口径，无数据"
-    return _text("所需数据（", row["dataset"], "）尚未纳入报送，无数据")
+    return "所需数据尚未纳入月度报送，暂无法对照"
 
 
 SCORECARD_SENTENCES: dict[str, Callable[[dict], str | None]] = {

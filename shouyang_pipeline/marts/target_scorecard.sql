@@ -132,7 +132,7 @@ measured AS (
         END                                                             AS data_period,
         i.enterprises, i.yoy_exact, i.yoy_growth_pct, i.city_yoy_growth_pct, i.gap_exact, i.gap_pp,
         i.digital_core_output_yi, i.digital_yi_exact,
-        vi.expected, vi.meeting,
+        vi.expected, vi.reported, vi.meeting,
         t.dataset IN (SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging') AS dataset_in_contract
     FROM periods AS p
     CROSS JOIN reference.targets AS t
@@ -179,6 +179,7 @@ SELECT
     END                                                                 AS digital_shortfall_shown,
     --   village_operating_income_min (with data_period)
     expected                                                            AS villages_expected,
+    reported                                                            AS villages_reported,
     meeting                                                             AS villages_meeting,
     --   a target with no computation
     dataset_in_contract

@@ -61,7 +61,7 @@ class PublishedWarehouseInUse(SetupError):
         super().__init__(
             f"已发布的数据仓库文件 {path} 正被另一个程序（{who}）以读写方式打开，本次运行没有替换它"
             "（否则该会话的 .wal 日志会让所有人都打不开新文件）。"
-            f"请该分析人员关闭这个读写会话，之后以只读方式重新打开：duckdb -readonly {path}。"
+            f"请该分析人员关闭这个读写会话，之后以只读方式重新打开：make sql（或 duckdb -readonly {path}）。"
             f"本次运行的结果保存在工作文件 {work} 中，下一次运行时会一并发布。")
 
 

@@ -56,29 +56,66 @@ def files_of_periods(conn: duckdb.DuckDBPyConnection, periods: list[str]):
 
 
 @dataclass(frozen=True)
+class FileState:
+    """One current file a person should look at: not wholly loaded, with cells to look at, or
+    whose totals row disagrees with its rows or could not be checked."""
+
+    file_path: str
+    status: str
+    rows_rejected: int
+    warnings: int  # its rows in audit.cell_warnings
+    totals: str | None  # "mismatch", "unchecked" (a totals row, nothing compared), or None
+    message: str | None
+
+
+@dataclass(frozen=True)
 class FileSummary:
-    """What the run summary prints: files and rows by status, the files not wholly loaded, and
-    the non-data rows of each file by kind."""
+    """What the run summary prints: files and rows by status, the files to look at, and the
+    non-data rows of each file by kind."""
 
     by_status: dict[str, tuple[int, int, int]]  # status -> (files, rows loaded, rows rejected)
-    not_loaded: list[tuple[str, str, int, str | None]]  # (file, status, rows rejected, message)
+    to_look_at: list[FileState]
     skipped: list[tuple]  # (file, rows of each kind in `kinds` order)
     kinds: tuple[str, ...]
+
+    @property
+    def warnings(self) -> int:
+        """Cell warnings of all current files."""
+        return sum(f.warnings for f in self.to_look_at)
+
+    def count_totals(self, state: str) -> int:
+        return sum(f.totals == state for f in self.to_look_at)
+
+
+def _with_money_columns() -> list[str]:
+    """The datasets whose totals row is checked (those with money columns)."""
+    from ..catalog.datasets import DATASETS
+
+    return [d.name for d in DATASETS.values() if any(f.kind == "money" for f in d.fields)]
 
 
 def file_summary(conn: duckdb.DuckDBPyConnection, kinds: tuple[str, ...]) -> FileSummary:
     rows = conn.execute(
         """SELECT status, count(*), sum(rows_loaded), sum(rows_rejected)
            FROM audit.ingest_log WHERE is_current GROUP BY status ORDER BY status""").fetchall()
-    not_loaded = conn.execute(
-        """SELECT file_path, status, rows_rejected, message FROM audit.ingest_log
-           WHERE is_current AND status <> 'loaded' ORDER BY file_path""").fetchall()
+    # audit.cell_warnings holds the warnings of current files only (replaced with each dataset-period)
+    looked_at = conn.execute(
+        """WITH w AS (SELECT file_path, count(*) AS n FROM audit.cell_warnings GROUP BY file_path)
+           SELECT l.file_path, l.status, l.rows_rejected, coalesce(w.n, 0),
+                  CASE WHEN l.totals_check = 'mismatch' THEN 'mismatch'
+                       WHEN l.totals_check IS NULL AND l.rows_totals > 0 AND l.status <> 'rejected'
+                            AND l.dataset IN (SELECT unnest($1)) THEN 'unchecked'
+                  END AS totals,
+                  l.message
+           FROM audit.ingest_log l LEFT JOIN w USING (file_path)
+           WHERE l.is_current AND (l.status <> 'loaded' OR w.n > 0 OR totals IS NOT NULL)
+           ORDER BY l.file_path""", [_with_money_columns()]).fetchall()
     columns = ", ".join(f'"rows_{k}"' for k in kinds)
     skipped = conn.execute(
         f"""SELECT file_path, {columns} FROM audit.ingest_log
             WHERE is_current AND rows_skipped > 0 ORDER BY file_path""").fetchall()
     by_status = {s: (n, loaded or 0, rejected or 0) for s, n, loaded, rejected in rows}
-    return FileSummary(by_status, not_loaded, skipped, kinds)
+    return FileSummary(by_status, [FileState(*r) for r in looked_at], skipped, kinds)
 
 
 def _period_filter(periods: list[str] | None) -> tuple[str, list]:

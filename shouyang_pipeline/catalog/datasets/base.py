@@ -72,6 +72,11 @@ class Field:
 
 REMARKS = Field("remarks", "备注", "text", "填报单位的备注，原样保存")
 
+# The headers of a row-number column, which every template has and nothing stores: recognised
+# and passed over without being listed as unknown. Compared after normalisation, English ones
+# case-insensitively; a dataset's own column (编号 is an alias of 项目编号) always wins.
+SEQUENCE_HEADERS: tuple[str, ...] = ("序号", "序", "No.", "No")
+
 
 @dataclass(frozen=True)
 class Dataset:

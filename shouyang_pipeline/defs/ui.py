@@ -1,0 +1,125 @@
+"""`make ui`: Dagster's UI for this project, quiet on start and prompt to stop.
+
+It runs `dagster dev` (the webserver, and the daemon that runs the schedule, the sensor and the
+runs launched in the UI) and adds two things:
+
+- `dagster dev` 1.13 warns on every start that it is superseded by `dg dev` (another package,
+  `dagster-dg-cli`, not in the pinned set); that one warning is filtered out.
+- A stop that is prompt whatever asked for it. `dagster dev` stops its services on SIGINT, and on
+  SIGTERM only when SIGINT was not ignored at its start (`dagster._utils.interrupts` maps SIGTERM
+  to SIGINT's handler: a `make ui &` from a script ignores both). And a run in progress keeps its
+  code server, and the process, alive until the run ends, long after the terminal came back. Here
+  Ctrl-C, SIGTERM or a closed terminal (SIGHUP) interrupt every process `dagster dev` started, as
+  Ctrl-C in a terminal would (a run in progress is recorded as failed and publishes nothing, as
+  any interrupted run), and whatever is still there after `GRACE_SECONDS`, or at a second
+  Ctrl-C, is killed.
+
+Run as a script, so that starting it does not load the definitions (`python -P` keeps this
+folder off `sys.path`); it imports nothing of the project:
+
+    python -P shouyang_pipeline/defs/ui.py --host 127.0.0.1 --port 3000 --workspace workspace.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+# The message of the SupersessionWarning `dagster dev` emits on every start (a -W filter matches
+# the start of the message).
+SUPERSEDED = "ignore:Function `dev_command` is superseded"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE_SECONDS = 20
+
+
+def dagster_dev_command(host: str, port: str, workspace: str) -> list[str]:
+    return [sys.executable, "-W", SUPERSEDED, "-m", "dagster", "dev", "-h", host, "-p", str(port), "-w", workspace]
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether another program listens there (`dagster dev` would then run without its webserver,
+    saying so once among its logs)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, signo: int) -> None:
+    try:
+        os.killpg(pgid, signo)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop(proc: subprocess.Popen, grace: float = GRACE_SECONDS, hurry=lambda: False) -> float:
+    """Interrupt every process of `proc`'s group, wait for them (at most `grace` seconds, or until
+    `hurry()`), kill what is left; the seconds it took."""
+    started = time.monotonic()
+    _signal_group(proc.pid, signal.SIGINT)
+    while time.monotonic() - started < grace and not hurry():
+        proc.poll()  # reap `dagster dev` itself: a zombie still counts as a member of the group
+        if not _group_alive(proc.pid):
+            break
+        time.sleep(0.1)
+    else:
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Dagster UI (dagster dev) for shouyang-pipeline")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", default="3000")
+    parser.add_argument("--workspace", default="workspace.yaml")
+    args = parser.parse_args(argv)
+    if port_taken(args.host, int(args.port)):
+        print(f"端口 {args.port} 已被占用（另一个 make ui 或别的程序）：请关掉它，或换一个端口，如 make ui PORT={int(args.port) + 1}",
+              file=sys.stderr)
+        return 2
+
+    asked: list[int] = []
+
+    def on_signal(signo, _frame) -> None:
+        asked.append(signo)
+
+    # Installed before the start: a caught signal is reset to its default in the child, so
+    # `dagster dev` gets a working SIGINT even when this process was started with it ignored.
+    for signo in STOP_SIGNALS:
+        signal.signal(signo, on_signal)
+    # Its own process group: every process it starts (webserver, daemon, code server, run
+    # workers) can be reached at once, and a Ctrl-C in the terminal reaches only this process.
+    proc = subprocess.Popen(dagster_dev_command(args.host, args.port, args.workspace), start_new_session=True)
+    while proc.poll() is None and not asked:
+        time.sleep(0.2)
+    if not asked:  # `dagster dev` ended by itself (a port in use, say): nothing of it is left behind either
+        stop(proc, grace=5)
+        return proc.returncode
+    print(f"正在停止 Dagster（收到 {signal.Signals(asked[0]).name}；再按一次 Ctrl-C 立即结束）……",
+          file=sys.stderr, flush=True)
+    took = stop(proc, hurry=lambda: len(asked) > 1)
+    print(f"Dagster 已停止（{took:.1f} 秒）。", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""`make ui`: the port is a variable, `dagster dev` starts without warnings, and SIGTERM stops it
+and everything it started within seconds, even when it was started in the background (SIGINT
+ignored, where `dagster dev` alone ignores SIGTERM too) and while a run is in progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+LAUNCHER = PROJECT / "shouyang_pipeline" / "defs" / "ui.py"
+STARTUP_TIMEOUT = 120
+STOP_LIMIT = 30  # seconds; 4 to 8 on a busy 2-core machine, where it used to be never, or a minute
+
+
+def test_make_ui_takes_the_port_as_a_variable(tmp_path):
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PORT": "8080"}
+    default = subprocess.run(["make", "-n", "ui"], cwd=PROJECT, env=env, capture_output=True, text=True, check=True)
+    chosen = subprocess.run(["make", "-n", "ui", "PORT=3001"], cwd=PROJECT, env=env, capture_output=True, text=True,
+                            check=True)
+    assert "--port 3000" in default.stdout  # the environment's PORT (set by other tools) is not used
+    assert "--port 3001" in chosen.stdout
+    assert "defs/ui.py" in chosen.stdout
+    assert not (PROJECT / "dagster.yaml").exists()  # `dagster dev` warns about one beside workspace.yaml
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every living process below `pid` (any session)."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        p, pp = map(int, line.split())
+        children.setdefault(pp, []).append(p)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    req = urllib.request.Request(f"{url}/graphql", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)["data"]
+
+
+LAUNCH_RUN = """
+mutation ($params: ExecutionParams!) {
+  launchRun(executionParams: $params) { __typename ... on LaunchRunSuccess { run { runId } } }
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("ps") is None or not Path("/proc/self/stat").exists(), reason="needs ps and /proc")
+def test_make_ui_starts_quietly_and_stops_promptly_on_sigterm(settings, tmp_path):
+    from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+
+    for month in range(2, 13):
+        write_csv(settings.raw_dir / "key_projects" / f"2023-{month:02d}.csv", [KP_HEADER, kp_row("XM001")])
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT / "dagster_instance.yaml", home / "dagster.yaml")  # what `make` does
+    import dagster as dg
+
+    from shouyang_pipeline.defs.partitions import add_months
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        add_months(instance, [f"2023-{m:02d}" for m in range(2, 13)])
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "SHOUYANG_RAW_DIR": str(settings.raw_dir),
+        "SHOUYANG_WAREHOUSE": str(settings.warehouse),
+        "SHOUYANG_EXPORT_DIR": str(settings.export_dir),
+        "SHOUYANG_ARCHIVE_DIR": str(settings.archive_dir),
+        "SHOUYANG_REFERENCE_DIR": str(settings.reference_dir),
+    }
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "ui.log"
+
+    def as_a_background_job() -> None:  # `make ui &` from a script: SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    with open(log, "wb") as out:
+        # As the Makefile runs it, from the project root (where workspace.yaml is).
+        proc = subprocess.Popen([sys.executable, "-P", str(LAUNCHER), "--port", str(port)], cwd=PROJECT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=as_a_background_job)
+    family: set[int] = set()
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            assert proc.poll() is None, log.read_text(errors="replace")
+            try:
+                urllib.request.urlopen(f"{url}/server_info", timeout=5).close()
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert time.monotonic() < deadline, log.read_text(errors="replace")
+                time.sleep(0.5)
+        started = log.read_text(errors="replace")
+        assert "Serving dagster-webserver" in started or "Launching Dagster services" in started, started
+        assert not re.search(r"warning", started, re.I), started  # neither the supersession nor the dagster.yaml one
+
+        # A run in progress: `dagster dev` would keep its code server, and the run, going to its end.
+        repo = _graphql(url, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }")
+        repo = repo["repositoriesOrError"]["nodes"][0]
+        launched = _graphql(url, LAUNCH_RUN, {"params": {
+            "selector": {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"],
+                         "jobName": "monthly_refresh"},
+            "executionMetadata": {"tags": [{"key": "dagster/asset_partition_range_start", "value": "2023-02"},
+                                           {"key": "dagster/asset_partition_range_end", "value": "2023-12"}]}}})
+        assert launched["launchRun"]["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["launchRun"]["run"]["runId"]
+        deadline = time.monotonic() + 60
+        while _graphql(url, "query ($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
+                       {"id": run_id})["runOrError"]["status"] in ("QUEUED", "STARTING", "NOT_STARTED"):
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+
+        family = _descendants(proc.pid)
+        assert len(family) >= 4  # dagster dev, webserver, daemon, code server(s), the run
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=STOP_LIMIT + 30)
+        took = time.monotonic() - began
+        assert took < STOP_LIMIT, (took, log.read_text(errors="replace"))
+        assert proc.returncode == 0
+        assert _alive(family) == set(), log.read_text(errors="replace")
+        assert "Dagster 已停止" in log.read_text(errors="replace")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            run = instance.get_run_by_id(run_id)
+            assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.SUCCESS)
+    finally:
+        family |= _descendants(proc.pid)
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _alive(family):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
