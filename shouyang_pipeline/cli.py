@@ -359,8 +359,22 @@ def _failure_messages(result) -> list[str]:
             while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
                 error = error.cause
             text = error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
-            messages.append(f"{event.step_key}：{text.splitlines()[0] if text else error.cls_name}")
+            line = text.splitlines()[0] if text else error.cls_name
+            for words, chinese in _MACHINE_FAULTS.items():
+                if words in line:
+                    line = f"{chinese}（{line}）"
+                    break
+            messages.append(f"{event.step_key}：{line}")
     return messages
+
+
+# What the machine said, for the operator: the system's words are kept in brackets.
+_MACHINE_FAULTS = {
+    "No space left on device": "磁盘空间已满，请清理空间后重新运行",
+    "Permission denied": "权限不足，请检查文件和目录的权限",
+    "Read-only file system": "文件系统只读，无法写入",
+    "Input/output error": "读写出错（磁盘或网络共享故障）",
+}
 
 
 def _readonly_hint(settings: Settings) -> str:

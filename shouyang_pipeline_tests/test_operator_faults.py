@@ -227,7 +227,7 @@ def test_a_month_whose_publish_failed_gets_its_exports_with_the_next_publish(set
     monkeypatch.setattr(publish_module, "copy_file", full_disk)
     before = _state(settings)
     failed = _run(built, "--period", "2023-02")
-    assert failed.exit_code == 1 and "No space left" in failed.output, failed.output
+    assert failed.exit_code == 1 and "磁盘空间已满" in failed.output, failed.output
     published = lambda state: {k: v for k, v in state.items() if ".work" not in k and "archive" not in k}  # noqa: E731
     assert published(_state(settings)) == published(before)  # the archive keeps the new version, nothing else moved
     # The next run is of March only; February's changed figures go out with their briefing.
