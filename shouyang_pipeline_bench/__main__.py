@@ -125,8 +125,7 @@ def fresh_state(sdir: Path) -> Path:
         shutil.rmtree(sdir / d, ignore_errors=True)
     home = sdir / "dagster_home"
     home.mkdir(parents=True)
-    if (PROJECT / "dagster.yaml").exists():
-        shutil.copy2(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy2(PROJECT / "dagster_instance.yaml", home / "dagster.yaml")
     return home
 
 
