@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from .catalog.tables import STAGING
+from .catalog.tables import ROW_KINDS, STAGING
 from .config import Settings
 from .errors import SetupError, os_reason
 from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover
@@ -563,7 +563,7 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
 
 # ------------------------------------------------------------------ the summary a person reads
 
-SKIPPED_KINDS = {"totals": "合计", "subtotal": "小计", "section": "分类标题", "footer": "表尾", "blank": "空行"}
+SKIPPED_KINDS = {kind: name for kind, (name, _) in ROW_KINDS.items()}
 
 
 def run_summary(settings: Settings) -> queries.FileSummary | None:

@@ -219,3 +219,43 @@ def test_no_part_files_are_left_in_the_archive(raw, settings, run_period):
     write_xlsx(raw / "key_projects" / "2023-02.xlsx", [KP_HEADER, kp_row("XM001")])
     run_period("key_projects", "2023-02")
     assert [p.suffix for p in settings.archive_dir.iterdir()] == [".xlsx"]
+
+
+def test_an_entry_whose_path_is_too_long_is_listed_not_fatal(raw, run_period, monkeypatch):
+    import errno
+
+    deep = raw / "key_projects" / "2023-02" / "更深一层"
+    deep.mkdir(parents=True)
+    (deep / "x.csv").write_bytes(b"a")
+    write_csv(raw / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):  # a folder nested past the system's path limit
+        if self.name == "更深一层":
+            raise OSError(errno.ENAMETOOLONG, "File name too long")
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    run = run_period("key_projects", "2023-02")
+    assert run.log("key_projects/2023-02.csv")["status"] == "loaded"
+    (odd,) = [r for r in run.log() if "更深一层" in r["file_path"]]
+    assert odd["status"] == "rejected" and "不是普通文件" in odd["message"]
+
+
+def test_a_dataset_folder_that_cannot_be_listed_is_a_set_up_error(raw, monkeypatch):
+    import errno
+
+    from shouyang_pipeline.errors import SetupError
+    from shouyang_pipeline.ingest.discover import discover
+
+    write_csv(raw / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):  # read as "no files" it would remove the dataset's every period
+        if self.name == "key_projects":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    with pytest.raises(SetupError, match="权限不足"):
+        discover(raw)

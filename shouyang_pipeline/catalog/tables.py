@@ -64,6 +64,16 @@ class Table:
         return [c.name for c in self.columns]
 
 
+# The rows below a header that are not data (SUBMISSIONS.md 2), each skipped and counted in
+# audit.ingest_log's rows_<kind>: kind -> (its name in a summary, its column's title).
+ROW_KINDS: dict[str, tuple[str, str]] = {
+    "blank": ("空行", "跳过的空行数"),
+    "footer": ("表尾", "跳过的表尾行数（填表人、注等）"),
+    "totals": ("合计", "跳过的合计行数"),
+    "subtotal": ("小计", "跳过的小计行数"),
+    "section": ("分类标题", "跳过的分节标题行数"),
+}
+
 PROVENANCE = (
     Column("period", "VARCHAR", "报告期（YYYY-MM），数据为本年1月至该月累计", ""),
     Column("source_file", "VARCHAR", "来源文件，相对于原始数据目录的路径", ""),
@@ -149,11 +159,7 @@ AUDIT: dict[str, Table] = {
             Column("rows_loaded", "INTEGER", "入库的数据行数", ""),
             Column("rows_rejected", "INTEGER", "被拒的数据行数", ""),
             Column("rows_skipped", "INTEGER", "跳过的非数据行数（空行、表尾、合计、小计、分节行之和）", ""),
-            Column("rows_blank", "INTEGER", "跳过的空行数", ""),
-            Column("rows_footer", "INTEGER", "跳过的表尾行数（填表人、注等）", ""),
-            Column("rows_totals", "INTEGER", "跳过的合计行数", ""),
-            Column("rows_subtotal", "INTEGER", "跳过的小计行数", ""),
-            Column("rows_section", "INTEGER", "跳过的分节标题行数", ""),
+            *(Column(f"rows_{kind}", "INTEGER", title, "") for kind, (_, title) in ROW_KINDS.items()),
             Column("ignored_columns", "VARCHAR", "文件中无法识别、已忽略的列", ""),
             Column("totals_check", "VARCHAR", "合计行核对", "ok（已核对的合计都一致）、mismatch（有合计与明细不符）；无合计行，或合计行没有可核对的数字（空白、不是数字、公式未保存计算结果，原因见message）时为空"),
             Column("message", "VARCHAR", "中文说明", ""),

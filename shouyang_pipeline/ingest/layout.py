@@ -19,7 +19,6 @@ FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:"
 # 一、… / （一）… / 第一类… / 1、…: the numbering of a heading (1.5 is a number, so "1." is not).
 _SECTION = re.compile(r"^([一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节]|\d+、)")
 
-ROW_KINDS = ("blank", "footer", "totals", "subtotal", "section")
 _SEQUENCE = {norm(h).casefold() for h in SEQUENCE_HEADERS}
 
 

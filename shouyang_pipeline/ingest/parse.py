@@ -8,12 +8,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..catalog import rules as codes
-from ..catalog.datasets import Dataset, Field
-from ..reference import Reference
-from .layout import ROW_KINDS, ColumnMap, Layout, money_unit, row_kinds, split_header
 from openpyxl.utils import get_column_letter
 
+from ..catalog import rules as codes
+from ..catalog.datasets import Dataset, Field
+from ..catalog.tables import ROW_KINDS
+from ..reference import Reference
+from .layout import ColumnMap, Layout, money_unit, row_kinds, split_header
 from .read import CsvGrid, as_written, cell_name
 from .values import EMPTY, CellProblem, is_empty, parse_number, parse_value
 

@@ -17,9 +17,9 @@ from ..config import Settings
 from ..catalog import rules as codes
 from ..catalog.datasets import DATASETS, Dataset
 from ..reference import Reference
-from ..catalog.tables import FILE_LOG_COLUMNS, ISSUE_COLUMNS, STAGING, PeriodFrames, dataset_period_key
+from ..catalog.tables import FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, PeriodFrames, dataset_period_key
 from .discover import RawFile, discover, take
-from .layout import ROW_KINDS, find_layout, unread_sheets_note
+from .layout import find_layout, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .read import FileRejected, as_written, cell_name, read_grids
 from .validate import rule_failures, values_frame
