@@ -10,7 +10,7 @@ import pandas as pd
 from .errors import SetupError
 from .text import norm
 
-REFERENCE_FILES = ("townships", "villages", "industry_chains", "zones", "targets")
+REFERENCE_FILES = ("townships", "villages", "industry_chains", "zones", "mines", "targets")
 _HINT = "（参考名录目录由环境变量 SHOUYANG_REFERENCE_DIR 或 SHOUYANG_DATA_DIR 设定；本次运行未做任何改动）"
 
 
@@ -56,6 +56,7 @@ class Reference:
     townships: dict[str, str] = field(default_factory=dict)
     industry_chains: dict[str, str] = field(default_factory=dict)
     zones: dict[str, str] = field(default_factory=dict)
+    mines: dict[str, str] = field(default_factory=dict)
     # (township_name, normalised village name) -> (village_code, village_name)
     villages: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # village_code -> (village_name, township_name)
@@ -71,10 +72,13 @@ class Reference:
         for row in read_reference_csv(reference_dir, "industry_chains").itertuples():
             ref.industry_chains[norm(row.chain_name)] = row.chain_name
             ref.industry_chains[norm(row.chain_code).casefold()] = row.chain_name
-        for row in read_reference_csv(reference_dir, "zones").itertuples():
-            for spelling in [row.zone_name, row.zone_code, *str(row.aliases).split(";")]:
-                if spelling.strip():
-                    ref.zones[norm(spelling).casefold()] = row.zone_name
+        for list_name, prefix in (("zones", "zone"), ("mines", "mine")):
+            table = getattr(ref, list_name)
+            for row in read_reference_csv(reference_dir, list_name).to_dict("records"):
+                name = row[f"{prefix}_name"]
+                for spelling in [name, row[f"{prefix}_code"], *str(row["aliases"]).split(";")]:
+                    if spelling.strip():
+                        table[norm(spelling).casefold()] = name
         for row in read_reference_csv(reference_dir, "villages").itertuples():
             code, name, township = row.village_code.strip(), row.village_name.strip(), row.township_name.strip()
             for spelling in {norm(name), norm(name).removesuffix("村")}:

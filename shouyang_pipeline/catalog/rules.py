@@ -13,6 +13,7 @@ values to before checking (`ingest.period`). Adding a kind of rule is adding one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from stdnum.cn import uscc
@@ -44,6 +45,9 @@ DUPLICATE_KEY = "duplicate_key"
 UNKNOWN_VILLAGE = "unknown_village"
 UNKNOWN_CODE = "unknown_code"
 MISMATCH = "mismatch"
+# A date after the reporting month, a date left out where the row says it is wanted:
+FUTURE_DATE = "future_date"
+MISSING_DATE = "missing_date"
 
 # In the order the data dictionary lists them.
 RULE_NAMES: dict[str, str] = {
@@ -63,6 +67,8 @@ RULE_NAMES: dict[str, str] = {
     UNKNOWN_VILLAGE: "村名不在行政村名录中",
     UNKNOWN_CODE: "代码不在名录中",
     MISMATCH: "与名录不一致",
+    FUTURE_DATE: "日期晚于报告期",
+    MISSING_DATE: "缺少日期",
     MIXED_ENCODING: "同一文件混用两种编码",
     GARBLED_TEXT: "疑似乱码",
 }
@@ -74,7 +80,10 @@ def rule_name(code: str) -> str:
 
 
 class ReferenceLists(Protocol):
-    """What a rule needs of the county's reference lists (`reference.Reference`)."""
+    """What a rule needs to know besides the values: the county's reference lists
+    (`reference.Reference`) and the last day of the reporting month (`ingest.validate.RuleContext`)."""
+
+    period_end: date | None
 
     def canonical(self, list_name: str, value: str) -> str | None: ...
 
@@ -314,6 +323,44 @@ class Digits(Rule):
         return series.str.fullmatch(r"\d{%d}" % self.n).astype(bool)
 
 
+@dataclass(frozen=True)
+class NotAfterPeriod(Rule):
+    """`not_after_period()`: the date is not after the last day of the reporting month (a face
+    reported built in May cannot have been built in July)."""
+
+    code = FUTURE_DATE
+    reason = "{header}晚于本期报告月的最后一天，不能填写尚未到来的日期（当前值：{value}），请核对"
+
+    def describe(self) -> str:
+        return "不晚于报告月的最后一天"
+
+    def check(self, series, reference):
+        end = reference.period_end
+        if end is None:
+            return series.map(lambda _: True).astype(bool)
+        return series.map(lambda d: d <= end).astype(bool)
+
+
+@dataclass(frozen=True)
+class FilledWhen(ColumnComparison):
+    """`filled_when(other, value)`: the cell is filled on every row whose column `other` reads
+    `value` (a face 已建成 needs its 建成时间). Meant for optional columns: a blank cell is a
+    warning, and the row is loaded."""
+
+    value: str = ""
+    code = MISSING_DATE
+
+    @property
+    def reason(self) -> str:
+        return "{other}为“{other_value}”时应填写{header}（当前为空），请补填"
+
+    def describe(self) -> str:
+        return f"{self.other} 为“{self.value}”时应填写（未填提醒）"
+
+    def frame_check(self, frame, field_name):
+        return frame[field_name].notna() | (frame[self.other] != self.value).fillna(True).astype(bool)
+
+
 # The names the dataset declarations use.
 
 def gt0() -> Rule:
@@ -350,3 +397,11 @@ def credit_code() -> Rule:
 
 def digits(n: int) -> Rule:
     return Digits(n)
+
+
+def not_after_period() -> Rule:
+    return NotAfterPeriod()
+
+
+def filled_when(other: str, value: str) -> Rule:
+    return FilledWhen(other, value)

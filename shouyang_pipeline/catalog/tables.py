@@ -117,6 +117,12 @@ REFERENCE: dict[str, Table] = {
             Column("zone_name", "VARCHAR", "园区名称", ""),
             Column("aliases", "VARCHAR", "园区别名，以分号分隔", ""),
         )),
+        Table("reference", "mines", "智能化建设煤矿名录及其别名", "", (
+            Column("mine_code", "VARCHAR", "煤矿代码", ""),
+            Column("mine_name", "VARCHAR", "煤矿名称", ""),
+            Column("aliases", "VARCHAR", "煤矿别名，以分号分隔", ""),
+            Column("township_name", "VARCHAR", "所在乡镇名称", ""),
+        )),
         Table("reference", "targets", "县里规划和会议确定的目标值", "", (
             Column("target_key", "VARCHAR", "目标代码", ""),
             Column("target_name", "VARCHAR", "目标名称", ""),

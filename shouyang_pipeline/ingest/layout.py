@@ -20,6 +20,15 @@ FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:"
 _SECTION = re.compile(r"^([一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节]|\d+、)")
 
 _SEQUENCE = {norm(h).casefold() for h in SEQUENCE_HEADERS}
+# Quotation marks, removed from headers before matching (NFKC has already made ＂ and ＇ ASCII).
+_QUOTES = str.maketrans("", "", "\"'“”‘’「」『』„‟‹›«»")
+
+
+def header_key(name: str) -> str:
+    """A header name (`split_header`) as compared: without quotation marks of any kind (clerks
+    write `“四上”企业数`, `"四上"企业数` and `四上企业数` for the same column), English ones
+    case-insensitively."""
+    return name.translate(_QUOTES).casefold()
 
 
 def split_header(text: object) -> tuple[str, str | None]:
@@ -36,7 +45,7 @@ def header_lookup(dataset: Dataset) -> dict[str, Field]:
     table: dict[str, Field] = {}
     for f in dataset.all_fields:
         for spelling in (f.header, f.name, *f.aliases):
-            table[norm(spelling).casefold()] = f
+            table[header_key(norm(spelling))] = f
     return table
 
 
@@ -68,7 +77,7 @@ class Layout:
 
 def _find_header(grid: Grid, lookup: dict[str, Field]) -> int | None:
     for i, (_, cells) in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
-        hits = {lookup[key].name for key in (split_header(c)[0].casefold() for c in cells if c is not None) if key in lookup}
+        hits = {lookup[key].name for key in (header_key(split_header(c)[0]) for c in cells if c is not None) if key in lookup}
         if len(hits) >= 2:
             return i
     return None
@@ -107,7 +116,7 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
             if cell is None or norm(cell) == "" or (header_number, idx) in grid.merge_copies:
                 continue  # a header merged across columns names only its first column
             name, unit = split_header(cell)
-            f = lookup.get(name.casefold())
+            f = lookup.get(header_key(name))
             written = str(cell).strip()
             if f is None:
                 (sequence if name.casefold() in _SEQUENCE else ignored).append(written)

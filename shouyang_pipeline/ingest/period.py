@@ -67,7 +67,7 @@ def ingest_period(settings: Settings, dataset_name: str, period: str, reference:
 
     rows = [row for o in outcomes for row in o.rows]
     _canonicalise(dataset, rows, reference)
-    _apply_rules(dataset, rows, reference)
+    _apply_rules(dataset, rows, reference, period)
     for check in dataset.row_checks:
         for row in rows:
             ROW_CHECKS[check](row, reference)
@@ -143,11 +143,11 @@ def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> No
                     row.values[f.name] = seen[value]
 
 
-def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
+def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference, period: str) -> None:
     if not rows:
         return
     frame = values_frame(dataset, [r.values for r in rows])
-    failures = rule_failures(dataset, frame, reference)
+    failures = rule_failures(dataset, frame, reference, period)
     # A comparison with a column that itself broke a rule says nothing useful (总投资 -200 is
     # the error, not 年度计划投资 > -200): only the other column's own failure is reported.
     own = {(position, f.name) for position, f, rule in failures if not rule.is_comparison}

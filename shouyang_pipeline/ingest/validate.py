@@ -8,6 +8,10 @@ map it back to the rule.
 
 from __future__ import annotations
 
+import calendar
+from dataclasses import dataclass
+from datetime import date
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -19,7 +23,29 @@ from ..reference import Reference
 PANDERA_DTYPES = {"money": "float64", "percent": "float64", "integer": "Int64", "boolean": "boolean"}
 
 
-def _check(field: Field, number: int, rule: Rule, reference: Reference) -> pa.Check:
+@dataclass(frozen=True)
+class RuleContext:
+    """What the rules see besides the values: the reference lists, and the last day of the
+    reporting month (None when checking outside a period)."""
+
+    reference: Reference
+    period_end: date | None = None
+
+    @classmethod
+    def for_period(cls, reference: Reference, period: str | None) -> "RuleContext":
+        if not period:
+            return cls(reference)
+        year, month = int(period[:4]), int(period[5:7])
+        return cls(reference, date(year, month, calendar.monthrange(year, month)[1]))
+
+    def canonical(self, list_name: str, value: str) -> str | None:
+        return self.reference.canonical(list_name, value)
+
+    def choices(self, list_name: str) -> set[str]:
+        return self.reference.choices(list_name)
+
+
+def _check(field: Field, number: int, rule: Rule, reference: RuleContext) -> pa.Check:
     """The rule as a pandera check named `<column>#<rule number>`; NULLs pass (ignore_na).
 
     A column comparison checks the whole frame (its failures still carry the row index)."""
@@ -30,7 +56,7 @@ def _check(field: Field, number: int, rule: Rule, reference: Reference) -> pa.Ch
     return pa.Check(fn, name=f"{field.name}#{number}")
 
 
-def pandera_schema(dataset: Dataset, reference: Reference) -> pa.DataFrameSchema:
+def pandera_schema(dataset: Dataset, reference: RuleContext) -> pa.DataFrameSchema:
     columns, frame_checks = {}, []
     for f in dataset.all_fields:
         checks = []
@@ -49,10 +75,12 @@ def values_frame(dataset: Dataset, rows: list[dict[str, object]]) -> pd.DataFram
     return pd.DataFrame(data)
 
 
-def rule_failures(dataset: Dataset, frame: pd.DataFrame, reference: Reference) -> list[tuple[int, Field, Rule]]:
-    """(row position, field, rule) for every value that breaks a declared rule."""
+def rule_failures(dataset: Dataset, frame: pd.DataFrame, reference: Reference,
+                  period: str | None = None) -> list[tuple[int, Field, Rule]]:
+    """(row position, field, rule) for every value that breaks a declared rule (`period`, the
+    reporting month, for the rules that compare a date with it)."""
     try:
-        pandera_schema(dataset, reference).validate(frame, lazy=True)
+        pandera_schema(dataset, RuleContext.for_period(reference, period)).validate(frame, lazy=True)
         return []
     except SchemaErrors as exc:
         cases = exc.failure_cases
