@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .errors import SetupError
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 # Each default is a name inside SHOUYANG_DATA_DIR (default `data`): setting that one variable
 # points a run at another data set without touching the default exports or archive.
@@ -25,6 +31,15 @@ class Settings:
     export_dir: Path
     archive_dir: Path
     reference_dir: Path
+    # The reporting calendar's clock (SUBMISSIONS.md 7): Beijing time without zone. None: the
+    # machine's clock. `SHOUYANG_NOW=2023-10-11T09:30` sets it (tests, or judging a past month).
+    clock: datetime | None = None
+
+    PATHS = ("raw_dir", "warehouse", "export_dir", "archive_dir", "reference_dir")
+
+    def now(self) -> datetime:
+        """Now, Beijing time, without zone: what due dates are compared with."""
+        return self.clock or datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
 
     @property
     def work_warehouse(self) -> Path:
@@ -50,4 +65,15 @@ class Settings:
             export_dir=get("SHOUYANG_EXPORT_DIR"),
             archive_dir=get("SHOUYANG_ARCHIVE_DIR"),
             reference_dir=get("SHOUYANG_REFERENCE_DIR"),
+            clock=_clock(env.get("SHOUYANG_NOW")),
         )
+
+
+def _clock(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise SetupError(f"环境变量 SHOUYANG_NOW 的值“{text}”不是时间，应写成 2023-10-11T09:30（北京时间）；"
+                         "不设置时按本机时钟") from None

@@ -10,7 +10,7 @@ import pandas as pd
 from .errors import SetupError
 from .text import norm
 
-REFERENCE_FILES = ("townships", "villages", "industry_chains", "zones", "mines", "targets")
+REFERENCE_FILES = ("townships", "villages", "industry_chains", "zones", "mines", "submitters", "targets")
 _HINT = "（参考名录目录由环境变量 SHOUYANG_REFERENCE_DIR 或 SHOUYANG_DATA_DIR 设定；本次运行未做任何改动）"
 
 
@@ -40,7 +40,36 @@ def read_reference_csv(reference_dir: Path, name: str) -> pd.DataFrame:
         bad = [v for v in frame["target_value"] if pd.isna(pd.to_numeric(v, errors="coerce"))]
         if bad:
             raise SetupError(f"参考名录文件 {path} 的 target_value 列应为数字（当前值：{'、'.join(bad[:5])}）{_HINT}")
+    if name == "submitters":
+        from .catalog.datasets import DATASETS
+
+        for row in frame.itertuples():
+            problem = None
+            if row.dataset not in DATASETS:
+                problem = f"数据集“{row.dataset}”不存在（应为 {'、'.join(DATASETS)} 之一）"
+            elif not str(row.due_day).strip().isdigit() or not 1 <= int(row.due_day) <= 28:
+                problem = f"due_day“{row.due_day}”应为1到28之间的整数"
+            elif not parse_months(row.months):
+                problem = f"months“{row.months}”应写成 1-12、2-12 或 3,6,9,12 这样的月份"
+            if problem:
+                raise SetupError(f"参考名录文件 {path} 第{row.Index + 2}行：{problem}{_HINT}")
     return frame
+
+
+def parse_months(text: str) -> tuple[int, ...]:
+    """The months of a reporting calendar line: `1-12`, `2-12`, `3,6,9,12` (full-width forms and
+    spaces allowed); () when the text is not that."""
+    text = norm(text).replace("，", ",").replace("、", ",")
+    months: set[int] = set()
+    for part in filter(None, text.split(",")):
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            return ()
+        low, high = int(first), int(last) if dash else int(first)
+        if not 1 <= low <= high <= 12:
+            return ()
+        months.update(range(low, high + 1))
+    return tuple(sorted(months))
 
 
 def check_reference(reference_dir: Path) -> None:
@@ -57,6 +86,8 @@ class Reference:
     industry_chains: dict[str, str] = field(default_factory=dict)
     zones: dict[str, str] = field(default_factory=dict)
     mines: dict[str, str] = field(default_factory=dict)
+    # dataset -> [(normalised submitter, normalised department, submitter)]: the reporting calendar
+    submitters: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     # (township_name, normalised village name) -> (village_code, village_name)
     villages: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # village_code -> (village_name, township_name)
@@ -79,6 +110,9 @@ class Reference:
                 for spelling in [name, row[f"{prefix}_code"], *str(row["aliases"]).split(";")]:
                     if spelling.strip():
                         table[norm(spelling).casefold()] = name
+        for row in read_reference_csv(reference_dir, "submitters").itertuples():
+            ref.submitters.setdefault(row.dataset, []).append(
+                (norm(row.submitter).casefold(), norm(row.department).casefold(), row.submitter))
         for row in read_reference_csv(reference_dir, "villages").itertuples():
             code, name, township = row.village_code.strip(), row.village_name.strip(), row.township_name.strip()
             for spelling in {norm(name), norm(name).removesuffix("村")}:
@@ -86,6 +120,16 @@ class Reference:
                 ref.village_townships.setdefault(spelling, []).append(township)
             ref.village_codes[code] = (name, township)
         return ref
+
+    def expected_submitter(self, dataset: str, submitter: str | None) -> str | None:
+        """The calendar's `submitter` a file of `dataset` named `__<submitter>` belongs to
+        (SUBMISSIONS.md 7: its submitter or department name, normalised; a file with no submitter
+        belongs to the dataset's only calendar line); None: 名单外."""
+        lines = self.submitters.get(dataset, [])
+        if not submitter:
+            return lines[0][2] if len(lines) == 1 else None
+        key = norm(submitter).casefold()
+        return next((name for sub, dept, name in lines if key in (sub, dept)), None)
 
     def canonical(self, list_name: str, value: str) -> str | None:
         """The canonical name of `value` in the list, or None when it is not on it."""
@@ -95,6 +139,10 @@ class Reference:
 
     def choices(self, list_name: str) -> set[str]:
         return set(getattr(self, list_name).values())
+
+    def names(self, list_name: str) -> list[str]:
+        """The canonical names of a list, in the order of its file."""
+        return list(dict.fromkeys(getattr(self, list_name).values()))
 
     def find_village(self, township: str, name: str) -> tuple[str, str] | None:
         key = norm(name)

@@ -18,7 +18,7 @@ BASE = {"text", "errors", "config", "reference"}
 # room -> the rooms it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "catalog": {"text", "errors"},
-    "text": set(), "errors": set(), "config": set(),
+    "text": set(), "errors": set(), "config": {"errors"},
     "reference": {"catalog", "text", "errors"},
     "ingest": {"catalog"} | BASE,
     "warehouse": {"catalog"} | BASE,

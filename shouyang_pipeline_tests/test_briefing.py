@@ -167,8 +167,9 @@ def test_briefing_villages_and_scorecard(con, tmp_path):
     assert "2023-03：1/6个村达标，1个村未报送，4个村未达标" in md
     assert "未报送或未达标" not in md
     assert "| 全县 | 6 | 5 | 1 | 16.7 | 99.99 | 100.01 |" in md
-    # targets whose data is not yet submitted: in words, never a dataset's code or `>=`
-    assert "| 建设26个智能化工作面（5采21掘） | 无数据 | 所需数据尚未纳入月度报送，暂无法对照 |" in md
+    # targets whose data is not yet submitted: the department that has not reported, in words,
+    # never a dataset's code or `>=`
+    assert "| 建设26个智能化工作面（5采21掘） | 无数据 | 县能源局2023-04的报表未报送 |" in md
     assert "smart_mines" not in md and "talent" not in md and "zone_operations" not in md
     assert ">=" not in md and "&gt;=" not in md and "&gt;=" not in html
     assert "1—4月，全县规模以上工业数据尚未报送。" in md

@@ -11,7 +11,10 @@ city's growth rate has no rule, so it may be −10000.
 `hostile` is a real DuckDB file with rows at those bounds, chosen so that the former types
 overflowed: a completion rate of ytd ÷ 0.0001 summed over 20 projects (2e17 %, beyond
 DECIMAL(18,1)), a growth rate over 100 enterprises with last year's sum 0.0001 (1e18 %), a
-million villages at 1e10 万元 in one township (1e16 万元, beyond DECIMAL(18,2)).
+million villages at 1e10 万元 in one township (1e16 万元, beyond DECIMAL(18,2)). The datasets of
+smart mines, parks and talent (2023-08, a month of their own) are at their bounds too: a thousand
+faces at 1e10 万元, a park at 1e10 万元 whose last year was 0.0001, every talent count at the
+largest INTEGER.
 `test_marts_hold_the_largest_sums_a_table_can_make` goes to the end: one row carrying the sum of
 2^63 rows at 1e10 万元 (no table can hold more rows), on staging columns widened to DECIMAL(38,4).
 """
@@ -51,6 +54,14 @@ MANY_ENTERPRISES = 100  # 2023-06: last year's sum 0.0001
 MANY_VILLAGES = 1_000_000  # 2023-09: one township, 1e16 万元
 
 ROWS_OF_A_FULL_TABLE = 2**63 - 1  # DuckDB's row ids are BIGINT
+MAX_INT = 2**31 - 1  # the largest count staging's INTEGER columns hold
+MANY_FACES = 1000  # 2023-08: 200 采煤 and 800 掘进, all built
+
+MINES = [
+    ("DUANWANG", "段王煤矿", "段王;段王煤业;段王矿", "平头镇"),
+    ("KAIYUAN", "开元煤矿", "开元;开元矿业;开元矿", "朝阳镇"),
+    ("PINGSHU", "平舒煤矿", "平舒;平舒煤业;平舒矿", "平舒乡"),
+]
 
 
 def _reference(conn) -> None:
@@ -59,6 +70,7 @@ def _reference(conn) -> None:
     conn.executemany("INSERT INTO reference.zones VALUES (?, ?, ?)", ZONES)
     conn.executemany("INSERT INTO reference.townships VALUES (?, ?, ?)", TOWNSHIPS)
     conn.executemany("INSERT INTO reference.villages VALUES (?, ?, ?)", VILLAGES)
+    conn.executemany("INSERT INTO reference.mines VALUES (?, ?, ?, ?)", MINES)
     conn.executemany("INSERT INTO reference.targets VALUES (?, ?, ?, ?, ?, ?, ?, 'x.txt', '')", TARGETS)
 
 
@@ -106,6 +118,23 @@ def load_hostile(conn) -> None:
           township="'平头镇'", operating_income="0", total_income=MAX)
     _rows(conn, "village_income", MANY_VILLAGES, period="'2023-09'", village_code="printf('9%011d', i)",
           village_name="'村' || i", township="'平头镇'", operating_income=MAX, total_income=MAX)
+
+    # 2023-08: a thousand built faces of one mine at 1e10 万元 each (every fifth 采煤)
+    _rows(conn, "smart_mines", MANY_FACES, period="'2023-08'", mine="'段王煤矿'", face_code="printf('F%04d', i)",
+          face_type="CASE WHEN i % 5 = 0 THEN '采煤' ELSE '掘进' END", status="'已建成'", has_5g="true",
+          investment_ytd=MAX)
+    # 2023-08: 平头 at 1e10 万元 and the largest counts; its 2022-08 revenue 0.0001 万元
+    _rows(conn, "zone_operations", 1, period="'2023-08'", zone=f"'{PT}'", fixed_asset_investment_ytd=MAX,
+          tax_revenue_ytd=MAX, operating_revenue_ytd=MAX, above_scale_enterprises=str(MAX_INT),
+          new_above_scale_enterprises=str(MAX_INT), employees=str(MAX_INT))
+    _rows(conn, "zone_operations", 1, period="'2022-08'", zone=f"'{PT}'", fixed_asset_investment_ytd="0",
+          tax_revenue_ytd="0", operating_revenue_ytd=MIN)
+    # 2023-08: every field and kind of talent at the largest INTEGER
+    conn.execute(
+        "INSERT INTO staging.talent (period, field, talent_kind, connected_ytd, recruited_ytd, source_file, source_row) "
+        f"SELECT '2023-08', f, k, {MAX_INT}, {MAX_INT}, 'talent/x.csv', 2 "
+        "FROM unnest(['交通物流', '数字经济', '医疗康养', '智能制造', '现代农业', '文化旅游', '其他']) AS a(f), "
+        "unnest(['领军人才', '实用型人才']) AS b(k)")
 
 
 @pytest.fixture(scope="module")
@@ -246,6 +275,26 @@ def test_target_scorecard_on_extremes(con):
     assert villages["actual_value"] == MANY_VILLAGES and villages["status"] == "未达标"  # 1e6 reported ≠ 6 expected
 
 
+def test_new_datasets_at_their_bounds(con):
+    county = one(con, "SELECT * FROM marts.smart_mine_summary WHERE period = '2023-08' AND mine_name = '全县'")
+    assert (county["faces"], county["faces_built"], county["mining_faces_built"], county["heading_faces_built"],
+            county["faces_with_5g"]) == (MANY_FACES, MANY_FACES, 200, 800, MANY_FACES)
+    assert county["investment_ytd_wan"] == D("10000000000000.00")  # 1000 × 1e10 万元, exactly
+    park = one(con, "SELECT * FROM marts.zone_operations_summary WHERE period = '2023-08'")
+    assert park["operating_revenue_yi"] == park["tax_revenue_yi"] == D("1000000.00")
+    assert park["employees"] == park["above_scale_enterprises"] == MAX_INT
+    assert close(park["operating_revenue_yoy_pct"], 1e16 - 100)  # (1e10 − 0.0001) ÷ 0.0001 × 100
+    talent = {(r["talent_kind"], r["field"]): r for r in rows(
+        con, "SELECT * FROM marts.talent_summary WHERE period = '2023-08'")}
+    assert talent[("领军人才", "合计")]["connected_ytd"] == talent[("实用型人才", "合计")]["recruited_ytd"] == 7 * MAX_INT
+    cards = {r["target_key"]: r for r in rows(con, "SELECT * FROM marts.target_scorecard WHERE period = '2023-08'")}
+    assert cards["smart_working_faces"]["status"] == "达标" and cards["smart_working_faces"]["actual_value"] == MANY_FACES
+    assert cards["pingtou_industry_cluster"]["status"] == "达标"
+    assert cards["pingtou_industry_cluster"]["detail"] == "1—8月平头融合发展区营业性收入累计1000000.00亿元，目标200亿元，已达到目标"
+    assert cards["leading_talent"]["actual_value"] == 7 * MAX_INT
+    assert cards["practical_talent"]["detail"] == f"2023-08：累计培育引进实用型人才{7 * MAX_INT}人，目标1000人，已达到目标"
+
+
 # --- the exports -------------------------------------------------------------------------
 
 _EXPONENT = re.compile(r"\d[eE][+-]?\d|\binf\b|\bnan\b", re.I)
@@ -308,6 +357,12 @@ def _largest_sums(tmp_path):
     _rows(conn, "city_indicators", 1, period="'2023-12'", indicator="'规上工业增加值增速'", value="-10000")
     _rows(conn, "village_income", 1, period="'2023-12'", village_code="'140725103201'", village_name="'黑水村'",
           township="'平头镇'", operating_income=big, total_income=big)
+    _rows(conn, "smart_mines", 1, period="'2023-12'", mine="'段王煤矿'", face_code="'F1'", face_type="'采煤'",
+          status="'已建成'", investment_ytd=big)
+    _rows(conn, "zone_operations", 1, period="'2023-12'", zone=f"'{PT}'", fixed_asset_investment_ytd=big,
+          tax_revenue_ytd=big, operating_revenue_ytd=big)
+    _rows(conn, "zone_operations", 1, period="'2022-12'", zone=f"'{PT}'", fixed_asset_investment_ytd="0",
+          tax_revenue_ytd="0", operating_revenue_ytd=MIN)
     widened = {f.name for f in DATASETS["key_projects"].all_fields if f.kind == "money"}
     # project_progress copies the widened staging columns, so it cannot match its declaration:
     # a build checks that and fails, leaving nothing behind; here it is built unchecked
@@ -336,7 +391,16 @@ def _largest_sums(tmp_path):
     assert close(io["gap_pp"], (total - D(MIN)) * 100 / D(MIN) + 10000, rel=1e-9)
     town = one(conn, "SELECT * FROM marts.township_income_summary WHERE township = '平头镇'")
     assert town["operating_income_wan"] == total.quantize(D("0.01"))  # 29 digits, exact
-    card = one(conn, "SELECT * FROM marts.target_scorecard WHERE target_key = 'digital_economy_core_output'")
+    mines = one(conn, "SELECT * FROM marts.smart_mine_summary WHERE mine_name = '全县'")
+    assert mines["investment_ytd_wan"] == total.quantize(D("0.01"))
+    park = one(conn, "SELECT * FROM marts.zone_operations_summary WHERE period = '2023-12'")
+    assert park["operating_revenue_yi"] == yi
+    assert close(park["operating_revenue_yoy_pct"], (total - D(MIN)) * 100 / D(MIN), rel=1e-9)
+    cluster = one(conn, "SELECT * FROM marts.target_scorecard "
+                        "WHERE period = '2023-12' AND target_key = 'pingtou_industry_cluster'")
+    assert cluster["status"] == "达标" and f"{yi}亿元" in cluster["detail"]
+    card = one(conn, "SELECT * FROM marts.target_scorecard "
+                     "WHERE period = '2023-12' AND target_key = 'digital_economy_core_output'")
     assert card["status"] == "达标" and close(card["actual_value"], yi)
     assert f"{yi}亿元" in card["detail"]
     write_briefing(conn, "2023-12", tmp_path / "exports")  # the briefing prints them too

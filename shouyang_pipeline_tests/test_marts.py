@@ -501,15 +501,37 @@ def test_scorecard_village_uses_same_year_only(tmp_path):
     conn.close()
 
 
-@pytest.mark.parametrize("key,dataset", [
-    ("smart_working_faces", "smart_mines"), ("leading_talent", "talent"),
-    ("practical_talent", "talent"), ("pingtou_industry_cluster", "zone_operations"),
+@pytest.mark.parametrize("key,dataset,january,june", [
+    ("smart_working_faces", "smart_mines", "县能源局2023-01的报表未报送", "县能源局2023-06的报表未报送"),
+    ("leading_talent", "talent", "县委组织部本年尚未报送人才引育情况表（按季度报送，首期为2023-03）",
+     "县委组织部2023-06的报表未报送"),
+    ("practical_talent", "talent", "县委组织部本年尚未报送人才引育情况表（按季度报送，首期为2023-03）",
+     "县委组织部2023-06的报表未报送"),
+    ("pingtou_industry_cluster", "zone_operations", "平头融合发展区管委会2023-01的报表未报送",
+     "平头融合发展区管委会2023-06的报表未报送"),
 ])
-def test_scorecard_targets_outside_the_contract(con, key, dataset):
-    for period in ("2023-01", "2023-06"):
+def test_scorecard_new_targets_without_their_data_name_the_department(con, key, dataset, january, june):
+    # this warehouse has no smart-mine, park or talent row: the four targets are 无数据, and the
+    # detail names the department that has not reported, never the dataset's code name (their
+    # figures: test_marts_new_datasets.py)
+    for period, detail in (("2023-01", january), ("2023-06", june)):
         r = card(con, period, key)
-        assert (r["status"], r["actual_value"]) == ("无数据", None)
-        assert dataset not in r["detail"] and r["detail"] == "所需数据尚未纳入月度报送，暂无法对照"
+        assert (r["status"], r["actual_value"], r["data_period"]) == ("无数据", None, None)
+        assert dataset not in r["detail"] and r["detail"] == detail
+
+
+def test_scorecard_target_with_no_computation(tmp_path):
+    # a target the scorecard has no figure for says so in words
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    load_example(conn)
+    conn.execute("INSERT INTO reference.targets VALUES ('new_target', '新目标', 'talent', '>=', 1, '个', '全县', 'x.txt', '')")
+    conn.execute("INSERT INTO reference.targets VALUES ('later_target', '以后的目标', 'not_yet', '>=', 1, '个', '全县', 'x.txt', '')")
+    build_all(conn)
+    new = one(conn, "SELECT * FROM marts.target_scorecard WHERE period = '2023-06' AND target_key = 'new_target'")
+    assert (new["status"], new["detail"]) == ("无数据", "暂未设定该目标的计算口径，无数据")
+    later = one(conn, "SELECT * FROM marts.target_scorecard WHERE period = '2023-06' AND target_key = 'later_target'")
+    assert (later["status"], later["detail"]) == ("无数据", "所需数据尚未纳入月度报送，暂无法对照")
+    conn.close()
 
 
 def test_scorecard_signs_and_status_come_from_unrounded_figures(tmp_path):

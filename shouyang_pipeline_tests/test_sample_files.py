@@ -21,7 +21,8 @@ from stdnum.cn import uscc
 from shouyang_pipeline.sample import write_sample
 
 REPO = Path(__file__).resolve().parents[1]
-FILE_RE = re.compile(r"^(key_projects|industrial_output|city_indicators|village_income)/"
+FILE_RE = re.compile(r"^(key_projects|industrial_output|city_indicators|village_income|smart_mines|zone_operations|"
+                     r"talent)/"
                      r"(\d{4})-(\d{2})(__[^/]+)?\.(csv|xlsx)$")
 UNITS = {"万元": 1.0, "亿元": 10_000.0, "元": 0.0001}
 
@@ -62,8 +63,11 @@ def header_index(rows, names: set[str]) -> int:
     raise AssertionError("no header row")
 
 
+QUOTES = str.maketrans("", "", "\"“”‘’「」『』'")
+
+
 def split_unit(h) -> tuple[str, str | None]:
-    h = norm(h)
+    h = norm(h).translate(QUOTES)
     m = re.match(r"^(.*?)[(（](万元|亿元|元|%)[)）]$", h)
     return (m.group(1), m.group(2)) if m else (h, None)
 
@@ -82,8 +86,10 @@ def number(v) -> float | None:
         return None
 
 
-def table(path: Path, aliases: dict[str, str]) -> tuple[list[dict[str, object]], dict[str, str]]:
-    """Data rows as {canonical: value}, with money converted to 万元; plus {canonical: unit}."""
+def table(path: Path, aliases: dict[str, str], fill: tuple[str, ...] = ("township",)
+          ) -> tuple[list[dict[str, object]], dict[str, str]]:
+    """Data rows as {canonical: value}, with money converted to 万元; plus {canonical: unit}.
+    Columns in `fill` that are empty take the value above (openpyxl leaves merged cells empty)."""
     rows, _ = grid(path)
     h = header_index(rows, set(aliases))
     title_unit = None
@@ -111,7 +117,7 @@ def table(path: Path, aliases: dict[str, str]) -> tuple[list[dict[str, object]],
             continue  # section row
         rec = {k: (r[i] if i < len(r) else None) for k, i in cols.items()}
         for k, v in rec.items():  # merged cells (openpyxl leaves the covered cells empty)
-            if v in (None, "") and k == "township" and last.get(k):
+            if v in (None, "") and k in fill and last.get(k):
                 rec[k] = last[k]
         last = rec
         out.append(rec)
@@ -145,7 +151,13 @@ def test_file_layout(sample):
     for f in files:
         assert FILE_RE.match(f), f
     by = Counter(f.split("/")[0] for f in files)
-    assert by == {"key_projects": 12, "industrial_output": 12, "city_indicators": 11, "village_income": 56}
+    assert by == {"key_projects": 12, "industrial_output": 12, "city_indicators": 11, "village_income": 56,
+                  "smart_mines": 12, "zone_operations": 25, "talent": 4}
+    assert {f.split("__")[0] for f in files if f.startswith("smart_mines/")} == {f"smart_mines/2023-{m:02d}"
+                                                                                for m in range(1, 13)}
+    assert {f.rsplit(".", 1)[0] for f in files if f.startswith("talent/")} == {f"talent/2023-{q}__组织部"
+                                                                              for q in ("03", "06", "09", "12")}
+    assert all(f.rsplit(".", 1)[0].endswith("__能源局") for f in files if f.startswith("smart_mines/"))
     assert {f"key_projects/2023-{m:02d}" for m in range(1, 13)} == {f.split("__")[0] for f in files
                                                                     if f.startswith("key_")}
     vi = [f for f in files if f.startswith("village_income/")]
@@ -188,6 +200,9 @@ def test_reference_lists_agree_with_repo():
     zones = {r["zone_code"]: (r["zone_name"], r["aliases"].split(";"))
              for r in csv.DictReader((REPO / "data/reference/zones.csv").open(encoding="utf-8"))}
     assert zones == names.ZONES
+    mines = {r["mine_code"]: (r["mine_name"], r["aliases"].split(";"))
+             for r in csv.DictReader((REPO / "data/reference/mines.csv").open(encoding="utf-8"))}
+    assert mines == names.MINES
 
 
 def _valid_projects(path: Path) -> list[dict]:
@@ -356,9 +371,16 @@ def test_totals_rows_match_except_the_planted_one(sample):
 
 def test_planted_errors_are_where_the_summary_says(sample):
     root, summary = sample
-    rules = Counter(e["rule"] for e in summary["planted_errors"])
+    first_part = ("key_projects/", "industrial_output/", "city_indicators/", "village_income/")
+    rules = Counter(e["rule"] for e in summary["planted_errors"] if e["file"].startswith(first_part))
     assert rules["duplicate_key"] == 2 and rules["not_positive"] == 1 and rules["not_a_number"] == 1
     assert rules["bad_credit_code"] == 1 and rules["unknown_village"] == 1 and rules["duplicate_file"] == 1
+    new = Counter((e["file"].split("/")[0], e["rule"]) for e in summary["planted_errors"])
+    assert new[("smart_mines", "future_date")] == 1 and new[("smart_mines", "missing_date")] == 1
+    assert new[("smart_mines", "duplicate_key")] == 2 and new[("smart_mines", "not_in_list")] == 1
+    assert new[("zone_operations", "not_in_list")] == 1 and new[("zone_operations", "out_of_range")] == 1
+    assert new[("zone_operations", "negative")] == 1 and new[("zone_operations", "not_a_number")] == 1
+    assert new[("talent", "not_in_list")] == 1
     for e in summary["planted_errors"]:
         path = root / "raw" / e["file"]
         assert path.exists()
@@ -401,3 +423,195 @@ def test_scale_10(tmp_path):
     kinds = Counter((f["dataset"], f["format"].split("/")[0]) for f in s["files"])
     assert kinds[("key_projects", "xlsx")] == 14 and kinds[("key_projects", "csv")] == 10
     assert s["rows"]["key_projects"] > 26_000
+    assert s["figures"]["smart_mine_summary"]["2023-12"]["全县"]["faces"] == 260
+    assert s["figures"]["smart_mine_summary"]["2022-12"]["全县"]["faces"] == 260
+    assert s["rows"]["smart_mines"] >= 260 * 24
+    faces = {r["code"] for r in table(tmp_path / "raw/smart_mines/2023-12__能源局.xlsx", SM, ("mine",))[0]}
+    assert len(faces) == 260
+    assert s["figures"]["zone_operations_summary"]["2023-12"]["平头融合发展区"]["operating_revenue_yi"] == 75.00
+
+
+# ------------------------------------------------------------------ the second part: mines, parks, talent
+SM = {"煤矿名称": "mine", "矿井名称": "mine", "矿井": "mine", "煤矿": "mine", "工作面编号": "code",
+      "工作面代码": "code", "编号": "code", "工作面名称": "name", "工作面": "name", "工作面类型": "type", "类型": "type",
+      "采掘类型": "type", "建设状态": "status", "进展情况": "status", "状态": "status", "建成时间": "date",
+      "建成日期": "date", "验收时间": "date", "是否5G覆盖": "g5", "5G覆盖": "g5", "本年累计完成投资": "inv",
+      "累计完成投资": "inv"}
+ZO = {"园区名称": "zone", "园区": "zone", "所在园区": "zone", "固定资产投资本年累计": "fai", "固定资产投资": "fai",
+      "本年固定资产投资": "fai", "税收收入本年累计": "tax", "税收收入": "tax", "税收": "tax", "营业性收入本年累计": "rev",
+      "营业性收入": "rev", "营业收入": "rev", "四上企业数": "above", "四上企业": "above", "本年新增四上企业": "new",
+      "新增四上企业": "new", "新增四上企业数": "new", "从业人员": "emp", "从业人数": "emp", "就业人数": "emp"}
+TA = {"产业领域": "field", "领域": "field", "行业": "field", "人才类别": "kind", "类别": "kind", "人才类型": "kind",
+      "本年累计对接人数": "conn", "对接人数": "conn", "累计对接": "conn", "本年累计引进培育人数": "rec",
+      "引进培育人数": "rec", "引育人数": "rec", "累计引进": "rec"}
+FACE_TYPES = {"采煤": "采煤", "综采": "采煤", "采煤工作面": "采煤", "采": "采煤",
+              "掘进": "掘进", "综掘": "掘进", "掘进工作面": "掘进", "掘": "掘进"}
+BUILT = {"已建成", "建成", "完工", "已完成"}
+TALENT_FIELDS = ["交通物流", "数字经济", "医疗康养", "智能制造", "现代农业", "文化旅游", "其他"]
+TALENT_KINDS = {"领军人才": "领军人才", "领军型人才": "领军人才", "实用型人才": "实用型人才", "实用人才": "实用型人才"}
+
+
+def names_of(list_csv: str, name_col: str) -> dict[str, str]:
+    out = {}
+    for r in csv.DictReader((REPO / "data/reference" / list_csv).open(encoding="utf-8")):
+        for n in [r[name_col]] + [a for a in r["aliases"].split(";") if a]:
+            out[norm(n)] = r[name_col]
+    return out
+
+
+def a_date(v):
+    if v is None or v == "":
+        return None
+    if hasattr(v, "year"):
+        return v.date() if hasattr(v, "date") else v
+    m = re.fullmatch(r"(\d{4})\D(\d{1,2})(?:\D(\d{1,2}))?\D?", norm(v))
+    assert m, v
+    from datetime import date
+    return date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
+
+
+def valid_faces(path: Path) -> list[dict]:
+    mines = names_of("mines.csv", "mine_name")
+    recs, units = table(path, SM, ("mine",))
+    codes = Counter(norm(r["code"]) for r in recs)
+    out = []
+    for r in recs:
+        if codes[norm(r["code"])] > 1 or norm(r["mine"]) not in mines or norm(r["type"]) not in FACE_TYPES:
+            continue
+        out.append({**r, "mine": mines[norm(r["mine"])], "type": FACE_TYPES[norm(r["type"])], "code": norm(r["code"]),
+                    "built": norm(r["status"]) in BUILT, "inv": money(r, "inv", units), "date": a_date(r["date"])})
+    return out
+
+
+def test_smart_mines_files(sample):
+    import calendar
+    from datetime import date
+    root, _ = sample
+    built, invest, codes = [], {}, None
+    for m in range(1, 13):
+        path = next((root / "raw/smart_mines").glob(f"2023-{m:02d}__能源局.*"))
+        faces = valid_faces(path)
+        assert len(faces) == 26 and len({f["code"] for f in faces}) == 26, m
+        codes = codes or {f["code"] for f in faces}
+        assert {f["code"] for f in faces} == codes
+        assert {f["mine"] for f in faces} == {"段王煤矿", "开元煤矿", "平舒煤矿"}
+        assert Counter(f["type"] for f in faces) == {"采煤": 5, "掘进": 21}
+        end = date(2023, m, calendar.monthrange(2023, m)[1])
+        late = [f for f in faces if f["date"] and f["date"] > end]
+        assert len(late) == (1 if m == 5 else 0), m  # the planted future_date (a 在建 face's planned date)
+        assert all(f["date"] for f in faces if f["built"]) or m == 4  # 2023-04: the planted missing_date
+        built.append(Counter(f["type"] for f in faces if f["built"]))
+        for f in faces:
+            assert f["inv"] is not None and f["inv"] + 1e-6 >= invest.get(f["code"], 0), (m, f["code"])
+            invest[f["code"]] = f["inv"]
+    totals = [sum(b.values()) for b in built]
+    assert all(a < b for a, b in zip(totals, totals[1:])), totals
+    assert built[-1]["采煤"] < 5 or built[-1]["掘进"] < 21
+    assert (built[-1]["采煤"], built[-1]["掘进"]) == (5, 18)
+
+
+def test_smart_mines_formats(sample):
+    root, _ = sample
+    files = sorted((root / "raw/smart_mines").iterdir())
+    kinds = Counter(("xlsx" if p.suffix == ".xlsx" else
+                     "gbk" if not _is_utf8(p.read_bytes()) else "utf-8") for p in files)
+    assert kinds["xlsx"] >= 4 and kinds["gbk"] >= 2 and kinds["utf-8"] >= 2
+    wb = openpyxl.load_workbook(root / "raw/smart_mines/2023-12__能源局.xlsx")
+    ws = wb.worksheets[0]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert rows[1][0] == "填报单位：县能源局　　单位：万元"
+    assert any(norm(r[0]) == "合计" for r in rows if r[0])
+    assert any(str(r[0] or "").startswith("填表人") for r in rows)
+    h = header_index(rows, set(SM))
+    mine_col = next(i for i, c in enumerate(rows[h]) if norm(c) == "煤矿名称")
+    down = [r for r in ws.merged_cells.ranges if r.min_col == r.max_col == mine_col + 1 and r.max_row > r.min_row]
+    assert len(down) >= 3  # one merge down each mine's faces
+    headers = set()
+    for p in files:
+        g, _ = grid(p)
+        headers |= {norm(c) for c in g[header_index(g, set(SM))] if c}
+    assert {"矿井名称", "工作面代码", "采掘类型", "进展情况"} <= headers  # aliases
+    assert any(h.endswith(("（万元）", "(万元)", "（亿元）", "(亿元)")) for h in headers)  # units in headers
+    types = set()
+    for p in files:
+        types |= {norm(r["type"]) for r in table(p, SM, ("mine",))[0]}
+    assert {"综采", "综掘", "掘"} <= types
+    mines = set()
+    for p in files:
+        mines |= {norm(r["mine"]) for r in table(p, SM, ("mine",))[0]}
+    assert mines - {"段王煤矿", "开元煤矿", "平舒煤矿"} - {"凤凰岭煤矿"}  # aliases used sometimes
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def test_zone_operations_files(sample):
+    root, _ = sample
+    zones = names_of("zones.csv", "zone_name")
+    files = sorted((root / "raw/zone_operations").iterdir())
+    by_month: dict[str, dict[str, dict]] = {}
+    raw_headers, no_zone_col, units = set(), [], set()
+    for p in files:
+        period, submitter = p.stem.split("__")
+        assert submitter in zones.values()
+        g, _ = grid(p)
+        h = header_index(g, set(ZO))
+        raw_headers |= {str(c).strip() for c in g[h] if c}
+        recs, u = table(p, ZO)
+        units.add(u["rev"])
+        if "zone" not in u:
+            no_zone_col.append(p.name)
+        for r in recs:
+            zone = zones.get(norm(r.get("zone")) if r.get("zone") else submitter)
+            if zone is None:
+                continue  # the planted unknown zone (平头智能化园区)
+            vals = {k: money(r, k, u) for k in ("fai", "tax", "rev")}
+            if any(v is None or v < 0 for v in vals.values()):
+                continue  # the planted negative tax
+            by_month.setdefault(period, {})[zone] = {**vals, "above": number(r["above"]), "new": number(r["new"])}
+    assert {"“四上”企业数", '"四上"企业数', "四上企业数"} <= raw_headers
+    assert no_zone_col and {"万元", "亿元"} <= units
+    months = [f"2023-{m:02d}" for m in range(1, 13)]
+    assert sorted(by_month) == months
+    assert all("平头融合发展区" in by_month[p] for p in months)
+    assert any(len(by_month[p]) >= 2 for p in months)
+    last = {"fai": 0, "tax": 0, "rev": 0}
+    for p in months:
+        row = by_month[p]["平头融合发展区"]
+        for k in last:
+            assert row[k] > last[k], (p, k)
+            last[k] = row[k]
+    dec = by_month["2023-12"]["平头融合发展区"]
+    assert round(dec["rev"], 2) == 750_000 and round(dec["fai"], 2) == 200_000 and dec["tax"] > 20_000
+    assert dec["new"] == 6 and dec["above"] >= 6
+
+
+def test_talent_files(sample):
+    root, _ = sample
+    files = sorted((root / "raw/talent").iterdir())
+    assert [p.stem for p in files] == [f"2023-{q}__组织部" for q in ("03", "06", "09", "12")]
+    last: dict[tuple[str, str], tuple[float, float]] = {}
+    spelled = set()
+    for p in files:
+        recs, _ = table(p, TA, ("field",))
+        spelled |= {norm(r["kind"]) for r in recs}
+        valid = [r for r in recs if norm(r["field"]) in TALENT_FIELDS and norm(r["kind"]) in TALENT_KINDS]
+        assert len(recs) - len(valid) == (1 if p.stem.startswith("2023-06") else 0)
+        keys = {(norm(r["field"]), TALENT_KINDS[norm(r["kind"])]) for r in valid}
+        assert len(keys) == len(valid) == 14
+        for r in valid:
+            k = (norm(r["field"]), TALENT_KINDS[norm(r["kind"])])
+            v = (number(r["conn"]), number(r["rec"]))
+            assert v[0] >= last.get(k, (0, 0))[0] and v[1] >= last.get(k, (0, 0))[1], (p.name, k)
+            last[k] = v
+    assert {"领军型人才", "实用人才", "领军人才", "实用型人才"} <= spelled
+    leading = sum(v[0] for (f, k), v in last.items() if k == "领军人才")
+    practical = sum(v[1] for (f, k), v in last.items() if k == "实用型人才")
+    assert 60 <= leading < 100 and 1000 <= practical <= 1100  # 百名 not yet met, 千名 met
+    wb = openpyxl.load_workbook(root / "raw/talent/2023-12__组织部.xlsx")
+    assert any(r.max_row > r.min_row for r in wb.worksheets[0].merged_cells.ranges)

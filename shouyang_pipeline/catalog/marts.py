@@ -9,13 +9,17 @@ Types: money in 亿元/万元 is DECIMAL(38,2), percentages and percentage point
 enough for any content staging accepts (money |x| ≤ 1e10 万元 down to 0.0001, percent
 |x| ≤ 10000) in any number of rows a table can hold (< 2^63): a sum is at most 9.2e28 万元, a
 ratio of sums at most 9.2e34 %, both far inside 38 digits. Staging columns copied into a mart
-(project_progress) keep their staging types.
+(project_progress) keep their staging types. A count is a number of rows (< 2^63), or a staging
+INTEGER (< 2^31) of one row (the parks' enterprises and employees: one row per park and period),
+or a sum of those of one key per period (talent: the key is (field, talent_kind), so a 合计 adds
+at most one row per field of the list, < 2^34): BIGINT holds them all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .datasets.talent import FIELDS, KINDS
 from .tables import PROVENANCE, STAGING, Column, Table
 
 YI = "DECIMAL(38,2)"
@@ -155,6 +159,62 @@ TOWNSHIP_INCOME_SUMMARY = Table(
     ),
 )
 
+SMART_MINE_SUMMARY = Table(
+    "marts",
+    "smart_mine_summary",
+    "智能化工作面建设汇总",
+    "有煤矿智能化数据的每个报告期，参考名录中每个煤矿一行，另加“全县”一行：清单上的工作面及其建设进度（5采21掘）",
+    (
+        PERIOD,
+        Column("mine_name", "VARCHAR", "煤矿名称", "参考表 reference.mines 的煤矿名称，或“全县”（全县合计）"),
+        Column("mine_code", "VARCHAR", "煤矿代码", "参考表 reference.mines 的煤矿代码；全县为空"),
+        Column("faces", INT, "工作面个数", "该期建设清单上的智能化工作面数（采煤和掘进）", unit="个"),
+        Column("faces_built", INT, "已建成工作面数", "建设状态为已建成的工作面数", unit="个"),
+        Column("mining_faces_built", INT, "已建成采煤工作面数", "已建成的采煤工作面数", unit="个"),
+        Column("heading_faces_built", INT, "已建成掘进工作面数", "已建成的掘进工作面数", unit="个"),
+        Column("faces_under_construction", INT, "在建工作面数", "建设状态为在建的工作面数", unit="个"),
+        Column("faces_not_started", INT, "未开工工作面数", "建设状态为未开工的工作面数", unit="个"),
+        Column("faces_with_5g", INT, "5G覆盖工作面数", "标为5G覆盖的工作面数（空白视为否）", unit="个"),
+        Column("investment_ytd_wan", WAN, "本年累计完成投资", "工作面本年1月至报告月累计完成的智能化建设投资之和（未填的不计）", unit="万元"),
+        Column("mining_faces", INT, "采煤工作面个数", "该期建设清单上的采煤工作面数", unit="个"),
+        Column("heading_faces", INT, "掘进工作面个数", "该期建设清单上的掘进工作面数", unit="个"),
+    ),
+)
+
+ZONE_OPERATIONS_SUMMARY = Table(
+    "marts",
+    "zone_operations_summary",
+    "园区运行情况汇总",
+    "每个报告期每个报送的园区一行：固定资产投资、税收、营业性收入（本年累计）和企业情况，营业性收入与上年同期对比",
+    (
+        PERIOD,
+        Column("zone_name", "VARCHAR", "园区名称", "参考表 reference.zones 的园区名称"),
+        Column("fixed_asset_investment_yi", YI, "固定资产投资本年累计", "园区本年1月至报告月累计完成固定资产投资", unit="亿元"),
+        Column("tax_revenue_yi", YI, "税收收入本年累计", "园区本年1月至报告月累计税收收入", unit="亿元"),
+        Column("operating_revenue_yi", YI, "营业性收入本年累计", "园区本年1月至报告月累计营业性收入", unit="亿元"),
+        Column("above_scale_enterprises", INT, "“四上”企业数", "园区内“四上”企业家数；未填为空", unit="家"),
+        Column("new_above_scale_enterprises", INT, "本年新增“四上”企业", "本年新增的“四上”企业家数；未填为空", unit="家"),
+        Column("employees", INT, "从业人员", "园区企业从业人员数；未填为空", unit="人"),
+        Column("operating_revenue_yoy_pct", PCT, "营业性收入同比增速",
+               "(本年累计 ÷ 上年同期累计 − 1) × 100，上年同期为该园区上年同一报告月的营业性收入；上年同期无数据或为0时为空",
+               unit="%"),
+    ),
+)
+
+TALENT_SUMMARY = Table(
+    "marts",
+    "talent_summary",
+    "人才引育汇总",
+    "有人才数据的每个报告期，每个人才类别、每个产业领域一行（未报送的为0），另加每个类别的“合计”一行（“十百千”行动）",
+    (
+        PERIOD,
+        Column("talent_kind", "VARCHAR", "人才类别", "、".join(KINDS.choices)),
+        Column("field", "VARCHAR", "产业领域", "、".join(FIELDS.choices) + "，或“合计”（该类别各领域之和）"),
+        Column("connected_ytd", INT, "本年累计对接人数", "本年1月至报告月累计对接的人数", unit="人"),
+        Column("recruited_ytd", INT, "本年累计引进培育人数", "本年1月至报告月累计引进和培育的人数", unit="人"),
+    ),
+)
+
 TARGET_SCORECARD = Table(
     "marts",
     "target_scorecard",
@@ -168,11 +228,11 @@ TARGET_SCORECARD = Table(
         Column("target_value", "DOUBLE", "目标值", "单位见 unit"),
         Column("unit", "VARCHAR", "目标单位", "目标值的单位"),
         Column("actual_value", "DOUBLE", "实际值", "单位见 actual_unit（累计数按年度目标对照；已四舍五入）；无数据时为空"),
-        Column("actual_unit", "VARCHAR", "实际值单位", "实际值的单位（如个百分点、亿元、个村）"),
+        Column("actual_unit", "VARCHAR", "实际值单位", "实际值的单位（如个百分点、亿元、个村、个、人）"),
         Column("status", "VARCHAR", "状态", "达标、未达标，或无数据（缺数据或该数据集尚未纳入报送）；按未四舍五入的数判断"),
-        Column("detail", "VARCHAR", "说明", "一句中文说明，年内累计数注明“累计”"),
+        Column("detail", "VARCHAR", "说明", "一句中文说明，年内累计数注明“累计”；无数据时说明哪个部门哪一期的报表未报送"),
         Column("dataset", "VARCHAR", "数据集", "判断该目标所用的数据集"),
-        Column("data_period", "VARCHAR", "所用数据报告期（YYYY-MM）", "如村级收入取本年内不晚于该期的最近一期；无数据时为空"),
+        Column("data_period", "VARCHAR", "所用数据报告期（YYYY-MM）", "村级收入、人才取本年内不晚于该期的最近一期，其余为该期；无数据时为空"),
     ),
 )
 
@@ -189,6 +249,9 @@ MARTS: dict[str, Table] = {
         INDUSTRY_CHAIN_SUMMARY,
         VILLAGE_INCOME,
         TOWNSHIP_INCOME_SUMMARY,
+        SMART_MINE_SUMMARY,
+        ZONE_OPERATIONS_SUMMARY,
+        TALENT_SUMMARY,
         TARGET_SCORECARD,
     )
 }

@@ -48,6 +48,10 @@ MISMATCH = "mismatch"
 # A date after the reporting month, a date left out where the row says it is wanted:
 FUTURE_DATE = "future_date"
 MISSING_DATE = "missing_date"
+# Figures that do not fit the previous period (SUBMISSIONS.md 8; audit.cross_period_flags):
+YTD_DECREASED = "ytd_decreased"
+PLAN_CHANGED = "plan_changed"
+MISSING_KEY = "missing_key"
 
 # In the order the data dictionary lists them.
 RULE_NAMES: dict[str, str] = {
@@ -69,6 +73,9 @@ RULE_NAMES: dict[str, str] = {
     MISMATCH: "与名录不一致",
     FUTURE_DATE: "日期晚于报告期",
     MISSING_DATE: "缺少日期",
+    YTD_DECREASED: "累计数比上期减少",
+    PLAN_CHANGED: "计划数与上期不同",
+    MISSING_KEY: "上期在报本期未报",
     MIXED_ENCODING: "同一文件混用两种编码",
     GARBLED_TEXT: "疑似乱码",
 }
@@ -88,6 +95,8 @@ class ReferenceLists(Protocol):
     def canonical(self, list_name: str, value: str) -> str | None: ...
 
     def choices(self, list_name: str) -> set[str]: ...
+
+    def names(self, list_name: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,11 @@ class Rule:
     def canonical(self, value: object, reference: ReferenceLists) -> object:
         """The canonical spelling of `value`; an unknown value comes back unchanged."""
         return value
+
+    def reason_fields(self, reference: ReferenceLists) -> dict[str, str]:
+        """Values for the placeholders of `reason` beyond {header} and {value} (and a comparison's
+        {other} and {other_value}) that come from outside the row: the reporting month, a list."""
+        return {}
 
     @property
     def canonicalises(self) -> bool:
@@ -238,11 +252,18 @@ class Lookup(Rule):
 
     list_name: str
     what: str
+    # Whether the reason lists the names the clerk may write (a short list: the mines, the parks).
+    listed: bool = False
     code = NOT_IN_LIST
 
     @property
     def reason(self) -> str:
+        if self.listed:
+            return "{header}“{value}”不在" + self.what + "名录中，应为{names}之一（也可写名录中的简称），请核对名称"
         return "{header}“{value}”不在" + self.what + "名录中，请核对名称"
+
+    def reason_fields(self, reference):
+        return {"names": "、".join(reference.names(self.list_name))} if self.listed else {}
 
     def describe(self) -> str:
         return f"须在参考名录 {self.list_name} 中"
@@ -329,7 +350,11 @@ class NotAfterPeriod(Rule):
     reported built in May cannot have been built in July)."""
 
     code = FUTURE_DATE
-    reason = "{header}晚于本期报告月的最后一天，不能填写尚未到来的日期（当前值：{value}），请核对"
+    reason = "{header}晚于本期报告期末（{period_end}），不能填写尚未到来的日期（当前值：{value}），请核对年份和月份"
+
+    def reason_fields(self, reference):
+        end = reference.period_end
+        return {"period_end": end.isoformat() if end else "报告月的最后一天"}
 
     def describe(self) -> str:
         return "不晚于报告月的最后一天"
@@ -379,8 +404,8 @@ def one_of(*choices: str, synonyms: dict[str, str] | None = None) -> Rule:
     return OneOf(tuple(choices), tuple((synonyms or {}).items()))
 
 
-def lookup(list_name: str, what: str) -> Rule:
-    return Lookup(list_name, what)
+def lookup(list_name: str, what: str, *, listed: bool = False) -> Rule:
+    return Lookup(list_name, what, listed)
 
 
 def le_col(other: str) -> Rule:

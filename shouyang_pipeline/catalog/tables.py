@@ -123,6 +123,13 @@ REFERENCE: dict[str, Table] = {
             Column("aliases", "VARCHAR", "煤矿别名，以分号分隔", ""),
             Column("township_name", "VARCHAR", "所在乡镇名称", ""),
         )),
+        Table("reference", "submitters", "报送日历：谁在哪些月份报送哪张表、何时到期", "SUBMISSIONS.md 第7节", (
+            Column("dataset", "VARCHAR", "数据集", ""),
+            Column("submitter", "VARCHAR", "报送单位（文件名中 __ 之后应写的名称）", ""),
+            Column("department", "VARCHAR", "报送单位全称", "文件名中写全称也视为该单位"),
+            Column("months", "VARCHAR", "需要报送的月份", "1-12、2-12 或 3,6,9,12 这样的列表"),
+            Column("due_day", "INTEGER", "截止日", "报告期次月的第几日（北京时间当日24时前）"),
+        )),
         Table("reference", "targets", "县里规划和会议确定的目标值", "", (
             Column("target_key", "VARCHAR", "目标代码", ""),
             Column("target_name", "VARCHAR", "目标名称", ""),
@@ -171,7 +178,26 @@ AUDIT: dict[str, Table] = {
             Column("message", "VARCHAR", "中文说明", ""),
             Column("is_current", "BOOLEAN", "是否为该路径最新读到的版本", ""),
             Column("ingested_at", "TIMESTAMP", "首次读到该版本的时间", ""),
+            Column("received_at", "TIMESTAMP", "收到该版本的时间（北京时间）", "收文登记（原始数据目录下的 收文登记.csv）中有该文件时取登记的时间，否则取首次读到该版本时文件的修改时间"),
+            Column("received_from", "VARCHAR", "收到时间的来源", "收文登记 或 文件修改时间"),
+            Column("expected_submitter", "VARCHAR", "对应的报送日历单位", "reference.submitters 中与文件名的报送单位（或全称）相符的 submitter；不属于任何应报单位（名单外）时为空"),
             Column("partition_key", "VARCHAR", "处理该文件的分区（数据集/报告期）；无法归入分区的文件为空", ""),
+        )),
+        Table("audit", "cross_period_flags", "与上期对不上的数字", "SUBMISSIONS.md 第8节：累计数比上期减少、计划数调整、上期在报本期未报；只提示、不拒收，备注中已说明的记为已说明", (
+            Column("period", "VARCHAR", "报告期（YYYY-MM）", ""),
+            Column("dataset", "VARCHAR", "数据集", ""),
+            Column("key", "VARCHAR", "对象", "该行的主键（项目编号、信用代码、乡镇/村、工作面编号、园区、领域/类别）"),
+            Column("key_name", "VARCHAR", "对象名称", "项目、企业、村或工作面名称；没有时为空"),
+            Column("column", "VARCHAR", "列（标准列名）", "missing_key 时为空"),
+            Column("value", "DECIMAL(38,4)", "本期数", "金额为万元；missing_key 时为空"),
+            Column("previous_period", "VARCHAR", "上期（YYYY-MM）", "同年该数据集的上一个报告期"),
+            Column("previous_value", "DECIMAL(38,4)", "上期数", "金额为万元；missing_key 时为空"),
+            Column("rule", "VARCHAR", "规则代码", "ytd_decreased、plan_changed 或 missing_key"),
+            Column("reason", "VARCHAR", "中文说明", ""),
+            Column("explained", "BOOLEAN", "是否已说明", "该行的备注不为空"),
+            Column("remarks", "VARCHAR", "备注", "填报单位写的说明"),
+            Column("file_path", "VARCHAR", "来源文件", "本期该行的文件；missing_key 时为上期的文件"),
+            Column("source_row", "INTEGER", "来源行号", "本期该行的行号；missing_key 时为上期的行号"),
         )),
         Table("audit", "rejected_rows", "被拒数据行", "每个出错单元格一行，附原始整行", _ROW_ISSUE_COLUMNS),
         Table("audit", "cell_warnings", "所在行照常入库、但需要填报单位留意的单元格", "可选单元格无法识别或不合规则（已存为空值），或疑似乱码、混用编码（保留读到的值）", _ROW_ISSUE_COLUMNS),
@@ -179,8 +205,14 @@ AUDIT: dict[str, Table] = {
 }
 
 
+# audit.ingest_log.received_from: where a version's received time comes from (SUBMISSIONS.md 7).
+RECEIVED_FROM_REGISTER = "收文登记"
+RECEIVED_FROM_MTIME = "文件修改时间"
+
 # Columns of audit.ingest_log the warehouse keeps across file versions; ingest fills the others.
 LOG_STATE_COLUMNS = ("is_current", "ingested_at")
+# (received_at and received_from are filled by ingest; the warehouse keeps a version's first
+# modification time when no register line names it: `warehouse.load`.)
 FILE_LOG_COLUMNS = [c for c in AUDIT["ingest_log"].column_names if c not in LOG_STATE_COLUMNS]
 ISSUE_COLUMNS = AUDIT["rejected_rows"].column_names
 

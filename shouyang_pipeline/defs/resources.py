@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -33,6 +33,7 @@ class WarehouseResource(DuckDBResource):
     export_dir: str
     archive_dir: str
     reference_dir: str
+    clock: str = ""  # Settings.clock as ISO text; "" for the machine's clock
     _run_lock: ExitStack | None = PrivateAttr(default=None)
     _run_begun: bool = PrivateAttr(default=False)
 
@@ -68,12 +69,14 @@ class WarehouseResource(DuckDBResource):
         return cls(
             database=str(settings.work_warehouse),
             connection_config={"storage_compatibility_version": connection.STORAGE_COMPATIBILITY},
-            **{f.name: str(getattr(settings, f.name)) for f in fields(Settings)},
+            **{name: str(getattr(settings, name)) for name in Settings.PATHS},
+            clock=settings.clock.isoformat() if settings.clock else "",
         )
 
     @property
     def settings(self) -> Settings:
-        return Settings(**{f.name: Path(getattr(self, f.name)) for f in fields(Settings)})
+        return Settings(**{name: Path(getattr(self, name)) for name in Settings.PATHS},
+                        clock=datetime.fromisoformat(self.clock) if self.clock else None)
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

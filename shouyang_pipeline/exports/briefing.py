@@ -10,6 +10,12 @@ no external resource, so it opens offline). The HTML has an A4 print stylesheet 
 header and page numbers, no table or chart cut in two), from which `exports.pdf` typesets
 `briefing_<period>.pdf`.
 
+The sections, numbered in the order shown: industry, key projects, parks' key projects, village
+collective income, then, each only when its data is there, the intelligent working faces against
+5采21掘 (by mine, with a chart), the parks' operating figures against the 200亿 cluster, and the
+"十百千" talent counts against 百名/千名 (the latest quarter of the year, as for the villages); then
+the targets and the data quality.
+
 The sentences follow the county office's own bulletins, e.g.
 `1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。`: one fact
 per sentence, Chinese names of departments and reports (never a table's, a dataset's or a rule's
@@ -31,7 +37,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,13 @@ VILLAGE_TARGET_KEY = "village_operating_income_min"
 
 
 # --- small helpers --------------------------------------------------------------------
+
+
+def numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十: a section's number (1 to 99)."""
+    digits = "零一二三四五六七八九"
+    tens, ones = divmod(n, 10)
+    return ((digits[tens] if tens > 1 else "") + ("十" if tens else "") + (digits[ones] if ones else "")) or digits[0]
 
 
 def month_of(period: str) -> int:
@@ -84,7 +97,7 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 @dataclass
 class Section:
-    title: str
+    title: str  # without its number: briefing_context numbers the sections it shows (一、工业经济)
     paragraphs: list[str] = field(default_factory=list)
     tables: list[dict] = field(default_factory=list)  # see _table
     charts: list[str] = field(default_factory=list)  # inline SVG (HTML only)
@@ -136,7 +149,7 @@ def industrial_sentence(row: dict | None, period: str) -> str:
 
 
 def industry_section(conn, period: str) -> Section:
-    s = Section("一、工业经济")
+    s = Section("工业经济")
     row = next(iter(_rows(conn, "SELECT * FROM marts.industrial_output_summary WHERE period = ?", [period])), None)
     s.paragraphs.append(industrial_sentence(row, period))
     has_industry = row is not None and bool(row["enterprises"])
@@ -185,7 +198,7 @@ def industry_section(conn, period: str) -> Section:
 
 
 def projects_section(conn, period: str) -> Section:
-    s = Section("二、重点项目")
+    s = Section("重点项目")
     mr = month_range(period)
     scopes = {r["scope"]: r for r in _rows(conn, "SELECT * FROM marts.project_summary WHERE period = ?", [period])}
     if not scopes:
@@ -243,9 +256,10 @@ def projects_section(conn, period: str) -> Section:
 
 
 def zones_section(conn, period: str) -> Section:
-    s = Section("三、重点园区")
+    s = Section("重点园区")
     zones = _rows(conn, "SELECT * FROM marts.zone_project_summary WHERE period = ?", [period])
     if not zones:
+        s.paragraphs.append("本期重点项目进展情况表尚未报送，暂无各园区重点项目情况。")
         return s
     sentences = []
     for z in zones:
@@ -297,7 +311,7 @@ def village_target_wan(conn) -> Decimal | None:
 
 
 def villages_section(conn, period: str) -> Section:
-    s = Section("四、村级集体经济")
+    s = Section("村级集体经济")
     dp = village_data_period(conn, period)
     target = village_target_wan(conn)
     target_txt = None if target is None else f"{target.normalize():f}"
@@ -363,11 +377,262 @@ def villages_section(conn, period: str) -> Section:
     return s
 
 
+# --- the county's other targets: smart mines, parks, talent (each only with its data) ---------
+
+SMART_FACES_KEY = "smart_working_faces"
+CLUSTER_KEY = "pingtou_industry_cluster"
+LEADING_TALENT_KEY = "leading_talent"
+PRACTICAL_TALENT_KEY = "practical_talent"
+COUNTY = "全县"  # the county's row of a mart (smart_mine_summary.mine_name)
+TALENT_TOTAL = "合计"  # the all-fields row of marts.talent_summary
+LEADING, PRACTICAL = "领军人才", "实用型人才"
+CLUSTER_ZONE = "平头融合发展区"  # the 200亿 cluster's park, when reference.targets does not name it
+
+# 5采21掘: the faces of each type the county's plan builds, read as the scorecard reads them
+# (target_scorecard.sql): "N采M掘" in the target's name, WAREHOUSE.md's 5 and 21 when it has none
+FACE_SPLIT = re.compile(r"(\d+)采(\d+)掘")
+FACE_SPLIT_DEFAULT = (5, 21)
+MINE_COLOURS = [charts.BLUE, charts.GREEN, charts.ORANGE, "#6b46c1", "#319795", "#b7791f"]
+
+
+def target_row(conn, key: str) -> dict | None:
+    """A target of reference.targets (as the marts read it), or None when it is not set."""
+    return next(iter(_rows(conn, "SELECT * FROM reference.targets WHERE target_key = ?", [key])), None)
+
+
+def _target_number(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _plain(value: Decimal) -> str:
+    """A target as the office writes it: 200, 40, 0.5 (no trailing zeros, no exponent)."""
+    return f"{value.normalize():f}"
+
+
+def _share_pct(part: Any, whole: Decimal) -> str:
+    """part ÷ whole × 100, to one decimal, half away from zero (四舍五入)."""
+    return str((Decimal(str(part)) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _mine_short(name: str) -> str:
+    """段王煤矿 → 段王, as the bulletin names the mines in a list (段王、开元、平舒3个智能化矿井)."""
+    return name[:-2] if name.endswith("煤矿") and len(name) > 2 else name
+
+
+def face_targets(conn) -> tuple[tuple[str, str, int], ...]:
+    """(type, the mart's built column, faces to build) for 采煤 and 掘进: 5采21掘."""
+    target = target_row(conn, SMART_FACES_KEY)
+    m = FACE_SPLIT.search(target["target_name"] or "") if target else None
+    mining, heading = (int(m.group(1)), int(m.group(2))) if m else FACE_SPLIT_DEFAULT
+    return ("采煤", "mining_faces_built", mining), ("掘进", "heading_faces_built", heading)
+
+
+def faces_gap(county: dict, targets: tuple[tuple[str, str, int], ...]) -> str:
+    """How far the faces built are from 5采21掘, per type (a type above its target does not make up
+    for the other): `距5采21掘目标尚差3个`, naming the type when that is not plain from the figures."""
+    goal = "".join(f"{n}{kind[0]}" for kind, _, n in targets) + "目标"
+    short = [(kind, max(0, n - (county[col] or 0))) for kind, col, n in targets]
+    missing = [(kind, k) for kind, k in short if k]
+    if not missing:
+        return f"已完成{goal}"
+    total = sum(k for _, k in missing)
+    if len(missing) > 1:
+        return f"距{goal}尚差{total}个（" + "、".join(f"{kind}{k}个" for kind, k in missing) + "）"
+    over = any((county[col] or 0) > n for _, col, n in targets)
+    return f"距{goal}尚差{missing[0][0]}工作面{total}个" if over else f"距{goal}尚差{total}个"
+
+
+def smart_mines_section(conn, period: str) -> Section:
+    """The intelligent working faces (县能源局, monthly): built against 5采21掘, by mine. Nothing
+    when the period has no smart-mine data."""
+    s = Section("煤矿智能化")
+    rows = _rows(conn, "SELECT * FROM marts.smart_mine_summary WHERE period = ?", [period])
+    county = next((r for r in rows if r["mine_name"] == COUNTY and r["mine_code"] is None), None)
+    if county is None:
+        return s
+    mines = [r for r in rows if r is not county]
+    targets = face_targets(conn)
+    m = month_of(period)
+    listed = [r for r in mines if r["faces"]]
+    names = "、".join(_mine_short(r["mine_name"]) for r in listed)
+    s.paragraphs.append(
+        f"{names}{len(listed)}个智能化矿井共{county['faces']}个智能化工作面，截至{m}月已建成{county['faces_built']}个"
+        f"（采煤{county['mining_faces_built']}个、掘进{county['heading_faces_built']}个），{faces_gap(county, targets)}。"
+    )
+    facts = []
+    rest = [f"{what}{county[col]}个" for what, col in (("在建", "faces_under_construction"), ("未开工", "faces_not_started"))
+            if county[col]]
+    if rest:
+        facts.append(f"其余工作面中{'、'.join(rest)}。")
+    facts.append(f"已实现5G覆盖的工作面{county['faces_with_5g']}个。")
+    if county["investment_ytd_wan"] is not None:
+        facts.append(f"{month_range(period)}累计完成智能化建设投资{county['investment_ytd_wan']}万元。")
+    s.paragraphs.append("".join(facts))
+    if listed:
+        s.paragraphs.append("分煤矿看，" + "；".join(
+            f"{r['mine_name']}{r['faces']}个工作面"
+            + ("已全部建成" if r["faces_built"] == r["faces"] else f"已建成{r['faces_built']}个")
+            for r in listed) + "。")
+    s.tables.append(_table(
+        f"分煤矿智能化工作面建设情况（截至{m}月）",
+        ["煤矿", "工作面（个）", "已建成（个）", "其中采煤（个）", "其中掘进（个）", "在建（个）", "未开工（个）",
+         "5G覆盖（个）", "本年累计投资（万元）"],
+        [[r["mine_name"], r["faces"], r["faces_built"], r["mining_faces_built"], r["heading_faces_built"],
+          r["faces_under_construction"], r["faces_not_started"], r["faces_with_5g"], r["investment_ytd_wan"]]
+         for r in [*mines, county]],
+    ))
+    built_mines = [r for r in mines if any(r[col] for _, col, _ in targets)]
+    series = [(r["mine_name"], [r[col] or 0 for _, col, _ in targets], MINE_COLOURS[i % len(MINE_COLOURS)])
+              for i, r in enumerate(built_mines)]
+    series.append(("距目标尚差", [max(0, n - (county[col] or 0)) for _, col, n in targets], charts.GREY))
+    goal = "".join(f"{n}{kind[0]}" for kind, _, n in targets)
+    s.charts.append(charts.stacked_hbar_chart(
+        "chart-mines", f"智能化工作面建成情况对照{goal}目标（截至{m}月）",
+        [f"{kind}（目标{n}个）" for kind, _, n in targets], series, "已建成工作面（个）", counts=True,
+    ))
+    return s
+
+
+def _zone_facts(z: dict) -> list[str]:
+    """A park's investment, tax, "四上" enterprises and employees, the parts it reported."""
+    facts = [f"固定资产投资累计完成{z['fixed_asset_investment_yi']}亿元", f"税收收入累计{z['tax_revenue_yi']}亿元"]
+    total, new = z["above_scale_enterprises"], z["new_above_scale_enterprises"]
+    if total is not None:
+        facts.append(f"“四上”企业{total}家" + (f"，其中本年新增{new}家" if new is not None else ""))
+    elif new is not None:
+        facts.append(f"本年新增“四上”企业{new}家")
+    if z["employees"] is not None:
+        facts.append(f"从业人员{z['employees']}人")
+    return facts
+
+
+def zone_operations_section(conn, period: str) -> Section:
+    """The parks' operating figures (each park's management committee, monthly, cumulative): 平头
+    融合发展区's operating revenue against the 200亿 cluster, its investment, tax and "四上"
+    enterprises, and the other parks that reported. Nothing when no park reported."""
+    s = Section("园区运行")
+    zones = _rows(conn, "SELECT * FROM marts.zone_operations_summary WHERE period = ?", [period])
+    if not zones:
+        return s
+    mr = month_range(period)
+    target = target_row(conn, CLUSTER_KEY)
+    goal = _target_number(target["target_value"]) if target else None
+    main_name = (target["scope"] if target and target["scope"] else None) or CLUSTER_ZONE
+    main = next((z for z in zones if z["zone_name"] == main_name), None)
+    others = [z for z in zones if z is not main]
+    if main is not None:
+        revenue = f"{mr}，{main_name}实现营业性收入{main['operating_revenue_yi']}亿元"
+        if main["operating_revenue_yoy_pct"] is not None:
+            revenue += f"，{growth_phrase(main['operating_revenue_yoy_pct'])}"
+        if goal:
+            unit = target["unit"] or "亿元"
+            # met or not as the scorecard decided it (on the unrounded revenue), else on the figure shown
+            card = conn.execute("SELECT status FROM marts.target_scorecard WHERE period = ? AND target_key = ?",
+                                [period, CLUSTER_KEY]).fetchone()
+            met = card[0] == "达标" if card and card[0] in ("达标", "未达标") else main["operating_revenue_yi"] >= goal
+            if met:
+                revenue += f"，已达到{_plain(goal)}{unit}产业集群目标"
+            else:
+                revenue += f"，占{_plain(goal)}{unit}产业集群目标的{_share_pct(main['operating_revenue_yi'], goal)}%"
+        s.paragraphs.append(revenue + "。" + "，".join(_zone_facts(main)) + "。")
+    else:
+        s.paragraphs.append(f"{main_name}管委会本期园区运行情况表未报送，暂无法对照产业集群目标。")
+    if others:
+        s.paragraphs.append(("其他园区中，" if main is not None else "已报送的园区中，") + "；".join(
+            f"{z['zone_name']}实现营业性收入{z['operating_revenue_yi']}亿元，"
+            f"固定资产投资{z['fixed_asset_investment_yi']}亿元，税收收入{z['tax_revenue_yi']}亿元"
+            for z in others) + "。")
+    s.tables.append(_table(
+        f"各园区运行情况（{mr}累计）",
+        ["园区", "营业性收入（亿元）", "同比（%）", "固定资产投资（亿元）", "税收收入（亿元）", "“四上”企业（家）",
+         "本年新增“四上”企业（家）", "从业人员（人）"],
+        [[z["zone_name"], z["operating_revenue_yi"], z["operating_revenue_yoy_pct"], z["fixed_asset_investment_yi"],
+          z["tax_revenue_yi"], z["above_scale_enterprises"], z["new_above_scale_enterprises"], z["employees"]]
+         for z in ([main] if main is not None else []) + others],
+    ))
+    return s
+
+
+def talent_data_period(conn, period: str) -> str | None:
+    """The talent period the briefing of `period` speaks of (quarterly): the one its scorecard row
+    used (target_scorecard.data_period of the leading-talent target: the latest talent period up to
+    this one in the same year), or by the same rule over marts.talent_summary."""
+    card = conn.execute(
+        "SELECT data_period FROM marts.target_scorecard WHERE period = ? AND target_key = ?",
+        [period, LEADING_TALENT_KEY],
+    ).fetchone()
+    if card is not None and card[0] is not None:
+        return card[0]
+    r = conn.execute(
+        "SELECT max(period) FROM marts.talent_summary WHERE period <= ? AND substr(period, 1, 4) = ?",
+        [period, period[:4]],
+    ).fetchone()
+    return r[0] if r else None
+
+
+def _talent_against(conn, key: str, what: str, count: int) -> str:
+    target = target_row(conn, key)
+    goal = _target_number(target["target_value"]) if target else None
+    if not goal:
+        return ""
+    if count >= goal:
+        return f"{what}已完成全年{_plain(goal)}名的目标"
+    return f"{what}距全年{_plain(goal)}名的目标尚差{_plain(goal - count)}名"
+
+
+def talent_section(conn, period: str) -> Section:
+    """The "十百千" action (县委组织部, quarterly): 领军人才 connected against 百名, 实用型人才 brought
+    in and trained against 千名, by field, from the latest quarter of the year up to this month.
+    Nothing when the year has no talent data yet."""
+    s = Section("人才引育")
+    dp = talent_data_period(conn, period)
+    if dp is None:
+        return s
+    rows = _rows(conn, "SELECT * FROM marts.talent_summary WHERE period = ?", [dp])
+    by = {(r["talent_kind"], r["field"]): r for r in rows}
+    leading, practical = by.get((LEADING, TALENT_TOTAL)), by.get((PRACTICAL, TALENT_TOTAL))
+    if leading is None or practical is None:
+        return s
+    department = DATASETS["talent"].department
+    lead = f"截至{month_of(dp)}月"
+    if dp != period:
+        lead = f"据{department}报送的{period_zh(dp)}数据（按季度报送，本月无新报送，沿用最近一期），{lead}"
+    connected, recruited = leading["connected_ytd"], practical["recruited_ytd"]
+    against = [x for x in (_talent_against(conn, LEADING_TALENT_KEY, f"对接{LEADING}", connected),
+                           _talent_against(conn, PRACTICAL_TALENT_KEY, f"引进培育{PRACTICAL}", recruited)) if x]
+    s.paragraphs.append(f"{lead}，全县对接{LEADING}{connected}名，引进培育{PRACTICAL}{recruited}名。"
+                        + ("，".join(against) + "。" if against else ""))
+    fields = list(dict.fromkeys(r["field"] for r in rows if r["field"] != TALENT_TOTAL))
+
+    def top(kind: str, col: str) -> str:
+        ranked = sorted((by[(kind, f)] for f in fields if (kind, f) in by and by[(kind, f)][col]),
+                        key=lambda r: r[col], reverse=True)[:3]
+        return "、".join(f"{r['field']}（{r[col]}名）" for r in ranked)
+
+    parts = [f"{what}较多的领域是{names}" for what, names in
+             ((f"对接{LEADING}", top(LEADING, "connected_ytd")), (f"引进培育{PRACTICAL}", top(PRACTICAL, "recruited_ytd")))
+             if names]
+    if parts:
+        s.paragraphs.append("分领域看，" + "；".join(parts) + "。")
+
+    def cell(kind: str, f: str, col: str) -> Any:
+        r = by.get((kind, f))
+        return None if r is None else r[col]
+
+    s.tables.append(_table(
+        f"分领域人才引育情况（截至{month_of(dp)}月）",
+        ["产业领域", "领军人才对接（名）", "领军人才引进培育（名）", "实用型人才对接（名）", "实用型人才引进培育（名）"],
+        [[f, cell(LEADING, f, "connected_ytd"), cell(LEADING, f, "recruited_ytd"),
+          cell(PRACTICAL, f, "connected_ytd"), cell(PRACTICAL, f, "recruited_ytd")] for f in [*fields, TALENT_TOTAL]],
+    ))
+    return s
+
+
 def scorecard_section(conn, period: str) -> Section:
     """The targets of reference.targets against this month's figures: how many are met, which,
     and one row each with the scorecard's own sentence (target_scorecard.detail), which states
     the figure and the target in words."""
-    s = Section("五、目标任务对照")
+    s = Section("目标任务对照")
     cards = _rows(conn, "SELECT * FROM marts.target_scorecard WHERE period = ?", [period])
     if not cards:
         return s
@@ -473,7 +738,7 @@ def quality_section(conn, period: str, village_period: str | None) -> Section:
     briefing uses, and files no period could hold): how many went in whole, and for each of the
     others what was sent back, which cells were stored empty or kept as read (cell warnings), and
     which 合计 rows disagree with their details."""
-    s = Section("六、数据质量")
+    s = Section("数据质量")
     files = _rows(conn, """
         SELECT l.*, coalesce(w.cells, 0) AS warned_cells
         FROM audit.ingest_log AS l
@@ -525,9 +790,15 @@ def briefing_context(conn: duckdb.DuckDBPyConnection, period: str) -> dict:
         projects_section(conn, period),
         zones_section(conn, period),
         villages_section(conn, period),
+        smart_mines_section(conn, period),
+        zone_operations_section(conn, period),
+        talent_section(conn, period),
         scorecard_section(conn, period),
         quality_section(conn, period, vp),
     ]
+    shown = [s for s in sections if s.paragraphs or s.tables]
+    for number, s in enumerate(shown, start=1):
+        s.title = f"{numeral(number)}、{s.title}"
     departments = sorted({d.department for d in DATASETS.values()})
     title = f"寿阳县重点工作数据简报（{period_zh(period)}）"
     return {
@@ -535,7 +806,7 @@ def briefing_context(conn: duckdb.DuckDBPyConnection, period: str) -> dict:
         "title": title,
         "subtitle": f"{period[:4]}年{month_range(period)}",
         "lead": industry.paragraphs[0],
-        "sections": [s for s in sections if s.paragraphs or s.tables],
+        "sections": shown,
         "source": f"数据来源：{'、'.join(departments)}报送的统计报表，经校验汇总；金额单位为亿元或万元，四舍五入；"
                   "增速为按现价计算的名义增速。",
         "font_family": charts.CSS_FONT_FAMILY,

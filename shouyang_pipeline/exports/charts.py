@@ -21,6 +21,7 @@ from decimal import Decimal
 import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 FONT_FAMILIES = ["Noto Sans CJK SC", "Microsoft YaHei", "SimHei", "PingFang SC", "WenQuanYi Micro Hei", "DejaVu Sans"]
 CSS_FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", SimHei, "PingFang SC", "WenQuanYi Micro Hei", sans-serif'
@@ -90,8 +91,9 @@ def hbar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequenc
 
 
 def stacked_hbar_chart(chart_id: str, title: str, labels: Sequence[str],
-                       series: Sequence[tuple[str, Sequence[float], str]], unit: str) -> str:
-    """Horizontal stacked bars: series is (name, values, colour)."""
+                       series: Sequence[tuple[str, Sequence[float], str]], unit: str, *, counts: bool = False) -> str:
+    """Horizontal stacked bars: series is (name, values, colour). `counts`: the axis is marked in
+    whole numbers only (faces, villages: no 2.5)."""
     with matplotlib.rc_context(_RC):
         fig = _figure(1.2 + 0.38 * max(len(labels), 1))
         ax = fig.subplots()
@@ -104,6 +106,8 @@ def stacked_hbar_chart(chart_id: str, title: str, labels: Sequence[str],
             left = [a + b for a, b in zip(left, values)]
         ax.set_yticks(ys, labels)
         ax.set_xlabel(unit)
+        if counts:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title, loc="left", fontsize=12)
         fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncols=len(series))
         ax.tick_params(axis="x", labelsize=9)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ..catalog.datasets import DATASETS
 from ..errors import SetupError, os_reason
+from .register import REGISTER_NAME
 
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_PERIOD = "2020-01"
@@ -202,7 +203,8 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
 
 
 def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
-    """Every file under raw_dir except hidden and Excel lock files, sorted by path (code points).
+    """Every file under raw_dir except hidden and Excel lock files and the register of received
+    files (`register.REGISTER_NAME` at its root), sorted by path (code points).
 
     A raw dir or a dataset's folder that is missing or cannot be listed is a set-up error: read
     as "no files", it would remove every period from the warehouse. A deeper folder (misplaced
@@ -224,8 +226,8 @@ def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
             found.append(classify(raw_dir, folder, now_period, kind="special"))
             continue
         for entry in entries:
-            if _is_ignored(entry.name):
-                continue
+            if _is_ignored(entry.name) or (folder == raw_dir and entry.name == REGISTER_NAME):
+                continue  # the office's register of received files is not a submission
             try:
                 is_folder = entry.is_dir() and not entry.is_symlink()
             except OSError:  # ENAMETOOLONG and the like: not even its type can be known

@@ -174,36 +174,47 @@ def _is_sequence_number(cell: object) -> bool:
     return isinstance(cell, str) and norm(cell).isdigit()
 
 
-def _marker_cell(cells: list[object], data_columns: Collection[int]) -> str:
-    """The first non-empty cell, normalised, after any bare numbers outside `data_columns` (序号)."""
+def _marker_cell(cells: list[object], data_columns: Collection[int] | None, copies: Collection[int]) -> str:
+    """The first non-empty cell, normalised, after any bare numbers outside `data_columns` (序号)
+    and any cell that holds a copy of a merge above it (`copies`)."""
     for idx, cell in enumerate(cells):
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             continue
-        if idx not in data_columns and _is_sequence_number(cell):
+        if data_columns is not None and idx not in data_columns and _is_sequence_number(cell):
+            continue
+        if idx in copies:
             continue
         return norm(cell)
     return ""
 
 
-def classify_row(cells: list[object], *, data_columns: Collection[int] | None = None) -> str | None:
+def classify_row(cells: list[object], *, data_columns: Collection[int] | None = None,
+                 copies: Collection[int] = ()) -> str | None:
     """The kind of a non-data row, or None for a data row, from this row alone (SUBMISSIONS.md 2).
 
     Every marker is read in the row's first non-empty cell: a remark `其中省级补助500万元`
     further along does not make a subtotal. For 合计 and 小计/其中 only, when `data_columns`
     (the indices of the columns mapped to the dataset) is given, bare numbers in other columns
-    (a 序号) are passed over first, so `3 | 小计 | …` is a subtotal. A footer-marker row is
-    "footer" here; whether it ends the table is for `row_kinds`, which knows what follows it.
+    (a 序号) are passed over first, so `3 | 小计 | …` is a subtotal; so are the cells a merge from
+    above fills (`copies`, their indices): a 煤矿名称 merged down its faces and their 小计 row
+    leaves `段王煤矿 | 小计 | …`, a subtotal; a row holding nothing but such copies (the merge
+    reaches a spare row) is blank. A footer-marker row is "footer" here; whether it ends the
+    table is for `row_kinds`, which knows what follows it.
     """
-    filled = [c for c in cells if c is not None and (not isinstance(c, str) or c.strip())]
-    if not filled:
-        return "blank"
+    filled_at = [idx for idx, c in enumerate(cells) if c is not None and (not isinstance(c, str) or c.strip())]
+    if all(idx in copies for idx in filled_at):
+        return "blank"  # nothing of its own: at most what a merge from above spreads into it
+    filled = [cells[idx] for idx in filled_at]
     first = norm(filled[0])
     if first.startswith(FOOTERS):
         return "footer"
-    marker = first if data_columns is None else _marker_cell(cells, data_columns)
-    if marker in TOTALS:
+    if data_columns is None and not copies:
+        markers = [first]
+    else:  # the first cell of its own, and the first cell whatever it holds (a 合计 merged down)
+        markers = [_marker_cell(cells, data_columns, copies), _marker_cell(cells, data_columns, ())]
+    if any(m in TOTALS for m in markers):
         return "totals"
-    if marker == "小计" or marker.startswith("其中"):
+    if any(m == "小计" or m.startswith("其中") for m in markers):
         return "subtotal"
     if _SECTION.match(first) and len({norm(c) for c in filled}) == 1:
         return "section"
@@ -231,16 +242,19 @@ def _is_substantial(cells: list[object], data_columns: Collection[int] | None) -
     return not (isinstance(first, str) and _LABEL.match(norm(first)))
 
 
-def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None = None) -> list[str | None]:
+def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None = None,
+              copies: list[Collection[int]] | None = None) -> list[str | None]:
     """The kind of every row below the header (None for a data row).
 
     A footer is a footer only if no data row follows it: the footer starts at the first
     footer-marker row (填表人, 注：…) after the last substantial data row, and every row from
     there on is footer (blank rows stay blank). A footer-marker row with data rows after it is
     a data row, so that a `注：` line in the middle of the data never hides the rows below it
-    (the clerk finds it among the rejected rows). `data_columns`: see `classify_row`.
+    (the clerk finds it among the rejected rows). `data_columns`, `copies` (one per row): see
+    `classify_row`.
     """
-    kinds = [classify_row(cells, data_columns=data_columns) for cells in rows]
+    copies = copies or [()] * len(rows)
+    kinds = [classify_row(cells, data_columns=data_columns, copies=row_copies) for cells, row_copies in zip(rows, copies)]
     last_data = next((i for i in range(len(rows) - 1, -1, -1)
                       if kinds[i] is None and _is_substantial(rows[i], data_columns)), -1)
     footer_start = next((i for i in range(last_data + 1, len(rows)) if kinds[i] == "footer"), len(rows))

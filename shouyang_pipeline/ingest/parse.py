@@ -93,14 +93,17 @@ def clipped(text: str | None) -> str | None:
     return f"{text[:AUDIT_CELL_CHARS]}…（共{len(text):,}字，此处只记前{AUDIT_CELL_CHARS}字）"
 
 
-def issue(row_number: int, cm: ColumnMap | None, raw: object, rule: str, reason: str, **fmt) -> Issue:
-    header = display_name(cm) if cm else ""
+def issue(row_number: int, cm: ColumnMap | None, raw: object, rule: str, reason: str, *,
+          declared: Field | None = None, **fmt) -> Issue:
+    """One failing cell. `declared`: the column the issue is about, for when the file has no such
+    column (a rule on a column the file left out): its declared header stands in the reason."""
+    header = display_name(cm) if cm else (declared.header if declared else "")
     written = clipped(as_written(raw))
     text = reason.format(header=header, value="" if written is None else written, **fmt)
     return Issue(
         source_row=row_number,
         source_cell=cell_name(row_number, cm.index) if cm else None,
-        column=cm.field.name if cm else None,
+        column=cm.field.name if cm else (declared.name if declared else None),
         source_column=cm.header if cm else None,
         value=written,
         rule=rule,
@@ -122,7 +125,11 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
     units = {cm.index: money_unit(layout, cm) if cm.field.kind == "money" else "万元" for cm in layout.columns}
     totals_rows: list[tuple[int, list[object]]] = []
     below = grid.rows[layout.header_row + 1:]
-    kinds = row_kinds([cells for _, cells in below], data_columns={cm.index for cm in layout.columns})
+    copies: dict[int, set[int]] = {}
+    for number, idx in grid.merge_copies:
+        copies.setdefault(number, set()).add(idx)
+    kinds = row_kinds([cells for _, cells in below], data_columns={cm.index for cm in layout.columns},
+                      copies=[copies.get(number, ()) for number, _ in below])
     other_encoding = grid.other_encoding if isinstance(grid, CsvGrid) else {}
     # A key is compared after NFKC: `ＳＹ２０２３－００３` typed with a Chinese input method is
     # `SY2023-003`, one project, not two.

@@ -15,14 +15,15 @@ import pandas as pd
 
 from ..config import Settings
 from ..catalog import rules as codes
-from ..catalog.datasets import DATASETS, Dataset
+from ..catalog.datasets import DATASETS, Dataset, Field
 from ..reference import Reference
 from ..catalog.tables import FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, PeriodFrames, dataset_period_key
 from .discover import RawFile, discover, take
 from .layout import find_layout, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
+from .register import Register, read_register
 from .read import FileRejected, as_written, cell_name, read_grids
-from .validate import rule_failures, values_frame
+from .validate import RuleContext, rule_failures, values_frame
 from .villages import check_village
 
 # The cross-column checks a dataset declares by name in `Dataset.row_checks`.
@@ -60,6 +61,7 @@ def ingest_period(settings: Settings, dataset_name: str, period: str, reference:
     dataset = DATASETS[dataset_name]
     if files is None:
         files = [f for f in discover(settings.raw_dir) if f.dataset_period == (dataset_name, period)]
+    register = read_register(settings.raw_dir)
     outcomes: list[FileOutcome] = []
     first_by_sha: dict[str, str] = {}
     for raw in sorted(files, key=lambda f: f.rel_path):
@@ -83,7 +85,8 @@ def ingest_period(settings: Settings, dataset_name: str, period: str, reference:
         staging=_staging_frame(dataset, period, outcomes),
         rejected=_issue_frame(dataset, period, outcomes, "errors"),
         warnings=_issue_frame(dataset, period, outcomes, "warnings"),
-        log=pd.DataFrame([_log_row(o, dataset, period) for o in outcomes], columns=FILE_LOG_COLUMNS),
+        log=pd.DataFrame([_log_row(o, dataset, period, register, reference) for o in outcomes],
+                         columns=FILE_LOG_COLUMNS),
     )
 
 
@@ -104,7 +107,7 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
                    and f.name not in from_submitter]
         if missing:
             names = "；".join(f"{f.header}（也可写作：{'、'.join(f.aliases)}）" if f.aliases else f.header for f in missing)
-            raise FileRejected(f"缺少必填列：{names}")
+            raise FileRejected(f"缺少必填列：{names}" + "".join(_submitter_hint(f, raw, reference) for f in missing))
         parsed = parse_file(raw.rel_path, layout, dataset, reference)
     except FileRejected as exc:
         return FileOutcome(raw, digest, rejection=str(exc))
@@ -131,6 +134,21 @@ def _submitter_values(raw: RawFile, dataset: Dataset, reference: Reference, layo
     return values
 
 
+def _submitter_hint(f: Field, raw: RawFile, reference: Reference) -> str:
+    """How a column that the submitter may give (`Field.from_submitter`) can be left out:
+    `。只报一个园区时也可不设此列，而在文件名中写明园区，如“2023-05__平头融合发展区.csv”`."""
+    if not f.from_submitter:
+        return ""
+    # What the list holds, as its look-up rule names it (园区, 乡镇).
+    what = next((r.what for r in f.rules if getattr(r, "list_name", None) == f.from_submitter), f.header)
+    names = reference.names(f.from_submitter)
+    example = f"{raw.period}__{names[0] if names else what}{raw.suffix}"
+    hint = f"。只报一个{what}时也可不设此列，而在文件名中写明{what}，如“{example}”"
+    if raw.submitter:
+        hint += f"（文件名中的“{raw.submitter}”不在{what}名录中）"
+    return hint
+
+
 def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
     for f in dataset.all_fields:
         for rule in f.rules:
@@ -148,6 +166,7 @@ def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference, period
         return
     frame = values_frame(dataset, [r.values for r in rows])
     failures = rule_failures(dataset, frame, reference, period)
+    context = RuleContext.for_period(reference, period)
     # A comparison with a column that itself broke a rule says nothing useful (总投资 -200 is
     # the error, not 年度计划投资 > -200): only the other column's own failure is reported.
     own = {(position, f.name) for position, f, rule in failures if not rule.is_comparison}
@@ -155,6 +174,10 @@ def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference, period
         if rule.is_comparison and (position, rule.other) in own:
             continue
         row = rows[position]
+        if pd.isna(frame.at[position, f.name]) and any(i.column == f.name for i in row.errors + row.warnings):
+            # A rule that fails on a NULL (`filled_when`) about a cell that is NULL because it could
+            # not be read (`2023年13月`): the cell already has its one problem, and it is not blank.
+            continue
         cm = row.file.column_map(f.name)
         raw_value = row.cells[cm.index] if cm and cm.index < len(row.cells) else row.values.get(f.name)
         other = other_value = ""
@@ -163,7 +186,8 @@ def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference, period
             other = display_name(other_cm) if other_cm else dataset.field(rule.other).header
             if other_cm and other_cm.index < len(row.cells):
                 other_value = as_written(row.cells[other_cm.index]) or ""
-        found = issue(row.number, cm, raw_value, rule.code, rule.reason, other=other, other_value=other_value)
+        found = issue(row.number, cm, raw_value, rule.code, rule.reason, declared=f, other=other,
+                      other_value=other_value, **rule.reason_fields(context))
         if f.required:
             row.errors.append(found)
         else:
@@ -198,7 +222,7 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
             row.errors.append(Issue(
                 source_row=row.number,
                 source_cell=cell_name(row.number, cm.index) if cm else None,
-                column=cm.field.name if cm else None,
+                column=cm.field.name if cm else dataset.key[-1],
                 source_column=cm.header if cm else None,
                 value=written if written is not None else shown, rule=codes.DUPLICATE_KEY,
                 reason=f"{key_header}“{shown}”在本期重复出现（另见：{others}），重复的各行均不入库，请核对后只保留一行",
@@ -265,6 +289,7 @@ _WARNING_OUTCOMES = {
     codes.GARBLED_TEXT: ("疑似乱码", "已按原样保存", "将按原样保存"),
     codes.MIXED_ENCODING: ("以另一种编码保存", "已按该编码读取", "已按该编码读取"),
     codes.UNKNOWN_CODE: ("代码不在名录中", "已按名称改用名录中的代码", "将按名称改用名录中的代码"),
+    codes.MISSING_DATE: ("应填写而未填写", "所在行已照常入库", "所在行将照常入库"),
 }
 _NULLED = ("无法识别或不符合规则", "已存为空值", "入库时将存为空值")
 
@@ -326,7 +351,7 @@ def file_message(o: FileOutcome, audience: Audience = RUN) -> str:
     return "；".join(notes)
 
 
-def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
+def _log_row(o: FileOutcome, dataset: Dataset, period: str, register: Register, reference: Reference) -> dict:
     pf = o.parsed
     rows = pf.rows if pf else []
     read = len(rows)
@@ -348,14 +373,22 @@ def _log_row(o: FileOutcome, dataset: Dataset, period: str) -> dict:
         "ignored_columns": "、".join(pf.layout.ignored) if pf and pf.layout.ignored else None,
         "totals_check": pf.totals_check if pf else None,
         "message": file_message(o, RUN),
+        **_received(o.raw, register),
+        "expected_submitter": reference.expected_submitter(dataset.name, o.raw.submitter),
         "partition_key": dataset_period_key(dataset.name, period),
     }
+
+
+def _received(raw: RawFile, register: Register) -> dict:
+    received_at, received_from = register.received(raw.rel_path, raw.path)
+    return {"received_at": received_at, "received_from": received_from}
 
 
 def unplaced_log(settings: Settings, files: list[RawFile] | None = None) -> pd.DataFrame:
     """Ingest-log rows for files no partition can hold (unknown folder, bad or out-of-range period)."""
     if files is None:
         files = discover(settings.raw_dir)
+    register = read_register(settings.raw_dir)
     records = []
     for raw in files:
         if raw.dataset_period is not None:
@@ -365,6 +398,7 @@ def unplaced_log(settings: Settings, files: list[RawFile] | None = None) -> pd.D
             "file_path": raw.rel_path, "dataset": raw.dataset, "period": raw.period, "submitter": raw.submitter,
             "sha256": digest, "status": "rejected", "rows_read": 0, "rows_loaded": 0, "rows_rejected": 0,
             "rows_skipped": 0, **{f"rows_{k}": 0 for k in ROW_KINDS}, "ignored_columns": None,
-            "totals_check": None, "message": raw.naming_problem, "partition_key": None,
+            "totals_check": None, "message": raw.naming_problem, **_received(raw, register),
+            "expected_submitter": None, "partition_key": None,
         })
     return pd.DataFrame(records, columns=FILE_LOG_COLUMNS)

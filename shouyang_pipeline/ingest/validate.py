@@ -44,6 +44,9 @@ class RuleContext:
     def choices(self, list_name: str) -> set[str]:
         return self.reference.choices(list_name)
 
+    def names(self, list_name: str) -> list[str]:
+        return self.reference.names(list_name)
+
 
 def _check(field: Field, number: int, rule: Rule, reference: RuleContext) -> pa.Check:
     """The rule as a pandera check named `<column>#<rule number>`; NULLs pass (ignore_na).

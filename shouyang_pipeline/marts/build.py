@@ -4,7 +4,9 @@
 never sees a half-built mart and a failed build leaves the previous table:
 
 1. `macros.sql`: the shared expressions, as TEMP macros of this connection (never stored in the
-   warehouse);
+   warehouse), and `declared_choices(dataset, field)`, made here from the catalogue
+   (`catalogue_macros_sql`): the choices of a field's `one_of` rule in their declared order, so
+   that a mart with a row per choice (talent_summary) takes the list from the declaration;
 2. `CREATE OR REPLACE TABLE marts.<name> AS <name>.sql`; a mart with sentence columns
    (`sentences.WRITERS`) goes through a TEMP table of its figures first, and the sentences are
    written in Python from them;
@@ -22,7 +24,9 @@ from importlib import resources
 import duckdb
 import pandas as pd
 
+from ..catalog.datasets import DATASETS
 from ..catalog.marts import MARTS, StatusCheck
+from ..catalog.rules import OneOf
 from ..catalog.tables import Table
 from ..warehouse.ddl import comment_statements, ident
 from .lineage import build_order
@@ -43,9 +47,39 @@ def macros_sql() -> str:
     return resources.files(__package__).joinpath("macros.sql").read_text(encoding="utf-8")
 
 
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def catalogue_macros_sql() -> str:
+    """The macro made from the catalogue rather than written in macros.sql:
+
+    `declared_choices(dataset, field)`: the choices of that field's `one_of` rule
+    (`catalog/datasets/<dataset>.py`) as a VARCHAR[] in their declared order, e.g.
+    `declared_choices('talent', 'field')`; an error for a field that has no such rule. Like the
+    macros of macros.sql it is an expression of its arguments only (it reads no table)."""
+    cases = []
+    for dataset in DATASETS.values():
+        for f in dataset.all_fields:
+            for rule in f.rules:
+                if isinstance(rule, OneOf):
+                    choices = ", ".join(_sql_text(c) for c in rule.choices)
+                    cases.append(f"        WHEN {_sql_text(f'{dataset.name}.{f.name}')} "
+                                 f"THEN CAST([{choices}] AS VARCHAR[])")
+    return (
+        "CREATE OR REPLACE TEMP MACRO declared_choices(dataset_name, field_name) AS\n"
+        "    CASE dataset_name || '.' || field_name\n"
+        + "\n".join(cases) + "\n"
+        "        ELSE error('no one_of rule declared for ' || dataset_name || '.' || field_name)\n"
+        "    END;\n"
+    )
+
+
 def create_macros(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create (or replace) the marts' macros on this connection, as TEMP macros."""
+    """Create (or replace) the marts' macros on this connection, as TEMP macros: those of
+    macros.sql and the one made from the catalogue (`catalogue_macros_sql`)."""
     conn.execute(macros_sql())
+    conn.execute(catalogue_macros_sql())
 
 
 def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True) -> int:

@@ -6,6 +6,10 @@
 -- (which holds tables, not functions). To run a mart's SQL by hand, in the DuckDB CLI on the
 -- warehouse (read-only is fine: TEMP macros are the connection's own), read this file first:
 --     .read shouyang_pipeline/marts/macros.sql
+-- One more macro is made with these from the catalogue rather than written here (marts/build.py,
+-- catalogue_macros_sql): declared_choices(dataset, field), the choices of a field's one_of rule in
+-- their declared order (talent_summary's kinds and fields). To run talent_summary.sql by hand, make
+-- it too: python -c "from shouyang_pipeline.marts.build import catalogue_macros_sql as m; print(m())"
 --
 -- Every macro is an expression of its arguments only: it reads no table (a mart's lineage is the
 -- tables its own SQL names) and is inlined where it is called, so a mart computes in exactly the

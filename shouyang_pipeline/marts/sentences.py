@@ -9,12 +9,15 @@ and keeps only the declared columns.
 Figures arrive as the SQL computed them: DECIMALs as `Decimal` (printed with `str`, which gives
 the digits DuckDB prints, never an exponent), counts as `int`. Signs are taken from the
 unrounded DOUBLE figures, never from the rounded ones shown. A sentence with a missing figure is
-NULL, as SQL's `||` would make it.
+NULL, as SQL's `||` would make it. A target without its data that period says which department
+has not reported (`not_reported`: `县能源局2023-05的报表未报送`), by the department's name, never a
+dataset's code name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..catalog.datasets import DATASETS
@@ -34,6 +37,42 @@ def no_industry_data(period: str) -> str:
         return "1月规上工业数据不单独发布，与2月合并为1—2月累计数"
     department = DATASETS["industrial_output"].department
     return f"{month_range(period)}无规上工业企业数据（{department}本期报表未报送或被退回）"
+
+
+def due_period(dataset: str, period: str) -> str | None:
+    """The latest period up to `period`, in its year, for which the dataset is due: the period
+    itself for a monthly dataset, the last quarter's month (03, 06, 09, 12) for a quarterly one;
+    None in January and February for a quarterly one (nothing is due yet that year)."""
+    if DATASETS[dataset].cadence != "quarterly":
+        return period
+    quarter_month = int(period[5:7]) // 3 * 3
+    return f"{period[:4]}-{quarter_month:02d}" if quarter_month else None
+
+
+def not_reported(dataset: str, period: str, department: str | None = None) -> str:
+    """`县能源局2023-05的报表未报送`: who has not reported the data a figure of `period` needs, by
+    the department's name (the dataset's declared one unless given), never the dataset's code.
+    For a quarterly dataset, the quarter due (`县委组织部2023-03的报表未报送`), or before the
+    first quarter that nothing has been sent this year."""
+    declared = DATASETS[dataset]
+    department = department or declared.department
+    due = due_period(dataset, period)
+    if due is None:
+        return f"{department}本年尚未报送{declared.title}（按季度报送，首期为{period[:4]}-03）"
+    return f"{department}{due}的报表未报送"
+
+
+def plain_number(value: Any) -> str:
+    """A number as people write it: no exponent, no trailing zeros (26.0 → '26', 0.5 → '0.5',
+    1e20 → '100000000000000000000')."""
+    d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    text = format(d, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _money_shown(value: Decimal) -> Decimal:
+    """Money as shown: 2 decimals, 四舍五入 (half away from zero), as macros.sql's round_money."""
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _text(*pieces: Any) -> str | None:
@@ -86,6 +125,57 @@ def _village_income(row: dict) -> str | None:
     return _text(row["data_period"], "：", meeting, "/", expected, "个村达标", rest)
 
 
+def _smart_faces(row: dict) -> str | None:
+    """`2023-12：已建成智能化工作面23个（采煤5个、掘进18个），目标26个（5采21掘）`."""
+    if row["data_period"] is None:
+        return not_reported("smart_mines", row["period"])
+    return _text(row["period"], "：已建成智能化工作面", row["faces_built"], "个（采煤", row["mining_faces_built"],
+                 "个、掘进", row["heading_faces_built"], "个），目标", plain_number(row["target_value"]), "个（",
+                 row["mining_required"], "采", row["heading_required"], "掘）")
+
+
+def _talent(what: str, column: str) -> Callable[[dict], str | None]:
+    """`2023-06：累计对接领军人才85人，目标100人，尚差15人`, from the latest talent period up to
+    this one in the same year (named)."""
+
+    def sentence(row: dict) -> str | None:
+        if row["data_period"] is None:
+            return not_reported("talent", row["period"])
+        count = row[column]
+        if count is None:
+            return None
+        if row["status"] == "达标":
+            verdict = "已达到目标"
+        else:
+            verdict = f"尚差{plain_number(Decimal(repr(row['target_value'])) - count)}人"
+        return _text(row["data_period"], "：累计", what, count, "人，目标", plain_number(row["target_value"]),
+                     "人，", verdict)
+
+    return sentence
+
+
+def _park_department(zone: str) -> str:
+    """The park's management committee, which sends its zone_operations file (平头融合发展区管委会)."""
+    return f"{zone}管委会"
+
+
+def _park_revenue(row: dict) -> str | None:
+    """`1—12月平头融合发展区营业性收入累计75.00亿元，目标200亿元，尚差125.00亿元`; the shortfall
+    from the unrounded revenue."""
+    zone = row["scope"]
+    if row["data_period"] is None:
+        return not_reported("zone_operations", row["period"], _park_department(zone))
+    if row["status"] == "达标":
+        verdict = "已达到目标"
+    else:
+        exact = row["revenue_yi_exact"]
+        if exact is None:
+            return None
+        verdict = _text("尚差", _money_shown(Decimal(repr(row["target_value"])) - exact), "亿元")
+    return _text(month_range(row["period"]), zone, "营业性收入累计", row["revenue_shown"], "亿元，目标",
+                 plain_number(row["target_value"]), "亿元，", verdict)
+
+
 def _not_computed(row: dict) -> str | None:
     """A target no figure of the warehouse measures yet: said in words, never with a dataset's code."""
     if row["dataset_in_contract"]:
@@ -97,6 +187,10 @@ SCORECARD_SENTENCES: dict[str, Callable[[dict], str | None]] = {
     "industrial_growth_above_city": _industrial_growth,
     "digital_economy_core_output": _digital_core,
     "village_operating_income_min": _village_income,
+    "smart_working_faces": _smart_faces,
+    "leading_talent": _talent("对接领军人才", "leading_connected"),
+    "practical_talent": _talent("培育引进实用型人才", "practical_recruited"),
+    "pingtou_industry_cluster": _park_revenue,
 }
 
 

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--seed", type=int, default=2023)
     ap.add_argument("--clean", action="store_true",
-                    help="remove raw_dir/<dataset>/ of the four sample datasets before writing")
+                    help="remove raw_dir/<dataset>/ of the sample datasets before writing")
     ap.add_argument("--json", action="store_true", help="print the whole summary as JSON")
     args = ap.parse_args(argv)
     if args.clean:

@@ -3,6 +3,11 @@
 The sample is made-up data built around the real figures of the county's bulletins
 (contract: SAMPLE.md). ``write_sample(raw_dir, reference_dir)`` with scale=1 writes the bundled
 sample; larger scales multiply projects, enterprises and villages for benchmarks.
+
+The second part of SAMPLE.md (smart_mines, zone_operations, talent) is drawn from its own random
+stream after the first part, so adding it left the first part's files byte for byte as they were.
+At larger scales only the working faces multiply: the parks are the reference list's and the
+talent table is one row per field and kind.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name
 
 from . import names as N
-from .model import (C, CITY_GROWTH, QUARTERS, STARTED, Enterprise, Project, Village, bad_credit_code,
-                    build_enterprises, build_projects, build_villages, fill_village_income, make_credit_code)
+from .model import (C, CITY_GROWTH, QUARTERS, STARTED, Enterprise, Face, Project, TalentRow, Village, ZoneOps,
+                    bad_credit_code, build_enterprises, build_faces, build_projects, build_talent, build_villages,
+                    build_zone_ops, fill_village_income, make_credit_code)
 from .writers import Formula, Pct, Sheet, write_csv, write_xlsx
 
-DATASETS = ("key_projects", "industrial_output", "city_indicators", "village_income")
+DATASETS = ("key_projects", "industrial_output", "city_indicators", "village_income", "smart_mines",
+            "zone_operations", "talent")
 BIG_XLSX_ROWS = 5000  # above this many rows, xlsxwriter runs in constant_memory mode
 
 
@@ -53,6 +60,13 @@ class Style:
     drop_cun: bool = False       # village_income: some names without the trailing 村
     pct: str = "pct_cell"        # city_indicators: pct_cell | number | percent_text | fullwidth
     indicator_alias: bool = False
+    # smart_mines, zone_operations, talent
+    merged: bool = False         # the first grouping column merged down each group (煤矿名称, 产业领域)
+    mines: str = "name"          # name | alias | mixed
+    face_types: str = "canon"    # canon | zong (综采/综掘) | short (采/掘) | long (采煤工作面) | mixed
+    statuses: str = "canon"      # canon | alt (建成/施工中)
+    kinds: str = "canon"         # talent: canon | alt (领军型人才/实用人才) | mixed
+    zone_col: bool = True        # zone_operations: a 园区名称 column (else the zone is the submitter)
 
 
 KP_STYLES = {
@@ -139,6 +153,83 @@ VI_HEADERS = {
 KP_MONEY = ("total", "plan", "ytd")
 IO_MONEY = ("ytd", "prev", "output")
 VI_MONEY = ("op", "total")
+# smart_mines (县能源局, monthly)
+SM_STYLES = {
+    1: Style(title=True, merged=True, totals="formula", footer=True, dates="excel"),
+    2: Style(fmt="csv", encoding="utf-8", headers="alias", mines="alias", dates="iso", bools="YN"),
+    3: Style(fmt="csv", encoding="gbk", unit_in_header=True, face_types="zong", dates="slash"),
+    4: Style(title=True, merged=True, headers="alias2", totals="static", footer=True, dates="excel", bools="check"),
+    5: Style(fmt="csv", encoding="utf-8-sig", face_types="short", statuses="alt", dates="cn_day", mines="mixed"),
+    6: Style(title=True, unit="亿元", merged=True, totals="formula", footer=True, dates="excel"),
+    7: Style(fmt="csv", encoding="gbk", mines="mixed", dates="dot", headers="alias2"),
+    8: Style(merged=True, headers="alias", mines="alias", dates="slash", face_types="long"),
+    9: Style(fmt="csv", encoding="utf-8-sig", unit="亿元", unit_in_header=True, headers="alias2", statuses="alt"),
+    10: Style(title=True, instructions=True, merged=True, totals="formula", footer=True, face_types="long",
+              dates="excel"),
+    11: Style(fmt="csv", encoding="gbk", title=True, dates="iso", face_types="mixed", bools="check"),
+    12: Style(title=True, merged=True, totals="formula", footer=True, dates="excel", face_types="mixed",
+              statuses="alt", mines="mixed"),
+}
+SM_HEADERS = {
+    "canon": {"seq": "序号", "mine": "煤矿名称", "code": "工作面编号", "name": "工作面名称", "type": "工作面类型",
+              "status": "建设状态", "date": "建成时间", "g5": "是否5G覆盖", "inv": "本年累计完成投资",
+              "remarks": "备注"},
+    "alias": {"seq": "序号", "mine": "矿井名称", "code": "工作面代码", "name": "工作面", "type": "采掘类型",
+              "status": "进展情况", "date": "建成日期", "g5": "5G覆盖", "inv": "累计完成投资", "remarks": "备注"},
+    "alias2": {"seq": "序号", "mine": "煤矿", "code": "编号", "name": "工作面名称", "type": "类型", "status": "状态",
+               "date": "验收时间", "g5": "是否5G覆盖", "inv": "本年累计完成投资", "remarks": "备注"},
+}
+FACE_TYPE_WORDS = {"canon": {"采煤": "采煤", "掘进": "掘进"}, "zong": {"采煤": "综采", "掘进": "综掘"},
+                   "short": {"采煤": "采", "掘进": "掘"}, "long": {"采煤": "采煤工作面", "掘进": "掘进工作面"}}
+STATUS_ALT = {"已建成": "建成", "在建": "施工中", "未开工": "未开工"}
+
+# zone_operations (each park, monthly): 平头融合发展区 every month, the others for some months
+_ZC_X = Style(title=True, headers="alias", footer=True)
+_ZC_C = Style(fmt="csv", encoding="gbk", headers="ascii", zone_col=False)
+ZO_STYLES = {
+    "PINGTOU": {
+        1: Style(title=True, footer=True),
+        2: Style(fmt="csv", encoding="utf-8", headers="alias", zone_col=False),
+        3: Style(fmt="csv", encoding="gbk", headers="ascii", unit="亿元", unit_in_header=True),
+        4: Style(title=True, unit="亿元", zones="alias", footer=True),
+        5: Style(fmt="csv", encoding="utf-8-sig", headers="alias", zone_col=False),
+        6: Style(title=True, instructions=True, headers="ascii", footer=True),
+        7: Style(title=True, zones="alias", footer=True),
+        8: Style(fmt="csv", encoding="gbk", zone_col=False),
+        9: Style(headers="alias", unit="亿元", unit_in_header=True),
+        10: Style(fmt="csv", encoding="utf-8", headers="ascii", zones="alias"),
+        11: Style(title=True, headers="alias", zone_col=False, footer=True),
+        12: Style(title=True, unit="亿元", unit_in_header=True, footer=True),
+    },
+    "CHAOYANG_COAL_MACHINERY": {m: (_ZC_X if m % 2 == 0 else _ZC_C) for m in range(4, 13)},
+    "JINGSHANG_AGRI": {m: Style(fmt="csv", encoding="utf-8-sig", zones="alias") for m in (3, 6, 9, 12)},
+}
+ZO_HEADERS = {
+    "canon": {"seq": "序号", "zone": "园区名称", "fai": "固定资产投资本年累计", "tax": "税收收入本年累计",
+              "rev": "营业性收入本年累计", "above": "“四上”企业数", "new": "本年新增“四上”企业", "emp": "从业人员",
+              "remarks": "备注"},
+    "alias": {"seq": "序号", "zone": "园区", "fai": "固定资产投资", "tax": "税收收入", "rev": "营业性收入",
+              "above": "四上企业数", "new": "新增四上企业", "emp": "从业人数", "remarks": "备注"},
+    "ascii": {"seq": "序号", "zone": "所在园区", "fai": "本年固定资产投资", "tax": "税收", "rev": "营业收入",
+              "above": '"四上"企业数', "new": '新增"四上"企业数', "emp": "就业人数", "remarks": "备注"},
+}
+ZO_MONEY = ("fai", "tax", "rev")
+
+# talent (县委组织部, quarterly)
+TA_STYLES = {
+    3: Style(title=True, merged=True, totals="formula", footer=True),
+    6: Style(fmt="csv", encoding="gbk", headers="alias", kinds="alt"),
+    9: Style(fmt="csv", encoding="utf-8-sig", headers="alias2", kinds="mixed"),
+    12: Style(title=True, merged=True, totals="static", footer=True, kinds="mixed"),
+}
+TA_HEADERS = {
+    "canon": {"seq": "序号", "field": "产业领域", "kind": "人才类别", "conn": "本年累计对接人数",
+              "rec": "本年累计引进培育人数", "remarks": "备注"},
+    "alias": {"seq": "序号", "field": "领域", "kind": "类别", "conn": "对接人数", "rec": "引进培育人数",
+              "remarks": "备注"},
+    "alias2": {"seq": "序号", "field": "行业", "kind": "人才类型", "conn": "累计对接", "rec": "引育人数",
+               "remarks": "备注"},
+}
 SECTION_NO = {"产业转型": "一", "城市建设": "二", "社会民生": "三", "基础设施": "四"}
 FOOTER = "填表人：张三　审核人：李四"
 FULLWIDTH = str.maketrans("0123456789.,", "０１２３４５６７８９．，")
@@ -215,6 +306,27 @@ def fmt_town(name: str | None, style: Style, rng: random.Random) -> str | None:
     return name
 
 
+def fmt_mine(code: str, style: str, rng: random.Random) -> str:
+    name, aliases = N.MINES[code]
+    if style == "alias":
+        return aliases[0]
+    if style == "mixed":
+        return rng.choice([name] + aliases)
+    return name
+
+
+def fmt_face_type(kind: str, style: str, rng: random.Random) -> str:
+    if style == "mixed":
+        style = rng.choice(list(FACE_TYPE_WORDS))
+    return FACE_TYPE_WORDS[style][kind]
+
+
+def fmt_kind(kind: str, style: str, rng: random.Random) -> str:
+    if style == "alt" or (style == "mixed" and rng.random() < 0.5):
+        return N.TALENT_KIND_ALT[kind]
+    return kind
+
+
 def money_header(label: str, style: Style) -> str:
     if not style.unit_in_header:
         return label
@@ -236,7 +348,11 @@ class Table:
 
 def build_table(*, name: str, keys: list[str], headers: dict[str, str], money_keys: tuple[str, ...],
                 records: list[dict[str, Any]], style: Style, rng: random.Random, title: str, unit_line: str,
-                merge_key: str | None = None, totals_offset: dict[str, int] | None = None) -> Table:
+                merge_key: str | None = None, totals_offset: dict[str, int] | None = None,
+                merge_runs: bool = False, count_keys: tuple[str, ...] = ()) -> Table:
+    """merge_key: merge that column down all data rows (XLSX), or, with merge_runs, down each run
+    of consecutive records holding the same value. count_keys: counts summed in the 合计 row as
+    they are (no unit)."""
     ncol = len(keys)
     hdr = {k: (money_header(headers[k], style) if k in money_keys else headers[k]) for k in keys}
     sheet = Sheet(name=name, widths=[6] + [14] * (ncol - 1))
@@ -251,7 +367,7 @@ def build_table(*, name: str, keys: list[str], headers: dict[str, str], money_ke
     sheet.styles[len(rows)] = "header"
     rows.append([hdr[k] for k in keys])
     record_rows: list[int] = []
-    sums = {k: 0 for k in money_keys}
+    sums = {k: 0 for k in money_keys + count_keys}
     section = None
     seq = 0
     first_data = len(rows)
@@ -274,11 +390,24 @@ def build_table(*, name: str, keys: list[str], headers: dict[str, str], money_ke
                 v = money(v, style.unit)
                 if style.text_numbers and rng.random() < 0.04:
                     v = f"{v:,.2f}" if rng.random() < 0.6 else f"{v:.2f}".translate(FULLWIDTH)
+            elif k in count_keys and isinstance(v, int):
+                sums[k] += v
             row.append(v)
         record_rows.append(len(rows))
         rows.append(row)
     last_data = len(rows) - 1
-    if merge_key and style.fmt == "xlsx" and len(record_rows) > 1:
+    if merge_key and merge_runs and style.fmt == "xlsx":
+        c = keys.index(merge_key)
+        start = 0
+        for i in range(1, len(record_rows) + 1):
+            if i < len(record_rows) and rows[record_rows[i]][c] == rows[record_rows[start]][c]:
+                continue
+            if i - 1 > start:
+                for r in record_rows[start + 1:i]:
+                    rows[r][c] = None
+                sheet.merges.append((record_rows[start], c, record_rows[i - 1], c))
+            start = i
+    elif merge_key and style.fmt == "xlsx" and len(record_rows) > 1:
         c = keys.index(merge_key)
         for r in record_rows[1:]:
             rows[r][c] = None
@@ -301,6 +430,12 @@ def build_table(*, name: str, keys: list[str], headers: dict[str, str], money_ke
                 trow[c] = Formula(f"=SUM({col}{first_data + 1}:{col}{last_data + 1})", total)
             else:
                 trow[c] = total
+        for k in count_keys:
+            c = keys.index(k)
+            col = xl_col_to_name(c)
+            totals[k] = sums[k]
+            trow[c] = (Formula(f"=SUM({col}{first_data + 1}:{col}{last_data + 1})", sums[k])
+                       if style.totals == "formula" and style.fmt == "xlsx" else sums[k])
         rows.append(trow)
         sheet.styles[r] = "total"
     if style.footer:
@@ -568,6 +703,158 @@ class SampleWriter:
                 for i, key, value, rule, effect, expected in plants:
                     self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
 
+    # -- smart mines
+    def smart_mines(self, rng: random.Random, year: int, faces: list[Face], main: bool) -> dict[str, Any]:
+        keys = ["seq", "mine", "code", "name", "type", "status", "date", "g5", "inv", "remarks"]
+        order = {code: i for i, code in enumerate(N.MINES)}
+        faces = sorted(faces, key=lambda f: (order[f.mine], f.code.split("-")[0], f.kind != "采煤", f.code))
+        figures: dict[str, Any] = {}
+        for m in range(1, 13):
+            st = SM_STYLES[m]
+            file_mine = {code: fmt_mine(code, st.mines, rng) for code in N.MINES}
+            records = []
+            for f in faces:
+                status = f.status(m)
+                built = status == "已建成"
+                remarks = None
+                if f.built_month == m:
+                    remarks = "本月通过验收"
+                elif status == "未开工":
+                    remarks = "设计审批中"
+                records.append({
+                    "mine": file_mine[f.mine] if st.merged else fmt_mine(f.mine, st.mines, rng),
+                    "code": f.code, "name": f.name, "type": fmt_face_type(f.kind, st.face_types, rng),
+                    "status": STATUS_ALT[status] if st.statuses == "alt" else status,
+                    "date": fmt_date(f.completed_on, st.dates, rng, st.fmt) if built and f.completed_on else None,
+                    "g5": fmt_bool(f.has_5g(m), st.bools), "inv": f.invest[m], "remarks": remarks})
+            plants: list[tuple[int, str | None, Any, str, str, str]] = []
+
+            def extra(**kw: Any) -> int:
+                rec = {"type": fmt_face_type("掘进", st.face_types, rng), "status": "在建" if st.statuses != "alt"
+                       else "施工中", "g5": fmt_bool(False, st.bools)}
+                rec.update(kw)
+                records.append(rec)
+                return len(records) - 1
+
+            if main and m == 4:
+                i = next(i for i, f in enumerate(faces) if f.built_month == 4)
+                records[i]["date"] = None
+                plants.append((i, "date", None, "missing_date", "cell warning (row loads, 建成时间 NULL)",
+                               f"建设状态为“已建成”时应填写建成时间（当前为空）；工作面{faces[i].code}照常入库"))
+            if main and m == 5:
+                under_way = [i for i, f in enumerate(faces) if f.status(5) == "在建"]
+                i = next((i for i in under_way if (faces[i].built_month or 0) >= 7), under_way[0])
+                planned = faces[i].completed_on or date(year, 11, 30)
+                value = fmt_date(planned, st.dates, rng, st.fmt)
+                records[i]["date"] = value
+                plants.append((i, "date", value, "future_date", "cell warning (row loads, 建成时间 NULL)",
+                               f"建成时间晚于本期报告月的最后一天（当前值：{value}，在建工作面填了计划建成时间）；"
+                               f"工作面{faces[i].code}照常入库"))
+            if main and m == 6:
+                code = "KY-J08"
+                for nm in ("9号煤辅助运输巷掘进工作面", "9号煤回风大巷掘进工作面"):
+                    i = extra(mine=fmt_mine("KAIYUAN", st.mines, rng), code=code, name=nm, inv=150 * C)
+                    plants.append((i, "code", code, "duplicate_key", "rejected",
+                                   f"工作面编号{code}重复出现（两行都被拒收，原因中列出另一行）"))
+            if main and m == 9:
+                i = extra(mine=N.UNKNOWN_MINE, code="FHL-C01", name="2101综采工作面",
+                          type=fmt_face_type("采煤", st.face_types, rng), inv=420 * C)
+                plants.append((i, "mine", N.UNKNOWN_MINE, "not_in_list", "rejected",
+                               f"煤矿名称“{N.UNKNOWN_MINE}”不在智能化建设煤矿名录中; row rejected"))
+            title = f"{year}年{period_label(m)}煤矿智能化工作面建设进展表"
+            unit_line = f"填报单位：县能源局　　单位：{st.unit}"
+            table = build_table(name="智能化工作面", keys=keys, headers=SM_HEADERS[st.headers], money_keys=("inv",),
+                                records=records, style=st, rng=rng, title=title, unit_line=unit_line,
+                                merge_key="mine" if st.merged else None, merge_runs=True)
+            path = self._path("smart_mines", year, m, "能源局", "xlsx" if st.fmt == "xlsx" else "csv")
+            self._emit(path, table, st, "smart_mines", len(records))
+            for i, key, value, rule, effect, expected in plants:
+                self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
+            figures[f"{year}-{m:02d}"] = _smart_mine_figures(faces, m)
+        return figures
+
+    # -- zone operations
+    def zone_operations(self, rng: random.Random, year: int, zones: list[ZoneOps], main: bool) -> dict[str, Any]:
+        figures: dict[str, Any] = {}
+        for m in range(1, 13):
+            period_figures: dict[str, Any] = {}
+            for z in zones:
+                if m not in z.months:
+                    continue
+                st = ZO_STYLES[z.zone][m]
+                name = N.ZONES[z.zone][0]
+                keys = ["seq"] + (["zone"] if st.zone_col else []) + ["fai", "tax", "rev", "above", "new", "emp",
+                                                                      "remarks"]
+                rec: dict[str, Any] = {"zone": fmt_zone(z.zone, st.zones, rng), "fai": z.fai[m], "tax": z.tax[m],
+                                       "rev": z.revenue[m], "above": z.above[m], "new": z.new[m],
+                                       "emp": z.employees[m]}
+                if z.new[m] > z.new.get(m - 1, 0):
+                    rec["remarks"] = f"本月新增“四上”企业{z.new[m] - z.new.get(m - 1, 0)}家"
+                records = [rec]
+                fig: dict[str, Any] | None = _zone_ops_figures(z, m)
+                plants: list[tuple[int, str | None, Any, str, str, str]] = []
+                if main and z.zone == "PINGTOU" and m == 7:
+                    records.append({"zone": N.UNKNOWN_ZONE, "fai": 38_600 * C, "tax": 2_150 * C, "rev": 41_200 * C,
+                                    "above": 5, "new": 1, "emp": 620, "remarks": "园中园，单独列报"})
+                    plants.append((1, "zone", N.UNKNOWN_ZONE, "not_in_list", "rejected",
+                                   f"园区名称“{N.UNKNOWN_ZONE}”不在园区名录中（它是平头融合发展区内的园中园）; "
+                                   "row rejected, 平头融合发展区's own row loads"))
+                if main and z.zone == "CHAOYANG_COAL_MACHINERY" and m == 6:
+                    rec["new"] = 21
+                    fig["new_above_scale_enterprises"] = None
+                    plants.append((0, "new", 21, "out_of_range", "cell warning (row loads, 新增“四上”企业 NULL)",
+                                   f"本年新增“四上”企业不能大于“四上”企业数（当前值：21，“四上”企业数：{rec['above']}）"))
+                if main and z.zone == "JINGSHANG_AGRI" and m == 3:
+                    rec["emp"] = Raw("暂无")
+                    fig["employees"] = None
+                    plants.append((0, "emp", "暂无", "not_a_number", "cell warning (row loads, 从业人员 NULL)",
+                                   "从业人员不是数字（暂无）：可选项，存为空并记入 cell_warnings"))
+                if main and z.zone == "JINGSHANG_AGRI" and m == 9:
+                    rec["tax"] = -18 * C
+                    fig = None
+                    plants.append((0, "tax", money(-18 * C, st.unit), "negative", "rejected (the file's only row: "
+                                   "file rejected)", "税收收入本年累计不能为负数（当前值：-18）; row rejected"))
+                title = f"{year}年{period_label(m)}{name}运行情况表"
+                unit_line = f"填报单位：{name}管委会　　单位：{st.unit}"
+                table = build_table(name="园区运行", keys=keys, headers=ZO_HEADERS[st.headers], money_keys=ZO_MONEY,
+                                    records=records, style=st, rng=rng, title=title, unit_line=unit_line)
+                path = self._path("zone_operations", year, m, name, "xlsx" if st.fmt == "xlsx" else "csv")
+                self._emit(path, table, st, "zone_operations", len(records))
+                for i, key, value, rule, effect, expected in plants:
+                    self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
+                if fig is not None:
+                    period_figures[name] = fig
+            figures[f"{year}-{m:02d}"] = period_figures
+        return figures
+
+    # -- talent
+    def talent(self, rng: random.Random, year: int, rows: list[TalentRow], main: bool) -> dict[str, Any]:
+        keys = ["seq", "field", "kind", "conn", "rec", "remarks"]
+        rows = sorted(rows, key=lambda t: (N.TALENT_FIELDS.index(t.field), N.TALENT_KINDS.index(t.kind)))
+        figures: dict[str, Any] = {}
+        for q in QUARTERS:
+            st = TA_STYLES[q]
+            records: list[dict[str, Any]] = [{"field": t.field, "kind": fmt_kind(t.kind, st.kinds, rng),
+                                              "conn": t.connected[q], "rec": t.recruited[q]} for t in rows]
+            plants: list[tuple[int, str | None, Any, str, str, str]] = []
+            if main and q == 6:
+                records.append({"field": N.UNKNOWN_TALENT_FIELD, "kind": fmt_kind("实用型人才", st.kinds, rng),
+                                "conn": 35, "rec": 28, "remarks": "光伏运维"})
+                plants.append((len(records) - 1, "field", N.UNKNOWN_TALENT_FIELD, "not_in_list", "rejected",
+                               f"产业领域只能填写{'、'.join(N.TALENT_FIELDS)}之一（当前值：{N.UNKNOWN_TALENT_FIELD}）; "
+                               "row rejected"))
+            title = f"{year}年{period_label(q)}人才引育情况表"
+            unit_line = "填报单位：县委组织部　　单位：人"
+            table = build_table(name="人才引育", keys=keys, headers=TA_HEADERS[st.headers], money_keys=(),
+                                records=records, style=st, rng=rng, title=title, unit_line=unit_line,
+                                merge_key="field" if st.merged else None, merge_runs=True, count_keys=("conn", "rec"))
+            path = self._path("talent", year, q, "组织部", "xlsx" if st.fmt == "xlsx" else "csv")
+            self._emit(path, table, st, "talent", len(records))
+            for i, key, value, rule, effect, expected in plants:
+                self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
+            figures[f"{year}-{q:02d}"] = _talent_figures(rows, q)
+        return figures
+
     # -- reference
     def villages_csv(self, villages: list[Village]) -> Path:
         self.ref.mkdir(parents=True, exist_ok=True)
@@ -646,6 +933,42 @@ def _village_figures(villages: list[Village], q: int) -> dict[str, Any]:
             "operating_income_wan": round_half_up(Decimal(sum(v.op[q] for v in villages)) / C, 2)}
 
 
+def _yi(cents: int) -> float:
+    return round_half_up(Decimal(cents) / (C * 10_000), 2)
+
+
+def _smart_mine_figures(faces: list[Face], m: int) -> dict[str, Any]:
+    def summary(fs: list[Face]) -> dict[str, Any]:
+        st = [f.status(m) for f in fs]
+        return {"faces": len(fs), "faces_built": st.count("已建成"),
+                "mining_faces_built": sum(1 for f, s in zip(fs, st) if s == "已建成" and f.kind == "采煤"),
+                "heading_faces_built": sum(1 for f, s in zip(fs, st) if s == "已建成" and f.kind == "掘进"),
+                "faces_under_construction": st.count("在建"), "faces_not_started": st.count("未开工"),
+                "faces_with_5g": sum(1 for f in fs if f.has_5g(m)),
+                "mining_faces": sum(1 for f in fs if f.kind == "采煤"),
+                "heading_faces": sum(1 for f in fs if f.kind == "掘进"),
+                "investment_ytd_wan": round_half_up(Decimal(sum(f.invest[m] for f in fs)) / C, 2)}
+    out = {name: summary([f for f in faces if f.mine == code]) for code, (name, _) in N.MINES.items()}
+    out["全县"] = summary(faces)
+    return out
+
+
+def _zone_ops_figures(z: ZoneOps, m: int) -> dict[str, Any]:
+    return {"fixed_asset_investment_yi": _yi(z.fai[m]), "tax_revenue_yi": _yi(z.tax[m]),
+            "operating_revenue_yi": _yi(z.revenue[m]), "above_scale_enterprises": z.above[m],
+            "new_above_scale_enterprises": z.new[m], "employees": z.employees[m]}
+
+
+def _talent_figures(rows: list[TalentRow], q: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind in N.TALENT_KINDS:
+        ks = [t for t in rows if t.kind == kind]
+        out[kind] = {t.field: {"connected_ytd": t.connected[q], "recruited_ytd": t.recruited[q]} for t in ks}
+        out[kind]["合计"] = {"connected_ytd": sum(t.connected[q] for t in ks),
+                           "recruited_ytd": sum(t.recruited[q] for t in ks)}
+    return out
+
+
 def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: int = 2023) -> dict:
     """Write the sample submissions under raw_dir/<dataset>/<period>[__<submitter>].<csv|xlsx>
     and reference_dir/villages.csv. Returns a summary dict (files written, rows, planted errors)."""
@@ -656,7 +979,8 @@ def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: in
     villages = build_villages(scale)
     ref_path = w.villages_csv(villages)
     figures: dict[str, Any] = {"key_projects": {}, "zone_project_summary": {}, "industrial_output": {},
-                               "village_income": {}}
+                               "village_income": {}, "smart_mine_summary": {}, "zone_operations_summary": {},
+                               "talent_summary": {}}
     for year in years_for(scale):
         main = year == 2023
         factor = 0.9 ** (2023 - year)
@@ -677,6 +1001,14 @@ def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: in
             figures["industrial_output"][f"{year}-{m:02d}"] = _industrial_figures(ents, m, growth[m])
         for q in QUARTERS:
             figures["village_income"][f"{year}-{q:02d}"] = _village_figures(villages, q)
+        # The second part (SAMPLE.md): its own random streams, so the first part's files stay as they were.
+        rng2 = random.Random(f"{seed}:{year}:{scale}:second")
+        faces = build_faces(rng2, year, scale)
+        zones = build_zone_ops(rng2, factor)
+        talent = build_talent(rng2, factor)
+        figures["smart_mine_summary"].update(w.smart_mines(rng2, year, faces, main))
+        figures["zone_operations_summary"].update(w.zone_operations(rng2, year, zones, main))
+        figures["talent_summary"].update(w.talent(rng2, year, talent, main))
     return {
         "raw_dir": str(raw_dir), "reference_dir": str(reference_dir), "scale": scale, "seed": seed,
         "years": years_for(scale),

@@ -407,3 +407,172 @@ def fill_village_income(villages: list[Village], rng: random.Random, factor: flo
             v.op[q] = int(annual_c * shares[q])
             v.total[q] = v.op[q] + int(other_c * shares[q])
         v.source = rng.choice(SOURCES)
+
+
+# ------------------------------------------------------------------------------ smart mines
+# Faces built (已建成) on the list at the end of each month, scale 1: growing every month and
+# 23 in December (5 采煤 + 18 掘进), below the 5采21掘 target. Five were built before the year.
+FACES_BUILT = {0: 5, 1: 7, 2: 8, 3: 10, 4: 11, 5: 13, 6: 14, 7: 16, 8: 17, 9: 19, 10: 20, 11: 22, 12: 23}
+MINING_BUILT_BEFORE = 2   # of the five built before the year, 采煤 faces
+FACES_UNDER_WAY = 2       # 掘进 faces still 在建 in December; the last one never starts
+
+
+@dataclass
+class Face:
+    code: str
+    mine: str                  # mine code
+    name: str
+    kind: str                  # 采煤 | 掘进
+    built_month: int | None    # 0: built before the year; None: not built this year
+    start_month: int | None    # 0: work began before the year; None: not started
+    completed_on: date | None = None
+    fiveg_month: int | None = None
+    invest: dict[int, int] = field(default_factory=dict)  # cumulative cents by month
+
+    def status(self, m: int) -> str:
+        if self.built_month is not None and self.built_month <= m:
+            return "已建成"
+        if self.start_month is not None and self.start_month <= m:
+            return "在建"
+        return "未开工"
+
+    def has_5g(self, m: int) -> bool:
+        return self.fiveg_month is not None and self.fiveg_month <= m
+
+
+def build_faces(rng: random.Random, year: int, scale: int) -> list[Face]:
+    faces: list[Face] = []
+    for k in range(scale):
+        copy: list[Face] = []
+        for mine, n_mining, n_heading, prefix, seam in N.FACE_LAYOUT:
+            tag = prefix if k == 0 else f"{prefix}{k + 1}"
+            panels = rng.sample(range(1, 10), 3)
+            numbers = rng.sample(range(1, 40), n_mining + n_heading)
+            for i in range(n_mining):
+                no = f"{seam}{panels[0]}{numbers[i]:02d}"
+                copy.append(Face(f"{tag}-C{i + 1:02d}", mine, f"{no}综采工作面", "采煤", None, None))
+            for j in range(n_heading):
+                no = f"{seam}{panels[1 + j % 2]}{numbers[n_mining + j]:02d}"
+                road = N.ROADWAYS[(j + k) % len(N.ROADWAYS)]
+                copy.append(Face(f"{tag}-J{j + 1:02d}", mine, f"{no}{road}掘进工作面", "掘进", None, None))
+        # completion slots: month 0 (before the year) then each month's newly built faces
+        slots = [m for m in range(13) for _ in range(FACES_BUILT[m] - FACES_BUILT.get(m - 1, 0))]
+        month_slots = [s for s in slots if s > 0]
+        mining_slots = [0] * MINING_BUILT_BEFORE + sorted(rng.sample(month_slots, 5 - MINING_BUILT_BEFORE))
+        heading_slots = list(slots)
+        for s in mining_slots:
+            heading_slots.remove(s)
+        mining = [f for f in copy if f.kind == "采煤"]
+        heading = [f for f in copy if f.kind == "掘进"]
+        rng.shuffle(mining)
+        rng.shuffle(heading)
+        for f, b in zip(mining, mining_slots):
+            f.built_month = b
+        for f, b in zip(heading, heading_slots):
+            f.built_month = b
+        for i, f in enumerate(heading[len(heading_slots):]):
+            f.start_month = rng.randint(5, 10) if i < FACES_UNDER_WAY else None
+        for f in copy:
+            b = f.built_month
+            if b is not None:
+                duration = rng.randint(5, 9) if f.kind == "采煤" else rng.randint(2, 6)
+                f.start_month = max(0, b - duration) if b else 0
+                f.completed_on = (date(year - 1, rng.randint(3, 12), rng.randint(1, 28)) if b == 0
+                                  else date(year, b, rng.randint(3, 28)))
+                f.fiveg_month = b
+            elif f.start_month is not None and rng.random() < 0.5:
+                f.fiveg_month = min(12, f.start_month + 2)
+            # investment this year: while the face is being built
+            base = rng.uniform(1_800, 4_200) if f.kind == "采煤" else rng.uniform(260, 880)
+            if f.start_month is None or (b == 0):
+                active: list[int] = []
+            else:
+                active = list(range(max(1, f.start_month), (b if b else 12) + 1))
+            share = min(1.0, len(active) / (8 if f.kind == "采煤" else 4))
+            amount = int(round(base * share / 10)) * 10 * C
+            cum = _spread(amount, active, rng, SEASON)
+            last = 0
+            for m in MONTHS:
+                last = cum.get(m, last)
+                f.invest[m] = last
+        # two of the faces built before the year have no 5G yet
+        for f in [f for f in copy if f.built_month == 0][:2]:
+            f.fiveg_month = None
+        faces += copy
+    return faces
+
+
+# ------------------------------------------------------------------------------ parks
+# Annual figures (万元) and enterprises; 平头融合发展区 2023: 75亿元 operating revenue, 20亿元 fixed
+# asset investment, tax above 2亿元, 6 new "四上" enterprises (the bulletin's figures).
+# zone: (fixed asset investment, tax, operating revenue, "四上" at the start, new "四上", employees)
+ZONE_ANNUAL = {
+    "PINGTOU": (200_000, 21_360, 750_000, 32, 6, 4_800),
+    "CHAOYANG_COAL_MACHINERY": (65_300, 9_150, 283_400, 12, 2, 3_150),
+    "JINGSHANG_AGRI": (31_200, 1_820, 62_400, 4, 1, 860),
+}
+
+
+@dataclass
+class ZoneOps:
+    zone: str                  # zone code
+    months: list[int]          # the months it reports
+    fai: dict[int, int] = field(default_factory=dict)       # cumulative cents
+    tax: dict[int, int] = field(default_factory=dict)
+    revenue: dict[int, int] = field(default_factory=dict)
+    above: dict[int, int] = field(default_factory=dict)
+    new: dict[int, int] = field(default_factory=dict)
+    employees: dict[int, int] = field(default_factory=dict)
+
+
+def build_zone_ops(rng: random.Random, factor: float) -> list[ZoneOps]:
+    out = []
+    for zone, months in N.ZONE_REPORTING.items():
+        fai, tax, rev, above0, new_n, emp0 = ZONE_ANNUAL[zone]
+        z = ZoneOps(zone, months)
+        for attr, annual in (("fai", fai), ("tax", tax), ("revenue", rev)):
+            setattr(z, attr, _spread(int(round(annual * factor)) * C, MONTHS, rng, SEASON))
+        entries = sorted(rng.sample(range(2, 13), new_n))
+        emp = emp0
+        for m in MONTHS:
+            z.new[m] = sum(1 for e in entries if e <= m)
+            z.above[m] = above0 + z.new[m]
+            emp += rng.randint(-15, 60)
+            z.employees[m] = emp
+        out.append(z)
+    return out
+
+
+# ------------------------------------------------------------------------------ talent
+# December totals, scale 1: 领军人才 connected 86 (the 百名 target not yet met), 实用型人才
+# recruited 1,046 (the 千名 target met).
+TALENT_DEC = {"领军人才": (86, 21), "实用型人才": (1_380, 1_046)}  # (connected, recruited)
+TALENT_WEIGHTS = {
+    "领军人才": [1.4, 2.2, 1.2, 2.6, 0.8, 0.6, 0.5],
+    "实用型人才": [1.5, 1.0, 1.3, 2.0, 2.4, 1.2, 0.8],
+}
+
+
+@dataclass
+class TalentRow:
+    field: str
+    kind: str
+    connected: dict[int, int] = field(default_factory=dict)  # cumulative by quarter-end month
+    recruited: dict[int, int] = field(default_factory=dict)
+
+
+def build_talent(rng: random.Random, factor: float) -> list[TalentRow]:
+    rows: list[TalentRow] = []
+    n = len(N.TALENT_FIELDS)
+    for kind in N.TALENT_KINDS:
+        conn_total, rec_total = (int(round(v * factor)) for v in TALENT_DEC[kind])
+        conn = allocate(conn_total, [1] * n, [conn_total] * n, rng, 1, TALENT_WEIGHTS[kind])
+        rec = allocate(rec_total, [0] * n, conn, rng, 1, TALENT_WEIGHTS[kind])
+        for f, c, r in zip(N.TALENT_FIELDS, conn, rec):
+            t = TalentRow(f, kind)
+            shares = {3: rng.uniform(0.16, 0.28), 6: rng.uniform(0.42, 0.55), 9: rng.uniform(0.66, 0.8), 12: 1.0}
+            for q in QUARTERS:
+                t.connected[q] = int(c * shares[q])
+                t.recruited[q] = int(r * shares[q])
+            rows.append(t)
+    return rows

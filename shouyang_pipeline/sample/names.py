@@ -171,3 +171,28 @@ ENTERPRISE_MIX = [("COAL", 8), ("COAL_MACHINERY", 7), ("BUILDING_MATERIALS", 6),
 # relative size of an enterprise's value added by chain
 CHAIN_WEIGHT = {"COAL": 6.0, "COAL_MACHINERY": 1.2, "BUILDING_MATERIALS": 0.9, "CHEMICAL": 1.3, "PAPER": 1.0,
                 "CORN": 0.6, "SPECIALTY_AGRI": 0.4, None: 2.0}
+
+# ---------------------------------------------------------------- smart mines, parks, talent ---
+# Mirror data/reference/mines.csv (the tests check they agree).
+MINES = {
+    "DUANWANG": ("段王煤矿", ["段王", "段王煤业", "段王矿"]),
+    "KAIYUAN": ("开元煤矿", ["开元", "开元矿业", "开元矿"]),
+    "PINGSHU": ("平舒煤矿", ["平舒", "平舒煤业", "平舒矿"]),
+}
+# The county's list of intelligent working faces: (mine, 采煤 faces, 掘进 faces, code prefix, seam).
+# 5 采 + 21 掘 = 26, the bulletin's "5采21掘共26个智能化工作面".
+FACE_LAYOUT = [("DUANWANG", 2, 8, "DW", 15), ("KAIYUAN", 2, 7, "KY", 9), ("PINGSHU", 1, 6, "PS", 3)]
+ROADWAYS = ["运输顺槽", "回风顺槽", "切眼", "辅助运输巷", "胶带大巷", "回风大巷", "轨道巷", "瓦斯抽采巷"]
+
+# Parks that send 园区运行情况表: 平头 every month, 朝阳 from April, 景尚 at the quarter ends.
+ZONE_REPORTING = {"PINGTOU": list(range(1, 13)), "CHAOYANG_COAL_MACHINERY": list(range(4, 13)),
+                  "JINGSHANG_AGRI": [3, 6, 9, 12]}
+
+TALENT_FIELDS = ["交通物流", "数字经济", "医疗康养", "智能制造", "现代农业", "文化旅游", "其他"]
+TALENT_KINDS = ["领军人才", "实用型人才"]
+TALENT_KIND_ALT = {"领军人才": "领军型人才", "实用型人才": "实用人才"}
+
+# Names the planted errors use; never on the reference lists.
+UNKNOWN_MINE = "凤凰岭煤矿"
+UNKNOWN_ZONE = "平头智能化园区"
+UNKNOWN_TALENT_FIELD = "新能源"

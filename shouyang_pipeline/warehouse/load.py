@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..catalog.tables import AUDIT, REFERENCE, STAGING, PeriodFrames, Table
+from ..catalog.tables import AUDIT, RECEIVED_FROM_MTIME, REFERENCE, STAGING, PeriodFrames, Table
 from ..reference import REFERENCE_FILES, read_reference_csv
 from .connection import transaction
 from .ddl import ensure_tables, ident
@@ -52,9 +52,11 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
     """Mark the owner's earlier rows not current; insert the current versions, keeping first-seen times."""
     table = AUDIT["ingest_log"]
     seen = conn.execute(
-        f"SELECT file_path, sha256, min(ingested_at) FROM {table.qualified} GROUP BY ALL"
+        f"SELECT file_path, sha256, min(ingested_at), min(received_at) FILTER (WHERE received_from = ?) "
+        f"FROM {table.qualified} GROUP BY ALL", [RECEIVED_FROM_MTIME]
     ).fetchall()
-    first_seen = {(p, s): t for p, s, t in seen}
+    first_seen = {(p, s): t for p, s, t, _ in seen}
+    first_mtime = {(p, s): m for p, s, _, m in seen if m is not None}
     conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE {owner_sql}", owner_args)
     if log.empty:
         return
@@ -68,6 +70,12 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
     frame["is_current"] = True
     frame["ingested_at"] = [first_seen.get((p, s), now) for p, s in zip(frame["file_path"], frame["sha256"])]
     frame["ingested_at"] = pd.to_datetime(frame["ingested_at"])
+    # A version's received time is the register's line when there is one, else its modification
+    # time when it was first seen (a later touch of the same content changes nothing).
+    by_mtime = frame["received_from"] == RECEIVED_FROM_MTIME
+    frame["received_at"] = [first_mtime.get((p, s), t) if m else t for p, s, t, m in
+                            zip(frame["file_path"], frame["sha256"], frame["received_at"], by_mtime)]
+    frame["received_at"] = pd.to_datetime(frame["received_at"])
     _insert(conn, table, frame)
 
 

@@ -50,6 +50,10 @@ class Field:
     # When the file has no such column, take the value from the submitter in the file name
     # (`2023-03__平头镇.xlsx`) if it is on this reference list.
     from_submitter: str | None = None
+    # Cross-period checks (SUBMISSIONS.md 8): a year-to-date figure, which must not fall from one
+    # period to the next (`ytd_decreased`); a plan figure, whose change must be explained (`plan_changed`).
+    cumulative: bool = False
+    plan_figure: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -92,6 +96,12 @@ class Dataset:
     # Checks that span columns and the reference lists, run on every parsed row by name
     # (`ingest.period.ROW_CHECKS`), e.g. "village": the village against villages.csv.
     row_checks: tuple[str, ...] = ()
+    # Cross-period checks (SUBMISSIONS.md 8): whether a key of the previous period missing from
+    # this one is flagged (`missing_key`); the column naming a row for people (key_name), and the
+    # word for what a row is (项目, 企业) in the flag's reason.
+    flags_missing_keys: bool = True
+    name_field: str | None = None
+    item_word: str = ""
 
     @property
     def all_fields(self) -> tuple[Field, ...]:
@@ -103,6 +113,14 @@ class Dataset:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    @property
+    def cumulative_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.cumulative)
+
+    @property
+    def plan_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.plan_figure)
 
     def accepts_period(self, month: int) -> bool:
         return self.cadence == "monthly" or month in (3, 6, 9, 12)

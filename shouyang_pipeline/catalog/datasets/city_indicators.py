@@ -11,6 +11,7 @@ DATASET = Dataset(
     department="县统计局",
     cadence="monthly",
     description="市统计局发布的全市指标，供全县对标（如规上工业增加值增速）。",
+    flags_missing_keys=False,
     key=("indicator",),
     fields=(
         Field("indicator", "指标名称", "text", "指标名称（规模以上工业增加值增速记为规上工业增加值增速）",

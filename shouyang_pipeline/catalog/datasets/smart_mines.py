@@ -18,10 +18,12 @@ DATASET = Dataset(
     department="县能源局",
     cadence="monthly",
     description="全县智能化建设清单上每个智能化工作面（采煤、掘进）的建设进度，每月一报，投资为本年1月至报告月累计。",
+    name_field="face_name",
+    item_word="工作面",
     key=("face_code",),
     fields=(
         Field("mine", "煤矿名称", "text", "工作面所在煤矿（参考表 reference.mines 的 mine_name）",
-              required=True, aliases=("矿井名称", "矿井", "煤矿"), rules=(lookup("mines", "智能化建设煤矿"),)),
+              required=True, aliases=("矿井名称", "矿井", "煤矿"), rules=(lookup("mines", "智能化建设煤矿", listed=True),)),
         Field("face_code", "工作面编号", "text", "工作面在建设清单中的编号，期内唯一",
               required=True, aliases=("工作面代码", "编号"), rules=(max_len(32),)),
         Field("face_name", "工作面名称", "text", "工作面名称", aliases=("工作面",)),
@@ -33,6 +35,6 @@ DATASET = Dataset(
               aliases=("建成日期", "验收时间"), rules=(not_after_period(), filled_when("status", BUILT))),
         Field("has_5g", "是否5G覆盖", "boolean", "工作面是否有5G网络覆盖（空白视为否）", aliases=("5G覆盖",)),
         Field("investment_ytd", "本年累计完成投资", "money", "该工作面本年1月至报告月累计完成的智能化建设投资",
-              aliases=("累计完成投资",), rules=(ge0(),)),
+              aliases=("累计完成投资",), rules=(ge0(),), cumulative=True),
     ),
 )

@@ -19,8 +19,8 @@ DATASET = Dataset(
         Field("talent_kind", "人才类别", "text", "领军人才或实用型人才（领军型人才记为领军人才，实用人才记为实用型人才）",
               required=True, aliases=("类别", "人才类型"), rules=(KINDS,)),
         Field("connected_ytd", "本年累计对接人数", "integer", "本年1月至报告月累计对接的人数",
-              required=True, aliases=("对接人数", "累计对接"), rules=(ge0(),)),
+              required=True, aliases=("对接人数", "累计对接"), rules=(ge0(),), cumulative=True),
         Field("recruited_ytd", "本年累计引进培育人数", "integer", "本年1月至报告月累计引进和培育的人数",
-              required=True, aliases=("引进培育人数", "引育人数", "累计引进"), rules=(ge0(),)),
+              required=True, aliases=("引进培育人数", "引育人数", "累计引进"), rules=(ge0(),), cumulative=True),
     ),
 )
