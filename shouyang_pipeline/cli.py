@@ -1,4 +1,4 @@
-"""`shouyang`: build the warehouse from the raw dir, regenerate the sample, check a file.
+"""`shouyang`: build the warehouse from the raw dir, check a file, see who has not reported, regenerate the sample.
 
 Everything it prints is Chinese, help and usage errors included (Click's own English is
 replaced here), and fits the terminal: text is wrapped by display width (a Chinese character
@@ -12,7 +12,10 @@ import re
 import shlex
 import shutil
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.cells import cell_len
@@ -21,9 +24,14 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from .config import Settings
+from .config import BEIJING, Settings
 from .catalog.datasets import DATASETS
+from .catalog.marts import (NOT_YET_DUE, OVERDUE, PARTLY_LOADED, SENT_BACK, SUBMISSION_STATUSES, SUBMITTED,
+                            UNLISTED)
 from .errors import SetupError, os_reason
+
+if TYPE_CHECKING:
+    from .pipeline import Submission
 
 
 def _make_console() -> Console:
@@ -487,6 +495,12 @@ def _print_summary(summary, kinds_named: dict[str, str]) -> None:
     say(f"需要留意的单元格：{summary.warnings} 个（所在行已入库，见 audit.cell_warnings）；"
         f"合计行与明细不符的文件：{summary.count_totals('mismatch')} 个；"
         f"合计行未能核对的文件：{summary.count_totals('unchecked')} 个")
+    periods = summary.unexplained_periods
+    say(f"与上期对不上、尚待说明的数字：{summary.flags_unexplained} 处"
+        + (f"（报告期 {'、'.join(periods)}）" if periods else "")
+        + f"；共 {summary.flags} 处，见 audit.cross_period_flags；各单位报送情况：shouyang status")
+    for problem in summary.register_problems:
+        say(problem, "yellow")
 
 
 @main.command(help="报送前自查一个文件：按报送规范逐行校验，列出每个有错或需要留意的单元格（行号、单元格、原值、原因），"
@@ -533,6 +547,119 @@ def check(path: Path, dataset: str | None, period: str | None) -> None:
                 say(f"{where}：“{value}”（{rule}）" if value else f"{where}（{rule}）", indent=2)
                 say(reason, indent=4)
     sys.exit(0 if result.status == "loaded" else 1)
+
+
+# ------------------------------------------------------------------ shouyang status: who has not reported
+
+
+def _period_due(now: datetime) -> str:
+    """The period now due: the month before the current month."""
+    return f"{now.year - (now.month == 1)}-{(now.month - 2) % 12 + 1:02d}"
+
+
+_PROBLEMS = (OVERDUE, SENT_BACK, PARTLY_LOADED)
+
+
+def _section(title: str, rows: list[tuple[str, str, str, str]]) -> None:
+    """Rows of (单位, 报表, 截止日期, 说明): a table when the terminal is wide enough, else a list."""
+    if not rows:
+        return
+    console.print()
+    if _table_or_none(title, ("报送单位", "报表", "截止日期", "说明"), rows):
+        return
+    say(title + "：", "bold")
+    for who, title_, due, detail in rows:
+        say(f"{who}，{title_}（截止 {due}）：{detail}" if due != "—" else f"{who}，{title_}：{detail}", indent=2)
+
+
+def _days(n: int) -> str:
+    return f"{n}天"
+
+
+def print_submission_status(rows: list[Submission], period: str, now: datetime, published: datetime,
+                            now_due: str) -> None:
+    mine = [r for r in rows if r.period == period]
+    expected = [r for r in mine if r.status != UNLISTED]
+    unlisted = [r for r in mine if r.status == UNLISTED]
+    label = "（当前应报的报告期）" if period == now_due else ""
+    say(f"报送情况：{period}{label}", "bold")
+    say(f"是否逾期按现在 {now:%Y-%m-%d %H:%M}（北京时间）判断；收到的文件截至上次运行（{published:%Y-%m-%d %H:%M}），"
+        "此后收到的文件在下次运行后才计入。")
+    if not expected and not unlisted:
+        say(f"报送日历上 {period} 没有需要报送的报表。")
+    else:
+        counts = {s: sum(r.status == s for r in expected) for s in SUBMISSION_STATUSES if s != UNLISTED}
+        late = sum(bool(r.is_late) for r in expected)
+        say(f"应报 {len(expected)} 项：" + "，".join(f"{s} {n}" for s, n in counts.items())
+            + f"；其中逾期报送 {late} 项；名单外文件 {len(unlisted)} 个。")
+    today = now.date()
+    _section("逾期未报（截止日期已过，截至上次运行仍未收到文件，请催报）", [
+        (r.who, r.dataset_title, r.due, f"已逾期{_days((today - r.due_date).days)}")
+        for r in expected if r.status == OVERDUE])
+    _section("被退回（文件整个未能入库，请报送单位按回执改正后重新报送）", [
+        (r.who, r.dataset_title, r.due, f"{r.file_path}" + ("；首次报送已逾期" if r.is_late else ""))
+        for r in expected if r.status == SENT_BACK])
+    _section("逾期报送（首次收到时间晚于截止日期当日24时）", [
+        (r.who, r.dataset_title, r.due,
+         f"{r.first_received_at:%Y-%m-%d %H:%M}收到，晚{_days((r.first_received_at.date() - r.due_date).days)}")
+        for r in expected if r.is_late])
+    _section("部分入库（有数据行被拒，请报送单位改正后重新报送）", [
+        (r.who, r.dataset_title, r.due, f"{r.file_path}：入库{r.rows_loaded}行，被拒{r.rows_rejected}行")
+        for r in expected if r.status == PARTLY_LOADED])
+    _section("与上期对不上、尚待说明的数字（请报送单位在备注中说明或改正）", [
+        (r.who, r.dataset_title, r.due,
+         f"{r.open_flags}处" + ("（本期尚未报送：上期在报的都记为本期未报）" if r.status == OVERDUE else ""))
+        for r in mine if r.open_flags])
+    _section("名单外（报送日历上没有的文件：不算错误，照常处理）", [
+        (r.submitter or "（文件名未写报送单位）", r.dataset_title, r.due,
+         f"{r.file_path}：" + (f"{r.department}该月不需报送此表" if r.department else "报送单位不在该报表的报送日历上")
+         + (f"；入库{r.rows_loaded}行" if r.rows_loaded else "；未入库") + (f"，被拒{r.rows_rejected}行" if r.rows_rejected else ""))
+        for r in unlisted])
+    _section("未到期（还未收到，截止日期未到）", [
+        (r.who, r.dataset_title, r.due,
+         "今天截止" if r.due_date == today else f"还有{_days((r.due_date - today).days)}")
+        for r in expected if r.status == NOT_YET_DUE])
+    if expected and all(r.status == SUBMITTED and not r.is_late and not r.open_flags for r in expected) and not unlisted:
+        say("该报告期应报的报表都已按时报送并全部入库。", "green")
+    others = []
+    for other in sorted({r.period for r in rows} - {period}):
+        theirs = [r for r in rows if r.period == other and r.status != UNLISTED]
+        counts = {s: sum(r.status == s for r in theirs) for s in _PROBLEMS}
+        flags = sum(r.open_flags for r in rows if r.period == other)
+        parts = [f"{s}{n}项" for s, n in counts.items() if n] + ([f"待说明的数字{flags}处"] if flags else [])
+        if parts:
+            others.append(f"{other}：" + "，".join(parts))
+    if others:
+        console.print()
+        say("其他报告期仍有问题（运行 shouyang status --period YYYY-MM 查看详情）：", "bold")
+        for line in others:
+            say(line, indent=2)
+
+
+@main.command(help="查看报送情况：按报送日历（参考名录 submitters.csv），列出某个报告期哪些单位逾期未报、逾期报送、"
+                   "文件被退回或部分入库，名单外的文件，以及各自的截止日期。只读打开已发布的数据仓库，不影响正在进行的运行；"
+                   "收到的文件截至上次运行，是否逾期按现在的时间判断（环境变量 SHOUYANG_NOW 可设定“现在”，如 2023-10-11T09:30）。"
+                   "\n\n只是查看：照常以0退出；用法有误、数据仓库还不存在或无法读取时以2退出。")
+@click.option("--period", metavar="YYYY-MM",
+              help="查看哪个报告期，如 2023-09；默认为当前应报的报告期（本月的上一个月），并列出其他仍有问题的报告期")
+def status(period: str | None) -> None:
+    from .pipeline import parse_period, read_submission_status
+
+    try:
+        settings = Settings.from_env()
+        now = settings.now()
+        now_due = _period_due(now)
+        if period:
+            try:
+                period = parse_period(period, in_range=False)
+            except SetupError as exc:
+                raise SetupError(f"--period {period}：{exc}") from None
+        period = period or now_due
+        rows, published = read_submission_status(settings, period, now, readonly_hint=_readonly_hint(settings))
+    except SetupError as exc:
+        say(str(exc), "red")
+        sys.exit(2)
+    print_submission_status(rows, period, now, published, now_due)
 
 
 @main.command(help="重新生成随附的样例数据：原始数据目录下一年（2023年）的模拟报送文件，以及参考名录中的 villages.csv。"

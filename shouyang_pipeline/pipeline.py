@@ -15,18 +15,22 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
+from .catalog.marts import NOT_YET_DUE, OVERDUE
 from .catalog.tables import ROW_KINDS, STAGING
-from .config import Settings
+from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
 from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover
 from .ingest.period import ingest_period, unplaced_log
+from .ingest.register import read_register
+from .marts.build import mart_rows_at
+from .marts.flags import TABLE as FLAGS_TABLE, FlagSummary, flag_summary, periods_after, recompute_flags
 from .reference import Reference, check_reference
 from .warehouse import queries
 from .warehouse.connection import connect, ensure_work_copy
@@ -382,6 +386,18 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
     )
 
 
+def cross_period_flags(conn: duckdb.DuckDBPyConnection, periods: list[str]) -> FlagSummary:
+    """Recompute audit.cross_period_flags (SUBMISSIONS.md 8) once the run's staging is loaded, and
+    return the flags of the run's periods and of the period after each (which a correction can
+    raise or clear).
+
+    Every period is recomputed, not only those: the flags are a function of staging alone, so
+    the result is the same, and it costs a fraction of a second (`marts.flags`)."""
+    ensure_tables(conn)
+    recompute_flags(conn)
+    return flag_summary(conn, periods_after(conn, periods))
+
+
 def record_unplaced(settings: Settings, conn: duckdb.DuckDBPyConnection) -> None:
     """The ingest-log rows of files that fit no dataset-period (unknown folder, bad period)."""
     unplaced = unplaced_log(settings)
@@ -566,10 +582,124 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
 SKIPPED_KINDS = {kind: name for kind, (name, _) in ROW_KINDS.items()}
 
 
-def run_summary(settings: Settings) -> queries.FileSummary | None:
+@dataclass(frozen=True)
+class RunSummary(queries.FileSummary):
+    """The file summary, plus the figures that do not fit the previous period and the lines of
+    the register (收文登记.csv) that could not be read."""
+
+    flags: int = 0  # rows of audit.cross_period_flags
+    flags_unexplained: int = 0  # of which no 备注 explains
+    unexplained_periods: tuple[str, ...] = ()  # the periods of those
+    register_problems: tuple[str, ...] = ()  # Chinese lines, as `ingest.register` words them
+
+
+def run_summary(settings: Settings) -> RunSummary | None:
     """Files and rows by status, the files not wholly loaded, and each file's non-data rows, from
-    the published warehouse (None when there is none yet)."""
+    the published warehouse (None when there is none yet); the flags in it still unexplained;
+    what of the raw dir's register could not be read."""
     if not settings.warehouse.exists():
         return None
     with connect(settings.warehouse, read_only=True) as conn:
-        return queries.file_summary(conn, tuple(SKIPPED_KINDS))
+        files = queries.file_summary(conn, tuple(SKIPPED_KINDS))
+        try:
+            unexplained = flag_summary(conn).unexplained
+            flags = queries.count_rows(conn, FLAGS_TABLE)
+        except duckdb.CatalogException:  # a warehouse published before the table existed
+            unexplained, flags = None, 0
+    return RunSummary(
+        **{f.name: getattr(files, f.name) for f in fields(queries.FileSummary)},
+        flags=flags,
+        flags_unexplained=0 if unexplained is None else len(unexplained),
+        unexplained_periods=() if unexplained is None else tuple(sorted(set(unexplained["period"]))),
+        register_problems=tuple(read_register(settings.raw_dir).problems),
+    )
+
+
+# ------------------------------------------------------------------ who has not reported (shouyang status)
+
+@dataclass(frozen=True)
+class Submission:
+    """One row of marts.submission_status, in Python values."""
+
+    period: str
+    dataset_title: str
+    submitter: str | None
+    department: str | None
+    due_date: date | None
+    status: str
+    file_path: str | None
+    first_received_at: datetime | None
+    is_late: bool | None
+    rows_loaded: int
+    rows_rejected: int
+    open_flags: int
+
+    @property
+    def who(self) -> str:
+        return self.department or self.submitter or "（文件名未写报送单位）"
+
+    @property
+    def due(self) -> str:
+        return f"{self.due_date:%Y-%m-%d}" if self.due_date else "—"
+
+
+def _submissions(frame) -> list[Submission]:
+    import pandas as pd
+
+    def value(v):
+        return None if v is None or v is pd.NaT or (not isinstance(v, (list, str)) and pd.isna(v)) else v
+
+    out = []
+    for r in frame.to_dict("records"):
+        r = {k: value(v) for k, v in r.items()}
+        out.append(Submission(
+            period=r["period"], dataset_title=r["dataset_title"] or r["dataset"], submitter=r["submitter"],
+            department=r["department"], due_date=r["due_date"].date() if r["due_date"] else None,
+            status=r["status"], file_path=r["file_path"],
+            first_received_at=r["first_received_at"].to_pydatetime() if r["first_received_at"] else None,
+            is_late=None if r["is_late"] is None else bool(r["is_late"]),
+            rows_loaded=int(r["rows_loaded"] or 0), rows_rejected=int(r["rows_rejected"] or 0),
+            open_flags=int(r["open_flags"] or 0)))
+    return out
+
+
+def rejudged(row: Submission, now: datetime) -> Submission:
+    """未到期 or 逾期未报 at `now`: overdue once the due day has ended (Beijing time)."""
+    from dataclasses import replace
+
+    if row.status not in (NOT_YET_DUE, OVERDUE) or row.due_date is None:
+        return row
+    overdue = now >= datetime.combine(row.due_date + timedelta(days=1), datetime.min.time())
+    return replace(row, status=OVERDUE if overdue else NOT_YET_DUE)
+
+
+def _month_after(period: str) -> datetime:
+    year, month = int(period[:4]), int(period[5:7])
+    return datetime(year + month // 12, month % 12 + 1, 1)
+
+
+
+
+def read_submission_status(settings: Settings, period: str, now: datetime, *, readonly_hint: str = "") -> tuple[list[Submission], datetime]:
+    """marts.submission_status as its SQL computes it at `now` from the published warehouse
+    (opened read-only: a run is never blocked), the asked period's rows included even when the
+    warehouse holds no file of it; and when the warehouse was published (the last run)."""
+    path = settings.warehouse
+    if not path.exists():
+        raise SetupError(f"数据仓库 {path} 还不存在：请先运行 shouyang run（或 make run）读入报送文件，再查看报送情况。")
+    if not path.is_file():
+        raise SetupError(f"数据仓库的位置 {path} 不是一个文件：请用环境变量 SHOUYANG_WAREHOUSE 指向数据仓库文件。")
+    published = datetime.fromtimestamp(path.stat().st_mtime, BEIJING).replace(tzinfo=None, microsecond=0)
+    try:
+        with connect(path, read_only=True) as conn:
+            rows = _submissions(mart_rows_at(conn, "submission_status", now))
+            if not any(r.period == period for r in rows):
+                # no file of that period and not the period now due: its calendar as if it were due now
+                rows += [r for r in _submissions(mart_rows_at(conn, "submission_status", _month_after(period)))
+                         if r.period == period]
+    except duckdb.CatalogException:
+        raise SetupError(f"数据仓库 {path} 是旧版本，还没有报送日历：请先运行 shouyang run（或 make run）。") from None
+    except duckdb.Error as exc:
+        raise SetupError(f"无法读取数据仓库 {path}（{str(exc).splitlines()[0]}）：若有人以读写方式打开了它，"
+                         f"请关闭后改用只读方式打开（{readonly_hint}）。") from None
+    return [rejudged(r, now) for r in rows], published

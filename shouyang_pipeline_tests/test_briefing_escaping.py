@@ -48,7 +48,8 @@ HOSTILE = [ZONE, CHAIN, TOWN, VILLAGE, PROJECT, PROJECT_2, TARGET, TARGET_DATASE
 
 LOG_COLUMNS = ("file_path", "dataset", "period", "submitter", "sha256", "status", "rows_read", "rows_loaded",
                "rows_rejected", "message", "is_current")
-SECTION_TITLES = ["一、工业经济", "二、重点项目", "三、重点园区", "四、村级集体经济", "五、目标任务对照", "六、数据质量"]
+SECTION_TITLES = ["一、工业经济", "二、重点项目", "三、重点园区", "四、村级集体经济", "五、目标任务对照", "六、报送情况",
+                  "七、数据质量"]
 
 
 def _rename(conn, value: str, *places: tuple[str, str, str]) -> None:
@@ -171,7 +172,7 @@ def test_markdown_table_rows_keep_their_columns(briefings, period):
 
 def test_data_quality_names_the_hostile_file_as_text(briefings):
     md, _ = briefings["2023-06"]
-    quality = md[md.index("## 六、数据质量"):]
+    quality = md[md.index("## 七、数据质量"):]
     # the submitter starts the paragraph: its # is escaped, its link is text
     assert "\n\\# 假标题 \\[点我\\]\\(javascript:alert\\(1\\)\\)报送的《key_projects/2023-06\\_\\_&lt;script>" in quality
     assert "原因：整体退回  # 假标题 - 列表 &lt;script>alert\\('msg'\\)&lt;/script>。" in quality  # one line

@@ -24,7 +24,7 @@ import pytest
 from shouyang_pipeline.catalog.marts import MARTS
 from shouyang_pipeline.config import Settings
 from shouyang_pipeline.exports.briefing import write_briefing
-from shouyang_pipeline.exports.workbook import COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, header, sheet_name, write_workbook
+from shouyang_pipeline.exports.workbook import AUDIT_SHEETS, COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, header, sheet_name, write_workbook
 from shouyang_pipeline.ingest.discover import discover
 from shouyang_pipeline.ingest.period import ingest_period
 from shouyang_pipeline.marts.build import build_all
@@ -296,13 +296,13 @@ def test_a_month_between_quarters_uses_the_latest_quarter(briefings):
 def test_sections_appear_only_with_their_data_and_are_numbered_in_order(briefings):
     titles = {p: re.findall(r"^## (.+)$", md, flags=re.M) for p, (md, _) in briefings.items()}
     assert titles["2023-06"] == ["一、工业经济", "二、重点项目", "三、重点园区", "四、村级集体经济", "五、煤矿智能化",
-                                 "六、园区运行", "七、人才引育", "八、目标任务对照", "九、数据质量"]
+                                 "六、园区运行", "七、人才引育", "八、目标任务对照", "九、报送情况", "十、数据质量"]
     # May: no mines or parks reported; talent from March
     assert titles["2023-05"] == ["一、工业经济", "二、重点项目", "三、重点园区", "四、村级集体经济", "五、人才引育",
-                                 "六、目标任务对照", "七、数据质量"]
+                                 "六、目标任务对照", "七、报送情况", "八、数据质量"]
     # February: none of the three (talent comes quarterly, from March)
     assert titles["2023-02"] == ["一、工业经济", "二、重点项目", "三、重点园区", "四、村级集体经济", "五、目标任务对照",
-                                 "六、数据质量"]
+                                 "六、报送情况", "七、数据质量"]
     for period in ("2023-02", "2023-05"):
         md, html = briefings[period]
         assert "智能化工作面建设情况" not in md and "chart-mines" not in html
@@ -401,7 +401,7 @@ def test_hostile_mine_and_park_names_are_shown_as_text(hostile):
 def test_workbook_has_the_new_marts(warehouse):
     conn, settings = warehouse
     wb = openpyxl.load_workbook(write_workbook(conn, "2023-06", settings.export_dir / "wb"))
-    assert len(wb.sheetnames) == 1 + len(MARTS) and len(set(wb.sheetnames)) == len(wb.sheetnames)
+    assert len(wb.sheetnames) == 1 + len(MARTS) + len(AUDIT_SHEETS) and len(set(wb.sheetnames)) == len(wb.sheetnames)
 
     def sheet(name: str):
         ws = wb[sheet_name(MARTS[name])]

@@ -30,7 +30,7 @@ from shouyang_pipeline.catalog.marts import MARTS
 from shouyang_pipeline.exports import pdf as pdf_export
 from shouyang_pipeline.exports.briefing import write_briefing
 from shouyang_pipeline.exports.workbook import (
-    COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, display_width, sheet_name, write_workbook,
+    AUDIT_SHEETS, COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, display_width, sheet_name, write_workbook,
 )
 from shouyang_pipeline.marts.build import build_all
 
@@ -281,5 +281,5 @@ def test_libreoffice_prints_each_small_sheet_on_one_page(april, tmp_path):
         check=True, capture_output=True, timeout=180)
     pdf = tmp_path / (april.stem + ".pdf")
     info = subprocess.run([need_tool("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True).stdout
-    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 1 + len(MARTS), info
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 1 + len(MARTS) + len(AUDIT_SHEETS), info
     assert re.search(r"Page size:\s+841\.\d* x 595\.\d* pts \(A4\)", info), info  # landscape

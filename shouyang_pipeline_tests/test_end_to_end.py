@@ -236,5 +236,5 @@ def test_files_no_month_can_hold_are_named_in_the_briefing(settings):
     write_csv(settings.raw_dir / "key_projects" / "2099-01.csv", [KP_HEADER, kp_row("XM001")])
     write_csv(settings.raw_dir / "village_income" / "2023-02__平头镇.csv", [["村名称", "经营性收入", "集体经济总收入"]])
     assert materialize(settings).success
-    quality = (settings.export_dir / f"briefing_{PERIOD}.md").read_text(encoding="utf-8").split("数据质量")[1]
+    quality = (settings.export_dir / f"briefing_{PERIOD}.md").read_text(encoding="utf-8").split("、数据质量\n")[1]
     assert "key_projects/2099-01.csv" in quality and "village_income/2023-02__平头镇.csv" in quality

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from decimal import Decimal as D
 from decimal import localcontext
 from pathlib import Path
@@ -40,6 +41,7 @@ from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.exports.briefing import write_briefing
 from shouyang_pipeline.exports.workbook import write_workbook
 from shouyang_pipeline.catalog.marts import MARTS
+from shouyang_pipeline.marts.flags import recompute_flags
 from shouyang_pipeline.marts.build import build_all, build_mart, built_columns, check_matches_declaration
 from shouyang_pipeline.marts.lineage import build_order
 from shouyang_pipeline.warehouse.ddl import ensure_tables
@@ -136,6 +138,24 @@ def load_hostile(conn) -> None:
         "FROM unnest(['交通物流', '数字经济', '医疗康养', '智能制造', '现代农业', '文化旅游', '其他']) AS a(f), "
         "unnest(['领军人才', '实用型人才']) AS b(k)")
 
+    # The reporting calendar: key projects' files of 2023-06/07 at the largest counts, one of them
+    # received long after its due day, a village file of 2023-09 sent back, a sender off the list;
+    # and the flags of the months above (M0001 falls from 1e10 to 0 万元).
+    conn.execute("INSERT INTO reference.submitters VALUES ('key_projects', '发改局', '县发改局', '1-12', 5), "
+                 "('village_income', '平头镇', '平头镇人民政府', '3,6,9,12', 10)")
+    conn.execute(
+        "INSERT INTO audit.ingest_log (file_path, dataset, period, submitter, sha256, status, rows_read, rows_loaded, "
+        "rows_rejected, is_current, ingested_at, received_at, received_from, expected_submitter, partition_key) VALUES "
+        f"('key_projects/2023-06__发改局.csv', 'key_projects', '2023-06', '发改局', 'a', 'partial', {MAX_INT}, "
+        f"{MAX_INT - 1}, 1, true, TIMESTAMP '2023-07-03 09:00', TIMESTAMP '2023-07-03 09:00', '收文登记', '发改局', 'key_projects/2023-06'), "
+        f"('key_projects/2023-07__发改局.csv', 'key_projects', '2023-07', '发改局', 'b', 'loaded', {MAX_INT}, {MAX_INT}, 0, "
+        "true, TIMESTAMP '2099-12-31 23:59', TIMESTAMP '2099-12-31 23:59', '文件修改时间', '发改局', 'key_projects/2023-07'), "
+        "('village_income/2023-09__平头镇.csv', 'village_income', '2023-09', '平头镇', 'c', 'rejected', 0, 0, 0, "
+        "true, TIMESTAMP '2023-10-09 09:00', TIMESTAMP '2023-10-09 09:00', '收文登记', '平头镇', 'village_income/2023-09'), "
+        "('key_projects/2023-07__交通局.csv', 'key_projects', '2023-07', '交通局', 'd', 'loaded', 1, 1, 0, "
+        "true, TIMESTAMP '2023-08-01 09:00', TIMESTAMP '2023-08-01 09:00', '收文登记', NULL, 'key_projects/2023-07')")
+    recompute_flags(conn)
+
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory) -> Path:
@@ -143,7 +163,7 @@ def hostile(tmp_path_factory) -> Path:
     conn = duckdb.connect(str(path))
     try:
         load_hostile(conn)
-        build_all(conn)
+        build_all(conn, now=datetime(2024, 1, 20, 9, 0))
     finally:
         conn.close()
     return path
@@ -407,3 +427,18 @@ def _largest_sums(tmp_path):
     md = (tmp_path / "exports" / "briefing_2023-12.md").read_text(encoding="utf-8")
     assert f"总投资{yi}亿元" in md and not _EXPONENT.search(md)
     conn.close()
+
+
+def test_the_calendar_at_the_bounds(con):
+    """Counts at the largest INTEGER, a file received in 2099, a village file sent back, a sender
+    off the calendar, and the flags of a fall from 1e10 万元 to 0."""
+    got = {(r["period"], r["submitter"]): r for r in rows(con, "SELECT * FROM marts.submission_status")}
+    june, july = got[("2023-06", "发改局")], got[("2023-07", "发改局")]
+    assert (june["status"], june["rows_loaded"], june["rows_rejected"], june["is_late"]) == ("部分入库", MAX_INT - 1, 1, False)
+    assert (july["status"], july["rows_loaded"], july["is_late"]) == ("已报送", MAX_INT, True)
+    assert got[("2023-09", "平头镇")]["status"] == "被退回"
+    assert got[("2023-07", "交通局")]["status"] == "名单外"
+    assert got[("2023-12", "发改局")]["status"] == "逾期未报"  # the period due at the clock (2024-01-20)
+    fall = one(con, "SELECT * FROM audit.cross_period_flags WHERE \"key\" = 'M0001' AND rule = 'ytd_decreased'")
+    assert (fall["value"], fall["previous_value"]) == (D(0), D(MAX))
+    assert fall["reason"] == "本年累计完成投资比上期减少（本期：0，2023-06：10000000000），累计数不应下降，请核实"

@@ -243,3 +243,32 @@ def test_briefing_2023_12_states_the_new_figures(year_warehouse):
         assert word in text, word
     assert re.search(r"23个", text)
     assert re.search(r"75(\.00)?亿元", text) and re.search(r"20(\.00)?亿元", text)
+
+
+# ------------------------------------------------------------------ the first part, every period (after the calendar plants)
+def test_project_summary_every_month_matches_the_generator(year_warehouse, generated):
+    """The cross-period plants (a project off the list from 2023-08, a fall in 2023-06, a correction
+    from 2023-09) move the later months' figures, never 2023-02's; the marts follow the files."""
+    for period in MONTHS:
+        want = generated["figures"]["key_projects"][period]
+        for r in rows(year_warehouse, "SELECT * FROM marts.project_summary WHERE period = ?", period):
+            assert {c: r[c] for c in want[r["scope"]]} == want[r["scope"]], (period, r["scope"])
+        zone = one(year_warehouse, "SELECT * FROM marts.zone_project_summary WHERE period = ? AND zone_name = ?",
+                   period, PINGTOU)
+        want = generated["figures"]["zone_project_summary"][period][PINGTOU]
+        assert {c: zone[c] for c in want} == want, period
+    assert generated["figures"]["key_projects"]["2023-02"]["全部"]["projects"] == 110
+    assert generated["figures"]["key_projects"]["2023-12"]["全部"]["projects"] == 109
+
+
+def test_township_income_summary_every_quarter_matches_the_generator(year_warehouse, generated):
+    """羊头崖乡 never sent 2023-09: 191 of 203 villages reported that quarter; every village in 2023-12."""
+    for period in QUARTERS:
+        got = one(year_warehouse, "SELECT * FROM marts.township_income_summary WHERE period = ? "
+                                  "AND township = '全县'", period)
+        want = generated["figures"]["village_income"][period]
+        assert {c: got[c] for c in want} == want, period
+    assert generated["figures"]["village_income"]["2023-09"]["villages_reported"] == 191
+    town = one(year_warehouse, "SELECT * FROM marts.township_income_summary WHERE period = '2023-09' "
+                               "AND township = '羊头崖乡'")
+    assert (town["villages_expected"], town["villages_reported"]) == (12, 0)

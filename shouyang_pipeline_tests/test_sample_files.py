@@ -12,6 +12,7 @@ import io
 import re
 import unicodedata
 from collections import Counter
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -25,6 +26,10 @@ FILE_RE = re.compile(r"^(key_projects|industrial_output|city_indicators|village_
                      r"talent)/"
                      r"(\d{4})-(\d{2})(__[^/]+)?\.(csv|xlsx)$")
 UNITS = {"万元": 1.0, "亿元": 10_000.0, "元": 0.0001}
+REGISTER = "收文登记.csv"
+# What the sample plants in the reporting calendar (SAMPLE.md; SUBMISSIONS.md 7)
+MISSING = "village_income/2023-09__羊头崖乡"
+LATE = ("industrial_output/2023-11__统计局.xlsx", "2023-12-12 10:20")
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +133,7 @@ KP = {"项目编号": "code", "项目代码": "code", "项目名称": "name", "�
       "所在园区": "zone", "所属园区": "zone", "总投资": "total", "计划总投资": "total", "年度计划投资": "plan",
       "本年计划投资": "plan", "本年累计完成投资": "ytd", "累计完成投资": "ytd", "建设状态": "status",
       "项目状态": "status", "是否生产性项目": "productive", "生产性项目": "productive", "所在乡镇": "township",
-      "乡镇": "township"}
+      "乡镇": "township", "备注": "remarks"}
 IO = {"统一社会信用代码": "code", "信用代码": "code", "企业名称": "name", "单位名称": "name",
       "所属产业链": "chain", "产业链": "chain", "本年累计工业增加值": "ytd", "工业增加值": "ytd",
       "上年同期累计工业增加值": "prev", "上年同期": "prev"}
@@ -147,11 +152,13 @@ def test_file_layout(sample):
     root, summary = sample
     raw = root / "raw"
     files = sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file())
+    assert REGISTER in files  # the office's register at the raw dir's root: not a submission
+    files.remove(REGISTER)
     assert files == sorted(f["path"] for f in summary["files"])
     for f in files:
         assert FILE_RE.match(f), f
     by = Counter(f.split("/")[0] for f in files)
-    assert by == {"key_projects": 12, "industrial_output": 12, "city_indicators": 11, "village_income": 56,
+    assert by == {"key_projects": 12, "industrial_output": 12, "city_indicators": 11, "village_income": 55,
                   "smart_mines": 12, "zone_operations": 25, "talent": 4}
     assert {f.split("__")[0] for f in files if f.startswith("smart_mines/")} == {f"smart_mines/2023-{m:02d}"
                                                                                 for m in range(1, 13)}
@@ -164,11 +171,71 @@ def test_file_layout(sample):
     assert {f[15:22] for f in vi} == {"2023-03", "2023-06", "2023-09", "2023-12"}
     towns = [r["township_name"] for r in csv.DictReader((REPO / "data/reference/townships.csv").open(encoding="utf-8"))]
     for q in ("03", "06", "09", "12"):
-        assert sorted(f"village_income/2023-{q}__{t}" for t in towns) == sorted(f.rsplit(".", 1)[0] for f in vi
-                                                                                 if f[20:22] == q)
+        expected = {f"village_income/2023-{q}__{t}" for t in towns} - {MISSING}  # one township never sent 2023-09
+        assert sorted(expected) == sorted(f.rsplit(".", 1)[0] for f in vi if f[20:22] == q)
+    assert [e["file"].rsplit(".", 1)[0] for e in summary["withheld"]] == [MISSING]
     exts = Counter(f.rsplit(".", 1)[1] for f in files)
     assert exts["csv"] >= 25 and exts["xlsx"] >= 40
     assert sum(p.stat().st_size for p in raw.rglob("*") if p.is_file()) < 2_000_000
+
+
+# ------------------------------------------------------------------ the office's register of received files
+def _register(raw: Path) -> dict[str, datetime]:
+    data = (raw / REGISTER).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, as Excel saves it
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["文件", "收到时间"]
+    out: dict[str, datetime] = {}
+    for path, when in rows[1:]:
+        assert path not in out, path
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", when), when
+        out[path] = datetime.strptime(when, "%Y-%m-%d %H:%M")
+    return out
+
+
+def _due(path: str) -> date:
+    """The due date of a file (SUBMISSIONS.md 7): its dataset's due_day of the month after its period."""
+    days = {r["dataset"]: int(r["due_day"])
+            for r in csv.DictReader((REPO / "data/reference/submitters.csv").open(encoding="utf-8"))}
+    dataset, name = path.split("/")
+    y, m = int(name[:4]), int(name[5:7])
+    return date(y + m // 12, m % 12 + 1, days[dataset])
+
+
+def test_register_has_a_line_for_every_shipped_file_and_one_is_late(sample):
+    """收文登记.csv (SUBMISSIONS.md 7): in a fresh clone every file's modification time is the clone's,
+    so the sample says when each file came in: a line per shipped file (none for the one never
+    sent), each on or before its due day, except the one planted late file."""
+    root, summary = sample
+    lines = _register(root / "raw")
+    shipped = sorted(p.relative_to(root / "raw").as_posix() for p in (root / "raw").rglob("*")
+                     if p.is_file() and p.name != REGISTER)
+    assert sorted(lines) == shipped
+    assert not any(f.startswith(MISSING) for f in lines)
+    late = {f: t.strftime("%Y-%m-%d %H:%M") for f, t in lines.items() if t.date() > _due(f)}
+    assert late == dict([LATE])
+    for f, t in lines.items():
+        if f == LATE[0]:
+            continue
+        y, m = int(f.split("/")[1][:4]), int(f.split("/")[1][5:7])
+        assert date(y + m // 12, m % 12 + 1, 1) <= t.date() <= _due(f), f  # in the days before the due date
+        assert time_ok(t), f
+    assert len({t.date() for t in lines.values()}) >= 30  # spread over many days, not one time for all
+    original = lines["industrial_output/2023-03__统计局.xlsx"]
+    assert original < lines["industrial_output/2023-03__统计局副本.xlsx"] <= original + timedelta(hours=1)
+    assert [(e["file"], e["received_at"]) for e in summary["register"]["lines"] if e["late"]] == [LATE]
+
+
+def time_ok(t: datetime) -> bool:
+    return "08:30" <= t.strftime("%H:%M") <= "18:30"
+
+
+def test_calendar_due_days_agree_with_the_reference_list():
+    from shouyang_pipeline.sample import names
+    rows = list(csv.DictReader((REPO / "data/reference/submitters.csv").open(encoding="utf-8")))
+    assert {r["dataset"]: int(r["due_day"]) for r in rows} == names.DUE_DAY
+    from shouyang_pipeline.ingest.register import REGISTER_NAME
+    assert names.REGISTER_NAME == REGISTER_NAME == REGISTER
 
 
 def test_villages_csv(sample):
@@ -239,22 +306,43 @@ def test_key_projects_2023_02_reproduce_the_bulletin(sample):
     assert sum(1 for r in zone if norm(r["productive"]) in ("是", "√", "Y")) == 3
 
 
-def test_key_projects_every_month_same_110_cumulative(sample):
-    root, _ = sample
-    prev: dict[str, float] = {}
+def test_key_projects_every_month_same_110_cumulative_but_the_planted_flags(sample):
+    """The same 110 projects every month with 本年累计完成投资 never falling, except what the sample
+    plants for the cross-period checks (SUBMISSIONS.md 8): one project dropped from the list from
+    2023-08, a fall in 2023-06 with no 备注 and one in 2023-09 explained by 备注."""
+    root, summary = sample
+    prev: dict[str, tuple[float, str]] = {}
+    dropped: list[tuple[str, str]] = []
+    falls: list[tuple[str, str, float, float, str]] = []
+    plans: dict[str, set[tuple[float, float]]] = {}
     codes = None
     for m in range(1, 13):
         path = next((root / "raw/key_projects").glob(f"2023-{m:02d}__*"))
         valid = _valid_projects(path)
         got = {r["code"] for r in valid}
-        assert len(got) == 110, (m, len(got))
         codes = codes or got
-        assert got == codes
+        assert len(codes) == 110 and got <= codes, m
+        gone = {c for _, c in dropped}
+        assert not gone & got, m  # a project dropped from the list stays off it
+        dropped += [(f"2023-{m:02d}", c) for c in sorted(codes - got - gone)]
         for r in valid:
-            assert r["ytd"] + 1e-6 >= prev.get(r["code"], 0.0), (m, r["code"])
-            prev[r["code"]] = r["ytd"]
+            plans.setdefault(r["code"], set()).add((round(r["total"], 4), round(r["plan"], 4)))
+            if r["ytd"] + 1e-6 < prev.get(r["code"], (0.0, ""))[0]:
+                falls.append((f"2023-{m:02d}", r["code"], r["ytd"], prev[r["code"]][0], norm(r.get("remarks"))))
+            prev[r["code"]] = (r["ytd"], path.name)
         if m == 12:
             assert 0 < sum(1 for r in valid if norm(r["status"]) == "未开工") <= 6
+            assert len(got) == 109
+    assert len(dropped) == 1 and dropped[0][0] == "2023-08"
+    assert all(len(v) == 1 for v in plans.values())  # 总投资 and 年度计划投资 the same in every unit, every month
+    assert [f[:2] for f in falls] == [(f["period"], f["key"]) for f in summary["planted_flags"]
+                                      if f["rule"] == "ytd_decreased"]
+    (p6, _, v6, was6, remarks6), (p9, _, v9, was9, remarks9) = falls
+    assert (p6, remarks6) == ("2023-06", "") and 0 < v6 < was6  # unexplained
+    assert p9 == "2023-09" and remarks9.startswith("核减重复统计的投资") and 0 < v9 < was9  # explained
+    planted_missing = [(f["period"], f["key"]) for f in summary["planted_flags"]
+                       if f["rule"] == "missing_key" and f["dataset"] == "key_projects"]
+    assert planted_missing == dropped
 
 
 def test_industrial_output(sample):
@@ -299,6 +387,7 @@ def test_village_income(sample):
     expected = {(r["township_name"], r["village_name"]) for r in ref}
     seen_units = set()
     for q in ("03", "06", "09", "12"):
+        want = {k for k in expected if q != "09" or k[0] != "羊头崖乡"}  # 羊头崖乡 never sent 2023-09
         got: dict[tuple[str, str], float] = {}
         for path in sorted((root / "raw/village_income").glob(f"2023-{q}__*")):
             town = path.stem.split("__")[1]
@@ -311,7 +400,7 @@ def test_village_income(sample):
                 if key in expected:
                     got[key] = money(r, "op", units)
                     assert money(r, "total", units) >= got[key]
-        assert set(got) == expected, q
+        assert set(got) == want, q
         if q == "12":
             share = sum(1 for v in got.values() if v >= 40) / len(got) * 100
             assert 55 <= share <= 80
@@ -401,6 +490,8 @@ def test_deterministic(sample, tmp_path):
     for f in summary["files"]:
         assert (tmp_path / "raw" / f["path"]).read_bytes() == (root / "raw" / f["path"]).read_bytes(), f["path"]
     assert (tmp_path / "ref/villages.csv").read_bytes() == (root / "ref/villages.csv").read_bytes()
+    assert (tmp_path / "raw" / REGISTER).read_bytes() == (root / "raw" / REGISTER).read_bytes()
+    assert again["planted_flags"] == summary["planted_flags"] and again["withheld"] == summary["withheld"]
 
 
 def test_bundled_sample_is_the_generated_one(sample):
@@ -411,6 +502,9 @@ def test_bundled_sample_is_the_generated_one(sample):
     for f in summary["files"]:
         assert (REPO / "data/raw" / f["path"]).read_bytes() == (root / "raw" / f["path"]).read_bytes(), f["path"]
     assert (REPO / "data/reference/villages.csv").read_bytes() == (root / "ref/villages.csv").read_bytes()
+    assert (REPO / "data/raw" / REGISTER).read_bytes() == (root / "raw" / REGISTER).read_bytes()
+    bundled = {p.relative_to(REPO / "data/raw").as_posix() for p in (REPO / "data/raw").rglob("*") if p.is_file()}
+    assert bundled == {f["path"] for f in summary["files"]} | {REGISTER}  # nothing left over, the gap included
 
 
 def test_scale_10(tmp_path):
@@ -429,6 +523,9 @@ def test_scale_10(tmp_path):
     faces = {r["code"] for r in table(tmp_path / "raw/smart_mines/2023-12__能源局.xlsx", SM, ("mine",))[0]}
     assert len(faces) == 260
     assert s["figures"]["zone_operations_summary"]["2023-12"]["平头融合发展区"]["operating_revenue_yi"] == 75.00
+    lines = _register(tmp_path / "raw")
+    assert sorted(lines) == sorted(f["path"] for f in s["files"])  # both years, every file
+    assert [f for f, t in lines.items() if t.date() > _due(f)] == [LATE[0]]
 
 
 # ------------------------------------------------------------------ the second part: mines, parks, talent

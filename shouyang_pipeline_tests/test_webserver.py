@@ -216,7 +216,8 @@ def test_webserver_serves_assets_checks_schedule_and_sensor(server):
             assert c["description"], (key, c["name"])
             served_checks.add((key, c["name"]))
     expected_checks = {(f"staging/{n}", c) for n in DATASETS for c in STAGING_CHECKS}
-    expected_checks.add(("marts/target_scorecard", "targets_met"))
+    expected_checks |= {("marts/target_scorecard", "targets_met"), ("marts/submission_status", "submissions_in"),
+                        ("audit/cross_period_flags", "flags_explained")}
     code_checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert code_checks == expected_checks
     assert served_checks == expected_checks

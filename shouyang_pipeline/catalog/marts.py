@@ -237,6 +237,49 @@ TARGET_SCORECARD = Table(
 )
 
 
+# The statuses of marts.submission_status, in the order a clerk reads them (SUBMISSIONS.md 7).
+SUBMISSION_STATUSES = ("已报送", "部分入库", "被退回", "逾期未报", "未到期", "名单外")
+# The same, by name, for the code that reads the mart (its SQL spells them out).
+SUBMITTED, PARTLY_LOADED, SENT_BACK, OVERDUE, NOT_YET_DUE, UNLISTED = SUBMISSION_STATUSES
+
+SUBMISSION_STATUS = Table(
+    "marts",
+    "submission_status",
+    "报送情况",
+    "报送日历（reference.submitters）中每一项应报送的报表在每个报告期一行（数据仓库中有现行文件的每个报告期，"
+    "以及当前应报的报告期，即当前时间所在月份的上一个月；该项的需要报送月份不含该月的不列），"
+    "另加不属于任何应报项的每个现行文件一行（名单外）；按报送日历的顺序",
+    (
+        Column("period", "VARCHAR", "报告期（YYYY-MM）", "报表所属的月份"),
+        Column("dataset", "VARCHAR", "数据集", "报表的数据集代码"),
+        Column("dataset_title", "VARCHAR", "报表名称", "数据集声明中的中文名称"),
+        Column("submitter", "VARCHAR", "报送单位",
+               "报送日历的 submitter（文件名中 __ 之后应写的名称）；名单外为文件名中写的报送单位，没写时为空"),
+        Column("department", "VARCHAR", "报送单位全称",
+               "报送日历的 department；名单外的文件来自日历上的单位但该月不需报送时为该单位全称，否则为空"),
+        Column("due_date", "DATE", "截止日期",
+               "报告期次月的第 due_day 日，北京时间当日24时前报送均不算逾期；名单外为空"),
+        Column("status", "VARCHAR", "报送状态",
+               "已报送（现行文件全部入库）、部分入库（有行被拒；或有多个现行文件，其中有的被退回、有的入库）、"
+               "被退回（现行文件全部整个被拒）、未到期（尚未收到文件，截止日期未过）、逾期未报（尚未收到文件，"
+               "截止日期已过；按构建时的时间判断，即上次运行的时间或 SHOUYANG_NOW）、名单外（不属于任何应报项的文件）"),
+        Column("file_path", "VARCHAR", "现行文件",
+               "相对于原始数据目录的路径；有多个时按路径顺序以“、”连接；尚未收到文件时为空"),
+        Column("first_received_at", "TIMESTAMP", "首次收到时间（北京时间）",
+               "这些文件路径的各个版本（含已被更正版本替换的）中最早的收到时间（audit.ingest_log.received_at：收文登记，"
+               "否则为文件修改时间）；尚未收到文件时为空"),
+        Column("is_late", "BOOLEAN", "是否逾期报送",
+               "首次收到时间晚于截止日期当日24时（截止日23:59收到的不算逾期）；尚未收到文件或名单外时为空"),
+        Column("rows_loaded", INT, "入库行数", "现行文件入库的数据行之和；尚未收到文件时为0", unit="行"),
+        Column("rows_rejected", INT, "被拒行数", "现行文件被拒的数据行之和（整个文件被退回时为读到的全部数据行，表头就不对、未读到数据行时为0）；尚未收到文件时为0", unit="行"),
+        Column("open_flags", INT, "待说明的跨期提示",
+               "audit.cross_period_flags 中该报告期、该数据集、来自这些现行文件且备注未说明的提示条数；"
+               "上期在报本期未报（missing_key）的提示计入上期文件所属的应报项（名单外的只计其文件本身的提示）",
+               unit="条"),
+    ),
+)
+
+
 # The marts in the order people meet them (the workbook's sheets, the data dictionary). The build
 # order comes from the SQL: `marts.lineage.build_order` puts a mart after the marts it reads.
 MARTS: dict[str, Table] = {
@@ -252,6 +295,7 @@ MARTS: dict[str, Table] = {
         SMART_MINE_SUMMARY,
         ZONE_OPERATIONS_SUMMARY,
         TALENT_SUMMARY,
+        SUBMISSION_STATUS,
         TARGET_SCORECARD,
     )
 }
@@ -287,6 +331,19 @@ MART_CHECKS: dict[str, tuple[StatusCheck, ...]] = {
             shown=("target_name", "status", "detail"),
             order_by="target_key",
             label="scorecard",
+        ),
+    ),
+    SUBMISSION_STATUS.name: (
+        StatusCheck(
+            "submissions_in",
+            "数据检查（警告级：数据问题，不是运行故障）：本期每一项应报送的报表都已报送且未被退回；"
+            "有逾期未报或被退回的则警告，并列出报送单位",
+            column="status",
+            values=SUBMISSION_STATUSES,
+            warn_on=("逾期未报", "被退回"),
+            shown=("department", "dataset_title", "status", "due_date", "file_path", "is_late", "rows_rejected"),
+            order_by="due_date",
+            label="submissions",
         ),
     ),
 }

@@ -28,13 +28,14 @@ import pandas as pd
 
 from ..catalog.datasets import DATASETS
 from ..catalog.marts import MART_CHECKS, MARTS
+from ..catalog.rules import rule_name
 from ..catalog.tables import AUDIT, REFERENCE, STAGING
 from ..errors import SetupError
 from ..marts.build import build_mart, status_check_rows
 from ..marts.lineage import mart_inputs
 from ..pipeline import (
-    ALLOW_EMPTY_TAG, begin_run, export_months, ingest_and_load, load_reference_lists, parse_period, publish,
-    record_unplaced, stage_exports_for,
+    ALLOW_EMPTY_TAG, begin_run, cross_period_flags, export_months, ingest_and_load, load_reference_lists,
+    parse_period, publish, record_unplaced, stage_exports_for,
 )
 from ..warehouse import queries
 from .metadata import definition_metadata, markdown, preview, row_count
@@ -116,11 +117,12 @@ def _months(frame: pd.DataFrame) -> str:
     return "、".join(months[:6]) + ("等" if len(months) > 6 else "")
 
 
-def warning_check(check_name: str, problems: int, ok: str, warning: str, metadata: dict) -> dg.AssetCheckResult:
+def warning_check(check_name: str, problems: int, ok: str, warning: str, metadata: dict,
+                  asset_key: list[str] | None = None) -> dg.AssetCheckResult:
     """A check of the departments' data: WARN, with a description saying what to look at."""
     return dg.AssetCheckResult(
         check_name=check_name, passed=problems == 0, severity=dg.AssetCheckSeverity.WARN,
-        description=ok if problems == 0 else WARNING + warning, metadata=metadata)
+        description=ok if problems == 0 else WARNING + warning, metadata=metadata, asset_key=asset_key)
 
 
 def _file_table(log: pd.DataFrame) -> pd.DataFrame:
@@ -209,6 +211,12 @@ def _staging_asset(dataset_name: str):
 STAGING_ASSETS = [_staging_asset(name) for name in DATASETS]
 
 
+# audit/cross_period_flags and the check that warns while a flag of the run is unexplained.
+FLAGS_KEY = ["audit", "cross_period_flags"]
+FLAGS_CHECK = "flags_explained"
+_FLAG_SHOWN = ["period", "dataset", "key", "key_name", "rule", "reason", "explained", "remarks", "file_path", "source_row"]
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["audit", name], group_name="audit", description=t.comment, deps=STAGING_KEYS,
@@ -217,12 +225,20 @@ STAGING_ASSETS = [_staging_asset(name) for name in DATASETS]
     ],
     partitions_def=monthly,
     backfill_policy=SINGLE_RUN,
+    check_specs=[
+        dg.AssetCheckSpec(FLAGS_CHECK, asset=FLAGS_KEY,
+                          description="数据检查（警告级：数据问题，不是运行故障）：本次报告期及其后一期没有未说明的跨期异常"
+                                      "（累计数比上期减少、计划数与上期不同、上期在报本期未报）；有则警告，"
+                                      "见 audit.cross_period_flags 和该期简报，请报送单位核实改正，或在该行备注中说明"),
+    ],
 )
 def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """What came in and what was wrong with it: the period's files, rejected rows and cell warnings.
+    """What came in and what was wrong with it: the period's files, rejected rows and cell
+    warnings, and the figures that do not fit the previous period.
 
-    The staging assets write these tables for their own dataset and period; this step adds the
-    files no partition can hold (unknown folder, bad period) and reports the period as a whole.
+    The staging assets write the first three for their own dataset and period; this step adds
+    the files no partition can hold (unknown folder, bad period), reports the period as a whole,
+    and recomputes audit.cross_period_flags from staging (`pipeline.cross_period_flags`).
     """
     begin_once(context, warehouse)
     periods = context.partition_keys
@@ -239,6 +255,41 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 asset_key=["audit", name],
                 metadata={"dagster/row_count": row_count(conn, t, periods), "preview": preview(conn, t, periods, 20)},
             )
+        flags = cross_period_flags(conn, periods)
+    yield from _flag_results(flags)
+
+
+def _flag_results(flags):
+    """The materialisation of audit/cross_period_flags and its check, for the run's periods and
+    the period after each (`pipeline.cross_period_flags`)."""
+    by_rule = flags.by_rule()
+    unexplained = flags.unexplained
+    shown = ", ".join(flags.periods) if len(flags.periods) <= 3 else f"{flags.periods[0]} … {flags.periods[-1]}"
+    counts = {rule: n for rule, (n, _) in by_rule.items()}
+    yield dg.MaterializeResult(
+        asset_key=FLAGS_KEY,
+        metadata={
+            "dagster/row_count": flags.total,
+            "periods": shown,
+            **counts,
+            "explained": flags.total - len(unexplained),
+            "unexplained": len(unexplained),
+            "by_rule": markdown(pd.DataFrame(
+                [(rule, rule_name(rule), n, done, n - done) for rule, (n, done) in by_rule.items()],
+                columns=["rule", "规则", "条数", "已说明", "未说明"])),
+            "preview": markdown(flags.flags[_FLAG_SHOWN], 30),
+        },
+    )
+    words = "、".join(f"{rule_name(rule)} {n - done} 条" for rule, (n, done) in by_rule.items() if n - done)
+    yield warning_check(
+        FLAGS_CHECK, len(unexplained),
+        ok=(f"报告期 {shown}：{flags.total} 条跨期异常均已在备注中说明" if flags.total
+            else f"报告期 {shown}：没有与上期对不上的数字"),
+        warning=f"{len(unexplained)}条与上期对不上的数字尚未说明（{words}；报告期 {_months(unexplained)}）："
+                "见 audit.cross_period_flags 和该期简报，请报送单位核实改正，或在该行备注中说明原因",
+        metadata={"flags": markdown(unexplained[_FLAG_SHOWN], 30), **counts},
+        asset_key=FLAGS_KEY,
+    )
 
 
 def _mart_asset(name: str):
@@ -264,7 +315,7 @@ def _mart_asset(name: str):
         periods = context.partition_keys
         period = periods[-1]  # the check and preview speak of the latest month of the run
         with warehouse.get_connection() as conn:
-            total = build_mart(conn, name)
+            total = build_mart(conn, name, now=warehouse.settings.now())
             yield dg.MaterializeResult(metadata={
                 "dagster/row_count": total,
                 "latest_period": period,

@@ -14,7 +14,11 @@ The sections, numbered in the order shown: industry, key projects, parks' key pr
 collective income, then, each only when its data is there, the intelligent working faces against
 5采21掘 (by mine, with a chart), the parks' operating figures against the 200亿 cluster, and the
 "十百千" talent counts against 百名/千名 (the latest quarter of the year, as for the villages); then
-the targets and the data quality.
+the targets, the reporting calendar (报送情况: who sent this period's reports on time, late, sent
+back, overdue or not yet due, with due dates, from marts.submission_status; then the figures that
+do not fit the previous period still waiting for an explanation, from audit.cross_period_flags)
+and the data quality (why files and rows were sent back: the calendar refers to it rather than
+repeating it).
 
 The sentences follow the county office's own bulletins, e.g.
 `1—2月，全县规模以上工业增加值累计完成25.02亿元，同比增长10.6%，高于全市1.1个百分点。`: one fact
@@ -45,7 +49,8 @@ import duckdb
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..catalog.datasets import DATASETS
-from ..catalog.rules import GARBLED_TEXT, MIXED_ENCODING, rule_name
+from ..catalog.marts import NOT_YET_DUE, OVERDUE, PARTLY_LOADED, SENT_BACK, SUBMITTED, UNLISTED
+from ..catalog.rules import GARBLED_TEXT, MIXED_ENCODING, PLAN_CHANGED, YTD_DECREASED, rule_name
 from ..marts.sentences import month_range, no_industry_data
 from . import charts
 
@@ -101,6 +106,15 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     tables: list[dict] = field(default_factory=list)  # see _table
     charts: list[str] = field(default_factory=list)  # inline SVG (HTML only)
+    more: list[Block] = field(default_factory=list)  # what follows the tables, in order
+
+
+@dataclass
+class Block:
+    """Paragraphs and their tables after a section's own (报送情况: the flags after the calendar's table)."""
+
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[dict] = field(default_factory=list)
 
 
 _FIGURE = re.compile(r"-?\d[\d,]*(\.\d+)?%?|—")
@@ -779,6 +793,233 @@ def quality_section(conn, period: str, village_period: str | None) -> Section:
         [[f["file_path"], sender(f), STATUS_NAMES.get(f["status"], f["status"]), f["rows_read"], f["rows_loaded"],
           f["rows_rejected"], f["warned_cells"], totals_name(f)] for f in files],
     ))
+    waiting = conn.execute("SELECT count(*) FROM audit.cross_period_flags WHERE period = ? AND NOT explained",
+                           [period]).fetchone()[0]
+    if waiting:  # listed in the 报送情况 section, before this one
+        s.paragraphs.append(f"此外，本期有{waiting}处数字与上期对不上、尚待报送单位说明，见上文报送情况部分。")
+    return s
+
+
+# --- 报送情况: the reporting calendar and the figures that do not fit the previous period -------
+
+# marts.submission_status.status (WAREHOUSE.md; catalog.marts.SUBMISSION_STATUSES)
+RECEIVED = (SUBMITTED, PARTLY_LOADED)
+PARTLY = PARTLY_LOADED
+# The flags' table lists at most this many (the receipts and the workbook list them all).
+FLAGS_LISTED = 50
+# A group of reports not yet due names at most this many senders (`朝阳镇、南燕竹镇、宗艾镇等14个单位`);
+# the table below lists them all.
+WAITING_NAMED = 3
+
+
+def due_year(period: str) -> int:
+    """The year of the month a period's reports are due in (2023-12's: 2024)."""
+    return int(period[:4]) + (month_of(period) == 12)
+
+
+def day_zh(d: Any, year: int | None = None) -> str:
+    """`11月10日`, with the year (`2024年1月3日`) when it is not `year`; — for none."""
+    if d is None:
+        return "—"
+    text = f"{d.month}月{d.day}日"
+    return text if year is None or d.year == year else f"{d.year}年{text}"
+
+
+def unit_name(department: str | None, submitter: str | None = None) -> str:
+    """A sender as the office names it: its department (`县统计局`), a township without
+    `人民政府` (`平头镇`); the name in the file's name when it is on no list."""
+    name = department or submitter or "报送单位不明"
+    return name.removesuffix("人民政府") if len(name) > len("人民政府") else name
+
+
+def _report(r: dict) -> str:
+    """`平头镇村级集体经济收入情况表`: who sends which report."""
+    return f"{unit_name(r['department'], r['submitter'])}{r['dataset_title'] or '报表'}"
+
+
+def _by_report_and_due(rows: list[dict], most: int | None = None) -> str:
+    """`平头镇、宗艾镇村级集体经济收入情况表，应于10月10日前报送；…`: the senders of one report and
+    due date together (`朝阳镇、南燕竹镇、宗艾镇等14个单位…` past `most` names)."""
+    groups: dict[tuple, list[str]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset_title"] or "报表", r["due_date"]), []).append(
+            unit_name(r["department"], r["submitter"]))
+    parts = []
+    for (title, due), units in groups.items():
+        names = ("、".join(units) if most is None or len(units) <= most
+                 else f"{'、'.join(units[:most])}等{len(units)}个单位的")
+        parts.append(f"{names}{title}" + (f"，应于{day_zh(due)}前报送" if due else ""))
+    return "；".join(parts)
+
+
+def _unlisted_item(r: dict) -> str:
+    """A file from no expected submission, and why it is none."""
+    title = r["dataset_title"] or "无法识别的报表"
+    if r["department"]:
+        why = f"按报送日历{unit_name(r['department'])}本期不需报送该表"
+    elif r["submitter"]:
+        why = f"文件名中的报送单位“{r['submitter']}”不在报送日历中"
+    else:
+        why = "文件名中未写报送单位"
+    return f"《{r['file_path']}》（{title}，{why}）"
+
+
+def calendar_paragraphs(rows: list[dict], period: str) -> list[str]:
+    """The sentences on this period's expected submissions (rows of marts.submission_status)."""
+    expected = [r for r in rows if r["status"] != UNLISTED]
+    unlisted = [r for r in rows if r["status"] == UNLISTED]
+    received = [r for r in expected if r["status"] in RECEIVED]
+    late = [r for r in received if r["is_late"]]
+    back = [r for r in expected if r["status"] == SENT_BACK]
+    overdue = [r for r in expected if r["status"] == OVERDUE]
+    out = []
+    if not expected:
+        out.append("按报送日历，本期没有应报送的报表。")
+    else:
+        kinds = [  # (what, rows, detail), in the order the office reads them
+            ("已按时报送", [r for r in received if not r["is_late"]], ""),
+            ("逾期报送", late, "；".join(
+                f"{_report(r)}，{day_zh(r['first_received_at'], due_year(period))}收到" for r in late)),
+            (SENT_BACK, back, "、".join(_report(r) for r in back)),
+            (OVERDUE, overdue, _by_report_and_due(overdue)),
+            ("尚未到期", [r for r in expected if r["status"] == NOT_YET_DUE],
+             _by_report_and_due([r for r in expected if r["status"] == NOT_YET_DUE], WAITING_NAMED)),
+        ]
+        kinds = [k for k in kinds if k[1]]
+        head = f"本期应报送报表{len(expected)}份，"
+        if len(kinds) == 1:  # all alike: 均已按时报送
+            what, _, detail = kinds[0]
+            out.append(f"{head}均{what}" + (f"（{detail}）" if detail else "") + "。")
+        else:
+            out.append(head + "，".join(f"{what}{len(group)}份" + (f"（{detail}）" if detail else "")
+                                        for what, group, detail in kinds) + "。")
+        follow = []
+        partly = [r for r in received if r["status"] == PARTLY]
+        if partly:
+            follow.append(f"已报送的报表中有{len(partly)}份部分入库（{'、'.join(_report(r) for r in partly)}），"
+                          "被退回的数据行及原因见数据质量部分。")
+        if back:
+            follow.append("被退回的报表请报送单位改正后重新报送，退回原因见数据质量部分。")
+        if overdue:
+            follow.append("逾期未报的，请报送单位尽快报送。")
+        if follow:
+            out.append("".join(follow))
+    if unlisted:
+        out.append(f"另收到报送日历以外的文件{len(unlisted)}个：{'；'.join(_unlisted_item(r) for r in unlisted)}。"
+                   "请核实报送单位。")
+    return out
+
+
+def calendar_table(rows: list[dict], period: str) -> dict:
+    def sent_by(r: dict) -> str:
+        if r["status"] == UNLISTED and not r["department"]:
+            return r["submitter"] or "未写报送单位"
+        return unit_name(r["department"], r["submitter"])
+
+    return _table(
+        "分单位报送情况",
+        ["报送单位", "报表", "截止时间", "收到时间", "状态", "待说明数字（处）"],
+        [[sent_by(r), r["dataset_title"] or "无法识别的报表",
+          f"{day_zh(r['due_date'])}前" if r["due_date"] else "—",
+          day_zh(r["first_received_at"], due_year(period)),
+          r["status"] + ("（逾期报送）" if r["is_late"] else ""),
+          r["open_flags"] or 0] for r in rows],
+    )
+
+
+def _flag_rows(conn, period: str) -> list[dict]:
+    """The period's cross-period flags, each with who sent its file: the department of the
+    calendar's row the file was matched to (for a key missing this period, the previous period's
+    file), else the name in the file's name."""
+    return _rows(conn, """
+        SELECT f.*, s.department, l.submitter
+        FROM audit.cross_period_flags AS f
+        LEFT JOIN (SELECT DISTINCT file_path, submitter, expected_submitter FROM audit.ingest_log WHERE is_current) AS l
+          ON l.file_path = f.file_path
+        LEFT JOIN reference.submitters AS s ON s.dataset = f.dataset AND s.submitter = l.expected_submitter
+        WHERE f.period = ?
+        ORDER BY f.dataset, CASE f.rule WHEN ? THEN 1 WHEN ? THEN 2 ELSE 3 END, f.file_path, f.source_row, f."column"
+    """, [period, YTD_DECREASED, PLAN_CHANGED])
+
+
+def _flag_sender(f: dict) -> str:
+    if f["department"]:
+        return unit_name(f["department"])
+    return sender({"dataset": f["dataset"], "submitter": f["submitter"]})
+
+
+def _flag_object(f: dict) -> str:
+    """`三号项目（XM003）`: the project, enterprise, village … a flag is about (`羊头崖乡/西庄村`
+    alone when the key already says the name)."""
+    if f["key_name"] and f["key"] and f["key_name"] not in f["key"]:
+        return f"{f['key_name']}（{f['key']}）"
+    return f["key"] or f["key_name"] or "—"
+
+
+def flags_block(conn, period: str, not_sent: set[tuple[str, str]] = frozenset()) -> Block:
+    """The figures of this period that do not fit the previous one (audit.cross_period_flags):
+    those still waiting for the sender's explanation, counted by sender and report with the
+    kinds of flag, one table row each with its reason; how many 备注 explained (已说明).
+
+    A report of `not_sent` ((sender, report title): not in this period) has every key of last
+    period missing: they are counted and said to be so, not listed one by one."""
+    b = Block()
+    flags = _flag_rows(conn, period)
+    waiting = [f for f in flags if not f["explained"]]
+    explained = len(flags) - len(waiting)
+    if not flags and month_of(period) == 1:
+        b.paragraphs.append("1月为本年第一期，累计数不与上年12月比对。")
+        return b
+    if not flags:
+        b.paragraphs.append("与上期数据比对，未发现累计数比上期减少、计划数与上期不同或上期在报本期未报的情况。")
+        return b
+    if not waiting:
+        b.paragraphs.append(f"与上期数据比对，有{explained}处数字与上期不一致，均已由报送单位在备注中说明。")
+        return b
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for f in waiting:
+        ds = DATASETS.get(f["dataset"])
+        groups.setdefault((_flag_sender(f), ds.title if ds else "报表"), []).append(f)
+    parts, listed = [], []
+    for (unit, title), group in groups.items():
+        kinds: dict[str, int] = {}
+        for f in group:
+            kinds[rule_name(f["rule"])] = kinds.get(rule_name(f["rule"]), 0) + 1
+        why = "、".join(f"{k}{n}处" for k, n in kinds.items())
+        if (unit, title) in not_sent:
+            why += "，因该表本期尚未报送"
+        else:
+            listed.extend(group)
+        parts.append(f"{unit}{title}{len(group)}处（{why}）")
+    b.paragraphs.append(f"与上期数据比对，本期有{len(waiting)}处数字尚待报送单位核实说明：{'；'.join(parts)}。"
+                        + (f"另有{explained}处已由报送单位在备注中说明。" if explained else ""))
+    if listed:
+        first = f"，列前{FLAGS_LISTED}处" if len(listed) > FLAGS_LISTED else ""
+        b.tables.append(_table(
+            f"待核实说明的数字（共{len(listed)}处{first}）",
+            ["报送单位", "文件", "行号", "对象", "问题", "情况"],
+            [[_flag_sender(f), f["file_path"], f["source_row"], _flag_object(f), rule_name(f["rule"]),
+              (f["reason"] or "").rstrip("。")] for f in listed[:FLAGS_LISTED]],
+        ))
+    return b
+
+
+def status_section(conn, period: str) -> Section:
+    """Who has sent this period's reports (marts.submission_status): how many were due, which
+    came in on time, late (the day received), were sent back, are overdue (the due day) or not
+    yet due, the files from no one on the calendar; a table by sender. Then the figures that do
+    not fit the previous period (`flags_block`). Why a file or a row was sent back is the
+    data-quality section's: this one refers to it."""
+    s = Section("报送情况")
+    # in the mart's order, the county's calendar's (the files from no one on it last)
+    rows = sorted(_rows(conn, "SELECT * FROM marts.submission_status WHERE period = ?", [period]),
+                  key=lambda r: r["status"] == UNLISTED)
+    s.paragraphs.extend(calendar_paragraphs(rows, period))
+    if rows:
+        s.tables.append(calendar_table(rows, period))
+    not_sent = {(unit_name(r["department"], r["submitter"]), r["dataset_title"])
+                for r in rows if r["status"] in (OVERDUE, NOT_YET_DUE)}
+    s.more.append(flags_block(conn, period, not_sent))
     return s
 
 
@@ -794,6 +1035,7 @@ def briefing_context(conn: duckdb.DuckDBPyConnection, period: str) -> dict:
         zone_operations_section(conn, period),
         talent_section(conn, period),
         scorecard_section(conn, period),
+        status_section(conn, period),
         quality_section(conn, period, vp),
     ]
     shown = [s for s in sections if s.paragraphs or s.tables]

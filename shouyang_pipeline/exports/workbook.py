@@ -2,10 +2,13 @@
 
 `write_workbook(conn, period, export_dir)` writes `<export_dir>/marts_<period>.xlsx`: a 说明
 sheet listing the sheets (the table behind each, its rows, the period its figures are of and
-where they come from), then one sheet per mart with that period's rows. Headers are the Chinese
+where they come from), then one sheet per mart with that period's rows (the reporting calendar,
+marts.submission_status, among them), then the period's figures that do not fit the previous
+period (audit.cross_period_flags, not a mart: `AUDIT_SHEETS`). Headers are the Chinese
 titles (with units) of the mart declarations in `catalog.marts`; figures are numbers shown in
 the format of their unit (万元 and 亿元 `#,##0.00`, % and 个百分点 `0.0`, counts `#,##0`), flags
-read 是/否, and each column is as wide as what it holds.
+read 是/否, dates `yyyy-mm-dd` and times `yyyy-mm-dd hh:mm`, a figure whose unit differs from row
+to row (a flag's value: 万元 or a count) as it is, and each column is as wide as what it holds.
 
 A mart of a quarterly dataset only (the village income) has no rows of its own in the months
 between quarters: its sheet then holds the latest quarter of the same year, the rule of the
@@ -33,7 +36,7 @@ import xlsxwriter
 
 from ..catalog.datasets import DATASETS
 from ..catalog.marts import MARTS
-from ..catalog.tables import Column, Table
+from ..catalog.tables import AUDIT, Column, Table
 from ..marts.lineage import mart_inputs
 from ..marts.sentences import no_industry_data
 from ..warehouse.ddl import ident
@@ -45,6 +48,7 @@ MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.0"
 COUNT_FORMAT = "#,##0"
 DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MONEY_UNITS = ("万元", "亿元", "元")
 PERCENT_UNITS = ("%", "个百分点")
 
@@ -66,18 +70,20 @@ def sheet_name(table: Table) -> str:
 
 def number_format(column: Column) -> str | None:
     """The Excel number format of a column, from its unit and type."""
-    if column.sql_type in ("DATE", "TIMESTAMP"):
+    if column.sql_type == "DATE":
         return DATE_FORMAT
+    if column.sql_type == "TIMESTAMP":
+        return DATETIME_FORMAT
     if column.unit in MONEY_UNITS:
         return MONEY_FORMAT
     if column.unit in PERCENT_UNITS:
         return PERCENT_FORMAT
     if column.sql_type in ("BIGINT", "INTEGER"):
         return COUNT_FORMAT if column.unit else "0"  # a row number has no thousands separator
-    if column.sql_type.startswith("DECIMAL"):
+    if column.sql_type.startswith("DECIMAL") and column.unit:
         m = re.fullmatch(r"DECIMAL\(\d+,(\d+)\)", column.sql_type)
         return "#,##0" + ("." + "0" * min(int(m.group(1)), 2) if m and int(m.group(1)) else "")
-    return None  # text, flags, and DOUBLEs whose unit differs from row to row: as they are
+    return None  # text, flags, and figures whose unit differs from row to row: as they are
 
 
 def _converter(column: Column):
@@ -107,7 +113,9 @@ def shown(value, fmt: str | None) -> str:
     """A value as its cell shows it, to size the column."""
     if value is None:
         return ""
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, datetime):
+        return "0000-00-00 00:00"
+    if isinstance(value, date):
         return "0000-00-00"
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         v = float(value)
@@ -175,6 +183,14 @@ def sheet_source(conn: duckdb.DuckDBPyConnection, name: str, table: Table, perio
     return SheetSource(None, "本期无数据")
 
 
+# Tables other than the marts with a sheet of the period's rows: name -> (table, ORDER BY, the
+# 说明 sheet's note when the period has none).
+AUDIT_SHEETS: dict[str, tuple[Table, str, str]] = {
+    "cross_period_flags": (AUDIT["cross_period_flags"], 'dataset, file_path, source_row, rule, "column"',
+                           "本期未发现与上期对不上的数字"),
+}
+
+
 def _header_text(text: str) -> str:
     """Text for an Excel page header: `&` doubled (it starts a code there)."""
     return text.replace("&", "&&")
@@ -202,7 +218,8 @@ def _print_setup(ws, title: str, period: str, source: SheetSource | None) -> Non
 
 
 def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str | Path) -> Path:
-    """Write marts_<period>.xlsx (one sheet per mart, rows of that period); return its path."""
+    """Write marts_<period>.xlsx (one sheet per mart and per AUDIT_SHEETS table, rows of that
+    period); return its path."""
     export_dir = Path(export_dir)
     export_dir.mkdir(parents=True, exist_ok=True)
     path = export_dir / f"marts_{period}.xlsx"
@@ -218,6 +235,10 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
                    "WHERE period = ?")
             data = conn.execute(sql, [source.data_period]).fetchall()
         sheets.append((name, table, source, data))
+    for name, (table, order, none) in AUDIT_SHEETS.items():
+        data = conn.execute(f"SELECT {', '.join(ident(c.name) for c in table.columns)} FROM {table.qualified} "
+                            f"WHERE period = ? ORDER BY {order}", [period]).fetchall()
+        sheets.append((name, table, SheetSource(period, "" if data else none), data))
 
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
                                         "strings_to_urls": False, "constant_memory": True})
@@ -238,7 +259,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
         about = wb.add_worksheet("说明")
         about_headers = ["工作表", "数据表", "说明", "行数", "数据报告期", "数据来源说明"]
         about_rows = [
-            [sheet_name(t), f"marts.{n}", t.comment, len(d), s.data_period or "—", s.note]
+            [sheet_name(t), f"{t.schema}.{t.name}", t.comment, len(d), s.data_period or "—", s.note]
             for n, t, s, d in sheets
         ]
         about.write(0, 0, f"寿阳县重点工作数据仓库 · 指标表（{y}年{m}月，报告期 {period}）", title_fmt)

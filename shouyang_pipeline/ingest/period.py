@@ -248,6 +248,15 @@ def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -
 
 
 
+def row_key_text(dataset: Dataset, values: dict) -> str | None:
+    """A row's key as text, its columns joined by `/` as audit.cross_period_flags.key writes it
+    (`平头镇/黑水村`); None when a key cell could not be read."""
+    parts = [values.get(k) for k in dataset.key]
+    if any(v is None or v == "" for v in parts):
+        return None
+    return "/".join(str(v) for v in parts)
+
+
 def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], which: str) -> pd.DataFrame:
     records = []
     for o in outcomes:
@@ -261,12 +270,13 @@ def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], whi
                 # A row that is not loaded lists every failing cell, optional ones included.
                 issues = [] if loaded else row.errors + row.warnings
             raw_row = row.raw_json() if issues else None  # once per row, not per failing cell
+            row_key = row_key_text(dataset, row.values) if issues else None
             for i in issues:
                 records.append({
                     "file_path": o.raw.rel_path, "dataset": dataset.name, "period": period,
                     "source_row": i.source_row, "source_cell": i.source_cell, "column": i.column,
                     "source_column": i.source_column, "value": i.value, "rule": i.rule,
-                    "reason": i.reason, "raw_row": raw_row,
+                    "reason": i.reason, "raw_row": raw_row, "row_key": row_key,
                 })
     return pd.DataFrame(records, columns=ISSUE_COLUMNS)
 

@@ -4,9 +4,11 @@
 never sees a half-built mart and a failed build leaves the previous table:
 
 1. `macros.sql`: the shared expressions, as TEMP macros of this connection (never stored in the
-   warehouse), and `declared_choices(dataset, field)`, made here from the catalogue
-   (`catalogue_macros_sql`): the choices of a field's `one_of` rule in their declared order, so
-   that a mart with a row per choice (talent_summary) takes the list from the declaration;
+   warehouse); `declared_choices(dataset, field)` and `dataset_title(dataset)`, made here from
+   the catalogue (`catalogue_macros_sql`): the choices of a field's `one_of` rule in their
+   declared order, so that a mart with a row per choice (talent_summary) takes the list from the
+   declaration, and a dataset's Chinese title; and `run_clock()`, the time the reporting calendar
+   is judged at (`build_mart(..., now=Settings.now())`; marts.submission_status);
 2. `CREATE OR REPLACE TABLE marts.<name> AS <name>.sql`; a mart with sentence columns
    (`sentences.WRITERS`) goes through a TEMP table of its figures first, and the sentences are
    written in Python from them;
@@ -19,7 +21,9 @@ and the Dagster asset depends on exactly the tables its SQL reads (`lineage.mart
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -31,6 +35,8 @@ from ..catalog.tables import Table
 from ..warehouse.ddl import comment_statements, ident
 from .lineage import build_order
 from .sentences import WRITERS
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 _FIGURES = "_mart_figures"  # the TEMP table of a mart with sentence columns
 
@@ -52,12 +58,16 @@ def _sql_text(value: str) -> str:
 
 
 def catalogue_macros_sql() -> str:
-    """The macro made from the catalogue rather than written in macros.sql:
+    """The macros made from the catalogue rather than written in macros.sql:
 
     `declared_choices(dataset, field)`: the choices of that field's `one_of` rule
     (`catalog/datasets/<dataset>.py`) as a VARCHAR[] in their declared order, e.g.
-    `declared_choices('talent', 'field')`; an error for a field that has no such rule. Like the
-    macros of macros.sql it is an expression of its arguments only (it reads no table)."""
+    `declared_choices('talent', 'field')`; an error for a field that has no such rule.
+
+    `dataset_title(dataset)`: the dataset's Chinese title as declared (`重点项目进展情况表`);
+    NULL for a name that is no declared dataset.
+
+    Like the macros of macros.sql they are expressions of their arguments only (they read no table)."""
     cases = []
     for dataset in DATASETS.values():
         for f in dataset.all_fields:
@@ -72,17 +82,38 @@ def catalogue_macros_sql() -> str:
         + "\n".join(cases) + "\n"
         "        ELSE error('no one_of rule declared for ' || dataset_name || '.' || field_name)\n"
         "    END;\n"
+        + dataset_title_macro_sql()
     )
 
 
-def create_macros(conn: duckdb.DuckDBPyConnection) -> None:
+def dataset_title_macro_sql() -> str:
+    """`dataset_title(dataset)`: see `catalogue_macros_sql`."""
+    cases = "\n".join(f"        WHEN {_sql_text(d.name)} THEN {_sql_text(d.title)}" for d in DATASETS.values())
+    return (
+        "CREATE OR REPLACE TEMP MACRO dataset_title(dataset_name) AS\n"
+        "    CASE dataset_name\n"
+        f"{cases}\n"
+        "    END;\n"
+    )
+
+
+def clock_macro_sql(now: datetime | None) -> str:
+    """`run_clock()`: the time (Beijing, without zone) the reporting calendar is judged at
+    (`config.Settings.now`); the machine's clock when none is given."""
+    when = (now or datetime.now(BEIJING).replace(tzinfo=None)).replace(microsecond=0)
+    return f"CREATE OR REPLACE TEMP MACRO run_clock() AS TIMESTAMP '{when.isoformat(sep=' ')}';"
+
+
+def create_macros(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) -> None:
     """Create (or replace) the marts' macros on this connection, as TEMP macros: those of
-    macros.sql and the one made from the catalogue (`catalogue_macros_sql`)."""
+    macros.sql, those made from the catalogue (`catalogue_macros_sql`) and the clock
+    (`clock_macro_sql`). A read-only connection can make them too."""
     conn.execute(macros_sql())
     conn.execute(catalogue_macros_sql())
+    conn.execute(clock_macro_sql(now))
 
 
-def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True) -> int:
+def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True, now: datetime | None = None) -> int:
     """(Re)build marts.<name> for all periods atomically; return its row count.
 
     The marts it reads must be built already (`build_all` builds them in order). With `check`
@@ -97,7 +128,7 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
         # the caller already holds a transaction: build inside it, the caller commits
         own_transaction = False
     try:
-        create_macros(conn)
+        create_macros(conn, now)
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
         writers = WRITERS.get(name)
         if writers:
@@ -147,9 +178,17 @@ def _create_with_sentences(conn: duckdb.DuckDBPyConnection, table: Table, sql: s
     conn.execute(f"DROP TABLE {_FIGURES}")
 
 
-def build_all(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def mart_rows_at(conn: duckdb.DuckDBPyConnection, name: str, now: datetime | None = None) -> pd.DataFrame:
+    """What marts.<name>'s SQL computes at the clock `now`, without storing anything: a reader
+    of a read-only warehouse re-judges the calendar (marts.submission_status) at its own time
+    from what the last run loaded. The marts it reads are read as stored."""
+    create_macros(conn, now)
+    return conn.execute(mart_sql(name).strip().rstrip(";")).df()
+
+
+def build_all(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) -> dict[str, int]:
     """Build every mart, each after the marts it reads; return row counts."""
-    return {name: build_mart(conn, name) for name in build_order()}
+    return {name: build_mart(conn, name, now=now) for name in build_order()}
 
 
 def built_columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[tuple[str, str]]:
@@ -173,8 +212,10 @@ def check_matches_declaration(conn: duckdb.DuckDBPyConnection, name: str) -> Non
 
 
 def status_check_rows(conn: duckdb.DuckDBPyConnection, name: str, check: StatusCheck, period: str) -> pd.DataFrame:
-    """The rows of marts.<name> a status check looks at: the period's, its columns, in its order."""
+    """The rows of marts.<name> a status check looks at: the period's, its columns, in its order
+    (ties in the mart's own order)."""
     table = MARTS[name]
     columns = ", ".join(ident(c) for c in check.shown)
     return conn.execute(
-        f"SELECT {columns} FROM {table.qualified} WHERE period = ? ORDER BY {ident(check.order_by)}", [period]).df()
+        f"SELECT {columns} FROM {table.qualified} WHERE period = ? ORDER BY {ident(check.order_by)}, rowid",
+        [period]).df()

@@ -8,6 +8,12 @@ The second part of SAMPLE.md (smart_mines, zone_operations, talent) is drawn fro
 stream after the first part, so adding it left the first part's files byte for byte as they were.
 At larger scales only the working faces multiply: the parks are the reference list's and the
 talent table is one row per field and kind.
+
+The reporting calendar (SUBMISSIONS.md 7, 8): the register `收文登记.csv` with a line per file
+shipped, one file late (LATE_FILE), one township's 2023-09 file withheld (MISSING_VILLAGE_FILE),
+and the key projects' cross-period flags (`plant_cross_period`). Each draws from its own random
+stream or from none, and a row left out still draws what it would have (`_ghost`), so every file
+the plants do not touch is byte for byte as it was.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import io
 import random
 import shutil
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,10 @@ from .writers import Formula, Pct, Sheet, write_csv, write_xlsx
 DATASETS = ("key_projects", "industrial_output", "city_indicators", "village_income", "smart_mines",
             "zone_operations", "talent")
 BIG_XLSX_ROWS = 5000  # above this many rows, xlsxwriter runs in constant_memory mode
+# The reporting calendar the 2023 sample plants (SAMPLE.md, SUBMISSIONS.md 7): one township's
+# 2023-09 village file never sent, and one file received after its due date.
+MISSING_VILLAGE_FILE = (9, "羊头崖乡")
+LATE_FILE = ("industrial_output/2023-11__统计局.", datetime(2023, 12, 12, 10, 20))
 
 
 @dataclass(frozen=True)
@@ -352,7 +362,8 @@ def build_table(*, name: str, keys: list[str], headers: dict[str, str], money_ke
                 merge_runs: bool = False, count_keys: tuple[str, ...] = ()) -> Table:
     """merge_key: merge that column down all data rows (XLSX), or, with merge_runs, down each run
     of consecutive records holding the same value. count_keys: counts summed in the 合计 row as
-    they are (no unit)."""
+    they are (no unit). A record with `_ghost` set is not written (its record_rows entry is None)
+    but draws from rng as if it were, so that leaving a row out changes no other cell of the sample."""
     ncol = len(keys)
     hdr = {k: (money_header(headers[k], style) if k in money_keys else headers[k]) for k in keys}
     sheet = Sheet(name=name, widths=[6] + [14] * (ncol - 1))
@@ -372,6 +383,14 @@ def build_table(*, name: str, keys: list[str], headers: dict[str, str], money_ke
     seq = 0
     first_data = len(rows)
     for rec in records:
+        if rec.get("_ghost"):
+            for k in keys:
+                v = rec.get(k)
+                if k in money_keys and v is not None and not isinstance(v, str) and style.text_numbers:
+                    if rng.random() < 0.04:
+                        rng.random()
+            record_rows.append(None)
+            continue
         if style.sections and rec.get("_section") and rec["_section"] != section:
             section = rec["_section"]
             r = len(rows)
@@ -396,22 +415,23 @@ def build_table(*, name: str, keys: list[str], headers: dict[str, str], money_ke
         record_rows.append(len(rows))
         rows.append(row)
     last_data = len(rows) - 1
+    written = [r for r in record_rows if r is not None]
     if merge_key and merge_runs and style.fmt == "xlsx":
         c = keys.index(merge_key)
         start = 0
-        for i in range(1, len(record_rows) + 1):
-            if i < len(record_rows) and rows[record_rows[i]][c] == rows[record_rows[start]][c]:
+        for i in range(1, len(written) + 1):
+            if i < len(written) and rows[written[i]][c] == rows[written[start]][c]:
                 continue
             if i - 1 > start:
-                for r in record_rows[start + 1:i]:
+                for r in written[start + 1:i]:
                     rows[r][c] = None
-                sheet.merges.append((record_rows[start], c, record_rows[i - 1], c))
+                sheet.merges.append((written[start], c, written[i - 1], c))
             start = i
-    elif merge_key and style.fmt == "xlsx" and len(record_rows) > 1:
+    elif merge_key and style.fmt == "xlsx" and len(written) > 1:
         c = keys.index(merge_key)
-        for r in record_rows[1:]:
+        for r in written[1:]:
             rows[r][c] = None
-        sheet.merges.append((record_rows[0], c, record_rows[-1], c))
+        sheet.merges.append((written[0], c, written[-1], c))
     totals: dict[str, float | int] = {}
     if style.totals:
         r = len(rows)
@@ -467,6 +487,8 @@ class SampleWriter:
         self.seed = seed
         self.files: list[dict[str, Any]] = []
         self.planted: list[dict[str, Any]] = []
+        self.flags: list[dict[str, Any]] = []     # the cross-period flags the sample should raise
+        self.withheld: list[dict[str, Any]] = []  # expected submissions the sample does not ship
         self.rows = {d: 0 for d in DATASETS}
 
     # -- output
@@ -520,13 +542,15 @@ class SampleWriter:
                     remarks = "前期手续办理中" if m > 3 else None
                 elif status == "竣工":
                     remarks = "已竣工"
+                remarks = p.remarks.get(m, remarks)
                 records.append({
                     "code": p.code, "name": p.name, "level": level, "sector": p.sector,
                     "chain": fmt_chain(p.chain, st.chains, rng), "zone": fmt_zone(p.zone, st.zones, rng),
                     "township": fmt_town(p.township, st, rng), "total": p.total, "plan": p.plan,
-                    "ytd": p.ytd_at(m), "status": status, "productive": fmt_bool(p.productive, st.bools),
+                    "ytd": p.reported_ytd(m), "status": status, "productive": fmt_bool(p.productive, st.bools),
                     "start": fmt_date(p.start_date, st.dates, rng, st.fmt) if started and p.start_date else None,
                     "unit": p.unit, "remarks": remarks, "_section": f"{SECTION_NO[p.sector]}、{p.sector}类项目",
+                    "_ghost": not p.on_list(m),
                 })
             plants: list[tuple[int, str | None, Any, str, str, str]] = []
             last_section = records[-1]["_section"]
@@ -576,7 +600,8 @@ class SampleWriter:
                                 records=records, style=st, rng=rng, title=title, unit_line=unit_line,
                                 totals_offset=offset)
             path = self._path("key_projects", year, m, "发改局", "xlsx" if st.fmt == "xlsx" else "csv")
-            self._emit(path, table, st, "key_projects", len(records))
+            self._emit(path, table, st, "key_projects", len(records) - sum(1 for r in records if r.get("_ghost")))
+            self._key_project_flags(path, table, projects, m, st.unit)
             for i, key, value, rule, effect, expected in plants:
                 self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
             if offset:
@@ -588,7 +613,29 @@ class SampleWriter:
                     "value": table.totals["plan"], "rule": "totals_mismatch",
                     "effect": "warning (totals_check = mismatch, nothing rejected)",
                     "expected": f"合计行年度计划投资{table.totals['plan']}与明细合计"
-                                f"{money(sum(p.plan for p in projects), st.unit)}不符（相差1000万元）"})
+                                f"{money(sum(p.plan for p in projects if p.on_list(m)), st.unit)}不符（相差1000万元）"})
+
+    def _key_project_flags(self, path: Path, table: Table, projects: list[Project], m: int, unit: str) -> None:
+        """The cross-period flags this month's file should raise (SUBMISSIONS.md 8), as planted."""
+        rel = path.relative_to(self.raw).as_posix()
+        for i, p in enumerate(projects):
+            row = table.record_rows[i]
+            if row is not None and m > 1 and p.reported_ytd(m) < p.reported_ytd(m - 1):
+                remarks = p.remarks.get(m)
+                self.flags.append({
+                    "period": f"{path.stem[:7]}", "dataset": "key_projects", "key": p.code, "key_name": p.name,
+                    "column": "ytd_investment", "value": p.reported_ytd(m) / C,
+                    "previous_value": p.reported_ytd(m - 1) / C, "rule": "ytd_decreased",
+                    "explained": remarks is not None, "remarks": remarks, "file": rel, "row": row + 1,
+                    "unit": unit, "cause": "planted: " + ("a correction explained in 备注" if remarks else
+                                                          "the month's own investment written as the year's")})
+            if row is not None and p.off_list_from == m + 1:
+                self.flags.append({
+                    "period": f"{path.stem[:4]}-{m + 1:02d}", "dataset": "key_projects", "key": p.code,
+                    "key_name": p.name, "column": None, "value": None, "previous_value": None,
+                    "rule": "missing_key", "explained": False, "remarks": None, "file": rel, "row": row + 1,
+                    "unit": unit, "cause": f"planted: dropped from the list from {path.stem[:4]}-{m + 1:02d} "
+                                           "without a word (file and row: the last month it was reported)"})
 
     # -- industrial output
     def industrial_output(self, rng: random.Random, year: int, ents: list[Enterprise], main: bool) -> None:
@@ -664,6 +711,7 @@ class SampleWriter:
         by_town: dict[str, list[Village]] = {}
         for v in villages:
             by_town.setdefault(v.township, []).append(v)
+        last: dict[str, tuple[Path, Table]] = {}
         for q in QUARTERS:
             for town in N.TOWNSHIP_NAMES:
                 st = VILLAGE_STYLES[town]
@@ -699,9 +747,65 @@ class SampleWriter:
                                     records=records, style=st, rng=rng, title=title, unit_line=unit_line,
                                     merge_key="township" if st.township_col == "merged" else None)
                 path = self._path("village_income", year, q, town, "xlsx" if st.fmt == "xlsx" else "csv")
+                if main and (q, town) == MISSING_VILLAGE_FILE:
+                    self._withhold(path, year, q, town, by_town[town], last[town])
+                    continue
+                last[town] = (path, table)
                 self._emit(path, table, st, "village_income", len(records))
                 for i, key, value, rule, effect, expected in plants:
                     self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
+
+    # -- the office's register of received files
+    def register(self, seed: int) -> dict[str, Any]:
+        """`<raw dir>/收文登记.csv` (SUBMISSIONS.md 7): a line for every file the sample ships, so
+        that a fresh clone (where every file's modification time is the clone's) judges lateness by
+        the register. Each file arrives on a working day between the 1st of the following month and
+        its due day (later days likelier), in office hours; the one planted late file
+        (LATE_FILE) after its due date; the re-sent copy minutes after its original."""
+        rng = random.Random(f"{seed}:{self.scale}:register")
+        lines: dict[str, datetime] = {}
+        out = []
+        for f in self.files:
+            rel = f["path"]
+            dataset, name = rel.split("/")
+            y, m = int(name[:4]), int(name[5:7])
+            due = date(y + m // 12, m % 12 + 1, N.DUE_DAY[dataset])
+            original = rel.replace("副本.", ".")
+            if y == 2023 and rel.startswith(LATE_FILE[0]):
+                when = LATE_FILE[1]
+            elif original != rel and original in lines:
+                when = lines[original] + timedelta(minutes=rng.randint(3, 40))
+            else:
+                when = _received(rng, due)
+            lines[rel] = when
+            out.append({"file": rel, "received_at": when.strftime("%Y-%m-%d %H:%M"), "due_date": due.isoformat(),
+                        "late": when.date() > due})
+        out.sort(key=lambda e: (e["received_at"], e["file"]))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(["文件", "收到时间"])
+        for e in out:
+            w.writerow([e["file"], e["received_at"]])
+        self.raw.mkdir(parents=True, exist_ok=True)
+        (self.raw / N.REGISTER_NAME).write_bytes(buf.getvalue().encode("utf-8-sig"))
+        return {"path": N.REGISTER_NAME, "lines": out}
+
+    def _withhold(self, path: Path, year: int, q: int, town: str, villages: list[Village],
+                  previous: tuple[Path, Table]) -> None:
+        """The township's file is not sent: 逾期未报, and every village it reported last quarter is
+        missing_key (SUBMISSIONS.md 8: a village not reported). A copy left by an earlier sample is
+        removed, so that regenerating over it plants the gap too."""
+        path.unlink(missing_ok=True)
+        self.withheld.append({"file": path.relative_to(self.raw).as_posix(), "dataset": "village_income",
+                              "period": f"{year}-{q:02d}", "submitter": town, "status": "逾期未报"})
+        prev_path, prev_table = previous
+        for v, row in zip(villages, prev_table.record_rows):
+            self.flags.append({
+                "period": f"{year}-{q:02d}", "dataset": "village_income", "key": f"{town}/{v.name}",
+                "key_name": v.name, "column": None, "value": None, "previous_value": None, "rule": "missing_key",
+                "explained": False, "remarks": None, "file": prev_path.relative_to(self.raw).as_posix(),
+                "row": row + 1, "unit": None,
+                "cause": f"the township's {year}-{q:02d} file is missing (逾期未报): each of its villages"})
 
     # -- smart mines
     def smart_mines(self, rng: random.Random, year: int, faces: list[Face], main: bool) -> dict[str, Any]:
@@ -868,6 +972,58 @@ class SampleWriter:
         return path
 
 
+def _workday(d: date) -> bool:
+    iso = d.isoformat()
+    return iso in N.WORKED_WEEKENDS or (d.weekday() < 5 and iso not in N.HOLIDAYS)
+
+
+def _received(rng: random.Random, due: date) -> datetime:
+    """A plausible time a file was received: a working day from the 1st to the due day (any day of
+    them when none is a working day, as over the National Day holiday), in office hours."""
+    days = [due.replace(day=d) for d in range(1, due.day + 1)]
+    work = [d for d in days if _workday(d)] or days
+    day = rng.choices(work, [1 + i for i in range(len(work))])[0]
+    minute = rng.choice([rng.randint(8 * 60 + 30, 11 * 60 + 59), rng.randint(14 * 60 + 30, 17 * 60 + 59)])
+    return datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+
+
+def plant_cross_period(projects: list[Project], rng: random.Random) -> None:
+    """The key projects' figures that do not fit the previous month (SAMPLE.md, SUBMISSIONS.md 8),
+    each on a 县级 project outside the parks that is under way (续建, no 备注) in the months around
+    it, so that no figure SAMPLE.md requires moves (they are of 2023-02):
+
+    - ytd_decreased, unexplained: 2023-06 states the month's own investment as 本年累计完成投资
+      (lower than May's); July is right again.
+    - ytd_decreased, explained: 2023-09 deducts an amount counted twice, with 备注
+      `核减重复统计的投资N万元`; the later months carry the correction.
+    - missing_key: a project on the list until 2023-07 is absent from 2023-08 on.
+    """
+    warned = next(p for p in projects if p.township == "宗艾镇" and p.zone is None)  # the 2023-05 cell warning
+
+    def plain(p: Project, months: range) -> bool:
+        return (p.group == "E" and p.zone is None and p.kind != "never" and p.complete_month is None
+                and p is not warned and not p.ytd_written and p.off_list_from is None
+                and all(p.status(m) == "续建" for m in months))
+
+    p = rng.choice([p for p in projects if plain(p, range(5, 8)) and 0 < p.ytd_at(6) - p.ytd_at(5) < p.ytd_at(5)])
+    p.ytd_written[6] = p.ytd_at(6) - p.ytd_at(5)
+
+    step = 100 * C
+    cands = []
+    for p in projects:
+        if plain(p, range(8, 13)) and p.ytd_at(8) >= 1_000 * C:
+            cut = -(-(p.ytd_at(9) - p.ytd_at(8) + p.ytd_at(8) // 5) // step) * step
+            if cut < p.ytd_at(9):
+                cands.append((p, cut))
+    p, cut = rng.choice(cands)
+    for m in range(9, 13):
+        p.ytd_written[m] = p.ytd_at(m) - cut
+    p.remarks[9] = f"核减重复统计的投资{cut // C}万元"
+
+    p = rng.choice([p for p in projects if plain(p, range(6, 8)) and p.ytd_at(7) > 0])
+    p.off_list_from = 8
+
+
 def years_for(scale: int) -> list[int]:
     if scale >= 100:
         return [2021, 2022, 2023]
@@ -878,6 +1034,7 @@ def years_for(scale: int) -> list[int]:
 
 def _project_figures(projects: list[Project], m: int) -> dict[str, dict[str, Any]]:
     out = {}
+    projects = [p for p in projects if p.on_list(m)]
     scopes = {"全部": projects, "市级及以上": [p for p in projects if p.level in ("省级", "市级")],
               "省级": [p for p in projects if p.level == "省级"]}
     for scope, ps in scopes.items():
@@ -887,7 +1044,7 @@ def _project_figures(projects: list[Project], m: int) -> dict[str, dict[str, Any
             "projects": n,
             "total_investment_yi": round_half_up(Decimal(sum(p.total for p in ps)) / (C * 10_000), 2),
             "annual_plan_yi": round_half_up(Decimal(sum(p.plan for p in ps)) / (C * 10_000), 2),
-            "ytd_investment_yi": round_half_up(Decimal(sum(p.ytd_at(m) for p in ps)) / (C * 10_000), 2),
+            "ytd_investment_yi": round_half_up(Decimal(sum(p.reported_ytd(m) for p in ps)) / (C * 10_000), 2),
             "started_projects": started,
             "start_rate_pct": round_half_up(Decimal(started * 100) / n, 1) if n else None,
             "projects_over_100m": sum(1 for p in ps if p.total >= 10_000 * C),
@@ -897,12 +1054,12 @@ def _project_figures(projects: list[Project], m: int) -> dict[str, dict[str, Any
 
 
 def _zone_figures(projects: list[Project], m: int) -> dict[str, Any]:
-    ps = [p for p in projects if p.zone == "PINGTOU"]
+    ps = [p for p in projects if p.zone == "PINGTOU" and p.on_list(m)]
     return {"projects": len(ps),
             "total_investment_yi": round_half_up(Decimal(sum(p.total for p in ps)) / (C * 10_000), 2),
             "projects_over_100m": sum(1 for p in ps if p.total >= 10_000 * C),
             "productive_projects": sum(1 for p in ps if p.productive),
-            "ytd_investment_yi": round_half_up(Decimal(sum(p.ytd_at(m) for p in ps)) / (C * 10_000), 2)}
+            "ytd_investment_yi": round_half_up(Decimal(sum(p.reported_ytd(m) for p in ps)) / (C * 10_000), 2)}
 
 
 def _industrial_figures(ents: list[Enterprise], m: int, city: float) -> dict[str, Any]:
@@ -925,12 +1082,15 @@ def _industrial_figures(ents: list[Enterprise], m: int, city: float) -> dict[str
             "enterprises_by_chain": chains}
 
 
-def _village_figures(villages: list[Village], q: int) -> dict[str, Any]:
-    meeting = sum(1 for v in villages if v.op[q] >= 40 * C)
-    return {"villages_expected": len(villages), "villages_reported": len(villages),
+def _village_figures(villages: list[Village], q: int, missing_town: str | None = None) -> dict[str, Any]:
+    """share_meeting_target_pct is of the villages expected; a township that sent nothing counts
+    among them, not among the villages reported."""
+    reported = [v for v in villages if v.township != missing_town]
+    meeting = sum(1 for v in reported if v.op[q] >= 40 * C)
+    return {"villages_expected": len(villages), "villages_reported": len(reported),
             "villages_meeting_target": meeting,
             "share_meeting_target_pct": round_half_up(Decimal(meeting * 100) / len(villages), 1),
-            "operating_income_wan": round_half_up(Decimal(sum(v.op[q] for v in villages)) / C, 2)}
+            "operating_income_wan": round_half_up(Decimal(sum(v.op[q] for v in reported)) / C, 2)}
 
 
 def _yi(cents: int) -> float:
@@ -986,6 +1146,8 @@ def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: in
         factor = 0.9 ** (2023 - year)
         rng = random.Random(f"{seed}:{year}:{scale}")
         projects = build_projects(rng, year, scale, factor)
+        if main:
+            plant_cross_period(projects, random.Random(f"{seed}:{year}:{scale}:flags"))
         ents = build_enterprises(rng, year, scale, factor, list(range(2, 13)))
         fill_village_income(villages, rng, factor)
         growth = dict(CITY_GROWTH) if main else {m: round(g + rng.uniform(-1.5, 1.5), 1)
@@ -1000,7 +1162,8 @@ def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: in
         for m in range(2, 13):
             figures["industrial_output"][f"{year}-{m:02d}"] = _industrial_figures(ents, m, growth[m])
         for q in QUARTERS:
-            figures["village_income"][f"{year}-{q:02d}"] = _village_figures(villages, q)
+            missing = MISSING_VILLAGE_FILE[1] if main and q == MISSING_VILLAGE_FILE[0] else None
+            figures["village_income"][f"{year}-{q:02d}"] = _village_figures(villages, q, missing)
         # The second part (SAMPLE.md): its own random streams, so the first part's files stay as they were.
         rng2 = random.Random(f"{seed}:{year}:{scale}:second")
         faces = build_faces(rng2, year, scale)
@@ -1009,6 +1172,7 @@ def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: in
         figures["smart_mine_summary"].update(w.smart_mines(rng2, year, faces, main))
         figures["zone_operations_summary"].update(w.zone_operations(rng2, year, zones, main))
         figures["talent_summary"].update(w.talent(rng2, year, talent, main))
+    register = w.register(seed)
     return {
         "raw_dir": str(raw_dir), "reference_dir": str(reference_dir), "scale": scale, "seed": seed,
         "years": years_for(scale),
@@ -1016,5 +1180,8 @@ def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: in
         "villages_csv": str(ref_path), "villages": len(villages),
         "rows": w.rows,
         "planted_errors": w.planted,
+        "register": register,
+        "withheld": w.withheld,
+        "planted_flags": w.flags,
         "figures": figures,
     }

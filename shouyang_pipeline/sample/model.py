@@ -98,6 +98,12 @@ class Project:
     start_date: date | None = None
     ytd: dict[int, int] = field(default_factory=dict)
     group: str = "E"
+    # Where the department's file departs from the model (the sample's planted cross-period flags,
+    # SUBMISSIONS.md 8): the year-to-date figure written for a month, a month's 备注, and the
+    # month from which the project is no longer on the list.
+    ytd_written: dict[int, int] = field(default_factory=dict)
+    remarks: dict[int, str] = field(default_factory=dict)
+    off_list_from: int | None = None
 
     def status(self, m: int) -> str:
         if self.kind == "never":
@@ -116,6 +122,13 @@ class Project:
             if mm <= m:
                 best = max(best, v)
         return best
+
+    def reported_ytd(self, m: int) -> int:
+        """本年累计完成投资 as the month's file states it."""
+        return self.ytd_written.get(m, self.ytd_at(m))
+
+    def on_list(self, m: int) -> bool:
+        return self.off_list_from is None or m < self.off_list_from
 
 
 def _r(x: float, step: int) -> int:

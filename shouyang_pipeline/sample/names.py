@@ -196,3 +196,19 @@ TALENT_KIND_ALT = {"领军人才": "领军型人才", "实用型人才": "实用
 UNKNOWN_MINE = "凤凰岭煤矿"
 UNKNOWN_ZONE = "平头智能化园区"
 UNKNOWN_TALENT_FIELD = "新能源"
+
+# ---------------------------------------------------------------- the reporting calendar ---
+# Mirror data/reference/submitters.csv (the tests check they agree): the day of the following
+# month by which each dataset's file for a month is due (SUBMISSIONS.md 7).
+DUE_DAY = {"key_projects": 5, "industrial_output": 8, "city_indicators": 10, "village_income": 10,
+           "smart_mines": 5, "zone_operations": 5, "talent": 10}
+# The office's register of received files, at the raw dir's root (never a submission).
+REGISTER_NAME = "收文登记.csv"
+# Days off and the weekend days worked instead (国务院办公厅 2023 and 2024 holiday notices), so
+# that the register's times fall on working days where the days before a due date have one.
+HOLIDAYS = {"2023-01-02", "2023-01-21", "2023-01-22", "2023-01-23", "2023-01-24", "2023-01-25", "2023-01-26",
+            "2023-01-27", "2023-04-05", "2023-04-29", "2023-04-30", "2023-05-01", "2023-05-02", "2023-05-03",
+            "2023-06-22", "2023-06-23", "2023-06-24", "2023-09-29", "2023-09-30", "2023-10-01", "2023-10-02",
+            "2023-10-03", "2023-10-04", "2023-10-05", "2023-10-06", "2024-01-01"}
+WORKED_WEEKENDS = {"2023-01-28", "2023-01-29", "2023-04-23", "2023-05-06", "2023-06-25", "2023-10-07",
+                   "2023-10-08"}
