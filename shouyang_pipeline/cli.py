@@ -501,22 +501,38 @@ def _print_summary(summary, kinds_named: dict[str, str]) -> None:
         + f"；共 {summary.flags} 处，见 audit.cross_period_flags；各单位报送情况：shouyang status")
     for problem in summary.register_problems:
         say(problem, "yellow")
+    if summary.receipts:
+        say(f"回执（给报送单位，标出需改正或核实的单元格）：{len(summary.receipts)} 份，在简报目录的 receipts/ 下")
+    if summary.scorecard:
+        period = summary.scorecard[0][0]
+        rows = [(name, status, detail) for _, name, status, detail in summary.scorecard]
+        title = f"目标任务对照（{period}，见 marts.target_scorecard 和该期简报）"
+        if not _table_or_none(title, ("目标", "状态", "说明"), rows):
+            say(title + "：", "bold")
+            for name, status, detail in rows:
+                say(f"{name}：{status}。{detail}", indent=2)
 
 
 @main.command(help="报送前自查一个文件：按报送规范逐行校验，列出每个有错或需要留意的单元格（行号、单元格、原值、原因），"
                    "文件不入库、不存档，数据仓库不受影响。\n\n"
                    "文件能全部入库时以0退出；有不能入库的行或整个文件不能入库时以1退出；"
-                   "命令用法有误（找不到文件、选项的值无效、无法判断数据集或报告期）时以2退出，文件未检查。")
+                   "命令用法有误（找不到文件、选项的值无效、无法判断数据集或报告期）时以2退出，文件未检查；"
+                   "--receipt 指定的回执无法写出时也以2退出。")
 @click.argument("path", metavar="文件", type=click.Path(path_type=Path), help="要检查的报送文件（.xlsx 或 .csv）")
 @click.option("--dataset", type=_DatasetType(), metavar="数据集",
               help=f"这是哪一种报表：{_DATASET_LIST}。默认取文件所在文件夹的名称")
 @click.option("--period", metavar="YYYY-MM", help="报告期，如 2023-02；默认取文件名开头的 YYYY-MM")
-def check(path: Path, dataset: str | None, period: str | None) -> None:
+@click.option("--receipt", "receipt_path", metavar="回执.xlsx", type=click.Path(path_type=Path),
+              help="同时写出回执（与运行后发回报送单位的回执相同）：第一个工作表“问题清单”，第二个工作表是原表，"
+                   "有错的单元格标红、需要留意或核实的标黄，原因写在批注中")
+def check(path: Path, dataset: str | None, period: str | None, receipt_path: Path | None) -> None:
     from .catalog.rules import rule_name
     from .pipeline import check_file, parse_period
 
     settings = Settings.from_env()
     try:
+        if receipt_path is not None:
+            _check_receipt_path(receipt_path)
         if period:
             try:
                 period = parse_period(period, in_range=False)
@@ -546,7 +562,47 @@ def check(path: Path, dataset: str | None, period: str | None) -> None:
                 where = "，".join(p for p in (f"第{row}行", cell, column) if p)
                 say(f"{where}：“{value}”（{rule}）" if value else f"{where}（{rule}）", indent=2)
                 say(reason, indent=4)
+    receipt = None
+    if receipt_path is not None or (result.flags is not None and not result.flags.empty):
+        from .pipeline import check_receipt
+
+        receipt = check_receipt(result)
+        flagged = [p for p in receipt.problems if p.action == "请核实"]
+        title = "与上期对不上的数字（请核实：改正，或在该行备注中说明原因）"
+        issues = [(str(p.row or ""), p.cell or "", re.sub(r"\s+", "", p.column or ""), p.value or "",
+                   rule_name(p.rule or ""), p.reason) for p in flagged]
+        rows = [(row, cell, _fitted(column, 16), _fitted(value, 16), _fitted(rule, 16), reason)
+                for row, cell, column, value, rule, reason in issues]
+        if rows and not _table_or_none(title, ("行", "单元格", "列", "原值", "问题", "原因"), rows, right=("行",)):
+            say(title + "：", "bold")
+            for row, cell, column, value, rule, reason in issues:
+                where = "，".join(p for p in (f"第{row}行" if row else "", cell, column) if p)
+                say(f"{where}：“{value}”（{rule}）" if value else f"{where}（{rule}）", indent=2)
+                say(reason, indent=4)
+    if receipt_path is not None:
+        from .exports.receipts import write_receipt
+
+        try:
+            write_receipt(receipt, receipt_path)
+        except OSError as exc:
+            say(f"无法写出回执 {receipt_path}（{os_reason(exc)}）：请检查该位置是否可写、文件是否正被Excel打开，"
+                "或换一个位置。", "red")
+            sys.exit(2)
+        say(f"回执已写出：{receipt_path}")
     sys.exit(0 if result.status == "loaded" else 1)
+
+
+def _check_receipt_path(path: Path) -> None:
+    """Where `check --receipt` is to write, checked before the file is: SetupError (exit 2) when it cannot be written."""
+    if path.is_dir():
+        raise SetupError(f"--receipt {path}：这是一个文件夹，请指定回执的文件名，如 {path / '回执.xlsx'}")
+    if path.suffix.lower() != ".xlsx":
+        raise SetupError(f"--receipt {path}：回执是Excel工作簿，文件名应以.xlsx结尾，如 --receipt 回执.xlsx")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SetupError(f"--receipt {path}：文件夹 {folder} 不存在，请先建立该文件夹或换一个位置")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SetupError(f"--receipt {path}：没有写入 {path if path.exists() else folder} 的权限，请换一个位置")
 
 
 # ------------------------------------------------------------------ shouyang status: who has not reported
@@ -607,9 +663,7 @@ def print_submission_status(rows: list[Submission], period: str, now: datetime, 
         (r.who, r.dataset_title, r.due, f"{r.file_path}：入库{r.rows_loaded}行，被拒{r.rows_rejected}行")
         for r in expected if r.status == PARTLY_LOADED])
     _section("与上期对不上、尚待说明的数字（请报送单位在备注中说明或改正）", [
-        (r.who, r.dataset_title, r.due,
-         f"{r.open_flags}处" + ("（本期尚未报送：上期在报的都记为本期未报）" if r.status == OVERDUE else ""))
-        for r in mine if r.open_flags])
+        (r.who, r.dataset_title, r.due, f"{r.open_flags}处") for r in mine if r.open_flags])
     _section("名单外（报送日历上没有的文件：不算错误，照常处理）", [
         (r.submitter or "（文件名未写报送单位）", r.dataset_title, r.due,
          f"{r.file_path}：" + (f"{r.department}该月不需报送此表" if r.department else "报送单位不在该报表的报送日历上")
@@ -643,6 +697,7 @@ def print_submission_status(rows: list[Submission], period: str, now: datetime, 
 @click.option("--period", metavar="YYYY-MM",
               help="查看哪个报告期，如 2023-09；默认为当前应报的报告期（本月的上一个月），并列出其他仍有问题的报告期")
 def status(period: str | None) -> None:
+    from .ingest.discover import FIRST_PERIOD
     from .pipeline import parse_period, read_submission_status
 
     try:
@@ -654,12 +709,54 @@ def status(period: str | None) -> None:
                 period = parse_period(period, in_range=False)
             except SetupError as exc:
                 raise SetupError(f"--period {period}：{exc}") from None
+            if period < FIRST_PERIOD:
+                raise SetupError(f"--period {period}：报告期不能早于{FIRST_PERIOD}（报送规范接受的最早报告期）")
         period = period or now_due
         rows, published = read_submission_status(settings, period, now, readonly_hint=_readonly_hint(settings))
     except SetupError as exc:
         say(str(exc), "red")
         sys.exit(2)
     print_submission_status(rows, period, now, published, now_due)
+
+
+@main.command(help="为报送单位生成下一期的填报模板（.xlsx）：按应有的文件名命名，带填报说明、下拉列表和数字校验，"
+                   "预填该单位上一期不随月份变化的各列。\n\n"
+                   "预填取自已发布的数据仓库（只读打开）中该单位本年最近一期的报送，1月（季度报表的3月）取上年最后一期，"
+                   "本年累计等本期数字留空；还没有数据仓库时只写出能确定的行（乡镇的行政村、园区、人才的领域和类别），"
+                   "下拉列表取自参考名录。\n\n"
+                   "写成时以0退出；数据集、报告期、报送单位或输出位置有误时以2退出，不写任何文件。")
+@click.argument("dataset", metavar="数据集", type=_DatasetType(), help=f"哪一种报表：{_DATASET_LIST}")
+@click.option("--period", metavar="YYYY-MM",
+              help="模板的报告期，如 2023-05；季度报表（talent、village_income）只能是3、6、9、12月")
+@click.option("--submitter", metavar="报送单位",
+              help="报送单位，写在文件名的 __ 之后，如 发改局、平头镇；据此预填该单位上一期的行。不写时文件名为 YYYY-MM.xlsx")
+@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="文件",
+              help="写到哪个文件（.xlsx）或哪个文件夹；默认为当前目录下的 YYYY-MM__报送单位.xlsx")
+def template(dataset: str, period: str, submitter: str | None, output: Path | None) -> None:
+    from .exports.forms import write_template
+    from .pipeline import parse_period
+
+    if period is None:
+        raise click.UsageError("缺少 --period：请写出模板的报告期，如 --period 2023-05")
+    settings = Settings.from_env()
+    try:
+        try:
+            period = parse_period(period)
+        except SetupError as exc:
+            raise SetupError(f"--period {period}：{exc}") from None
+        made = write_template(settings, dataset, period, submitter, output)
+    except SetupError as exc:
+        say(str(exc), "red")
+        sys.exit(2)
+    say(f"已写入模板：{made.path}", "green")
+    if made.rows and made.source_period:
+        say(f"预填{made.rows}行，取自 {made.source_period} 的报送：{'、'.join(made.carried)}；本期数字留空，由报送单位填写。")
+    elif made.rows:
+        say(f"预填{made.rows}行（取自参考名录或报表规定的取值）；数据仓库中没有该单位本年或上年的报送。")
+    else:
+        say("数据仓库中没有该单位本年或上年的报送，模板只有表头。")
+    say(f"下拉列表取自{made.lists_from}。")
+    say(f"截止时间：{made.due}")
 
 
 @main.command(help="重新生成随附的样例数据：原始数据目录下一年（2023年）的模拟报送文件，以及参考名录中的 villages.csv。"

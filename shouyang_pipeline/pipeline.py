@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -423,6 +423,7 @@ class StagedExports:
     written: list[Path]
     to_delete: list[str]
     latest_briefing: str | None  # the Markdown of the latest month written
+    receipts: list[Path] = field(default_factory=list)  # of `written`: the departments' receipts (回执)
 
 
 def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str) -> StagedExports:
@@ -432,7 +433,10 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
 
     The briefing's PDF is written beside its HTML when this machine can (`exports.pdf`); when it
     cannot, the run goes on, says once why (a warning of the `shouyang_pipeline` logger), and
-    the month's old PDF is deleted rather than left beside a newer briefing."""
+    the month's old PDF is deleted rather than left beside a newer briefing.
+
+    The receipts (回执) of the months' files are staged with them (`stage_receipts`): written for
+    every current file that needs one, and every other receipt of those months deleted."""
     import logging
 
     from .exports.briefing import write_briefing
@@ -455,6 +459,8 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
                     without_pdf.setdefault(pdf.reason or "", []).append(period)
                     stage.remove(f"briefing_{period}.pdf")
                 written += stage.add([write_workbook(conn, period, stage.dir)])
+            receipts = stage_receipts(settings, conn, stage, months)
+            written += receipts
         for period in sorted(set(months) - set(periods)):
             for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"briefing_{period}.pdf",
                           f"marts_{period}.xlsx"):
@@ -464,7 +470,7 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
         label = missed[0] if len(missed) == 1 else f"{missed[0]}至{missed[-1]}共{len(missed)}个月"
         logging.getLogger("shouyang_pipeline").warning(
             "简报PDF未生成（%s）：%s。简报的Markdown和HTML版本照常写出。", label, reason)
-    return StagedExports(written, list(stage.delete), latest)
+    return StagedExports(written, list(stage.delete), latest, receipts)
 
 
 def publish(settings: Settings, work: Path, run_id: str):
@@ -474,6 +480,133 @@ def publish(settings: Settings, work: Path, run_id: str):
     done = publish_run(work, settings.warehouse, settings.export_dir, run_id)
     clear_unpublished(settings)
     return done
+
+
+# ------------------------------------------------------------------ the departments' receipts (回执)
+# WAREHOUSE.md, "For the departments that send the files". The exports room writes a receipt from
+# plain data (`exports.receipts`); the file's cells come from here, read again from the archived
+# copy with the ingest readers, exactly as the run read them.
+
+RECEIPTS_DIR = "receipts"
+
+
+def stage_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage, months: list[str]) -> list[Path]:
+    """Stage `receipts/<period>/<file>__回执.xlsx` for every current file of `months` that was
+    rejected, has rejected rows, cell warnings or unexplained cross-period flags; every other
+    receipt of those months (a file corrected, removed, or now clean) is deleted at the publish.
+    Returns where the staged receipts will be once published."""
+    from .exports.receipts import SUFFIX, period_files, receipt_names, write_receipt
+
+    written: list[Path] = []
+    for period in months:
+        records = [r for r in period_files(conn, period) if r.needs_receipt]
+        names = receipt_names(records)
+        folder = stage.dir / RECEIPTS_DIR / period
+        for record in records:
+            folder.mkdir(parents=True, exist_ok=True)
+            written += stage.add([write_receipt(receipt_of(settings, record), folder / names[record.file_path])])
+        published = settings.export_dir / RECEIPTS_DIR / period
+        if published.is_dir():
+            for old in sorted(published.iterdir()):
+                if (old.name.endswith(SUFFIX) and not old.name.startswith(".") and "\\" not in old.name
+                        and old.name not in names.values() and old.is_file()):
+                    stage.remove(f"{RECEIPTS_DIR}/{period}/{old.name}")
+    return written
+
+
+def published_receipts(settings: Settings) -> list[Path]:
+    """The receipts in the export dir, by period and name."""
+    from .exports.receipts import SUFFIX
+
+    return sorted(p for p in (settings.export_dir / RECEIPTS_DIR).glob(f"*/*{SUFFIX}")
+                  if p.is_file() and not p.name.startswith("."))
+
+
+def _archived_bytes(settings: Settings, record) -> bytes | None:
+    """The version of the file the run read: its archived copy, else the raw file if it is still
+    that version (the same sha256)."""
+    import hashlib
+
+    suffix = Path(record.file_name).suffix.lower()
+    if record.sha256:
+        for name in (f"{record.sha256}{suffix}", f"{record.sha256}.bin"):
+            path = settings.archive_dir / name
+            if path.is_file():
+                return path.read_bytes()
+    raw = settings.raw_dir / record.file_path
+    try:
+        if raw.is_symlink() or not raw.is_file():
+            return None
+        data = raw.read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == record.sha256 else None
+
+
+def _merges(data: bytes, sheet: str | None) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of an XLSX sheet, 1-based (the Grid keeps only the cells they fill)."""
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    if sheet is None:
+        return []
+    try:
+        ranges = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(sheet).merged_cell_ranges
+    except Exception:  # noqa: BLE001 - the file was read once already; the merges are a nicety
+        return []
+    return [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in ranges or []]
+
+
+def receipt_sheet(layout, data: bytes | None, suffix: str, file_name: str):
+    """(DataSheet, FileColumns, note) of the sheet a file's layout was found in: every cell at its
+    own row and column (a Grid's rows start at column A and row 1), the cells a merge fills left
+    empty and the merge kept as a range. No DataSheet, and a note saying so, when the file is too
+    large to copy."""
+    from .exports.receipts import MAX_DATA_CELLS, DataSheet, FileColumns
+
+    grid = layout.grid
+    cells = sum(len(c) for _, c in grid.rows)
+    where = FileColumns({cm.field.name: (cm.index + 1, cm.header) for cm in layout.columns})
+    if cells > MAX_DATA_CELLS:
+        return None, where, f"原表有{cells:,}个单元格，过大，本回执未附原表；问题清单已列出每个单元格"
+    rows = [(n, [None if (n, j) in grid.merge_copies else v for j, v in enumerate(values)]) for n, values in grid.rows]
+    header_number, header = grid.rows[layout.header_row]
+    used = [j + 1 for j, v in enumerate(header) if v is not None and str(v).strip()]
+    span = (min(used), max(used)) if used else (1, max((len(c) for _, c in grid.rows), default=1))
+    stem = file_name[: len(file_name) - len(suffix)] if suffix else file_name
+    sheet = DataSheet(
+        title=grid.sheet or stem, rows=rows, first_column=1,
+        merges=_merges(data, grid.sheet) if suffix == ".xlsx" and data is not None else [],
+        percent_cells={(r, c + 1) for r, c in grid.percent_cells}, header_row=header_number, span=span,
+        is_csv=suffix == ".csv")
+    return sheet, where, None
+
+
+def receipt_of(settings: Settings, record):
+    """The receipt of one file of the audit log (`exports.receipts.FileRecord`)."""
+    from .catalog.datasets import DATASETS
+    from .exports.receipts import build_receipt
+    from .ingest.layout import find_layout
+    from .ingest.read import read_grids
+
+    if record.whole_file:
+        return build_receipt(record, None, None)
+    notes: list[str] = []
+    sheet = where = None
+    data = _archived_bytes(settings, record)
+    suffix = Path(record.file_name).suffix.lower()
+    if data is None:
+        notes.append("原文件的存档副本已不可得，本回执未附原表")
+    else:
+        try:
+            layout = find_layout(read_grids(data, suffix), DATASETS[record.dataset])
+            sheet, where, note = receipt_sheet(layout, data, suffix, record.file_name)
+            if note:
+                notes.append(note)
+        except Exception as exc:  # noqa: BLE001 - the problem list stands without the copy
+            notes.append(f"原表未能重新读取（{exc}），本回执未附原表")
+    return build_receipt(record, sheet, where, notes=notes)
 
 
 # ------------------------------------------------------------------ a clerk's check before sending
@@ -492,6 +625,16 @@ class FileCheck:
     rejected: "pd.DataFrame | None" = None  # the cells of the rows that would not load
     warnings: "pd.DataFrame | None" = None  # the cells to look at in rows that would load
     totals: str | None = None  # "mismatch", "unchecked" (a totals row, nothing compared) or None
+    # For the receipt (`check_receipt`): the file as judged, what was read, the figures that do
+    # not fit the previous period the published warehouse holds (unexplained), and how they were compared.
+    path: Path | None = None  # the file checked
+    file_path: str | None = None  # where a run would read it: <dataset>/<period>[__<submitter>].<ext>
+    dataset: str | None = None
+    period: str | None = None
+    counts: tuple[int, int, int] = (0, 0, 0)  # rows read, would load, would be rejected
+    layout: object | None = None  # ingest.layout.Layout of the sheet read, when it was read
+    flags: "pd.DataFrame | None" = None  # rows shaped as audit.cross_period_flags
+    flags_note: str | None = None
 
     @property
     def status_text(self) -> str:
@@ -559,10 +702,13 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
             raise SetupError(f"无法从文件名“{path.name}”判断报告期（文件名应以YYYY-MM开头，如2023-02.xlsx）："
                              "请用 --period 指定，如 --period 2023-02")
         if problem := _period_problem(dataset, from_name):
-            return FileCheck("rejected", f"文件名中的{problem}（如文件名有误，也可用 --period 指定报告期）")
+            return FileCheck("rejected", f"文件名中的{problem}（如文件名有误，也可用 --period 指定报告期）",
+                             path=path, file_path=f"{dataset}/{name}", dataset=dataset, period=from_name)
+        period = from_name
     raw = classify_as(path, f"{dataset}/{name}")
+    where = dict(path=path, file_path=f"{dataset}/{name}", dataset=dataset, period=period)
     if raw.naming_problem:
-        return FileCheck("rejected", raw.naming_problem.removesuffix(f"。文件应放在：{NAMING_HINT}"))
+        return FileCheck("rejected", raw.naming_problem.removesuffix(f"。文件应放在：{NAMING_HINT}"), **where)
     reference = Reference.load(settings.reference_dir)
     # Nothing is archived or written: a clerk's check leaves no trace (a 3 GB file is not copied).
     result = ingest_period(settings, raw.dataset, raw.period, reference, files=[raw], archive=False)
@@ -574,7 +720,100 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
     elif outcome.parsed and log.rows_totals and not isinstance(log.totals_check, str) and any(
             cm.field.kind == "money" for cm in outcome.parsed.layout.columns):
         totals = "unchecked"
-    return FileCheck(str(log.status), file_message(outcome, CLERK), result.rejected, result.warnings, totals)
+    flags, flags_note = _check_flags(settings, result, raw, reference)
+    return FileCheck(str(log.status), file_message(outcome, CLERK), result.rejected, result.warnings, totals,
+                     counts=(int(log.rows_read), int(log.rows_loaded), int(log.rows_rejected)),
+                     layout=outcome.parsed.layout if outcome.parsed and (not outcome.rejection or outcome.all_rows_rejected) else None,
+                     flags=flags, flags_note=flags_note, **where)
+
+
+def _check_flags(settings: Settings, result, raw: RawFile, reference: Reference) -> tuple["pd.DataFrame | None", str | None]:
+    """The unexplained figures of a checked file that do not fit the previous period (SUBMISSIONS.md 8),
+    as a run would flag them: the published warehouse's previous period of the same year (its rows
+    from the same sender and their files' ingest-log rows, which say who sent them), read-only, and
+    this file's rows and ingest-log row, put together in a database in memory.
+    (None, why not) when there is nothing to compare with."""
+    from .catalog.tables import AUDIT
+    from .exports.receipts import sender_key
+    from .marts.flags import compute_flags
+
+    table = STAGING[raw.dataset]
+    published = settings.warehouse
+    if not published.is_file():
+        return None, "还没有已发布的数据仓库，未与上期数字比较"
+    mine = sender_key(reference.expected_submitter(raw.dataset, raw.submitter), raw.submitter)
+    columns = ", ".join(f'"{c}"' for c in table.column_names)
+    mem = duckdb.connect(":memory:")
+    try:
+        ensure_tables(mem)
+        try:
+            quoted = str(published.resolve()).replace("'", "''")
+            mem.execute(f"ATTACH '{quoted}' AS published (READ_ONLY)")
+            try:
+                (previous,) = mem.execute(
+                    f'SELECT max(period) FROM published."staging"."{raw.dataset}" WHERE period < ? AND left(period, 4) = ?',
+                    [raw.period, raw.period[:4]]).fetchone()
+                if previous is None:
+                    return None, f"已发布的数据仓库中没有{raw.period[:4]}年更早的报告期，未与上期数字比较"
+                files = [f for (f,) in mem.execute(
+                    f'SELECT DISTINCT source_file FROM published."staging"."{raw.dataset}" WHERE period = ?',
+                    [previous]).fetchall()]
+                theirs = [f for f in files if _sender_of(f, raw.dataset, reference) == mine]
+                mem.execute(f'INSERT INTO {table.qualified} ({columns}) SELECT {columns} FROM published."staging"."{raw.dataset}" '
+                            "WHERE period = ? AND source_file IN (SELECT unnest(?))", [previous, theirs])
+                # their files' ingest-log rows too: a missing key is flagged by who sent the previous row
+                log_columns = ", ".join(f'"{c}"' for c in AUDIT["ingest_log"].column_names)
+                mem.execute(f'INSERT INTO {AUDIT["ingest_log"].qualified} ({log_columns}) SELECT {log_columns} '
+                            'FROM published."audit"."ingest_log" '
+                            "WHERE is_current AND period = ? AND file_path IN (SELECT unnest(?))", [previous, theirs])
+            finally:
+                mem.execute("DETACH published")
+        except duckdb.Error as exc:
+            return None, f"无法读取已发布的数据仓库（{str(exc).splitlines()[0][:120]}），未与上期数字比较"
+        load_period(mem, result)
+        flags = compute_flags(mem, [raw.period])
+    finally:
+        mem.close()
+    return flags[~flags["explained"].astype(bool)].reset_index(drop=True), f"已与已发布数据仓库中的上期（{previous}）数字比较"
+
+
+def _sender_of(source_file: str, dataset: str, reference: Reference) -> str:
+    from .exports.receipts import sender_key
+
+    name = source_file.rsplit("/", 1)[-1]
+    submitter = name.rsplit(".", 1)[0].partition("__")[2] or None
+    return sender_key(reference.expected_submitter(dataset, submitter), submitter)
+
+
+def check_receipt(result: FileCheck):
+    """The receipt of a checked file (`exports.receipts.Receipt`), as a run would write it once
+    the file is sent: the same problem list, their data with the same marks."""
+    from .exports.receipts import FileRecord, build_receipt
+
+    def records(frame) -> list[dict]:
+        if frame is None or frame.empty:
+            return []
+        frame = frame.astype(object).where(frame.notna(), None)
+        return frame.to_dict("records")
+
+    flags = records(result.flags)
+    record = FileRecord(
+        file_path=result.file_path or (result.path.name if result.path else ""), dataset=result.dataset or "",
+        period=result.period or "", status=result.status, rows_read=result.counts[0], rows_loaded=result.counts[1],
+        rows_rejected=result.counts[2], message=result.message, rejected=records(result.rejected),
+        warnings=records(result.warnings), flags=flags, name=result.path.name if result.path else None)
+    sheet = where = None
+    notes = [result.flags_note] if result.flags_note else []
+    if not record.whole_file and result.layout is not None:
+        suffix = result.path.suffix.lower()
+        try:
+            data = result.path.read_bytes()
+        except OSError:
+            data = None
+        sheet, where, note = receipt_sheet(result.layout, data, suffix, result.path.name)
+        if note:
+            notes.append(note)
+    return build_receipt(record, sheet, where, notes=notes, checked_at=datetime.now(BEIJING).replace(tzinfo=None))
 
 
 # ------------------------------------------------------------------ the summary a person reads
@@ -591,12 +830,15 @@ class RunSummary(queries.FileSummary):
     flags_unexplained: int = 0  # of which no 备注 explains
     unexplained_periods: tuple[str, ...] = ()  # the periods of those
     register_problems: tuple[str, ...] = ()  # Chinese lines, as `ingest.register` words them
+    receipts: tuple[str, ...] = ()  # the departments' receipts in the export dir (receipts/<period>/…)
+    # the latest period's targets: (period, target name, status, detail), the run's headline figures
+    scorecard: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def run_summary(settings: Settings) -> RunSummary | None:
     """Files and rows by status, the files not wholly loaded, and each file's non-data rows, from
     the published warehouse (None when there is none yet); the flags in it still unexplained;
-    what of the raw dir's register could not be read."""
+    what of the raw dir's register could not be read; the receipts published for the departments."""
     if not settings.warehouse.exists():
         return None
     with connect(settings.warehouse, read_only=True) as conn:
@@ -606,12 +848,15 @@ def run_summary(settings: Settings) -> RunSummary | None:
             flags = queries.count_rows(conn, FLAGS_TABLE)
         except duckdb.CatalogException:  # a warehouse published before the table existed
             unexplained, flags = None, 0
+        scorecard = queries.latest_scorecard(conn)
     return RunSummary(
         **{f.name: getattr(files, f.name) for f in fields(queries.FileSummary)},
         flags=flags,
         flags_unexplained=0 if unexplained is None else len(unexplained),
         unexplained_periods=() if unexplained is None else tuple(sorted(set(unexplained["period"]))),
         register_problems=tuple(read_register(settings.raw_dir).problems),
+        receipts=tuple(p.relative_to(settings.export_dir).as_posix() for p in published_receipts(settings)),
+        scorecard=scorecard,
     )
 
 

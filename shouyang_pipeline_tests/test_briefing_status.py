@@ -10,8 +10,8 @@ briefing and the workbook written from them.
 2023-08: every report on time. 2023-09 at 15 October: 县发改局 on time (two year-to-date figures
 fell, one explained in 备注, and a project dropped from the list), 县统计局's industry report late
 (received 12 October), its city indicators sent back, 宗艾镇 in at 23:59 of the due day with one row
-rejected, 平头镇 overdue (its June villages are all missing: counted, not listed); a file from a
-sender on no list, its name full of markup. 2023-01: no
+rejected, 平头镇 overdue (the calendar reports it; its June village is no missing_key flag: a
+submission not in flags nothing); a file from a sender on no list, its name full of markup. 2023-01: no
 report is due in January on this calendar, and one came anyway.
 """
 
@@ -188,8 +188,12 @@ def test_the_marts_hold_what_the_section_says(warehouse):
     assert status[("2023-09", "key_projects", HOSTILE_SENDER)][0] == "名单外"
     flags = conn.execute("SELECT key, rule, explained FROM audit.cross_period_flags WHERE period = '2023-09' "
                          "ORDER BY key").fetchall()
+    # 平头镇's 2023-09 file is not in: its June village is not missing_key (the calendar says 逾期未报)
     assert flags == [("XM001", "ytd_decreased", False), ("XM002", "ytd_decreased", True),
-                     ("XM003", "missing_key", False), ("平头镇/黑水村", "missing_key", False)]
+                     ("XM003", "missing_key", False)]
+    open_flags = dict(conn.execute("SELECT submitter, open_flags FROM marts.submission_status "
+                                   "WHERE period = '2023-09' AND dataset = 'village_income'").fetchall())
+    assert open_flags == {"平头镇": 0, "宗艾镇": 0}
 
 
 # --- the section ------------------------------------------------------------------------------
@@ -237,7 +241,7 @@ def test_late_sent_back_partly_loaded_and_overdue(briefings):
         "| 县发改局 | 重点项目进展情况表 | 10月5日前 | 10月4日 | 已报送 | 2 |",
         "| 县统计局 | 规上工业企业主要指标 | 10月8日前 | 10月12日 | 已报送（逾期报送） | 0 |",
         "| 县统计局 | 全市对标指标 | 10月10日前 | 10月9日 | 被退回 | 0 |",
-        "| 平头镇 | 村级集体经济收入情况表 | 10月10日前 | — | 逾期未报 | 1 |",
+        "| 平头镇 | 村级集体经济收入情况表 | 10月10日前 | — | 逾期未报 | 0 |",
         "| 宗艾镇 | 村级集体经济收入情况表 | 10月10日前 | 10月10日 | 部分入库 | 0 |",
         "| # 某公司 &lt;img src=x onerror=alert\\(1\\)> \\*\\*粗\\*\\* \\[点我\\]\\(javascript:alert\\(1\\)\\) "
         "| 重点项目进展情况表 | — | 10月3日 | 名单外 | 0 |",
@@ -265,9 +269,8 @@ def test_flags_waiting_for_an_explanation_are_listed_the_explained_counted(brief
     status = section(md, "报送情况")
     flags = status[status.index("与上期数据比对"):]
     assert paragraphs(flags) == [
-        "与上期数据比对，本期有3处数字尚待报送单位核实说明：县发改局重点项目进展情况表2处"
-        "（累计数比上期减少1处、上期在报本期未报1处）；平头镇村级集体经济收入情况表1处"
-        "（上期在报本期未报1处，因该表本期尚未报送）。另有1处已由报送单位在备注中说明。",
+        "与上期数据比对，本期有2处数字尚待报送单位核实说明：县发改局重点项目进展情况表2处"
+        "（累计数比上期减少1处、上期在报本期未报1处）。另有1处已由报送单位在备注中说明。",
     ]
     assert "**待核实说明的数字（共2处）**" in flags
     rows = [line for line in flags.splitlines() if line.startswith("| ")]
@@ -277,13 +280,14 @@ def test_flags_waiting_for_an_explanation_are_listed_the_explained_counted(brief
                        "累计数不应下降，请核实 |")
     assert rows[3] == ("| 县发改局 | key_projects/2023-08__发改局.xlsx | 4 | 三号项目（XM003） | 上期在报本期未报 | "
                        "项目XM003（三号项目）上期在报，本期未报送 |")
-    assert len(rows) == 4  # 平头镇's village is counted, not listed: its report has not come in
-    assert "黑水村" not in status
+    assert len(rows) == 4
+    # 平头镇's report has not come in: the calendar says so, its village is no flag
+    assert "黑水村" not in status and "尚未报送" not in flags
     # the explained one is counted, not listed; its 备注 is printed nowhere
     assert "XM002" not in status and "二号项目" not in status
     assert "口径调整" not in md and "口径调整" not in text_of(html)
     # the data-quality section refers to the list instead of repeating it
-    assert "此外，本期有3处数字与上期对不上、尚待报送单位说明，见上文报送情况部分。" in section(md, "数据质量")
+    assert "此外，本期有2处数字与上期对不上、尚待报送单位说明，见上文报送情况部分。" in section(md, "数据质量")
     # the flags come after the calendar's table, in the HTML too
     text = text_of(html)
     assert text.index("分单位报送情况") < text.index("与上期数据比对") < text.index("待核实说明的数字")
@@ -392,8 +396,9 @@ def test_workbook_has_the_periods_flags(workbook):
     assert [c.value for c in ws[1]] == [header(c) for c in table.columns]
     rows = _sheet(ws)
     assert [(r["对象"], r["规则代码"], r["是否已说明"]) for r in rows] == [
-        ("XM003", "missing_key", "否"), ("XM001", "ytd_decreased", "否"), ("XM002", "ytd_decreased", "是"),
-        ("平头镇/黑水村", "missing_key", "否")]
+        ("XM003", "missing_key", "否"), ("XM001", "ytd_decreased", "否"), ("XM002", "ytd_decreased", "是")]
+    dropped = rows[0]  # never explained: this period has no row to hold a 备注
+    assert dropped["备注"] is None and dropped["来源文件"] == "key_projects/2023-08__发改局.xlsx"
     fell = rows[1]
     assert (fell["本期数"], fell["上期数"], fell["上期（YYYY-MM）"]) == (400, 500, "2023-08")
     assert fell["对象名称"] == HOSTILE_PROJECT
@@ -404,7 +409,7 @@ def test_workbook_has_the_periods_flags(workbook):
         for c in row:
             assert c.data_type != "f", c.coordinate
     about = {r[0]: r for r in workbook["说明"].iter_rows(min_row=4, values_only=True)}
-    assert about["与上期对不上的数字"][1] == "audit.cross_period_flags" and about["与上期对不上的数字"][3] == 4
+    assert about["与上期对不上的数字"][1] == "audit.cross_period_flags" and about["与上期对不上的数字"][3] == 3
     assert about["报送情况"][1] == "marts.submission_status" and about["报送情况"][3] == 6
 
 

@@ -178,7 +178,8 @@ def test_usage_errors_exit_2_in_chinese(settings, tmp_path):
     _files(settings.raw_dir)
     _publish(settings, datetime(2023, 10, 11, 9, 30))
     for args, words in ((["--period", "2023-13"], "报告期“2023-13”无效"), (["--period", "九月"], "应写作YYYY-MM"),
-                        (["--perod", "2023-09"], "没有 --perod 这个选项")):
+                        (["--perod", "2023-09"], "没有 --perod 这个选项"),
+                        (["--period", "2019-05"], "不能早于2020-01")):
         result = _status(settings, tmp_path, "2023-10-11T09:30", *args)
         assert result.exit_code == 2, (args, result.output)
         assert words in result.output, result.output

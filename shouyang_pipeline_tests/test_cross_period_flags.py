@@ -222,13 +222,49 @@ def test_a_village_row_rejected_keeps_its_township_in_its_key(raw, run_period):
     assert {r["row_key"] for r in rejected} == {"平头镇/山底村"}
 
 
-def test_a_missing_key_is_explained_by_the_previous_rows_remarks(raw, run_period):
+def test_a_missing_key_is_never_explained_by_an_old_remark(raw, run_period):
+    """This period has no row to hold a 备注, and last period's 备注 was about something else:
+    a dropped key is always for the county office to check."""
     write(raw, "key_projects", "2023-04", [row("key_projects"),
                                            row("key_projects", project_code="XM002", project_name="乙项目",
-                                               status="竣工", remarks="已竣工，下月起不再报送")])
+                                               remarks="核减重复统计")])
     write(raw, "key_projects", "2023-05", [row("key_projects")])
     (flag,) = flags_after(run_period, [("key_projects", "2023-04"), ("key_projects", "2023-05")])
-    assert (flag["rule"], flag["explained"], flag["remarks"]) == ("missing_key", True, "已竣工，下月起不再报送")
+    assert (flag["rule"], flag["explained"], flag["remarks"]) == ("missing_key", False, None)
+
+
+def test_no_missing_key_for_a_sender_whose_file_has_not_come_in(raw, run_period):
+    """宗艾镇 sent March, not yet June (or it is overdue): the calendar reports the submission;
+    its villages are not dropped keys. 平头镇 sent June without 山底村: that one is."""
+    write_csv(raw / "village_income" / "2023-03__宗艾镇.csv",
+              [["村名称", "经营性收入", "集体经济总收入"], ["宗艾村", 30, 50]])
+    write(raw, "village_income", "2023-03", [row("village_income"),
+                                             row("village_income", village_code="140725103202", village_name="山底村")])
+    write(raw, "village_income", "2023-06", [row("village_income")])
+    flags = flags_after(run_period, [("village_income", "2023-03"), ("village_income", "2023-06")])
+    assert [(f["key"], f["rule"]) for f in flags] == [("平头镇/山底村", "missing_key")]
+
+
+def test_no_missing_key_for_a_file_sent_back_whole(raw, run_period):
+    """June is held (宗艾镇 sent it), but 平头镇's June file was sent back whole: 被退回 in the
+    calendar, not two dropped villages."""
+    for period in ("2023-03", "2023-06"):
+        write_csv(raw / "village_income" / f"{period}__宗艾镇.csv",
+                  [["村名称", "经营性收入", "集体经济总收入"], ["宗艾村", 30, 50]])
+    write(raw, "village_income", "2023-03", [row("village_income"),
+                                             row("village_income", village_code="140725103202", village_name="山底村")])
+    write_csv(raw / path_of("village_income", "2023-06"), [["名称", "备注"], ["黑水村", ""]])  # no header it knows
+    assert flags_after(run_period, [("village_income", "2023-03"), ("village_income", "2023-06")]) == []
+
+
+def test_a_rejected_row_whose_key_cell_broke_a_rule_still_says_which_village(raw, run_period):
+    write(raw, "village_income", "2023-03", [row("village_income"),
+                                             row("village_income", village_code="140725103202", village_name="山底村")])
+    write(raw, "village_income", "2023-06", [row("village_income"),
+                                             row("village_income", village_code="140725103202", village_name="山底村",
+                                                 township="平头填")])
+    assert flags_after(run_period, [("village_income", "2023-03"), ("village_income", "2023-06")]) == []
+    assert {r["row_key"] for r in run_period("village_income", "2023-06").rejected()} == {"*/山底村"}
 
 
 def test_a_village_dropped_is_missing_under_its_township(raw, run_period):

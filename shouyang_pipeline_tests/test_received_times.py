@@ -217,3 +217,11 @@ def test_the_clock_comes_from_shouyang_now(tmp_path):
     with pytest.raises(SetupError) as exc:
         Settings.from_env({"SHOUYANG_NOW": "下周一"})
     assert "SHOUYANG_NOW" in str(exc.value) and "2023-10-11T09:30" in str(exc.value)
+
+
+def test_the_register_with_its_extension_in_capitals_is_still_the_register(raw, run_period):
+    _touch(_kp(raw), datetime(2026, 12, 1, 8, 0))
+    path = _register(raw, [[KP, "2023-06-04 09:30"]])
+    path.rename(raw / "收文登记.CSV")
+    assert [f.rel_path for f in discover(raw)] == [KP]
+    assert run_period("key_projects", "2023-05").log(KP)["received_at"] == datetime(2023, 6, 4, 9, 30)

@@ -131,7 +131,9 @@ def test_the_township_that_never_sent_2023_09_is_overdue(run):
     assert row["status"] == "逾期未报" and row["department"] == "羊头崖乡人民政府"
     assert str(row["due_date"]) == "2023-10-10"
     assert row["file_path"] is None and row["first_received_at"] is None and row["rows_loaded"] == 0
-    assert row["open_flags"] == 12  # its villages' missing_key flags
+    # a submission not in is the calendar's to report: none of its villages is missing_key
+    assert row["open_flags"] == 0
+    assert rows(run, "SELECT * FROM audit.cross_period_flags WHERE dataset = 'village_income'") == []
     # every other township sent its 2023-09 file
     sent = rows(run, "SELECT submitter, status FROM marts.submission_status WHERE period = '2023-09' "
                      "AND dataset = 'village_income' AND submitter <> '羊头崖乡'")
@@ -206,20 +208,33 @@ def test_the_project_dropped_from_the_list(run):
 
 def test_the_flags_are_the_planted_ones_and_nothing_else(run, generated):
     """Nothing else is flagged: no plan_changed (the plan figures are exact in every unit), no
-    cumulative figure that dips through rounding, no key lost to a planted rejected row. The 12
-    missing_key flags of 羊头崖乡's villages in 2023-09 follow from its missing file."""
-    got = {tuple(f[c] for c in FLAG_COLUMNS) for f in _flags(run)}
-    want = set()
+    cumulative figure that dips through rounding, no key lost to a planted rejected row. 羊头崖乡's
+    missing 2023-09 file flags none of its villages (a submission not in is the calendar's to
+    report): the flags are exactly the three planted in key_projects."""
+    flags = _flags(run)
+    got = {tuple(f[c] for c in FLAG_COLUMNS) for f in flags}
+    assert {(f["period"], f["key"], f["rule"], f["explained"]) for f in flags} == {
+        ("2023-06", "SY2023-029", "ytd_decreased", False),
+        ("2023-08", "SY2023-041", "missing_key", False),
+        ("2023-09", "SY2023-051", "ytd_decreased", True),
+    }
+    assert {f["dataset"] for f in flags} == {"key_projects"} and len(got) == 3
+    # every field as planted; the generator's planted flags of the withheld file are not raised
+    withheld = {(w["period"], w["dataset"], w["submitter"]) for w in generated["withheld"]}
+    assert withheld == {MISSING}
+    want, not_raised = set(), set()
     for f in generated["planted_flags"]:
         previous = (f"2023-{int(f['period'][5:]) - (3 if f['dataset'] == 'village_income' else 1):02d}")
-        want.add((f["period"], f["dataset"], f["key"], f["key_name"], f["column"], f["rule"], f["explained"],
-                  f["remarks"], f["file"], f["row"], previous))
+        planted = (f["period"], f["dataset"], f["key"], f["key_name"], f["column"], f["rule"], f["explained"],
+                   f["remarks"], f["file"], f["row"], previous)
+        if (f["period"], f["dataset"], f["key"].split("/")[0]) in withheld:
+            not_raised.add(planted)
+        else:
+            want.add(planted)
     assert got == want
-    assert len(got) == 15
-    villages = [f for f in _flags(run) if f["dataset"] == "village_income"]
-    assert len(villages) == 12 and {f["key"].split("/")[0] for f in villages} == {"羊头崖乡"}
-    assert all(f["rule"] == "missing_key" and f["period"] == "2023-09" for f in villages)
-    assert {f["rule"] for f in _flags(run)} == {"ytd_decreased", "missing_key"}
+    assert not got & not_raised
+    missing = next(f for f in flags if f["rule"] == "missing_key")
+    assert missing["remarks"] is None and missing["explained"] is False  # never explained: no row to hold a 备注
     for f in generated["planted_flags"]:
         if f["rule"] == "ytd_decreased":
             flag = next(x for x in _flags(run) if (x["period"], x["key"]) == (f["period"], f["key"]))

@@ -317,6 +317,9 @@ class StatusCheck:
     shown: tuple[str, ...]
     order_by: str
     label: str
+    # False: the rows of the run's latest period; True: every period the mart holds (what is
+    # still overdue or sent back in any month, not only in the latest one)
+    every_period: bool = False
 
 
 # mart -> the asset checks built for it (defs.assets builds them from this, for any mart)
@@ -336,14 +339,15 @@ MART_CHECKS: dict[str, tuple[StatusCheck, ...]] = {
     SUBMISSION_STATUS.name: (
         StatusCheck(
             "submissions_in",
-            "数据检查（警告级：数据问题，不是运行故障）：本期每一项应报送的报表都已报送且未被退回；"
-            "有逾期未报或被退回的则警告，并列出报送单位",
+            "数据检查（警告级：数据问题，不是运行故障）：各报告期每一项应报送的报表都已报送且未被退回"
+            "（含当前应报的报告期）；有逾期未报或被退回的则警告，并列出报送单位",
             column="status",
             values=SUBMISSION_STATUSES,
-            warn_on=("逾期未报", "被退回"),
+            warn_on=(OVERDUE, SENT_BACK),
             shown=("department", "dataset_title", "status", "due_date", "file_path", "is_late", "rows_rejected"),
             order_by="due_date",
             label="submissions",
+            every_period=True,
         ),
     ),
 }

@@ -144,6 +144,9 @@ REFERENCE: dict[str, Table] = {
     )
 }
 
+# In audit.rejected_rows.row_key, a key column whose cell broke a rule (a misspelt township: `*/黑水村`).
+UNREAD_KEY_PART = "*"
+
 _ROW_ISSUE_COLUMNS = (
     Column("file_path", "VARCHAR", "来源文件，相对于原始数据目录的路径", ""),
     Column("dataset", "VARCHAR", "数据集", ""),
@@ -156,7 +159,7 @@ _ROW_ISSUE_COLUMNS = (
     Column("rule", "VARCHAR", "规则代码（中文名称见数据字典）", "required、not_a_number、not_positive、negative、out_of_range、not_in_list、bad_credit_code、duplicate_key、unknown_village、mismatch、garbled_text、mixed_encoding 等"),
     Column("reason", "VARCHAR", "中文原因，填报人据此改正", ""),
     Column("raw_row", "JSON", "原始整行（表头 → 单元格原值）", ""),
-    Column("row_key", "VARCHAR", "该行的主键", "写法同 cross_period_flags.key（项目编号、信用代码、乡镇/村……）；主键单元格读不出时为空"),
+    Column("row_key", "VARCHAR", "该行的主键", "写法同 cross_period_flags.key（项目编号、信用代码、乡镇/村……）；主键中出错的那一列写作 *（如 */黑水村）；主键各列都读不出时为空"),
 )
 
 AUDIT: dict[str, Table] = {
@@ -195,8 +198,8 @@ AUDIT: dict[str, Table] = {
             Column("previous_value", "DECIMAL(38,4)", "上期数", "金额为万元；missing_key 时为空"),
             Column("rule", "VARCHAR", "规则代码", "ytd_decreased、plan_changed 或 missing_key"),
             Column("reason", "VARCHAR", "中文说明", ""),
-            Column("explained", "BOOLEAN", "是否已说明", "该行的备注不为空（missing_key 时为上期该行的备注）"),
-            Column("remarks", "VARCHAR", "备注", "填报单位写的说明（missing_key 时为上期该行的备注）"),
+            Column("explained", "BOOLEAN", "是否已说明", "该行的备注不为空；missing_key 本期没有这一行可写备注，总是未说明，由县里核实"),
+            Column("remarks", "VARCHAR", "备注", "填报单位写的说明；missing_key 时为空"),
             Column("file_path", "VARCHAR", "来源文件", "本期该行的文件；missing_key 时为上期的文件"),
             Column("source_row", "INTEGER", "来源行号", "本期该行的行号；missing_key 时为上期的行号"),
         )),

@@ -327,11 +327,15 @@ def _mart_asset(name: str):
                 values = rows[check.column]
                 counts = {v: int((values == v).sum()) for v in check.values}
                 flagged = rows[values.isin(check.warn_on)]
+                scope = "各报告期" if check.every_period else period
+                named = flagged[check.shown[0]].astype(str)
+                if check.every_period:
+                    named = flagged["period"].astype(str) + " " + named
                 yield warning_check(
                     check.name, len(flagged),
-                    ok=f"{period}：" + "，".join(f"{v} {n}" for v, n in counts.items()),
-                    warning=f"{period} 有 {len(flagged)} 项为" + "、".join(f"“{v}”" for v in check.warn_on) + "："
-                            + "、".join(map(str, flagged[check.shown[0]][:5])) + ("等" if len(flagged) > 5 else ""),
+                    ok=f"{scope}：" + "，".join(f"{v} {n}" for v, n in counts.items()),
+                    warning=f"{scope} 有 {len(flagged)} 项为" + "、".join(f"“{v}”" for v in check.warn_on) + "："
+                            + "、".join(named[:5]) + ("等" if len(flagged) > 5 else ""),
                     metadata={**counts, check.label: markdown(rows)},
                 )
 
@@ -349,7 +353,8 @@ MART_ASSETS = [_mart_asset(name) for name in MARTS]
     backfill_policy=SINGLE_RUN,
     deps=MART_KEYS + AUDIT_KEYS,
     kinds={"markdown", "html", "excel"},
-    description="月度简报（briefing_<期>.md/.html，中文，含图表）和分析用Excel工作簿（marts_<期>.xlsx），写入 SHOUYANG_EXPORT_DIR",
+    description="月度简报（briefing_<期>.md/.html，中文，含图表）、分析用Excel工作簿（marts_<期>.xlsx）和给报送单位的回执"
+                "（receipts/<期>/<文件名>__回执.xlsx），写入 SHOUYANG_EXPORT_DIR",
 )
 def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     begin_once(context, warehouse)
@@ -362,7 +367,8 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection, months, context.run_id)
     metadata = {"files": dg.MetadataValue.md(
         "\n".join(f"- `{p}`" for p in staged.written) or "（本次运行的月份没有数据）"),
-        "note": "与数据仓库一同发布（exports/published_warehouse）"}
+        "note": "与数据仓库一同发布（exports/published_warehouse）",
+        "receipts": len(staged.receipts)}  # the departments' receipts (回执), receipts/<period>/…
     if staged.to_delete:
         metadata["to_delete"] = dg.MetadataValue.md("\n".join(f"- `{settings.export_dir / n}`" for n in staged.to_delete))
     if staged.latest_briefing is not None:

@@ -956,13 +956,12 @@ def _flag_object(f: dict) -> str:
     return f["key"] or f["key_name"] or "—"
 
 
-def flags_block(conn, period: str, not_sent: set[tuple[str, str]] = frozenset()) -> Block:
+def flags_block(conn, period: str) -> Block:
     """The figures of this period that do not fit the previous one (audit.cross_period_flags):
     those still waiting for the sender's explanation, counted by sender and report with the
     kinds of flag, one table row each with its reason; how many 备注 explained (已说明).
-
-    A report of `not_sent` ((sender, report title): not in this period) has every key of last
-    period missing: they are counted and said to be so, not listed one by one."""
+    (A report not in this period has no flags: a key missing is only flagged in a file its
+    sender did send, `marts.flags`; the calendar reports the rest.)"""
     b = Block()
     flags = _flag_rows(conn, period)
     waiting = [f for f in flags if not f["explained"]]
@@ -986,10 +985,7 @@ def flags_block(conn, period: str, not_sent: set[tuple[str, str]] = frozenset())
         for f in group:
             kinds[rule_name(f["rule"])] = kinds.get(rule_name(f["rule"]), 0) + 1
         why = "、".join(f"{k}{n}处" for k, n in kinds.items())
-        if (unit, title) in not_sent:
-            why += "，因该表本期尚未报送"
-        else:
-            listed.extend(group)
+        listed.extend(group)
         parts.append(f"{unit}{title}{len(group)}处（{why}）")
     b.paragraphs.append(f"与上期数据比对，本期有{len(waiting)}处数字尚待报送单位核实说明：{'；'.join(parts)}。"
                         + (f"另有{explained}处已由报送单位在备注中说明。" if explained else ""))
@@ -1017,9 +1013,7 @@ def status_section(conn, period: str) -> Section:
     s.paragraphs.extend(calendar_paragraphs(rows, period))
     if rows:
         s.tables.append(calendar_table(rows, period))
-    not_sent = {(unit_name(r["department"], r["submitter"]), r["dataset_title"])
-                for r in rows if r["status"] in (OVERDUE, NOT_YET_DUE)}
-    s.more.append(flags_block(conn, period, not_sent))
+    s.more.append(flags_block(conn, period))
     return s
 
 

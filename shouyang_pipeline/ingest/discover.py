@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ..catalog.datasets import DATASETS
 from ..errors import SetupError, os_reason
-from .register import REGISTER_NAME
+from .register import is_register
 
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_PERIOD = "2020-01"
@@ -204,7 +204,7 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
 
 def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
     """Every file under raw_dir except hidden and Excel lock files and the register of received
-    files (`register.REGISTER_NAME` at its root), sorted by path (code points).
+    files (`收文登记.csv` at its root, `register.is_register`), sorted by path (code points).
 
     A raw dir or a dataset's folder that is missing or cannot be listed is a set-up error: read
     as "no files", it would remove every period from the warehouse. A deeper folder (misplaced
@@ -226,7 +226,7 @@ def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
             found.append(classify(raw_dir, folder, now_period, kind="special"))
             continue
         for entry in entries:
-            if _is_ignored(entry.name) or (folder == raw_dir and entry.name == REGISTER_NAME):
+            if _is_ignored(entry.name) or (folder == raw_dir and is_register(entry.name)):
                 continue  # the office's register of received files is not a submission
             try:
                 is_folder = entry.is_dir() and not entry.is_symlink()

@@ -17,7 +17,8 @@ from ..config import Settings
 from ..catalog import rules as codes
 from ..catalog.datasets import DATASETS, Dataset, Field
 from ..reference import Reference
-from ..catalog.tables import FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, PeriodFrames, dataset_period_key
+from ..catalog.tables import (FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, UNREAD_KEY_PART, PeriodFrames,
+                              dataset_period_key)
 from .discover import RawFile, discover, take
 from .layout import find_layout, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
@@ -248,13 +249,18 @@ def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -
 
 
 
-def row_key_text(dataset: Dataset, values: dict) -> str | None:
+def row_key_text(dataset: Dataset, row: Row) -> str | None:
     """A row's key as text, its columns joined by `/` as audit.cross_period_flags.key writes it
-    (`平头镇/黑水村`); None when a key cell could not be read."""
-    parts = [values.get(k) for k in dataset.key]
-    if any(v is None or v == "" for v in parts):
+    (`平头镇/黑水村`); a key column whose cell broke a rule reads `*` (`*/黑水村`: the row still
+    says which village it was). None when no key column could be read."""
+    failed = {i.column for i in (*row.errors, *row.warnings)}
+    parts = []
+    for k in dataset.key:
+        value = row.values.get(k)
+        parts.append(UNREAD_KEY_PART if k in failed or value is None or value == "" else str(value))
+    if all(p == UNREAD_KEY_PART for p in parts):
         return None
-    return "/".join(str(v) for v in parts)
+    return "/".join(parts)
 
 
 def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], which: str) -> pd.DataFrame:
@@ -270,7 +276,7 @@ def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], whi
                 # A row that is not loaded lists every failing cell, optional ones included.
                 issues = [] if loaded else row.errors + row.warnings
             raw_row = row.raw_json() if issues else None  # once per row, not per failing cell
-            row_key = row_key_text(dataset, row.values) if issues else None
+            row_key = row_key_text(dataset, row) if issues else None
             for i in issues:
                 records.append({
                     "file_path": o.raw.rel_path, "dataset": dataset.name, "period": period,

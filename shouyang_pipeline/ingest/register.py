@@ -67,9 +67,19 @@ def _key(path_text: str) -> str:
     return text
 
 
+def is_register(name: str) -> bool:
+    """Whether a file name at the raw dir's root is the register (`收文登记.csv`, the extension in any case)."""
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot) and stem == REGISTER_NAME.rpartition(".")[0] and suffix.lower() == "csv"
+
+
 def read_register(raw_dir: Path) -> Register:
     register = Register()
     path = raw_dir / REGISTER_NAME
+    try:
+        path = next((p for p in sorted(raw_dir.iterdir()) if is_register(p.name)), path)
+    except OSError:
+        pass
     try:
         if not path.is_file() or path.is_symlink():
             return register

@@ -212,9 +212,14 @@ def check_matches_declaration(conn: duckdb.DuckDBPyConnection, name: str) -> Non
 
 
 def status_check_rows(conn: duckdb.DuckDBPyConnection, name: str, check: StatusCheck, period: str) -> pd.DataFrame:
-    """The rows of marts.<name> a status check looks at: the period's, its columns, in its order
-    (ties in the mart's own order)."""
+    """The rows of marts.<name> a status check looks at: the period's (every period's, with the
+    period first, for a check of `every_period`), its columns, in its order (ties in the mart's
+    own order)."""
     table = MARTS[name]
+    if check.every_period:
+        columns = ", ".join(ident(c) for c in ("period", *check.shown))
+        return conn.execute(
+            f"SELECT {columns} FROM {table.qualified} ORDER BY period, {ident(check.order_by)}, rowid").df()
     columns = ", ".join(ident(c) for c in check.shown)
     return conn.execute(
         f"SELECT {columns} FROM {table.qualified} WHERE period = ? ORDER BY {ident(check.order_by)}, rowid",

@@ -12,9 +12,12 @@ rule codes, the reasons' wording, periods) is a parameter.
 - `plan_changed`: a plan figure different from the previous period's (compared as DECIMAL in
   万元, so a change of 0.0001 万元 counts);
 - `missing_key`: a key of the previous period absent from this one (datasets with
-  `flags_missing_keys`): neither loaded nor among the period's rejected rows (a row sent but
-  sent back was reported; `audit.rejected_rows.row_key`). Its file, row, name and 备注 are the
-  previous period's row's.
+  `flags_missing_keys`) in a file its sender did send this period (read: loaded or partly; a
+  submission not yet in, overdue or sent back is `marts.submission_status`'s to report), and not
+  among the period's rejected rows (a row sent but sent back was reported;
+  `audit.rejected_rows.row_key`, where a key cell that broke a rule matches any value). Its
+  file, row and name are the previous period's row's; no 备注 of this period can explain it
+  (there is no row to hold one), so it is never explained: the county office checks it.
 
 A flag is explained when its row's 备注, trimmed, is not empty. The flags are a function of
 staging alone: `recompute_flags` replaces them for all periods in one statement per dataset
@@ -30,12 +33,13 @@ import pandas as pd
 
 from ..catalog.datasets import DATASETS, Dataset
 from ..catalog.rules import MISSING_KEY, PLAN_CHANGED, YTD_DECREASED
-from ..catalog.tables import AUDIT, STAGING
+from ..catalog.tables import AUDIT, STAGING, UNREAD_KEY_PART
 from ..warehouse.connection import transaction
 from ..warehouse.ddl import ident
 
 TABLE = AUDIT["cross_period_flags"]
 REJECTED = AUDIT["rejected_rows"]
+LOG = AUDIT["ingest_log"]
 
 # The reasons (SUBMISSIONS.md 8's examples), DuckDB format() strings. Numbers are written as
 # staged (money in 万元), as plain decimals without trailing zeros.
@@ -111,18 +115,33 @@ def flags_sql(dataset: Dataset) -> str | None:
             JOIN checks k ON k."column" = c."column"
             WHERE (k.rule = $ytd AND c.value < p.value) OR (k.rule = $plan AND c.value <> p.value)""")
     if dataset.flags_missing_keys:
+        if len(dataset.key) == 1:
+            reported = f"r.row_key = {key_of_p}"
+        else:  # `*/黑水村`: a part that broke a rule matches any value
+            reported = " AND ".join(
+                [f"len(string_split(r.row_key, '/')) = {len(dataset.key)}"]
+                + [f"split_part(r.row_key, '/', {i}) IN ($unread, CAST(p.{ident(k)} AS VARCHAR))"
+                   for i, k in enumerate(dataset.key, start=1)])
         body.append(f"""
             SELECT x.period, $dataset, {key}, {name}, NULL, NULL, x.previous_period, NULL, $missing,
                    format($reason_missing, $item_word, {key},
                           CASE WHEN $name_shown AND coalesce(trim({name}), '') <> '' THEN '（' || {name} || '）'
                                ELSE '' END),
-                   {_explained('p.remarks')}, p.remarks, p.source_file, p.source_row
+                   false, NULL, p.source_file, p.source_row
             FROM pairs x
             JOIN {staging} p ON p.period = x.previous_period
+            JOIN {LOG.qualified} pf ON pf.file_path = p.source_file AND pf.is_current AND pf.period = x.previous_period
             WHERE NOT EXISTS (SELECT 1 FROM {staging} c WHERE c.period = x.period AND {same_key})
+              -- the row's sender sent this period's file: a submission not yet in, overdue or sent
+              -- back is the calendar's business (marts.submission_status), not a dropped key
+              AND EXISTS (SELECT 1 FROM {LOG.qualified} cf
+                          WHERE cf.is_current AND cf.dataset = $dataset AND cf.period = x.period
+                            AND list_contains($sent, cf.status)
+                            AND coalesce(cf.expected_submitter, cf.submitter, '')
+                                = coalesce(pf.expected_submitter, pf.submitter, ''))
               -- a row sent this period but rejected was reported: audit.rejected_rows has it
               AND NOT EXISTS (SELECT 1 FROM {REJECTED.qualified} r
-                              WHERE r.dataset = $dataset AND r.period = x.period AND r.row_key = {key_of_p})""")
+                              WHERE r.dataset = $dataset AND r.period = x.period AND {reported})""")
     return f"""
         WITH held AS (SELECT DISTINCT period FROM {staging}),
         pairs AS (
@@ -141,6 +160,8 @@ def _parameters(dataset: Dataset, periods: list[str] | None) -> dict:
         # (a dataset with nothing to compare gets one entry naming no column: the list keeps its type)
         "checks": checks_of(dataset) or [{"column": "", "header": "", "rule": YTD_DECREASED}],
         **{flag["name"]: flag["rule"] for flag in FLAGS},
+        "unread": UNREAD_KEY_PART,
+        "sent": ["loaded", "partial"],  # audit.ingest_log.status of a file that was read
         **{f"reason_{flag['name']}": flag["reason"] for flag in FLAGS},
         "item_word": dataset.item_word,
         # the name in brackets, unless it is part of the key already (a village: 平头镇/黑水村)

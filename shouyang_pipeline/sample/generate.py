@@ -39,6 +39,13 @@ from .writers import Formula, Pct, Sheet, write_csv, write_xlsx
 DATASETS = ("key_projects", "industrial_output", "city_indicators", "village_income", "smart_mines",
             "zone_operations", "talent")
 BIG_XLSX_ROWS = 5000  # above this many rows, xlsxwriter runs in constant_memory mode
+# From this scale on (benchmarks only: 1000x is over two million rows), the datasets whose rows
+# grow with the scale are written as CSV in UTF-8 with BOM, each month keeping its other styles
+# (title and unit rows, aliases, units, sections, static totals, footers, text numbers, date
+# styles; no merges, which CSV cannot hold): xlsxwriter writes some 10^5 cells a second, which
+# would take most of an hour at that size. The small datasets keep their XLSX months.
+CSV_FROM_SCALE = 200
+SCALED_DATASETS = ("key_projects", "industrial_output", "village_income", "smart_mines")
 # The reporting calendar the 2023 sample plants (SAMPLE.md, SUBMISSIONS.md 7): one township's
 # 2023-09 village file never sent, and one file received after its due date.
 MISSING_VILLAGE_FILE = (9, "羊头崖乡")
@@ -492,6 +499,13 @@ class SampleWriter:
         self.rows = {d: 0 for d in DATASETS}
 
     # -- output
+    def style(self, st: Style, dataset: str) -> Style:
+        """The month's style, or at CSV_FROM_SCALE and above the same as CSV for a scaled dataset.
+        Draws nothing from any random stream: the cells are those the XLSX would have held."""
+        if self.scale < CSV_FROM_SCALE or st.fmt == "csv" or dataset not in SCALED_DATASETS:
+            return st
+        return replace(st, fmt="csv", encoding="utf-8-sig", instructions=False)
+
     def _path(self, dataset: str, year: int, m: int, submitter: str, ext: str) -> Path:
         return self.raw / dataset / f"{year}-{m:02d}__{submitter}.{ext}"
 
@@ -531,7 +545,7 @@ class SampleWriter:
             return f"SY{year}-{n_real + k:0{width}d}"
 
         for m in range(1, 13):
-            st = KP_STYLES[m]
+            st = self.style(KP_STYLES[m], "key_projects")
             records = []
             for p in projects:
                 status = p.status(m)
@@ -641,7 +655,7 @@ class SampleWriter:
     def industrial_output(self, rng: random.Random, year: int, ents: list[Enterprise], main: bool) -> None:
         keys = ["seq", "code", "name", "chain", "township", "ytd", "prev", "output", "digital", "remarks"]
         for m in range(2, 13):
-            st = IO_STYLES[m]
+            st = self.style(IO_STYLES[m], "industrial_output")
             records = [{"code": e.credit_code, "name": e.name, "chain": fmt_chain(e.chain, st.chains, rng),
                         "township": fmt_town(e.township, st, rng), "ytd": e.ytd[m], "prev": e.prev[m],
                         "output": e.output[m], "digital": fmt_bool(e.digital, st.bools)} for e in ents]
@@ -669,10 +683,10 @@ class SampleWriter:
             for i, key, value, rule, effect, expected in plants:
                 self._plant(path, table, i, key, value, rule, effect, expected, st.fmt)
             if main and m == 3:
-                copy = self._path("industrial_output", year, m, "统计局副本", "xlsx")
+                copy = self._path("industrial_output", year, m, "统计局副本", path.suffix[1:])  # CSV at CSV_FROM_SCALE
                 shutil.copyfile(path, copy)
                 self.files.append({"path": copy.relative_to(self.raw).as_posix(), "dataset": "industrial_output",
-                                   "format": "xlsx", "data_rows": len(records)})
+                                   "format": self.files[-1]["format"], "data_rows": len(records)})
                 self.planted.append({
                     "file": copy.relative_to(self.raw).as_posix(), "row": None, "row_kind": "file",
                     "cell": None, "column": None, "value": None, "rule": "duplicate_file",
@@ -714,7 +728,7 @@ class SampleWriter:
         last: dict[str, tuple[Path, Table]] = {}
         for q in QUARTERS:
             for town in N.TOWNSHIP_NAMES:
-                st = VILLAGE_STYLES[town]
+                st = self.style(VILLAGE_STYLES[town], "village_income")
                 keys = ["seq"]
                 if st.township_col != "none":
                     keys.append("township")
@@ -748,7 +762,7 @@ class SampleWriter:
                                     merge_key="township" if st.township_col == "merged" else None)
                 path = self._path("village_income", year, q, town, "xlsx" if st.fmt == "xlsx" else "csv")
                 if main and (q, town) == MISSING_VILLAGE_FILE:
-                    self._withhold(path, year, q, town, by_town[town], last[town])
+                    self._withhold(path, year, q, town)
                     continue
                 last[town] = (path, table)
                 self._emit(path, table, st, "village_income", len(records))
@@ -790,22 +804,13 @@ class SampleWriter:
         (self.raw / N.REGISTER_NAME).write_bytes(buf.getvalue().encode("utf-8-sig"))
         return {"path": N.REGISTER_NAME, "lines": out}
 
-    def _withhold(self, path: Path, year: int, q: int, town: str, villages: list[Village],
-                  previous: tuple[Path, Table]) -> None:
-        """The township's file is not sent: 逾期未报, and every village it reported last quarter is
-        missing_key (SUBMISSIONS.md 8: a village not reported). A copy left by an earlier sample is
-        removed, so that regenerating over it plants the gap too."""
+    def _withhold(self, path: Path, year: int, q: int, town: str) -> None:
+        """The township's file is not sent: 逾期未报. Its villages are not missing keys (SUBMISSIONS.md 8
+        as the pipeline reads it: a submission not in is the calendar's to report, not a dropped key).
+        A copy left by an earlier sample is removed, so that regenerating over it plants the gap too."""
         path.unlink(missing_ok=True)
         self.withheld.append({"file": path.relative_to(self.raw).as_posix(), "dataset": "village_income",
                               "period": f"{year}-{q:02d}", "submitter": town, "status": "逾期未报"})
-        prev_path, prev_table = previous
-        for v, row in zip(villages, prev_table.record_rows):
-            self.flags.append({
-                "period": f"{year}-{q:02d}", "dataset": "village_income", "key": f"{town}/{v.name}",
-                "key_name": v.name, "column": None, "value": None, "previous_value": None, "rule": "missing_key",
-                "explained": False, "remarks": None, "file": prev_path.relative_to(self.raw).as_posix(),
-                "row": row + 1, "unit": None,
-                "cause": f"the township's {year}-{q:02d} file is missing (逾期未报): each of its villages"})
 
     # -- smart mines
     def smart_mines(self, rng: random.Random, year: int, faces: list[Face], main: bool) -> dict[str, Any]:
@@ -814,7 +819,7 @@ class SampleWriter:
         faces = sorted(faces, key=lambda f: (order[f.mine], f.code.split("-")[0], f.kind != "采煤", f.code))
         figures: dict[str, Any] = {}
         for m in range(1, 13):
-            st = SM_STYLES[m]
+            st = self.style(SM_STYLES[m], "smart_mines")
             file_mine = {code: fmt_mine(code, st.mines, rng) for code in N.MINES}
             records = []
             for f in faces:
@@ -1129,11 +1134,18 @@ def _talent_figures(rows: list[TalentRow], q: int) -> dict[str, Any]:
     return out
 
 
-def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: int = 2023) -> dict:
+def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: int = 2023,
+                 years: list[int] | None = None) -> dict:
     """Write the sample submissions under raw_dir/<dataset>/<period>[__<submitter>].<csv|xlsx>
-    and reference_dir/villages.csv. Returns a summary dict (files written, rows, planted errors)."""
+    and reference_dir/villages.csv. Returns a summary dict (files written, rows, planted errors).
+
+    `years`: a subset of `years_for(scale)` to write (benchmarks keep the sample's year only);
+    each year draws from its own random streams, so its files are those the full set holds,
+    except for the register's received times, drawn in one stream over every file written."""
     if scale < 1:
         raise ValueError("scale must be >= 1")
+    if years is not None and not set(years) <= set(years_for(scale)):
+        raise ValueError(f"years must be among {years_for(scale)}")
     raw_dir, reference_dir = Path(raw_dir), Path(reference_dir)
     w = SampleWriter(raw_dir, reference_dir, scale, seed)
     villages = build_villages(scale)
@@ -1141,7 +1153,7 @@ def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: in
     figures: dict[str, Any] = {"key_projects": {}, "zone_project_summary": {}, "industrial_output": {},
                                "village_income": {}, "smart_mine_summary": {}, "zone_operations_summary": {},
                                "talent_summary": {}}
-    for year in years_for(scale):
+    for year in (years_for(scale) if years is None else sorted(years)):
         main = year == 2023
         factor = 0.9 ** (2023 - year)
         rng = random.Random(f"{seed}:{year}:{scale}")
@@ -1175,7 +1187,7 @@ def write_sample(raw_dir: Path, reference_dir: Path, *, scale: int = 1, seed: in
     register = w.register(seed)
     return {
         "raw_dir": str(raw_dir), "reference_dir": str(reference_dir), "scale": scale, "seed": seed,
-        "years": years_for(scale),
+        "years": years_for(scale) if years is None else sorted(years),
         "files": w.files,
         "villages_csv": str(ref_path), "villages": len(villages),
         "rows": w.rows,

@@ -12,6 +12,11 @@ into a staging folder, `<export dir>/.staged/` (`stage_exports`). `publish_run` 
       replaces its namesake, the stale ones are deleted, the directories are fsynced;
   (d) the record and the staging folder are removed.
 
+An export is a file of the export dir or of a folder in it (the departments' receipts,
+`receipts/<period>/<file>__回执.xlsx`): it is staged at the same relative path under `.staged/`,
+its folders are made when it is moved into place, and a folder emptied by deleting stale exports
+is removed with them.
+
 `recover_publish(work, published, export_dir)`, called before a run changes anything, finishes (c)
 and (d) of a run killed after (b), and otherwise removes what a killed or failed run left
 (temp files, the staging folder): the published warehouse and exports are then always those of
@@ -93,19 +98,26 @@ class Stage:
     delete: list[str] = field(default_factory=list)
 
     def add(self, paths: Iterable[Path]) -> list[Path]:
-        """Files written into `dir`; returns where they will be once published."""
+        """Files written into `dir`, or into a folder of it (`receipts/2023-02/…`); returns where
+        they will be once published (the same place under the export dir)."""
         out = []
+        base = self.dir.resolve()
         for path in paths:
             path = Path(path)
-            if path.parent.resolve() != self.dir.resolve() or not _plain_name(path.name):
+            try:
+                name = path.parent.resolve().relative_to(base).joinpath(path.name).as_posix()
+            except ValueError:
+                name = ""
+            if not _plain_name(name):
                 raise ValueError(f"not a file of the staging folder {self.dir}: {path}")
-            if path.name not in self.files:
-                self.files.append(path.name)
-            out.append(self.export_dir / path.name)
+            if name not in self.files:
+                self.files.append(name)
+            out.append(self.export_dir / name)
         return out
 
     def remove(self, name: str) -> None:
-        """An export of the export dir to delete when the run is published (a month without data)."""
+        """An export of the export dir to delete when the run is published (a month without data,
+        a receipt whose file no longer needs one): a name, or a path under the export dir."""
         if not _plain_name(name):
             raise ValueError(f"not a file name: {name}")
         if name not in self.delete:
@@ -113,7 +125,10 @@ class Stage:
 
 
 def _plain_name(name: str) -> bool:
-    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
+    """A file name, or a relative path of such names joined by `/` (`receipts/2023-02/x.xlsx`):
+    nothing hidden, no `..`, no backslash, nothing absolute."""
+    parts = name.split("/")
+    return bool(name) and all(p and "\\" not in p and not p.startswith(".") for p in parts)
 
 
 def _checkpoint(point: str) -> None:
@@ -324,7 +339,8 @@ def publish_run(work: Path, published: Path, export_dir: Path | None = None, run
         if stage is not None:
             for name in stage.files:
                 _fsync(stage.dir / name)
-            _fsync(stage.dir)
+            for folder in _folders(stage.dir, stage.files):
+                _fsync(folder)
         _checkpoint("copied")
         _refuse_if_held(published, work)
         base = published.parent.resolve()
@@ -367,20 +383,48 @@ def _apply(record: dict) -> Published:
     if record.get("export_dir"):
         export_dir, staged = _at(record, "export_dir"), _at(record, "staging_dir")
         for name in record["exports"]:
-            src = staged / name
+            src, dst = staged / name, export_dir / name
             if src.exists():
-                os.replace(src, export_dir / name)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
                 _checkpoint("export-moved")
-            done.exports.append(export_dir / name)
+            done.exports.append(dst)
         for name in record["delete"]:
             stale = export_dir / name
             if stale.exists():
                 stale.unlink()
                 done.deleted.append(stale)
-        _fsync(export_dir)
+            _remove_empty_folders(stale.parent, export_dir)
+        for folder in _folders(export_dir, [*record["exports"], *record["delete"]]):
+            if folder.is_dir():
+                _fsync(folder)
     _fsync(published.parent)
     _checkpoint("applied")
     return done
+
+
+def _folders(root: Path, names: Iterable[str]) -> list[Path]:
+    """`root` and every folder under it that holds one of `names` (relative paths), deepest first:
+    the directories whose entries a move or deletion of those names changes."""
+    found = {Path(root)}
+    for name in names:
+        parent = (Path(root) / name).parent
+        while parent != Path(root) and Path(root) in parent.parents:
+            found.add(parent)
+            parent = parent.parent
+    return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def _remove_empty_folders(folder: Path, root: Path) -> None:
+    """Remove `folder` and its parents up to (not including) `root` while they are empty: a
+    period's receipts folder goes with its last receipt."""
+    folder, root = Path(folder), Path(root)
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty, or gone already
+        folder = folder.parent
 
 
 def _finish(record_file: Path, record: dict) -> None:

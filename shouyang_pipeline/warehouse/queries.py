@@ -132,3 +132,69 @@ def first_rows(conn: duckdb.DuckDBPyConnection, table, periods: list[str] | None
     """The first `limit` rows of a declared table (of `periods`), as a frame."""
     where, args = _period_filter(periods)
     return conn.execute(f"SELECT * FROM {table.qualified} {where} LIMIT {int(limit)}", args).df()
+
+
+# ------------------------------------------------------------------ what a department's template is made from
+
+
+def has_table(conn: duckdb.DuckDBPyConnection, table) -> bool:
+    """Whether the published warehouse holds the declared table (an older one may not)."""
+    return bool(conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                             [table.schema, table.name]).fetchone()[0])
+
+
+def reference_rows(conn: duckdb.DuckDBPyConnection, table):
+    """Every row of a reference list as the last run loaded it, in its file's order, as a frame."""
+    from .ddl import ident
+
+    return conn.execute(f"SELECT {', '.join(ident(c) for c in table.column_names)} FROM {table.qualified}").df()
+
+
+@dataclass(frozen=True)
+class SubmittedFile:
+    """A current file of a dataset-period that loaded rows: who sent it (the name's `__<submitter>`
+    and the calendar line it belongs to) and for which period."""
+
+    file_path: str
+    period: str
+    submitter: str | None
+    expected_submitter: str | None
+
+
+def loaded_files(conn: duckdb.DuckDBPyConnection, dataset: str) -> list[SubmittedFile]:
+    """The current files of `dataset` whose rows (some or all) are in staging, in path order."""
+    if not has_ingest_log(conn):
+        return []
+    has_expected = bool(conn.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'audit' AND table_name = 'ingest_log' "
+        "AND column_name = 'expected_submitter'").fetchone()[0])
+    expected = "expected_submitter" if has_expected else "NULL"
+    return [SubmittedFile(*r) for r in conn.execute(
+        f"SELECT file_path, period, submitter, {expected} FROM audit.ingest_log "
+        f"WHERE {_CURRENT_PLACED} AND dataset = ? AND status IN ('loaded', 'partial') ORDER BY file_path",
+        [dataset]).fetchall()]
+
+
+def staging_rows_of_files(conn: duckdb.DuckDBPyConnection, table, period: str, files: list[str]) -> list[dict]:
+    """The staged rows of `period` that came from `files`, in file and row order, as dicts."""
+    from .ddl import ident
+
+    cur = conn.execute(
+        f"SELECT {', '.join(ident(c) for c in table.column_names)} FROM {table.qualified} "
+        "WHERE period = ? AND source_file IN (SELECT unnest(?)) ORDER BY source_file, source_row",
+        [period, list(files)])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def latest_scorecard(conn: duckdb.DuckDBPyConnection) -> tuple[tuple[str, str, str, str], ...]:
+    """The latest period's rows of marts.target_scorecard: (period, target_name, status, detail),
+    in the order of the targets; () when the warehouse has none yet."""
+    try:
+        return tuple(conn.execute(
+            """SELECT period, target_name, status, coalesce(detail, '')
+               FROM marts.target_scorecard
+               WHERE period = (SELECT max(period) FROM marts.target_scorecard)
+               ORDER BY rowid""").fetchall())
+    except duckdb.CatalogException:
+        return ()

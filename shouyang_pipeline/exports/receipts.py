@@ -1,0 +1,713 @@
+"""The receipt (回执) a department gets back for a file that needs its attention (WAREHOUSE.md,
+"For the departments that send the files").
+
+`write_receipt(receipt, path)` writes one workbook from plain data (`Receipt`, built by
+`pipeline.py`, which reads the file again with the ingest readers: this room imports no reader):
+
+- `问题清单`: which file (as they named it), when it was received, whether it was loaded, partly
+  loaded or sent back, the counts, and one line per problem: row, cell, column as they headed
+  it, the value as written, what is wrong, and what happens to it (`退回` a rejected row's cell,
+  `提醒` a cell warning, `请核实` a figure that does not fit the previous period). A file rejected
+  as a whole also gets the layout that was expected (the dataset's declared columns) and no
+  second sheet.
+- their own data (`DataSheet`): the sheet that was read, or a CSV's records, every value at its
+  own row and column (row 48 of the receipt is row 48 of their file), merged ranges as they
+  merged them (the value once, in the range's first cell), every rejected cell filled red, every
+  warning or flagged cell yellow, a problem of the whole row (a duplicate key, or a problem with
+  no cell) filling the row, and the reasons as cell comments.
+
+Nothing from the data becomes a formula or a link: every text is written as a string cell (a
+remark `=HYPERLINK(…)` stays the text it was), and the workbook holds no external link.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import MergedCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+
+from ..catalog.rules import rule_name
+
+SUMMARY_SHEET = "问题清单"
+SUFFIX = "__回执.xlsx"
+
+# What happens to each kind of problem, as the receipt says it.
+REJECTED, WARNING, FLAG = "退回", "提醒", "请核实"
+# Excel's standard red and yellow: a rejected cell, a cell to look at.
+RED, YELLOW = "FFFF0000", "FFFFFF00"
+_FILL = {REJECTED: PatternFill("solid", fgColor=RED), WARNING: PatternFill("solid", fgColor=YELLOW),
+         FLAG: PatternFill("solid", fgColor=YELLOW)}
+_SEVERITY = {REJECTED: 2, WARNING: 1, FLAG: 1}
+AUTHOR = "寿阳县重点工作数据管道"
+STATUS_WORDS = {"loaded": "已入库", "partial": "部分入库", "rejected": "退回（整个文件未入库）"}
+CHECK_STATUS_WORDS = {"loaded": "可以入库", "partial": "部分行不能入库", "rejected": "整个文件不能入库"}
+# A cell holds at most this many characters in Excel.
+MAX_CELL_CHARS = 32767
+# The second sheet is left out of a receipt whose file has more cells than this (the problem list
+# still names every cell): openpyxl holds every cell in memory.
+MAX_DATA_CELLS = 3_000_000
+PROBLEM_HEADERS = ("序号", "行号", "单元格", "列（表头原文）", "原值", "问题", "原因", "处理")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One line of the problem list: a cell (or a whole row, or the file) and what happens to it."""
+
+    row: int | None  # the row number they see (Excel row, or CSV record counting the header as 1)
+    cell: str | None  # `I48`; None for a problem of the whole row or the file
+    column: str | None  # the column as they headed it
+    value: str | None  # the value as they wrote it
+    rule: str | None  # the rule code (its Chinese name is the line's 问题); None for a whole file
+    reason: str
+    action: str  # REJECTED, WARNING or FLAG
+    whole_row: bool = False  # marks the whole row (a duplicate key, a row problem with no cell)
+
+    @property
+    def line(self) -> tuple:
+        """The line as the problem list shows it (without its number)."""
+        what = rule_name(self.rule) if self.rule else "整个文件不能入库"
+        return (self.row, self.cell, self.column, self.value, what, self.reason, self.action)
+
+
+@dataclass(frozen=True)
+class ExpectedColumn:
+    """A column the dataset declares, for the layout a wholly rejected file should have had."""
+
+    header: str
+    required: bool
+    aliases: tuple[str, ...]
+    kind: str  # 金额, 文本 … (Chinese)
+    unit: str | None
+    description: str
+
+
+@dataclass
+class DataSheet:
+    """Their data as they sent it: the sheet that was read (or a CSV's records)."""
+
+    title: str  # the sheet's name (for a CSV, the file's name without extension)
+    rows: list[tuple[int, list[object]]]  # (row number, cells from column `first_column` on)
+    first_column: int = 1  # the Excel column (1 = A) of each row's first cell
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # (first row, first col, last row, last col), 1-based
+    percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (row, column), 1-based: shown as %
+    header_row: int | None = None  # the header's row number: the panes freeze below it
+    span: tuple[int, int] = (1, 1)  # the first and last column (1-based) a whole-row problem marks
+    is_csv: bool = False
+
+
+@dataclass
+class Receipt:
+    file_name: str  # as they named it
+    file_path: str  # where it lies under the raw dir (dataset folder/name)
+    dataset: str
+    dataset_title: str
+    department: str
+    period: str
+    status: str  # loaded, partial or rejected
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    received_at: datetime | None = None
+    received_from: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    rejection: str | None = None  # why the whole file was rejected (then there is no data sheet)
+    expected: list[ExpectedColumn] = field(default_factory=list)
+    data: DataSheet | None = None
+    notes: list[str] = field(default_factory=list)  # other things the sender should know
+    checked_at: datetime | None = None  # set for `shouyang check --receipt`: before sending
+
+    @property
+    def whole_file(self) -> bool:
+        return self.rejection is not None
+
+    def count(self, action: str) -> int:
+        return sum(p.action == action for p in self.problems)
+
+
+def receipt_file_name(file_name: str, dataset: str | None = None) -> str:
+    """`2023-02__发改局__回执.xlsx` for `2023-02__发改局.xlsx`; with `dataset` (two files of one
+    period with the same name in two datasets' folders) `2023-02__统计局__industrial_output__回执.xlsx`."""
+    stem = file_name[: len(file_name) - len(Path(file_name).suffix)] if Path(file_name).suffix else file_name
+    stem = re.sub(r"[\\/\x00-\x1f]", "_", stem).lstrip(".") or "文件"
+    return f"{stem}__{dataset}{SUFFIX}" if dataset else f"{stem}{SUFFIX}"
+
+
+# ------------------------------------------------------------------ cells, written safely
+
+
+def _text(value: str) -> str:
+    value = _ILLEGAL.sub("\ufffd", value)
+    return value if len(value) <= MAX_CELL_CHARS else value[: MAX_CELL_CHARS - 1] + "…"
+
+
+def put(ws, row: int, column: int, value: object):
+    """Write one value; text always as a string cell, never a formula (`=…`, `+…`, `-…`, `@…`)."""
+    cell = ws.cell(row=row, column=column)
+    if value is None:
+        return cell
+    if isinstance(value, str):
+        cell.value = _text(value)
+        cell.data_type = "s"
+    elif isinstance(value, float) and not math.isfinite(value):
+        cell.value = str(value)
+        cell.data_type = "s"
+    elif isinstance(value, (bool, int, float)):
+        cell.value = value
+    elif isinstance(value, datetime):
+        cell.value = value
+        cell.number_format = "yyyy-mm-dd" if value.time() == time() else "yyyy-mm-dd hh:mm:ss"
+    elif isinstance(value, date):
+        cell.value = value
+        cell.number_format = "yyyy-mm-dd"
+    elif isinstance(value, (time, timedelta)):
+        cell.value = value
+    else:
+        cell.value = _text(str(value))
+        cell.data_type = "s"
+    return cell
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines `text` takes in a wrapped cell `width` characters wide (a CJK character is two)."""
+    return max(1, sum(max(1, -(-_display_width(line) // width)) for line in text.split("\n")))
+
+
+def _sheet_title(name: str, taken: set[str]) -> str:
+    title = _SHEET_CHARS.sub("_", name).strip("'") or "原表"
+    title = title[:31]
+    while title in taken:
+        title = (title[:28] + "（原）")[:31] if not title.endswith("（原）") else title[:27] + "_（原）"
+    return title
+
+
+# ------------------------------------------------------------------ the workbook
+
+
+def write_receipt(receipt: Receipt, path: Path) -> Path:
+    """Write the receipt to `path` (through a temporary file beside it: never left half-written)."""
+    path = Path(path)
+    wb = Workbook()
+    summary = wb.active
+    summary.title = SUMMARY_SHEET
+    _write_summary(summary, receipt)
+    if receipt.data is not None and not receipt.whole_file:
+        ws = wb.create_sheet(_sheet_title(receipt.data.title, {SUMMARY_SHEET}))
+        _write_data(ws, receipt.data, receipt.problems)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+_HEAD_FILL = PatternFill("solid", fgColor="FFEDF2F7")
+_THIN = Side(style="thin", color="FF999999")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def _received(receipt: Receipt) -> str:
+    if receipt.checked_at is not None:
+        return f"尚未报送（报送前自查，{receipt.checked_at:%Y-%m-%d %H:%M}）"
+    if receipt.received_at is None:
+        return "—"
+    source = f"（{receipt.received_from}）" if receipt.received_from else ""
+    return f"{receipt.received_at:%Y-%m-%d %H:%M}{source}"
+
+
+def _outcome(receipt: Receipt) -> str:
+    words = CHECK_STATUS_WORDS if receipt.checked_at is not None else STATUS_WORDS
+    status = words.get(receipt.status, receipt.status)
+    if receipt.whole_file:
+        return status
+    loaded, sent_back = ("可以入库", "不能入库") if receipt.checked_at is not None else ("入库", "退回")
+    return (f"{status}：读取{receipt.rows_read}行数据，{loaded}{receipt.rows_loaded}行，"
+            f"{sent_back}{receipt.rows_rejected}行")
+
+
+def _counts(receipt: Receipt) -> str:
+    rows = len({p.row for p in receipt.problems if p.action == REJECTED and p.row is not None})
+    parts = [f"退回 {receipt.count(REJECTED)} 处" + (f"（{rows}行）" if rows else ""),
+             f"提醒 {receipt.count(WARNING)} 处", f"请核实 {receipt.count(FLAG)} 处"]
+    return "，".join(parts)
+
+
+def _how_to(receipt: Receipt) -> str:
+    if receipt.whole_file:
+        return "整个文件未能读入，请按退回原因和下方“应有的列”改正后，用原文件名重新报送。"
+    if not receipt.problems:
+        return "没有需要改正的地方。"
+    what = {REJECTED: "“退回”的行没有入库，请改正后重新报送整个文件（用原文件名）",
+            WARNING: "“提醒”的单元格所在行已入库（无法识别的可选单元格存为空值），请核对，下次报送时改正",
+            FLAG: "“请核实”是与上期对不上的数字，请改正后重新报送，或在该行“备注”列中说明原因"}
+    dropped = sum(p.action == FLAG and p.rule == "missing_key" for p in receipt.problems)
+    if dropped:  # a key missing from the file has no row to hold a 备注
+        what[FLAG] = ("“请核实”中上期在报、本期未报的，漏报的请补上后重新报送，确已不再报送的，请告知县政府办"
+                      + ("；其余是与上期对不上的数字，请改正后重新报送，或在该行“备注”列中说明原因"
+                         if dropped < receipt.count(FLAG) else ""))
+    text = "；".join(line for action, line in what.items() if receipt.count(action)) + "。"
+    if receipt.data is not None:
+        colours = "、".join(c for c, present in (("退回的单元格标为红色", receipt.count(REJECTED)),
+                                                ("提醒和请核实的单元格标为黄色", receipt.count(WARNING) + receipt.count(FLAG)))
+                           if present)
+        text += (f"第二个工作表“{receipt.data.title}”是您报送的原表，行号、列号与原文件一致：{colours}，"
+                 "整行的问题（如编号重复）标出整行，原因见单元格批注。")
+    return text
+
+
+def _write_summary(ws, receipt: Receipt) -> None:
+    widths = (6, 8, 9, 18, 18, 16, 60, 9)
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+    last = len(widths)
+    put(ws, 1, 1, "报送文件回执（问题清单）" if receipt.checked_at is None else "报送前自查回执（问题清单）").font = _TITLE
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
+    facts = [
+        ("文件", receipt.file_name),
+        ("报表", f"{receipt.dataset_title}（{receipt.department}，文件夹 {receipt.dataset}）"),
+        ("报告期", receipt.period),
+        ("位置", receipt.file_path),
+        ("收到时间", _received(receipt)),
+        ("处理结果", _outcome(receipt)),
+        ("问题统计", _counts(receipt)),
+    ]
+    if receipt.rejection:
+        facts.append(("退回原因", receipt.rejection))
+    facts += [("说明", note) for note in receipt.notes]
+    facts.append(("怎么改", _how_to(receipt)))
+    r = 3
+    for label, value in facts:
+        head = put(ws, r, 1, label)
+        head.font, head.alignment = _BOLD, _WRAP
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
+        cell = put(ws, r, 3, value)
+        cell.alignment = _WRAP
+        ws.merge_cells(start_row=r, start_column=3, end_row=r, end_column=last)
+        lines = _lines(str(value), 125)
+        if lines > 1:
+            ws.row_dimensions[r].height = 15 * lines
+        if label == "处理结果":
+            cell.font = Font(bold=True, color="FFC00000" if receipt.status != "loaded" else "FF000000")
+        r += 1
+    r += 1
+    put(ws, r, 1, "问题清单").font = _BOLD
+    r += 1
+    header_row = r
+    for j, h in enumerate(PROBLEM_HEADERS, start=1):
+        c = put(ws, r, j, h)
+        c.font, c.fill, c.border, c.alignment = _BOLD, _HEAD_FILL, _BOX, _WRAP
+    if not receipt.problems:
+        r += 1
+        put(ws, r, 1, "没有发现问题。")
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last)
+    for n, problem in enumerate(receipt.problems, start=1):
+        r += 1
+        for j, value in enumerate((n, *problem.line), start=1):
+            c = put(ws, r, j, value)
+            c.border, c.alignment = _BOX, _WRAP
+        ws.cell(row=r, column=last).fill = _FILL[problem.action]
+        lines = max(_lines(problem.reason, 58), _lines(problem.value or "", 16), _lines(problem.column or "", 16))
+        if lines > 1:
+            ws.row_dimensions[r].height = 15 * min(lines, 20)
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    if receipt.problems:
+        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(last)}{r}"
+    if receipt.whole_file and receipt.expected:
+        r += 2
+        put(ws, r, 1, "应有的列（表头行须在前10行内，至少两个单元格为下列列名；其上可有标题行和“填报单位：…　单位：万元”行，"
+                      "其下为数据行，可有合计行和填表人等表尾）").font = _BOLD
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last)
+        ws.row_dimensions[r].height = 30
+        ws.cell(row=r, column=1).alignment = _WRAP
+        r += 1
+        heads = ("序号", "列名", "必填", "也可写作", "类型", "单位", "说明")
+        spans = ((1, 1), (2, 3), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8))  # the columns each heading uses
+        _row(ws, r, heads, spans, head=True)
+        for n, col in enumerate(receipt.expected, start=1):
+            r += 1
+            _row(ws, r, (n, col.header, "是" if col.required else "否", "、".join(col.aliases), col.kind,
+                         col.unit or "", col.description), spans)
+        r += 1
+        put(ws, r, 1, "表头示例（按此顺序填写即可）：" + "｜".join(c.header for c in receipt.expected))
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last)
+        ws.cell(row=r, column=1).alignment = _WRAP
+        ws.row_dimensions[r].height = 30
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _row(ws, r: int, values: tuple, spans: tuple, *, head: bool = False) -> None:
+    for value, (first, last) in zip(values, spans):
+        c = put(ws, r, first, value)
+        c.border, c.alignment = _BOX, _WRAP
+        if head:
+            c.font, c.fill = _BOLD, _HEAD_FILL
+        if last > first:
+            ws.merge_cells(start_row=r, start_column=first, end_row=r, end_column=last)
+
+
+def _cell_position(cell: str) -> tuple[int, int] | None:
+    try:
+        letters, row = coordinate_from_string(cell)
+        return row, column_index_from_string(letters)
+    except ValueError:
+        return None
+
+
+def _write_data(ws, data: DataSheet, problems: list[Problem]) -> None:
+    """Their cells at their own positions, merges as they were, problems marked."""
+    anchor: dict[tuple[int, int], tuple[int, int]] = {}  # a merged range's other cells -> its first cell
+    merges, taken = [], set()
+    for r0, c0, r1, c1 in data.merges:
+        covered = [(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+        if len(covered) < 2 or taken.intersection(covered):
+            continue  # (Excel never overlaps merges; a damaged file's overlapping one is left out)
+        merges.append((r0, c0, r1, c1))
+        taken.update(covered)
+        for position in covered[1:]:
+            anchor[position] = (r0, c0)
+    widths: dict[int, int] = {}
+    first_filled: dict[int, int] = {}  # row -> its first column holding a value (a row problem's comment)
+    for number, cells in data.rows:
+        for j, value in enumerate(cells):
+            column = data.first_column + j
+            if value is None or (number, column) in anchor:
+                continue
+            first_filled.setdefault(number, column)
+            cell = put(ws, number, column, value)
+            if (number, column) in data.percent_cells and isinstance(value, (int, float)) and not isinstance(value, bool):
+                cell.number_format = "0.0#%"
+            shown = value if isinstance(value, str) else str(value)
+            widths[column] = max(widths.get(column, 0), min(_display_width(shown.split("\n")[0]), 40))
+    for r0, c0, r1, c1 in merges:
+        ws.merge_cells(start_row=r0, start_column=c0, end_row=r1, end_column=c1)
+    for column, width in widths.items():
+        ws.column_dimensions[get_column_letter(column)].width = max(6, width + 2)
+    if data.header_row:
+        ws.freeze_panes = ws.cell(row=data.header_row + 1, column=1)
+
+    # Marks: the worst action on each cell decides its colour; every reason goes into its comment.
+    marks: dict[tuple[int, int], str] = {}
+    comments: dict[tuple[int, int], list[str]] = {}
+
+    def mark(position: tuple[int, int], action: str) -> None:
+        if _SEVERITY[action] > _SEVERITY.get(marks.get(position, ""), 0):
+            marks[position] = action
+
+    for p in problems:
+        if p.row is None:
+            continue
+        position = _cell_position(p.cell) if p.cell else None
+        if p.whole_row or position is None:
+            first, last = data.span
+            for column in range(first, max(first, last) + 1):
+                mark((p.row, column), p.action)
+            position = position or (p.row, first_filled.get(p.row, first))
+        else:
+            mark(position, p.action)
+        note = f"【{p.action}】{p.reason}"
+        if position in anchor:  # a cell a merge covers shows nothing: its comment goes to the merge
+            position, note = anchor[position], f"第{p.row}行（{p.cell}）：{note}"
+        comments.setdefault(position, [])
+        if note not in comments[position]:
+            comments[position].append(note)
+    for (r, c), action in marks.items():
+        ws.cell(row=r, column=c).fill = _FILL[action]
+    for (r, c), notes in comments.items():
+        cell = ws.cell(row=r, column=c)
+        if isinstance(cell, MergedCell):
+            continue
+        text = _text("\n".join(notes))
+        comment = Comment(text, AUTHOR)
+        comment.width = 320
+        comment.height = min(600, 40 + 18 * sum(1 + _display_width(n) // 34 for n in notes))
+        cell.comment = comment
+
+
+# ------------------------------------------------------------------ which files need one, from the audit tables
+
+
+@dataclass
+class FileRecord:
+    """One current file of a period as the audit tables hold it, and the problems that are its
+    own: its rejected rows and cell warnings, and its unexplained cross-period flags (rows of
+    audit.cross_period_flags as dicts)."""
+
+    file_path: str
+    dataset: str
+    period: str
+    status: str
+    submitter: str | None = None
+    expected_submitter: str | None = None
+    sha256: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    message: str | None = None
+    received_at: datetime | None = None
+    received_from: str | None = None
+    rejected: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)
+    name: str | None = None  # the file's own name when it differs from its path's (a clerk's check)
+
+    @property
+    def file_name(self) -> str:
+        return self.name or self.file_path.rsplit("/", 1)[-1]
+
+    @property
+    def whole_file(self) -> bool:
+        """Rejected as a whole (unreadable, no header, a missing column, a duplicate submission…):
+        no row of it was read into audit.rejected_rows."""
+        return self.status == "rejected" and not self.rejected
+
+    @property
+    def needs_receipt(self) -> bool:
+        return bool(self.status == "rejected" or self.rejected or self.warnings or self.flags)
+
+    @property
+    def sender(self) -> str:
+        return sender_key(self.expected_submitter, self.submitter)
+
+
+def sender_key(expected_submitter: str | None, submitter: str | None) -> str:
+    """Who sent a file, for matching one period's file with the previous period's: the calendar's
+    submitter when the file belongs to one, else its `__<submitter>` as written (normalised)."""
+    from ..text import norm
+
+    return expected_submitter if expected_submitter else "~" + norm(submitter or "").casefold()
+
+
+def _records(cur) -> list[dict]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def period_files(conn, period: str) -> list[FileRecord]:
+    """Every current file of `period` with its own problems.
+
+    A flag's file is the file its row is in (`file_path`). A `missing_key` flag has no row in
+    this period: its `file_path` is the previous period's file, where the key was last reported.
+    That file is not the one to correct, and the receipt of a file carries what its sender must
+    answer, so the flag goes on the receipt of this period's file from the same sender (the same
+    calendar submitter, or the same `__<submitter>`) that was read (loaded or partly): "SY2023-041
+    was on last month's list and is not on yours". A missing key is only flagged when there is
+    such a file (`marts.flags`): a sender that sent nothing, or only a file sent back, has no
+    such flag (the reporting calendar lists the submission). It cannot be explained in the file
+    (no row to hold a 备注): the receipt asks for it to be added, or the county office told."""
+    logs = _records(conn.execute(
+        """SELECT file_path, dataset, period, status, submitter, expected_submitter, sha256, rows_read,
+                  rows_loaded, rows_rejected, message, received_at, received_from
+           FROM audit.ingest_log
+           WHERE is_current AND partition_key IS NOT NULL AND period = ? ORDER BY file_path""", [period]))
+    files = {r["file_path"]: FileRecord(**{k: (None if _missing(v) else v) for k, v in r.items()}) for r in logs}
+    for f in files.values():
+        for name in ("rows_read", "rows_loaded", "rows_rejected"):
+            setattr(f, name, int(getattr(f, name) or 0))
+    for table, attr in (("rejected_rows", "rejected"), ("cell_warnings", "warnings")):
+        for r in _records(conn.execute(
+                f"""SELECT * EXCLUDE (raw_row) FROM audit.{table} WHERE period = ?
+                    ORDER BY file_path, source_row, source_cell""", [period])):
+            if r["file_path"] in files:
+                getattr(files[r["file_path"]], attr).append(r)
+    flags = _records(conn.execute(
+        """SELECT f.*, l.submitter AS previous_submitter, l.expected_submitter AS previous_expected
+           FROM audit.cross_period_flags f
+           LEFT JOIN audit.ingest_log l ON l.file_path = f.file_path AND l.is_current
+           WHERE f.period = ? AND NOT f.explained
+           ORDER BY f.dataset, f.file_path, f.source_row, f.rule, f."column" """, [period]))
+    for flag in flags:
+        owner = assign_flag(flag, list(files.values()))
+        if owner is not None:
+            owner.flags.append(flag)
+    return list(files.values())
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or value != value  # NaN / NaT
+    except (TypeError, ValueError):
+        return False
+
+
+def assign_flag(flag: dict, files: list[FileRecord]) -> FileRecord | None:
+    """The file of this period whose receipt carries `flag` (see `period_files`)."""
+    if flag["rule"] != "missing_key":
+        return next((f for f in files if f.file_path == flag["file_path"]), None)
+    sender = sender_key(flag.get("previous_expected"), flag.get("previous_submitter"))
+    return next((f for f in files if f.dataset == flag["dataset"] and f.sender == sender
+                 and f.status in ("loaded", "partial")), None)
+
+
+def receipt_names(records: list[FileRecord]) -> dict[str, str]:
+    """file_path -> its receipt's file name. Two files of one period can share a name in two
+    datasets' folders (`industrial_output/2023-02__统计局.xlsx`, `city_indicators/2023-02__统计局.xlsx`)
+    or as .csv and .xlsx: their receipts then also name the folder (and the extension)."""
+    plain = {r.file_path: receipt_file_name(r.file_name) for r in records}
+    out = {}
+    for r in records:
+        if sum(name == plain[r.file_path] for name in plain.values()) == 1:
+            out[r.file_path] = plain[r.file_path]
+            continue
+        stem, suffix = r.file_name.rsplit(".", 1) if "." in r.file_name else (r.file_name, "")
+        same_folder = [o for o in records if o.dataset == r.dataset and plain[o.file_path] == plain[r.file_path]]
+        named = f"{stem}_{suffix}" if len(same_folder) > 1 and suffix else stem
+        out[r.file_path] = receipt_file_name(named, r.dataset)
+    return out
+
+
+# ------------------------------------------------------------------ the receipt of one file
+
+
+@dataclass(frozen=True)
+class FileColumns:
+    """Where the file has each dataset column: canonical name -> (Excel column, 1-based; header as written)."""
+
+    columns: dict[str, tuple[int, str]]
+
+
+def _written(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _plain_number(value) -> str | None:
+    if value is None or _missing(value):
+        return None
+    text = format(value, "f") if not isinstance(value, str) else value
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def issue_problem(r: dict, action: str) -> Problem:
+    """A row of audit.rejected_rows or audit.cell_warnings as a line of the problem list."""
+    from ..catalog.rules import DUPLICATE_KEY
+
+    cell = None if _missing(r.get("source_cell")) else r.get("source_cell")
+    value = None if _missing(r.get("value")) else r.get("value")
+    column = None if _missing(r.get("source_column")) else r.get("source_column")
+    row = None if _missing(r.get("source_row")) else int(r["source_row"])
+    return Problem(row, cell, column, value, r["rule"], r["reason"], action,
+                   whole_row=r["rule"] == DUPLICATE_KEY or cell is None)
+
+
+def flag_problem(flag: dict, dataset: str, where: FileColumns | None, data: DataSheet | None) -> Problem:
+    """A flag as a line of the problem list: at its cell (the row's cell in the flagged column,
+    the value as written there) for a figure of this file; for a key missing from this file, no
+    row or cell: the key, and where it was last reported."""
+    from ..catalog.datasets import DATASETS
+
+    ds = DATASETS[dataset]
+    if flag["rule"] == "missing_key":
+        key_header = "、".join(ds.field(k).header for k in ds.key)
+        name = flag.get("key_name")
+        value = flag["key"] + (f"（{name}）" if name and not _missing(name) and name not in flag["key"] else "")
+        where_last = f"上期（{flag['previous_period']}）见 {flag['file_path']} 第{int(flag['source_row'])}行"
+        return Problem(None, None, key_header, value, flag["rule"],
+                       f"{flag['reason']}（{where_last}）：漏报的请补上后重新报送；确已不再报送的，请告知县政府办",
+                       FLAG)
+    row = int(flag["source_row"])
+    cell = column = value = None
+    if where is not None and flag.get("column") in where.columns:
+        index, column = where.columns[flag["column"]]
+        cell = f"{get_column_letter(index)}{row}"
+        if data is not None:
+            for number, cells in data.rows:
+                if number == row:
+                    j = index - data.first_column
+                    value = _written(cells[j]) if 0 <= j < len(cells) else None
+                    break
+    if column is None and flag.get("column"):
+        try:
+            column = ds.field(flag["column"]).header
+        except KeyError:
+            column = flag["column"]
+    if value is None:
+        value = _plain_number(flag.get("value"))
+    return Problem(row, cell, column, value, flag["rule"], flag["reason"], FLAG, whole_row=cell is None)
+
+
+def expected_columns(dataset: str) -> list[ExpectedColumn]:
+    from ..catalog.datasets import DATASETS
+    from ..catalog.datasets.base import KIND_NAMES_ZH
+
+    return [ExpectedColumn(f.header, f.required, tuple(f.aliases), KIND_NAMES_ZH.get(f.kind, f.kind), f.unit,
+                           f.description) for f in DATASETS[dataset].all_fields]
+
+
+_AUDIT_WORDS = (("audit.rejected_rows", "本回执的问题清单"), ("audit.cell_warnings", "本回执的问题清单"),
+                ("下表“不能入库的行”", "本回执的问题清单"), ("下表“需要留意的单元格”", "本回执的问题清单"))
+
+
+def clerk_message(message: str | None) -> str | None:
+    """The audit log's message about a file, sending the clerk to the receipt instead of the audit tables."""
+    if not message:
+        return None
+    for old, new in _AUDIT_WORDS:
+        message = message.replace(old, new)
+    return message
+
+
+def _order(p: Problem) -> tuple:
+    return (p.row is None, p.row or 0, p.cell is None, column_index_from_string(re.sub(r"\d", "", p.cell)) if p.cell else 0,
+            {REJECTED: 0, WARNING: 1, FLAG: 2}[p.action], p.reason)
+
+
+def build_receipt(record: FileRecord, data: DataSheet | None, where: FileColumns | None, *,
+                  notes: list[str] | None = None, checked_at: datetime | None = None) -> Receipt:
+    """The receipt of one file from its audit record, its data as sent and where its columns are."""
+    from ..catalog.datasets import DATASETS
+
+    ds = DATASETS[record.dataset]
+    notes = list(notes or [])
+    receipt = Receipt(
+        file_name=record.file_name, file_path=record.file_path, dataset=record.dataset, dataset_title=ds.title,
+        department=ds.department, period=record.period, status=record.status, rows_read=record.rows_read,
+        rows_loaded=record.rows_loaded, rows_rejected=record.rows_rejected, received_at=record.received_at,
+        received_from=record.received_from, checked_at=checked_at)
+    if record.whole_file:
+        reason = clerk_message(record.message) or "文件未能读取"
+        receipt.rejection = reason
+        receipt.expected = expected_columns(record.dataset)
+        receipt.problems = [Problem(None, None, None, None, None, reason, REJECTED)]
+        receipt.notes = notes
+        return receipt
+    if message := clerk_message(record.message):
+        notes.insert(0, message)
+    receipt.notes = notes
+    problems = [issue_problem(r, REJECTED) for r in record.rejected]
+    problems += [issue_problem(r, WARNING) for r in record.warnings]
+    problems += [flag_problem(f, record.dataset, where, data) for f in record.flags]
+    receipt.problems = sorted(problems, key=_order)
+    receipt.data = data
+    return receipt
