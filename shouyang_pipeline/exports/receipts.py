@@ -36,7 +36,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 
-from ..catalog.rules import rule_name
+from ..catalog.rules import MISSING_KEY, rule_name
 
 SUMMARY_SHEET = "问题清单"
 SUFFIX = "__回执.xlsx"
@@ -62,7 +62,7 @@ _SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 @dataclass(frozen=True)
-class Problem:
+class ReceiptLine:
     """One line of the problem list: a cell (or a whole row, or the file) and what happens to it."""
 
     row: int | None  # the row number they see (Excel row, or CSV record counting the header as 1)
@@ -121,7 +121,7 @@ class Receipt:
     rows_rejected: int = 0
     received_at: datetime | None = None
     received_from: str | None = None
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[ReceiptLine] = field(default_factory=list)
     rejection: str | None = None  # why the whole file was rejected (then there is no data sheet)
     expected: list[ExpectedColumn] = field(default_factory=list)
     data: DataSheet | None = None
@@ -260,7 +260,7 @@ def _how_to(receipt: Receipt) -> str:
     what = {REJECTED: "“退回”的行没有入库，请改正后重新报送整个文件（用原文件名）",
             WARNING: "“提醒”的单元格所在行已入库（无法识别的可选单元格存为空值），请核对，下次报送时改正",
             FLAG: "“请核实”是与上期对不上的数字，请改正后重新报送，或在该行“备注”列中说明原因"}
-    dropped = sum(p.action == FLAG and p.rule == "missing_key" for p in receipt.problems)
+    dropped = sum(p.action == FLAG and p.rule == MISSING_KEY for p in receipt.problems)
     if dropped:  # a key missing from the file has no row to hold a 备注
         what[FLAG] = ("“请核实”中上期在报、本期未报的，漏报的请补上后重新报送，确已不再报送的，请告知县政府办"
                       + ("；其余是与上期对不上的数字，请改正后重新报送，或在该行“备注”列中说明原因"
@@ -376,7 +376,7 @@ def _cell_position(cell: str) -> tuple[int, int] | None:
         return None
 
 
-def _write_data(ws, data: DataSheet, problems: list[Problem]) -> None:
+def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> None:
     """Their cells at their own positions, merges as they were, problems marked."""
     anchor: dict[tuple[int, int], tuple[int, int]] = {}  # a merged range's other cells -> its first cell
     merges, taken = [], set()
@@ -554,7 +554,7 @@ def _missing(value) -> bool:
 
 def assign_flag(flag: dict, files: list[FileRecord]) -> FileRecord | None:
     """The file of this period whose receipt carries `flag` (see `period_files`)."""
-    if flag["rule"] != "missing_key":
+    if flag["rule"] != MISSING_KEY:
         return next((f for f in files if f.file_path == flag["file_path"]), None)
     sender = sender_key(flag.get("previous_expected"), flag.get("previous_submitter"))
     return next((f for f in files if f.dataset == flag["dataset"] and f.sender == sender
@@ -609,7 +609,7 @@ def _plain_number(value) -> str | None:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def issue_problem(r: dict, action: str) -> Problem:
+def issue_problem(r: dict, action: str) -> ReceiptLine:
     """A row of audit.rejected_rows or audit.cell_warnings as a line of the problem list."""
     from ..catalog.rules import DUPLICATE_KEY
 
@@ -617,23 +617,23 @@ def issue_problem(r: dict, action: str) -> Problem:
     value = None if _missing(r.get("value")) else r.get("value")
     column = None if _missing(r.get("source_column")) else r.get("source_column")
     row = None if _missing(r.get("source_row")) else int(r["source_row"])
-    return Problem(row, cell, column, value, r["rule"], r["reason"], action,
+    return ReceiptLine(row, cell, column, value, r["rule"], r["reason"], action,
                    whole_row=r["rule"] == DUPLICATE_KEY or cell is None)
 
 
-def flag_problem(flag: dict, dataset: str, where: FileColumns | None, data: DataSheet | None) -> Problem:
+def flag_problem(flag: dict, dataset: str, where: FileColumns | None, data: DataSheet | None) -> ReceiptLine:
     """A flag as a line of the problem list: at its cell (the row's cell in the flagged column,
     the value as written there) for a figure of this file; for a key missing from this file, no
     row or cell: the key, and where it was last reported."""
     from ..catalog.datasets import DATASETS
 
     ds = DATASETS[dataset]
-    if flag["rule"] == "missing_key":
+    if flag["rule"] == MISSING_KEY:
         key_header = "、".join(ds.field(k).header for k in ds.key)
         name = flag.get("key_name")
         value = flag["key"] + (f"（{name}）" if name and not _missing(name) and name not in flag["key"] else "")
         where_last = f"上期（{flag['previous_period']}）见 {flag['file_path']} 第{int(flag['source_row'])}行"
-        return Problem(None, None, key_header, value, flag["rule"],
+        return ReceiptLine(None, None, key_header, value, flag["rule"],
                        f"{flag['reason']}（{where_last}）：漏报的请补上后重新报送；确已不再报送的，请告知县政府办",
                        FLAG)
     row = int(flag["source_row"])
@@ -654,7 +654,7 @@ def flag_problem(flag: dict, dataset: str, where: FileColumns | None, data: Data
             column = flag["column"]
     if value is None:
         value = _plain_number(flag.get("value"))
-    return Problem(row, cell, column, value, flag["rule"], flag["reason"], FLAG, whole_row=cell is None)
+    return ReceiptLine(row, cell, column, value, flag["rule"], flag["reason"], FLAG, whole_row=cell is None)
 
 
 def expected_columns(dataset: str) -> list[ExpectedColumn]:
@@ -678,7 +678,7 @@ def clerk_message(message: str | None) -> str | None:
     return message
 
 
-def _order(p: Problem) -> tuple:
+def _order(p: ReceiptLine) -> tuple:
     return (p.row is None, p.row or 0, p.cell is None, column_index_from_string(re.sub(r"\d", "", p.cell)) if p.cell else 0,
             {REJECTED: 0, WARNING: 1, FLAG: 2}[p.action], p.reason)
 
@@ -699,7 +699,7 @@ def build_receipt(record: FileRecord, data: DataSheet | None, where: FileColumns
         reason = clerk_message(record.message) or "文件未能读取"
         receipt.rejection = reason
         receipt.expected = expected_columns(record.dataset)
-        receipt.problems = [Problem(None, None, None, None, None, reason, REJECTED)]
+        receipt.problems = [ReceiptLine(None, None, None, None, None, reason, REJECTED)]
         receipt.notes = notes
         return receipt
     if message := clerk_message(record.message):
