@@ -532,7 +532,7 @@ def check(path: Path, dataset: str | None, period: str | None, receipt_path: Pat
     settings = Settings.from_env()
     try:
         if receipt_path is not None:
-            _check_receipt_path(receipt_path)
+            _check_receipt_path(receipt_path, path)
         if period:
             try:
                 period = parse_period(period, in_range=False)
@@ -592,8 +592,11 @@ def check(path: Path, dataset: str | None, period: str | None, receipt_path: Pat
     sys.exit(0 if result.status == "loaded" else 1)
 
 
-def _check_receipt_path(path: Path) -> None:
-    """Where `check --receipt` is to write, checked before the file is: SetupError (exit 2) when it cannot be written."""
+def _check_receipt_path(path: Path, checked: Path) -> None:
+    """Where `check --receipt` is to write, checked before the file is: SetupError (exit 2) when it
+    cannot be written, or when it is the file being checked (the clerk's own file is never overwritten)."""
+    if path.exists() and checked.exists() and path.resolve() == checked.resolve():
+        raise SetupError(f"--receipt {path}：这是要检查的文件本身，写回执会覆盖它；请另起一个文件名，如 --receipt 回执.xlsx")
     if path.is_dir():
         raise SetupError(f"--receipt {path}：这是一个文件夹，请指定回执的文件名，如 {path / '回执.xlsx'}")
     if path.suffix.lower() != ".xlsx":

@@ -437,3 +437,12 @@ def test_a_run_without_flags_passes_the_check(settings):
     assert check.passed and check.description == "报告期 2023-05：没有与上期对不上的数字"
     summary = run_summary(settings)
     assert (summary.flags, summary.flags_unexplained, summary.register_problems) == (0, 0, ())
+
+
+def test_a_key_sent_twice_is_a_duplicate_not_a_missing_key(raw, run_period):
+    write(raw, "key_projects", "2023-04", [row("key_projects"), row("key_projects", project_code="XM002")])
+    write(raw, "key_projects", "2023-05", [row("key_projects"), row("key_projects", project_code="XM002"),
+                                           row("key_projects", project_code="XM002", ytd_investment=1200)])
+    assert flags_after(run_period, [("key_projects", "2023-04"), ("key_projects", "2023-05")]) == []
+    rejected = run_period("key_projects", "2023-05").rejected(rule="duplicate_key")
+    assert len(rejected) == 2 and {r["row_key"] for r in rejected} == {"XM002"}

@@ -384,11 +384,13 @@ def test_check_with_a_receipt_that_cannot_be_written_says_so_and_exits_2(county,
     settings, root = county
     env = env_of(settings, root)
     good = str(settings.raw_dir / IO_CLEAN)
+    before = hashlib.sha256((settings.raw_dir / IO_CLEAN).read_bytes()).hexdigest()
     for where, words in ((tmp_path / "没有这个文件夹" / "回执.xlsx", "不存在"), (tmp_path / "回执.txt", ".xlsx结尾"),
-                         (tmp_path, "文件夹")):
+                         (tmp_path, "文件夹"), (Path(good), "要检查的文件本身")):
         result = CliRunner().invoke(main, ["check", good, "--receipt", str(where)], env=env)
         assert result.exit_code == 2, result.output
         assert words in result.output
+    assert hashlib.sha256((settings.raw_dir / IO_CLEAN).read_bytes()).hexdigest() == before  # never overwritten
     out = tmp_path / "干净.xlsx"
     result = CliRunner().invoke(main, ["check", good, "--receipt", str(out)], env=env)
     assert result.exit_code == 0, result.output

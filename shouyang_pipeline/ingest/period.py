@@ -253,7 +253,8 @@ def row_key_text(dataset: Dataset, row: Row) -> str | None:
     """A row's key as text, its columns joined by `/` as audit.cross_period_flags.key writes it
     (`平头镇/黑水村`); a key column whose cell broke a rule reads `*` (`*/黑水村`: the row still
     says which village it was). None when no key column could be read."""
-    failed = {i.column for i in (*row.errors, *row.warnings)}
+    # a key repeated in the period is still the row's key (duplicate_key is about the row, not its cell)
+    failed = {i.column for i in (*row.errors, *row.warnings) if i.rule != codes.DUPLICATE_KEY}
     parts = []
     for k in dataset.key:
         value = row.values.get(k)
