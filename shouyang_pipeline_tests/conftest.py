@@ -281,3 +281,44 @@ def assert_consistent_counts(run: Run) -> None:
     """rows_read = rows_loaded + rows_rejected for every current file."""
     for r in run.log():
         assert r["rows_read"] == r["rows_loaded"] + r["rows_rejected"], r
+
+
+# ------------------------------------------------------------------ the bundled sample, run once
+
+SAMPLE_MONTHS = [f"2023-{m:02d}" for m in range(1, 13)]
+# Ten days after the last due date of 2023 (10 January): every 2023 period is past due, and the
+# period due then (2023-12) is held anyway, so what the tests see does not depend on the day.
+SAMPLE_CLOCK = datetime(2024, 1, 20, 9, 0)
+
+
+@pytest.fixture(scope="session")
+def sample_year(tmp_path_factory) -> Settings:
+    """The bundled data/raw (with its register), every month of 2023 in one run as `shouyang run`
+    does it, the clock at SAMPLE_CLOCK: shared by the modules that check the sample's figures."""
+    import dagster as dg
+
+    from shouyang_pipeline.defs import build_definitions
+    from shouyang_pipeline.defs.partitions import add_months
+
+    tmp = tmp_path_factory.mktemp("sample_year")
+    shutil.copytree(PROJECT_REFERENCE.parent / "raw", tmp / "raw")
+    settings = Settings(tmp / "raw", tmp / "warehouse.duckdb", tmp / "exports", tmp / "archive",
+                        PROJECT_REFERENCE, clock=SAMPLE_CLOCK)
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, SAMPLE_MONTHS)
+    tags = {"dagster/asset_partition_range_start": SAMPLE_MONTHS[0],
+            "dagster/asset_partition_range_end": SAMPLE_MONTHS[-1]}
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    assert job.execute_in_process(instance=instance, run_config=quiet, tags=tags).success
+    return settings
+
+
+@pytest.fixture(scope="session")
+def sample_generated(tmp_path_factory) -> dict:
+    """The generator's summary for the bundled sample (the same files as data/raw): its figures,
+    planted errors, register and planted flags."""
+    from shouyang_pipeline.sample import write_sample
+
+    tmp = tmp_path_factory.mktemp("sample_gen")
+    return write_sample(tmp / "raw", tmp / "ref")

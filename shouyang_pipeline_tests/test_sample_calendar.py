@@ -31,10 +31,12 @@ from shouyang_pipeline.defs.partitions import add_months
 from shouyang_pipeline.ingest.register import read_register
 from shouyang_pipeline.sample import write_sample
 
+from conftest import SAMPLE_CLOCK
+
 ROOT = Path(__file__).resolve().parents[1]
 MONTHS = [f"2023-{m:02d}" for m in range(1, 13)]
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-CLOCK = datetime(2024, 1, 20, 9, 0)
+CLOCK = SAMPLE_CLOCK  # conftest: the shared run of the sample is judged at this time
 REGISTER = "收文登记.csv"
 
 # What the sample plants (data/SAMPLE_README.md)
@@ -48,25 +50,15 @@ FLAG_COLUMNS = ("period", "dataset", "key", "key_name", "column", "rule", "expla
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Settings:
-    """The bundled data/raw (with its register), every month of 2023 in one run, the clock at CLOCK."""
-    tmp = tmp_path_factory.mktemp("sample_calendar")
-    shutil.copytree(ROOT / "data" / "raw", tmp / "raw")
-    settings = Settings(tmp / "raw", tmp / "warehouse.duckdb", tmp / "exports", tmp / "archive",
-                        ROOT / "data" / "reference", clock=CLOCK)
-    job = build_definitions(settings).resolve_job_def("monthly_refresh")
-    instance = dg.DagsterInstance.ephemeral()
-    add_months(instance, MONTHS)
-    tags = {"dagster/asset_partition_range_start": MONTHS[0], "dagster/asset_partition_range_end": MONTHS[-1]}
-    assert job.execute_in_process(instance=instance, run_config=QUIET, tags=tags).success
-    return settings
+def run(sample_year) -> Settings:
+    """The bundled data/raw, every month of 2023 in one run (conftest.sample_year, shared)."""
+    return sample_year
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> dict:
-    """The generator's summary (the same files as data/raw): its register and planted flags."""
-    tmp = tmp_path_factory.mktemp("sample_calendar_gen")
-    return write_sample(tmp / "raw", tmp / "ref")
+def generated(sample_generated) -> dict:
+    """The generator's summary (conftest.sample_generated, shared)."""
+    return sample_generated
 
 
 def rows(settings: Settings, sql: str, *args) -> list[dict]:

@@ -29,25 +29,15 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @pytest.fixture(scope="module")
-def year_warehouse(tmp_path_factory) -> Settings:
-    """The bundled data/raw, every month of 2023 in one run (as `shouyang run` does it)."""
-    tmp = tmp_path_factory.mktemp("sample_year")
-    shutil.copytree(ROOT / "data" / "raw", tmp / "raw")
-    settings = Settings(tmp / "raw", tmp / "warehouse.duckdb", tmp / "exports", tmp / "archive",
-                        ROOT / "data" / "reference")
-    job = build_definitions(settings).resolve_job_def("monthly_refresh")
-    instance = dg.DagsterInstance.ephemeral()
-    add_months(instance, MONTHS)
-    tags = {"dagster/asset_partition_range_start": MONTHS[0], "dagster/asset_partition_range_end": MONTHS[-1]}
-    assert job.execute_in_process(instance=instance, run_config=QUIET, tags=tags).success
-    return settings
+def year_warehouse(sample_year) -> Settings:
+    """The bundled data/raw, every month of 2023 in one run (conftest.sample_year, shared)."""
+    return sample_year
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> dict:
-    """The generator's summary: its figures and the planted errors (the same files as data/raw)."""
-    tmp = tmp_path_factory.mktemp("sample_gen")
-    return write_sample(tmp / "raw", tmp / "ref")
+def generated(sample_generated) -> dict:
+    """The generator's summary (conftest.sample_generated, shared)."""
+    return sample_generated
 
 
 def rows(settings: Settings, sql: str, *args) -> list[dict]:
