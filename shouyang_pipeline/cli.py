@@ -301,14 +301,18 @@ def main() -> None:
               help="只运行从最早到最晚的这些报告期（可重复）；默认为原始数据目录中的全部报告期。")
 @click.option("--allow-empty", is_flag=True,
               help="确认原始数据目录中确实没有任何文件、要把这些报告期的数据全部移出数据仓库（否则拒绝运行）。")
-def run(periods: tuple[str, ...], allow_empty: bool) -> None:
+@click.option("--force", is_flag=True,
+              help="即使自上次运行以来文件、参考名录和程序都没有变化，也重新运行（默认此时不运行）。")
+def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
     from .pipeline import (
-        ALLOW_EMPTY_TAG, check_work_file, parse_period, periods_to_run, precheck, preflight, refuse_wipe, run_lock,
+        ALLOW_EMPTY_TAG, check_work_file, parse_period, periods_to_run, precheck, preflight, refuse_wipe,
+        remember_run, run_inputs, run_lock, unchanged_since_last_run,
     )
 
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         asked = sorted({parse_period(p) for p in periods})
+        finish_committed_publish(settings)
         precheck(settings)  # before the lock file is made: a set-up error changes nothing at all
         with run_lock(settings):
             files = preflight(settings)
@@ -326,19 +330,48 @@ def run(periods: tuple[str, ...], allow_empty: bool) -> None:
                 if not asked:
                     say(f"{settings.raw_dir} 下没有可处理的文件。", "yellow")
                 return
+            # A run of every period with nothing changed since the last one is not run (`--force` runs it).
+            inputs = None if asked else run_inputs(settings, files)
+            if not force and unchanged_since_last_run(settings, inputs):
+                say(f"自上次运行（报告期 {todo[0]} … {todo[-1]}）以来，报送文件、收文登记、参考名录和程序都没有变化，"
+                    "今天的报送情况也已判定过：不必重新运行，已发布的数据仓库和简报就是最新结果"
+                    "（如需重新运行，加 --force）。", "green")
+                summarize(settings)
+                return
             result, label = _execute(settings, todo, {ALLOW_EMPTY_TAG: "true"} if allow_empty else {})
+            if result.success and not asked:
+                remember_run(settings, inputs)
     except SetupError as exc:
         console.print(f"[red]{exc}[/]")
         sys.exit(2)
     mark = "[green]✓[/]" if result.success else "[red]✗[/]"
     console.print(f"{mark} {label}  run {result.run_id[:8]}")
     summarize(settings)
+    if result.success:
+        from .exports.pdf import pdf_unavailable
+
+        if reason := pdf_unavailable():  # the briefings were written without their PDF
+            say(f"简报PDF未生成：{reason}。简报的Markdown和HTML版本照常写出。", "yellow")
     if not result.success:
         for message in _failure_messages(result):
             console.print(f"[red]{message}[/]")
         console.print(f"[red]管道运行失败（报告期 {label}），详见 make ui 中 run {result.run_id[:8]} 的日志；"
                       "已发布的数据仓库和简报仍是上一次成功运行的结果。[/]")
         sys.exit(1)
+
+
+def finish_committed_publish(settings: Settings) -> None:
+    """Before a command reads or writes data: the publish of a run killed after its commit is
+    finished (`pipeline.finish_committed_publish`; skipped while a run is under way), said in
+    one line; when it cannot be finished now (an analyst holds the published file read-write),
+    one line says so and the command goes on."""
+    from .pipeline import finish_committed_publish as finish
+
+    done = finish(settings)
+    if done.note:
+        say(done.note, "yellow")
+    elif done.rolled_forward:
+        say(f"上次运行在发布途中中断（已提交）：已补完发布，{settings.warehouse} 和简报目录现为该次运行的结果。", "yellow")
 
 
 def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
@@ -529,8 +562,8 @@ def check(path: Path, dataset: str | None, period: str | None, receipt_path: Pat
     from .catalog.rules import rule_name
     from .pipeline import check_file, parse_period
 
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         if receipt_path is not None:
             _check_receipt_path(receipt_path, path)
         if period:
@@ -538,6 +571,7 @@ def check(path: Path, dataset: str | None, period: str | None, receipt_path: Pat
                 period = parse_period(period, in_range=False)
             except SetupError as exc:
                 raise SetupError(f"--period {period}：{exc}") from None
+        finish_committed_publish(settings)  # the previous period's figures come from the published warehouse
         result = check_file(settings, path, dataset, period)
     except SetupError as exc:
         say(str(exc), "red")
@@ -545,6 +579,11 @@ def check(path: Path, dataset: str | None, period: str | None, receipt_path: Pat
     colour = {"loaded": "green", "partial": "yellow", "rejected": "red"}[result.status]
     say(f"{path.name}：{result.status_text}", f"bold {colour}")
     say(result.message, indent=2)
+    if any(result.skipped.values()):
+        from .pipeline import SKIPPED_KINDS
+
+        say("未作为数据读取的行（不是错误，不入库）：" + "，".join(
+            f"{SKIPPED_KINDS[kind]}{n}行" for kind, n in result.skipped.items() if n), indent=2)
     tables = (("不能入库的行", "请改正这些单元格后再报送", result.rejected),
               ("需要留意的单元格", "所在行可以入库；无法识别的可选单元格入库时存为空值", result.warnings))
     for title, note, frame in tables:
@@ -715,6 +754,7 @@ def status(period: str | None) -> None:
             if period < FIRST_PERIOD:
                 raise SetupError(f"--period {period}：报告期不能早于{FIRST_PERIOD}（报送规范接受的最早报告期）")
         period = period or now_due
+        finish_committed_publish(settings)
         rows, published = read_submission_status(settings, period, now, readonly_hint=_readonly_hint(settings))
     except SetupError as exc:
         say(str(exc), "red")
@@ -741,12 +781,13 @@ def template(dataset: str, period: str, submitter: str | None, output: Path | No
 
     if period is None:
         raise click.UsageError("缺少 --period：请写出模板的报告期，如 --period 2023-05")
-    settings = Settings.from_env()
     try:
-        try:
-            period = parse_period(period)
+        settings = Settings.from_env()
+        try:  # the current month as a run judges it: SHOUYANG_NOW when set
+            period = parse_period(period, settings.now().strftime("%Y-%m"))
         except SetupError as exc:
             raise SetupError(f"--period {period}：{exc}") from None
+        finish_committed_publish(settings)  # the rows are pre-filled from the published warehouse
         made = write_template(settings, dataset, period, submitter, output)
     except SetupError as exc:
         say(str(exc), "red")

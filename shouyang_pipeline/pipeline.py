@@ -14,7 +14,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from .catalog.marts import NOT_YET_DUE, OVERDUE
-from .catalog.tables import ROW_KINDS, STAGING
+from .catalog.tables import ROW_KINDS, STAGING, dataset_period_key
 from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
-from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover
+from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover, file_sha256
 from .ingest.period import ingest_period, unplaced_log
 from .ingest.register import read_register
 from .marts.build import mart_rows_at
@@ -39,7 +39,9 @@ from .warehouse.load import load_period, load_unplaced
 
 if TYPE_CHECKING:
     import pandas as pd
-from .warehouse.publish import PublishedWarehouseInUse, read_write_holder, recover_publish
+from .warehouse.publish import (
+    PublishedWarehouseInUse, pending_warehouse, read_write_holder, record_path, recover_publish, roll_forward,
+)
 
 # Set on a run (`shouyang run --allow-empty`, or as a run tag in the UI) to confirm that a raw
 # dir without a single file really means: remove every period of the run from the warehouse.
@@ -184,6 +186,89 @@ def periods_to_run(settings: Settings, files: list[RawFile]) -> list[str]:
     return sorted(periods)
 
 
+# ------------------------------------------------------------------ a run with nothing to do
+# `shouyang run` over every period, when nothing it reads changed since the last such run that
+# succeeded, does not start a Dagster run: it would read nothing again (`ingest_and_load`) and
+# write nothing (`stage_exports_for`), and only its fixed cost would remain. Everything a run
+# reads is in `run_inputs`; the reporting calendar is judged by the day, so the day of the run's
+# clock is one of them. Every run forgets the record as it begins (`begin_run`): a run of some
+# months, from the UI or the sensor, or one that failed, means the next full run happens.
+
+LAST_RUN_FILE = "last_run.json"
+
+
+def _last_run_file(settings: Settings) -> Path:
+    return settings.work_warehouse.parent / LAST_RUN_FILE
+
+
+def run_inputs(settings: Settings, files: list[RawFile]) -> str | None:
+    """The digest of everything a run of every period reads: where it reads and writes, the code,
+    the reference lists, every file under the raw dir (path and content) and the register, and
+    the day of the run's clock (Beijing). None when something cannot be read."""
+    from .ingest.register import REGISTER_NAME
+    from .warehouse.digests import code_digest, digest_of, reference_digest
+
+    reference = reference_digest(settings.reference_dir)
+    if reference is None:
+        return None
+    entries = []
+    for f in sorted(files, key=lambda f: f.rel_path):
+        sha = _file_hash(f)
+        if sha is None and not f.unreadable:
+            return None
+        entries.append([f.rel_path, f.kind, sha])
+    register = settings.raw_dir / REGISTER_NAME
+    try:
+        register_sha = file_sha256(register) if register.is_file() else None
+    except OSError:
+        return None
+    places = [str(p.resolve()) for p in (settings.raw_dir, settings.reference_dir, settings.warehouse,
+                                         settings.export_dir, settings.archive_dir, settings.work_warehouse)]
+    return digest_of({"places": places, "code": code_digest(), "reference": reference, "files": entries,
+                      "register": register_sha, "day": settings.now().date().isoformat()})
+
+
+def unchanged_since_last_run(settings: Settings, inputs: str | None) -> bool:
+    """Whether the last run of every period succeeded with exactly these inputs, and what it
+    published is all in place: the warehouse, no publish pending or months unpublished, and
+    every export file it wrote (a briefing written without its PDF counts only while this
+    machine still cannot make one)."""
+    from .warehouse.digests import read_export_digests
+
+    if inputs is None or not settings.warehouse.is_file() or record_path(settings.warehouse).exists():
+        return False
+    try:
+        last = json.loads(_last_run_file(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    exports = read_export_digests(settings.export_dir)
+    if not isinstance(last, dict) or last.get("inputs") != inputs or last.get("months") != sorted(exports):
+        return False
+    if unpublished_periods(settings):
+        return False
+    written = [f for entry in exports.values() for f in entry["files"]]
+    if not all((settings.export_dir / f).is_file() for f in written):
+        return False
+    without_pdf = any(not any(f.endswith(".pdf") for f in entry["files"]) for entry in exports.values())
+    if without_pdf:
+        from .exports.pdf import pdf_unavailable
+
+        return pdf_unavailable() is not None
+    return True
+
+
+def remember_run(settings: Settings, inputs: str | None) -> None:
+    """After a run of every period succeeded: the inputs it ran from, and the months it exported."""
+    from .warehouse.digests import read_export_digests
+
+    if inputs is not None:
+        _write_json(_last_run_file(settings), {"inputs": inputs, "months": sorted(read_export_digests(settings.export_dir))})
+
+
+def forget_run(settings: Settings) -> None:
+    _last_run_file(settings).unlink(missing_ok=True)
+
+
 def _held_periods(settings: Settings) -> set[str]:
     if not settings.work_warehouse.exists():
         return set()
@@ -297,6 +382,83 @@ def run_lock(settings: Settings, *, wait_seconds: float = 0.0) -> Iterator[None]
         os.close(fd)
 
 
+def _lock_held_here(settings: Settings) -> bool:
+    path = settings.run_lock
+    key = str(path.resolve()) if path.parent.exists() else str(path.absolute())
+    return key in _held
+
+
+# ------------------------------------------------------------------ a publish committed but not applied
+# A run killed after its commit record (`warehouse/publish.py`, step (b)) is published, but the
+# warehouse and the exports are put in place only by whoever looks next. Every entry point that
+# reads or writes data looks: the CLI's commands, the sensor's and schedule's ticks, the start of
+# every Dagster run (the resource).
+
+
+@dataclass(frozen=True)
+class PendingPublish:
+    """What `finish_committed_publish` did: the publish finished, or a line saying why not."""
+
+    rolled_forward: bool = False
+    note: str | None = None  # one Chinese line when the publish had to be left for later
+
+
+def finish_committed_publish(settings: Settings, *, in_run: bool = False) -> PendingPublish:
+    """Finish the publish of a run killed after its commit record (`publish.roll_forward`).
+
+    Never races a run: outside a run (`in_run=False`) the run lock is taken without waiting, and
+    when a run holds it (in another process, or in this one) nothing is done: that run finishes
+    the publish itself. An analyst holding the published file read-write, or a fault of the
+    disk, leaves the record for a later attempt and returns a note: the caller goes on.
+    """
+    if not record_path(settings.warehouse).exists():
+        return PendingPublish()
+    if not in_run and _lock_held_here(settings):
+        return PendingPublish()
+    try:
+        with nullcontext() if in_run else run_lock(settings):
+            done = roll_forward(settings.warehouse, settings.work_warehouse)
+    except PublishedWarehouseInUse as exc:
+        who = "、".join(x for x in (f"进程号 {exc.pid}" if exc.pid else "", exc.program or "") if x) or "另一个程序"
+        return PendingPublish(note=f"上次运行的结果已提交但尚未替换已发布的数据仓库：{settings.warehouse} 正被{who}以读写方式打开，"
+                                   "关闭后下一次运行或查看时自动完成；此处显示的是上次运行的结果。")
+    except SetupError:
+        return PendingPublish()  # another run holds the lock: it finishes the publish
+    except OSError as exc:
+        return PendingPublish(note=f"上次运行的结果已提交但未能放到位（{os_reason(exc)}）：下一次运行或查看时再试；"
+                                   f"请检查 {settings.warehouse.parent} 和 {settings.export_dir} 的权限和磁盘空间。")
+    if done is None:
+        return PendingPublish()
+    clear_unpublished(settings)
+    return PendingPublish(rolled_forward=True)
+
+
+def pending_or_published(settings: Settings) -> Path:
+    """The warehouse a reader should open: the committed one not yet put in place (an analyst
+    holds the published file), else the published file."""
+    return pending_warehouse(settings.warehouse) or settings.warehouse
+
+
+def emptied_periods(settings: Settings, periods: list[str]) -> list[str]:
+    """Of `periods`, the months with no file under the raw dir and no current file in the
+    published warehouse: a run emptied them, and they stop being partitions. None when either
+    cannot be read (a month is never dropped on a guess)."""
+    if not periods:
+        return []
+    try:
+        with_files = {f.period for f in discover(settings.raw_dir) if f.dataset_period}
+    except (SetupError, OSError):
+        return []
+    held: set[str] = set()
+    if settings.warehouse.exists():
+        try:
+            with connect(pending_or_published(settings), read_only=True) as conn:
+                held = queries.periods_held(conn)
+        except duckdb.Error:
+            return []
+    return sorted(p for p in set(periods) if p not in with_files and p not in held)
+
+
 # ------------------------------------------------------------------ the run's steps (called by Dagster)
 
 
@@ -306,6 +468,7 @@ def begin_run(settings: Settings, periods: list[str], allow_empty: bool, run_id:
     run's publish)."""
     files = preflight(settings)
     refuse_wipe(settings, files, periods, allow_empty)
+    forget_run(settings)  # from here the run changes things: the next full run is not skipped
     if run_id is not None:
         _write_json(_snapshot_file(settings), {"run_id": run_id, "files": [f.rel_path for f in files if f.dataset_period]})
     mark_unpublished(settings, periods)
@@ -363,18 +526,42 @@ class DatasetOutcome:
 def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset: str, periods: list[str],
                     run_id: str | None = None) -> DatasetOutcome:
     """Re-read every current file of each period of one dataset and replace that dataset-period in
-    staging and audit (one transaction each). Keeps only what metadata needs, not the rows."""
+    staging and audit (one transaction each). Keeps only what metadata needs, not the rows.
+
+    A dataset-period whose inputs are exactly those it was last loaded from (`_inputs_digest`:
+    its current files and their content, their received times, the reference lists, the code)
+    is not read again: its rows stay, and its log and rejected rows are read back for metadata.
+    Anything that cannot be told for certain (a file that cannot be hashed, an archived copy
+    missing, the warehouse holding other file versions than the digest says) reads it again."""
     import pandas as pd
 
-    reference = Reference.load(settings.reference_dir)
+    from .warehouse.digests import stored_inputs
+
     files = discover(settings.raw_dir)
     _refuse_vanished(settings, files, periods, run_id)
     ensure_tables(conn)
+    register = read_register(settings.raw_dir)
+    base = _inputs_base(settings)
+    stored = stored_inputs(conn)
+    reference = None
     logs, rejected, warnings = [], [], 0
     for period in periods:
-        mine = [f for f in files if f.dataset_period == (dataset, period)]
+        mine = sorted((f for f in files if f.dataset_period == (dataset, period)), key=lambda f: f.rel_path)
+        hashes = {f.rel_path: _file_hash(f) for f in mine}
+        key = dataset_period_key(dataset, period)
+        inputs = _inputs_digest(base, dataset, period, mine, hashes, register)
+        if inputs is not None and stored.get(key) == inputs and _holds(settings, conn, key, mine, hashes):
+            log, rows, cells = queries.dataset_period_state(conn, dataset, period)
+            logs.append(log)
+            rejected.append(rows)
+            warnings += cells
+            continue
+        reference = reference or Reference.load(settings.reference_dir)
         result = ingest_period(settings, dataset, period, reference, files=mine)
-        load_period(conn, result)
+        # the digest of the versions ingest actually read (a file replaced meanwhile is read again next run)
+        read = {p: (s if isinstance(s, str) else None) for p, s in zip(result.log["file_path"], result.log["sha256"])}
+        inputs = _inputs_digest(base, dataset, period, mine, read, register) if read == hashes else None
+        load_period(conn, result, inputs=inputs)
         logs.append(result.log)
         rejected.append(result.rejected)
         warnings += len(result.warnings)
@@ -384,6 +571,54 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
         warnings=warnings,
         staging_rows=queries.count_rows(conn, STAGING[dataset], periods),
     )
+
+
+def _inputs_base(settings: Settings) -> dict | None:
+    """What every dataset-period's ingest reads besides its files: the code and the reference
+    lists (None when they cannot be read: nothing is skipped)."""
+    from .warehouse.digests import code_digest, reference_digest
+
+    reference = reference_digest(settings.reference_dir)
+    return None if reference is None else {"code": code_digest(), "reference": reference}
+
+
+def _file_hash(raw: RawFile) -> str | None:
+    """The sha256 of a file ingest would open; None for one it would not (a link: never opened)
+    or cannot read."""
+    from .ingest.discover import file_sha256
+
+    return None if raw.unreadable else file_sha256(raw.path)
+
+
+def _inputs_digest(base: dict | None, dataset: str, period: str, files: list[RawFile],
+                   hashes: dict[str, str | None], register) -> str | None:
+    """The digest of everything one dataset-period's ingest reads, or None when something could
+    not be read (then it is read again, and no digest is kept)."""
+    from .warehouse.digests import digest_of
+
+    if base is None:
+        return None
+    described = []
+    for f in files:
+        sha = hashes.get(f.rel_path)
+        if sha is None and not f.unreadable:
+            return None
+        received = register.times.get(f.rel_path)
+        described.append([f.rel_path, f.kind, sha, f.submitter, f.suffix, f.naming_problem, f.placed,
+                          received.isoformat() if received is not None else None])
+    return digest_of({"dataset": dataset, "period": period, **base, "files": described})
+
+
+def _holds(settings: Settings, conn: duckdb.DuckDBPyConnection, key: str, files: list[RawFile],
+           hashes: dict[str, str | None]) -> bool:
+    """The warehouse holds exactly these file versions as the dataset-period's current files, and
+    the archive a copy of each (a run archives every version it reads)."""
+    held = queries.current_versions(conn, key)
+    if held != {f.rel_path: hashes.get(f.rel_path) for f in files}:
+        return False
+    return all(sha is None or (settings.archive_dir / f"{sha}{f.suffix}").is_file()
+               or (settings.archive_dir / f"{sha}.bin").is_file()
+               for f in files for sha in [hashes.get(f.rel_path)])
 
 
 def cross_period_flags(conn: duckdb.DuckDBPyConnection, periods: list[str]) -> FlagSummary:
@@ -422,8 +657,14 @@ def export_months(settings: Settings, run_periods: list[str], conn: duckdb.DuckD
 class StagedExports:
     written: list[Path]
     to_delete: list[str]
-    latest_briefing: str | None  # the Markdown of the latest month written
+    latest_briefing: str | None  # the Markdown of the latest month with exports (written now or before)
     receipts: list[Path] = field(default_factory=list)  # of `written`: the departments' receipts (回执)
+    # Months whose exports were written / kept as they were (their inputs had not changed).
+    months_written: list[str] = field(default_factory=list)
+    months_unchanged: list[str] = field(default_factory=list)
+    # One Chinese sentence per reason the briefing's PDF could not be written, naming the months
+    # (`简报PDF未生成（2023-05）：未安装…。简报的Markdown和HTML版本照常写出。`); empty when every PDF was.
+    pdf_warnings: list[str] = field(default_factory=list)
 
 
 def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str) -> StagedExports:
@@ -431,46 +672,89 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
     `exports/published_warehouse` moves them into place with the warehouse, in one step. A month
     with neither data nor files (they were removed) has its old exports deleted then.
 
-    The briefing's PDF is written beside its HTML when this machine can (`exports.pdf`); when it
-    cannot, the run goes on, says once why (a warning of the `shouyang_pipeline` logger), and
-    the month's old PDF is deleted rather than left beside a newer briefing.
+    Only months whose inputs changed are written: a month whose digest (`warehouse.digests.
+    month_digests`: the rows of every table its exports read, and the code) is the one its
+    published exports were written from, and whose files are all there (its PDF too, unless this
+    machine still cannot make one), is left as it is (not staged, not deleted: its files keep their times). The digests are kept in
+    `<export dir>/.digests.json`, staged and published with the exports when they change.
 
-    The receipts (回执) of the months' files are staged with them (`stage_receipts`): written for
-    every current file that needs one, and every other receipt of those months deleted."""
+    The briefing's PDF is written beside its HTML when this machine can (`exports.pdf`); when it
+    cannot, the run goes on, says once why (a warning of the `shouyang_pipeline` logger, and
+    `StagedExports.pdf_warnings` for the run's summary), and the month's old PDF is deleted
+    rather than left beside a newer briefing.
+
+    The receipts (回执) of the written months' files are staged with them (`stage_receipts`):
+    written for every current file that needs one, and every other receipt of those months deleted."""
     import logging
 
     from .exports.briefing import write_briefing
     from .exports.pdf import write_pdf
     from .exports.workbook import write_workbook
+    from .warehouse.digests import DIGESTS_FILE, month_digests, read_export_digests, write_export_digests
     from .warehouse.publish import stage_exports
 
+    export_dir = settings.export_dir
+    previous = read_export_digests(export_dir)
+    entries = dict(previous)
     without_pdf: dict[str, list[str]] = {}  # why -> the months whose PDF was not written
-    with stage_exports(work, settings.warehouse, settings.export_dir, run_id) as stage:
+    with stage_exports(work, settings.warehouse, export_dir, run_id) as stage:
         written: list[Path] = []
         with conn_factory() as conn:
             periods = queries.periods_with_data_or_files(conn, months)
-            for period in periods:
+            digests = month_digests(conn, periods)
+            changed = [p for p in periods if not _exports_current(export_dir, previous.get(p), digests[p], p)]
+            files_of: dict[str, list[Path]] = {}
+            for period in changed:
                 md, html = write_briefing(conn, period, stage.dir)
-                written += stage.add([md, html])
+                mine = stage.add([md, html])
                 pdf = write_pdf(html)
                 if pdf.path is not None:
-                    written += stage.add([pdf.path])
+                    mine += stage.add([pdf.path])
                 else:
                     without_pdf.setdefault(pdf.reason or "", []).append(period)
                     stage.remove(f"briefing_{period}.pdf")
-                written += stage.add([write_workbook(conn, period, stage.dir)])
-            receipts = stage_receipts(settings, conn, stage, months)
+                mine += stage.add([write_workbook(conn, period, stage.dir)])
+                files_of[period] = mine
+                written += mine
+            gone = sorted(set(months) - set(periods))
+            receipts = stage_receipts(settings, conn, stage, sorted(changed + gone))
             written += receipts
-        for period in sorted(set(months) - set(periods)):
+        for path in receipts:
+            files_of.setdefault(path.parent.name, []).append(path)
+        for period in changed:
+            entries[period] = {"digest": digests[period],
+                               "files": sorted(p.relative_to(export_dir).as_posix() for p in files_of[period])}
+        for period in gone:
             for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"briefing_{period}.pdf",
                           f"marts_{period}.xlsx"):
                 stage.remove(stale)
-        latest = (stage.dir / f"briefing_{periods[-1]}.md").read_text(encoding="utf-8") if periods else None
+            entries.pop(period, None)
+        if entries != previous:
+            stage.add([write_export_digests(stage.dir / DIGESTS_FILE, entries)])
+        latest = None
+        if periods:
+            name = f"briefing_{periods[-1]}.md"
+            source = stage.dir / name if periods[-1] in changed else export_dir / name
+            latest = source.read_text(encoding="utf-8") if source.is_file() else None
+    pdf_warnings = []
     for reason, missed in without_pdf.items():
         label = missed[0] if len(missed) == 1 else f"{missed[0]}至{missed[-1]}共{len(missed)}个月"
-        logging.getLogger("shouyang_pipeline").warning(
-            "简报PDF未生成（%s）：%s。简报的Markdown和HTML版本照常写出。", label, reason)
-    return StagedExports(written, list(stage.delete), latest, receipts)
+        pdf_warnings.append(f"简报PDF未生成（{label}）：{reason}。简报的Markdown和HTML版本照常写出。")
+        logging.getLogger("shouyang_pipeline").warning(pdf_warnings[-1])
+    return StagedExports(written, list(stage.delete), latest, receipts, months_written=changed,
+                         months_unchanged=[p for p in periods if p not in changed], pdf_warnings=pdf_warnings)
+
+
+def _exports_current(export_dir: Path, entry: dict | None, digest: str, period: str) -> bool:
+    """The month's published exports were written from these very inputs and are all still there,
+    its PDF included unless this machine still cannot make one (asked only then: it loads WeasyPrint)."""
+    from .exports.pdf import pdf_unavailable
+
+    if entry is None or entry["digest"] != digest or not entry["files"]:
+        return False
+    if not all((export_dir / name).is_file() for name in entry["files"]):
+        return False
+    return f"briefing_{period}.pdf" in entry["files"] or pdf_unavailable() is not None
 
 
 def publish(settings: Settings, work: Path, run_id: str):
@@ -492,8 +776,10 @@ RECEIPTS_DIR = "receipts"
 
 def stage_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage, months: list[str]) -> list[Path]:
     """Stage `receipts/<period>/<file>__回执.xlsx` for every current file of `months` that was
-    rejected, has rejected rows, cell warnings or unexplained cross-period flags; every other
-    receipt of those months (a file corrected, removed, or now clean) is deleted at the publish.
+    rejected, has rejected rows, cell warnings or unexplained cross-period flags (a file of a
+    dataset's folder rejected for its name, as a month its dataset does not report, in the period
+    its name gives: `exports.receipts.period_files`); every other receipt of those months (a file
+    corrected, removed, or now clean) is deleted at the publish.
     Returns where the staged receipts will be once published."""
     from .exports.receipts import SUFFIX, period_files, receipt_names, write_receipt
 
@@ -635,6 +921,8 @@ class FileCheck:
     layout: object | None = None  # ingest.layout.Layout of the sheet read, when it was read
     flags: "pd.DataFrame | None" = None  # rows shaped as audit.cross_period_flags
     flags_note: str | None = None
+    misnamed: bool = False  # rejected for its name alone (never read)
+    skipped: dict[str, int] = field(default_factory=dict)  # rows not read as data, by kind (ROW_KINDS)
 
     @property
     def status_text(self) -> str:
@@ -654,11 +942,12 @@ def _dataset_choices() -> str:
     return "、".join(f"{name}（{d.title}）" for name, d in DATASETS.items())
 
 
-def _period_problem(dataset: str, period: str) -> str | None:
-    """Why `dataset` cannot be reported for `period` (out of range, not its cadence), or None."""
+def _period_problem(dataset: str, period: str, now: str | None = None) -> str | None:
+    """Why `dataset` cannot be reported for `period` (out of range, not its cadence), or None;
+    `now` is the current period (`Settings.now()`), the machine's month by default."""
     from .catalog.datasets import DATASETS
 
-    now = current_period()
+    now = now or current_period()
     if period < FIRST_PERIOD:
         return f"报告期{period}早于{FIRST_PERIOD}，不予接受"
     if period > now:
@@ -684,15 +973,18 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
         raise SetupError(f"找不到要检查的文件：{path}。请检查文件名和所在文件夹（文件名中有空格时请加引号）")
     if path.is_dir():
         raise SetupError(f"{path} 是一个文件夹：请指定要检查的表格文件（.xlsx 或 .csv）")
+    now = settings.now().strftime("%Y-%m")
     if dataset is None:
-        if path.parent.name not in DATASETS:
+        # the folder it lies in, also for a bare name typed inside that folder (`check 2023-02.xlsx`)
+        folder = path.absolute().parent.name
+        if folder not in DATASETS:
             raise SetupError(f"无法判断“{path.name}”是哪一种报表（它不在以数据集命名的文件夹中）："
                              f"请用 --dataset 指定，可选：{_dataset_choices()}")
-        dataset = path.parent.name
+        dataset = folder
     name, suffix = path.name, path.suffix
     stem = name[:len(name) - len(suffix)]
     if period is not None:
-        if problem := _period_problem(dataset, period):
+        if problem := _period_problem(dataset, period, now):
             raise SetupError(f"--period {period}：{problem}")
         submitter = stem.partition("__")[2]
         name = f"{period}{'__' + submitter if submitter else ''}{suffix}"
@@ -701,14 +993,16 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
         if not PERIOD_RE.match(from_name) or not 1 <= int(from_name[5:7]) <= 12:
             raise SetupError(f"无法从文件名“{path.name}”判断报告期（文件名应以YYYY-MM开头，如2023-02.xlsx）："
                              "请用 --period 指定，如 --period 2023-02")
-        if problem := _period_problem(dataset, from_name):
+        if problem := _period_problem(dataset, from_name, now):
             return FileCheck("rejected", f"文件名中的{problem}（如文件名有误，也可用 --period 指定报告期）",
-                             path=path, file_path=f"{dataset}/{name}", dataset=dataset, period=from_name)
+                             path=path, file_path=f"{dataset}/{name}", dataset=dataset, period=from_name,
+                             misnamed=True)
         period = from_name
-    raw = classify_as(path, f"{dataset}/{name}")
+    raw = classify_as(path, f"{dataset}/{name}", now)
     where = dict(path=path, file_path=f"{dataset}/{name}", dataset=dataset, period=period)
     if raw.naming_problem:
-        return FileCheck("rejected", raw.naming_problem.removesuffix(f"。文件应放在：{NAMING_HINT}"), **where)
+        return FileCheck("rejected", raw.naming_problem.removesuffix(f"。文件应放在：{NAMING_HINT}"), **where,
+                         misnamed=True)
     reference = Reference.load(settings.reference_dir)
     # Nothing is archived or written: a clerk's check leaves no trace (a 3 GB file is not copied).
     result = ingest_period(settings, raw.dataset, raw.period, reference, files=[raw], archive=False)
@@ -724,7 +1018,8 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
     return FileCheck(str(log.status), file_message(outcome, CLERK), result.rejected, result.warnings, totals,
                      counts=(int(log.rows_read), int(log.rows_loaded), int(log.rows_rejected)),
                      layout=outcome.parsed.layout if outcome.parsed and (not outcome.rejection or outcome.all_rows_rejected) else None,
-                     flags=flags, flags_note=flags_note, **where)
+                     flags=flags, flags_note=flags_note,
+                     skipped={kind: int(log[f"rows_{kind}"] or 0) for kind in ROW_KINDS}, **where)
 
 
 def _check_flags(settings: Settings, result, raw: RawFile, reference: Reference) -> tuple["pd.DataFrame | None", str | None]:
@@ -801,7 +1096,8 @@ def check_receipt(result: FileCheck):
         file_path=result.file_path or (result.path.name if result.path else ""), dataset=result.dataset or "",
         period=result.period or "", status=result.status, rows_read=result.counts[0], rows_loaded=result.counts[1],
         rows_rejected=result.counts[2], message=result.message, rejected=records(result.rejected),
-        warnings=records(result.warnings), flags=flags, name=result.path.name if result.path else None)
+        warnings=records(result.warnings), flags=flags, name=result.path.name if result.path else None,
+        partition_key=None if result.misnamed else f"{result.dataset}/{result.period}", misnamed=result.misnamed)
     sheet = where = None
     notes = [result.flags_note] if result.flags_note else []
     if not record.whole_file and result.layout is not None:
@@ -928,8 +1224,10 @@ def _month_after(period: str) -> datetime:
 def read_submission_status(settings: Settings, period: str, now: datetime, *, readonly_hint: str = "") -> tuple[list[Submission], datetime]:
     """marts.submission_status as its SQL computes it at `now` from the published warehouse
     (opened read-only: a run is never blocked), the asked period's rows included even when the
-    warehouse holds no file of it; and when the warehouse was published (the last run)."""
-    path = settings.warehouse
+    warehouse holds no file of it; and when the warehouse was published (the last run). While an
+    analyst's read-write session keeps a committed run from replacing the published file, the
+    committed warehouse is read (`pending_or_published`)."""
+    path = pending_or_published(settings)
     if not path.exists():
         raise SetupError(f"数据仓库 {path} 还不存在：请先运行 shouyang run（或 make run）读入报送文件，再查看报送情况。")
     if not path.is_file():

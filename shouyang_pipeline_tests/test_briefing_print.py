@@ -161,6 +161,8 @@ def _stage_and_publish(settings, months: list[str], run_id: str):
     from shouyang_pipeline.pipeline import publish, stage_exports_for
 
     work = settings.work_warehouse
+    # without the exports' digests every month is written again (an unchanged month is skipped otherwise)
+    (settings.export_dir / ".digests.json").unlink(missing_ok=True)
     staged = stage_exports_for(settings, work, lambda: duckdb.connect(str(work)), months, run_id)
     publish(settings, work, run_id)
     return staged

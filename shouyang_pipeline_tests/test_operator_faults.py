@@ -306,7 +306,7 @@ def test_a_file_that_vanishes_mid_run_stops_the_run_before_anything_is_published
             f.unlink()
 
     monkeypatch.setattr(pipeline, "mark_unpublished", first_step_done_then_the_share_drops)
-    result = _run(built)
+    result = _run(built, "--force")  # nothing changed before the run: it would not run otherwise
     assert result.exit_code == 1 and "不见了" in result.output, result.output
     published = lambda state: {k: v for k, v in state.items() if ".work" not in k}  # noqa: E731
     assert published(_state(settings)) == published(before)

@@ -16,6 +16,13 @@ month, are listed in the audit tables and the briefing, and are not failures of 
 of Dagster 1.13 draws a WARN check that did not pass with a yellow warning sign (an ERROR one
 with a red cross), under its fixed label "Failed"; the description of such a result therefore
 starts with 警告（不是运行故障）, and the check's own description says it is a data check.
+
+A check's result belongs to the run, not to a month: Dagster 1.13 records a check evaluation
+against a partition only when the run has one partition key (the `dagster/partition` tag; a
+result cannot name its partition, and partitioned check specs are a preview), so a run over a
+range of months (`shouyang run`, a single-run backfill) gives one result for all of them. Every
+check's result therefore carries `by_month`, a table of the run's months with each month's
+figures, and its description says so (`BY_MONTH_NOTE`).
 """
 
 
@@ -110,6 +117,21 @@ def setup_failure():
 
 # The start of the description of every WARN check result that did not pass (see the module doc).
 WARNING = "警告（不是运行故障）："
+# The end of every check's description: its result is the run's, its by_month table the months'.
+BY_MONTH = "by_month"
+BY_MONTH_NOTE = ("一次运行多个报告期（shouyang run、回填）时，检查结果是整次运行的一个结果，"
+                 "各月的数字见结果元数据 by_month（报告期 → 数字）。")
+
+
+def by_month(periods, frame: pd.DataFrame, counts: dict) -> dg.MetadataValue:
+    """A table with a row per month of `periods` (zeros for a month without rows) and a column
+    per entry of `counts`: {label: function of the month's rows of `frame` -> number}."""
+    table = []
+    for period in sorted(set(periods)):
+        part = frame[frame["period"] == period] if not frame.empty and "period" in frame.columns else None
+        table.append({"报告期": period, **{label: int(count(part)) if part is not None and not part.empty else 0
+                                           for label, count in counts.items()}})
+    return markdown(pd.DataFrame(table, columns=["报告期", *counts]), 500)
 
 
 def _months(frame: pd.DataFrame) -> str:
@@ -146,12 +168,13 @@ def _staging_asset(dataset_name: str):
         check_specs=[
             dg.AssetCheckSpec("row_accounting", asset=key,
                               description="管道自检（不通过即运行故障，请交开发人员）：每个现行文件读到的数据行 = 入库行 + 被拒行；"
-                                          "staging 行数 = 入库行之和"),
+                                          "staging 行数 = 入库行之和。" + BY_MONTH_NOTE),
             dg.AssetCheckSpec("no_rejected_rows", asset=key,
                               description="数据检查（警告级：数据问题，不是运行故障）：本期没有被拒的文件或数据行；"
-                                          "有则警告，原因见 audit.rejected_rows 和该期简报"),
+                                          "有则警告，原因见 audit.rejected_rows 和该期简报。" + BY_MONTH_NOTE),
             dg.AssetCheckSpec("totals_match", asset=key,
-                              description="数据检查（警告级：数据问题，不是运行故障）：带合计行的文件，合计与明细相符；不符则警告"),
+                              description="数据检查（警告级：数据问题，不是运行故障）：带合计行的文件，合计与明细相符；不符则警告。"
+                                          + BY_MONTH_NOTE),
         ],
     )
     def staging_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -185,7 +208,11 @@ def _staging_asset(dataset_name: str):
             description=(f"读到 {read} 行 = 入库 {in_log} 行 + 被拒 {rejected_rows} 行；staging 中本次月份共 {loaded} 行" if balanced
                          else f"运行故障：行数对不上（{'、'.join(unbalanced.file_path[:3]) or f'staging {loaded} 行 ≠ 入库 {in_log} 行'}），"
                               "这是管道本身的错误，请把本次运行交给开发人员查看"),
-            metadata={"rows_read": read, "rows_loaded": in_log, "rows_rejected": rejected_rows, "staging_rows": loaded},
+            metadata={"rows_read": read, "rows_loaded": in_log, "rows_rejected": rejected_rows, "staging_rows": loaded,
+                      BY_MONTH: by_month(periods, log, {
+                          "读到行": lambda m: m.rows_read.sum(), "入库行": lambda m: m.rows_loaded.sum(),
+                          "被拒行": lambda m: m.rows_rejected.sum(),
+                          "对不上的文件": lambda m: (m.rows_read != m.rows_loaded + m.rows_rejected).sum()})},
         )
         problems = log[log.status != "loaded"]
         yield warning_check(
@@ -194,14 +221,20 @@ def _staging_asset(dataset_name: str):
             warning=f"{len(problems)}个文件未全部入库（部分入库 {int((problems.status == 'partial').sum())} 个、"
                     f"整个被拒 {int((problems.status == 'rejected').sum())} 个，共 {rejected_rows} 行被拒；报告期 {_months(problems)}）。"
                     "原因见 audit.rejected_rows 和该期简报，请报送单位改正后重新报送",
-            metadata={"files": markdown(problems[["file_path", "status", "rows_rejected", "message"]])},
+            metadata={"files": markdown(problems[["file_path", "status", "rows_rejected", "message"]]),
+                      BY_MONTH: by_month(periods, log, {
+                          "文件": len, "未全部入库的文件": lambda m: (m.status != "loaded").sum(),
+                          "整个被拒的文件": lambda m: (m.status == "rejected").sum(),
+                          "被拒行": lambda m: m.rows_rejected.sum()})},
         )
         mismatched = log[log.totals_check == "mismatch"]
         yield warning_check(
             "totals_match", len(mismatched),
             ok="没有合计与明细不符的文件",
             warning=f"{len(mismatched)}个文件的合计行与明细不符（报告期 {_months(mismatched)}）：差额见 audit.ingest_log.message 和该期简报",
-            metadata={"files": markdown(mismatched[["file_path", "message"]])},
+            metadata={"files": markdown(mismatched[["file_path", "message"]]),
+                      BY_MONTH: by_month(periods, log, {
+                          "文件": len, "合计与明细不符的文件": lambda m: (m.totals_check == "mismatch").sum()})},
         )
 
     staging_asset.__name__ = f"staging_{dataset_name}"
@@ -229,7 +262,8 @@ _FLAG_SHOWN = ["period", "dataset", "key", "key_name", "rule", "reason", "explai
         dg.AssetCheckSpec(FLAGS_CHECK, asset=FLAGS_KEY,
                           description="数据检查（警告级：数据问题，不是运行故障）：本次报告期及其后一期没有未说明的跨期异常"
                                       "（累计数比上期减少、计划数与上期不同、上期在报本期未报）；有则警告，"
-                                      "见 audit.cross_period_flags 和该期简报，请报送单位核实改正，或在该行备注中说明"),
+                                      "见 audit.cross_period_flags 和该期简报，请报送单位核实改正，或在该行备注中说明。"
+                                      + BY_MONTH_NOTE),
     ],
 )
 def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -287,7 +321,9 @@ def _flag_results(flags):
             else f"报告期 {shown}：没有与上期对不上的数字"),
         warning=f"{len(unexplained)}条与上期对不上的数字尚未说明（{words}；报告期 {_months(unexplained)}）："
                 "见 audit.cross_period_flags 和该期简报，请报送单位核实改正，或在该行备注中说明原因",
-        metadata={"flags": markdown(unexplained[_FLAG_SHOWN], 30), **counts},
+        metadata={"flags": markdown(unexplained[_FLAG_SHOWN], 30), **counts,
+                  BY_MONTH: by_month(flags.periods, flags.flags, {
+                      "跨期异常": len, "未说明": lambda m: (~m.explained.astype(bool)).sum()})},
         asset_key=FLAGS_KEY,
     )
 
@@ -308,7 +344,8 @@ def _mart_asset(name: str):
         kinds={"duckdb", "sql"},
         description=table.comment + "（SQL：shouyang_pipeline/marts/" + name + ".sql；每次按全部报告期重建）",
         metadata=definition_metadata(table),
-        check_specs=[dg.AssetCheckSpec(c.name, asset=key, description=c.description) for c in checks],
+        check_specs=[dg.AssetCheckSpec(c.name, asset=key, description=c.description + _mart_check_note(c))
+                     for c in checks],
     )
     def mart_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         begin_once(context, warehouse)
@@ -331,16 +368,31 @@ def _mart_asset(name: str):
                 named = flagged[check.shown[0]].astype(str)
                 if check.every_period:
                     named = flagged["period"].astype(str) + " " + named
+                if check.every_period:
+                    months = by_month(rows["period"], rows, {v: (lambda m, v=v: (m[check.column] == v).sum())
+                                                             for v in check.values})
+                else:  # the result speaks of the latest month; the table gives each month of the run
+                    each = pd.concat([status_check_rows(conn, name, check, p).assign(period=p) for p in periods],
+                                     ignore_index=True)
+                    months = by_month(periods, each, {v: (lambda m, v=v: (m[check.column] == v).sum())
+                                                      for v in check.values})
                 yield warning_check(
                     check.name, len(flagged),
                     ok=f"{scope}：" + "，".join(f"{v} {n}" for v, n in counts.items()),
                     warning=f"{scope} 有 {len(flagged)} 项为" + "、".join(f"“{v}”" for v in check.warn_on) + "："
                             + "、".join(named[:5]) + ("等" if len(flagged) > 5 else ""),
-                    metadata={**counts, check.label: markdown(rows)},
+                    metadata={**counts, check.label: markdown(rows), BY_MONTH: months},
                 )
 
     mart_asset.__name__ = f"marts_{name}"
     return mart_asset
+
+
+def _mart_check_note(check) -> str:
+    if check.every_period:
+        return "（查看该表的全部报告期；各月的数字见结果元数据 by_month）"
+    return ("（结果按本次运行最晚的报告期判断；一次运行多个报告期时，"
+            "各月的数字见结果元数据 by_month（报告期 → 各状态的数目））")
 
 
 MART_ASSETS = [_mart_asset(name) for name in MARTS]
@@ -371,6 +423,10 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         "receipts": len(staged.receipts)}  # the departments' receipts (回执), receipts/<period>/…
     if staged.to_delete:
         metadata["to_delete"] = dg.MetadataValue.md("\n".join(f"- `{settings.export_dir / n}`" for n in staged.to_delete))
+    if staged.months_unchanged:  # their inputs are as when their exports were written
+        metadata["months_unchanged"] = "、".join(staged.months_unchanged)
+    if staged.pdf_warnings:  # the briefings were written without their PDF: said here and by the CLI
+        metadata["pdf_warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in staged.pdf_warnings))
     if staged.latest_briefing is not None:
         metadata["briefing"] = dg.MetadataValue.md(staged.latest_briefing)
     return dg.MaterializeResult(metadata=metadata)

@@ -1,8 +1,14 @@
 """The monthly job, its schedule, and the sensor that notices new or corrected files.
 
 Both add the months they run as partitions (`partitions.add_months`) before asking for the run:
-the partitions are the months that have data, and a month whose files were all removed keeps
-its partition (its run is what removes its data). A month with no file and no data is not run.
+the partitions are the months that have data. A month whose files were all removed keeps its
+partition until its run has removed its data; that run then removes the partition (the
+resource, `partitions.remove_months`). A month with no file and no data is not run.
+
+Each tick first finishes the publish of a run killed after its commit record
+(`pipeline.finish_committed_publish`: skipped while a run holds the run lock), so the published
+warehouse and the exports agree without waiting for the next run, and the tick reads the
+warehouse that was committed.
 """
 
 
@@ -13,6 +19,7 @@ import dagster as dg
 import duckdb
 
 from ..errors import SetupError
+from ..pipeline import finish_committed_publish
 from ..ingest.discover import FIRST_PERIOD, current_period, discover, file_sha256, sha256_of
 from ..warehouse import queries
 from ..warehouse.connection import connect
@@ -46,6 +53,7 @@ def monthly_schedule(context: dg.ScheduleEvaluationContext, warehouse: Warehouse
     moment = context.scheduled_execution_time
     period = previous_period(moment)
     settings = warehouse.settings
+    _finish_publish(context, settings)
     try:
         files = [f for f in discover(settings.raw_dir) if f.period == period and f.dataset_period]
     except SetupError as exc:  # a missing raw dir: the run would refuse it anyway
@@ -55,6 +63,14 @@ def monthly_schedule(context: dg.ScheduleEvaluationContext, warehouse: Warehouse
                              "文件报送后，打开文件监视（raw_files_sensor）即会运行该期，或运行 shouyang run --period " + period)
     add_months(context.instance, [period])
     return dg.RunRequest(run_key=f"schedule:{period}", partition_key=period)
+
+
+def _finish_publish(context, settings) -> None:
+    pending = finish_committed_publish(settings)
+    if pending.note:
+        context.log.warning(pending.note)
+    elif pending.rolled_forward:
+        context.log.info("上次运行在发布途中中断（已提交）：已补完发布")
 
 
 def held_periods(settings) -> set[str]:
@@ -92,6 +108,7 @@ def already_loaded(settings) -> dict[str, str]:
 )
 def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     settings = warehouse.settings
+    _finish_publish(context, settings)
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else already_loaded(settings)
     current: dict[str, str] = {}
     periods: dict[str, list[str]] = {}

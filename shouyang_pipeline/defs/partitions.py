@@ -16,7 +16,7 @@ materialisations and check results stay in the event log and show again once it 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
@@ -53,3 +53,23 @@ def add_months(instance: dg.DagsterInstance, months: Iterable[str]) -> list[str]
 def months_of(instance: dg.DagsterInstance) -> list[str]:
     """The months that are partitions, in their stored order."""
     return list(instance.get_dynamic_partitions(PARTITIONS_NAME))
+
+
+def remove_months(instance: dg.DagsterInstance, months: Iterable[str]) -> list[str]:
+    """Stop `months` being partitions (deleting keys keeps the others' order); returns those
+    that were. Their runs, materialisations and check results stay in the event log."""
+    existing = set(instance.get_dynamic_partitions(PARTITIONS_NAME))
+    gone = sorted(set(months) & existing)
+    for key in gone:
+        instance.delete_dynamic_partition(PARTITIONS_NAME, key)
+    return gone
+
+
+def months_of_run(instance: dg.DagsterInstance, tags: Mapping[str, str]) -> list[str]:
+    """The months a run covers: its partition, or the partitions between its range's ends."""
+    if key := tags.get("dagster/partition"):
+        return [key]
+    first, last = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if not first or not last:
+        return []
+    return [m for m in months_of(instance) if first <= m <= last]

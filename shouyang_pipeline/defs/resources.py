@@ -14,7 +14,7 @@ from pydantic import PrivateAttr
 
 from ..config import Settings
 from ..errors import SetupError
-from ..pipeline import open_work, run_lock
+from ..pipeline import emptied_periods, finish_committed_publish, open_work, run_lock
 from ..warehouse import connection
 
 # A run started while another holds the warehouse waits this long, then fails saying so.
@@ -51,11 +51,39 @@ class WarehouseResource(DuckDBResource):
         except SetupError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         self._run_lock = stack
+        # A run killed after its commit record is published: put it in place before this run
+        # reads anything, whatever this run's own checks will say (its raw dir may be missing).
+        pending = finish_committed_publish(self.settings, in_run=True)
+        if pending.note and context.log is not None:
+            context.log.warning(pending.note)
+        elif pending.rolled_forward and context.log is not None:
+            context.log.info("上次运行在发布途中中断（已提交）：已补完发布")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._run_lock is not None:
-            self._run_lock.close()
-            self._run_lock = None
+        try:
+            if self._run_lock is not None and context.dagster_run is not None and context.instance is not None:
+                self._drop_emptied_months(context)
+        finally:
+            if self._run_lock is not None:
+                self._run_lock.close()
+                self._run_lock = None
+
+    def _drop_emptied_months(self, context: dg.InitResourceContext) -> None:
+        """The run's months that no longer have a file or data (every file of the month was
+        removed, and this run removed its data) stop being partitions: the run decides, from
+        the raw dir and the published warehouse, never the UI. A failed run whose month is
+        still published keeps it."""
+        from .partitions import months_of_run, remove_months
+
+        try:
+            months = months_of_run(context.instance, context.dagster_run.tags)
+            gone = remove_months(context.instance, emptied_periods(self.settings, months))
+        except Exception as exc:  # noqa: BLE001 -- the run's outcome never depends on this tidying
+            if context.log is not None:
+                context.log.warning(f"未能整理分区（{type(exc).__name__}: {exc}）")
+            return
+        if gone and context.log is not None:
+            context.log.info("这些月份已没有任何文件和数据，不再作为分区：" + "、".join(gone))
 
     @property
     def run_begun(self) -> bool:

@@ -19,8 +19,9 @@ should be named (`<P>__<S>.xlsx`, `<P>.xlsx` without a submitter) with three she
   is frozen; the sheet prints on A4 landscape, one page wide, the header rows on every page.
 - `下拉选项` (hidden), only when a list is too long to be written into the validation itself
   (Excel's limit: 255 characters) or holds a comma or a quotation mark: the list, referenced by
-  range. (The ingest names a hidden sheet with content as "not read" in the file's message:
-  harmless, and rare, as the county's lists are short.)
+  range, under a first row naming each list `<列名>的可选值`. The ingest knows this sheet by its
+  name and that first row (`ingest.layout.TEMPLATE_LIST_SHEET`, `TEMPLATE_LIST_MARK`) and does
+  not tell the clerk it was not read; any other hidden sheet with content it names.
 
 The rows are pre-filled from the published warehouse (read only): the latest period of the same
 year before P that it holds for that submitter (the current files whose calendar line, or else
@@ -65,7 +66,7 @@ from ..catalog.datasets import DATASETS, Dataset, Field
 from ..catalog.datasets.base import KIND_NAMES_ZH
 from ..catalog.rules import (ColumnComparison, CreditCode, Digits, Ge0, Gt0, Lookup, MaxLen, NotAfterPeriod, OneOf,
                              Rule)
-from ..catalog.tables import REFERENCE, STAGING
+from ..catalog.tables import REFERENCE, STAGING, UNREAD_KEY_PART
 from ..config import Settings
 from ..errors import SetupError, os_reason
 from ..reference import Reference, parse_months, read_reference_csv
@@ -75,7 +76,8 @@ from ..warehouse.connection import connect
 from .workbook import column_width, display_width
 
 GUIDE_SHEET = "填报说明"
-LIST_SHEET = "下拉选项"
+LIST_SHEET = "下拉选项"  # = ingest.layout.TEMPLATE_LIST_SHEET (this room imports no reader)
+LIST_MARK = "的可选值"  # = ingest.layout.TEMPLATE_LIST_MARK: the first row says `<列名>的可选值`
 # Rows below the pre-filled ones that carry the validations and formats, for rows the clerk adds.
 ROOM = 200
 INLINE_LIMIT = 255  # characters of a list written into the validation itself (Excel's limit)
@@ -225,12 +227,46 @@ def _belongs(f: queries.SubmittedFile, line: str | None, submitter: str | None, 
     return norm(f.submitter or "").casefold() == norm(submitter or "").casefold()
 
 
+def _sent_back_files(conn, dataset: Dataset) -> list[queries.SubmittedFile]:
+    """The current files of `dataset` sent back with every row rejected (their rows are in
+    audit.rejected_rows, none in staging)."""
+    try:
+        return [queries.SubmittedFile(*r) for r in conn.execute(
+            """SELECT file_path, period, submitter, expected_submitter FROM audit.ingest_log l
+               WHERE is_current AND partition_key IS NOT NULL AND dataset = ? AND status = 'rejected'
+                 AND EXISTS (SELECT 1 FROM audit.rejected_rows r WHERE r.file_path = l.file_path AND r.period = l.period)
+               ORDER BY file_path""", [dataset.name]).fetchall()]
+    except duckdb.Error:  # a warehouse of an older version
+        return []
+
+
+def _rejected_keys(conn, dataset: Dataset, period: str, paths: list[str]) -> list[dict]:
+    """The keys of the rows of `paths` that were sent back in `period`, as rows holding the key
+    columns (and where they were): the project or village stays on next month's form. A key
+    with a part that could not be read (`*/黑水村`, audit.rejected_rows.row_key) is left out."""
+    try:
+        found = conn.execute(
+            """SELECT file_path, min(source_row), row_key FROM audit.rejected_rows
+               WHERE period = ? AND file_path IN (SELECT unnest(?)) AND row_key IS NOT NULL
+               GROUP BY file_path, row_key ORDER BY 1, 2""", [period, list(paths)]).fetchall()
+    except duckdb.Error:  # a warehouse of an older version
+        return []
+    rows = []
+    for file_path, source_row, key in found:
+        parts = key.split("/")
+        if len(parts) == len(dataset.key) and UNREAD_KEY_PART not in parts and all(p.strip() for p in parts):
+            rows.append({"source_file": file_path, "source_row": source_row, **dict(zip(dataset.key, parts))})
+    return rows
+
+
 def _earlier_rows(conn, dataset: Dataset, period: str, submitter: str | None,
                   lists: Lists) -> tuple[str | None, bool, list[dict]]:
-    """(the period, whether of the same year, its staged rows) the template is pre-filled from."""
+    """(the period, whether of the same year, its rows) the template is pre-filled from: the
+    staged rows of the submitter's files of that period and the keys of their rows that were sent
+    back (`_rejected_keys`), in the order of the file."""
     calendar = lists.calendar()
     line = calendar.expected_submitter(dataset.name, submitter)
-    files = [f for f in queries.loaded_files(conn, dataset.name)
+    files = [f for f in [*queries.loaded_files(conn, dataset.name), *_sent_back_files(conn, dataset)]
              if _belongs(f, line, submitter, calendar, dataset.name)]
     year = int(period[:4])
     for same_year, wanted in ((True, str(year)), (False, str(year - 1))):
@@ -238,7 +274,10 @@ def _earlier_rows(conn, dataset: Dataset, period: str, submitter: str | None,
         if earlier:
             source = max(f.period for f in earlier)
             paths = [f.file_path for f in earlier if f.period == source]
-            return source, same_year, queries.staging_rows_of_files(conn, STAGING[dataset.name], source, paths)
+            rows = queries.staging_rows_of_files(conn, STAGING[dataset.name], source, paths)
+            rows += _rejected_keys(conn, dataset, source, paths)
+            rows.sort(key=lambda r: (str(r.get("source_file") or ""), r.get("source_row") or 0))
+            return source, same_year, rows
     return None, True, []
 
 
@@ -638,7 +677,7 @@ def _write(path: Path, dataset: Dataset, period: str, submitter: str | None, nam
                     if listed is None:
                         listed = wb.add_worksheet(LIST_SHEET)
                         listed.hide()
-                    listed.write_string(0, list_col, f"{f.header}的可选值")
+                    listed.write_string(0, list_col, f"{f.header}{LIST_MARK}")
                     for k, v in enumerate(choices, start=1):
                         listed.write_string(k, list_col, v)
                     letter = xlsxwriter.utility.xl_col_to_name(list_col)

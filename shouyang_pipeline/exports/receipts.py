@@ -14,7 +14,18 @@
   own row and column (row 48 of the receipt is row 48 of their file), merged ranges as they
   merged them (the value once, in the range's first cell), every rejected cell filled red, every
   warning or flagged cell yellow, a problem of the whole row (a duplicate key, or a problem with
-  no cell) filling the row, and the reasons as cell comments.
+  no cell) filling the row, and the reasons as cell comments. A problem in a cell a merge hides
+  is marked on the merge's first cell, the one the clerk sees. The sheet keeps its name (a sheet
+  they named 问题清单 becomes 问题清单（原）, and the text calls it so) and prints on A4
+  landscape, one page wide, its rows down to the header on every page.
+
+However many problems a file has, the list shows the first `MAX_LISTED` and counts the rest in one
+line by problem and column; the first `MAX_LISTED` cells get comments, every cell its colour. The
+workbook is written in openpyxl's write-only mode (their rows streamed), so a receipt of a file
+of 200,000 rows costs little beyond the file's own cells.
+
+A file of a dataset's folder rejected for its name (a month its dataset does not report) gets a
+receipt in the period its name gives, with the first sheet only (`FileRecord.misnamed`).
 
 Nothing from the data becomes a formula or a link: every text is written as a string cell (a
 remark `=HYPERLINK(…)` stays the text it was), and the workbook holds no external link.
@@ -25,12 +36,14 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections import Counter
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import MergedCell
+from openpyxl.cell.cell import Cell, MergedCell, WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -40,6 +53,9 @@ from ..catalog.rules import MISSING_KEY, rule_name
 
 SUMMARY_SHEET = "问题清单"
 SUFFIX = "__回执.xlsx"
+# A file system takes 255 bytes in a name; the temporary file beside a receipt adds `.` and
+# `.<pid>.tmp` (a pid has at most 7 digits).
+NAME_LIMIT = 255 - 13
 
 # What happens to each kind of problem, as the receipt says it.
 REJECTED, WARNING, FLAG = "退回", "提醒", "请核实"
@@ -54,8 +70,16 @@ CHECK_STATUS_WORDS = {"loaded": "可以入库", "partial": "部分行不能入�
 # A cell holds at most this many characters in Excel.
 MAX_CELL_CHARS = 32767
 # The second sheet is left out of a receipt whose file has more cells than this (the problem list
-# still names every cell): openpyxl holds every cell in memory.
+# still counts every problem). The sheet is streamed row by row (openpyxl's write-only mode), so
+# what it costs is the file's cells, read once already.
 MAX_DATA_CELLS = 3_000_000
+# The problem list lists this many lines, and this many cells of the second sheet get a comment;
+# the rest are counted in one line by problem and column (every cell is still coloured). A file
+# with 200,000 rows of the same mistake gets a receipt one can open, not 400,000 comments.
+MAX_LISTED = 1000
+# How the ingest's message about a file rejected for its name ends (`ingest.discover.NAMING_HINT`).
+NAMING_MARK = "。文件应放在："
+PAPER_A4 = 9
 PROBLEM_HEADERS = ("序号", "行号", "单元格", "列（表头原文）", "原值", "问题", "原因", "处理")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -127,6 +151,7 @@ class Receipt:
     data: DataSheet | None = None
     notes: list[str] = field(default_factory=list)  # other things the sender should know
     checked_at: datetime | None = None  # set for `shouyang check --receipt`: before sending
+    misnamed: bool = False  # rejected for its name or place (a month its cadence does not report), never read
 
     @property
     def whole_file(self) -> bool:
@@ -141,7 +166,10 @@ def receipt_file_name(file_name: str, dataset: str | None = None) -> str:
     period with the same name in two datasets' folders) `2023-02__统计局__industrial_output__回执.xlsx`."""
     stem = file_name[: len(file_name) - len(Path(file_name).suffix)] if Path(file_name).suffix else file_name
     stem = re.sub(r"[\\/\x00-\x1f]", "_", stem).lstrip(".") or "文件"
-    return f"{stem}__{dataset}{SUFFIX}" if dataset else f"{stem}{SUFFIX}"
+    tail = f"__{dataset}{SUFFIX}" if dataset else SUFFIX
+    while len(f"{stem}{tail}".encode()) > NAME_LIMIT:
+        stem = stem[:-1]
+    return f"{stem}{tail}"
 
 
 # ------------------------------------------------------------------ cells, written safely
@@ -199,16 +227,27 @@ def _sheet_title(name: str, taken: set[str]) -> str:
 # ------------------------------------------------------------------ the workbook
 
 
+def data_sheet_title(receipt: Receipt) -> str | None:
+    """The name of the receipt's second sheet: their sheet's name, `问题清单（原）` for a sheet
+    they named 问题清单 (the receipt's first sheet has that name), None without a second sheet."""
+    if receipt.data is None or receipt.whole_file:
+        return None
+    return _sheet_title(receipt.data.title, {SUMMARY_SHEET})
+
+
 def write_receipt(receipt: Receipt, path: Path) -> Path:
-    """Write the receipt to `path` (through a temporary file beside it: never left half-written)."""
+    """Write the receipt to `path` (through a temporary file beside it: never left half-written).
+
+    The workbook is written in openpyxl's write-only mode: the problem list (short: at most
+    `MAX_LISTED` lines) is laid out on an ordinary sheet and copied across, and their data is
+    streamed row by row, so a file of 200,000 rows costs its rows, not an object per cell."""
     path = Path(path)
-    wb = Workbook()
-    summary = wb.active
-    summary.title = SUMMARY_SHEET
-    _write_summary(summary, receipt)
-    if receipt.data is not None and not receipt.whole_file:
-        ws = wb.create_sheet(_sheet_title(receipt.data.title, {SUMMARY_SHEET}))
-        _write_data(ws, receipt.data, receipt.problems)
+    wb = Workbook(write_only=True)
+    scratch = Workbook().active
+    _write_summary(scratch, receipt)
+    _copy_sheet(scratch, wb.create_sheet(SUMMARY_SHEET))
+    if (title := data_sheet_title(receipt)) is not None:
+        _write_data(wb.create_sheet(title), receipt.data, receipt.problems)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         wb.save(tmp)
@@ -253,6 +292,12 @@ def _counts(receipt: Receipt) -> str:
 
 
 def _how_to(receipt: Receipt) -> str:
+    if receipt.misnamed:
+        fix = "请按退回原因改正（文件名形如 2023-03__发改局.xlsx，报告期须是该报表应报的月份，格式为.xlsx或.csv）"
+        if receipt.checked_at is not None:
+            return f"文件名或格式不合报送规范，文件未读取：{fix}后再检查、报送。"
+        return (f"文件名、存放位置或格式不合报送规范，文件未读取：{fix}后重新报送；"
+                "改了文件名的，请同时告知县政府办删除原来的文件，以免重复。")
     if receipt.whole_file:
         return "整个文件未能读入，请按退回原因和下方“应有的列”改正后，用原文件名重新报送。"
     if not receipt.problems:
@@ -266,12 +311,21 @@ def _how_to(receipt: Receipt) -> str:
                       + ("；其余是与上期对不上的数字，请改正后重新报送，或在该行“备注”列中说明原因"
                          if dropped < receipt.count(FLAG) else ""))
     text = "；".join(line for action, line in what.items() if receipt.count(action)) + "。"
-    if receipt.data is not None:
-        colours = "、".join(c for c, present in (("退回的单元格标为红色", receipt.count(REJECTED)),
-                                                ("提醒和请核实的单元格标为黄色", receipt.count(WARNING) + receipt.count(FLAG)))
-                           if present)
-        text += (f"第二个工作表“{receipt.data.title}”是您报送的原表，行号、列号与原文件一致：{colours}，"
-                 "整行的问题（如编号重复）标出整行，原因见单元格批注。")
+    title = data_sheet_title(receipt)
+    if title is not None:
+        marked = [p for p in receipt.problems if p.row is not None]  # a missing key has no cell to colour
+        yellow = "和".join(a for a in (WARNING, FLAG) if any(p.action == a for p in marked))
+        colours = "、".join(c for c, present in (
+            ("退回的单元格标为红色", any(p.action == REJECTED for p in marked)),
+            (f"{yellow}的单元格标为黄色", yellow)) if present)
+        renamed = (f"（您的工作表原名“{receipt.data.title}”，与本回执的“{SUMMARY_SHEET}”同名，加了“（原）”以示区分）"
+                   if title != receipt.data.title else "")
+        text += f"第二个工作表“{title}”{renamed}是您报送的原表，行号、列号与原文件一致"
+        if colours:
+            rows = "，整行的问题（如编号重复）标出整行" if any(p.whole_row for p in marked) else ""
+            text += f"：{colours}{rows}，原因见单元格批注。"
+        else:
+            text += "，供对照。"
     return text
 
 
@@ -320,7 +374,7 @@ def _write_summary(ws, receipt: Receipt) -> None:
         r += 1
         put(ws, r, 1, "没有发现问题。")
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last)
-    for n, problem in enumerate(receipt.problems, start=1):
+    for n, problem in enumerate(receipt.problems[:MAX_LISTED], start=1):
         r += 1
         for j, value in enumerate((n, *problem.line), start=1):
             c = put(ws, r, j, value)
@@ -332,6 +386,11 @@ def _write_summary(ws, receipt: Receipt) -> None:
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     if receipt.problems:
         ws.auto_filter.ref = f"A{header_row}:{get_column_letter(last)}{r}"
+    if (rest := overflow_line(receipt)) is not None:
+        r += 1
+        put(ws, r, 1, rest).alignment = _WRAP
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last)
+        ws.row_dimensions[r].height = 15 * min(_lines(rest, 125), 20)
     if receipt.whole_file and receipt.expected:
         r += 2
         put(ws, r, 1, "应有的列（表头行须在前10行内，至少两个单元格为下列列名；其上可有标题行和“填报单位：…　单位：万元”行，"
@@ -352,10 +411,72 @@ def _write_summary(ws, receipt: Receipt) -> None:
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last)
         ws.cell(row=r, column=1).alignment = _WRAP
         ws.row_dimensions[r].height = 30
+    _print_layout(ws, f"{header_row}:{header_row}")
+
+
+def overflow_line(receipt: Receipt) -> str | None:
+    """`另有N处问题未逐条列出……`: the problems past the first `MAX_LISTED`, counted by what is wrong
+    and in which column; None when every problem is listed."""
+    rest = receipt.problems[MAX_LISTED:]
+    if not rest:
+        return None
+    groups = Counter((p.action, p.line[4], p.column or "—") for p in rest)
+    shown = "；".join(f"{what}（{column}，{action}）{n:,}处" for (action, what, column), n in groups.most_common(20))
+    more = f"；其他{len(groups) - 20}类" if len(groups) > 20 else ""
+    sheet = ("第二个工作表仍标出每一处的颜色，批注只写在前" + f"{MAX_LISTED:,}处" if receipt.data is not None else "")
+    return (f"另有{len(rest):,}处问题未逐条列出（只列出前{MAX_LISTED:,}处{'；' + sheet if sheet else ''}），其中：{shown}{more}。"
+            "这类问题多半出自同一原因，请按上面所列改正全部同类单元格，重新报送前可用 shouyang check 自查。")
+
+
+def _print_layout(ws, title_rows: str | None) -> None:
+    """A4 landscape, one page wide, the rows `title_rows` (`1:3`) on every page."""
     ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = PAPER_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+def _copy_sheet(src, dst) -> None:
+    """Copy an ordinary sheet (values, styles, merges, sizes, panes, filter, print layout) into a
+    write-only one; every text stays text."""
+    for key, dim in src.column_dimensions.items():
+        if dim.width:
+            dst.column_dimensions[key].width = dim.width
+    for number, dim in src.row_dimensions.items():
+        if dim.height:
+            dst.row_dimensions[number].height = dim.height
+    for merged in src.merged_cells.ranges:
+        dst.merged_cells.add(str(merged))
+    dst.freeze_panes = src.freeze_panes
+    if src.auto_filter.ref:
+        dst.auto_filter.ref = src.auto_filter.ref
+    for name in ("orientation", "paperSize", "fitToWidth", "fitToHeight"):
+        setattr(dst.page_setup, name, getattr(src.page_setup, name))
+    dst.sheet_properties.pageSetUpPr.fitToPage = src.sheet_properties.pageSetUpPr.fitToPage
+    if src.print_title_rows:
+        dst.print_title_rows = src.print_title_rows
+    styles: dict[tuple, object] = {}  # the few styles of the sheet, each added to the workbook once
+    for row in src.iter_rows():
+        out: list = []
+        for c in row:
+            if c.value is None and not c.has_style:
+                out.append(None)
+                continue
+            cell = WriteOnlyCell(dst, value=None if isinstance(c, MergedCell) else c.value)
+            if c.value is not None and not isinstance(c, MergedCell):
+                cell.data_type = c.data_type
+            if c.has_style:
+                key = tuple(c._style)
+                if key not in styles:
+                    cell.font, cell.fill, cell.border = copy(c.font), copy(c.fill), copy(c.border)
+                    cell.alignment, cell.number_format = copy(c.alignment), c.number_format
+                    styles[key] = copy(cell._style)
+                cell._style = copy(styles[key])
+            out.append(cell)
+        dst.append(out)
 
 
 def _row(ws, r: int, values: tuple, spans: tuple, *, head: bool = False) -> None:
@@ -377,44 +498,128 @@ def _cell_position(cell: str) -> tuple[int, int] | None:
 
 
 def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> None:
-    """Their cells at their own positions, merges as they were, problems marked."""
+    """Their cells at their own positions, merges as they were, problems marked; `ws` is a
+    write-only sheet: everything but the rows is set first, then the rows are streamed in order."""
     anchor: dict[tuple[int, int], tuple[int, int]] = {}  # a merged range's other cells -> its first cell
-    merges, taken = [], set()
+    taken: set[tuple[int, int]] = set()
     for r0, c0, r1, c1 in data.merges:
         covered = [(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
         if len(covered) < 2 or taken.intersection(covered):
             continue  # (Excel never overlaps merges; a damaged file's overlapping one is left out)
-        merges.append((r0, c0, r1, c1))
         taken.update(covered)
+        ws.merged_cells.add(f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{r1}")
         for position in covered[1:]:
             anchor[position] = (r0, c0)
-    widths: dict[int, int] = {}
-    first_filled: dict[int, int] = {}  # row -> its first column holding a value (a row problem's comment)
-    for number, cells in data.rows:
+    by_row = dict(data.rows)
+    marks, comments = _marks(data, problems, anchor, by_row)
+
+    widths: dict[int, int] = {}  # from the first rows: a wide table's widths are set by its head
+    for number, cells in data.rows[:2000]:
         for j, value in enumerate(cells):
-            column = data.first_column + j
-            if value is None or (number, column) in anchor:
-                continue
-            first_filled.setdefault(number, column)
-            cell = put(ws, number, column, value)
-            if (number, column) in data.percent_cells and isinstance(value, (int, float)) and not isinstance(value, bool):
-                cell.number_format = "0.0#%"
-            shown = value if isinstance(value, str) else str(value)
-            widths[column] = max(widths.get(column, 0), min(_display_width(shown.split("\n")[0]), 40))
-    for r0, c0, r1, c1 in merges:
-        ws.merge_cells(start_row=r0, start_column=c0, end_row=r1, end_column=c1)
+            if value is not None and (number, data.first_column + j) not in anchor:
+                shown = value if isinstance(value, str) else str(value)
+                column = data.first_column + j
+                widths[column] = max(widths.get(column, 0), min(_display_width(shown.split("\n")[0]), 40))
     for column, width in widths.items():
         ws.column_dimensions[get_column_letter(column)].width = max(6, width + 2)
     if data.header_row:
-        ws.freeze_panes = ws.cell(row=data.header_row + 1, column=1)
+        ws.freeze_panes = f"A{data.header_row + 1}"
+    _print_layout(ws, f"1:{data.header_row}" if data.header_row else None)
 
-    # Marks: the worst action on each cell decides its colour; every reason goes into its comment.
+    marked_rows: dict[int, dict[int, str]] = {}
+    for (r, c), action in marks.items():
+        marked_rows.setdefault(r, {})[c] = action
+    commented_rows: dict[int, dict[int, list[str]]] = {}
+    for (r, c), notes in comments.items():
+        commented_rows.setdefault(r, {})[c] = notes
+    last_row = max([*by_row, *marked_rows, *commented_rows], default=0)
+    fills = {}  # action -> the style of a cell of that colour (an openpyxl style set per cell is slow)
+    for action, fill in _FILL.items():
+        sample = WriteOnlyCell(ws)
+        sample.fill = fill
+        fills[action] = sample._style
+    for number in range(1, last_row + 1):
+        cells = by_row.get(number, ())
+        row_marks = marked_rows.get(number, {})
+        row_notes = commented_rows.get(number, {})
+        out: list = [None] * max(data.first_column - 1 + len(cells), *row_marks, *row_notes, 0)
+        for j, value in enumerate(cells):
+            column = data.first_column + j
+            if value is not None and (number, column) not in anchor:
+                out[column - 1] = _data_cell(ws, value, (number, column) in data.percent_cells)
+        for column in set(row_marks) | set(row_notes):
+            cell = out[column - 1]
+            if not isinstance(cell, Cell):
+                cell = out[column - 1] = _styled(ws, cell)
+            if column in row_marks:
+                if cell.has_style:  # a date or a percentage, coloured
+                    cell.fill = _FILL[row_marks[column]]
+                else:
+                    cell._style = copy(fills[row_marks[column]])
+            if column in row_notes:
+                notes = row_notes[column]
+                comment = Comment(_text("\n".join(notes)), AUTHOR)
+                comment.width = 320
+                comment.height = min(600, 40 + 18 * sum(1 + _display_width(n) // 34 for n in notes))
+                cell.comment = comment
+        ws.append(out)
+
+
+def _styled(ws, value) -> Cell:
+    """A cell for a plain value (`_data_cell` left it bare) that is to be coloured or commented."""
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def _data_cell(ws, value: object, percent: bool):
+    """One of their values as the write-only sheet takes it: a bare value where openpyxl writes it
+    as it is, else a cell with its type and format set (`put`'s rules: text is never a formula)."""
+    if isinstance(value, str):
+        value = _text(value)
+        return _styled(ws, value) if value.startswith("=") else value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return _styled(ws, str(value))
+        if percent:
+            cell = WriteOnlyCell(ws, value=value)
+            cell.number_format = "0.0#%"
+            return cell
+        return value
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = "yyyy-mm-dd" if value.time() == time() else "yyyy-mm-dd hh:mm:ss"
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
+    if isinstance(value, (time, timedelta)):
+        return value
+    return _styled(ws, _text(str(value)))
+
+
+def _marks(data: DataSheet, problems: list[ReceiptLine], anchor: dict[tuple[int, int], tuple[int, int]],
+           by_row: dict[int, list[object]]) -> tuple[dict[tuple[int, int], str], dict[tuple[int, int], list[str]]]:
+    """(cell -> the worst action on it, cell -> its comments) of the problems.
+
+    A cell a merge covers (not its first cell) is hidden behind the merge: its colour and its
+    comment go to the merge's first cell, the one the clerk sees (the comment names the cell). The first
+    `MAX_LISTED` cells get comments; every cell gets its colour."""
     marks: dict[tuple[int, int], str] = {}
     comments: dict[tuple[int, int], list[str]] = {}
 
     def mark(position: tuple[int, int], action: str) -> None:
         if _SEVERITY[action] > _SEVERITY.get(marks.get(position, ""), 0):
             marks[position] = action
+
+    def first_filled(row: int, default: int) -> int:
+        cells = by_row.get(row, ())
+        return next((data.first_column + j for j, v in enumerate(cells)
+                     if v is not None and (row, data.first_column + j) not in anchor), default)
 
     for p in problems:
         if p.row is None:
@@ -424,26 +629,18 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> None:
             first, last = data.span
             for column in range(first, max(first, last) + 1):
                 mark((p.row, column), p.action)
-            position = position or (p.row, first_filled.get(p.row, first))
-        else:
-            mark(position, p.action)
+            position = position or (p.row, first_filled(p.row, first))
+        else:  # a cell a merge hides: the merge's first cell, the one the clerk sees
+            mark(anchor.get(position, position), p.action)
         note = f"【{p.action}】{p.reason}"
         if position in anchor:  # a cell a merge covers shows nothing: its comment goes to the merge
             position, note = anchor[position], f"第{p.row}行（{p.cell}）：{note}"
+        if position not in comments and len(comments) >= MAX_LISTED:
+            continue
         comments.setdefault(position, [])
         if note not in comments[position]:
             comments[position].append(note)
-    for (r, c), action in marks.items():
-        ws.cell(row=r, column=c).fill = _FILL[action]
-    for (r, c), notes in comments.items():
-        cell = ws.cell(row=r, column=c)
-        if isinstance(cell, MergedCell):
-            continue
-        text = _text("\n".join(notes))
-        comment = Comment(text, AUTHOR)
-        comment.width = 320
-        comment.height = min(600, 40 + 18 * sum(1 + _display_width(n) // 34 for n in notes))
-        cell.comment = comment
+    return marks, comments
 
 
 # ------------------------------------------------------------------ which files need one, from the audit tables
@@ -472,6 +669,10 @@ class FileRecord:
     warnings: list[dict] = field(default_factory=list)
     flags: list[dict] = field(default_factory=list)
     name: str | None = None  # the file's own name when it differs from its path's (a clerk's check)
+    partition_key: str | None = None  # the dataset-period; None when none holds it (see `period_files`)
+    # Rejected for its name or place without being read (a run: no dataset-period holds it, as for
+    # a month its dataset's cadence does not report; a check: its name broke the naming rules).
+    misnamed: bool = False
 
     @property
     def file_name(self) -> str:
@@ -516,14 +717,26 @@ def period_files(conn, period: str) -> list[FileRecord]:
     was on last month's list and is not on yours". A missing key is only flagged when there is
     such a file (`marts.flags`): a sender that sent nothing, or only a file sent back, has no
     such flag (the reporting calendar lists the submission). It cannot be explained in the file
-    (no row to hold a 备注): the receipt asks for it to be added, or the county office told."""
+    (no row to hold a 备注): the receipt asks for it to be added, or the county office told.
+
+    A file of a dataset's folder that no dataset-period holds (`partition_key` NULL: named for a
+    month its dataset does not report, as `talent/2023-02.xlsx`) is one of the period its name
+    gives: it gets a receipt there, saying what is wrong with the name. (A file whose name gives
+    no period, or whose folder is no dataset, has no period or department to send one to: the
+    run's summary lists it for the county office.)"""
+    from ..catalog.datasets import DATASETS
+
     logs = _records(conn.execute(
         """SELECT file_path, dataset, period, status, submitter, expected_submitter, sha256, rows_read,
-                  rows_loaded, rows_rejected, message, received_at, received_from
+                  rows_loaded, rows_rejected, message, received_at, received_from, partition_key
            FROM audit.ingest_log
-           WHERE is_current AND partition_key IS NOT NULL AND period = ? ORDER BY file_path""", [period]))
+           WHERE is_current AND period = ? AND (partition_key IS NOT NULL OR dataset IN (SELECT unnest(?)))
+           ORDER BY file_path""", [period, list(DATASETS)]))
     files = {r["file_path"]: FileRecord(**{k: (None if _missing(v) else v) for k, v in r.items()}) for r in logs}
     for f in files.values():
+        # never read: no dataset-period holds it, or its name broke a naming rule (a `.xls`, a
+        # link), which the ingest's message says by ending with where files belong
+        f.misnamed = f.partition_key is None or (f.status == "rejected" and NAMING_MARK in (f.message or ""))
         for name in ("rows_read", "rows_loaded", "rows_rejected"):
             setattr(f, name, int(getattr(f, name) or 0))
     for table, attr in (("rejected_rows", "rejected"), ("cell_warnings", "warnings")):
@@ -564,17 +777,34 @@ def assign_flag(flag: dict, files: list[FileRecord]) -> FileRecord | None:
 def receipt_names(records: list[FileRecord]) -> dict[str, str]:
     """file_path -> its receipt's file name. Two files of one period can share a name in two
     datasets' folders (`industrial_output/2023-02__统计局.xlsx`, `city_indicators/2023-02__统计局.xlsx`)
-    or as .csv and .xlsx: their receipts then also name the folder (and the extension)."""
+    or as .csv and .xlsx: their receipts then also name the folder (and the extension). Whatever
+    is left alike (names alike but for a character a file name cannot hold, or for case, which a
+    Windows share does not tell apart; a contrived name equal to another's longer form) gets
+    `_2`, `_3` … in path order: no receipt ever overwrites another."""
     plain = {r.file_path: receipt_file_name(r.file_name) for r in records}
-    out = {}
+    taken = Counter(name.casefold() for name in plain.values())
+    wanted = {}
     for r in records:
-        if sum(name == plain[r.file_path] for name in plain.values()) == 1:
-            out[r.file_path] = plain[r.file_path]
+        if taken[plain[r.file_path].casefold()] == 1:
+            wanted[r.file_path] = plain[r.file_path]
             continue
         stem, suffix = r.file_name.rsplit(".", 1) if "." in r.file_name else (r.file_name, "")
-        same_folder = [o for o in records if o.dataset == r.dataset and plain[o.file_path] == plain[r.file_path]]
+        same_folder = [o for o in records if o.dataset == r.dataset
+                       and plain[o.file_path].casefold() == plain[r.file_path].casefold()]
         named = f"{stem}_{suffix}" if len(same_folder) > 1 and suffix else stem
-        out[r.file_path] = receipt_file_name(named, r.dataset)
+        wanted[r.file_path] = receipt_file_name(named, r.dataset)
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for file_path in sorted(wanted):
+        name, n = wanted[file_path], 1
+        while name.casefold() in used:
+            n += 1
+            base = wanted[file_path][: -len(SUFFIX)]
+            while len(f"{base}_{n}{SUFFIX}".encode()) > NAME_LIMIT and len(base) > 1:
+                base = base[:-1]  # (the name was as long as a name can be)
+            name = f"{base}_{n}{SUFFIX}"
+        used.add(name.casefold())
+        out[file_path] = name
     return out
 
 
@@ -698,7 +928,8 @@ def build_receipt(record: FileRecord, data: DataSheet | None, where: FileColumns
     if record.whole_file:
         reason = clerk_message(record.message) or "文件未能读取"
         receipt.rejection = reason
-        receipt.expected = expected_columns(record.dataset)
+        receipt.misnamed = record.misnamed
+        receipt.expected = [] if record.misnamed else expected_columns(record.dataset)
         receipt.problems = [ReceiptLine(None, None, None, None, None, reason, REJECTED)]
         receipt.notes = notes
         return receipt

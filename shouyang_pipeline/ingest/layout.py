@@ -12,6 +12,11 @@ from ..text import norm
 from .read import FileRejected, Grid
 
 HEADER_SEARCH_ROWS = 10
+# The hidden sheet `shouyang template` adds for a drop-down list too long to be written into the
+# validation itself (`exports.forms.LIST_SHEET`): its first row names each list `<列名>的可选值`.
+# The pipeline wrote it, so a filled template is not told that it was not read.
+TEMPLATE_LIST_SHEET = "下拉选项"
+TEMPLATE_LIST_MARK = "的可选值"
 _UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)\((?P<unit>元|万元|亿元|%|个|人|家|户)\)$")
 _TITLE_UNIT = re.compile(r"单位[:：](万元|亿元|元)")
 TOTALS = {"合计", "总计", "全县合计"}
@@ -132,7 +137,7 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
         # named. Hidden sheets, and visible ones after this, may hold data nobody looked at.
         position = grids.index(grid)
         unread = [g.sheet for i, g in enumerate(grids) if g is not grid and g.sheet is not None
-                  and (g.hidden or i > position) and _holds_data(g)]
+                  and (g.hidden or i > position) and _holds_data(g) and not _template_lists(g, dataset)]
         hidden = [g.sheet for g in grids if g.hidden and g.sheet is not None]
         return Layout(grid, header_index, columns, ignored, title_unit, sequence, unread, hidden)
     for grid in grids:
@@ -146,6 +151,17 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
     raise FileRejected(
         f"在{where}前{HEADER_SEARCH_ROWS}行中找不到表头行（至少两个单元格应为已知列名，如：{expected}），请使用{dataset.title}的模板"
     )
+
+
+def _template_lists(grid: Grid, dataset: Dataset) -> bool:
+    """Whether `grid` is the hidden list sheet of this dataset's template: hidden, named
+    `下拉选项`, its first row naming only lists of the dataset's columns (`项目级别的可选值`)."""
+    if not grid.hidden or grid.sheet != TEMPLATE_LIST_SHEET or not grid.rows or grid.rows[0][0] != 1:
+        return False
+    headers = {f.header for f in dataset.all_fields}
+    named = [c for c in grid.rows[0][1] if c is not None]
+    return bool(named) and all(isinstance(c, str) and c.endswith(TEMPLATE_LIST_MARK)
+                               and c[: -len(TEMPLATE_LIST_MARK)] in headers for c in named)
 
 
 def unread_sheets_note(layout: Layout) -> str | None:

@@ -15,6 +15,7 @@ from ..catalog.tables import AUDIT, RECEIVED_FROM_MTIME, REFERENCE, STAGING, Per
 from ..reference import REFERENCE_FILES, read_reference_csv
 from .connection import transaction
 from .ddl import ensure_tables, ident
+from .digests import record_inputs
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame) -> None:
@@ -79,8 +80,10 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
     _insert(conn, table, frame)
 
 
-def load_period(conn: duckdb.DuckDBPyConnection, result: PeriodFrames, now: datetime | None = None) -> None:
-    """Replace one dataset-period in staging and audit, all in one transaction."""
+def load_period(conn: duckdb.DuckDBPyConnection, result: PeriodFrames, now: datetime | None = None,
+                inputs: str | None = None) -> None:
+    """Replace one dataset-period in staging and audit, all in one transaction, with the digest
+    of the inputs it was read from (`digests.INPUTS`; None: none is kept, the next run reads it again)."""
     now = now or datetime.now()
     staging = STAGING[result.dataset]
     ensure_tables(conn)
@@ -93,6 +96,7 @@ def load_period(conn: duckdb.DuckDBPyConnection, result: PeriodFrames, now: date
                          [result.dataset, result.period])
             _insert(conn, table, frame)
         _replace_log_rows(conn, result.log, "partition_key = ?", [result.key], now)
+        record_inputs(conn, result.key, inputs)
 
 
 def load_unplaced(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, now: datetime | None = None) -> None:

@@ -20,7 +20,10 @@ is removed with them.
 `recover_publish(work, published, export_dir)`, called before a run changes anything, finishes (c)
 and (d) of a run killed after (b), and otherwise removes what a killed or failed run left
 (temp files, the staging folder): the published warehouse and exports are then always those of
-one and the same run. A failure before (b), a full disk included, removes this run's temp files
+one and the same run. `roll_forward` alone (finishing a committed publish, touching nothing
+else) is called by every entry point that reads or writes data, under the run lock
+(`pipeline.finish_committed_publish`): the CLI's commands, the sensor's and schedule's ticks,
+the start of every Dagster run. A failure before (b), a full disk included, removes this run's temp files
 and staged exports on the way out and leaves the published files as they were.
 
 An analyst's read-write session on the published file must not be replaced under them: DuckDB
@@ -124,9 +127,15 @@ class Stage:
             self.delete.append(name)
 
 
+# The one hidden export: the digests of what each month's exports were written from (`digests.py`).
+DIGESTS_NAME = ".digests.json"
+
+
 def _plain_name(name: str) -> bool:
     """A file name, or a relative path of such names joined by `/` (`receipts/2023-02/x.xlsx`):
-    nothing hidden, no `..`, no backslash, nothing absolute."""
+    nothing hidden (but the exports' digests, `DIGESTS_NAME`), no `..`, no backslash, nothing absolute."""
+    if name == DIGESTS_NAME:
+        return True
     parts = name.split("/")
     return bool(name) and all(p and "\\" not in p and not p.startswith(".") for p in parts)
 

@@ -31,6 +31,31 @@ def current_files(conn: duckdb.DuckDBPyConnection, periods: list[str] | None = N
     return conn.execute(sql + " ORDER BY file_path", args).fetchall()
 
 
+def current_versions(conn: duckdb.DuckDBPyConnection, partition_key: str) -> dict[str, str | None]:
+    """file_path -> sha256 of the current files of one dataset-period (`key_projects/2023-02`)."""
+    if not has_ingest_log(conn):
+        return {}
+    return dict(conn.execute("SELECT file_path, sha256 FROM audit.ingest_log WHERE is_current AND partition_key = ?",
+                             [partition_key]).fetchall())
+
+
+def dataset_period_state(conn: duckdb.DuckDBPyConnection, dataset: str, period: str):
+    """What loading one dataset-period left, as ingest hands it over: its current files' log rows
+    (`FILE_LOG_COLUMNS`) and rejected rows (`ISSUE_COLUMNS`) as frames, and its cell warnings' count."""
+    from ..catalog.tables import FILE_LOG_COLUMNS, ISSUE_COLUMNS, dataset_period_key
+    from .ddl import ident
+
+    log = conn.execute(f"SELECT {', '.join(map(ident, FILE_LOG_COLUMNS))} FROM audit.ingest_log "
+                       "WHERE is_current AND partition_key = ? ORDER BY file_path",
+                       [dataset_period_key(dataset, period)]).df()
+    rejected = conn.execute(f"SELECT {', '.join(map(ident, ISSUE_COLUMNS))} FROM audit.rejected_rows "
+                            "WHERE dataset = ? AND period = ? ORDER BY file_path, source_row, source_cell",
+                            [dataset, period]).df()
+    (warnings,) = conn.execute("SELECT count(*) FROM audit.cell_warnings WHERE dataset = ? AND period = ?",
+                               [dataset, period]).fetchone()
+    return log, rejected, int(warnings)
+
+
 def periods_held(conn: duckdb.DuckDBPyConnection) -> set[str]:
     """Every period with a current file (loaded or rejected) in the warehouse."""
     return {period for _, _, period in current_files(conn)}

@@ -1,0 +1,183 @@
+"""Digests that let a run skip what did not change since it was last done (issue 14).
+
+Two things are skipped when their inputs are exactly as they were:
+
+- **a dataset-period's ingest** (`pipeline.ingest_and_load`): its inputs are the set of its current
+  files (path, content hash, what their names say, where their received time comes from and the
+  register's time), the reference lists' content and the code. The digest of those inputs is
+  kept in the work file, in `internal.ingest_inputs`, written in the same transaction as the
+  dataset-period's rows (`load.load_period`): the rows and the digest they were loaded with can
+  never disagree, in the work file or in a published copy a damaged work file is rebuilt from.
+- **a month's exports** (`pipeline.stage_exports_for`): their inputs are the rows of every table
+  the writers read for that month (`month_digests`: the month and the earlier months of its year,
+  the rows of no month, the reference lists, whole) and the code; a month written without its
+  PDF is written again once this machine can make one. The digests are kept beside the exports, in `<export dir>/.digests.json`
+  (`DIGESTS_FILE`), staged and published with them.
+
+The code's digest (`code_digest`) covers the package's source files (`.py`, `.sql`, `.j2`,
+`.css`) and the versions of the libraries that read files and compute values, once per process:
+a new version of the pipeline redoes everything.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import duckdb
+
+from ..catalog.tables import Column, Table
+from .ddl import ensure_tables, ident
+from .publish import DIGESTS_NAME
+
+# The exports' digests, beside the exports (published with them: the one hidden name a stage takes).
+DIGESTS_FILE = DIGESTS_NAME
+DIGESTS_VERSION = 1
+
+CODE_SUFFIXES = (".py", ".sql", ".j2", ".css")
+# Libraries whose behaviour shapes what is read and written: a new version redoes everything.
+LIBRARIES = ("duckdb", "pandas", "numpy", "pyarrow", "pandera", "python-calamine", "openpyxl", "xlsxwriter",
+             "jinja2", "matplotlib", "weasyprint")
+
+# The schemas whose tables the exports read (the digests' own table is not one of them).
+EXPORT_SCHEMAS = ("reference", "staging", "audit", "marts")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+INPUTS = Table(
+    "internal", "ingest_inputs", "入库输入摘要（运行管道内部使用，分析时无需查询）",
+    "每个数据集-报告期上次入库时全部输入的摘要：现行文件及其内容哈希、收到时间来源、参考名录内容和程序版本。"
+    "下一次运行时输入完全相同的数据集-报告期不再重读，保留已入库的数据；与该期数据在同一事务中写入",
+    (
+        Column("partition_key", "VARCHAR", "数据集-报告期", "如 key_projects/2023-02，同 audit.ingest_log.partition_key"),
+        Column("inputs_digest", "VARCHAR", "输入摘要", "上述全部输入的SHA-256；任何一项不同即重新入库"),
+    ),
+)
+
+
+def digest_of(obj) -> str:
+    """The SHA-256 of a JSON-able value (keys sorted)."""
+    text = json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def code_digest() -> str:
+    """The package's source files and the libraries' versions, hashed once per process."""
+    from importlib import metadata
+
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.suffix in CODE_SUFFIXES and p.is_file()):
+        h.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    for name in LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        h.update(f"{name}=={version}\0".encode())
+    return h.hexdigest()
+
+
+def reference_digest(reference_dir: Path) -> str | None:
+    """Every file of the reference dir, by name and content; None when one cannot be read (then
+    nothing is skipped)."""
+    h = hashlib.sha256()
+    try:
+        for path in sorted(Path(reference_dir).iterdir()):
+            if path.is_file():
+                h.update(path.name.encode("utf-8", "surrogateescape") + b"\0")
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------ ingest: internal.ingest_inputs
+
+
+def stored_inputs(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """partition_key -> the digest of the inputs it was last loaded from (none before the first load)."""
+    exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                          [INPUTS.schema, INPUTS.name]).fetchone()[0]
+    if not exists:
+        return {}
+    return dict(conn.execute(f"SELECT partition_key, inputs_digest FROM {INPUTS.qualified}").fetchall())
+
+
+def record_inputs(conn: duckdb.DuckDBPyConnection, partition_key: str, digest: str | None) -> None:
+    """Replace the dataset-period's digest (None: forget it, so the next run reads it again).
+    Call inside the transaction that loads its rows."""
+    ensure_tables(conn, [INPUTS])
+    conn.execute(f"DELETE FROM {INPUTS.qualified} WHERE partition_key = ?", [partition_key])
+    if digest is not None:
+        conn.execute(f"INSERT INTO {INPUTS.qualified} VALUES (?, ?)", [partition_key, digest])
+
+
+# ------------------------------------------------------------------ exports: the rows each month reads
+
+
+def _groups(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str | None, int, str]]]:
+    """For every table the exports read: (period, rows, sum of the rows' hashes) by period; one
+    group (None) for a table without a period column. Files no dataset-period holds count as
+    period None in the ingest log (a briefing lists them every month)."""
+    tables = conn.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (SELECT unnest(?)) "
+        "AND NOT temporary ORDER BY ALL", [list(EXPORT_SCHEMAS)]).fetchall()
+    columns: dict[tuple[str, str], set[str]] = {}
+    for s, t, c in conn.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                                "WHERE schema_name IN (SELECT unnest(?))", [list(EXPORT_SCHEMAS)]).fetchall():
+        columns.setdefault((s, t), set()).add(c)
+    out = {}
+    for schema, name in tables:
+        cols = columns.get((schema, name), set())
+        if "period" not in cols:
+            group = "NULL::VARCHAR"
+        elif "partition_key" in cols:
+            group = "CASE WHEN partition_key IS NULL THEN NULL ELSE period END"
+        else:
+            group = "period"
+        rows = conn.execute(
+            f"SELECT {group} AS g, count(*), sum(hash(*COLUMNS(*))::HUGEINT)::VARCHAR "
+            f"FROM {ident(schema)}.{ident(name)} GROUP BY ALL ORDER BY g NULLS FIRST").fetchall()
+        out[f"{schema}.{name}"] = rows
+    return out
+
+
+def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str], extra=None) -> dict[str, str]:
+    """month -> the digest of everything its exports read: of every table, the rows of that
+    month and of the earlier months of its year, and the rows of no month (or of a period that
+    is not a month); the code; `extra` (what else the writers depend on: whether a PDF can be made)."""
+    groups = _groups(conn)
+    out = {}
+    for month in months:
+        year = month[:4]
+        tables = {}
+        for table, rows in groups.items():
+            tables[table] = [r for r in rows if r[0] is None or not _MONTH.match(r[0])
+                             or (r[0][:4] == year and r[0] <= month)]
+        out[month] = digest_of({"month": month, "code": code_digest(), "extra": extra, "tables": tables})
+    return out
+
+
+def read_export_digests(export_dir: Path) -> dict[str, dict]:
+    """month -> {"digest", "files"} of the exports in the export dir; {} when there are none or
+    the file cannot be read (then every month is written again)."""
+    try:
+        data = json.loads((Path(export_dir) / DIGESTS_FILE).read_text(encoding="utf-8"))
+        if data.get("version") != DIGESTS_VERSION:
+            return {}
+        months = data["months"]
+        return {m: {"digest": str(e["digest"]), "files": [str(f) for f in e["files"]]} for m, e in months.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def write_export_digests(path: Path, months: dict[str, dict]) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps({"version": DIGESTS_VERSION, "months": dict(sorted(months.items()))},
+                               ensure_ascii=False, indent=1), encoding="utf-8")
+    return path

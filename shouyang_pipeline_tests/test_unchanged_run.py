@@ -1,0 +1,121 @@
+"""`shouyang run` with nothing changed since its last run of every period does not run again:
+no Dagster run, no file rewritten, the summary of what is published. Anything a run reads that
+changed (a file's content, a new file of no dataset, the register, the reference lists, the day
+the reporting calendar is judged on), a run of some months in between, or `--force`, runs it.
+
+Real `shouyang run` commands on a small raw dir in tmp_path; Dagster's runs are counted in the
+instance under DAGSTER_HOME.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+from click.testing import CliRunner
+
+from shouyang_pipeline import pipeline
+from shouyang_pipeline.cli import main
+from shouyang_pipeline.ingest.discover import discover
+
+from conftest import KP_HEADER, kp_row, write_csv
+from test_cli import _env
+
+SKIPPED = "不必重新运行"
+
+
+def _runs(env: dict[str, str]) -> int:
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        return len(instance.get_run_records())
+
+
+def _exports(settings) -> dict[str, int]:
+    return {p.relative_to(settings.export_dir).as_posix(): p.stat().st_mtime_ns
+            for p in settings.export_dir.rglob("*") if p.is_file()}
+
+
+def _write(settings, period: str, ytd: float = 100) -> Path:
+    return write_csv(settings.raw_dir / "key_projects" / f"{period}__发改局.csv",
+                     [KP_HEADER, kp_row("XM001", total=1000, plan=500, ytd=ytd)])
+
+
+def test_a_second_run_with_nothing_changed_does_not_run(settings, tmp_path):
+    _write(settings, "2023-04")
+    _write(settings, "2023-05", ytd=150)
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}
+    Path(env["DAGSTER_HOME"]).mkdir()
+    cli = CliRunner()
+
+    first = cli.invoke(main, ["run"], env=env)
+    assert first.exit_code == 0, first.output
+    assert SKIPPED not in first.output
+    runs, written = _runs(env), _exports(settings)
+    assert runs == 1 and any(name.startswith("briefing_2023-05") for name in written)
+
+    second = cli.invoke(main, ["run"], env=env)
+    assert second.exit_code == 0, second.output
+    assert SKIPPED in second.output and "--force" in second.output
+    assert "入库 2" in second.output  # the summary of what is published, as after a run
+    assert _runs(env) == 1 and _exports(settings) == written
+
+    # The next day the calendar may judge a report overdue: the run happens.
+    next_day = cli.invoke(main, ["run"], env={**env, "SHOUYANG_NOW": "2023-06-21 09:00"})
+    assert next_day.exit_code == 0, next_day.output
+    assert SKIPPED not in next_day.output and _runs(env) == 2
+
+    forced = cli.invoke(main, ["run", "--force"], env={**env, "SHOUYANG_NOW": "2023-06-21 09:00"})
+    assert SKIPPED not in forced.output and _runs(env) == 3
+
+    # A run of some months forgets the record: the next run of every period happens.
+    some = cli.invoke(main, ["run", "--period", "2023-05"], env={**env, "SHOUYANG_NOW": "2023-06-21 09:00"})
+    assert some.exit_code == 0, some.output
+    after = cli.invoke(main, ["run"], env={**env, "SHOUYANG_NOW": "2023-06-21 09:00"})
+    assert SKIPPED not in after.output and _runs(env) == 5
+
+
+def test_a_deleted_export_or_a_pending_month_means_running_again(settings, tmp_path):
+    _write(settings, "2023-04")
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}
+    Path(env["DAGSTER_HOME"]).mkdir()
+    cli = CliRunner()
+    assert cli.invoke(main, ["run"], env=env).exit_code == 0
+    inputs = pipeline.run_inputs(replace(settings, clock=datetime(2023, 6, 20, 9, 0)), discover(settings.raw_dir))
+    assert pipeline.unchanged_since_last_run(settings, inputs)
+
+    (settings.export_dir / "briefing_2023-04.md").unlink()
+    assert not pipeline.unchanged_since_last_run(settings, inputs)
+    again = cli.invoke(main, ["run"], env=env)
+    assert SKIPPED not in again.output and (settings.export_dir / "briefing_2023-04.md").is_file()
+    assert pipeline.unchanged_since_last_run(settings, inputs)
+
+    pipeline.mark_unpublished(settings, ["2023-04"])  # a run whose publish did not happen
+    assert not pipeline.unchanged_since_last_run(settings, inputs)
+
+
+def test_every_input_of_a_run_is_in_its_digest(settings):
+    path = _write(settings, "2023-04")
+    clocked = replace(settings, clock=datetime(2023, 6, 20, 9, 0))
+
+    def inputs(s=clocked) -> str:
+        return pipeline.run_inputs(s, discover(s.raw_dir))
+
+    before = inputs()
+    assert inputs() == before
+    path.write_bytes(path.read_bytes().replace(b"100", b"101"))
+    changed = inputs()
+    assert changed != before
+    (settings.raw_dir / "notes").mkdir()
+    (settings.raw_dir / "notes" / "说明.txt").write_text("不是报送文件", encoding="utf-8")  # fits no dataset
+    assert inputs() != changed
+    changed = inputs()
+    (settings.raw_dir / "收文登记.csv").write_text("文件,收到时间\n", encoding="utf-8")
+    assert inputs() != changed
+    changed = inputs()
+    with open(settings.reference_dir / "townships.csv", "a", encoding="utf-8") as fh:
+        fh.write("\n")
+    assert inputs() != changed
+    changed = inputs()
+    assert inputs(replace(settings, clock=datetime(2023, 6, 20, 23, 59))) == changed  # the same day
+    assert inputs(replace(settings, clock=datetime(2023, 6, 21, 0, 0))) != changed
