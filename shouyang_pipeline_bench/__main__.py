@@ -1,20 +1,23 @@
-"""`make bench`: the full `shouyang run` at 1x, 10x and 100x the bundled sample's rows, against bare DuckDB.
+"""`make bench`: the full `shouyang run` at 1x, 10x, 100x and 1000x the bundled sample's rows, against bare DuckDB.
 
 For each scale N (a multiple of the bundled sample's data rows):
 
-1. **Generate** with the sample generator, `write_sample(raw, reference, scale=N)`: N times the
-   projects, enterprises and villages, the same 91 files (CSV and XLSX in the sample's
-   proportions, the same planted errors). At N >= 10 the generator also writes earlier years;
-   only the sample's year is kept (unless `--all-years`), so the rows are N x the sample's and
-   the periods the same 12.
+1. **Generate** with the sample generator, `write_sample(raw, reference, scale=N, years=[2023])`:
+   N times the projects, enterprises and faces (villages up to 999 a township), the same 131
+   files (CSV and XLSX in the sample's proportions, the same planted errors), the sample's year
+   only (unless `--all-years`), so every scale has the same 12 periods. From scale 200 on the
+   datasets that grow are written as CSV (`generate.CSV_FROM_SCALE`): 1000x is 2.2 million rows.
 2. **Full run**: `shouyang run` as a subprocess into a fresh warehouse, export dir, archive and
    DAGSTER_HOME under the out dir: wall time, peak RSS (see `timed`), rows per second.
-3. **Baseline**: bare DuckDB (`baseline`) reads staging-shaped CSVs of exactly the rows the
-   pipeline loaded and runs the same mart SQL once: its wall time and peak RSS, and the ratio.
-4. **Incremental**: the newest month is withdrawn (its files moved aside, `shouyang run --period P`
+3. **Second run**: `shouyang run` again with no file changed: its time against the first.
+4. **Baseline**: bare DuckDB (`baseline`) reads staging-shaped CSVs of exactly the rows the
+   pipeline loaded and runs the same mart SQL once (and month by month): wall time, peak RSS, ratio.
+5. **Incremental**: the newest month is withdrawn (its files moved aside, `shouyang run --period P`
    untimed), then dropped back in and `shouyang run --period P` is timed against the full warehouse.
 
-Figures go to <out>/results.json and a table on stdout.
+Then the **marginal cost per row**: the slope of the full run's wall time over rows read between
+two scales, against the baseline's own slope (`marginal`). Figures go to <out>/results.json and
+two tables on stdout.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ SAMPLE_ROWS_NOTE = ("rows = data rows the pipeline read (sum of rows_read over t
                     "data.rows = the generator's own count of data rows written")
 
 
+# What `generate` writes; data generated under another layout is regenerated.
+DATA_LAYOUT = "years-written-2"
+
+
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -45,9 +52,11 @@ def shouyang_cmd() -> list[str]:
 
 
 def timed(cmd: list[str], out_json: Path, *, env: dict | None = None, cwd: Path | None = None,
-          log_file: Path | None = None) -> dict:
-    """Run cmd under a fresh `timed` intermediary; return wall time and peak RSS."""
-    full = [sys.executable, "-m", "shouyang_pipeline_bench.timed", str(out_json), "--", *cmd]
+          log_file: Path | None = None, timeline: Path | None = None) -> dict:
+    """Run cmd under a fresh `timed` intermediary; return wall time and peak RSS (and write the
+    RSS timeline to `timeline`)."""
+    extra = ["--rss-timeline", str(timeline)] if timeline else []
+    full = [sys.executable, "-m", "shouyang_pipeline_bench.timed", str(out_json), *extra, "--", *cmd]
     run_env = dict(os.environ if env is None else env)
     run_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT), run_env.get("PYTHONPATH")]))
     with open(log_file or os.devnull, "w", encoding="utf-8") as out:
@@ -64,10 +73,11 @@ def generate(scale: int, sdir: Path, *, all_years: bool, regenerate: bool) -> di
     meta_path = sdir / "generated.json"
     if meta_path.exists() and not regenerate:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("all_years") == all_years:
+        if meta.get("all_years") == all_years and meta.get("layout") == DATA_LAYOUT:
             log(f"{scale}x: reusing {sdir / 'raw'} ({meta['rows']} rows)")
             return meta
     from shouyang_pipeline.sample import write_sample
+    from shouyang_pipeline.sample.generate import years_for
 
     for d in ("raw", "reference"):
         shutil.rmtree(sdir / d, ignore_errors=True)
@@ -75,15 +85,11 @@ def generate(scale: int, sdir: Path, *, all_years: bool, regenerate: bool) -> di
     for f in (PROJECT / "data" / "reference").glob("*.csv"):
         shutil.copy2(f, sdir / "reference" / f.name)  # villages.csv is then rewritten at this scale
     t = time.perf_counter()
-    summary = write_sample(sdir / "raw", sdir / "reference", scale=scale)
+    # Only the sample's year is written unless --all-years: every scale then has the same periods.
+    summary = write_sample(sdir / "raw", sdir / "reference", scale=scale,
+                           years=None if all_years else [max(years_for(scale))])
     gen_s = time.perf_counter() - t
-    keep_year = max(summary["years"])
-    kept = []
-    for f in summary["files"]:
-        if all_years or f["path"].split("/")[1].startswith(f"{keep_year}-"):
-            kept.append(f)
-        else:
-            (sdir / "raw" / f["path"]).unlink()
+    kept = summary["files"]
     by_format: dict[str, dict[str, int]] = {}
     for f in kept:
         fmt = "xlsx" if f["format"] == "xlsx" else "csv"
@@ -94,8 +100,7 @@ def generate(scale: int, sdir: Path, *, all_years: bool, regenerate: bool) -> di
     for f in kept:
         rows_by_dataset[f["dataset"]] = rows_by_dataset.get(f["dataset"], 0) + f["data_rows"]
     meta = {
-        "scale": scale, "all_years": all_years, "generator_years": summary["years"],
-        "years_kept": summary["years"] if all_years else [keep_year],
+        "scale": scale, "all_years": all_years, "layout": DATA_LAYOUT, "years_kept": summary["years"],
         "generate_s": round(gen_s, 1), "files": len(kept), "rows": sum(rows_by_dataset.values()),
         "rows_by_dataset": rows_by_dataset, "by_format": by_format, "villages": summary["villages"],
         "periods": sorted({f["path"].split("/")[1][:7] for f in kept}),
@@ -104,6 +109,53 @@ def generate(scale: int, sdir: Path, *, all_years: bool, regenerate: bool) -> di
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     log(f"{scale}x: generated {meta['files']} files, {meta['rows']} rows in {gen_s:.0f}s")
     return meta
+
+
+def run_steps(home: Path, timeline: Path, started: float, wall_s: float) -> list[dict]:
+    """Each step of the newest Dagster run under `home`: its wall time and the peak RSS sampled
+    while it ran (from `timeline`), plus what came before the first step (interpreter, imports,
+    checks) and after the last (the CLI's summary). The same run may hold a step twice (retries
+    do not happen here): its times add up."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    dbs = sorted((p for p in (home / "history" / "runs").glob("*.db") if p.name != "index.db"),
+                 key=lambda p: p.stat().st_mtime)
+    if not dbs:
+        return []
+    with sqlite3.connect(dbs[-1]) as conn:
+        events = conn.execute(
+            "SELECT dagster_event_type, step_key, timestamp FROM event_logs WHERE dagster_event_type IN "
+            "('STEP_START', 'STEP_SUCCESS', 'STEP_FAILURE') ORDER BY id").fetchall()
+    samples = [tuple(map(float, line.split())) for line in timeline.read_text(encoding="ascii").splitlines()]
+
+    def epoch(text: str) -> float:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+    def peak(t0: float, t1: float) -> float:
+        return max((mb for t, mb in samples if t0 - 0.25 <= t <= t1 + 0.25), default=0.0)
+
+    spans: list[tuple[str, float, float]] = []
+    open_at: dict[str, float] = {}
+    for kind, step, ts in events:
+        if kind == "STEP_START":
+            open_at[step] = epoch(ts)
+        elif step in open_at:
+            spans.append((step, open_at.pop(step), epoch(ts)))
+    if not spans:
+        return []
+    ended = started + wall_s
+    steps = [{"step": "start-up (interpreter, imports, checks, Dagster run set-up)", "s": spans[0][1] - started,
+              "peak_rss_mb": peak(started, spans[0][1])}]
+    by_step: dict[str, dict] = {}
+    for step, t0, t1 in spans:
+        entry = by_step.setdefault(step, {"step": step, "s": 0.0, "peak_rss_mb": 0.0})
+        entry["s"] += t1 - t0
+        entry["peak_rss_mb"] = max(entry["peak_rss_mb"], peak(t0, t1))
+    steps += list(by_step.values())
+    steps.append({"step": "after the last step (run summary)", "s": ended - spans[-1][2],
+                  "peak_rss_mb": peak(spans[-1][2], ended)})
+    return [{**e, "s": round(e["s"], 2), "peak_rss_mb": round(e["peak_rss_mb"])} for e in steps]
 
 
 def pipeline_env(sdir: Path, home: Path) -> dict:
@@ -130,11 +182,13 @@ def fresh_state(sdir: Path) -> Path:
 
 
 def export_staging(warehouse: Path, csv_dir: Path) -> dict[str, int]:
-    """Staging-shaped CSVs of exactly what the pipeline loaded, one per dataset and period."""
+    """Staging-shaped CSVs of exactly what the pipeline loaded, one per dataset and period, and
+    the audit tables as the run left them (the calendar's marts read audit.ingest_log and
+    audit.cross_period_flags: a few hundred rows), one file each under csv_dir/audit/."""
     import duckdb
 
     from shouyang_pipeline.warehouse.ddl import literal
-    from shouyang_pipeline.catalog.tables import STAGING
+    from shouyang_pipeline.catalog.tables import AUDIT, STAGING
 
     rows = {}
     with duckdb.connect(str(warehouse), read_only=True) as conn:
@@ -145,6 +199,11 @@ def export_staging(warehouse: Path, csv_dir: Path) -> dict[str, int]:
                 conn.execute(f"COPY (SELECT * FROM {table.qualified} WHERE period = {literal(p)}) "
                              f"TO {literal(str(csv_dir / name / f'{p}.csv'))} (HEADER)")
             rows[name] = conn.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
+        (csv_dir / "audit").mkdir(parents=True, exist_ok=True)
+        for name, table in AUDIT.items():
+            cols = ", ".join(f'"{c}"' for c in table.column_names)
+            conn.execute(f"COPY (SELECT {cols} FROM {table.qualified}) "
+                         f"TO {literal(str(csv_dir / 'audit' / f'{name}.csv'))} (HEADER)")
     return rows
 
 
@@ -183,12 +242,23 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
     warehouse = Path(env["SHOUYANG_WAREHOUSE"])
 
     log(f"{scale}x: full run of {len(data['periods'])} periods ...")
-    full = timed([*shouyang_cmd(), "run"], sdir / "full.json", env=env, cwd=sdir, log_file=sdir / "full.log")
+    started = time.time()
+    full = timed([*shouyang_cmd(), "run"], sdir / "full.json", env=env, cwd=sdir, log_file=sdir / "full.log",
+                 timeline=sdir / "full.rss")
+    full["steps"] = run_steps(home, sdir / "full.rss", started, full["wall_s"])
     totals = ingest_totals(warehouse)
     full["rows_per_s"] = round(totals["rows_read"] / full["wall_s"], 1)
     full["ms_per_period"] = round(1000 * full["wall_s"] / len(data["periods"]))
     full["warehouse_mb"] = round(warehouse.stat().st_size / 2**20, 1)
     log(f"{scale}x: full run {full['wall_s']:.1f}s, peak {full['peak_rss_mb']:.0f} MB")
+
+    log(f"{scale}x: second run, no file changed ...")
+    started = time.time()
+    again = timed([*shouyang_cmd(), "run"], sdir / "second.json", env=env, cwd=sdir, log_file=sdir / "second.log",
+                  timeline=sdir / "second.rss")
+    again["steps"] = run_steps(home, sdir / "second.rss", started, again["wall_s"])
+    again["share_of_full"] = round(again["wall_s"] / full["wall_s"], 3)
+    log(f"{scale}x: second run {again['wall_s']:.1f}s = {100 * again['share_of_full']:.1f}% of the first")
 
     staging_rows = export_staging(warehouse, sdir / "staging_csv")
     base = run_baseline(sdir, monthly=False)
@@ -198,7 +268,7 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
     log(f"{scale}x: baseline, month by month {base_m['wall_s']:.2f}s, peak {base_m['peak_rss_mb']:.0f} MB")
 
     result = {"scale": scale, "data": data, "ingest": totals, "staging_rows": staging_rows,
-              "full_run": full, "baseline": base, "baseline_monthly": base_m,
+              "full_run": full, "second_run": again, "baseline": base, "baseline_monthly": base_m,
               "ratio_full_to_baseline": round(full["wall_s"] / base["wall_s"], 1),
               "ratio_full_to_baseline_monthly": round(full["wall_s"] / base_m["wall_s"], 1)}
 
@@ -216,8 +286,10 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
         for p in new_files:
             shutil.move(holdout / p.relative_to(sdir / "raw"), p)
         log(f"{scale}x: incremental run of {period} ...")
+        started = time.time()
         inc = timed([*shouyang_cmd(), "run", "--period", period], sdir / "incremental.json", env=env,
-                    cwd=sdir, log_file=sdir / "incremental.log")
+                    cwd=sdir, log_file=sdir / "incremental.log", timeline=sdir / "incremental.rss")
+        inc["steps"] = run_steps(home, sdir / "incremental.rss", started, inc["wall_s"])
         inc["period"] = period
         inc["files"] = len(new_files)
         inc["share_of_full"] = round(inc["wall_s"] / full["wall_s"], 3)
@@ -227,12 +299,35 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
 
 
 # ------------------------------------------------------------------------------ report
+def marginal(results: list[dict]) -> list[dict]:
+    """The cost of one more row: the slope of wall time over rows read between two scales, of the
+    full run and of the once baseline, and their ratio (the fixed costs drop out of a slope)."""
+    out = []
+    by_rows = sorted(results, key=lambda r: r["ingest"]["rows_read"])
+    for a, b in zip(by_rows, by_rows[1:]):
+        rows = b["ingest"]["rows_read"] - a["ingest"]["rows_read"]
+        if rows <= 0:
+            continue
+        run_us = 1e6 * (b["full_run"]["wall_s"] - a["full_run"]["wall_s"]) / rows
+        base_us = 1e6 * (b["baseline"]["wall_s"] - a["baseline"]["wall_s"]) / rows
+        out.append({"from": f"{a['scale']}x", "to": f"{b['scale']}x", "rows": rows,
+                    "run_us_per_row": round(run_us, 2), "baseline_us_per_row": round(base_us, 3),
+                    "ratio": round(run_us / base_us, 1) if base_us > 0 else None})
+    return out
+
+
+def _render(lines: list[list[str]]) -> str:
+    widths = [max(len(row[c]) for row in lines) for c in range(len(lines[0]))]
+    return "\n".join("  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+                     for row in lines)
+
+
 def table(results: list[dict]) -> str:
     head = ["scale", "rows", "files x/c", "periods", "full s", "rows/s", "peak MB", "base s", "base MB",
-            "ratio", "base-m s", "ratio-m", "incr s", "incr %"]
+            "ratio", "base-m s", "ratio-m", "2nd s", "2nd %", "incr s", "incr %"]
     lines = [head]
     for r in results:
-        d, f, b, i = r["data"], r["full_run"], r["baseline"], r.get("incremental")
+        d, f, b, i, a = r["data"], r["full_run"], r["baseline"], r.get("incremental"), r.get("second_run")
         fmt = d["by_format"]
         lines.append([
             f"{r['scale']}x", str(r["ingest"]["rows_read"]), f"{fmt.get('xlsx', {}).get('files', 0)}/{fmt.get('csv', {}).get('files', 0)}",
@@ -240,15 +335,29 @@ def table(results: list[dict]) -> str:
             f"{b['wall_s']:.2f}", f"{b['peak_rss_mb']:.0f}", f"{r['ratio_full_to_baseline']:.1f}x",
             f"{r['baseline_monthly']['wall_s']:.2f}" if "baseline_monthly" in r else "-",
             f"{r['ratio_full_to_baseline_monthly']:.1f}x" if "baseline_monthly" in r else "-",
+            f"{a['wall_s']:.1f}" if a else "-", f"{100 * a['share_of_full']:.1f}" if a else "-",
             f"{i['wall_s']:.1f}" if i else "-", f"{100 * i['share_of_full']:.1f}" if i else "-",
         ])
-    widths = [max(len(row[c]) for row in lines) for c in range(len(head))]
-    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in lines)
+    out = _render(lines)
+    big = max(results, key=lambda r: r["ingest"]["rows_read"])
+    if big["full_run"].get("steps"):
+        lines = [[f"{big['scale']}x full run: step", "s", "peak MB"]]
+        for e in sorted(big["full_run"]["steps"], key=lambda e: -e["s"])[:12]:
+            lines.append([e["step"], f"{e['s']:.1f}", str(e["peak_rss_mb"])])
+        out += "\n\n" + _render(lines)
+    slopes = marginal(results)
+    if slopes:
+        lines = [["marginal", "rows", "run us/row", "baseline us/row", "ratio"]]
+        for m in slopes:
+            lines.append([f"{m['from']}->{m['to']}", str(m["rows"]), f"{m['run_us_per_row']:.2f}",
+                          f"{m['baseline_us_per_row']:.3f}", f"{m['ratio']:.1f}x" if m["ratio"] else "-"])
+        out += "\n\n" + _render(lines)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m shouyang_pipeline_bench", description=__doc__.split("\n")[0])
-    ap.add_argument("--scales", default="1,10,100", help="comma-separated multiples of the sample's rows")
+    ap.add_argument("--scales", default="1,10,100,1000", help="comma-separated multiples of the sample's rows")
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument("--all-years", action="store_true",
                     help="keep every year the generator writes (more periods) instead of the sample's year only")
@@ -264,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     for scale in scales:
         report["results"].append(bench_scale(scale, args.out, all_years=args.all_years,
                                              regenerate=args.regenerate, incremental=args.incremental))
+        report["marginal"] = marginal(report["results"])
         results_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     print()
     print(table(report["results"]))

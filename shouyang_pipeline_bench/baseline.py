@@ -6,8 +6,9 @@ CSV_DIR/<dataset>/<period>.csv are staging-shaped CSVs holding exactly the rows 
 loaded (written by the bench from the pipeline's staging tables, one file per dataset and
 period, XLSX-born rows included). This process: creates the staging tables from their
 declarations, `read_csv`s every file into them, loads the reference lists with the pipeline's
-own `load_reference`, and builds every mart once with `marts.build.build_all` (the same SQL
-files), into a fresh on-disk DuckDB file. Timed from interpreter start (the bench wraps it in
+own `load_reference`, loads the audit tables as the run left them (CSV_DIR/audit/<table>.csv:
+the calendar's marts read audit.ingest_log and audit.cross_period_flags), and builds every mart
+once with `marts.build.build_all` (the same SQL files), into a fresh on-disk DuckDB file. Timed from interpreter start (the bench wraps it in
 `timed`), so Python and duckdb start-up count, as they do for `shouyang run`.
 
 With --monthly it does what the pipeline's design does instead: for each period in order, load
@@ -33,15 +34,25 @@ def main(argv: list[str]) -> int:
     from shouyang_pipeline.marts.build import build_all
     from shouyang_pipeline.warehouse.ddl import ensure_tables, ident, literal
     from shouyang_pipeline.warehouse.load import load_reference
-    from shouyang_pipeline.catalog.tables import STAGING
+    from shouyang_pipeline.catalog.tables import AUDIT, STAGING
 
     phases: dict[str, float] = {"import": time.perf_counter() - T0}
     db.unlink(missing_ok=True)
     conn = duckdb.connect(str(db))
-    ensure_tables(conn, STAGING.values())
+    ensure_tables(conn, [*STAGING.values(), *AUDIT.values()])
     t = time.perf_counter()
     load_reference(conn, ref_dir)
     phases["reference"] = time.perf_counter() - t
+    # The audit tables as the run left them (the calendar's marts read two of them): loaded once.
+    t = time.perf_counter()
+    for name, table in AUDIT.items():
+        path = csv_dir / "audit" / f"{name}.csv"
+        if path.exists():
+            types = "{" + ", ".join(f"{literal(c.name)}: {literal(c.sql_type)}" for c in table.columns) + "}"
+            cols = ", ".join(ident(c) for c in table.column_names)
+            conn.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM read_csv("
+                         f"{literal(str(path))}, header = true, columns = {types})")
+    phases["audit"] = time.perf_counter() - t
     files = {name: sorted((csv_dir / name).glob("*.csv")) for name in STAGING}
     batches = ([sorted({f.stem for fs in files.values() for f in fs})] if not monthly
                else [[p] for p in sorted({f.stem for fs in files.values() for f in fs})])
