@@ -25,8 +25,12 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: $(BIN)/shouyang $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/shouyang run
 
+# Two workers (pytest-xdist), a test module each at a time: its module-scoped runs stay in one
+# process. Then the tests marked `alone` (timing how a server stops), on an idle machine.
+TEST_WORKERS = 2
 test: $(BIN)/shouyang
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone"
+	$(BIN)/pytest -m alone
 
 # `dagster dev` without its start-up warnings, stopped promptly by Ctrl-C or SIGTERM (shouyang_pipeline/defs/ui.py).
 ui: $(BIN)/shouyang $(DAGSTER_HOME)/dagster.yaml

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,12 @@ from shouyang_pipeline.reference import Reference
 from shouyang_pipeline.warehouse.load import load_period, load_reference, load_unplaced
 
 PROJECT_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
+
+# pytest-xdist's workers (`make test` runs two) inherit COLUMNS=80 from execnet: the CLI would
+# wrap its lines at 80 columns there and at its own width (200, output not a terminal) in a
+# plain run. The tests read the CLI's output as a plain run prints it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
 
 # The tests' own village list: fixed, so that they do not depend on the county's (placeholder)
 # list. 黑水村 exists in two townships on purpose (village/township mismatch).

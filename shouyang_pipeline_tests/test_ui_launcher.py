@@ -86,6 +86,7 @@ mutation ($params: ExecutionParams!) {
 """
 
 
+@pytest.mark.alone  # `make test` runs it after the others: its stop in time is judged on a machine not busy with them
 @pytest.mark.skipif(shutil.which("ps") is None or not Path("/proc/self/stat").exists(), reason="needs ps and /proc")
 def test_make_ui_starts_quietly_and_stops_promptly_on_sigterm(settings, tmp_path):
     from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
