@@ -39,9 +39,9 @@ from ..catalog.rules import rule_name
 from ..catalog.tables import AUDIT, REFERENCE, STAGING
 from ..errors import SetupError
 from ..marts.build import build_mart, status_check_rows
-from ..marts.lineage import mart_inputs
+from ..marts.lineage import build_order, mart_inputs
 from ..pipeline import (
-    ALLOW_EMPTY_TAG, begin_run, cross_period_flags, export_months, ingest_and_load, load_reference_lists,
+    ALLOW_EMPTY_TAG, FORCE_TAG, begin_run, cross_period_flags, export_months, ingest_and_load, load_reference_lists,
     parse_period, publish, record_unplaced, stage_exports_for,
 )
 from ..warehouse import queries
@@ -152,96 +152,113 @@ def _file_table(log: pd.DataFrame) -> pd.DataFrame:
     return log[cols]
 
 
-def _staging_asset(dataset_name: str):
+def _staging_spec(dataset_name: str) -> tuple[dg.AssetSpec, list[dg.AssetCheckSpec]]:
     table = STAGING[dataset_name]
     key = dg.AssetKey(["staging", dataset_name])
-
-    @dg.asset(
-        key=key,
-        group_name="staging",
-        partitions_def=monthly,
-        backfill_policy=SINGLE_RUN,
-        deps=REFERENCE_KEYS,
-        kinds={"duckdb", "pandera"},
+    spec = dg.AssetSpec(
+        key, group_name="staging", deps=REFERENCE_KEYS, kinds={"duckdb", "pandera"},
         description=f"{table.comment} 每个报告期重读该期的全部现行文件，校验后在一个事务内替换该期数据。",
         metadata=definition_metadata(table),
-        check_specs=[
-            dg.AssetCheckSpec("row_accounting", asset=key,
-                              description="管道自检（不通过即运行故障，请交开发人员）：每个现行文件读到的数据行 = 入库行 + 被拒行；"
-                                          "staging 行数 = 入库行之和。" + BY_MONTH_NOTE),
-            dg.AssetCheckSpec("no_rejected_rows", asset=key,
-                              description="数据检查（警告级：数据问题，不是运行故障）：本期没有被拒的文件或数据行；"
-                                          "有则警告，原因见 audit.rejected_rows 和该期简报。" + BY_MONTH_NOTE),
-            dg.AssetCheckSpec("totals_match", asset=key,
-                              description="数据检查（警告级：数据问题，不是运行故障）：带合计行的文件，合计与明细相符；不符则警告。"
-                                          + BY_MONTH_NOTE),
-        ],
     )
-    def staging_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        begin_once(context, warehouse)
-        periods = context.partition_keys
-        with setup_failure(), warehouse.get_connection() as conn:
-            outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods, context.run_id)
-            sample = preview(conn, table, periods)
-        log, rejected, loaded = outcome.log, outcome.rejected, outcome.staging_rows
-        yield dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": loaded,
-                "periods": ", ".join(periods) if len(periods) <= 3 else f"{periods[0]} … {periods[-1]}",
-                "files": len(log),
-                "files_loaded": int((log.status == "loaded").sum()),
-                "files_partial": int((log.status == "partial").sum()),
-                "files_rejected": int((log.status == "rejected").sum()),
-                "rows_rejected": int(log.rows_rejected.sum()),
-                "cell_warnings": outcome.warnings,
-                "file_status": markdown(_file_table(log), 50),
-                "rejected_rows": markdown(rejected[["file_path", "source_row", "source_cell", "rule", "reason"]]),
-                "preview": sample,
-            }
-        )
-        read, in_log, rejected_rows = (int(log[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
-        unbalanced = log[(log.rows_read != log.rows_loaded + log.rows_rejected)]
-        balanced = unbalanced.empty and loaded == in_log
-        yield dg.AssetCheckResult(
-            check_name="row_accounting",
-            passed=balanced,
-            description=(f"读到 {read} 行 = 入库 {in_log} 行 + 被拒 {rejected_rows} 行；staging 中本次月份共 {loaded} 行" if balanced
-                         else f"运行故障：行数对不上（{'、'.join(unbalanced.file_path[:3]) or f'staging {loaded} 行 ≠ 入库 {in_log} 行'}），"
-                              "这是管道本身的错误，请把本次运行交给开发人员查看"),
-            metadata={"rows_read": read, "rows_loaded": in_log, "rows_rejected": rejected_rows, "staging_rows": loaded,
-                      BY_MONTH: by_month(periods, log, {
-                          "读到行": lambda m: m.rows_read.sum(), "入库行": lambda m: m.rows_loaded.sum(),
-                          "被拒行": lambda m: m.rows_rejected.sum(),
-                          "对不上的文件": lambda m: (m.rows_read != m.rows_loaded + m.rows_rejected).sum()})},
-        )
-        problems = log[log.status != "loaded"]
-        yield warning_check(
-            "no_rejected_rows", len(problems),
-            ok=f"{len(log)}个文件全部入库" if len(log) else "本次月份没有该数据集的文件",
-            warning=f"{len(problems)}个文件未全部入库（部分入库 {int((problems.status == 'partial').sum())} 个、"
-                    f"整个被拒 {int((problems.status == 'rejected').sum())} 个，共 {rejected_rows} 行被拒；报告期 {_months(problems)}）。"
-                    "原因见 audit.rejected_rows 和该期简报，请报送单位改正后重新报送",
-            metadata={"files": markdown(problems[["file_path", "status", "rows_rejected", "message"]]),
-                      BY_MONTH: by_month(periods, log, {
-                          "文件": len, "未全部入库的文件": lambda m: (m.status != "loaded").sum(),
-                          "整个被拒的文件": lambda m: (m.status == "rejected").sum(),
-                          "被拒行": lambda m: m.rows_rejected.sum()})},
-        )
-        mismatched = log[log.totals_check == "mismatch"]
-        yield warning_check(
-            "totals_match", len(mismatched),
-            ok="没有合计与明细不符的文件",
-            warning=f"{len(mismatched)}个文件的合计行与明细不符（报告期 {_months(mismatched)}）：差额见 audit.ingest_log.message 和该期简报",
-            metadata={"files": markdown(mismatched[["file_path", "message"]]),
-                      BY_MONTH: by_month(periods, log, {
-                          "文件": len, "合计与明细不符的文件": lambda m: (m.totals_check == "mismatch").sum()})},
-        )
-
-    staging_asset.__name__ = f"staging_{dataset_name}"
-    return staging_asset
+    checks = [
+        dg.AssetCheckSpec("row_accounting", asset=key,
+                          description="管道自检（不通过即运行故障，请交开发人员）：每个现行文件读到的数据行 = 入库行 + 被拒行；"
+                                      "staging 行数 = 入库行之和。" + BY_MONTH_NOTE),
+        dg.AssetCheckSpec("no_rejected_rows", asset=key,
+                          description="数据检查（警告级：数据问题，不是运行故障）：本期没有被拒的文件或数据行；"
+                                      "有则警告，原因见 audit.rejected_rows 和该期简报。" + BY_MONTH_NOTE),
+        dg.AssetCheckSpec("totals_match", asset=key,
+                          description="数据检查（警告级：数据问题，不是运行故障）：带合计行的文件，合计与明细相符；不符则警告。"
+                                      + BY_MONTH_NOTE),
+    ]
+    return spec, checks
 
 
-STAGING_ASSETS = [_staging_asset(name) for name in DATASETS]
+_STAGING_SPECS = {name: _staging_spec(name) for name in DATASETS}
+
+
+# One step for every dataset (fewer steps, less fixed cost per run); each staging table is still
+# its own asset with its own materialisation and checks, and can be materialised alone.
+@dg.multi_asset(
+    specs=[spec for spec, _ in _STAGING_SPECS.values()],
+    check_specs=[c for _, checks in _STAGING_SPECS.values() for c in checks],
+    partitions_def=monthly,
+    backfill_policy=SINGLE_RUN,
+    can_subset=True,
+)
+def staging_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Each selected dataset's files of the run's months, read, checked and loaded
+    (`pipeline.ingest_and_load`), with its materialisation and checks."""
+    begin_once(context, warehouse)
+    for name in DATASETS:
+        if dg.AssetKey(["staging", name]) in context.selected_asset_keys:
+            yield from _staging_results(context, warehouse, name)
+
+
+def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset_name: str):
+    table = STAGING[dataset_name]
+    key = dg.AssetKey(["staging", dataset_name])
+    periods = context.partition_keys
+    with setup_failure(), warehouse.get_connection() as conn:
+        outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods, context.run_id,
+                                  force=context.run.tags.get(FORCE_TAG) == "true")
+        sample = preview(conn, table, periods)
+    log, rejected, loaded = outcome.log, outcome.rejected, outcome.staging_rows
+    yield dg.MaterializeResult(
+        asset_key=key,
+        metadata={
+            "dagster/row_count": loaded,
+            "periods": ", ".join(periods) if len(periods) <= 3 else f"{periods[0]} … {periods[-1]}",
+            "files": len(log),
+            "files_loaded": int((log.status == "loaded").sum()),
+            "files_partial": int((log.status == "partial").sum()),
+            "files_rejected": int((log.status == "rejected").sum()),
+            "rows_rejected": int(log.rows_rejected.sum()),
+            "cell_warnings": outcome.warnings,
+            "file_status": markdown(_file_table(log), 50),
+            "rejected_rows": markdown(rejected[["file_path", "source_row", "source_cell", "rule", "reason"]]),
+            "preview": sample,
+        }
+    )
+    read, in_log, rejected_rows = (int(log[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
+    unbalanced = log[(log.rows_read != log.rows_loaded + log.rows_rejected)]
+    balanced = unbalanced.empty and loaded == in_log
+    yield dg.AssetCheckResult(
+        check_name="row_accounting", asset_key=key,
+        passed=balanced,
+        description=(f"读到 {read} 行 = 入库 {in_log} 行 + 被拒 {rejected_rows} 行；staging 中本次月份共 {loaded} 行" if balanced
+                     else f"运行故障：行数对不上（{'、'.join(unbalanced.file_path[:3]) or f'staging {loaded} 行 ≠ 入库 {in_log} 行'}），"
+                          "这是管道本身的错误，请把本次运行交给开发人员查看"),
+        metadata={"rows_read": read, "rows_loaded": in_log, "rows_rejected": rejected_rows, "staging_rows": loaded,
+                  BY_MONTH: by_month(periods, log, {
+                      "读到行": lambda m: m.rows_read.sum(), "入库行": lambda m: m.rows_loaded.sum(),
+                      "被拒行": lambda m: m.rows_rejected.sum(),
+                      "对不上的文件": lambda m: (m.rows_read != m.rows_loaded + m.rows_rejected).sum()})},
+    )
+    problems = log[log.status != "loaded"]
+    yield warning_check(
+        "no_rejected_rows", len(problems),
+        ok=f"{len(log)}个文件全部入库" if len(log) else "本次月份没有该数据集的文件",
+        warning=f"{len(problems)}个文件未全部入库（部分入库 {int((problems.status == 'partial').sum())} 个、"
+                f"整个被拒 {int((problems.status == 'rejected').sum())} 个，共 {rejected_rows} 行被拒；报告期 {_months(problems)}）。"
+                "原因见 audit.rejected_rows 和该期简报，请报送单位改正后重新报送",
+        metadata={"files": markdown(problems[["file_path", "status", "rows_rejected", "message"]]),
+                  BY_MONTH: by_month(periods, log, {
+                      "文件": len, "未全部入库的文件": lambda m: (m.status != "loaded").sum(),
+                      "整个被拒的文件": lambda m: (m.status == "rejected").sum(),
+                      "被拒行": lambda m: m.rows_rejected.sum()})},
+        asset_key=key,
+    )
+    mismatched = log[log.totals_check == "mismatch"]
+    yield warning_check(
+        "totals_match", len(mismatched),
+        ok="没有合计与明细不符的文件",
+        warning=f"{len(mismatched)}个文件的合计行与明细不符（报告期 {_months(mismatched)}）：差额见 audit.ingest_log.message 和该期简报",
+        metadata={"files": markdown(mismatched[["file_path", "message"]]),
+                  BY_MONTH: by_month(periods, log, {
+                      "文件": len, "合计与明细不符的文件": lambda m: (m.totals_check == "mismatch").sum()})},
+        asset_key=key,
+    )
 
 
 # audit/cross_period_flags and the check that warns while a flag of the run is unexplained.
@@ -328,64 +345,19 @@ def _flag_results(flags):
     )
 
 
-def _mart_asset(name: str):
+def _mart_spec(name: str) -> tuple[dg.AssetSpec, list[dg.AssetCheckSpec]]:
     table = MARTS[name]
     key = dg.AssetKey(["marts", name])
-    checks = MART_CHECKS.get(name, ())
     # the tables its SQL reads (marts/lineage.py), and the ingest log (a mart follows the load)
     deps = dict.fromkeys([*mart_inputs(name), "audit/ingest_log"])
-
-    @dg.asset(
-        key=key,
-        group_name="marts",
-        partitions_def=monthly,
-        backfill_policy=SINGLE_RUN,
-        deps=[dg.AssetKey(dep.split("/")) for dep in deps],
-        kinds={"duckdb", "sql"},
+    spec = dg.AssetSpec(
+        key, group_name="marts", deps=[dg.AssetKey(dep.split("/")) for dep in deps], kinds={"duckdb", "sql"},
         description=table.comment + "（SQL：shouyang_pipeline/marts/" + name + ".sql；每次按全部报告期重建）",
         metadata=definition_metadata(table),
-        check_specs=[dg.AssetCheckSpec(c.name, asset=key, description=c.description + _mart_check_note(c))
-                     for c in checks],
     )
-    def mart_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        begin_once(context, warehouse)
-        periods = context.partition_keys
-        period = periods[-1]  # the check and preview speak of the latest month of the run
-        with warehouse.get_connection() as conn:
-            total = build_mart(conn, name, now=warehouse.settings.now())
-            yield dg.MaterializeResult(metadata={
-                "dagster/row_count": total,
-                "latest_period": period,
-                "rows_latest_period": row_count(conn, table, [period]),
-                "preview": preview(conn, table, [period], 30),
-            })
-            for check in checks:
-                rows = status_check_rows(conn, name, check, period)
-                values = rows[check.column]
-                counts = {v: int((values == v).sum()) for v in check.values}
-                flagged = rows[values.isin(check.warn_on)]
-                scope = "各报告期" if check.every_period else period
-                named = flagged[check.shown[0]].astype(str)
-                if check.every_period:
-                    named = flagged["period"].astype(str) + " " + named
-                if check.every_period:
-                    months = by_month(rows["period"], rows, {v: (lambda m, v=v: (m[check.column] == v).sum())
-                                                             for v in check.values})
-                else:  # the result speaks of the latest month; the table gives each month of the run
-                    each = pd.concat([status_check_rows(conn, name, check, p).assign(period=p) for p in periods],
-                                     ignore_index=True)
-                    months = by_month(periods, each, {v: (lambda m, v=v: (m[check.column] == v).sum())
-                                                      for v in check.values})
-                yield warning_check(
-                    check.name, len(flagged),
-                    ok=f"{scope}：" + "，".join(f"{v} {n}" for v, n in counts.items()),
-                    warning=f"{scope} 有 {len(flagged)} 项为" + "、".join(f"“{v}”" for v in check.warn_on) + "："
-                            + "、".join(named[:5]) + ("等" if len(flagged) > 5 else ""),
-                    metadata={**counts, check.label: markdown(rows), BY_MONTH: months},
-                )
-
-    mart_asset.__name__ = f"marts_{name}"
-    return mart_asset
+    checks = [dg.AssetCheckSpec(c.name, asset=key, description=c.description + _mart_check_note(c))
+              for c in MART_CHECKS.get(name, ())]
+    return spec, checks
 
 
 def _mart_check_note(check) -> str:
@@ -395,7 +367,66 @@ def _mart_check_note(check) -> str:
             "各月的数字见结果元数据 by_month（报告期 → 各状态的数目））")
 
 
-MART_ASSETS = [_mart_asset(name) for name in MARTS]
+_MART_SPECS = {name: _mart_spec(name) for name in build_order()}
+
+
+# One step for every mart, built in the order of their lineage (a mart reads the marts before
+# it); each is still its own asset with its deps, materialisation and checks, and can be
+# materialised alone.
+@dg.multi_asset(
+    specs=[spec for spec, _ in _MART_SPECS.values()],
+    check_specs=[c for _, checks in _MART_SPECS.values() for c in checks],
+    partitions_def=monthly,
+    backfill_policy=SINGLE_RUN,
+    can_subset=True,
+)
+def mart_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The selected marts, each rebuilt whole from its SQL (`marts.build.build_mart`)."""
+    begin_once(context, warehouse)
+    for name in _MART_SPECS:
+        if dg.AssetKey(["marts", name]) in context.selected_asset_keys:
+            yield from _mart_results(context, warehouse, name)
+
+
+def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str):
+    table = MARTS[name]
+    key = dg.AssetKey(["marts", name])
+    checks = MART_CHECKS.get(name, ())
+    periods = context.partition_keys
+    period = periods[-1]  # the check and preview speak of the latest month of the run
+    with warehouse.get_connection() as conn:
+        total = build_mart(conn, name, now=warehouse.settings.now())
+        yield dg.MaterializeResult(asset_key=key, metadata={
+            "dagster/row_count": total,
+            "latest_period": period,
+            "rows_latest_period": row_count(conn, table, [period]),
+            "preview": preview(conn, table, [period], 30),
+        })
+        for check in checks:
+            rows = status_check_rows(conn, name, check, period)
+            values = rows[check.column]
+            counts = {v: int((values == v).sum()) for v in check.values}
+            flagged = rows[values.isin(check.warn_on)]
+            scope = "各报告期" if check.every_period else period
+            named = flagged[check.shown[0]].astype(str)
+            if check.every_period:
+                named = flagged["period"].astype(str) + " " + named
+            if check.every_period:
+                months = by_month(rows["period"], rows, {v: (lambda m, v=v: (m[check.column] == v).sum())
+                                                         for v in check.values})
+            else:  # the result speaks of the latest month; the table gives each month of the run
+                each = pd.concat([status_check_rows(conn, name, check, p).assign(period=p) for p in periods],
+                                 ignore_index=True)
+                months = by_month(periods, each, {v: (lambda m, v=v: (m[check.column] == v).sum())
+                                                  for v in check.values})
+            yield warning_check(
+                check.name, len(flagged),
+                ok=f"{scope}：" + "，".join(f"{v} {n}" for v, n in counts.items()),
+                warning=f"{scope} 有 {len(flagged)} 项为" + "、".join(f"“{v}”" for v in check.warn_on) + "："
+                        + "、".join(named[:5]) + ("等" if len(flagged) > 5 else ""),
+                metadata={**counts, check.label: markdown(rows), BY_MONTH: months},
+                asset_key=key,
+            )
 
 
 @dg.asset(
@@ -416,7 +447,8 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with setup_failure():
         with warehouse.get_connection() as conn:
             months = export_months(settings, context.partition_keys, conn)
-        staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection, months, context.run_id)
+        staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection, months, context.run_id,
+                                   force=context.run.tags.get(FORCE_TAG) == "true")
     metadata = {"files": dg.MetadataValue.md(
         "\n".join(f"- `{p}`" for p in staged.written) or "（本次运行的月份没有数据）"),
         "note": "与数据仓库一同发布（exports/published_warehouse）",
@@ -460,4 +492,4 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     return dg.MaterializeResult(metadata=metadata)
 
 
-ALL_ASSETS = [reference_tables, *STAGING_ASSETS, audit_tables, *MART_ASSETS, briefing, published_warehouse]
+ALL_ASSETS = [reference_tables, staging_tables, audit_tables, mart_tables, briefing, published_warehouse]
