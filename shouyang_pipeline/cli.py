@@ -302,10 +302,11 @@ def main() -> None:
 @click.option("--allow-empty", is_flag=True,
               help="确认原始数据目录中确实没有任何文件、要把这些报告期的数据全部移出数据仓库（否则拒绝运行）。")
 @click.option("--force", is_flag=True,
-              help="即使自上次运行以来文件、参考名录和程序都没有变化，也重新运行（默认此时不运行）。")
+              help="全部重做：每个文件重新读取入库、每个月的简报、工作簿和回执重新写出，"
+                   "即使自上次运行以来文件、参考名录和程序都没有变化（默认只做有变化的部分，没有任何变化时不运行）。")
 def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
     from .pipeline import (
-        ALLOW_EMPTY_TAG, check_work_file, parse_period, periods_to_run, precheck, preflight, refuse_wipe,
+        ALLOW_EMPTY_TAG, FORCE_TAG, check_work_file, parse_period, periods_to_run, precheck, preflight, refuse_wipe,
         remember_run, run_inputs, run_lock, unchanged_since_last_run,
     )
 
@@ -338,7 +339,8 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
                     "（如需重新运行，加 --force）。", "green")
                 summarize(settings)
                 return
-            result, label = _execute(settings, todo, {ALLOW_EMPTY_TAG: "true"} if allow_empty else {})
+            tags = {**({ALLOW_EMPTY_TAG: "true"} if allow_empty else {}), **({FORCE_TAG: "true"} if force else {})}
+            result, label = _execute(settings, todo, tags)
             if result.success and not asked:
                 remember_run(settings, inputs)
     except SetupError as exc:
@@ -733,7 +735,8 @@ def print_submission_status(rows: list[Submission], period: str, now: datetime, 
 
 
 @main.command(help="查看报送情况：按报送日历（参考名录 submitters.csv），列出某个报告期哪些单位逾期未报、逾期报送、"
-                   "文件被退回或部分入库，名单外的文件，以及各自的截止日期。只读打开已发布的数据仓库，不影响正在进行的运行；"
+                   "文件被退回或部分入库，名单外的文件，以及各自的截止日期。只读打开已发布的数据仓库，不影响正在进行的运行"
+                   "（上次运行若在发布途中中断、已提交，先补完发布；有运行在进行时不动）；"
                    "收到的文件截至上次运行，是否逾期按现在的时间判断（环境变量 SHOUYANG_NOW 可设定“现在”，如 2023-10-11T09:30）。"
                    "\n\n只是查看：照常以0退出；用法有误、数据仓库还不存在或无法读取时以2退出。")
 @click.option("--period", metavar="YYYY-MM",

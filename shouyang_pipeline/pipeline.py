@@ -46,6 +46,8 @@ from .warehouse.publish import (
 # Set on a run (`shouyang run --allow-empty`, or as a run tag in the UI) to confirm that a raw
 # dir without a single file really means: remove every period of the run from the warehouse.
 ALLOW_EMPTY_TAG = "shouyang/allow_empty"
+# A run that reads and writes everything again, whatever the digests say (`shouyang run --force`).
+FORCE_TAG = "shouyang/force"
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -203,9 +205,9 @@ def _last_run_file(settings: Settings) -> Path:
 
 def run_inputs(settings: Settings, files: list[RawFile]) -> str | None:
     """The digest of everything a run of every period reads: where it reads and writes, the code,
-    the reference lists, every file under the raw dir (path and content) and the register, and
-    the day of the run's clock (Beijing). None when something cannot be read."""
-    from .ingest.register import REGISTER_NAME
+    the reference lists, every file under the raw dir (path and content) and the register, the
+    day of the run's clock and the machine's day (Beijing). None when something cannot be read."""
+    from .ingest.register import is_register
     from .warehouse.digests import code_digest, digest_of, reference_digest
 
     reference = reference_digest(settings.reference_dir)
@@ -217,22 +219,24 @@ def run_inputs(settings: Settings, files: list[RawFile]) -> str | None:
         if sha is None and not f.unreadable:
             return None
         entries.append([f.rel_path, f.kind, sha])
-    register = settings.raw_dir / REGISTER_NAME
-    try:
-        register_sha = file_sha256(register) if register.is_file() else None
+    try:  # the register in any spelling of its extension (`register.is_register`), each one
+        registers = sorted(p for p in settings.raw_dir.iterdir() if is_register(p.name) and p.is_file())
     except OSError:
         return None
+    register_sha = [[p.name, file_sha256(p)] for p in registers]
     places = [str(p.resolve()) for p in (settings.raw_dir, settings.reference_dir, settings.warehouse,
                                          settings.export_dir, settings.archive_dir, settings.work_warehouse)]
     return digest_of({"places": places, "code": code_digest(), "reference": reference, "files": entries,
-                      "register": register_sha, "day": settings.now().date().isoformat()})
+                      "register": register_sha, "day": settings.now().date().isoformat(),
+                      # the folder's files are judged by the machine's month (a period not yet begun)
+                      "machine_day": datetime.now(BEIJING).date().isoformat()})
 
 
 def unchanged_since_last_run(settings: Settings, inputs: str | None) -> bool:
     """Whether the last run of every period succeeded with exactly these inputs, and what it
-    published is all in place: the warehouse, no publish pending or months unpublished, and
-    every export file it wrote (a briefing written without its PDF counts only while this
-    machine still cannot make one)."""
+    published is all in place and untouched: the warehouse as it was published, no publish
+    pending or months unpublished, and every export file it wrote with its content (a briefing
+    written without its PDF counts only while this machine still cannot make one)."""
     from .warehouse.digests import read_export_digests
 
     if inputs is None or not settings.warehouse.is_file() or record_path(settings.warehouse).exists():
@@ -246,8 +250,9 @@ def unchanged_since_last_run(settings: Settings, inputs: str | None) -> bool:
         return False
     if unpublished_periods(settings):
         return False
-    written = [f for entry in exports.values() for f in entry["files"]]
-    if not all((settings.export_dir / f).is_file() for f in written):
+    if last.get("warehouse") != _file_state(settings.warehouse):  # written to since (an analyst, a copy)
+        return False
+    if not all(_exports_intact(settings.export_dir, entry) for entry in exports.values()):
         return False
     without_pdf = any(not any(f.endswith(".pdf") for f in entry["files"]) for entry in exports.values())
     if without_pdf:
@@ -262,7 +267,17 @@ def remember_run(settings: Settings, inputs: str | None) -> None:
     from .warehouse.digests import read_export_digests
 
     if inputs is not None:
-        _write_json(_last_run_file(settings), {"inputs": inputs, "months": sorted(read_export_digests(settings.export_dir))})
+        _write_json(_last_run_file(settings), {"inputs": inputs, "months": sorted(read_export_digests(settings.export_dir)),
+                                               "warehouse": _file_state(settings.warehouse)})
+
+
+def _file_state(path: Path) -> list[int] | None:
+    """What changes when a file is written to or replaced: its inode, size and modification time."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
 
 
 def forget_run(settings: Settings) -> None:
@@ -524,7 +539,7 @@ class DatasetOutcome:
 
 
 def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset: str, periods: list[str],
-                    run_id: str | None = None) -> DatasetOutcome:
+                    run_id: str | None = None, *, force: bool = False) -> DatasetOutcome:
     """Re-read every current file of each period of one dataset and replace that dataset-period in
     staging and audit (one transaction each). Keeps only what metadata needs, not the rows.
 
@@ -542,7 +557,7 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
     ensure_tables(conn)
     register = read_register(settings.raw_dir)
     base = _inputs_base(settings)
-    stored = stored_inputs(conn)
+    stored = {} if force else stored_inputs(conn)  # `force`: every dataset-period read again
     reference = None
     logs, rejected, warnings = [], [], 0
     for period in periods:
@@ -585,8 +600,6 @@ def _inputs_base(settings: Settings) -> dict | None:
 def _file_hash(raw: RawFile) -> str | None:
     """The sha256 of a file ingest would open; None for one it would not (a link: never opened)
     or cannot read."""
-    from .ingest.discover import file_sha256
-
     return None if raw.unreadable else file_sha256(raw.path)
 
 
@@ -667,7 +680,8 @@ class StagedExports:
     pdf_warnings: list[str] = field(default_factory=list)
 
 
-def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str) -> StagedExports:
+def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str, *,
+                      force: bool = False) -> StagedExports:
     """Write the briefings and workbooks of `months` into the staging folder beside the exports;
     `exports/published_warehouse` moves them into place with the warehouse, in one step. A month
     with neither data nor files (they were removed) has its old exports deleted then.
@@ -702,7 +716,8 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
         with conn_factory() as conn:
             periods = queries.periods_with_data_or_files(conn, months)
             digests = month_digests(conn, periods)
-            changed = [p for p in periods if not _exports_current(export_dir, previous.get(p), digests[p], p)]
+            changed = [p for p in periods  # `force`: every month written again
+                       if force or not _exports_current(export_dir, previous.get(p), digests[p], p)]
             files_of: dict[str, list[Path]] = {}
             for period in changed:
                 md, html = write_briefing(conn, period, stage.dir)
@@ -722,8 +737,8 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
         for path in receipts:
             files_of.setdefault(path.parent.name, []).append(path)
         for period in changed:
-            entries[period] = {"digest": digests[period],
-                               "files": sorted(p.relative_to(export_dir).as_posix() for p in files_of[period])}
+            names = sorted(p.relative_to(export_dir).as_posix() for p in files_of[period])
+            entries[period] = {"digest": digests[period], "files": {n: file_sha256(stage.dir / n) for n in names}}
         for period in gone:
             for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"briefing_{period}.pdf",
                           f"marts_{period}.xlsx"):
@@ -750,11 +765,16 @@ def _exports_current(export_dir: Path, entry: dict | None, digest: str, period: 
     its PDF included unless this machine still cannot make one (asked only then: it loads WeasyPrint)."""
     from .exports.pdf import pdf_unavailable
 
-    if entry is None or entry["digest"] != digest or not entry["files"]:
-        return False
-    if not all((export_dir / name).is_file() for name in entry["files"]):
+    if entry is None or entry["digest"] != digest or not _exports_intact(export_dir, entry):
         return False
     return f"briefing_{period}.pdf" in entry["files"] or pdf_unavailable() is not None
+
+
+def _exports_intact(export_dir: Path, entry: dict) -> bool:
+    """Every file a month's exports were written as is there with the content it was written with
+    (a file edited, emptied or replaced by hand is written again)."""
+    return bool(entry["files"]) and all(sha is not None and file_sha256(export_dir / name) == sha
+                                        for name, sha in entry["files"].items())
 
 
 def publish(settings: Settings, work: Path, run_id: str):
@@ -762,7 +782,8 @@ def publish(settings: Settings, work: Path, run_id: str):
     from .warehouse.publish import publish_run
 
     done = publish_run(work, settings.warehouse, settings.export_dir, run_id)
-    clear_unpublished(settings)
+    if done.stage_found:  # else the months keep waiting for their exports: the next run writes them
+        clear_unpublished(settings)
     return done
 
 

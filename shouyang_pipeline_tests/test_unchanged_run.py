@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from click.testing import CliRunner
 
 from shouyang_pipeline import pipeline
@@ -90,8 +91,44 @@ def test_a_deleted_export_or_a_pending_month_means_running_again(settings, tmp_p
     assert SKIPPED not in again.output and (settings.export_dir / "briefing_2023-04.md").is_file()
     assert pipeline.unchanged_since_last_run(settings, inputs)
 
+    # A briefing edited by hand (same name, other content) is written again by the next run.
+    md = settings.export_dir / "briefing_2023-04.md"
+    written = md.read_bytes()
+    md.write_bytes(written + "篡改".encode())
+    assert not pipeline.unchanged_since_last_run(settings, inputs)
+    assert SKIPPED not in cli.invoke(main, ["run"], env=env).output
+    assert md.read_bytes() == written and pipeline.unchanged_since_last_run(settings, inputs)
+
+    # --force writes every export again, unchanged or not.
+    before = _exports(settings)
+    assert cli.invoke(main, ["run", "--force"], env=env).exit_code == 0
+    after = _exports(settings)
+    assert after["briefing_2023-04.md"] > before["briefing_2023-04.md"]
+    assert after["marts_2023-04.xlsx"] > before["marts_2023-04.xlsx"]
+
+    # An analyst who wrote to the published file: the run happens (and publishes the run's own).
+    with duckdb.connect(str(settings.warehouse)) as conn:
+        conn.execute("DELETE FROM staging.key_projects")
+    assert not pipeline.unchanged_since_last_run(settings, inputs)
+    assert SKIPPED not in cli.invoke(main, ["run"], env=env).output
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM staging.key_projects").fetchone()[0] == 1
+    assert pipeline.unchanged_since_last_run(settings, inputs)
+
     pipeline.mark_unpublished(settings, ["2023-04"])  # a run whose publish did not happen
     assert not pipeline.unchanged_since_last_run(settings, inputs)
+
+
+def test_a_publish_without_its_staged_exports_leaves_the_months_to_the_next_run(settings, tmp_path):
+    _write(settings, "2023-04")
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}
+    Path(env["DAGSTER_HOME"]).mkdir()
+    assert CliRunner().invoke(main, ["run"], env=env).exit_code == 0
+    pipeline.mark_unpublished(settings, ["2023-04"])
+    # the run's staging folder is gone (cleaned by someone) when its publish comes
+    done = pipeline.publish(settings, settings.work_warehouse, "a-run-whose-stage-vanished")
+    assert not done.stage_found
+    assert pipeline.unpublished_periods(settings) == {"2023-04"}
 
 
 def test_every_input_of_a_run_is_in_its_digest(settings):
@@ -111,6 +148,12 @@ def test_every_input_of_a_run_is_in_its_digest(settings):
     assert inputs() != changed
     changed = inputs()
     (settings.raw_dir / "收文登记.csv").write_text("文件,收到时间\n", encoding="utf-8")
+    assert inputs() != changed
+    changed = inputs()
+    (settings.raw_dir / "收文登记.csv").rename(settings.raw_dir / "收文登记.CSV")  # read in any case
+    changed = inputs()
+    (settings.raw_dir / "收文登记.CSV").write_text("文件,收到时间\nkey_projects/2023-04__发改局.csv,2023-05-04 10:00\n",
+                                               encoding="utf-8")
     assert inputs() != changed
     changed = inputs()
     with open(settings.reference_dir / "townships.csv", "a", encoding="utf-8") as fh:

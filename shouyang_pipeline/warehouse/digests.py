@@ -25,6 +25,7 @@ import functools
 import hashlib
 import json
 import re
+import sys
 from pathlib import Path
 
 import duckdb
@@ -35,7 +36,7 @@ from .publish import DIGESTS_NAME
 
 # The exports' digests, beside the exports (published with them: the one hidden name a stage takes).
 DIGESTS_FILE = DIGESTS_NAME
-DIGESTS_VERSION = 1
+DIGESTS_VERSION = 2  # 2: each file with its sha256 (a file edited by hand is written again)
 
 CODE_SUFFIXES = (".py", ".sql", ".j2", ".css")
 # Libraries whose behaviour shapes what is read and written: a new version redoes everything.
@@ -73,6 +74,7 @@ def code_digest() -> str:
     for path in sorted(p for p in package.rglob("*") if p.suffix in CODE_SUFFIXES and p.is_file()):
         h.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
+    h.update(f"python {sys.version}\0".encode())  # unicodedata's tables, float formatting
     for name in LIBRARIES:
         try:
             version = metadata.version(name)
@@ -164,14 +166,15 @@ def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str], extra=None
 
 
 def read_export_digests(export_dir: Path) -> dict[str, dict]:
-    """month -> {"digest", "files"} of the exports in the export dir; {} when there are none or
-    the file cannot be read (then every month is written again)."""
+    """month -> {"digest", "files": {name: sha256}} of the exports in the export dir; {} when there
+    are none or the file cannot be read (then every month is written again)."""
     try:
         data = json.loads((Path(export_dir) / DIGESTS_FILE).read_text(encoding="utf-8"))
         if data.get("version") != DIGESTS_VERSION:
             return {}
         months = data["months"]
-        return {m: {"digest": str(e["digest"]), "files": [str(f) for f in e["files"]]} for m, e in months.items()}
+        return {m: {"digest": str(e["digest"]), "files": {str(f): str(sha) for f, sha in e["files"].items()}}
+                for m, e in months.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 

@@ -82,6 +82,7 @@ class Published:
     deleted: list[Path] = field(default_factory=list)
     stale_wal: Path | None = None  # where a stale `.wal` of the replaced file was moved
     rolled_forward: bool = False  # finished by recovery, for a run killed after its commit
+    stage_found: bool = True  # False: the run's staged exports were gone, only the warehouse went out
 
 
 @dataclass
@@ -372,6 +373,7 @@ def publish_run(work: Path, published: Path, export_dir: Path | None = None, run
         record["_base"] = str(base)
         done = _apply(record)  # (c)
         _finish(rec, record)  # (d)
+        done.stage_found = stage is not None or export_dir is None
         return done
     finally:
         if not committed:
