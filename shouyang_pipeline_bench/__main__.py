@@ -119,7 +119,9 @@ def run_steps(home: Path, timeline: Path, started: float, wall_s: float) -> list
     import sqlite3
     from datetime import datetime, timezone
 
-    dbs = sorted((p for p in (home / "history" / "runs").glob("*.db") if p.name != "index.db"),
+    # only a run of this command (a `shouyang run` with nothing changed starts none)
+    dbs = sorted((p for p in (home / "history" / "runs").glob("*.db")
+                  if p.name != "index.db" and p.stat().st_mtime >= started),
                  key=lambda p: p.stat().st_mtime)
     if not dbs:
         return []
