@@ -96,7 +96,7 @@ class WarehouseResource(DuckDBResource):
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
         return cls(
             database=str(settings.work_warehouse),
-            connection_config={"storage_compatibility_version": connection.STORAGE_COMPATIBILITY},
+            connection_config=dict(connection.PIPELINE_CONFIG),
             **{name: str(getattr(settings, name)) for name in Settings.PATHS},
             clock=settings.clock.isoformat() if settings.clock else "",
         )

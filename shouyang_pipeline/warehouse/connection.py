@@ -11,6 +11,12 @@ import duckdb
 
 # The published file must open in DuckDB 1.4+ clients (the duckdb CLI on PyPI, DBeaver's driver).
 STORAGE_COMPATIBILITY = "v1.4.0"
+# The most memory DuckDB takes in the pipeline's own connections; beyond it, joins and
+# aggregates spill to a temp folder beside the file. Without it DuckDB takes up to 80 % of the
+# machine: the cross-period checks over 2 million rows held 2.5 GB (1 GB: 1.1 GB, 3x slower,
+# only at that size; BENCHMARKS.md). Read-only opens and an analyst's own session are not limited.
+MEMORY_LIMIT = "1GB"
+PIPELINE_CONFIG = {"storage_compatibility_version": STORAGE_COMPATIBILITY, "memory_limit": MEMORY_LIMIT}
 
 
 @contextmanager
@@ -19,7 +25,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    config = {} if read_only else {"storage_compatibility_version": STORAGE_COMPATIBILITY}
+    config = {} if read_only else dict(PIPELINE_CONFIG)
     conn = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
         yield conn
