@@ -26,7 +26,9 @@ from .catalog.marts import NOT_YET_DUE, OVERDUE
 from .catalog.tables import ROW_KINDS, STAGING, dataset_period_key
 from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
-from .ingest.discover import FIRST_PERIOD, RawFile, check_raw_dir, current_period, discover, file_sha256
+from .ingest.discover import (
+    FIRST_PERIOD, RawFile, archived_path, check_raw_dir, current_period, discover, file_sha256,
+)
 from .ingest.period import ingest_period, unplaced_log
 from .ingest.register import read_register
 from .marts.build import mart_rows_at
@@ -629,8 +631,7 @@ def _holds(settings: Settings, conn: duckdb.DuckDBPyConnection, key: str, files:
     held = queries.current_versions(conn, key)
     if held != {f.rel_path: hashes.get(f.rel_path) for f in files}:
         return False
-    return all(sha is None or (settings.archive_dir / f"{sha}{f.suffix}").is_file()
-               or (settings.archive_dir / f"{sha}.bin").is_file()
+    return all(sha is None or archived_path(sha, f.suffix, settings.archive_dir).is_file()
                for f in files for sha in [hashes.get(f.rel_path)])
 
 
@@ -834,12 +835,10 @@ def _archived_bytes(settings: Settings, record) -> bytes | None:
     that version (the same sha256)."""
     import hashlib
 
-    suffix = Path(record.file_name).suffix.lower()
     if record.sha256:
-        for name in (f"{record.sha256}{suffix}", f"{record.sha256}.bin"):
-            path = settings.archive_dir / name
-            if path.is_file():
-                return path.read_bytes()
+        path = archived_path(record.sha256, Path(record.file_name).suffix.lower(), settings.archive_dir)
+        if path.is_file():
+            return path.read_bytes()
     raw = settings.raw_dir / record.file_path
     try:
         if raw.is_symlink() or not raw.is_file():

@@ -264,11 +264,16 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
+def archived_path(digest: str, suffix: str, archive_dir: Path) -> Path:
+    """Where the archive keeps the file version with this sha256 (an odd suffix is kept as `.bin`)."""
+    return Path(archive_dir) / f"{digest}{suffix if _ARCHIVE_SUFFIX.match(suffix) else '.bin'}"
+
+
 def archive(data: bytes | Path, digest: str, suffix: str, archive_dir: Path) -> Path:
     """Keep a copy of this file version (bytes, or a file copied streaming), named by its sha256;
     written once, never overwritten, never left half-written."""
     archive_dir.mkdir(parents=True, exist_ok=True)
-    target = archive_dir / f"{digest}{suffix if _ARCHIVE_SUFFIX.match(suffix) else '.bin'}"
+    target = archived_path(digest, suffix, archive_dir)
     if not target.exists():
         tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
         try:

@@ -149,10 +149,10 @@ def _groups(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str | None,
     return out
 
 
-def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str], extra=None) -> dict[str, str]:
+def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, str]:
     """month -> the digest of everything its exports read: of every table, the rows of that
     month and of the earlier months of its year, and the rows of no month (or of a period that
-    is not a month); the code; `extra` (what else the writers depend on: whether a PDF can be made)."""
+    is not a month); and the code."""
     groups = _groups(conn)
     out = {}
     for month in months:
@@ -161,7 +161,7 @@ def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str], extra=None
         for table, rows in groups.items():
             tables[table] = [r for r in rows if r[0] is None or not _MONTH.match(r[0])
                              or (r[0][:4] == year and r[0] <= month)]
-        out[month] = digest_of({"month": month, "code": code_digest(), "extra": extra, "tables": tables})
+        out[month] = digest_of({"month": month, "code": code_digest(), "tables": tables})
     return out
 
 
