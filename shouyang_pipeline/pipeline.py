@@ -702,9 +702,6 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
     written for every current file that needs one, and every other receipt of those months deleted."""
     import logging
 
-    from .exports.briefing import write_briefing
-    from .exports.pdf import write_pdf
-    from .exports.workbook import write_workbook
     from .warehouse.digests import DIGESTS_FILE, month_digests, read_export_digests, write_export_digests
     from .warehouse.publish import stage_exports
 
@@ -719,22 +716,27 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
             digests = month_digests(conn, periods)
             changed = [p for p in periods  # `force`: every month written again
                        if force or not _exports_current(export_dir, previous.get(p), digests[p], p)]
-            files_of: dict[str, list[Path]] = {}
-            for period in changed:
-                md, html = write_briefing(conn, period, stage.dir)
-                mine = stage.add([md, html])
-                pdf = write_pdf(html)
-                if pdf.path is not None:
-                    mine += stage.add([pdf.path])
-                else:
-                    without_pdf.setdefault(pdf.reason or "", []).append(period)
-                    stage.remove(f"briefing_{period}.pdf")
-                mine += stage.add([write_workbook(conn, period, stage.dir)])
-                files_of[period] = mine
-                written += mine
-            gone = sorted(set(months) - set(periods))
-            receipts = stage_receipts(settings, conn, stage, sorted(changed + gone))
-            written += receipts
+            workers = export_workers(len(changed))
+            if workers == 1:
+                done = [write_month_exports(settings, conn, stage.dir, p) for p in changed]
+        if workers > 1:  # the run's connection is closed: the workers open the work file read-only
+            done = write_months_in_workers(settings, work, stage.dir, changed, workers)
+        files_of: dict[str, list[Path]] = {}
+        receipts: list[Path] = []
+        for month in done:
+            files_of[month.period] = stage.add([stage.dir / n for n in month.files])
+            written += files_of[month.period]
+            if month.pdf_reason is not None:
+                without_pdf.setdefault(month.pdf_reason, []).append(month.period)
+            for name in month.remove:
+                stage.remove(name)
+        for month in done:
+            receipts += stage.add([stage.dir / n for n in month.receipts])
+        gone = sorted(set(months) - set(periods))
+        if gone:  # no data and no file any more: their receipts are deleted
+            with conn_factory() as conn:
+                receipts += stage_receipts(settings, conn, stage, gone)
+        written += receipts
         for path in receipts:
             files_of.setdefault(path.parent.name, []).append(path)
         for period in changed:
@@ -759,6 +761,185 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
         logging.getLogger("shouyang_pipeline").warning(pdf_warnings[-1])
     return StagedExports(written, list(stage.delete), latest, receipts, months_written=changed,
                          months_unchanged=[p for p in periods if p not in changed], pdf_warnings=pdf_warnings)
+
+
+@dataclass
+class MonthExports:
+    """What was written for one month, or one part of it, into the staging folder (names relative
+    to it)."""
+
+    period: str
+    files: list[str] = field(default_factory=list)  # the briefing (md, html, PDF when it could be made), the workbook
+    receipts: list[str] = field(default_factory=list)  # receipts/<period>/<file>__回执.xlsx
+    remove: list[str] = field(default_factory=list)  # published exports to delete: its old PDF, receipts no longer needed
+    pdf_reason: str | None = None  # why the PDF could not be made
+
+    def __add__(self, other: "MonthExports") -> "MonthExports":
+        return MonthExports(self.period, self.files + other.files, self.receipts + other.receipts,
+                            self.remove + other.remove, self.pdf_reason if other.pdf_reason is None else other.pdf_reason)
+
+
+def _write_briefing_part(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str) -> MonthExports:
+    from .exports.briefing import write_briefing
+    from .exports.pdf import write_pdf
+
+    md, html = write_briefing(conn, period, stage_dir)
+    pdf = write_pdf(html)
+    if pdf.path is not None:
+        return MonthExports(period, files=[md.name, html.name, pdf.path.name])
+    return MonthExports(period, files=[md.name, html.name], remove=[f"briefing_{period}.pdf"], pdf_reason=pdf.reason or "")
+
+
+def _write_workbook_part(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str) -> MonthExports:
+    from .exports.workbook import write_workbook
+
+    return MonthExports(period, files=[write_workbook(conn, period, stage_dir).name])
+
+
+def _write_receipts_part(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str) -> MonthExports:
+    written, remove = month_receipts(settings, conn, stage_dir, period)
+    return MonthExports(period, receipts=written, remove=remove)
+
+
+# The parts of a month's exports, each written on its own (by a worker, when there are several
+# months), in the order of the month's files; the heaviest at a province's size (the workbook,
+# then the receipts of big files) are handed out first.
+EXPORT_PARTS = {"briefing": _write_briefing_part, "workbook": _write_workbook_part, "receipts": _write_receipts_part}
+HEAVIEST_FIRST = ("workbook", "receipts", "briefing")
+
+
+def write_month_exports(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str,
+                        parts: tuple[str, ...] = tuple(EXPORT_PARTS)) -> MonthExports:
+    """A month's briefing (Markdown, HTML, PDF), analysts' workbook and receipts (or the `parts`
+    named), into `stage_dir`."""
+    done = MonthExports(period)
+    for part in parts:
+        done = done + EXPORT_PARTS[part](settings, conn, stage_dir, period)
+    return done
+
+
+# At most this many processes write a run's months at once: each holds a month's rows and its
+# writers (a few hundred MB at a province's size), so more would cost memory for little time.
+MAX_EXPORT_WORKERS = 4
+
+
+def export_workers(months: int) -> int:
+    """How many processes write `months` months: one (this process) for a single month (a worker
+    costs its start-up, about as much as a small month's exports) or on a single core; else one
+    per core the run may use, up to MAX_EXPORT_WORKERS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return 1 if months < 2 else max(1, min(cores, MAX_EXPORT_WORKERS))
+
+
+def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, months: list[str],
+                            workers: int) -> list[MonthExports]:
+    """`write_month_exports` of `months` in `workers` worker processes (`python -c`, this package's
+    `export_worker`), each opening the work file read-only: the writers are pure Python
+    (xlsxwriter, openpyxl, matplotlib, WeasyPrint), so a process per core is what uses the cores.
+    Each part of a month (`EXPORT_PARTS`) goes to whichever worker is free, the heaviest first.
+    Returns the months in their order, as one process would have written them; a part that failed
+    fails the step with the worker's traceback, as it would in this process, and the workers are
+    stopped. The caller holds no connection to the work file (DuckDB lets readers of other
+    processes open it only then). A worker whose stdin closes (the run was killed) stops after
+    its part."""
+    import subprocess
+    import sys
+    import threading
+
+    job = json.dumps({"paths": {name: str(getattr(settings, name)) for name in Settings.PATHS},
+                      "clock": settings.clock.isoformat() if settings.clock else None,
+                      "work": str(work), "stage_dir": str(stage_dir)}, ensure_ascii=False)
+    code = "from shouyang_pipeline.pipeline import export_worker; export_worker()"
+    queue = [(period, part) for part in reversed(HEAVIEST_FIRST) for period in reversed(months)]  # popped from the end
+    results: dict[tuple[str, str], MonthExports] = {}
+    failures: list[str] = []
+    lock = threading.Lock()
+    procs = [subprocess.Popen([sys.executable, "-c", code, job], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, encoding="utf-8") for _ in range(workers)]
+    errors = ["" for _ in procs]
+
+    def drain(i: int) -> None:  # a worker's stderr, read as it comes (a full pipe would block it)
+        errors[i] = procs[i].stderr.read()
+
+    def feed(proc: subprocess.Popen) -> None:
+        while True:
+            with lock:
+                if failures or not queue:
+                    break
+                item = queue.pop()
+            try:
+                proc.stdin.write(json.dumps(item) + "\n")
+                proc.stdin.flush()
+                reply = json.loads(proc.stdout.readline() or "null")
+            except (OSError, ValueError):
+                reply = None
+            with lock:
+                if reply is None:
+                    failures.append(f"{item[0]}：导出进程意外退出（退出码 {proc.poll()}）")
+                elif "error" in reply:
+                    failures.append(f"{item[0]}：{reply['error']}")
+                else:
+                    results[item] = MonthExports(**reply["done"])
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+
+    drains = [threading.Thread(target=drain, args=(i,), daemon=True) for i in range(workers)]
+    feeds = [threading.Thread(target=feed, args=(proc,), daemon=True) for proc in procs]
+    try:
+        for t in drains + feeds:
+            t.start()
+        for t in feeds:
+            t.join()
+    finally:
+        for proc in procs:
+            if failures or proc.poll() is None and len(results) < len(months) * len(EXPORT_PARTS):
+                proc.kill()
+            proc.wait()
+        for t in drains:
+            t.join(timeout=5)
+    if failures:
+        tail = "\n".join(e[-4000:] for e in errors if e.strip())
+        raise RuntimeError("写出月度简报、工作簿和回执时出错：\n" + "\n".join(failures) + (f"\n{tail}" if tail else ""))
+    done = []
+    for period in months:
+        month = MonthExports(period)
+        for part in EXPORT_PARTS:
+            month = month + results[(period, part)]
+        done.append(month)
+    return done
+
+
+def export_worker() -> None:
+    """A worker of `write_months_in_workers`: reads `[period, part]` lines on stdin, writes each into
+    the staging folder and answers one JSON line on stdout ({"done": …} or {"error": traceback})."""
+    import sys
+    import traceback
+    from dataclasses import asdict
+
+    from .warehouse.connection import MEMORY_LIMIT
+
+    job = json.loads(sys.argv[1])
+    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the answers
+    sys.stdout = sys.stderr
+    settings = Settings(**{name: Path(v) for name, v in job["paths"].items()},
+                        clock=datetime.fromisoformat(job["clock"]) if job["clock"] else None)
+    with connect(Path(job["work"]), read_only=True) as conn:
+        conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        for line in sys.stdin:
+            period, part = json.loads(line)
+            try:
+                done = write_month_exports(settings, conn, Path(job["stage_dir"]), period, (part,))
+                reply = {"done": asdict(done)}
+            except Exception:  # noqa: BLE001 - the run's step fails with it (write_months_in_workers)
+                reply = {"error": traceback.format_exc()}
+            answer.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            answer.flush()
 
 
 def _exports_current(export_dir: Path, entry: dict | None, digest: str, period: str) -> bool:
@@ -797,29 +978,43 @@ RECEIPTS_DIR = "receipts"
 
 
 def stage_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage, months: list[str]) -> list[Path]:
-    """Stage `receipts/<period>/<file>__回执.xlsx` for every current file of `months` that was
-    rejected, has rejected rows, cell warnings or unexplained cross-period flags (a file of a
-    dataset's folder rejected for its name, as a month its dataset does not report, in the period
-    its name gives: `exports.receipts.period_files`); every other receipt of those months (a file
-    corrected, removed, or now clean) is deleted at the publish.
-    Returns where the staged receipts will be once published."""
-    from .exports.receipts import SUFFIX, period_files, receipt_names, write_receipt
-
+    """Stage the receipts of `months` (`month_receipts`); returns where the staged receipts will be
+    once published."""
     written: list[Path] = []
     for period in months:
-        records = [r for r in period_files(conn, period) if r.needs_receipt]
-        names = receipt_names(records)
-        folder = stage.dir / RECEIPTS_DIR / period
-        for record in records:
-            folder.mkdir(parents=True, exist_ok=True)
-            written += stage.add([write_receipt(receipt_of(settings, record), folder / names[record.file_path])])
-        published = settings.export_dir / RECEIPTS_DIR / period
-        if published.is_dir():
-            for old in sorted(published.iterdir()):
-                if (old.name.endswith(SUFFIX) and not old.name.startswith(".") and "\\" not in old.name
-                        and old.name not in names.values() and old.is_file()):
-                    stage.remove(f"{RECEIPTS_DIR}/{period}/{old.name}")
+        names, remove = month_receipts(settings, conn, stage.dir, period)
+        written += stage.add([stage.dir / n for n in names])
+        for name in remove:
+            stage.remove(name)
     return written
+
+
+def month_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path,
+                   period: str) -> tuple[list[str], list[str]]:
+    """Write `receipts/<period>/<file>__回执.xlsx` into `stage_dir` for every current file of the
+    month that was rejected, has rejected rows, cell warnings or unexplained cross-period flags (a
+    file of a dataset's folder rejected for its name, as a month its dataset does not report, in
+    the period its name gives: `exports.receipts.period_files`). Returns the names written
+    (relative to `stage_dir`) and the month's other published receipts (a file corrected, removed,
+    or now clean), to delete at the publish."""
+    from .exports.receipts import SUFFIX, period_files, receipt_names, write_receipt
+
+    records = [r for r in period_files(conn, period) if r.needs_receipt]
+    names = receipt_names(records)
+    folder = stage_dir / RECEIPTS_DIR / period
+    written = []
+    for record in records:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_receipt(receipt_of(settings, record), folder / names[record.file_path])
+        written.append(f"{RECEIPTS_DIR}/{period}/{names[record.file_path]}")
+    remove = []
+    published = settings.export_dir / RECEIPTS_DIR / period
+    if published.is_dir():
+        for old in sorted(published.iterdir()):
+            if (old.name.endswith(SUFFIX) and not old.name.startswith(".") and "\\" not in old.name
+                    and old.name not in names.values() and old.is_file()):
+                remove.append(f"{RECEIPTS_DIR}/{period}/{old.name}")
+    return written, remove
 
 
 def published_receipts(settings: Settings) -> list[Path]:

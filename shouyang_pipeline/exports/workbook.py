@@ -33,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 import xlsxwriter
+import xlsxwriter.worksheet
 
 from ..catalog.datasets import DATASETS
 from ..catalog.marts import MARTS
@@ -97,10 +98,26 @@ def _converter(column: Column):
     return str
 
 
+class _WideGlyphs(dict):
+    """character -> 1 for a CJK (wide or full-width) glyph, else 0; filled as characters are met."""
+
+    def __missing__(self, ch: str) -> int:
+        wide = self[ch] = 1 if unicodedata.east_asian_width(ch) in "WF" else 0
+        return wide
+
+
+_WIDE = _WideGlyphs()
+
+
 def display_width(text: str) -> int:
     """Excel character units a text takes in a cell: a CJK (wide) glyph a little more than two
     digits (2.2), anything else one."""
-    return math.ceil(sum(2.2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text))
+    if text.isascii():
+        return len(text)
+    wide = sum(map(_WIDE.__getitem__, text))
+    if wide % 5:  # 2.2 × wide is not whole: the float sum's error (far below 0.2) rounds up alike
+        return -(-(22 * wide + 10 * (len(text) - wide)) // 10)
+    return math.ceil(sum(2.2 if _WIDE[ch] else 1 for ch in text))  # as it always was, to the last bit
 
 
 def lines_needed(text: str, width: int) -> int:
@@ -134,7 +151,40 @@ def column_width(heading: str, values: list[str], cap: int = MAX_WIDTH) -> tuple
     """As wide as the widest value (plus a margin), and wide enough for the header on at most
     two lines; never narrower than MIN_WIDTH nor wider than `cap`. Also whether values are
     longer than that (they wrap)."""
-    content = max((display_width(v) for v in values), default=0)
+    return _width(heading, max((display_width(v) for v in values), default=0), cap)
+
+
+def _fixed_decimals(fmt: str | None) -> bool:
+    """Whether `shown` writes a figure in `fmt` with a fixed number of decimals (`f"{v:,.2f}"`,
+    `f"{v:.0f}"`), so that it takes more room the further it is from zero."""
+    return fmt is not None and (fmt in (MONEY_FORMAT, PERCENT_FORMAT, COUNT_FORMAT, "0") or fmt.startswith("#,##0"))
+
+
+def content_width(values: list, fmt: str | None) -> int:
+    """`max(display_width(shown(v, fmt)) for v in values)` (0 for none), without showing every value:
+    in a format with a fixed number of decimals a figure takes more room the further it is from
+    zero (its smallest and largest are enough), and text is measured once per distinct value."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return 0
+    kinds = {type(v) for v in present}
+    if kinds <= {int, float, Decimal}:
+        numbers = [float(v) for v in present]
+        zeros = {shown(z, fmt) for z in numbers if z == 0}  # 0.0 and -0.0 are equal, not shown alike
+        growing = _fixed_decimals(fmt) and not any(v != v for v in numbers)
+        if growing and math.isfinite(lo := min(numbers)) and math.isfinite(hi := max(numbers)):
+            texts = {shown(lo, fmt), shown(hi, fmt)} | zeros
+        else:
+            texts = {shown(v, fmt) for v in set(numbers)} | zeros
+    elif kinds <= {str, bool, date, datetime}:
+        texts = {shown(v, fmt) for v in set(present)}
+    else:
+        texts = {shown(v, fmt) for v in present}
+    return max(map(display_width, texts), default=0)
+
+
+def _width(heading: str, content: int, cap: int) -> tuple[int, bool]:
+    """`column_width` from the widest value's width."""
     head = math.ceil(display_width(heading) / HEADER_LINES) + 1  # a line breaks between words
     wanted = max(content, head) + 2
     return max(MIN_WIDTH, min(cap, wanted)), wanted > cap
@@ -189,6 +239,69 @@ AUDIT_SHEETS: dict[str, tuple[Table, str, str]] = {
     "cross_period_flags": (AUDIT["cross_period_flags"], 'dataset, file_path, source_row, rule, "column"',
                            "本期未发现与上期对不上的数字"),
 }
+
+
+def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dict[int, int]:
+    """Data row (0-based) -> the lines its most wrapped cell takes, for the rows taking more than
+    one (`lines_needed` of each distinct text once)."""
+    lines: dict[int, int] = {}
+    for j in wrapped_cols:
+        values = columns[j]
+        if all(v is None or type(v) is str for v in values):
+            of = {v: lines_needed(v or "", widths[j]) for v in set(values)}
+            if max(of.values(), default=1) <= 1:
+                continue
+            counts = map(of.__getitem__, values)
+        else:
+            counts = (lines_needed(str(v or ""), widths[j]) for v in values)
+        for i, n in enumerate(counts):
+            if n > 1 and n > lines.get(i, 1):
+                lines[i] = n
+    return lines
+
+
+_STR, _NUMBER, _FLAG, _AS_IS = range(4)
+
+
+def _kind(column: Column) -> int:
+    """How `_converter` writes the column's values, for `_write_rows`."""
+    conv = _converter(column)
+    if conv is str:
+        return _STR
+    if conv is float:
+        return _NUMBER
+    return _FLAG if column.sql_type == "BOOLEAN" else _AS_IS
+
+
+def _write_rows(ws, data: list[tuple], cols: list[Column], heights: dict[int, int]) -> None:
+    """The data rows from the sheet's second row on, each value written as `write_row` would write
+    its converted value (a flag as 是/否, a figure as a number, text as text, an empty text not at
+    all), but by its column's type rather than each value's; a row whose cell cannot be written
+    whole (a text over Excel's 32,767 characters, cut) stops there, as `write_row` does."""
+    write, write_string, write_number = ws.write, ws.write_string, ws.write_number
+    kinds = [_kind(c) for c in cols]
+    converters = [_converter(c) for c in cols]
+    for r, row in enumerate(data, start=1):
+        if r - 1 in heights:
+            ws.set_row(r, row_height(heights[r - 1]))
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            kind = kinds[j]
+            if kind == _STR:
+                if type(v) is not str:
+                    v = str(v)
+                if not v:  # written as a blank without a format: nothing
+                    continue
+                error = write_string(r, j, v)
+            elif kind == _NUMBER:
+                error = write_number(r, j, float(v))
+            elif kind == _FLAG:
+                error = write_string(r, j, "是" if v else "否")
+            else:
+                error = write(r, j, converters[j](v))
+            if error:
+                break
 
 
 def _header_text(text: str) -> str:
@@ -286,11 +399,12 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
             ws.freeze_panes(1, 0)
             converters = [_converter(c) for c in cols]
             codes = [number_format(c) for c in cols]
+            columns = list(zip(*data)) if data else [() for _ in cols]
             widths, wrapped_cols = [], []
             for j, c in enumerate(cols):
                 text = converters[j] is str
-                width, wrap_it = column_width(header(c), [shown(row[j], codes[j]) for row in data],
-                                              TEXT_WIDTH if text else MAX_WIDTH)
+                width, wrap_it = _width(header(c), content_width(columns[j], codes[j]),
+                                        TEXT_WIDTH if text else MAX_WIDTH)
                 widths.append(width)
                 if wrap_it:
                     wrapped_cols.append(j)
@@ -299,11 +413,8 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
             for j, c in enumerate(cols):
                 ws.write(0, j, header(c), head)
                 ws.write_comment(0, j, f"{c.name}（{c.sql_type}）\n{c.comment}", {"x_scale": 2, "y_scale": 1.5})
-            for r, row in enumerate(data, start=1):
-                lines = max((lines_needed(str(row[j] or ""), widths[j]) for j in wrapped_cols), default=1)
-                if lines > 1:
-                    ws.set_row(r, row_height(lines))
-                ws.write_row(r, 0, [None if v is None else conv(v) for conv, v in zip(converters, row)])
+            heights = _row_lines(columns, wrapped_cols, widths)
+            _write_rows(ws, data, cols, heights)
             if cols:
                 ws.autofilter(0, 0, max(len(data), 1), len(cols) - 1)
             _print_setup(ws, table.title, period, source)
