@@ -806,6 +806,7 @@ def _write_receipts_part(settings: Settings, conn: duckdb.DuckDBPyConnection, st
 # then the receipts of big files) are handed out first.
 EXPORT_PARTS = {"briefing": _write_briefing_part, "workbook": _write_workbook_part, "receipts": _write_receipts_part}
 HEAVIEST_FIRST = ("workbook", "receipts", "briefing")
+PART_TITLES = {"briefing": "简报", "workbook": "分析用Excel工作簿", "receipts": "回执"}
 
 
 def write_month_exports(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str,
@@ -877,10 +878,12 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
             except (OSError, ValueError):
                 reply = None
             with lock:
+                what = f"{item[0]}的{PART_TITLES[item[1]]}未能写出"
                 if reply is None:
-                    failures.append(f"{item[0]}：导出进程意外退出（退出码 {proc.poll()}）")
-                elif "error" in reply:
-                    failures.append(f"{item[0]}：{reply['error']}")
+                    failures.append(f"{what}：导出进程意外退出（退出码 {proc.wait()}）")
+                elif "error" in reply:  # its last line (`OSError: [Errno 28] No space left…`) first
+                    lines = [line for line in reply["error"].splitlines() if line.strip()]
+                    failures.append(f"{what}：{lines[-1] if lines else ''}\n{reply['error']}")
                 else:
                     results[item] = MonthExports(**reply["done"])
         try:
@@ -904,7 +907,7 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
             t.join(timeout=5)
     if failures:
         tail = "\n".join(e[-4000:] for e in errors if e.strip())
-        raise RuntimeError("写出月度简报、工作簿和回执时出错：\n" + "\n".join(failures) + (f"\n{tail}" if tail else ""))
+        raise RuntimeError("\n".join(sorted(failures)) + (f"\n{tail}" if tail else ""))  # by month
     done = []
     for period in months:
         month = MonthExports(period)

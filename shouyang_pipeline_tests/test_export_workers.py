@@ -74,6 +74,5 @@ def test_a_failing_worker_fails_with_the_month_named(tmp_path):
         pipeline.write_months_in_workers(settings, tmp_path / "no-such.duckdb", tmp_path / "stage",
                                          ["2023-01", "2023-02"], 2)
     text = str(caught.value)
-    assert "写出月度简报、工作簿和回执时出错" in text
-    assert "2023-0" in text and "导出进程意外退出" in text
+    assert text.startswith("2023-01的分析用Excel工作簿未能写出：导出进程意外退出（退出码 1）")
     assert "no-such.duckdb" in text  # the worker's own error, from its stderr
