@@ -828,11 +828,23 @@ def export_workers(months: int) -> int:
     """How many processes write `months` months: one (this process) for a single month (a worker
     costs its start-up, about as much as a small month's exports) or on a single core; else one
     per core the run may use, up to MAX_EXPORT_WORKERS."""
+    return 1 if months < 2 else max(1, min(usable_cores(), MAX_EXPORT_WORKERS))
+
+
+def usable_cores() -> int:
+    """The cores this process may use: its CPU affinity, and a container's CPU quota (cgroup v2
+    `cpu.max`, rounded up) when it has one."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return 1 if months < 2 else max(1, min(cores, MAX_EXPORT_WORKERS))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
 
 
 def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, months: list[str],
@@ -844,8 +856,9 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
     Returns the months in their order, as one process would have written them; a part that failed
     fails the step with the worker's traceback, as it would in this process, and the workers are
     stopped. The caller holds no connection to the work file (DuckDB lets readers of other
-    processes open it only then). A worker whose stdin closes (the run was killed) stops after
-    its part."""
+    processes open it only then). A worker is started with `-P` and this package's own folder
+    first on its path (never another checkout's in the working directory); it stops when this
+    process dies (`export_worker`)."""
     import subprocess
     import sys
     import threading
@@ -853,13 +866,16 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
     job = json.dumps({"paths": {name: str(getattr(settings, name)) for name in Settings.PATHS},
                       "clock": settings.clock.isoformat() if settings.clock else None,
                       "work": str(work), "stage_dir": str(stage_dir)}, ensure_ascii=False)
-    code = "from shouyang_pipeline.pipeline import export_worker; export_worker()"
+    root = str(Path(__file__).resolve().parents[1])  # where this very package was imported from
+    code = (f"import sys; sys.path.insert(0, {root!r}); "
+            "from shouyang_pipeline.pipeline import export_worker; export_worker()")
     queue = [(period, part) for part in reversed(HEAVIEST_FIRST) for period in reversed(months)]  # popped from the end
     results: dict[tuple[str, str], MonthExports] = {}
     failures: list[str] = []
     lock = threading.Lock()
-    procs = [subprocess.Popen([sys.executable, "-c", code, job], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, encoding="utf-8") for _ in range(workers)]
+    procs = [subprocess.Popen([sys.executable, "-P", "-c", code, job, str(os.getpid())], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                              errors="replace") for _ in range(workers)]
     errors = ["" for _ in procs]
 
     def drain(i: int) -> None:  # a worker's stderr, read as it comes (a full pipe would block it)
@@ -874,13 +890,20 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
             try:
                 proc.stdin.write(json.dumps(item) + "\n")
                 proc.stdin.flush()
-                reply = json.loads(proc.stdout.readline() or "null")
+                reply = _answer(proc.stdout)
             except (OSError, ValueError):
                 reply = None
+            if reply is None:  # it ended, or answered nonsense: stopped, outside the lock
+                try:
+                    code = proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    code = proc.wait()
             with lock:
                 what = f"{item[0]}的{PART_TITLES[item[1]]}未能写出"
                 if reply is None:
-                    failures.append(f"{what}：导出进程意外退出（退出码 {proc.wait()}）")
+                    killed = "，可能是内存不足被系统终止" if code == -9 else ""
+                    failures.append(f"{what}：导出进程意外退出（退出码 {code}{killed}）")
                 elif "error" in reply:  # its last line (`OSError: [Errno 28] No space left…`) first
                     lines = [line for line in reply["error"].splitlines() if line.strip()]
                     failures.append(f"{what}：{lines[-1] if lines else ''}\n{reply['error']}")
@@ -917,19 +940,41 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
     return done
 
 
+# An export worker's answers start with this, so that a line anything else prints is never taken for one.
+_ANSWER = "\x1eshouyang-export "
+
+
+def _answer(stream) -> dict | None:
+    """The next answer of a worker (None at the end of its output)."""
+    for line in stream:
+        if line.startswith(_ANSWER):
+            return json.loads(line[len(_ANSWER):])
+    return None
+
+
 def export_worker() -> None:
     """A worker of `write_months_in_workers`: reads `[period, part]` lines on stdin, writes each into
-    the staging folder and answers one JSON line on stdout ({"done": …} or {"error": traceback})."""
+    the staging folder and answers one line on stdout (`_ANSWER` and {"done": …} or {"error":
+    traceback}). Exits at once when the run's process is gone (killed: its stdin stays open when
+    the kill is abrupt, and nobody would read what it writes)."""
     import sys
+    import threading
     import traceback
     from dataclasses import asdict
 
     from .warehouse.connection import MEMORY_LIMIT
 
-    job = json.loads(sys.argv[1])
+    job, parent = json.loads(sys.argv[1]), int(sys.argv[2])
     answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the answers
     sys.stdout = sys.stderr
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
     settings = Settings(**{name: Path(v) for name, v in job["paths"].items()},
                         clock=datetime.fromisoformat(job["clock"]) if job["clock"] else None)
     with connect(Path(job["work"]), read_only=True) as conn:
@@ -941,7 +986,7 @@ def export_worker() -> None:
                 reply = {"done": asdict(done)}
             except Exception:  # noqa: BLE001 - the run's step fails with it (write_months_in_workers)
                 reply = {"error": traceback.format_exc()}
-            answer.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            answer.write(_ANSWER + json.dumps(reply, ensure_ascii=False) + "\n")
             answer.flush()
 
 

@@ -60,7 +60,7 @@ ROOMS: dict[str, list[tuple[str, str, str | None, str | None]]] = {
     "exports: briefing (md/html, SVG charts)": [(PKG + "exports/briefing.py", "write_briefing", None, None)],
     "exports: briefing PDF": [(PKG + "exports/pdf.py", "write_pdf", None, None)],
     "exports: Excel workbook": [(PKG + "exports/workbook.py", "write_workbook", None, None)],
-    "exports: receipts (回执, files read again)": [(PKG + "pipeline.py", "stage_receipts", None, None)],
+    "exports: receipts (回执, files read again)": [(PKG + "pipeline.py", "month_receipts", None, None)],
     "publish (warehouse copy + exports moved into place)": [(PKG + "pipeline.py", "publish", None, None)],
     "checks before the run (begin_run)": [(PKG + "pipeline.py", "begin_run", None, None)],
     "asset metadata (previews, markdown, row counts)": [
@@ -138,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
                else args.periods.split(","))
     cli_args = ["run", *[a for p in periods for a in ("--period", p)]]
 
-    from shouyang_pipeline import cli
+    from shouyang_pipeline import cli, pipeline
 
+    # cProfile sees only this process: the months are written here, not by the export workers
+    # (the profile is of the work, not of how it is spread over the cores).
+    pipeline.export_workers = lambda months: 1
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()

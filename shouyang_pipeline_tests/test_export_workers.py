@@ -76,3 +76,45 @@ def test_a_failing_worker_fails_with_the_month_named(tmp_path):
     text = str(caught.value)
     assert text.startswith("2023-01的分析用Excel工作簿未能写出：导出进程意外退出（退出码 1）")
     assert "no-such.duckdb" in text  # the worker's own error, from its stderr
+
+
+def test_a_package_of_the_same_name_in_the_working_directory_is_not_what_workers_run(tmp_path, monkeypatch):
+    """Workers run this very package, never one the directory the run started in happens to hold."""
+    (tmp_path / "cwd" / "shouyang_pipeline").mkdir(parents=True)
+    (tmp_path / "cwd" / "shouyang_pipeline" / "__init__.py").write_text("raise ImportError('another checkout')\n")
+    monkeypatch.chdir(tmp_path / "cwd")
+    settings = Settings(tmp_path / "raw", tmp_path / "w" / "warehouse.duckdb", tmp_path / "exports",
+                        tmp_path / "archive", tmp_path / "reference")
+    (tmp_path / "stage").mkdir()
+    with pytest.raises(RuntimeError) as caught:
+        pipeline.write_months_in_workers(settings, tmp_path / "no-such.duckdb", tmp_path / "stage", ["2023-01"], 1)
+    assert "no-such.duckdb" in str(caught.value) and "another checkout" not in str(caught.value)
+
+
+def test_a_worker_whose_run_is_gone_stops(tmp_path):
+    """A run killed outright (its stdin pipes stay open) leaves no worker holding the work file."""
+    import json
+    import subprocess
+    import sys
+
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "work.duckdb")).close()
+    job = json.dumps({"paths": {n: str(tmp_path / n) for n in Settings.PATHS}, "clock": None,
+                      "work": str(tmp_path / "work.duckdb"), "stage_dir": str(tmp_path)})
+    code = "from shouyang_pipeline.pipeline import export_worker; export_worker()"
+    # its "run" is a process that is not its parent: as if the parent had died and it was re-parented
+    worker = subprocess.Popen([sys.executable, "-P", "-c", code, job, "1"], stdin=subprocess.PIPE)
+    try:
+        assert worker.wait(timeout=60) == 1
+    finally:
+        worker.kill()
+    duckdb.connect(str(tmp_path / "work.duckdb")).close()  # no reader left on it
+
+
+def test_only_marked_lines_are_answers():
+    import io
+
+    stream = io.StringIO("printed by a library at start-up\n" + pipeline._ANSWER + '{"done": {"period": "2023-01"}}\n')
+    assert pipeline._answer(stream) == {"done": {"period": "2023-01"}}
+    assert pipeline._answer(stream) is None

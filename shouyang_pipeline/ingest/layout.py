@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from ..catalog.datasets import Dataset, Field
 from ..catalog.datasets.base import SEQUENCE_HEADERS
 from ..text import norm
 from .read import FileRejected, Grid
+from .values import _PRINTABLE_INVISIBLE
 
 HEADER_SEARCH_ROWS = 10
 # The hidden sheet `shouyang template` adds for a drop-down list too long to be written into the
@@ -237,6 +239,45 @@ def classify_row(cells: list[object], *, data_columns: Collection[int] | None = 
     return None
 
 
+def _surely_data(cells: list[object], data_columns: Collection[int] | None) -> bool:
+    """True only when `classify_row(cells, data_columns=data_columns)` (no merge copies) is None,
+    told quickly; False: ask `classify_row`.
+
+    A text that is printable, holds no space, is already NFKC and holds none of the printable
+    invisible characters is its own `norm`, so the markers are looked for in it as it is. An int
+    or float reads as ASCII digits (`-3`, `1.5`, `1e+20`, `nan`): no marker starts like that. Any
+    other cell (a date, a spaced or unusual text) is left to `classify_row`. The cells are walked
+    as `_marker_cell` walks them: bare numbers outside `data_columns` (a 序号) are passed over
+    to the first cell that is the row's marker; the first filled cell is also the one a footer
+    or a section heading is read in.
+    """
+    first = True
+    for idx, c in enumerate(cells):
+        if c is None:
+            continue
+        t = type(c)
+        if t is str:
+            if not c or not c.isprintable() or " " in c:
+                return False  # blank, spaced or with invisible characters: not its own norm
+            if not c.isascii() and (not unicodedata.is_normalized("NFKC", c) or _PRINTABLE_INVISIBLE.search(c)):
+                return False
+            if first and (c.startswith(FOOTERS) or _SECTION.match(c)):
+                return False
+            sequence = c.isdigit()
+            if not sequence and (c in TOTALS or c == "小计" or c.startswith("其中")):
+                return False
+        elif t is int:
+            sequence = True
+        elif t is float:
+            sequence = c.is_integer()
+        else:
+            return False
+        if data_columns is None or not sequence or idx in data_columns:
+            return True  # the marker cell, and no marker in it (a bare number is none either)
+        first = False
+    return False  # nothing but 序号: blank, or a row `classify_row` reads
+
+
 # `联系电话：0354-…`, `填报日期: 2023-03-05`: a label and its value, as written under a table.
 _LABEL = re.compile(r"^[^\W\d_]{1,8}:")
 _DATA_VALUES = 4  # values that make a row data, whatever its first cell looks like
@@ -270,7 +311,11 @@ def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None 
     `classify_row`.
     """
     copies = copies or [()] * len(rows)
-    kinds = [classify_row(cells, data_columns=data_columns, copies=row_copies) for cells, row_copies in zip(rows, copies)]
+    # Most rows of a big file are plain data rows: `_surely_data` says so in a few C-level string
+    # operations, and `classify_row` decides every other row (and every row a merge fills).
+    kinds = [None if not row_copies and _surely_data(cells, data_columns) else
+             classify_row(cells, data_columns=data_columns, copies=row_copies)
+             for cells, row_copies in zip(rows, copies)]
     last_data = next((i for i in range(len(rows) - 1, -1, -1)
                       if kinds[i] is None and _is_substantial(rows[i], data_columns)), -1)
     footer_start = next((i for i in range(last_data + 1, len(rows)) if kinds[i] == "footer"), len(rows))

@@ -7,8 +7,8 @@ warnings, the ingest log) and touches nothing but the archive.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import pandas as pd
@@ -151,15 +151,19 @@ def _submitter_hint(f: Field, raw: RawFile, reference: Reference) -> str:
 
 
 def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
+    values = [row.values for row in rows]
     for f in dataset.all_fields:
         for rule in f.rules:
             if rule.canonicalises:
-                seen: dict[object, object] = {}  # the same few spellings recur on every row
-                for row in rows:
-                    value = row.values.get(f.name)
-                    if value not in seen:
-                        seen[value] = rule.canonical(value, reference)
-                    row.values[f.name] = seen[value]
+                # The same few spellings recur on every row: each distinct one canonicalised once
+                # (the first of equal ones, in row order, stands for them), and only the cells
+                # whose value changes are written back.
+                column = list(map(dict.get, values, repeat(f.name)))
+                seen = {v: rule.canonical(v, reference) for v in dict.fromkeys(column)}
+                for row_values, value in zip(values, column):
+                    canonical = seen[value]
+                    if canonical is not value or value is None:
+                        row_values[f.name] = canonical
 
 
 def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference, period: str) -> None:
@@ -200,15 +204,9 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
     """Reject every row whose key another row of the period has, on the cell of its key column
     (the last key column the file has: 村名称 rather than 所属乡镇), naming the other rows: by row
     number in the same file (本文件第N行), by file and row number in another."""
-    groups: dict[tuple, list[Row]] = defaultdict(list)
-    for row in rows:
-        key = tuple(row.values.get(k) for k in dataset.key)
-        if all(v is not None and v != "" for v in key):
-            groups[key].append(row)
+    groups = _repeated_keys(dataset.key, rows)
     key_header = "、".join(dataset.field(k).header for k in dataset.key)
     for key, dupes in groups.items():
-        if len(dupes) < 2:
-            continue
         shown = "、".join(str(v) for v in key)
         for row in dupes:
             # Name the first few other rows and count the rest: a key repeated n times would
@@ -230,23 +228,45 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
             ))
 
 
+def _repeated_keys(key: tuple[str, ...], rows: list[Row]) -> dict[tuple, list[Row]]:
+    """Every key (all its columns filled) that more than one row has -> those rows, in row order.
+    A key of one column is looked up by its value: no tuple a row for the collector to count."""
+    first: dict = {}  # key -> the first row that has it
+    repeated: dict = {}  # key -> every row that has it, once it has a second one
+    if len(key) == 1:
+        keys = map(dict.get, (r.values for r in rows), repeat(key[0]))
+    else:
+        keys = (k if all(v is not None and v != "" for v in k) else None
+                for k in (tuple(map(r.values.get, key)) for r in rows))
+    for row, k in zip(rows, keys):
+        if k is None or k == "":
+            continue
+        seen = first.setdefault(k, row)
+        if seen is not row:
+            if k in repeated:
+                repeated[k].append(row)
+            else:
+                repeated[k] = [seen, row]
+    if len(key) == 1:
+        return {(k,): dupes for k, dupes in repeated.items()}
+    return repeated
+
+
 def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -> pd.DataFrame:
     table = STAGING[dataset.name]
-    records = []
+    loaded: list[Row] = []
+    files: list[str] = []
     for o in outcomes:
         if o.rejection:
             continue
-        for row in o.rows:
-            if not row.is_rejected:
-                records.append({**{f.name: row.values.get(f.name) for f in dataset.all_fields},
-                                "period": period, "source_file": o.raw.rel_path, "source_row": row.number})
-    frame = values_frame(dataset, records)
-    for extra in ("period", "source_file"):
-        frame[extra] = pd.Series([r[extra] for r in records], dtype="object")
-    frame["source_row"] = pd.Series([r["source_row"] for r in records], dtype="Int64")
+        kept = [row for row in o.rows if not row.errors]  # not row.is_rejected
+        loaded += kept
+        files += [o.raw.rel_path] * len(kept)
+    frame = values_frame(dataset, [row.values for row in loaded])
+    frame["period"] = pd.Series([period] * len(loaded), dtype="object")
+    frame["source_file"] = pd.Series(files, dtype="object")
+    frame["source_row"] = pd.Series([row.number for row in loaded], dtype="Int64")
     return frame[table.column_names]
-
-
 
 
 def row_key_text(dataset: Dataset, row: Row) -> str | None:
@@ -270,6 +290,8 @@ def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], whi
         if not o.parsed:
             continue
         for row in o.parsed.rows:
+            if not row.errors and not row.warnings:
+                continue  # nothing to list, whether it was loaded or not
             loaded = not (o.rejection or row.is_rejected)
             if which == "warnings":
                 issues = row.warnings if loaded else []

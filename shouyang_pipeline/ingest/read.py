@@ -13,6 +13,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import count
 
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
@@ -33,6 +34,20 @@ class Grid:
     merge_copies: set[tuple[int, int]] = field(default_factory=set)  # cells filled from a merge's top-left
     hidden: bool = False  # an XLSX sheet hidden (or "very hidden") in Excel
     uncomputed: set[tuple[int, int]] = field(default_factory=set)  # formula cells stored without a value (read as empty)
+
+
+def _blanks_to_none(rows: list[list[object]]) -> None:
+    """Every empty-string cell made None, in place (a C-level search of each row, each search
+    from where the last one stopped: a row 16,384 blanks wide is walked once)."""
+    for cells in rows:
+        at = 0
+        try:
+            while True:
+                at = cells.index("", at)
+                cells[at] = None
+                at += 1
+        except ValueError:
+            pass
 
 
 def cell_name(row_number: int, col_index: int) -> str:
@@ -175,33 +190,22 @@ def read_csv(data: bytes) -> list[Grid]:
                            "请删除多余的空行，或把数据分成几个文件（加上不同的 __报送单位）后重新报送")
     decoded = _decode(data)
     lines = io.StringIO(decoded.text, newline="").readlines()
-    reader = csv.reader(iter(lines))
-    records: list[list[str]] = []
-    first_lines: list[int] = []  # index into `lines` of each record's first line
-    try:
-        consumed = 0
-        for rec in reader:
-            first_lines.append(consumed)
-            records.append(rec)
-            consumed = reader.line_num
-    except csv.Error as exc:
-        where = f"第{len(records) + 1}行"
-        if "field larger than field limit" in str(exc):
-            raise FileRejected(f"{where}有一个单元格超过{csv.field_size_limit():,}个字符，无法读取"
-                               "（常见原因是某个双引号没有配对）：请检查该行的双引号") from exc
-        raise FileRejected(f"CSV文件格式有误，{where}无法读取（{exc}）：请在Excel中另存为“CSV UTF-8”后重新报送") from exc
+    records, first_lines = _records(lines)
     # csv takes the end of the file inside quotes for the end of the field: a quote never closed
     # swallows every record after it into one cell. Such a quote can only be in the last record.
     if records and _unclosed_quote("".join(lines[first_lines[-1]:])):
         raise FileRejected(
             f"第{len(records)}行的引号没有闭合，其后的内容都被当成了一个单元格：请检查该行的双引号"
         )
-    if found := _swallowed(records):
+    # A record of one line holds no line break in a cell (the last record's, at the end of the
+    # file inside quotes, was refused just above): only records over several lines are looked at.
+    if len(first_lines) != len(lines) and (found := _swallowed(records)):
         number, spanned = found
         raise FileRejected(
             f"第{number}行某个单元格的双引号没有在本行闭合，其后的{spanned - 1}行都被并进了这一个单元格："
             "请检查该行的双引号（单元格中的双引号应写成两个）后重新报送")
-    rows = [(i, [c if c != "" else None for c in rec]) for i, rec in enumerate(records, start=1)]
+    _blanks_to_none(records)
+    rows = list(zip(count(1), records))
     grid = CsvGrid(sheet=None, rows=rows, encoding=decoded.encoding)
     if decoded.other:
         starts, offset = [], 0
@@ -214,6 +218,35 @@ def read_csv(data: bytes) -> list[Grid]:
             if number:
                 grid.other_encoding[number] = encoding
     return [grid]
+
+
+def _records(lines: list[str]) -> tuple[list[list[str]], range | list[int]]:
+    """The CSV records of `lines`, and the index into `lines` of each record's first line.
+    Raises FileRejected, naming the record, when the csv module cannot read one."""
+    reader = csv.reader(lines)
+    try:
+        records = list(reader)
+    except csv.Error:
+        pass  # read again below, record by record, to say which one
+    else:
+        if reader.line_num == len(records):  # one line a record (a blank line is a record too)
+            return records, range(len(records))
+    reader = csv.reader(lines)
+    records = []
+    first_lines: list[int] = []
+    try:
+        consumed = 0
+        for rec in reader:
+            first_lines.append(consumed)
+            records.append(rec)
+            consumed = reader.line_num
+    except csv.Error as exc:
+        where = f"第{len(records) + 1}行"
+        if "field larger than field limit" in str(exc):
+            raise FileRejected(f"{where}有一个单元格超过{csv.field_size_limit():,}个字符，无法读取"
+                               "（常见原因是某个双引号没有配对）：请检查该行的双引号") from exc
+        raise FileRejected(f"CSV文件格式有误，{where}无法读取（{exc}）：请在Excel中另存为“CSV UTF-8”后重新报送") from exc
+    return records, first_lines
 
 
 def _openpyxl_extras(data: bytes, bounds: dict[str, tuple[int, int]], *, percent: bool,
@@ -266,7 +299,8 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
         raise FileRejected(
             f"工作表“{sheet.name}”中的合并单元格共覆盖{covered:,}个单元格，超过上限{MAX_MERGED_CELLS:,}个"
             f"（最大的一处为{cell_name(r0 + 1, c0)}:{cell_name(r1 + 1, c1)}），无法读取。请取消这些大范围的合并后重新保存报送")
-    values = [[None if v == "" else v for v in row] for row in sheet.to_python(skip_empty_area=False)]
+    values = sheet.to_python(skip_empty_area=False)
+    _blanks_to_none(values)
     for (r, c), value in errors.items():
         if r - 1 < len(values) and c < len(values[r - 1]):
             values[r - 1][c] = value
@@ -283,7 +317,7 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
                     copies.add((r + 1, c))
                 if is_pct:
                     percent.add((r + 1, c))
-    rows = [(i + 1, cells) for i, cells in enumerate(values)]
+    rows = list(zip(count(1), values))
     return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies, hidden=hidden,
                 uncomputed=uncomputed or set())
 

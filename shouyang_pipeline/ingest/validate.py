@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 
 import pandas as pd
 import pandera.pandas as pa
@@ -70,12 +71,11 @@ def pandera_schema(dataset: Dataset, reference: RuleContext) -> pa.DataFrameSche
 
 
 def values_frame(dataset: Dataset, rows: list[dict[str, object]]) -> pd.DataFrame:
-    data = {}
-    for f in dataset.all_fields:
-        values = [r.get(f.name) for r in rows]
-        dtype = PANDERA_DTYPES.get(f.kind, "object")
-        data[f.name] = pd.Series(values, dtype=dtype)
-    return pd.DataFrame(data)
+    """The rows' values as a frame of the dataset's fields, each column taken out of the rows'
+    dicts in C (`map(dict.get, …)`, a province's million rows)."""
+    return pd.DataFrame({f.name: pd.Series(list(map(dict.get, rows, repeat(f.name))),
+                                           dtype=PANDERA_DTYPES.get(f.kind, "object"))
+                         for f in dataset.all_fields})
 
 
 def rule_failures(dataset: Dataset, frame: pd.DataFrame, reference: Reference,

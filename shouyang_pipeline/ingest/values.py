@@ -7,6 +7,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import compress, repeat
+from operator import is_, is_not
 
 import numpy as np
 
@@ -255,30 +257,58 @@ def _all_plain_text(strs: list[str]) -> bool:
                 or _FLOAT_DIGITS_LINE.search(lines))
 
 
+_NONE = type(None)
+
+
+def _split_none(cells: list) -> tuple[list[int] | range, list, list[int]]:
+    """(positions of the cells that are not None, those cells, positions of the None ones), in C."""
+    n = len(cells)
+    if None not in cells:
+        return range(n), cells, []
+    at = list(compress(range(n), map(is_not, cells, repeat(None))))
+    nones = list(compress(range(n), map(is_, cells, repeat(None))))
+    return at, [cells[i] for i in at], nones
+
+
 def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
-    strs, at = [], []
-    for i, c in enumerate(cells):
-        t = type(c)
-        if t is str:
-            strs.append(c)
-            at.append(i)
-        elif c is None:
-            odd[i] = EMPTY
-        elif t is float and c.is_integer():
-            values[i] = str(int(c))  # parse_text: a code Excel read as a number is its digits
-        else:
-            undecided.append(i)
+    if set(map(type, cells)) <= {str, _NONE}:  # told in C: the common column of texts and blanks
+        at, strs, nones = _split_none(cells)
+        odd.update(dict.fromkeys(nones, EMPTY))
+    else:
+        strs, at = [], []
+        for i, c in enumerate(cells):
+            t = type(c)
+            if t is str:
+                strs.append(c)
+                at.append(i)
+            elif c is None:
+                odd[i] = EMPTY
+            elif t is float and c.is_integer():
+                values[i] = str(int(c))  # parse_text: a code Excel read as a number is its digits
+            else:
+                undecided.append(i)
     if not strs:
         return
     if _all_plain_text(strs):
-        for i, s in zip(at, strs):
-            values[i] = s
+        if len(at) == len(cells):
+            values[:] = strs
+        else:
+            for i, s in zip(at, strs):
+                values[i] = s
         return
     # Some are not plain (a level 县级 is two characters, a township spaced with U+3000): each
     # distinct spelling decided once, the plain ones as they are, the others by the per-cell parser.
     decided = {}
     for s in set(strs):
         decided[s] = s if _plain_text(s) else parse_value("text", s)
+    if not any(result is EMPTY or type(result) is CellProblem for result in decided.values()):
+        results = list(map(decided.__getitem__, strs))
+        if len(at) == len(cells):
+            values[:] = results
+        else:
+            for i, result in zip(at, results):
+                values[i] = result
+        return
     for i, s in zip(at, strs):
         result = decided[s]
         if result is EMPTY or type(result) is CellProblem:
@@ -290,20 +320,22 @@ def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
 def _numbers(kind: str, cells: list, unit: str, values: list, undecided: list[int], odd: dict) -> None:
     """Money and integer cells: None is EMPTY; floats, ints and strings of plain digits are read
     with float(), then scaled and range-checked as arrays; anything else is undecided."""
-    at, xs = [], []
-    for i, c in enumerate(cells):
-        t = type(c)
-        if t is float or t is int or (t is str and not c.strip(_NUMBER_CHARS)):
-            try:
-                xs.append(float(c))  # "-", "1.2.3", "+" and the like fail: the per-cell parser says why
-            except (ValueError, OverflowError):
+    at, xs = _plain_numbers(cells, odd)
+    if at is None:
+        at, xs = [], []
+        for i, c in enumerate(cells):
+            t = type(c)
+            if t is float or t is int or (t is str and not c.strip(_NUMBER_CHARS)):
+                try:
+                    xs.append(float(c))  # "-", "1.2.3", "+" and the like fail: the per-cell parser says why
+                except (ValueError, OverflowError):
+                    undecided.append(i)
+                    continue
+                at.append(i)
+            elif c is None:
+                odd[i] = EMPTY
+            else:
                 undecided.append(i)
-                continue
-            at.append(i)
-        elif c is None:
-            odd[i] = EMPTY
-        else:
-            undecided.append(i)
     if not xs:
         return
     numbers = np.array(xs, dtype=np.float64)
@@ -316,14 +348,37 @@ def _numbers(kind: str, cells: list, unit: str, values: list, undecided: list[in
             ok = (np.abs(numbers) <= INTEGER_MAX) & (np.floor(numbers) == numbers)
             out = np.where(ok, numbers, 0).astype(np.int64).tolist()
     if ok.all():
-        for i, v in zip(at, out):
-            values[i] = v
+        if len(at) == len(cells):
+            values[:] = out
+        else:
+            for i, v in zip(at, out):
+                values[i] = v
         return
     for i, v, good in zip(at, out, ok.tolist()):
         if good:
             values[i] = v
         else:
             undecided.append(i)
+
+
+def _plain_numbers(cells: list, odd: dict) -> tuple[list[int] | range | None, list[float] | None]:
+    """The common column, told in C: nothing but floats and ints, or nothing but strings of
+    plain digits (`_NUMBER_CHARS`), and blanks; every one read by float() as `_numbers` reads
+    it cell by cell. Returns (positions, floats) and marks the blanks EMPTY in `odd`; (None,
+    None) with `odd` untouched when the column is not such (or a cell fails float()): `_numbers`
+    then sorts it cell by cell."""
+    types = set(map(type, cells)) - {_NONE}
+    if not types or not (types <= {float, int} or types == {str}):
+        return None, None
+    at, filled, nones = _split_none(cells)
+    if types == {str} and "".join(filled).strip(_NUMBER_CHARS):
+        return None, None
+    try:
+        xs = list(map(float, filled))
+    except (ValueError, OverflowError):
+        return None, None
+    odd.update(dict.fromkeys(nones, EMPTY))
+    return at, xs
 
 
 def _per_cell(kind: str, cells: list, positions, unit: str, percent_formatted, values: list, odd: dict) -> None:

@@ -1,0 +1,274 @@
+"""The quick paths of ingest (issue 14) decide only what the slow ones would decide the same:
+plain data rows told without `classify_row`, texts vouched for without `reads_as_written`, whole
+columns of texts and numbers parsed in C, CSV records read in one call, duplicate keys found
+without a tuple a row, the frames built column by column. Each test puts the quick path next
+to the one it stands in for, on cells chosen to tempt it, and checks that the quick path is
+taken at all on plain input (a shortcut that never fires would pass the rest)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from shouyang_pipeline.catalog.datasets import DATASETS
+from shouyang_pipeline.ingest import layout, period, read, values
+from shouyang_pipeline.ingest.layout import classify_row, row_kinds
+from shouyang_pipeline.ingest.parse import _not_vouched_for, garbled_reading, reads_as_written
+from shouyang_pipeline.ingest.read import FileRejected, read_csv
+from shouyang_pipeline.ingest.validate import PANDERA_DTYPES, values_frame
+from shouyang_pipeline.ingest.values import EMPTY, CellProblem, parse_column, parse_value
+
+from shouyang_pipeline_tests.conftest import PROJECT_REFERENCE, csv_bytes
+
+# ------------------------------------------------------------------ row kinds
+
+# Cells that are, or look like, or hide a marker: totals, subtotals, footers, section numbering
+# (also as NFKC spells it from ㈠ ⑴ ⒈ and full-width forms), sequence numbers of every type,
+# spaces and invisible characters around them, and plain data.
+MARKERS = [
+    "合计", "总计", "全县合计", "小计", "其中", "其中：省级", "其中:市级", "填表人：张三", "填报人", "审核人", "负责人",
+    "注:本表", "注：本表", "说明:", "说明：见附件", "一、产业转型类项目", "（一）续建", "(二)新建", "(3)其他", "第一类",
+    "第2批", "1、续建项目", "十、其他", "㈠新建", "⑴其他", "⒈续建", "１、续建", "（１）其他", "合 计", " 小计", "小计 ",
+    "合\u3000计", "\u200b合计", "合\u200b计", "小计\u3164", "ㅤ", "其\ufeff中", "\u3000", " ", "\t", "",
+    "1", "2", "３", "10", "1.5", "-1", 1, 2, 3.0, 3.5, -2, True, False, float("nan"), float("inf"),
+    date(2023, 1, 5), datetime(2023, 1, 5, 8, 0), None, None, None,
+    "SY2023-000001", "91140725MA0P7AKM1P", "XM(01)", "(备注)", "项目名称", "宗艾镇", "造纸项目（一期）",
+    "Ⅰ类", "ｘｍ001", "x\u00a0y", "a b", "是", "续建", "省重点", "17.07", "2022-07-10",
+]
+
+
+def _fuzz_row(rng: random.Random) -> list[object]:
+    width = rng.randint(0, 6)
+    row = [rng.choice(MARKERS) for _ in range(width)]
+    if row and rng.random() < 0.5:
+        row[0] = rng.choice(["1", 2, 3.0, "4", None])  # a 序号 before the marker
+    return row
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_surely_data_only_where_classify_row_says_data(seed):
+    rng = random.Random(seed)
+    checked = quick = 0
+    for _ in range(6000):
+        cells = _fuzz_row(rng)
+        width = len(cells)
+        for columns in (None, set(range(width)), set(range(1, width)), {width - 1}, set()):
+            checked += 1
+            if layout._surely_data(cells, columns):
+                quick += 1
+                assert classify_row(cells, data_columns=columns) is None, (cells, columns)
+    assert quick > checked // 20  # the quick path does fire on these rows
+
+
+def test_plain_rows_take_the_quick_path_and_markers_do_not():
+    columns = set(range(1, 5))
+    assert layout._surely_data(["1", "SY2023-000001", "开元煤矿5G智能化改造项目", "省重点", "17.07"], columns)
+    assert layout._surely_data([1, "91140725MA0P7AKM1P", "山西天成煤业有限公司", 40151.5], columns)
+    assert layout._surely_data([None, "宗艾镇", "黑水村", 12.5], None)
+    for row in (["1", "合计", None, 3000], [3, "小计", None, 2000], ["一、产业转型类项目"], ["注：本表单位为万元"],
+                ["填表人：张三", "审核人：李四"], ["(一)新建"], ["㈠新建"], [None, None], ["合 计", 1]):
+        assert not layout._surely_data(row, columns), row
+    assert not layout._surely_data(["1", 2.0], {2, 3})  # nothing but 序号: classify_row reads it
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_row_kinds_are_those_of_classify_row_row_by_row(seed):
+    """`row_kinds` with its quick path against the same rule applied with `classify_row` alone,
+    on tables of data rows with markers, footers and blank rows among them."""
+    rng = random.Random(100 + seed)
+    plain = [["1", "SY-1", "造纸项目", 10.0], [2, "SY-2", "供热项目", "12"], ["3", "SY-3", "宗艾镇", None]]
+    for _ in range(300):
+        rows = [list(rng.choice(plain)) if rng.random() < 0.7 else _fuzz_row(rng) for _ in range(rng.randint(1, 12))]
+        for columns in (None, {1, 2, 3}):
+            want = [classify_row(r, data_columns=columns) for r in rows]
+            last = next((i for i in range(len(rows) - 1, -1, -1)
+                         if want[i] is None and layout._is_substantial(rows[i], columns)), -1)
+            start = next((i for i in range(last + 1, len(rows)) if want[i] == "footer"), len(rows))
+            want = [("blank" if k == "blank" else "footer") if i >= start else (None if k == "footer" else k)
+                    for i, k in enumerate(want)]
+            assert row_kinds(rows, data_columns=columns) == want, rows
+
+
+# ------------------------------------------------------------------ texts vouched for
+
+TEXTS = ["开元煤矿5G智能化改造项目", "宗艾镇", "项目×二期", "é¡¹ç›®", "椤圭洰鍚嶇О", "锟斤拷", "名称\ufffd", "Café™",
+         "×", "·", "—", "℃", "‰", "№", "←", "温度℃", "第1行\n第2行", "鍚嶇\nО", "中文😀", "ｘｍ", "县级", "\u00a0", "煤\u3000矿", "𠀀"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_not_vouched_for_is_reads_as_written_of_each(seed):
+    rng = random.Random(seed)
+    for _ in range(400):
+        texts = set(rng.sample(TEXTS, rng.randint(0, 6)))
+        assert sorted(_not_vouched_for(texts)) == sorted(v for v in texts if not reads_as_written(v)), texts
+    # common Chinese only: every text vouched for in one pass; a latin-1 mojibake among it is not
+    assert _not_vouched_for({"宗艾镇", "开元煤矿项目"}) == []
+    assert _not_vouched_for({"宗艾镇", "é¡¹ç›®"}) == ["é¡¹ç›®"]
+    # common characters up to ™ and nothing beyond: not vouched for (℃ U+2103, × U+00D7); beyond it (←): vouched
+    assert sorted(_not_vouched_for({"宗艾镇", "℃", "×", "←", "温度℃"})) == ["×", "℃"]
+    assert garbled_reading("é¡¹ç›®") == "项目"
+
+
+# ------------------------------------------------------------------ whole columns
+
+def _same(a: object, b: object) -> bool:
+    if a is EMPTY or b is EMPTY:
+        return a is b
+    return type(a) is type(b) and (repr(a) == repr(b) if isinstance(a, float) else a == b)
+
+
+def _agrees(kind: str, cells: list, unit: str = "万元") -> None:
+    got, odd = parse_column(kind, cells, unit=unit)
+    got = [odd.get(i, v) for i, v in enumerate(got)]
+    want = [parse_value(kind, c, unit=unit) for c in cells]
+    bad = [(c, g, w) for c, g, w in zip(cells, got, want) if not _same(g, w)]
+    assert not bad, bad[:5]
+
+
+@pytest.mark.parametrize("cells", [
+    ["12.5", "1000", "-3", "0", ".5", "12.", "+7"],  # strings of plain digits: one float() call a column
+    ["12.5", None, "1000", None],
+    ["12.5", "1.2.3", "7"], ["-", "12"], ["+", None, "3"], ["1e5", "2"], ["12 ", "3"], ["１２", "3"],
+    [12.5, 3, None, -0.0, 0, 10**9, 10**9 + 1, 10**20, 2.5], [1e300, 1e308, float("nan"), float("inf")],
+    [True, 1, 1.0], ["12", 12, None], [None, None], [],
+])
+@pytest.mark.parametrize("kind", ["money", "integer"])
+@pytest.mark.parametrize("unit", ["万元", "元", "亿元"])
+def test_number_columns_parsed_whole_agree_cell_for_cell(cells, kind, unit):
+    _agrees(kind, cells, unit)
+
+
+@pytest.mark.parametrize("cells", [
+    ["宗艾镇", "开元煤矿项目", None, "SY-001"],  # plain: taken whole
+    ["县级", "县级", "省重点", None, "县级"],  # a two-character text is not plain: each spelling once
+    ["无", "-", "宗艾镇", None, " 宗艾镇 ", "宗\u200b艾镇"],  # empty marks and cleaning among them
+    ["140725100201.0", "x" * 40000, "\u3000宗艾镇", "宗艾镇\t"], [None, None], [],
+    ["宗艾镇", 140725100201.0, 12.5, None, True, datetime(2023, 1, 5)],  # not all texts: cell by cell
+])
+def test_text_columns_parsed_whole_agree_cell_for_cell(cells):
+    _agrees("text", cells)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fuzzed_homogeneous_columns_agree(seed):
+    """Columns of one type and blanks, as a CSV or a workbook gives them, where the whole-column
+    paths apply, with now and then a cell that must send the column back to the cell-by-cell path."""
+    rng = random.Random(seed)
+    pools = {
+        "str_numbers": ["12.5", "1000", "-3", "0", "7.25", "1,234", "-", "1.2.3", "+", "无", "１２"],
+        "floats": [12.5, 1000.0, -3.0, 0.0, -0.0, 7, 10**9, 1e11, 1e16],
+        "texts": ["宗艾镇", "开元煤矿项目", "县级", "-", "无", " 宗艾镇", "SY-001", "é¡¹ç›®", "140725100201.0"],
+    }
+    for _ in range(300):
+        pool = rng.choice(list(pools.values()))
+        common = pool[:4]
+        cells = [rng.choice(pool) if rng.random() < 0.05 else (None if rng.random() < 0.2 else rng.choice(common))
+                 for _ in range(rng.randint(0, 30))]
+        for kind in ("money", "integer", "text"):
+            _agrees(kind, cells)
+
+
+def test_plain_columns_are_taken_whole(monkeypatch):
+    """The whole-column paths fire: neither the per-cell parser nor per-cell type sorting runs."""
+    def no(*args, **kwargs):
+        raise AssertionError("per-cell parser called on a plain column")
+
+    monkeypatch.setattr(values, "parse_value", no)
+    monkeypatch.setattr(values, "_plain_text", no)
+    got, odd = parse_column("money", ["12.5", None, "1000"], unit="亿元")
+    assert got == [125000.0, None, 10000000.0] and odd == {1: EMPTY}
+    got, odd = parse_column("integer", [3, None, 4.0])
+    assert got == [3, None, 4] and all(type(v) is int for v in (got[0], got[2])) and odd == {1: EMPTY}
+    got, odd = parse_column("text", ["宗艾镇", None, "SY-001"])
+    assert got == ["宗艾镇", None, "SY-001"] and odd == {1: EMPTY}
+
+
+# ------------------------------------------------------------------ CSV records
+
+def _by_csv_module(data: bytes) -> list[list[object]]:
+    text = data.decode("utf-8-sig")
+    return [[c if c != "" else None for c in rec] for rec in csv.reader(io.StringIO(text, newline=""))]
+
+
+@pytest.mark.parametrize("rows", [
+    [["项目编号", "项目名称", "总投资"], ["SY-1", "造纸项目", "12.5"], ["SY-2", "", ""], [], ["SY-3", "供热", "3"]],
+    [["项目编号", "项目名称", "备注"], ["SY-1", "造纸项目", "第一行\n第二行"], ["SY-2", "", "引号\"内\"容"]],
+    [["项目编号", "项目名称", "备注"], ["SY-1", "造纸项目", "回车\r换行\r\n"], ["SY-2", "供热", ""]],
+])
+def test_csv_cells_are_those_of_the_csv_module(rows):
+    data = csv_bytes(rows)
+    grid = read_csv(data)[0]
+    assert [cells for _, cells in grid.rows] == _by_csv_module(data)
+    assert [number for number, _ in grid.rows] == list(range(1, len(grid.rows) + 1))
+
+
+def test_csv_problems_still_found_on_the_slow_path():
+    header = "项目编号,项目名称,总投资,本年累计完成投资,建设状态\n"
+    swallowed = (header + 'SY-1,"造纸项目,1,2,续建\nSY-2,供热,3,4,续建\nSY-3,燃气,5,6,续建\nSY-4,道路",7,8,续建\n')
+    with pytest.raises(FileRejected, match="第2行某个单元格的双引号没有在本行闭合，其后的3行都被并进了这一个单元格"):
+        read_csv(swallowed.encode())
+    with pytest.raises(FileRejected, match="第3行的引号没有闭合"):
+        read_csv((header + 'SY-1,造纸,1,2,续建\nSY-2,"供热,3,4,续建\n').encode())
+    with pytest.raises(FileRejected, match=r"第2行有一个单元格超过"):
+        limit = csv.field_size_limit(10)
+        try:
+            read_csv((header + "SY-1," + "很" * 20 + ",1,2,续建\n").encode())
+        finally:
+            csv.field_size_limit(limit)
+
+
+# ------------------------------------------------------------------ period: keys and frames
+
+def _period(dataset: str, month: str):
+    """One dataset-period of the bundled sample, read in place (no archive: nothing is written)."""
+    from shouyang_pipeline.config import Settings
+    from shouyang_pipeline.reference import Reference
+
+    settings = Settings(PROJECT_REFERENCE.parent / "raw", Path("/nonexistent/w.duckdb"), Path("/nonexistent"),
+                        Path("/nonexistent"), PROJECT_REFERENCE)
+    return period.ingest_period(settings, dataset, month, Reference.load(PROJECT_REFERENCE), archive=False)
+
+
+def test_frames_are_those_of_values_frame():
+    result = _period("key_projects", "2023-03")
+    rows = [row for o in result.files for row in o.rows]
+    assert len(rows) > 20
+    dataset = DATASETS["key_projects"]
+    pd.testing.assert_frame_equal(values_frame(dataset, [r.values for r in rows]),
+                                  _values_frame_per_row(dataset, [r.values for r in rows]), check_exact=True)
+    loaded = [r for o in result.files if not o.rejection for r in o.rows if not r.is_rejected]
+    assert len(result.staging) == len(loaded) and list(result.staging["source_row"]) == [r.number for r in loaded]
+    pd.testing.assert_frame_equal(values_frame(dataset, []), _values_frame_per_row(dataset, []))
+
+
+def _values_frame_per_row(dataset, rows):
+    """`values_frame` as it was written before it took its columns out in C."""
+    return pd.DataFrame({f.name: pd.Series([r.get(f.name) for r in rows], dtype=PANDERA_DTYPES.get(f.kind, "object"))
+                         for f in dataset.all_fields})
+
+
+class _Row:
+    def __init__(self, n: int, values: dict):
+        self.number, self.values = n, values
+
+
+@pytest.mark.parametrize("key", [("project_code",), ("township", "village_name")])
+def test_repeated_keys_are_the_groups_of_whole_keys(key):
+    rng = random.Random(7)
+    choices = ["A", "B", "C", "", None, 1, 1.0, float("nan")]
+    rows = [_Row(i, {k: rng.choice(choices) for k in key}) for i in range(400)]
+    want: dict[tuple, list] = {}
+    for r in rows:
+        k = tuple(r.values.get(name) for name in key)
+        if all(v is not None and v != "" for v in k):
+            want.setdefault(k, []).append(r)
+    want = {k: g for k, g in want.items() if len(g) > 1}
+    got = period._repeated_keys(key, rows)
+    assert {k: [r.number for r in g] for k, g in got.items()} == {k: [r.number for r in g] for k, g in want.items()}
+    assert got and all(isinstance(k, tuple) and len(k) == len(key) for k in got)
