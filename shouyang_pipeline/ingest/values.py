@@ -270,6 +270,15 @@ def _split_none(cells: list) -> tuple[list[int] | range, list, list[int]]:
     return at, [cells[i] for i in at], nones
 
 
+def _put(values: list, at, new: list) -> None:
+    """values[i] = new[k] for the k-th position i of `at`; the whole list at once when `at` is every position."""
+    if len(at) == len(values):
+        values[:] = new
+    else:
+        for i, v in zip(at, new):
+            values[i] = v
+
+
 def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
     if set(map(type, cells)) <= {str, _NONE}:  # told in C: the common column of texts and blanks
         at, strs, nones = _split_none(cells)
@@ -290,11 +299,7 @@ def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
     if not strs:
         return
     if _all_plain_text(strs):
-        if len(at) == len(cells):
-            values[:] = strs
-        else:
-            for i, s in zip(at, strs):
-                values[i] = s
+        _put(values, at, strs)
         return
     # Some are not plain (a level 县级 is two characters, a township spaced with U+3000): each
     # distinct spelling decided once, the plain ones as they are, the others by the per-cell parser.
@@ -302,12 +307,7 @@ def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
     for s in set(strs):
         decided[s] = s if _plain_text(s) else parse_value("text", s)
     if not any(result is EMPTY or type(result) is CellProblem for result in decided.values()):
-        results = list(map(decided.__getitem__, strs))
-        if len(at) == len(cells):
-            values[:] = results
-        else:
-            for i, result in zip(at, results):
-                values[i] = result
+        _put(values, at, list(map(decided.__getitem__, strs)))
         return
     for i, s in zip(at, strs):
         result = decided[s]
@@ -348,11 +348,7 @@ def _numbers(kind: str, cells: list, unit: str, values: list, undecided: list[in
             ok = (np.abs(numbers) <= INTEGER_MAX) & (np.floor(numbers) == numbers)
             out = np.where(ok, numbers, 0).astype(np.int64).tolist()
     if ok.all():
-        if len(at) == len(cells):
-            values[:] = out
-        else:
-            for i, v in zip(at, out):
-                values[i] = v
+        _put(values, at, out)
         return
     for i, v, good in zip(at, out, ok.tolist()):
         if good:
