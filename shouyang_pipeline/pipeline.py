@@ -849,7 +849,7 @@ def usable_cores() -> int:
 
 def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, months: list[str],
                             workers: int) -> list[MonthExports]:
-    """`write_month_exports` of `months` in `workers` worker processes (`python -c`, this package's
+    """`write_month_exports` of `months` in `workers` worker processes (`python -P -c`, this package's
     `export_worker`), each opening the work file read-only: the writers are pure Python
     (xlsxwriter, openpyxl, matplotlib, WeasyPrint), so a process per core is what uses the cores.
     Each part of a month (`EXPORT_PARTS`) goes to whichever worker is free, the heaviest first.
