@@ -831,15 +831,15 @@ def export_workers(months: int) -> int:
     return 1 if months < 2 else max(1, min(usable_cores(), MAX_EXPORT_WORKERS))
 
 
-def usable_cores() -> int:
+def usable_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     """The cores this process may use: its CPU affinity, and a container's CPU quota (cgroup v2
-    `cpu.max`, rounded up) when it has one."""
+    `cpu.max`, `<quota> <period>` or `max <period>`, rounded up) when it has one."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="ascii").split()[:2]
+        quota, period = cpu_max.read_text(encoding="ascii").split()[:2]
         if quota != "max":
             cores = min(cores, max(1, -(-int(quota) // int(period))))
     except (OSError, ValueError):
@@ -978,6 +978,8 @@ def export_worker() -> None:
     settings = Settings(**{name: Path(v) for name, v in job["paths"].items()},
                         clock=datetime.fromisoformat(job["clock"]) if job["clock"] else None)
     with connect(Path(job["work"]), read_only=True) as conn:
+        # set here, not as the connection's config: DuckDB refuses a second reader of a file in one
+        # process whose config differs from the first's, and the readers elsewhere set none
         conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         for line in sys.stdin:
             period, part = json.loads(line)

@@ -118,3 +118,18 @@ def test_only_marked_lines_are_answers():
     stream = io.StringIO("printed by a library at start-up\n" + pipeline._ANSWER + '{"done": {"period": "2023-01"}}\n')
     assert pipeline._answer(stream) == {"done": {"period": "2023-01"}}
     assert pipeline._answer(stream) is None
+
+
+def test_a_containers_cpu_quota_bounds_the_workers(tmp_path):
+    import os
+
+    affinity = len(os.sched_getaffinity(0))
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")  # 1.5 cores: 2
+    assert pipeline.usable_cores(quota) == min(affinity, 2)
+    quota.write_text("50000 100000\n")  # half a core: 1
+    assert pipeline.usable_cores(quota) == 1
+    for unbounded in ("max 100000\n", "garbage\n", ""):
+        quota.write_text(unbounded)
+        assert pipeline.usable_cores(quota) == affinity
+    assert pipeline.usable_cores(tmp_path / "no-such-file") == affinity

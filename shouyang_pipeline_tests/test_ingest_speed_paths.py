@@ -272,3 +272,16 @@ def test_repeated_keys_are_the_groups_of_whole_keys(key):
     got = period._repeated_keys(key, rows)
     assert {k: [r.number for r in g] for k, g in got.items()} == {k: [r.number for r in g] for k, g in want.items()}
     assert got and all(isinstance(k, tuple) and len(k) == len(key) for k in got)
+
+
+def test_blanks_become_none_and_nothing_else_does():
+    from shouyang_pipeline.ingest.read import _blanks_to_none
+
+    wide = [""] * 16384  # a row as wide as a sheet, every cell blank
+    wide[16383] = "末列"
+    rows = [["", "a", "", 0, False, 0.0, None, " ", ""], wide, [], ["x"]]
+    _blanks_to_none(rows)
+    assert rows[0] == [None, "a", None, 0, False, 0.0, None, " ", None]
+    assert type(rows[0][4]) is bool and type(rows[0][3]) is int  # 0 and False are values, not blanks
+    assert rows[1][:16383] == [None] * 16383 and rows[1][16383] == "末列"
+    assert rows[2:] == [[], ["x"]]

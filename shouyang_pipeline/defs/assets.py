@@ -177,22 +177,28 @@ def _staging_spec(dataset_name: str) -> tuple[dg.AssetSpec, list[dg.AssetCheckSp
 _STAGING_SPECS = {name: _staging_spec(name) for name in DATASETS}
 
 
-# One step for every dataset (fewer steps, less fixed cost per run); each staging table is still
-# its own asset with its own materialisation and checks, and can be materialised alone.
-@dg.multi_asset(
-    specs=[spec for spec, _ in _STAGING_SPECS.values()],
-    check_specs=[c for _, checks in _STAGING_SPECS.values() for c in checks],
-    partitions_def=monthly,
-    backfill_policy=SINGLE_RUN,
-    can_subset=True,
-)
-def staging_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Each selected dataset's files of the run's months, read, checked and loaded
-    (`pipeline.ingest_and_load`), with its materialisation and checks."""
-    begin_once(context, warehouse)
-    for name in DATASETS:
-        if dg.AssetKey(["staging", name]) in context.selected_asset_keys:
-            yield from _staging_results(context, warehouse, name)
+def one_step(name: str, schema: str, specs: dict[str, tuple], results, description: str):
+    """One step (a multi-asset) for the tables `specs` of `schema`, in their order: fewer steps,
+    less fixed cost per run; each table is still its own asset with its own deps,
+    materialisation and checks, and can be materialised alone (`results(context, warehouse,
+    table)` yields those of one table)."""
+
+    @dg.multi_asset(
+        name=name,
+        specs=[spec for spec, _ in specs.values()],
+        check_specs=[c for _, checks in specs.values() for c in checks],
+        partitions_def=monthly,
+        backfill_policy=SINGLE_RUN,
+        can_subset=True,
+        description=description,
+    )
+    def step(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        begin_once(context, warehouse)
+        for table in specs:
+            if dg.AssetKey([schema, table]) in context.selected_asset_keys:
+                yield from results(context, warehouse, table)
+
+    return step
 
 
 def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset_name: str):
@@ -370,24 +376,6 @@ def _mart_check_note(check) -> str:
 _MART_SPECS = {name: _mart_spec(name) for name in build_order()}
 
 
-# One step for every mart, built in the order of their lineage (a mart reads the marts before
-# it); each is still its own asset with its deps, materialisation and checks, and can be
-# materialised alone.
-@dg.multi_asset(
-    specs=[spec for spec, _ in _MART_SPECS.values()],
-    check_specs=[c for _, checks in _MART_SPECS.values() for c in checks],
-    partitions_def=monthly,
-    backfill_policy=SINGLE_RUN,
-    can_subset=True,
-)
-def mart_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """The selected marts, each rebuilt whole from its SQL (`marts.build.build_mart`)."""
-    begin_once(context, warehouse)
-    for name in _MART_SPECS:
-        if dg.AssetKey(["marts", name]) in context.selected_asset_keys:
-            yield from _mart_results(context, warehouse, name)
-
-
 def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str):
     table = MARTS[name]
     key = dg.AssetKey(["marts", name])
@@ -491,5 +479,12 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
         metadata["stale_wal_note"] = note
     return dg.MaterializeResult(metadata=metadata)
 
+
+staging_tables = one_step("staging_tables", "staging", _STAGING_SPECS, _staging_results,
+                          "Each selected dataset's files of the run's months, read, checked and loaded "
+                          "(`pipeline.ingest_and_load`), with its materialisation and checks.")
+# The marts in the order of their lineage (a mart reads the marts before it).
+mart_tables = one_step("mart_tables", "marts", _MART_SPECS, _mart_results,
+                       "The selected marts, each rebuilt whole from its SQL (`marts.build.build_mart`).")
 
 ALL_ASSETS = [reference_tables, staging_tables, audit_tables, mart_tables, briefing, published_warehouse]
