@@ -825,9 +825,10 @@ MAX_EXPORT_WORKERS = 4
 
 
 def export_workers(months: int) -> int:
-    """How many processes write `months` months: one (this process) for a single month (a worker
-    costs its start-up, about as much as a small month's exports) or on a single core; else one
-    per core the run may use, up to MAX_EXPORT_WORKERS."""
+    """How many processes write `months` months: one (this process) for a single month (a worker's
+    start-up, 3.7–4.3 s of imports measured here, is more than the sample's month of exports, and
+    at a province's size the parts of one month would keep at most three busy) or on a single
+    core; else one per core the run may use, up to MAX_EXPORT_WORKERS."""
     return 1 if months < 2 else max(1, min(usable_cores(), MAX_EXPORT_WORKERS))
 
 
