@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from .catalog.marts import NOT_YET_DUE, OVERDUE
-from .catalog.tables import ROW_KINDS, STAGING, dataset_period_key
+from .catalog.tables import ROW_KINDS, STAGING, PeriodFrames, dataset_period_key
 from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
 from .ingest.discover import (
@@ -87,11 +87,16 @@ def precheck(settings: Settings) -> None:
                              "指向一个文件（如 data/warehouse.duckdb），或移走该文件夹。本次运行未做任何改动。")
 
 
-def _remove_archive_leftovers(archive_dir: Path) -> None:
-    """Half-written archive copies of a run that was killed (`<sha>.<ext>.<pid>.part`): under the
-    run lock no other run is archiving, and the whole file is archived again when read."""
-    for part in archive_dir.glob("*.part"):
+def _remove_leftovers(settings: Settings) -> None:
+    """What a run that was killed left half done, under the run lock (no other run is at it):
+    half-written archive copies (`<sha>.<ext>.<pid>.part`; the whole file is archived again when
+    read) and the spool folders of its reading workers (`ingest_ahead`)."""
+    import shutil
+
+    for part in settings.archive_dir.glob("*.part"):
         part.unlink(missing_ok=True)
+    for spool in settings.work_warehouse.parent.glob(f"{INGEST_SPOOL_PREFIX}*"):
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def preflight(settings: Settings) -> list[RawFile]:
@@ -103,7 +108,7 @@ def preflight(settings: Settings) -> list[RawFile]:
     _check_writable(settings.work_warehouse.parent, "工作目录", "SHOUYANG_WAREHOUSE")
     # A publish a kill interrupted is finished (or its leftovers removed) before anything else.
     recover_publish(settings.work_warehouse, settings.warehouse, settings.export_dir)
-    _remove_archive_leftovers(settings.archive_dir)
+    _remove_leftovers(settings)
     # An analyst writing to the published file: say so now rather than fail at the publish.
     holder = read_write_holder(settings.warehouse)
     if holder is not None:
@@ -541,7 +546,8 @@ class DatasetOutcome:
 
 
 def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset: str, periods: list[str],
-                    run_id: str | None = None, *, force: bool = False) -> DatasetOutcome:
+                    run_id: str | None = None, *, force: bool = False,
+                    ahead: "IngestAhead | None" = None) -> DatasetOutcome:
     """Re-read every current file of each period of one dataset and replace that dataset-period in
     staging and audit (one transaction each). Keeps only what metadata needs, not the rows.
 
@@ -549,7 +555,8 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
     its current files and their content, their received times, the reference lists, the code)
     is not read again: its rows stay, and its log and rejected rows are read back for metadata.
     Anything that cannot be told for certain (a file that cannot be hashed, an archived copy
-    missing, the warehouse holding other file versions than the digest says) reads it again."""
+    missing, the warehouse holding other file versions than the digest says) reads it again.
+    A dataset-period `ahead` read from these very files (in a worker) is taken from there."""
     import pandas as pd
 
     from .warehouse.digests import stored_inputs
@@ -563,21 +570,20 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
     reference = None
     logs, rejected, warnings = [], [], 0
     for period in periods:
-        mine = sorted((f for f in files if f.dataset_period == (dataset, period)), key=lambda f: f.rel_path)
-        hashes = {f.rel_path: _file_hash(f) for f in mine}
-        key = dataset_period_key(dataset, period)
-        inputs = _inputs_digest(base, dataset, period, mine, hashes, register)
-        if inputs is not None and stored.get(key) == inputs and _holds(settings, conn, key, mine, hashes):
+        plan = _plan(settings, conn, files, dataset, period, base, register, stored)
+        if plan.held:
             log, rows, cells = queries.dataset_period_state(conn, dataset, period)
             logs.append(log)
             rejected.append(rows)
             warnings += cells
             continue
-        reference = reference or Reference.load(settings.reference_dir)
-        result = ingest_period(settings, dataset, period, reference, files=mine)
+        result = ahead.take(plan) if ahead is not None else None
+        if result is None:
+            reference = reference or Reference.load(settings.reference_dir)
+            result = ingest_period(settings, dataset, period, reference, files=plan.files)
         # the digest of the versions ingest actually read (a file replaced meanwhile is read again next run)
         read = {p: (s if isinstance(s, str) else None) for p, s in zip(result.log["file_path"], result.log["sha256"])}
-        inputs = _inputs_digest(base, dataset, period, mine, read, register) if read == hashes else None
+        inputs = _inputs_digest(base, dataset, period, plan.files, read, register) if read == plan.hashes else None
         load_period(conn, result, inputs=inputs)
         logs.append(result.log)
         rejected.append(result.rejected)
@@ -588,6 +594,155 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
         warnings=warnings,
         staging_rows=queries.count_rows(conn, STAGING[dataset], periods),
     )
+
+
+@dataclass
+class _PeriodPlan:
+    """One dataset-period's current files as a run finds them, and whether the warehouse already
+    holds exactly what they give (`held`: not read again)."""
+
+    dataset: str
+    period: str
+    files: list[RawFile]
+    hashes: dict[str, str | None]
+    held: bool
+
+
+def _plan(settings: Settings, conn: duckdb.DuckDBPyConnection, files: list[RawFile], dataset: str, period: str,
+          base: dict | None, register, stored: dict[str, str]) -> _PeriodPlan:
+    mine = sorted((f for f in files if f.dataset_period == (dataset, period)), key=lambda f: f.rel_path)
+    hashes = {f.rel_path: _file_hash(f) for f in mine}
+    key = dataset_period_key(dataset, period)
+    inputs = _inputs_digest(base, dataset, period, mine, hashes, register)
+    held = inputs is not None and stored.get(key) == inputs and _holds(settings, conn, key, mine, hashes)
+    return _PeriodPlan(dataset, period, mine, hashes, held)
+
+
+# Ingest is done ahead, in worker processes, only when the files to read add up to this many
+# bytes: a worker's start-up (importing pandas, pandera and the readers) is more than reading the
+# sample's whole year (1 MB) takes.
+INGEST_WORKERS_FROM_BYTES = 8_000_000
+
+
+def ingest_workers(dataset_periods: int, size: int) -> int:
+    """How many processes read a run's files ahead of the loading: none (this process reads each
+    dataset-period as it loads it) for one dataset-period, less than INGEST_WORKERS_FROM_BYTES, or
+    a single core; else one per core the run may use, up to `workers.MAX_WORKERS`."""
+    from .workers import MAX_WORKERS, usable_cores
+
+    if dataset_periods < 2 or size < INGEST_WORKERS_FROM_BYTES:
+        return 0
+    workers = min(usable_cores(), MAX_WORKERS, dataset_periods)
+    return workers if workers > 1 else 0
+
+
+class IngestAhead:
+    """The dataset-periods a run reads again, read and checked by worker processes (`ingest_parts`)
+    in the order the run loads them, while this process loads the ones done: `ingest_and_load`
+    takes each from here. Their frames wait in a spool folder beside the work file, not in memory."""
+
+    def __init__(self, pool, planned: dict[tuple[str, str], _PeriodPlan]):
+        self._pool, self._planned = pool, planned
+
+    def take(self, plan: _PeriodPlan) -> PeriodFrames | None:
+        """The frames of this dataset-period, read from exactly these files; None when it was not
+        read ahead, or its files changed since (then the caller reads it)."""
+        import pickle
+
+        from .workers import PoolFailed
+
+        key = (plan.dataset, plan.period)
+        planned = self._planned.pop(key, None)
+        if planned is None:
+            return None
+        try:
+            path = self._pool.get(key)
+        except PoolFailed as failed:  # the error itself when it came over (a set-up error stays one)
+            error = next((f.error for f in failed.failures if f.item == key and f.error is not None), None)
+            if error is not None:
+                raise error from failed
+            raise
+        try:
+            if planned.files != plan.files or planned.hashes != plan.hashes:
+                return None
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        finally:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
+def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods: list[str], *,
+                 force: bool = False) -> Iterator[IngestAhead | None]:
+    """Starts reading the run's dataset-periods that need it in worker processes (`ingest_workers`
+    says how many; None: none, each is read as it is loaded); they are stopped on leaving."""
+    import shutil
+    import tempfile
+
+    from .warehouse.digests import stored_inputs
+    from .workers import Pool
+
+    files = discover(settings.raw_dir)
+    register = read_register(settings.raw_dir)
+    base = _inputs_base(settings)
+    with conn_factory() as conn:
+        stored = {} if force else stored_inputs(conn)
+        plans = [plan for dataset in datasets for period in periods
+                 for plan in [_plan(settings, conn, files, dataset, period, base, register, stored)] if not plan.held]
+    size = sum(_size(f) for plan in plans for f in plan.files)
+    workers = ingest_workers(len(plans), size)
+    if not workers:
+        yield None
+        return
+    spool = Path(tempfile.mkdtemp(prefix=INGEST_SPOOL_PREFIX, dir=settings.work_warehouse.parent))
+    job = {"settings": settings, "spool": spool, "files": {(p.dataset, p.period): p.files for p in plans}}
+    try:
+        with Pool("shouyang_pipeline.pipeline:ingest_parts", job, [(p.dataset, p.period) for p in plans], workers,
+                  name="读取进程", describe=_reading) as pool:
+            yield IngestAhead(pool, {(p.dataset, p.period): p for p in plans})
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+# The spool folders of `ingest_ahead`, beside the work file; a killed run's are removed by the next.
+INGEST_SPOOL_PREFIX = "ingest-spool."
+
+
+def _reading(item: tuple[str, str]) -> str:
+    from .catalog.datasets import DATASETS
+
+    return f"{DATASETS[item[0]].title}（{item[0]}）{item[1]}的文件未能读取"
+
+
+def _size(raw: RawFile) -> int:
+    try:
+        return 0 if raw.unreadable else raw.path.stat().st_size
+    except OSError:
+        return 0
+
+
+@contextmanager
+def ingest_parts(job: dict):
+    """A reading worker (`ingest_ahead`): each item `(dataset, period)` read and checked from the
+    files the run found, its frames pickled into the spool folder; answers the file's path."""
+    import gc
+    import pickle
+
+    settings, reference = job["settings"], None
+
+    def read(key: tuple[str, str]) -> Path:
+        nonlocal reference
+        reference = reference or Reference.load(settings.reference_dir)
+        result = ingest_period(settings, key[0], key[1], reference, files=job["files"][key])
+        frames = PeriodFrames(**{f.name: getattr(result, f.name) for f in fields(PeriodFrames)})
+        path = job["spool"] / f"{key[0]}.{key[1]}.pickle"
+        with open(path, "wb") as fh:
+            pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        del result, frames
+        gc.collect()  # a period's rows refer to their file and back: freed before the next period
+        return path
+
+    yield read
 
 
 def _inputs_base(settings: Settings) -> dict | None:
@@ -819,119 +974,32 @@ def write_month_exports(settings: Settings, conn: duckdb.DuckDBPyConnection, sta
     return done
 
 
-# At most this many processes write a run's months at once: each holds a month's rows and its
-# writers (a few hundred MB at a province's size), so more would cost memory for little time.
-MAX_EXPORT_WORKERS = 4
-
-
 def export_workers(months: int) -> int:
     """How many processes write `months` months: one (this process) for a single month (a worker's
     start-up, 3.7–4.3 s of imports measured here, is more than the sample's month of exports, and
     at a province's size the parts of one month would keep at most three busy) or on a single
-    core; else one per core the run may use, up to MAX_EXPORT_WORKERS."""
-    return 1 if months < 2 else max(1, min(usable_cores(), MAX_EXPORT_WORKERS))
+    core; else one per core the run may use, up to `workers.MAX_WORKERS`."""
+    from .workers import MAX_WORKERS, usable_cores
 
-
-def usable_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
-    """The cores this process may use: its CPU affinity, and a container's CPU quota (cgroup v2
-    `cpu.max`, `<quota> <period>` or `max <period>`, rounded up) when it has one."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    try:
-        quota, period = cpu_max.read_text(encoding="ascii").split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, -(-int(quota) // int(period))))
-    except (OSError, ValueError):
-        pass
-    return cores
+    return 1 if months < 2 else max(1, min(usable_cores(), MAX_WORKERS))
 
 
 def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, months: list[str],
                             workers: int) -> list[MonthExports]:
-    """`write_month_exports` of `months` in `workers` worker processes (`python -P -c`, this package's
-    `export_worker`), each opening the work file read-only: the writers are pure Python
-    (xlsxwriter, openpyxl, matplotlib, WeasyPrint), so a process per core is what uses the cores.
-    Each part of a month (`EXPORT_PARTS`) goes to whichever worker is free, the heaviest first.
-    Returns the months in their order, as one process would have written them; a part that failed
-    fails the step with the worker's traceback, as it would in this process, and the workers are
-    stopped. The caller holds no connection to the work file (DuckDB lets readers of other
-    processes open it only then). A worker is started with `-P` and this package's own folder
-    first on its path (never another checkout's in the working directory); it stops when this
-    process dies (`export_worker`)."""
-    import subprocess
-    import sys
-    import threading
+    """`write_month_exports` of `months` in `workers` worker processes (`workers.Pool` running
+    `export_parts`), each opening the work file read-only. Each part of a month (`EXPORT_PARTS`)
+    goes to whichever worker is free, the heaviest first. Returns the months in their order, as
+    one process would have written them; a part that failed fails the step with the worker's
+    traceback, as it would in this process (the months in order, each line starting with the
+    month and the part: `2023-05的分析用Excel工作簿未能写出：OSError: …`). The caller holds no
+    connection to the work file (DuckDB lets readers of other processes open it only then)."""
+    from .workers import Pool
 
-    job = json.dumps({"paths": {name: str(getattr(settings, name)) for name in Settings.PATHS},
-                      "clock": settings.clock.isoformat() if settings.clock else None,
-                      "work": str(work), "stage_dir": str(stage_dir)}, ensure_ascii=False)
-    root = str(Path(__file__).resolve().parents[1])  # where this very package was imported from
-    code = (f"import sys; sys.path.insert(0, {root!r}); "
-            "from shouyang_pipeline.pipeline import export_worker; export_worker()")
-    queue = [(period, part) for part in reversed(HEAVIEST_FIRST) for period in reversed(months)]  # popped from the end
-    results: dict[tuple[str, str], MonthExports] = {}
-    failures: list[str] = []
-    lock = threading.Lock()
-    procs = [subprocess.Popen([sys.executable, "-P", "-c", code, job, str(os.getpid())], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                              errors="replace") for _ in range(workers)]
-    errors = ["" for _ in procs]
-
-    def drain(i: int) -> None:  # a worker's stderr, read as it comes (a full pipe would block it)
-        errors[i] = procs[i].stderr.read()
-
-    def feed(proc: subprocess.Popen) -> None:
-        while True:
-            with lock:
-                if failures or not queue:
-                    break
-                item = queue.pop()
-            try:
-                proc.stdin.write(json.dumps(item) + "\n")
-                proc.stdin.flush()
-                reply = _answer(proc.stdout)
-            except (OSError, ValueError):
-                reply = None
-            if reply is None:  # it ended, or answered nonsense: stopped, outside the lock
-                try:
-                    code = proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    code = proc.wait()
-            with lock:
-                what = f"{item[0]}的{PART_TITLES[item[1]]}未能写出"
-                if reply is None:
-                    killed = "，可能是内存不足被系统终止" if code == -9 else ""
-                    failures.append(f"{what}：导出进程意外退出（退出码 {code}{killed}）")
-                elif "error" in reply:  # its last line (`OSError: [Errno 28] No space left…`) first
-                    lines = [line for line in reply["error"].splitlines() if line.strip()]
-                    failures.append(f"{what}：{lines[-1] if lines else ''}\n{reply['error']}")
-                else:
-                    results[item] = MonthExports(**reply["done"])
-        try:
-            proc.stdin.close()
-        except OSError:
-            pass
-
-    drains = [threading.Thread(target=drain, args=(i,), daemon=True) for i in range(workers)]
-    feeds = [threading.Thread(target=feed, args=(proc,), daemon=True) for proc in procs]
-    try:
-        for t in drains + feeds:
-            t.start()
-        for t in feeds:
-            t.join()
-    finally:
-        for proc in procs:
-            if failures or proc.poll() is None and len(results) < len(months) * len(EXPORT_PARTS):
-                proc.kill()
-            proc.wait()
-        for t in drains:
-            t.join(timeout=5)
-    if failures:
-        tail = "\n".join(e[-4000:] for e in errors if e.strip())
-        raise RuntimeError("\n".join(sorted(failures)) + (f"\n{tail}" if tail else ""))  # by month
+    items = [(period, part) for part in HEAVIEST_FIRST for period in months]
+    job = {"settings": settings, "work": work, "stage_dir": stage_dir}
+    with Pool("shouyang_pipeline.pipeline:export_parts", job, items, workers, name="导出进程",
+              describe=lambda item: f"{item[0]}的{PART_TITLES[item[1]]}未能写出") as pool:
+        results = pool.results()
     done = []
     for period in months:
         month = MonthExports(period)
@@ -941,56 +1009,17 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
     return done
 
 
-# An export worker's answers start with this, so that a line anything else prints is never taken for one.
-_ANSWER = "\x1eshouyang-export "
-
-
-def _answer(stream) -> dict | None:
-    """The next answer of a worker (None at the end of its output)."""
-    for line in stream:
-        if line.startswith(_ANSWER):
-            return json.loads(line[len(_ANSWER):])
-    return None
-
-
-def export_worker() -> None:
-    """A worker of `write_months_in_workers`: reads `[period, part]` lines on stdin, writes each into
-    the staging folder and answers one line on stdout (`_ANSWER` and {"done": …} or {"error":
-    traceback}). Exits at once when the run's process is gone (killed: its stdin stays open when
-    the kill is abrupt, and nobody would read what it writes)."""
-    import sys
-    import threading
-    import traceback
-    from dataclasses import asdict
-
+@contextmanager
+def export_parts(job: dict):
+    """An export worker (`write_months_in_workers`): the work file opened read-only, each item
+    `(period, part)` written into the staging folder."""
     from .warehouse.connection import MEMORY_LIMIT
 
-    job, parent = json.loads(sys.argv[1]), int(sys.argv[2])
-    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the answers
-    sys.stdout = sys.stderr
-
-    def orphaned() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=orphaned, daemon=True).start()
-    settings = Settings(**{name: Path(v) for name, v in job["paths"].items()},
-                        clock=datetime.fromisoformat(job["clock"]) if job["clock"] else None)
-    with connect(Path(job["work"]), read_only=True) as conn:
+    with connect(job["work"], read_only=True) as conn:
         # set here, not as the connection's config: DuckDB refuses a second reader of a file in one
         # process whose config differs from the first's, and the readers elsewhere set none
         conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        for line in sys.stdin:
-            period, part = json.loads(line)
-            try:
-                done = write_month_exports(settings, conn, Path(job["stage_dir"]), period, (part,))
-                reply = {"done": asdict(done)}
-            except Exception:  # noqa: BLE001 - the run's step fails with it (write_months_in_workers)
-                reply = {"error": traceback.format_exc()}
-            answer.write(_ANSWER + json.dumps(reply, ensure_ascii=False) + "\n")
-            answer.flush()
+        yield lambda item: write_month_exports(job["settings"], conn, job["stage_dir"], item[0], (item[1],))
 
 
 def _exports_current(export_dir: Path, entry: dict | None, digest: str, period: str) -> bool:

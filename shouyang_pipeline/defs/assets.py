@@ -27,7 +27,7 @@ figures, and its description says so (`BY_MONTH_NOTE`).
 
 
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import dagster as dg
@@ -41,8 +41,8 @@ from ..errors import SetupError
 from ..marts.build import build_mart, status_check_rows
 from ..marts.lineage import build_order, mart_inputs
 from ..pipeline import (
-    ALLOW_EMPTY_TAG, FORCE_TAG, begin_run, cross_period_flags, export_months, ingest_and_load, load_reference_lists,
-    parse_period, publish, record_unplaced, stage_exports_for,
+    ALLOW_EMPTY_TAG, FORCE_TAG, IngestAhead, begin_run, cross_period_flags, export_months, ingest_ahead,
+    ingest_and_load, load_reference_lists, parse_period, publish, record_unplaced, stage_exports_for,
 )
 from ..warehouse import queries
 from .metadata import definition_metadata, markdown, preview, row_count
@@ -177,11 +177,12 @@ def _staging_spec(dataset_name: str) -> tuple[dg.AssetSpec, list[dg.AssetCheckSp
 _STAGING_SPECS = {name: _staging_spec(name) for name in DATASETS}
 
 
-def one_step(name: str, schema: str, specs: dict[str, tuple], results, description: str):
+def one_step(name: str, schema: str, specs: dict[str, tuple], results, description: str, prepare=None):
     """One step (a multi-asset) for the tables `specs` of `schema`, in their order: fewer steps,
     less fixed cost per run; each table is still its own asset with its own deps,
     materialisation and checks, and can be materialised alone (`results(context, warehouse,
-    table)` yields those of one table)."""
+    table, prepared)` yields those of one table). `prepare(context, warehouse, tables)`, when
+    given, is a context manager around the selected tables' results, its value their `prepared`."""
 
     @dg.multi_asset(
         name=name,
@@ -194,20 +195,31 @@ def one_step(name: str, schema: str, specs: dict[str, tuple], results, descripti
     )
     def step(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         begin_once(context, warehouse)
-        for table in specs:
-            if dg.AssetKey([schema, table]) in context.selected_asset_keys:
-                yield from results(context, warehouse, table)
+        tables = [table for table in specs if dg.AssetKey([schema, table]) in context.selected_asset_keys]
+        with prepare(context, warehouse, tables) if prepare else nullcontext() as prepared:
+            for table in tables:
+                yield from results(context, warehouse, table, prepared)
 
     return step
 
 
-def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset_name: str):
+@contextmanager
+def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource, datasets: list[str]):
+    """The selected datasets' files read ahead by worker processes when there is enough to read
+    (`pipeline.ingest_ahead`); they are stopped when the step ends."""
+    with setup_failure(), ingest_ahead(warehouse.settings, warehouse.get_connection, datasets, context.partition_keys,
+                                       force=context.run.tags.get(FORCE_TAG) == "true") as ahead:
+        yield ahead
+
+
+def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset_name: str,
+                     ahead: IngestAhead | None):
     table = STAGING[dataset_name]
     key = dg.AssetKey(["staging", dataset_name])
     periods = context.partition_keys
     with setup_failure(), warehouse.get_connection() as conn:
         outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods, context.run_id,
-                                  force=context.run.tags.get(FORCE_TAG) == "true")
+                                  force=context.run.tags.get(FORCE_TAG) == "true", ahead=ahead)
         sample = preview(conn, table, periods)
     log, rejected, loaded = outcome.log, outcome.rejected, outcome.staging_rows
     yield dg.MaterializeResult(
@@ -376,7 +388,7 @@ def _mart_check_note(check) -> str:
 _MART_SPECS = {name: _mart_spec(name) for name in build_order()}
 
 
-def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str):
+def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str, prepared=None):
     table = MARTS[name]
     key = dg.AssetKey(["marts", name])
     checks = MART_CHECKS.get(name, ())
@@ -482,7 +494,9 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
 
 staging_tables = one_step("staging_tables", "staging", _STAGING_SPECS, _staging_results,
                           "Each selected dataset's files of the run's months, read, checked and loaded "
-                          "(`pipeline.ingest_and_load`), with its materialisation and checks.")
+                          "(`pipeline.ingest_and_load`; read ahead by worker processes when there is enough "
+                          "to read: `pipeline.ingest_ahead`), with its materialisation and checks.",
+                          prepare=_read_ahead)
 # The marts in the order of their lineage (a mart reads the marts before it).
 mart_tables = one_step("mart_tables", "marts", _MART_SPECS, _mart_results,
                        "The selected marts, each rebuilt whole from its SQL (`marts.build.build_mart`).")

@@ -1,0 +1,253 @@
+"""Worker processes for a run's pure-Python work, one per core: reading and checking the
+departments' files (ingest) and writing the months' exports.
+
+Both are pure Python (the parsers, xlsxwriter, openpyxl, matplotlib, WeasyPrint), so a process per
+core is what uses the cores. A `Pool` starts its workers with `python -P -c`, this very package's
+folder first on their path (never another checkout the working directory holds). Each worker
+gets the job once, sets up with the handler named (`module:function`, a context manager taking
+the job and giving the function that does one item), then does one item at a time: an item on
+its stdin, one answer on its stdout. Items and answers are pickled (the same code at both ends),
+base64 in a line that starts with a marker, so a line a library prints is never taken for an
+answer (the worker's own stdout goes to its stderr anyway). A worker exits at once when the
+process that started it is gone (killed outright, its pipes may stay open).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+# At most this many workers at once: each holds a month's rows and its writers or parsers (a few
+# hundred MB at a province's size), so more would cost memory for little time.
+MAX_WORKERS = 4
+
+# A worker's answers start with this, so that a line anything else prints is never taken for one.
+ANSWER = b"\x1eshouyang-worker "
+
+
+def usable_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may use: its CPU affinity, and a container's CPU quota (cgroup v2
+    `cpu.max`, `<quota> <period>` or `max <period>`, rounded up) when it has one."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def pack(obj: object) -> bytes:
+    """One line of the protocol: the marker and the pickled object in base64."""
+    return ANSWER + base64.b64encode(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) + b"\n"
+
+
+def unpack(stream) -> object | None:
+    """The next marked line's object (None at the end of the stream); other lines are skipped."""
+    for line in stream:
+        if line.startswith(ANSWER):
+            return pickle.loads(base64.b64decode(line[len(ANSWER):]))
+    return None
+
+
+class Failure:
+    """An item that failed: what was being done, its error's traceback and, when it could be
+    carried over, the exception itself (None when the worker ended without answering)."""
+
+    def __init__(self, item: Hashable, what: str, message: str, error: BaseException | None):
+        self.item, self.what, self.message, self.error = item, what, message, error
+
+    def __str__(self) -> str:
+        return f"{self.what}：{self.message}"
+
+
+class PoolFailed(RuntimeError):
+    """Items failed: the message has one line per failure, in the items' order of `describe`,
+    then the workers' stderr; `failures` has them, with the exceptions themselves."""
+
+    def __init__(self, failures: list[Failure], stderr: str):
+        self.failures = failures
+        super().__init__("\n".join(str(f) for f in failures) + (f"\n{stderr}" if stderr else ""))
+
+
+class Pool:
+    """`workers` processes doing `items` (handed out in their order) with `handler`, from `job`.
+
+    `get(item)` waits for one item's answer, `results()` for all of them. A failed item stops the
+    handing out; the items being done are finished, the workers stopped, and `PoolFailed` raised
+    with every failure. `describe(item)` says what an item is, in Chinese (`2023-05的回执未能写出`),
+    and `name` what the workers are (`导出进程`), for the messages. Use it as a context manager:
+    leaving it stops the workers."""
+
+    def __init__(self, handler: str, job: object, items: list, workers: int, *,
+                 describe: Callable[[Hashable], str], name: str):
+        root = str(Path(__file__).resolve().parents[1])  # where this very package was imported from
+        code = f"import sys; sys.path.insert(0, {root!r}); from shouyang_pipeline.workers import serve; serve()"
+        self._describe, self._name = describe, name
+        self._queue = deque(items)
+        self._results: dict = {}
+        self._failures: list[Failure] = []
+        self._cv = threading.Condition()
+        self._procs = [subprocess.Popen([sys.executable, "-P", "-c", code, handler, str(os.getpid())],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                       for _ in range(max(1, workers))]
+        self._stderr = [b"" for _ in self._procs]
+        self._feeding = len(self._procs)
+        self._drains = [threading.Thread(target=self._drain, args=(i,), daemon=True) for i in range(len(self._procs))]
+        self._feeds = [threading.Thread(target=self._feed, args=(proc, pack(job)), daemon=True) for proc in self._procs]
+        for t in self._drains + self._feeds:
+            t.start()
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _drain(self, i: int) -> None:  # a worker's stderr, read as it comes (a full pipe would block it)
+        self._stderr[i] = self._procs[i].stderr.read()
+
+    def _feed(self, proc: subprocess.Popen, job: bytes) -> None:
+        try:
+            proc.stdin.write(job)
+        except OSError:
+            pass
+        while True:
+            with self._cv:
+                if self._failures or not self._queue:
+                    break
+                item = self._queue.popleft()
+            try:
+                proc.stdin.write(pack(item))
+                proc.stdin.flush()
+                reply = unpack(proc.stdout)
+            except (OSError, ValueError, pickle.UnpicklingError, EOFError):
+                reply = None
+            if reply is None:  # it ended, or answered nonsense: stopped, outside the lock
+                try:
+                    code = proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    code = proc.wait()
+            with self._cv:
+                if reply is None:
+                    killed = "，可能是内存不足被系统终止" if code == -9 else ""
+                    self._fail(item, f"{self._name}意外退出（退出码 {code}{killed}）", None)
+                elif reply[0] == "error":  # its last line (`OSError: [Errno 28] No space left…`) first
+                    lines = [line for line in reply[1].splitlines() if line.strip()]
+                    self._fail(item, f"{lines[-1] if lines else ''}\n{reply[1]}", reply[2])
+                else:
+                    self._results[item] = reply[1]
+                self._cv.notify_all()
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        with self._cv:
+            self._feeding -= 1
+            self._cv.notify_all()
+
+    def _fail(self, item, message: str, error: BaseException | None) -> None:
+        self._failures.append(Failure(item, self._describe(item), message, error))
+
+    def get(self, item: Hashable) -> object:
+        """The answer for `item`, once it is done (it is then forgotten here)."""
+        with self._cv:
+            while item not in self._results and not self._failures and self._feeding:
+                self._cv.wait()
+            if item in self._results:
+                return self._results.pop(item)
+        self._raise()
+        raise RuntimeError(f"{self._describe(item)}：{self._name}未处理此项")  # not one of the items
+
+    def results(self) -> dict:
+        """Every item's answer, once all are done."""
+        with self._cv:
+            while self._feeding:
+                self._cv.wait()
+        self._raise()
+        return dict(self._results)
+
+    def _raise(self) -> None:
+        with self._cv:
+            failed = bool(self._failures)
+        if not failed:
+            return
+        for t in self._feeds:  # the items being done are finished first
+            t.join()
+        self.close()
+        stderr = "\n".join(e.decode("utf-8", "replace")[-4000:] for e in self._stderr if e.strip())
+        raise PoolFailed(sorted(self._failures, key=lambda f: f.what), stderr)
+
+    def close(self) -> None:
+        """Stops the workers: those still busy are killed, the others end with their input."""
+        with self._cv:
+            self._queue.clear()
+        for proc, feed in zip(self._procs, self._feeds):
+            if feed.is_alive():  # busy with an item nobody will take
+                proc.kill()
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for t in self._drains:
+            t.join(timeout=5)
+
+
+def serve() -> None:
+    """A worker of `Pool` (argv: the handler `module:function`, the pid of the process that started
+    it): reads the job, then items, from stdin; answers each with ("done", value) or ("error",
+    traceback, the exception when it can be pickled). A failure to set up ends it with the
+    traceback on stderr."""
+    handler, parent = sys.argv[1], int(sys.argv[2])
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the answers
+    sys.stdout = sys.stderr
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    module, function = handler.split(":")
+    start = getattr(importlib.import_module(module), function)
+    job = unpack(sys.stdin.buffer)
+    if job is None:
+        return
+    with start(job) as do:
+        while (item := unpack(sys.stdin.buffer)) is not None:
+            try:
+                reply = ("done", do(item))
+            except Exception as exc:  # noqa: BLE001 - the run's step fails with it (Pool)
+                reply = ("error", traceback.format_exc(), _carried(exc))
+            answers.write(pack(reply))
+            answers.flush()
+
+
+def _carried(exc: BaseException) -> BaseException | None:
+    """The exception, when it survives pickling (then the run can tell what it was)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - anything unpicklable stays behind
+        return None
+    return exc

@@ -1,0 +1,124 @@
+"""The run's files read ahead by worker processes (`pipeline.ingest_ahead`) load exactly what the
+run's own process loads: the same staging rows, rejections, warnings and log; a file changed
+after it was read ahead is read again; a killed run's spool is removed by the next."""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+import pytest
+
+from shouyang_pipeline import pipeline
+from shouyang_pipeline.config import Settings
+from shouyang_pipeline.warehouse.connection import connect
+from shouyang_pipeline.warehouse.ddl import ensure_tables
+
+from conftest import KP_HEADER, PROJECT_REFERENCE, SAMPLE_CLOCK, kp_row, write_csv
+
+MONTHS = ["2023-11", "2023-12"]
+# What differs between two runs of the same files: when they ran.
+RUN_TIME = {"ingested_at", "loaded_at", "computed_at", "run_id"}
+
+
+def _tables(path, months: list[str]) -> dict[str, list]:
+    """Every staging and audit table's rows of `months` (cross-period flags, which depend on the
+    months around, left out), without the run's times."""
+    out = {}
+    with duckdb.connect(str(path), read_only=True) as conn:
+        tables = conn.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN "
+                              "('staging', 'audit') AND table_name <> 'cross_period_flags'").fetchall()
+        for schema, name in tables:
+            cols = [c for (c,) in conn.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                "ORDER BY column_index", [schema, name]).fetchall() if c not in RUN_TIME]
+            where = ("WHERE period IN (SELECT unnest(?))" if "period" in cols else "")
+            sql = f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)} FROM "{schema}"."{name}" {where}'
+            rows = conn.execute(sql, [months] if where else []).fetchall()
+            out[f"{schema}.{name}"] = sorted(rows, key=repr)
+    return out
+
+
+def test_reading_ahead_loads_what_reading_in_turn_loads(sample_year, tmp_path, monkeypatch):
+    """The sample's last two months run with two reading workers, against the sample's year run
+    in one process (its 1 MB is under the size worth workers)."""
+    from shouyang_pipeline.defs import build_definitions
+    from shouyang_pipeline.defs.partitions import add_months
+
+    shutil.copytree(PROJECT_REFERENCE.parent / "raw", tmp_path / "raw")
+    settings = Settings(tmp_path / "raw", tmp_path / "warehouse.duckdb", tmp_path / "exports", tmp_path / "archive",
+                        PROJECT_REFERENCE, clock=SAMPLE_CLOCK)
+    used = []
+
+    def two(dataset_periods: int, size: int) -> int:
+        used.append(dataset_periods)
+        return 2
+
+    monkeypatch.setattr(pipeline, "ingest_workers", two)
+    monkeypatch.setattr(pipeline, "export_workers", lambda months: 1)
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, MONTHS)
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    tags = {"dagster/asset_partition_range_start": MONTHS[0], "dagster/asset_partition_range_end": MONTHS[-1]}
+    assert job.execute_in_process(instance=instance, run_config=quiet, tags=tags).success
+    assert used and used[0] >= 8  # the datasets of both months, read ahead
+
+    ahead, in_turn = _tables(settings.warehouse, MONTHS), _tables(sample_year.warehouse, MONTHS)
+    assert ahead.keys() == in_turn.keys()
+    for table in ahead:
+        assert ahead[table] == in_turn[table], table
+    assert len(ahead["staging.key_projects"]) > 100 and ahead["audit.rejected_rows"]
+    assert not list(settings.work_warehouse.parent.glob(f"{pipeline.INGEST_SPOOL_PREFIX}*"))  # spool removed
+
+
+def _factory(conn):
+    @contextmanager
+    def factory():
+        yield conn
+    return factory
+
+
+def test_a_file_changed_after_it_was_read_ahead_is_read_again(settings, monkeypatch):
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001", ytd=100)])
+    changing = write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001", ytd=200)])
+    monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: 2)
+    settings.work_warehouse.parent.mkdir(parents=True)
+    periods = ["2023-02", "2023-03"]
+    with connect(settings.work_warehouse) as conn:
+        ensure_tables(conn)
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], periods) as ahead:
+            assert ahead is not None
+            write_csv(changing, [KP_HEADER, kp_row("XM001", ytd=300)])  # the clerk sent it again
+            outcome = pipeline.ingest_and_load(settings, conn, "key_projects", periods, ahead=ahead)
+        got = dict(conn.execute("SELECT period, ytd_investment FROM staging.key_projects").fetchall())
+        spool = list(settings.work_warehouse.parent.glob(f"{pipeline.INGEST_SPOOL_PREFIX}*"))
+    assert got == {"2023-02": 100, "2023-03": 300}
+    assert outcome.log.rows_loaded.sum() == 2
+    assert spool == []
+
+
+def test_few_bytes_or_one_core_read_in_turn(settings, monkeypatch):
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001")])
+    assert pipeline.ingest_workers(2, 1_000_000) == 0  # the sample's size
+    assert pipeline.ingest_workers(1, 10**9) == 0  # one dataset-period
+    monkeypatch.setattr("shouyang_pipeline.workers.usable_cores", lambda: 1)
+    assert pipeline.ingest_workers(12, 10**9) == 0
+    monkeypatch.setattr("shouyang_pipeline.workers.usable_cores", lambda: 8)
+    assert pipeline.ingest_workers(12, 10**9) == 4 and pipeline.ingest_workers(3, 10**9) == 3
+    settings.work_warehouse.parent.mkdir(parents=True)
+    with connect(settings.work_warehouse) as conn:
+        ensure_tables(conn)
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], ["2023-02", "2023-03"]) as ahead:
+            assert ahead is None
+
+
+def test_a_killed_runs_spool_is_removed_by_the_next_run(settings):
+    spool = settings.work_warehouse.parent / f"{pipeline.INGEST_SPOOL_PREFIX}x1y2"
+    spool.mkdir(parents=True)
+    (spool / "key_projects.2023-02.pickle").write_bytes(b"half")
+    pipeline.preflight(settings)
+    assert not spool.exists()

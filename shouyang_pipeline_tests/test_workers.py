@@ -1,0 +1,97 @@
+"""The worker processes' pool (`workers.Pool`): answers only from marked lines, the exception an
+item raised carried back, workers that stop when their run is gone, as many as the cores."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from shouyang_pipeline import workers
+from shouyang_pipeline.config import Settings
+from shouyang_pipeline.errors import SetupError
+
+
+def test_only_marked_lines_are_answers():
+    stream = io.BytesIO(b"printed by a library at start-up\n" + workers.pack({"period": "2023-01"}))
+    assert workers.unpack(stream) == {"period": "2023-01"}
+    assert workers.unpack(stream) is None
+
+
+def test_a_worker_whose_run_is_gone_stops(tmp_path):
+    """A run killed outright (its stdin pipes stay open) leaves no worker holding the work file."""
+    duckdb.connect(str(tmp_path / "work.duckdb")).close()
+    settings = Settings(*(tmp_path / n for n in Settings.PATHS))
+    code = "from shouyang_pipeline.workers import serve; serve()"
+    # its "run" is a process that is not its parent: as if the parent had died and it was re-parented
+    worker = subprocess.Popen([sys.executable, "-P", "-c", code, "shouyang_pipeline.pipeline:export_parts", "1"],
+                              stdin=subprocess.PIPE)
+    worker.stdin.write(workers.pack({"settings": settings, "work": tmp_path / "work.duckdb", "stage_dir": tmp_path}))
+    worker.stdin.flush()
+    try:
+        assert worker.wait(timeout=60) == 1
+    finally:
+        worker.kill()
+    duckdb.connect(str(tmp_path / "work.duckdb")).close()  # no reader left on it
+
+
+def test_an_items_error_comes_back_as_itself(tmp_path):
+    """A reading worker whose reference lists are gone: the step can tell the set-up error itself
+    (its Chinese message), with the worker's traceback beside it."""
+    settings = Settings(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "exports", tmp_path / "archive",
+                        tmp_path / "no-reference")
+    job = {"settings": settings, "spool": tmp_path, "files": {("key_projects", "2023-02"): [],
+                                                              ("key_projects", "2023-03"): []}}
+    with workers.Pool("shouyang_pipeline.pipeline:ingest_parts", job, list(job["files"]), 1,
+                      describe=lambda item: f"{item[1]}的文件未能读取", name="读取进程") as pool:
+        with pytest.raises(workers.PoolFailed) as caught:
+            pool.get(("key_projects", "2023-02"))
+    failure, = caught.value.failures
+    assert failure.item == ("key_projects", "2023-02")
+    assert isinstance(failure.error, SetupError) and "找不到参考名录目录" in str(failure.error)
+    assert str(caught.value).startswith("2023-02的文件未能读取：")
+    assert "SetupError" in str(caught.value)  # the traceback, for the developers
+
+
+def test_a_worker_that_dies_names_the_item_and_its_exit(tmp_path):
+    settings = Settings(*(tmp_path / n for n in Settings.PATHS))
+    job = {"settings": settings, "work": tmp_path / "no-such.duckdb", "stage_dir": tmp_path}
+    with workers.Pool("shouyang_pipeline.pipeline:export_parts", job, [("2023-01", "briefing")], 1,
+                      describe=lambda item: f"{item[0]}的简报未能写出", name="导出进程") as pool:
+        with pytest.raises(workers.PoolFailed) as caught:
+            pool.results()
+    assert str(caught.value).startswith("2023-01的简报未能写出：导出进程意外退出（退出码 1）")
+    assert "no-such.duckdb" in str(caught.value)  # its stderr
+    assert caught.value.failures[0].error is None
+
+
+def test_leaving_the_pool_stops_a_busy_worker(tmp_path):
+    """A step that fails while workers are busy stops them at once."""
+    settings = Settings(*(tmp_path / n for n in Settings.PATHS))
+    duckdb.connect(str(tmp_path / "work.duckdb")).close()
+    job = {"settings": settings, "work": tmp_path / "work.duckdb", "stage_dir": tmp_path}
+    pool = workers.Pool("shouyang_pipeline.pipeline:export_parts", job, [("2023-01", "briefing")], 1,
+                        describe=str, name="导出进程")
+    pids = [p.pid for p in pool._procs]
+    pool.close()
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped: no process left behind
+    duckdb.connect(str(tmp_path / "work.duckdb")).close()
+
+
+def test_a_containers_cpu_quota_bounds_the_workers(tmp_path):
+    affinity = len(os.sched_getaffinity(0))
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")  # 1.5 cores: 2
+    assert workers.usable_cores(quota) == min(affinity, 2)
+    quota.write_text("50000 100000\n")  # half a core: 1
+    assert workers.usable_cores(quota) == 1
+    for unbounded in ("max 100000\n", "garbage\n", ""):
+        quota.write_text(unbounded)
+        assert workers.usable_cores(quota) == affinity
+    assert workers.usable_cores(tmp_path / "no-such-file") == affinity
