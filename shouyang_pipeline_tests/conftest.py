@@ -161,23 +161,29 @@ def write_csv(path: Path, rows: list[list], encoding: str = "utf-8") -> Path:
 
 # ------------------------------------------------------------------ settings and runs
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    reference = tmp_path / "reference"
+def make_settings(root: Path) -> Settings:
+    """The tests' layout under `root`: reference/ (the project's lists with the tests' villages),
+    an empty raw/, and warehouse/warehouse.duckdb, exports/, archive/ (made by the first run)."""
+    reference = root / "reference"
     shutil.copytree(PROJECT_REFERENCE, reference)
     with open(reference / "villages.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["village_code", "village_name", "township_name"])
         w.writerows(VILLAGES)
-    raw = tmp_path / "raw"
+    raw = root / "raw"
     raw.mkdir()
     return Settings(
         raw_dir=raw,
-        warehouse=tmp_path / "warehouse" / "warehouse.duckdb",
-        export_dir=tmp_path / "exports",
-        archive_dir=tmp_path / "archive",
+        warehouse=root / "warehouse" / "warehouse.duckdb",
+        export_dir=root / "exports",
+        archive_dir=root / "archive",
         reference_dir=reference,
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
 
 
 @pytest.fixture
@@ -301,16 +307,39 @@ SAMPLE_CLOCK = datetime(2024, 1, 20, 9, 0)
 @pytest.fixture(scope="session")
 def sample_year(tmp_path_factory) -> Settings:
     """The bundled data/raw (with its register), every month of 2023 in one run as `shouyang run`
-    does it, the clock at SAMPLE_CLOCK: shared by the modules that check the sample's figures."""
+    does it, the clock at SAMPLE_CLOCK: shared by the modules that check the sample's figures.
+
+    Under pytest-xdist the workers share one run (pytest-xdist's documented pattern): the first
+    worker to ask makes it under a file lock in the session's temporary folder, the others wait
+    for it and use its folder. Its users only read it (DuckDB files opened read-only, never a file
+    written in its folders); a test that writes copies it first (test_export_workers)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _sample_year_run(tmp_path_factory.mktemp("sample_year"))
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # the session's folder, above each worker's own
+    done = shared / "sample_year.done"
+    with FileLock(str(shared / "sample_year.lock")):
+        if done.is_file():
+            return _sample_year_settings(Path(done.read_text(encoding="utf-8")))
+        settings = _sample_year_run(tmp_path_factory.mktemp("sample_year"))
+        done.write_text(str(settings.raw_dir.parent), encoding="utf-8")  # written only once the run succeeded
+    return settings
+
+
+def _sample_year_settings(tmp: Path) -> Settings:
+    return Settings(tmp / "raw", tmp / "warehouse.duckdb", tmp / "exports", tmp / "archive",
+                    PROJECT_REFERENCE, clock=SAMPLE_CLOCK)
+
+
+def _sample_year_run(tmp: Path) -> Settings:
     import dagster as dg
 
     from shouyang_pipeline.defs import build_definitions
     from shouyang_pipeline.defs.partitions import add_months
 
-    tmp = tmp_path_factory.mktemp("sample_year")
     shutil.copytree(PROJECT_REFERENCE.parent / "raw", tmp / "raw")
-    settings = Settings(tmp / "raw", tmp / "warehouse.duckdb", tmp / "exports", tmp / "archive",
-                        PROJECT_REFERENCE, clock=SAMPLE_CLOCK)
+    settings = _sample_year_settings(tmp)
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
     instance = dg.DagsterInstance.ephemeral()
     add_months(instance, SAMPLE_MONTHS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,8 +23,9 @@ from shouyang_pipeline.defs.automation import raw_files_sensor
 from shouyang_pipeline.defs.partitions import add_months
 from shouyang_pipeline.defs.resources import WarehouseResource
 from shouyang_pipeline.errors import SetupError
-from shouyang_pipeline.pipeline import parse_period, run_lock
-from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+from shouyang_pipeline.ingest.discover import discover
+from shouyang_pipeline.pipeline import parse_period, remember_run, run_inputs, run_lock
+from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, make_settings, write_csv
 from shouyang_pipeline_tests.test_cli import _env
 
 
@@ -41,14 +43,37 @@ def _run(env, *args):
     return CliRunner().invoke(main, ["run", *args], env=env)
 
 
-@pytest.fixture
-def built(settings, tmp_path):
-    """A warehouse built from one good file, and the environment that built it."""
+# What a run writes under the `settings` fixture's root: raw/ is the input, the rest the run's.
+BUILT_FOLDERS = ("raw", "warehouse", "exports", "archive", "dagster_home")
+
+
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Path:
+    """One `shouyang run` of one good file, done once for the module: the root of its folders
+    (the `settings` fixture's layout), copied by `built` into each test's own tmp_path."""
+    root = tmp_path_factory.mktemp("built")
+    settings = make_settings(root)
     write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
-    env = _env(settings, tmp_path)
-    result = _run(env)
+    result = _run(_env(settings, root))
     assert result.exit_code == 0, result.output
-    return env
+    return root
+
+
+@pytest.fixture
+def built(settings, tmp_path, built_once):
+    """A warehouse built from one good file, and the environment that built it: the module's one
+    run copied into this test's tmp_path (files with their content and modification times, the
+    Dagster instance with its run and partitions), as if the run had been made here.
+
+    A copy differs from a run made here in where it is: the record of the last full run
+    (`.work/last_run.json`) holds the run's places and the published file's inode, so it is
+    written again for this place the way the CLI writes it after a run of every period; a run
+    with nothing changed is then skipped here as it would be after a run made here. The Dagster
+    run's own records (its event log) name the module's folders: nothing reads them back."""
+    for name in BUILT_FOLDERS:
+        shutil.copytree(built_once / name, tmp_path / name, symlinks=True, dirs_exist_ok=True)
+    remember_run(settings, run_inputs(settings, discover(settings.raw_dir)))
+    return _env(settings, tmp_path)
 
 
 def test_a_missing_or_empty_raw_dir_changes_nothing(settings, tmp_path, built):
