@@ -606,6 +606,7 @@ class _PeriodPlan:
     files: list[RawFile]
     hashes: dict[str, str | None]
     held: bool
+    inputs: str | None = None  # `_inputs_digest` as planned: the register's times and the reference lists too
 
 
 def _plan(settings: Settings, conn: duckdb.DuckDBPyConnection, files: list[RawFile], dataset: str, period: str,
@@ -615,7 +616,7 @@ def _plan(settings: Settings, conn: duckdb.DuckDBPyConnection, files: list[RawFi
     key = dataset_period_key(dataset, period)
     inputs = _inputs_digest(base, dataset, period, mine, hashes, register)
     held = inputs is not None and stored.get(key) == inputs and _holds(settings, conn, key, mine, hashes)
-    return _PeriodPlan(dataset, period, mine, hashes, held)
+    return _PeriodPlan(dataset, period, mine, hashes, held, inputs)
 
 
 # Ingest is done ahead, in worker processes, only when the files to read add up to this many
@@ -643,28 +644,38 @@ class IngestAhead:
 
     def __init__(self, pool, planned: dict[tuple[str, str], _PeriodPlan]):
         self._pool, self._planned = pool, planned
+        self._failed = False  # a reading raised: the rest is read by the step itself
 
     def take(self, plan: _PeriodPlan) -> PeriodFrames | None:
-        """The frames of this dataset-period, read from exactly these files; None when it was not
-        read ahead, or its files changed since (then the caller reads it)."""
+        """The frames of this dataset-period, read from exactly these inputs; None when it was not
+        read ahead, its inputs changed since (its files, their register lines, the reference
+        lists), or a reading raised an error (then the caller reads it, and meets the error
+        itself, in its own words, if it is still there).
+
+        A set-up error met by any worker is raised as itself; a worker that ended without
+        answering (killed, out of memory) fails the step: reading its files here could end this
+        process the same way."""
         import pickle
 
         from .workers import PoolFailed
 
         key = (plan.dataset, plan.period)
         planned = self._planned.pop(key, None)
-        if planned is None:
+        if planned is None or self._failed:
             return None
+        if (planned.files, planned.hashes, planned.inputs) != (plan.files, plan.hashes, plan.inputs):
+            return None  # not waited for: its frames go with the spool
         try:
             path = self._pool.get(key)
-        except PoolFailed as failed:  # the error itself when it came over (a set-up error stays one)
-            error = next((f.error for f in failed.failures if f.item == key and f.error is not None), None)
+        except PoolFailed as failed:
+            error = next((f.error for f in failed.failures if isinstance(f.error, SetupError)), None)
             if error is not None:
                 raise error from failed
-            raise
+            if any(f.error is None for f in failed.failures):
+                raise
+            self._failed = True
+            return None
         try:
-            if planned.files != plan.files or planned.hashes != plan.hashes:
-                return None
             with open(path, "rb") as fh:
                 return pickle.load(fh)
         finally:
@@ -683,6 +694,10 @@ def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods:
     from .workers import Pool
 
     files = discover(settings.raw_dir)
+    mine = [f for f in files if f.dataset_period and f.dataset_period[0] in datasets and f.dataset_period[1] in periods]
+    if not ingest_workers(len(datasets) * len(periods), sum(_size(f) for f in mine)):
+        yield None  # too little to read, whatever is held: nothing hashed
+        return
     register = read_register(settings.raw_dir)
     base = _inputs_base(settings)
     with conn_factory() as conn:

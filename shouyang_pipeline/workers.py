@@ -102,13 +102,14 @@ class Pool:
         self._results: dict = {}
         self._failures: list[Failure] = []
         self._cv = threading.Condition()
+        packed = pack(job)
         self._procs = [subprocess.Popen([sys.executable, "-P", "-c", code, handler, str(os.getpid())],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                        for _ in range(max(1, workers))]
         self._stderr = [b"" for _ in self._procs]
         self._feeding = len(self._procs)
         self._drains = [threading.Thread(target=self._drain, args=(i,), daemon=True) for i in range(len(self._procs))]
-        self._feeds = [threading.Thread(target=self._feed, args=(proc, pack(job)), daemon=True) for proc in self._procs]
+        self._feeds = [threading.Thread(target=self._feed, args=(proc, packed), daemon=True) for proc in self._procs]
         for t in self._drains + self._feeds:
             t.start()
 
@@ -123,28 +124,51 @@ class Pool:
 
     def _feed(self, proc: subprocess.Popen, job: bytes) -> None:
         try:
+            self._feed_items(proc, job)
+        finally:  # whatever happened, `get`/`results` must not wait for this feeder any more
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            with self._cv:
+                self._feeding -= 1
+                self._cv.notify_all()
+
+    def _feed_items(self, proc: subprocess.Popen, job: bytes) -> None:
+        try:
             proc.stdin.write(job)
-        except OSError:
+        except (OSError, ValueError):  # it ended, or `close` closed its input first
             pass
         while True:
             with self._cv:
                 if self._failures or not self._queue:
                     break
                 item = self._queue.popleft()
+            reply = bad = None
             try:
                 proc.stdin.write(pack(item))
                 proc.stdin.flush()
-                reply = unpack(proc.stdout)
-            except (OSError, ValueError, pickle.UnpicklingError, EOFError):
-                reply = None
+            except (OSError, ValueError):  # it ended (or `close` closed its input)
+                pass
+            else:
+                try:
+                    reply = unpack(proc.stdout)
+                except Exception as exc:  # noqa: BLE001 - a marked line this process cannot read
+                    bad = f"{type(exc).__name__}: {exc}"[:300]
             if reply is None:  # it ended, or answered nonsense: stopped, outside the lock
+                if bad is not None and proc.poll() is None:
+                    proc.kill()  # alive, but nothing it says can be trusted (not "killed by the system")
+                else:
+                    bad = None  # it ended by itself: its exit code says more
                 try:
                     code = proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     code = proc.wait()
             with self._cv:
-                if reply is None:
+                if bad is not None:
+                    self._fail(item, f"{self._name}的答复无法读取（{bad}）", None)
+                elif reply is None:
                     killed = "，可能是内存不足被系统终止" if code == -9 else ""
                     self._fail(item, f"{self._name}意外退出（退出码 {code}{killed}）", None)
                 elif reply[0] == "error":  # its last line (`OSError: [Errno 28] No space left…`) first
@@ -153,13 +177,6 @@ class Pool:
                 else:
                     self._results[item] = reply[1]
                 self._cv.notify_all()
-        try:
-            proc.stdin.close()
-        except OSError:
-            pass
-        with self._cv:
-            self._feeding -= 1
-            self._cv.notify_all()
 
     def _fail(self, item, message: str, error: BaseException | None) -> None:
         self._failures.append(Failure(item, self._describe(item), message, error))

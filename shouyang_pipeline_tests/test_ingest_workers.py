@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from contextlib import contextmanager
+from datetime import datetime
 
 import dagster as dg
 import duckdb
@@ -121,4 +122,57 @@ def test_a_killed_runs_spool_is_removed_by_the_next_run(settings):
     spool.mkdir(parents=True)
     (spool / "key_projects.2023-02.pickle").write_bytes(b"half")
     pipeline.preflight(settings)
+    assert not spool.exists()
+
+
+@pytest.mark.parametrize("change", ["register", "reference"])
+def test_a_register_line_or_reference_list_changed_after_the_reading_is_read_again(settings, monkeypatch, change):
+    """The workers read the register and the reference lists when they read; the digest kept is
+    of those the load finds. A change between the two is read again, else the next run would
+    hold rows read with the old ones as if read with the new."""
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001", zone="新建园区")])
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001", zone="新建园区")])
+    monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: 2)
+    settings.work_warehouse.parent.mkdir(parents=True)
+    periods = ["2023-02", "2023-03"]
+    with connect(settings.work_warehouse) as conn:
+        ensure_tables(conn)
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], periods) as ahead:
+            ahead._pool.results()  # both read before the change
+            if change == "register":
+                (settings.raw_dir / "收文登记.csv").write_text(
+                    "文件,收到时间\nkey_projects/2023-03.csv,2023-04-05 09:30\n", encoding="utf-8")
+            else:
+                zones = settings.reference_dir / "zones.csv"
+                zones.write_text(zones.read_text(encoding="utf-8").rstrip("\n") + "\nXINJIAN,新建园区,\n",
+                                 encoding="utf-8")
+            pipeline.ingest_and_load(settings, conn, "key_projects", periods, ahead=ahead)
+        log = conn.execute("SELECT received_from, received_at FROM audit.ingest_log WHERE period = '2023-03'").fetchall()
+        zones_loaded = {z for (z,) in conn.execute("SELECT zone FROM staging.key_projects").fetchall()}
+    if change == "register":
+        assert log == [("收文登记", datetime(2023, 4, 5, 9, 30))]
+    else:
+        assert zones_loaded == {"新建园区"}
+
+
+def test_a_reading_that_raises_in_a_worker_is_read_by_the_step_itself(settings, monkeypatch, tmp_path):
+    """A worker that cannot write its frames (the spool's file name taken by a folder): the step
+    reads that dataset-period, and the rest, itself, and the run goes on."""
+    import tempfile
+
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001", ytd=100)])
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001", ytd=200)])
+    monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: 2)
+    spool = tmp_path / "spool"
+    (spool / "key_projects.2023-02.pickle").mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: str(spool))
+    settings.work_warehouse.parent.mkdir(parents=True)
+    periods = ["2023-02", "2023-03"]
+    with connect(settings.work_warehouse) as conn:
+        ensure_tables(conn)
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], periods) as ahead:
+            outcome = pipeline.ingest_and_load(settings, conn, "key_projects", periods, ahead=ahead)
+        got = dict(conn.execute("SELECT period, ytd_investment FROM staging.key_projects").fetchall())
+    assert got == {"2023-02": 100, "2023-03": 200}
+    assert list(outcome.log.status) == ["loaded", "loaded"]
     assert not spool.exists()

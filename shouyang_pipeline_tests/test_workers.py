@@ -95,3 +95,19 @@ def test_a_containers_cpu_quota_bounds_the_workers(tmp_path):
         quota.write_text(unbounded)
         assert workers.usable_cores(quota) == affinity
     assert workers.usable_cores(tmp_path / "no-such-file") == affinity
+
+
+def test_an_answer_this_process_cannot_read_fails_its_item(tmp_path, monkeypatch):
+    """An answer that does not unpickle here (the worker's code is not this process's: a class
+    only its path has) fails its item instead of leaving `results` waiting for ever."""
+    (tmp_path / "far_handler.py").write_text(
+        "from contextlib import contextmanager\n"
+        "class Far:\n    pass\n"
+        "@contextmanager\n"
+        "def start(job):\n    yield lambda item: Far()\n", encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the workers' path, not this process's
+    with workers.Pool("far_handler:start", {}, ["a", "b"], 1, describe=lambda item: f"{item}未能完成",
+                      name="测试进程") as pool:
+        with pytest.raises(workers.PoolFailed) as caught:
+            pool.results()
+    assert str(caught.value).startswith("a未能完成：测试进程的答复无法读取（ModuleNotFoundError")
