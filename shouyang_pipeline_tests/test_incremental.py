@@ -3,12 +3,15 @@ is not read again, and a month whose exports' inputs are as they were is not wri
 
 Real runs of the Dagster job on small files in tmp_path; which dataset-periods were read is seen
 by wrapping `pipeline.ingest_period`, which exports were written by their bytes and mtime_ns.
+The first run of the three months is made once for the module and copied into each test's
+tmp_path (`first_run`, `county`).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +27,7 @@ from shouyang_pipeline.defs.partitions import add_months
 from shouyang_pipeline.warehouse import digests
 from shouyang_pipeline.warehouse.connection import connect
 
-from conftest import KP_HEADER, kp_row, write_csv
+from conftest import KP_HEADER, kp_row, make_settings, write_csv
 
 MONTHS = ["2023-04", "2023-05", "2023-06"]
 # industrial_output of 2023-06 (never sent here) is due 2023-07-08: not yet due at this clock
@@ -79,16 +82,40 @@ def reads(monkeypatch) -> list[tuple[str, str]]:
     return seen
 
 
-@pytest.fixture
-def county(settings: Settings) -> Settings:
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> tuple[Path, list[tuple[str, str]]]:
+    """The county's three months, run once for the module: the root of its folders (the
+    `settings` fixture's layout) and the dataset-periods that run read, in order."""
+    root = tmp_path_factory.mktemp("county")
+    settings = replace(make_settings(root), clock=BEFORE_DUE)
     for i, period in enumerate(MONTHS):
         write_month(settings.raw_dir, period, ytd=100 + 50 * i)
+    seen: list[tuple[str, str]] = []
+    real = pipeline.ingest_period
+
+    def recording(settings, dataset, period, *args, **kwargs):
+        seen.append((dataset, period))
+        return real(settings, dataset, period, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "ingest_period", recording)
+        run(settings)
+    return root, seen
+
+
+@pytest.fixture
+def county(settings: Settings, tmp_path: Path, first_run) -> Settings:
+    """The county after its first run of the three months: the module's run copied into this
+    test's tmp_path (files with their content and modification times; every digest a run keeps
+    names files relative to their folder, and the reference lists by content)."""
+    for name in ("raw", "warehouse", "exports", "archive"):
+        shutil.copytree(first_run[0] / name, tmp_path / name, symlinks=True, dirs_exist_ok=True)
     return replace(settings, clock=BEFORE_DUE)
 
 
-def test_a_second_run_with_nothing_changed_reads_and_rewrites_nothing(county, reads):
-    run(county)
-    assert ("key_projects", "2023-05") in reads and len(reads) > len(MONTHS)
+def test_a_second_run_with_nothing_changed_reads_and_rewrites_nothing(county, reads, first_run):
+    first_reads = first_run[1]
+    assert ("key_projects", "2023-05") in first_reads and len(first_reads) > len(MONTHS)
     first_exports, first_tables = exports(county), tables(county)
     assert {"briefing_2023-05.md", "marts_2023-05.xlsx", ".digests.json"} <= set(first_exports)
     recorded = json.loads(first_exports[".digests.json"][1])["months"]
@@ -102,7 +129,6 @@ def test_a_second_run_with_nothing_changed_reads_and_rewrites_nothing(county, re
 
 
 def test_a_changed_file_is_read_again_and_its_month_and_later_months_rewritten(county, reads):
-    run(county)
     before = exports(county)
     reads.clear()
     write_month(county.raw_dir, "2023-05", ytd=175)
@@ -119,10 +145,8 @@ def test_a_changed_file_is_read_again_and_its_month_and_later_months_rewritten(c
                             "AND project_code = 'XM001'").fetchone()[0] == 175
 
 
-def test_a_changed_reference_list_or_code_reads_everything_again(county, reads, monkeypatch):
-    run(county)
-    read_first = sorted(reads)
-    reads.clear()
+def test_a_changed_reference_list_or_code_reads_everything_again(county, reads, monkeypatch, first_run):
+    read_first = sorted(first_run[1])
     path = county.reference_dir / "villages.csv"
     with open(path, "a", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerow(["140725999999", "新增测试村", "平头镇"])
@@ -139,7 +163,6 @@ def test_a_changed_reference_list_or_code_reads_everything_again(county, reads, 
 
 
 def test_a_clock_that_makes_a_report_overdue_rewrites_that_months_briefing(county):
-    run(county)
     before = exports(county)
     # the energy bureau's and a zone's reports of June are overdue already; industrial output's is not yet
     assert "逾期未报2份" in before["briefing_2023-06.md"][1].decode("utf-8")
@@ -152,7 +175,6 @@ def test_a_clock_that_makes_a_report_overdue_rewrites_that_months_briefing(count
 
 
 def test_a_month_whose_files_are_removed_loses_its_exports_and_its_digest(county):
-    run(county)
     (county.raw_dir / "key_projects" / "2023-06__发改局.csv").unlink()
     before = exports(county)
     run(county)
@@ -163,7 +185,6 @@ def test_a_month_whose_files_are_removed_loses_its_exports_and_its_digest(county
 
 
 def test_a_damaged_digest_or_a_missing_export_is_written_again(county, reads):
-    run(county)
     (county.export_dir / "marts_2023-04.xlsx").unlink()
     before = exports(county)
     run(county)
@@ -179,7 +200,6 @@ def test_a_damaged_digest_or_a_missing_export_is_written_again(county, reads):
 
 
 def test_the_inputs_digest_is_kept_with_the_rows_in_the_work_file(county):
-    run(county)
     with duckdb.connect(str(county.warehouse), read_only=True) as conn:
         held = dict(conn.execute("SELECT partition_key, inputs_digest FROM internal.ingest_inputs").fetchall())
         comment = conn.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'internal'").fetchone()[0]
