@@ -810,11 +810,17 @@ def cross_period_flags(conn: duckdb.DuckDBPyConnection, periods: list[str]) -> F
     return the flags of the run's periods and of the period after each (which a correction can
     raise or clear).
 
-    Every period is recomputed, not only those: the flags are a function of staging alone, so
-    the result is the same, and it costs a fraction of a second (`marts.flags`)."""
+    A period's flags are a function of its staging and the previous period's, so those are the
+    only flags a run can change: a run of some months recomputes only them (a self-join of every
+    staging table is seconds at a province's size). A run that covers every period the warehouse
+    holds (staging, or flags left from an earlier version of the pipeline) recomputes them all."""
     ensure_tables(conn)
-    recompute_flags(conn)
-    return flag_summary(conn, periods_after(conn, periods))
+    touched = periods_after(conn, periods)
+    held = {p for (p,) in conn.execute(
+        f"SELECT DISTINCT period FROM {FLAGS_TABLE.qualified} UNION "
+        + " UNION ".join(f"SELECT DISTINCT period FROM {t.qualified}" for t in STAGING.values())).fetchall()}
+    recompute_flags(conn, None if held <= set(periods) else touched)
+    return flag_summary(conn, touched)
 
 
 def record_unplaced(settings: Settings, conn: duckdb.DuckDBPyConnection) -> None:

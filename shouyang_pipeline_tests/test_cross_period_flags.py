@@ -355,10 +355,18 @@ def test_the_flags_of_a_run_are_those_of_its_periods_and_the_next_held_one(raw, 
     for period, ytd in (("2023-04", 1500), ("2023-05", 1200), ("2023-06", 1100), ("2023-07", 1000)):
         write(raw, "key_projects", period, [row("key_projects", ytd_investment=ytd)])
         run = run_period("key_projects", period)
+    every = ["2023-04", "2023-05", "2023-06", "2023-07"]
+    assert cross_period_flags(run.conn, every).total == 3  # May, June and July decreased
+    run.conn.execute("DELETE FROM audit.cross_period_flags WHERE period IN ('2023-05', '2023-07')")
+
     summary = cross_period_flags(run.conn, ["2023-05"])
     assert summary.periods == ["2023-05", "2023-06"]
     assert sorted(summary.flags["period"]) == ["2023-05", "2023-06"]
-    assert run.q("SELECT count(*) AS n FROM audit.cross_period_flags") == [{"n": 3}]  # every period recomputed
+    # a run of some months recomputes the flags it can change, and only those
+    assert sorted(r["period"] for r in run.q("SELECT period FROM audit.cross_period_flags")) == ["2023-05", "2023-06"]
+    # a run of every period recomputes them all
+    cross_period_flags(run.conn, every)
+    assert run.q("SELECT count(*) AS n FROM audit.cross_period_flags") == [{"n": 3}]
 
 
 # ------------------------------------------------------------------ through Dagster

@@ -20,8 +20,9 @@ rule codes, the reasons' wording, periods) is a parameter.
   (there is no row to hold one), so it is never explained: the county office checks it.
 
 A flag is explained when its row's 备注, trimmed, is not empty. The flags are a function of
-staging alone: `recompute_flags` replaces them for all periods in one statement per dataset
-(cheap: a self-join of each staging table on its key).
+staging alone: `recompute_flags` replaces those of some periods, or of all, in one statement per
+dataset (a self-join of each staging table on its key); a run recomputes those of its periods
+and of the period after each (`periods_after`), or all of them when it covers every period.
 """
 
 from __future__ import annotations
