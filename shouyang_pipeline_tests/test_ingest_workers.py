@@ -82,18 +82,34 @@ def _factory(conn):
     return factory
 
 
-def test_a_file_changed_after_it_was_read_ahead_is_read_again(settings, monkeypatch):
-    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001", ytd=100)])
-    changing = write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001", ytd=200)])
-    monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: 2)
+PERIODS = ["2023-02", "2023-03"]
+
+
+def _two_months(settings, monkeypatch, feb: dict, mar: dict, *, workers: int = 2):
+    """key_projects of February and March (one row each, `kp_row`'s keywords), read by `workers`."""
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001", **feb)])
+    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001", **mar)])
+    if workers:
+        monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: workers)
     settings.work_warehouse.parent.mkdir(parents=True)
-    periods = ["2023-02", "2023-03"]
+
+
+@contextmanager
+def _work(settings):
+    """The work file, its tables made."""
     with connect(settings.work_warehouse) as conn:
         ensure_tables(conn)
-        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], periods) as ahead:
+        yield conn
+
+
+def test_a_file_changed_after_it_was_read_ahead_is_read_again(settings, monkeypatch):
+    _two_months(settings, monkeypatch, {"ytd": 100}, {"ytd": 200})
+    with _work(settings) as conn:
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], PERIODS) as ahead:
             assert ahead is not None
-            write_csv(changing, [KP_HEADER, kp_row("XM001", ytd=300)])  # the clerk sent it again
-            outcome = pipeline.ingest_and_load(settings, conn, "key_projects", periods, ahead=ahead)
+            write_csv(settings.raw_dir / "key_projects" / "2023-03.csv",
+                      [KP_HEADER, kp_row("XM001", ytd=300)])  # the clerk sent it again
+            outcome = pipeline.ingest_and_load(settings, conn, "key_projects", PERIODS, ahead=ahead)
         got = dict(conn.execute("SELECT period, ytd_investment FROM staging.key_projects").fetchall())
         spool = list(settings.work_warehouse.parent.glob(f"{pipeline.INGEST_SPOOL_PREFIX}*"))
     assert got == {"2023-02": 100, "2023-03": 300}
@@ -102,18 +118,15 @@ def test_a_file_changed_after_it_was_read_ahead_is_read_again(settings, monkeypa
 
 
 def test_few_bytes_or_one_core_read_in_turn(settings, monkeypatch):
-    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
-    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001")])
+    _two_months(settings, monkeypatch, {}, {}, workers=0)
     assert pipeline.ingest_workers(2, 1_000_000) == 0  # the sample's size
     assert pipeline.ingest_workers(1, 10**9) == 0  # one dataset-period
     monkeypatch.setattr("shouyang_pipeline.workers.usable_cores", lambda: 1)
     assert pipeline.ingest_workers(12, 10**9) == 0
     monkeypatch.setattr("shouyang_pipeline.workers.usable_cores", lambda: 8)
     assert pipeline.ingest_workers(12, 10**9) == 4 and pipeline.ingest_workers(3, 10**9) == 3
-    settings.work_warehouse.parent.mkdir(parents=True)
-    with connect(settings.work_warehouse) as conn:
-        ensure_tables(conn)
-        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], ["2023-02", "2023-03"]) as ahead:
+    with _work(settings) as conn:
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], PERIODS) as ahead:
             assert ahead is None
 
 
@@ -130,14 +143,9 @@ def test_a_register_line_or_reference_list_changed_after_the_reading_is_read_aga
     """The workers read the register and the reference lists when they read; the digest kept is
     of those the load finds. A change between the two is read again, else the next run would
     hold rows read with the old ones as if read with the new."""
-    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001", zone="新建园区")])
-    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001", zone="新建园区")])
-    monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: 2)
-    settings.work_warehouse.parent.mkdir(parents=True)
-    periods = ["2023-02", "2023-03"]
-    with connect(settings.work_warehouse) as conn:
-        ensure_tables(conn)
-        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], periods) as ahead:
+    _two_months(settings, monkeypatch, {"zone": "新建园区"}, {"zone": "新建园区"})
+    with _work(settings) as conn:
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], PERIODS) as ahead:
             ahead._pool.results()  # both read before the change
             if change == "register":
                 (settings.raw_dir / "收文登记.csv").write_text(
@@ -146,7 +154,7 @@ def test_a_register_line_or_reference_list_changed_after_the_reading_is_read_aga
                 zones = settings.reference_dir / "zones.csv"
                 zones.write_text(zones.read_text(encoding="utf-8").rstrip("\n") + "\nXINJIAN,新建园区,\n",
                                  encoding="utf-8")
-            pipeline.ingest_and_load(settings, conn, "key_projects", periods, ahead=ahead)
+            pipeline.ingest_and_load(settings, conn, "key_projects", PERIODS, ahead=ahead)
         log = conn.execute("SELECT received_from, received_at FROM audit.ingest_log WHERE period = '2023-03'").fetchall()
         zones_loaded = {z for (z,) in conn.execute("SELECT zone FROM staging.key_projects").fetchall()}
     if change == "register":
@@ -160,18 +168,13 @@ def test_a_reading_that_raises_in_a_worker_is_read_by_the_step_itself(settings, 
     reads that dataset-period, and the rest, itself, and the run goes on."""
     import tempfile
 
-    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001", ytd=100)])
-    write_csv(settings.raw_dir / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM001", ytd=200)])
-    monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: 2)
+    _two_months(settings, monkeypatch, {"ytd": 100}, {"ytd": 200})
     spool = tmp_path / "spool"
     (spool / "key_projects.2023-02.pickle").mkdir(parents=True)
     monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: str(spool))
-    settings.work_warehouse.parent.mkdir(parents=True)
-    periods = ["2023-02", "2023-03"]
-    with connect(settings.work_warehouse) as conn:
-        ensure_tables(conn)
-        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], periods) as ahead:
-            outcome = pipeline.ingest_and_load(settings, conn, "key_projects", periods, ahead=ahead)
+    with _work(settings) as conn:
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], PERIODS) as ahead:
+            outcome = pipeline.ingest_and_load(settings, conn, "key_projects", PERIODS, ahead=ahead)
         got = dict(conn.execute("SELECT period, ytd_investment FROM staging.key_projects").fetchall())
     assert got == {"2023-02": 100, "2023-03": 200}
     assert list(outcome.log.status) == ["loaded", "loaded"]
