@@ -547,7 +547,7 @@ class DatasetOutcome:
 
 def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset: str, periods: list[str],
                     run_id: str | None = None, *, force: bool = False,
-                    ahead: "IngestAhead | None" = None) -> DatasetOutcome:
+                    ahead: IngestAhead | None = None) -> DatasetOutcome:
     """Re-read every current file of each period of one dataset and replace that dataset-period in
     staging and audit (one transaction each). Keeps only what metadata needs, not the rows.
 
@@ -606,7 +606,7 @@ class _PeriodPlan:
     files: list[RawFile]
     hashes: dict[str, str | None]
     held: bool
-    inputs: str | None = None  # `_inputs_digest` as planned: the register's times and the reference lists too
+    inputs: str | None  # `_inputs_digest` as planned (the register's times and the reference lists too); None: unknown
 
 
 def _plan(settings: Settings, conn: duckdb.DuckDBPyConnection, files: list[RawFile], dataset: str, period: str,

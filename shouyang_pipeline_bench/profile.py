@@ -140,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from shouyang_pipeline import cli, pipeline
 
-    # cProfile sees only this process: the months are written here, not by the export workers
-    # (the profile is of the work, not of how it is spread over the cores).
+    # cProfile sees only this process: the files are read and the months written here, not by
+    # the reading and export workers (the profile is of the work, not of how it is spread over
+    # the cores).
+    pipeline.ingest_workers = lambda dataset_periods, size: 0
     pipeline.export_workers = lambda months: 1
     prof = cProfile.Profile()
     t0 = time.perf_counter()
