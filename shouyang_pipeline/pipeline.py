@@ -712,8 +712,8 @@ def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods:
     spool = Path(tempfile.mkdtemp(prefix=INGEST_SPOOL_PREFIX, dir=settings.work_warehouse.parent))
     job = {"settings": settings, "spool": spool, "files": {(p.dataset, p.period): p.files for p in plans}}
     try:
-        with Pool("shouyang_pipeline.pipeline:ingest_parts", job, [(p.dataset, p.period) for p in plans], workers,
-                  name="读取进程", describe=_reading) as pool:
+        with Pool("shouyang_pipeline.pipeline:ingest_parts", workers, name="读取进程") as pool:
+            pool.begin(job, [(p.dataset, p.period) for p in plans], describe=_reading)
             yield IngestAhead(pool, {(p.dataset, p.period): p for p in plans})
     finally:
         shutil.rmtree(spool, ignore_errors=True)
@@ -858,7 +858,7 @@ class StagedExports:
 
 
 def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str, *,
-                      force: bool = False) -> StagedExports:
+                      force: bool = False, ahead=None) -> StagedExports:
     """Write the briefings and workbooks of `months` into the staging folder beside the exports;
     `exports/published_warehouse` moves them into place with the warehouse, in one step. A month
     with neither data nor files (they were removed) has its old exports deleted then.
@@ -875,7 +875,10 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
     rather than left beside a newer briefing.
 
     The receipts (回执) of the written months' files are staged with them (`stage_receipts`):
-    written for every current file that needs one, and every other receipt of those months deleted."""
+    written for every current file that needs one, and every other receipt of those months deleted.
+
+    `ahead`, when given, is a pool of export workers started ahead by the run (`ahead_export_workers`):
+    the months are written by it, a single one too; it is closed when nothing is to be written."""
     import logging
 
     from .warehouse.digests import DIGESTS_FILE, month_digests, read_export_digests, write_export_digests
@@ -892,11 +895,14 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
             digests = month_digests(conn, periods)
             changed = [p for p in periods  # `force`: every month written again
                        if force or not _exports_current(export_dir, previous.get(p), digests[p], p)]
-            workers = export_workers(len(changed))
-            if workers == 1:
+            if ahead is not None and not changed:
+                ahead.close()
+                ahead = None
+            workers = ahead.workers if ahead is not None else export_workers(len(changed))
+            if workers <= 1:
                 done = [write_month_exports(settings, conn, stage.dir, p) for p in changed]
         if workers > 1:  # the run's connection is closed: the workers open the work file read-only
-            done = write_months_in_workers(settings, work, stage.dir, changed, workers)
+            done = write_months_in_workers(settings, work, stage.dir, changed, workers, pool=ahead)
         files_of: dict[str, list[Path]] = {}
         receipts: list[Path] = []
         for month in done:
@@ -1005,22 +1011,59 @@ def export_workers(months: int) -> int:
     return 1 if months < 2 else max(1, min(usable_cores(), MAX_WORKERS))
 
 
+# A single month's exports are written by export workers too, when they were started ahead (see
+# `ahead_export_workers`), if its files add up to this many bytes (a hundred times the sample's
+# month): then its workbook, receipts and briefing take long enough to be worth writing side by side.
+EXPORT_WORKERS_FOR_ONE_MONTH_FROM_BYTES = 1_000_000
+
+
+def ahead_export_workers(settings: Settings, months: list[str]) -> int:
+    """How many export workers a run of `months` starts when its files are read, so that their
+    start-up (the imports of the writers and WeasyPrint, the fonts: a few seconds) is over by its
+    exports step: as many as `export_workers` gives for several months; for a single month, as
+    many as for two when its files add up to EXPORT_WORKERS_FOR_ONE_MONTH_FROM_BYTES, else none
+    (the month is written in the run's own process)."""
+    if len(months) == 1:
+        size = sum(_size(f) for f in discover(settings.raw_dir) if f.dataset_period and f.period == months[0])
+        if size < EXPORT_WORKERS_FOR_ONE_MONTH_FROM_BYTES:
+            return 0
+    workers = export_workers(max(2, len(months)))
+    return workers if workers > 1 else 0
+
+
+def start_export_workers(workers: int):
+    """A `workers.Pool` of `workers` export workers (`export_parts`), each getting ready
+    (`warm_exports`) until it is given its months."""
+    from .workers import Pool
+
+    return Pool("shouyang_pipeline.pipeline:export_parts", workers, name="导出进程",
+                warm="shouyang_pipeline.pipeline:warm_exports")
+
+
+def warm_exports() -> None:
+    """What an export worker loads before its first part: the writers and, when this machine can
+    make PDFs, WeasyPrint."""
+    from .exports import briefing, receipts, workbook  # noqa: F401
+    from .exports.pdf import pdf_unavailable
+
+    if pdf_unavailable() is None:
+        import weasyprint  # noqa: F401
+
+
 def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, months: list[str],
-                            workers: int) -> list[MonthExports]:
+                            workers: int, pool=None) -> list[MonthExports]:
     """`write_month_exports` of `months` in `workers` worker processes (`workers.Pool` running
-    `export_parts`), each opening the work file read-only. Each part of a month (`EXPORT_PARTS`)
+    `export_parts`; `pool`, when given, is such a pool not yet begun, started ahead: it is used
+    instead, and closed), each opening the work file read-only. Each part of a month (`EXPORT_PARTS`)
     goes to whichever worker is free, the heaviest first. Returns the months in their order, as
     one process would have written them; a part that failed fails the step with the worker's
     traceback, as it would in this process (the months in order, each line starting with the
     month and the part: `2023-05的分析用Excel工作簿未能写出：OSError: …`). The caller holds no
     connection to the work file (DuckDB lets readers of other processes open it only then)."""
-    from .workers import Pool
-
     items = [(period, part) for part in HEAVIEST_FIRST for period in months]
     job = {"settings": settings, "work": work, "stage_dir": stage_dir}
-    with Pool("shouyang_pipeline.pipeline:export_parts", job, items, workers, name="导出进程",
-              describe=lambda item: f"{item[0]}的{PART_TITLES[item[1]]}未能写出") as pool:
-        results = pool.results()
+    with pool or start_export_workers(workers) as pool:
+        results = pool.begin(job, items, describe=lambda item: f"{item[0]}的{PART_TITLES[item[1]]}未能写出").results()
     done = []
     for period in months:
         month = MonthExports(period)

@@ -4,9 +4,11 @@ departments' files (ingest) and writing the months' exports.
 Both are pure Python (the parsers, xlsxwriter, openpyxl, matplotlib, WeasyPrint), so a process per
 core is what uses the cores. A `Pool` starts its workers with `python -P -c`, this very package's
 folder first on their path (never another checkout the working directory holds). Each worker
-gets the job once, sets up with the handler named (`module:function`, a context manager taking
-the job and giving the function that does one item), then does one item at a time: an item on
-its stdin, one answer on its stdout. Items and answers are pickled (the same code at both ends),
+imports the handler named (`module:function`, a context manager taking the job and giving the
+function that does one item) and runs its warm-up when one is named (the imports and caches its
+first item would otherwise wait for), gets the job once and sets up with the handler, then does
+one item at a time: an item on its stdin, one answer on its stdout. A pool can be started before
+its job is known (`Pool(...)`, then `begin(job, items)`): the workers get ready meanwhile. Items and answers are pickled (the same code at both ends),
 base64 in a line that starts with a marker, so a line a library prints is never taken for an
 answer (the worker's own stdout goes to its stderr anyway). A worker exits at once when the
 process that started it is gone (killed outright, its pipes may stay open).
@@ -85,33 +87,51 @@ class PoolFailed(RuntimeError):
 
 
 class Pool:
-    """`workers` processes doing `items` (handed out in their order) with `handler`, from `job`.
+    """`workers` processes running `handler`, started at once (each runs the warm-up `warm`,
+    `module:function`, when given), then given a job and items with `begin`.
 
-    `get(item)` waits for one item's answer, `results()` for all of them. A failed item stops the
-    handing out; the items being done are finished, the workers stopped, and `PoolFailed` raised
-    with every failure. `describe(item)` says what an item is, in Chinese (`2023-05的回执未能写出`),
-    and `name` what the workers are (`导出进程`), for the messages. Use it as a context manager:
-    leaving it stops the workers."""
+    `get(item)` waits for one item's answer, `results()` for all of them. Items are handed out in
+    their order. A failed item stops the handing out; the items being done are finished, the
+    workers stopped, and `PoolFailed` raised with every failure. `describe(item)` says what an
+    item is, in Chinese (`2023-05的回执未能写出`), and `name` what the workers are (`导出进程`), for
+    the messages. Use it as a context manager: leaving it stops the workers (begun or not)."""
 
-    def __init__(self, handler: str, job: object, items: list, workers: int, *,
-                 describe: Callable[[Hashable], str], name: str):
+    def __init__(self, handler: str, workers: int, *, name: str, warm: str | None = None):
         root = str(Path(__file__).resolve().parents[1])  # where this very package was imported from
         code = f"import sys; sys.path.insert(0, {root!r}); from shouyang_pipeline.workers import serve; serve()"
-        self._describe, self._name = describe, name
-        self._queue = deque(items)
+        self._name = name
+        self._describe: Callable[[Hashable], str] = str
+        self._queue: deque = deque()
         self._results: dict = {}
         self._failures: list[Failure] = []
         self._cv = threading.Condition()
-        packed = pack(job)
-        self._procs = [subprocess.Popen([sys.executable, "-P", "-c", code, handler, str(os.getpid())],
+        args = [handler, str(os.getpid())] + ([warm] if warm else [])
+        self._procs = [subprocess.Popen([sys.executable, "-P", "-c", code, *args],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                        for _ in range(max(1, workers))]
         self._stderr = [b"" for _ in self._procs]
-        self._feeding = len(self._procs)
+        self._feeding = 0
+        self._feeds: list[threading.Thread] = []
         self._drains = [threading.Thread(target=self._drain, args=(i,), daemon=True) for i in range(len(self._procs))]
-        self._feeds = [threading.Thread(target=self._feed, args=(proc, packed), daemon=True) for proc in self._procs]
-        for t in self._drains + self._feeds:
+        for t in self._drains:
             t.start()
+
+    @property
+    def workers(self) -> int:
+        return len(self._procs)
+
+    def begin(self, job: object, items: list, *, describe: Callable[[Hashable], str]) -> "Pool":
+        """Hands `job` to every worker, then `items` one at a time to whichever is free (once)."""
+        if self._feeds:
+            raise RuntimeError(f"{self._name}已在工作")
+        packed = pack(job)
+        self._describe = describe
+        self._queue.extend(items)
+        self._feeding = len(self._procs)
+        self._feeds = [threading.Thread(target=self._feed, args=(proc, packed), daemon=True) for proc in self._procs]
+        for t in self._feeds:
+            t.start()
+        return self
 
     def __enter__(self) -> "Pool":
         return self
@@ -183,6 +203,7 @@ class Pool:
 
     def get(self, item: Hashable) -> object:
         """The answer for `item`, once it is done (it is then forgotten here)."""
+        self._begun()
         with self._cv:
             while item not in self._results and not self._failures and self._feeding:
                 self._cv.wait()
@@ -193,11 +214,16 @@ class Pool:
 
     def results(self) -> dict:
         """Every item's answer, once all are done."""
+        self._begun()
         with self._cv:
             while self._feeding:
                 self._cv.wait()
         self._raise()
         return dict(self._results)
+
+    def _begun(self) -> None:
+        if not self._feeds:
+            raise RuntimeError(f"{self._name}尚未得到任务（begin）")
 
     def _raise(self) -> None:
         with self._cv:
@@ -211,11 +237,12 @@ class Pool:
         raise PoolFailed(sorted(self._failures, key=lambda f: f.what), stderr)
 
     def close(self) -> None:
-        """Stops the workers: those still busy are killed, the others end with their input."""
+        """Stops the workers: those still busy, or never given a job (their warm-up is of no use
+        now), are killed, the others end with their input."""
         with self._cv:
             self._queue.clear()
-        for proc, feed in zip(self._procs, self._feeds):
-            if feed.is_alive():  # busy with an item nobody will take
+        for i, proc in enumerate(self._procs):
+            if not self._feeds or self._feeds[i].is_alive():  # busy with an item nobody will take
                 proc.kill()
             try:
                 proc.stdin.close()
@@ -232,10 +259,11 @@ class Pool:
 
 def serve() -> None:
     """A worker of `Pool` (argv: the handler `module:function`, the pid of the process that started
-    it): reads the job, then items, from stdin; answers each with ("done", value) or ("error",
-    traceback, the exception when it can be pickled). A failure to set up ends it with the
-    traceback on stderr."""
-    handler, parent = sys.argv[1], int(sys.argv[2])
+    it, and the warm-up `module:function` when there is one): runs the warm-up, then reads the
+    job, then items, from stdin; answers each with ("done", value) or ("error", traceback, the
+    exception when it can be pickled). A failure to set up ends it with the traceback on stderr;
+    a warm-up that fails only says so there (the items meet the problem themselves)."""
+    handler, parent, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the answers
     sys.stdout = sys.stderr
@@ -248,6 +276,12 @@ def serve() -> None:
     threading.Thread(target=orphaned, daemon=True).start()
     module, function = handler.split(":")
     start = getattr(importlib.import_module(module), function)
+    if warm:
+        try:
+            warm_module, warm_function = warm.split(":")
+            getattr(importlib.import_module(warm_module), warm_function)()
+        except Exception:  # noqa: BLE001 - only time is at stake here
+            traceback.print_exc()
     job = unpack(sys.stdin.buffer)
     if job is None:
         return

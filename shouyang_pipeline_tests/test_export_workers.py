@@ -26,10 +26,10 @@ def _copy(settings: Settings, to: Path) -> Settings:
                     to / "archive_dir", settings.reference_dir, clock=settings.clock)
 
 
-def _staged(settings: Settings, monkeypatch, workers: int):
+def _staged(settings: Settings, monkeypatch, workers: int, ahead=None, months=MONTHS, force=True):
     monkeypatch.setattr(pipeline, "export_workers", lambda months: min(workers, months))
     staged = pipeline.stage_exports_for(settings, settings.work_warehouse, lambda: pipeline.open_work(settings),
-                                        MONTHS, "run-under-test", force=True)
+                                        months, "run-under-test", force=force, ahead=ahead)
     return staged, staging_dir(settings.export_dir)
 
 
@@ -46,7 +46,10 @@ def test_workers_write_what_one_process_writes(sample_year, tmp_path, monkeypatc
     one = _copy(sample_year, tmp_path / "one")
     two = _copy(sample_year, tmp_path / "two")
     alone, alone_dir = _staged(one, monkeypatch, 1)
-    shared, shared_dir = _staged(two, monkeypatch, 2)
+    # the workers a run starts ahead, while it reads its files (`ahead_export_workers`)
+    ahead = pipeline.start_export_workers(2)
+    shared, shared_dir = _staged(two, monkeypatch, 1, ahead=ahead)
+    assert all(p.returncode is not None for p in ahead._procs)  # stopped once done
 
     rel = lambda paths, base: [p.relative_to(base).as_posix() for p in paths]  # noqa: E731
     assert rel(shared.written, two.export_dir) == rel(alone.written, one.export_dir)
@@ -89,3 +92,46 @@ def test_a_package_of_the_same_name_in_the_working_directory_is_not_what_workers
     with pytest.raises(RuntimeError) as caught:
         pipeline.write_months_in_workers(settings, tmp_path / "no-such.duckdb", tmp_path / "stage", ["2023-01"], 1)
     assert "no-such.duckdb" in str(caught.value) and "another checkout" not in str(caught.value)
+
+
+def test_workers_started_ahead_write_a_single_month_and_stop_when_nothing_is_written(sample_year, tmp_path,
+                                                                                    monkeypatch):
+    settings = _copy(sample_year, tmp_path / "copy")
+    ahead = pipeline.start_export_workers(2)
+    staged, stage = _staged(settings, monkeypatch, 1, ahead=ahead, months=["2023-12"])
+    assert staged.months_written == ["2023-12"]
+    assert {"briefing_2023-12.md", "marts_2023-12.xlsx"} <= {p.name for p in staged.written}
+    assert all(p.returncode is not None for p in ahead._procs)
+    # the month's exports are current (the copy's): the workers are stopped unused
+    unused = pipeline.start_export_workers(2)
+    staged, _ = _staged(_copy(sample_year, tmp_path / "again"), monkeypatch, 1, ahead=unused,
+                        months=["2023-12"], force=False)
+    assert staged.months_written == [] and staged.months_unchanged == ["2023-12"]
+    assert all(p.returncode is not None for p in unused._procs)
+
+
+def test_how_many_export_workers_a_run_starts_ahead(settings, raw):
+    several = pipeline.export_workers(2)
+    expected = several if several > 1 else 0  # none on a single core
+    (raw / "key_projects").mkdir()
+    (raw / "key_projects" / "2023-05.csv").write_bytes(b"x" * 1000)
+    (raw / "key_projects" / "2023-06.csv").write_bytes(b"x" * 1000)
+    assert pipeline.ahead_export_workers(settings, ["2023-05"]) == 0  # a small month: written in the run
+    assert pipeline.ahead_export_workers(settings, ["2023-05", "2023-06"]) == expected
+    (raw / "industrial_output").mkdir()
+    (raw / "industrial_output" / "2023-05.csv").write_bytes(b"x" * pipeline.EXPORT_WORKERS_FOR_ONE_MONTH_FROM_BYTES)
+    assert pipeline.ahead_export_workers(settings, ["2023-05"]) == expected
+    assert pipeline.ahead_export_workers(settings, ["2023-06"]) == 0
+
+
+def test_workers_started_ahead_are_stopped_when_the_run_ends_before_its_exports():
+    import dagster as dg
+
+    from shouyang_pipeline.defs.resources import WarehouseResource
+
+    resource = WarehouseResource.from_settings(Settings(*(Path("/nonexistent") / n for n in Settings.PATHS)))
+    ahead = pipeline.start_export_workers(1)
+    resource.keep_export_workers(ahead)
+    resource.teardown_after_execution(dg.build_init_resource_context())
+    assert all(p.returncode is not None for p in ahead._procs)
+    assert resource.take_export_workers() is None

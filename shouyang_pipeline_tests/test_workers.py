@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 
 import duckdb
 import pytest
@@ -46,8 +47,8 @@ def test_an_items_error_comes_back_as_itself(tmp_path):
                         tmp_path / "no-reference")
     job = {"settings": settings, "spool": tmp_path, "files": {("key_projects", "2023-02"): [],
                                                               ("key_projects", "2023-03"): []}}
-    with workers.Pool("shouyang_pipeline.pipeline:ingest_parts", job, list(job["files"]), 1,
-                      describe=lambda item: f"{item[1]}的文件未能读取", name="读取进程") as pool:
+    with workers.Pool("shouyang_pipeline.pipeline:ingest_parts", 1, name="读取进程") as pool:
+        pool.begin(job, list(job["files"]), describe=lambda item: f"{item[1]}的文件未能读取")
         with pytest.raises(workers.PoolFailed) as caught:
             pool.get(("key_projects", "2023-02"))
     failure, = caught.value.failures
@@ -60,8 +61,8 @@ def test_an_items_error_comes_back_as_itself(tmp_path):
 def test_a_worker_that_dies_names_the_item_and_its_exit(tmp_path):
     settings = Settings(*(tmp_path / n for n in Settings.PATHS))
     job = {"settings": settings, "work": tmp_path / "no-such.duckdb", "stage_dir": tmp_path}
-    with workers.Pool("shouyang_pipeline.pipeline:export_parts", job, [("2023-01", "briefing")], 1,
-                      describe=lambda item: f"{item[0]}的简报未能写出", name="导出进程") as pool:
+    with workers.Pool("shouyang_pipeline.pipeline:export_parts", 1, name="导出进程") as pool:
+        pool.begin(job, [("2023-01", "briefing")], describe=lambda item: f"{item[0]}的简报未能写出")
         with pytest.raises(workers.PoolFailed) as caught:
             pool.results()
     assert str(caught.value).startswith("2023-01的简报未能写出：导出进程意外退出（退出码 1）")
@@ -74,8 +75,8 @@ def test_leaving_the_pool_stops_a_busy_worker(tmp_path):
     settings = Settings(*(tmp_path / n for n in Settings.PATHS))
     duckdb.connect(str(tmp_path / "work.duckdb")).close()
     job = {"settings": settings, "work": tmp_path / "work.duckdb", "stage_dir": tmp_path}
-    pool = workers.Pool("shouyang_pipeline.pipeline:export_parts", job, [("2023-01", "briefing")], 1,
-                        describe=str, name="导出进程")
+    pool = workers.Pool("shouyang_pipeline.pipeline:export_parts", 1, name="导出进程")
+    pool.begin(job, [("2023-01", "briefing")], describe=str)
     pids = [p.pid for p in pool._procs]
     pool.close()
     for pid in pids:
@@ -106,8 +107,50 @@ def test_an_answer_this_process_cannot_read_fails_its_item(tmp_path, monkeypatch
         "@contextmanager\n"
         "def start(job):\n    yield lambda item: Far()\n", encoding="utf-8")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the workers' path, not this process's
-    with workers.Pool("far_handler:start", {}, ["a", "b"], 1, describe=lambda item: f"{item}未能完成",
-                      name="测试进程") as pool:
+    with workers.Pool("far_handler:start", 1, name="测试进程") as pool:
+        pool.begin({}, ["a", "b"], describe=lambda item: f"{item}未能完成")
         with pytest.raises(workers.PoolFailed) as caught:
             pool.results()
     assert str(caught.value).startswith("a未能完成：测试进程的答复无法读取（ModuleNotFoundError")
+
+
+def _write_module(folder, name: str, text: str) -> None:
+    (folder / f"{name}.py").write_text(text, encoding="utf-8")
+
+
+def test_workers_get_ready_before_their_job_and_a_failed_warm_up_only_costs_time(tmp_path, monkeypatch):
+    """A pool started ahead runs its warm-up before it is given anything; the items are done the
+    same whether the warm-up worked or raised (its traceback goes to the worker's stderr)."""
+    _write_module(tmp_path, "near_handler",
+                  "import os\nfrom contextlib import contextmanager\n"
+                  "def warm():\n    open(os.environ['READY_FILE'] + str(os.getpid()), 'w').close()\n"
+                  "def broken():\n    raise ImportError('no such writer')\n"
+                  "@contextmanager\ndef start(job):\n    yield lambda item: (job, item, os.getpid())\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("READY_FILE", str(tmp_path / "ready."))
+    with workers.Pool("near_handler:start", 2, name="测试进程", warm="near_handler:warm") as pool:
+        pids = {p.pid for p in pool._procs}
+        for _ in range(600):  # nothing handed to them yet
+            if {int(f.suffix[1:]) for f in tmp_path.glob("ready.*")} == pids:
+                break
+            time.sleep(0.1)
+        assert {int(f.suffix[1:]) for f in tmp_path.glob("ready.*")} == pids
+        answers = pool.begin("job", ["a", "b", "c"], describe=str).results()
+    assert {item: answer[:2] for item, answer in answers.items()} == {i: ("job", i) for i in "abc"}
+    assert {answer[2] for answer in answers.values()} <= pids
+    with workers.Pool("near_handler:start", 1, name="测试进程", warm="near_handler:broken") as pool:
+        assert pool.begin("job", ["a"], describe=str).results()["a"][:2] == ("job", "a")
+    assert b"no such writer" in pool._stderr[0]
+
+
+def test_a_pool_never_given_its_job_stops_when_closed(tmp_path):
+    pool = workers.Pool("shouyang_pipeline.pipeline:export_parts", 2, name="导出进程",
+                        warm="shouyang_pipeline.pipeline:warm_exports")
+    pids = [p.pid for p in pool._procs]
+    with pytest.raises(RuntimeError, match="尚未得到任务"):
+        pool.results()
+    pool.close()  # at once, whether or not they are ready
+    assert all(p.returncode is not None for p in pool._procs)
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)

@@ -41,8 +41,9 @@ from ..errors import SetupError
 from ..marts.build import build_mart, status_check_rows
 from ..marts.lineage import build_order, mart_inputs
 from ..pipeline import (
-    ALLOW_EMPTY_TAG, FORCE_TAG, IngestAhead, begin_run, cross_period_flags, export_months, ingest_ahead,
-    ingest_and_load, load_reference_lists, parse_period, publish, record_unplaced, stage_exports_for,
+    ALLOW_EMPTY_TAG, FORCE_TAG, IngestAhead, ahead_export_workers, begin_run, cross_period_flags, export_months,
+    ingest_ahead, ingest_and_load, load_reference_lists, parse_period, publish, record_unplaced, stage_exports_for,
+    start_export_workers,
 )
 from ..warehouse import queries
 from .metadata import definition_metadata, markdown, preview, row_count
@@ -206,10 +207,23 @@ def one_step(name: str, schema: str, specs: dict[str, tuple], results, descripti
 @contextmanager
 def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource, datasets: list[str]):
     """The selected datasets' files read ahead by worker processes when there is enough to read
-    (`pipeline.ingest_ahead`); they are stopped when the step ends."""
+    (`pipeline.ingest_ahead`); they are stopped when the step ends. Then, when the run goes on to
+    its exports, the export workers it will use are started (`pipeline.ahead_export_workers`):
+    they get ready while the audit and the marts are built."""
     with setup_failure(), ingest_ahead(warehouse.settings, warehouse.get_connection, datasets, context.partition_keys,
                                        force=context.run.tags.get(FORCE_TAG) == "true") as ahead:
         yield ahead
+    if _exports_in_run(context) and (workers := ahead_export_workers(warehouse.settings, context.partition_keys)):
+        warehouse.keep_export_workers(start_export_workers(workers))
+
+
+BRIEFING_KEY = dg.AssetKey(["exports", "briefing"])
+
+
+def _exports_in_run(context: dg.AssetExecutionContext) -> bool:
+    selection = context.run.asset_selection
+    return (BRIEFING_KEY in context.job_def.asset_layer.selected_asset_keys
+            and (selection is None or BRIEFING_KEY in selection))
 
 
 def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset_name: str,
@@ -447,8 +461,9 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with setup_failure():
         with warehouse.get_connection() as conn:
             months = export_months(settings, context.partition_keys, conn)
-        staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection, months, context.run_id,
-                                   force=context.run.tags.get(FORCE_TAG) == "true")
+        with warehouse.take_export_workers() or nullcontext() as ahead:
+            staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection, months,
+                                       context.run_id, force=context.run.tags.get(FORCE_TAG) == "true", ahead=ahead)
     metadata = {"files": dg.MetadataValue.md(
         "\n".join(f"- `{p}`" for p in staged.written) or "（本次运行的月份没有数据）"),
         "note": "与数据仓库一同发布（exports/published_warehouse）",

@@ -36,6 +36,7 @@ class WarehouseResource(DuckDBResource):
     clock: str = ""  # Settings.clock as ISO text; "" for the machine's clock
     _run_lock: ExitStack | None = PrivateAttr(default=None)
     _run_begun: bool = PrivateAttr(default=False)
+    _export_workers: object = PrivateAttr(default=None)  # a workers.Pool started ahead for the exports step
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run holds the run lock from its first step to its last (sensors and schedules do not).
@@ -61,6 +62,8 @@ class WarehouseResource(DuckDBResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         try:
+            if (workers := self.take_export_workers()) is not None:  # the run ended before its exports
+                workers.close()
             if self._run_lock is not None and context.dagster_run is not None and context.instance is not None:
                 self._drop_emptied_months(context)
         finally:
@@ -91,6 +94,17 @@ class WarehouseResource(DuckDBResource):
 
     def mark_run_begun(self) -> None:
         self._run_begun = True
+
+    def keep_export_workers(self, pool) -> None:
+        """Export workers started ahead (`pipeline.ahead_export_workers`), for the run's exports
+        step to take; the run's end stops them if it never does."""
+        if self._export_workers is not None:
+            self._export_workers.close()
+        self._export_workers = pool
+
+    def take_export_workers(self):
+        pool, self._export_workers = self._export_workers, None
+        return pool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
