@@ -16,6 +16,7 @@ from ..config import Settings
 from ..errors import SetupError
 from ..pipeline import emptied_periods, finish_committed_publish, open_work, run_lock
 from ..warehouse import connection
+from .interrupted import mark_interrupted_runs, record_process
 
 # A run started while another holds the warehouse waits this long, then fails saying so.
 LOCK_WAIT_SECONDS = 600
@@ -52,6 +53,15 @@ class WarehouseResource(DuckDBResource):
         except SetupError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         self._run_lock = stack
+        if context.instance is not None:  # the runs Dagster would show as running for good, and this one's process
+            try:
+                for run_id in mark_interrupted_runs(context.instance, context.dagster_run.run_id):
+                    if context.log is not None:
+                        context.log.warning(f"运行 {run_id[:8]} 的进程已不存在（被中断），已标记为失败")
+                record_process(context.instance, context.dagster_run.run_id)
+            except Exception as exc:  # noqa: BLE001 -- the run's outcome never depends on this tidying
+                if context.log is not None:
+                    context.log.warning(f"未能检查被中断的运行（{type(exc).__name__}: {exc}）")
         # A run killed after its commit record is published: put it in place before this run
         # reads anything, whatever this run's own checks will say (its raw dir may be missing).
         pending = finish_committed_publish(self.settings, in_run=True)

@@ -1,0 +1,71 @@
+"""Runs whose process is gone: a run killed outright (kill -9, out of memory, the machine
+restarted) never says it ended, and Dagster would show it as running for good. Each run records
+its process in a tag when it starts (`PROCESS_TAG`: host, pid and the process's start time, so a
+pid used again by another process is not taken for it); the next run (under the run lock, before
+it changes anything) marks every run still shown as running whose process is gone as failed, with
+a message in Chinese. A run of another host, or one without the tag, is left as it is."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import dagster as dg
+
+PROCESS_TAG = "shouyang/process"
+
+INTERRUPTED = ("该次运行的进程已不存在（被中断、被系统终止或机器重启），运行未完成；由其后的运行 {by} 发现并标记为失败。"
+               "未完成的运行不会发布任何东西：已发布的数据仓库和简报仍是在它之前最后一次成功运行的结果。")
+
+_RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time (clock ticks after boot, /proc/<pid>/stat), "" when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def process_identity(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def process_gone(identity: str) -> bool:
+    """True only when the process named is surely not running: same host, and no process of that
+    pid, or one started at another time."""
+    try:
+        host, pid_text, started = identity.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's process: alive
+        pass
+    now = _start_time(pid)
+    return bool(started and now and now != started)
+
+
+def mark_interrupted_runs(instance: dg.DagsterInstance, current_run_id: str) -> list[str]:
+    """Every other run shown as running whose process is gone, reported failed; their ids."""
+    marked = []
+    for run in instance.get_runs(dg.RunsFilter(statuses=_RUNNING)):
+        identity = run.tags.get(PROCESS_TAG)
+        if run.run_id == current_run_id or not identity or not process_gone(identity):
+            continue
+        instance.report_run_failed(run, INTERRUPTED.format(by=current_run_id[:8]))
+        marked.append(run.run_id)
+    return marked
+
+
+def record_process(instance: dg.DagsterInstance, run_id: str) -> None:
+    instance.add_run_tags(run_id, {PROCESS_TAG: process_identity()})

@@ -1,0 +1,74 @@
+"""A run killed outright is not shown as running for good: the next run marks it failed, in
+Chinese, when its process is surely gone; a run whose process lives, or of another host, or
+without the tag, is left as it is."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+
+import dagster as dg
+from click.testing import CliRunner
+
+from shouyang_pipeline.cli import main
+from shouyang_pipeline.defs.interrupted import PROCESS_TAG, mark_interrupted_runs, process_gone, process_identity
+from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+from shouyang_pipeline_tests.test_cli import _env
+
+
+def _dead_identity() -> str:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return f"{socket.gethostname()}:{proc.pid}:1"
+
+
+def _started_run(instance: dg.DagsterInstance, tags: dict) -> str:
+    run_id = str(uuid.uuid4())
+    instance.add_run(dg.DagsterRun(job_name="monthly_refresh", run_id=run_id, status=dg.DagsterRunStatus.STARTED,
+                                   tags=tags))
+    return run_id
+
+
+def test_a_process_is_gone_only_when_surely_so():
+    assert not process_gone(process_identity())
+    assert process_gone(_dead_identity())
+    me = process_identity()
+    host, pid, started = me.rsplit(":", 2)
+    if started:  # /proc: the same pid started at another time is another process
+        assert process_gone(f"{host}:{pid}:{int(started) + 1}")
+    assert not process_gone(f"another-host:{pid}:{started}")
+    assert not process_gone("garbage") and not process_gone("")
+
+
+def test_only_runs_whose_process_is_gone_are_marked_failed(tmp_path):
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        dead = _started_run(instance, {PROCESS_TAG: _dead_identity()})
+        alive = _started_run(instance, {PROCESS_TAG: process_identity()})
+        untagged = _started_run(instance, {})
+        elsewhere = _started_run(instance, {PROCESS_TAG: f"another-host:{os.getpid()}:1"})
+        assert mark_interrupted_runs(instance, "current-run-id") == [dead]
+        failed = instance.get_run_by_id(dead)
+        assert failed.status == dg.DagsterRunStatus.FAILURE
+        messages = [e.message for e in instance.all_logs(dead) if e.is_dagster_event]
+        assert any("进程已不存在" in (m or "") and "current-" in m for m in messages)
+        for run_id in (alive, untagged, elsewhere):
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def test_the_next_shouyang_run_marks_a_killed_run_and_records_its_own_process(settings, tmp_path):
+    env = _env(settings, tmp_path)
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    home = env["DAGSTER_HOME"]
+    os.makedirs(home, exist_ok=True)
+    with dg.DagsterInstance.from_config(home) as instance:
+        killed = _started_run(instance, {PROCESS_TAG: _dead_identity()})
+    result = CliRunner().invoke(main, ["run"], env=env)
+    assert result.exit_code == 0, result.output
+    with dg.DagsterInstance.from_config(home) as instance:
+        assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
+        latest = [r for r in instance.get_runs() if r.run_id != killed][0]
+        assert latest.status == dg.DagsterRunStatus.SUCCESS
+        assert latest.tags[PROCESS_TAG].rsplit(":", 2)[1] == str(os.getpid())  # `shouyang run` is this process
