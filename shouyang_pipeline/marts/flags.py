@@ -92,12 +92,28 @@ def flags_sql(dataset: Dataset) -> str | None:
     if checks:
         compared = ", ".join(f"CAST({ident(c['column'])} AS {_DECIMAL}) AS {ident(c['column'])}" for c in checks)
         unpivoted = ", ".join(ident(c["column"]) for c in checks)
+        # the rows with a flag, found on the key and the compared columns alone (a narrow join:
+        # at a province's size the unpivoted rows with their names and files took a gigabyte)
+        differs = " OR ".join(
+            f"CAST(c.{ident(k['column'])} AS {_DECIMAL}) {'<' if k['rule'] == YTD_DECREASED else '<>'} "
+            f"CAST(p.{ident(k['column'])} AS {_DECIMAL})" for k in checks)
+        c_keys = ", ".join(f"c.{ident(k)}" for k in dataset.key)
+        s_in_marked = " AND ".join(f"m.{ident(k)} = s.{ident(k)}" for k in dataset.key)
         parts.append(f"""
+            flagged AS (
+                SELECT x.period, x.previous_period, {c_keys}
+                FROM pairs x
+                JOIN {staging} c ON c.period = x.period
+                JOIN {staging} p ON p.period = x.previous_period AND {same_key}
+                WHERE {differs}
+            ),
+            marked AS (SELECT period, {keys} FROM flagged UNION SELECT previous_period, {keys} FROM flagged),
             long AS (
                 SELECT * FROM (
                     SELECT period, {keys}, {key} AS key_text, {name} AS key_name, remarks, source_file, source_row,
                            {compared}
-                    FROM {staging} WHERE period IN (SELECT period FROM pairs UNION SELECT previous_period FROM pairs)
+                    FROM {staging} s
+                    WHERE EXISTS (SELECT 1 FROM marked m WHERE m.period = s.period AND {s_in_marked})
                 ) UNPIVOT INCLUDE NULLS (value FOR "column" IN ({unpivoted}))
             ),
             checks AS (SELECT unnest($checks, recursive := true))""")
