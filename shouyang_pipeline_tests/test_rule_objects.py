@@ -127,3 +127,14 @@ def test_a_new_rule_kind_is_one_class():
     assert [(position, f.name, rule) for position, f, rule in failures] == [
         (1, "letter", Letter("AB")), (1, "n", Even()), (1, "used", AtMostTwice("cap"))]
     assert [rule.name for _, _, rule in failures] == ["取值不在规定范围或名录中", "数值超出允许范围", "数值超出允许范围"]
+
+
+def test_a_credit_codes_canonical_form_is_stdnums_compact_form():
+    """The shortcut for a code already written as it should be gives what python-stdnum gives."""
+    from stdnum.cn import uscc
+
+    rule = credit_code()
+    for written in ("91140725MA0K6XYB3N", "91140725ma0k6xyb3n", "9114 0725-MA0K6XYB3N", "９１140725MA0K6XYB3N",
+                    "91140725MA0K6XYB3", "91140725MA0K6XYB3N ", "911407250000000000", "91140725MA0K6XYB3Ｎ"):
+        compact = uscc.compact(written)
+        assert rule.canonical(written, None) == (compact if len(compact) == 18 else written), written

@@ -323,7 +323,10 @@ class CreditCode(Rule):
     def canonical(self, value, reference):
         if not isinstance(value, str):
             return value
-        return uscc.compact(value) if len(uscc.compact(value)) == 18 else value
+        if len(value) == 18 and value.isascii() and value.isalnum() and value == value.upper():
+            return value  # what `compact` would give back (it only cleans, removes ' -' and upper-cases)
+        compact = uscc.compact(value)
+        return compact if len(compact) == 18 else value
 
 
 @dataclass(frozen=True)
