@@ -508,23 +508,31 @@ def _print_summary(summary, kinds_named: dict[str, str]) -> None:
                                   f"，{f.warnings}个单元格需要留意" if f.warnings else ""])
                 say(f"{f.file_path}：{STATUS_TEXT.get(f.status, f.status)}{counts}", indent=2)
                 say(f.message or "", indent=4)
-    if summary.skipped:
-        title = "未作为数据读取的行（按文件、按类别；见 audit.ingest_log 的 rows_* 列）"
+    if summary.skipped:  # one line per dataset: at a city's size a line per file would be hundreds
+        title = "未作为数据读取的行（不是错误，不入库；按数据集汇总，逐个文件见 audit.ingest_log 的 rows_* 列）"
         names = [kinds_named[k] for k in summary.kinds]
-        wide = (max(cell_len(path) for path, *_ in summary.skipped) + sum(cell_len(n) for n in names)
-                + 3 * (len(names) + 1) + 1)
+        totals: dict[str, list[int]] = {}
+        for path, *counts in summary.skipped:
+            dataset = path.split("/", 1)[0]
+            row = totals.setdefault(DATASETS[dataset].title if dataset in DATASETS else dataset, [0] * (len(counts) + 1))
+            row[0] += 1
+            for i, n in enumerate(counts, start=1):
+                row[i] += n or 0
+        wide = (max(cell_len(name) for name in totals) + 6 + sum(cell_len(n) for n in names)
+                + 3 * (len(names) + 2) + 1)
         if wide <= console.width:
             kinds = RichTable(title=title, title_justify="left")
-            kinds.add_column("文件", no_wrap=True, overflow="fold")
-            for name in names:
+            kinds.add_column("数据集", no_wrap=True, overflow="fold")
+            for name in ("文件", *names):
                 kinds.add_column(name, justify="right", no_wrap=True)
-            for path, *counts in summary.skipped:
-                kinds.add_row(Text(path), *(str(n or "") for n in counts))
+            for name, (count, *counts) in totals.items():
+                kinds.add_row(Text(name), str(count), *(str(n or "") for n in counts))
             console.print(kinds, soft_wrap=False)
         else:
             say(title + "：", "bold")
-            for path, *counts in summary.skipped:
-                say(f"{path}：" + "，".join(f"{name}{n}" for name, n in zip(names, counts) if n), indent=2)
+            for name, (count, *counts) in totals.items():
+                say(f"{name}（{count}个文件）：" + "，".join(f"{kind}{n}行" for kind, n in zip(names, counts) if n),
+                    indent=2)
     say(f"文件：全部入库 {files['loaded']}，部分入库 {files['partial']}，被拒 {files['rejected']}；"
         f"数据行：入库 {loaded}，被拒 {rejected}")
     say(f"需要留意的单元格：{summary.warnings} 个（所在行已入库，见 audit.cell_warnings）；"

@@ -183,6 +183,13 @@ def test_run_summary_names_every_place_and_every_file_to_look_at(settings, tmp_p
     table = out.split("需要处理或留意的文件")[1].split("未作为数据读取的行")[0]
     assert "2023-05.xlsx" not in table  # loaded whole, totals agree: nothing to look at
     assert "partial" not in out and "loaded" not in out
+    # the rows not read as data: one line per dataset, never a line per file
+    skipped = out.split("未作为数据读取的行")[1].split("文件：全部入库")[0].splitlines()
+    assert not any(".xlsx" in line for line in skipped)
+    header = next(line for line in skipped if line.startswith("┃"))
+    line = next(line for line in skipped if "重点项目进展情况表" in line)
+    cells = dict(zip([c.strip() for c in header.split("┃")[1:-1]], [c.strip() for c in line.split("│")[1:-1]]))
+    assert cells["文件"] == "3" and cells["合计"] == "3", cells
 
 
 def test_the_read_only_hint_names_a_program_that_exists(settings):
