@@ -1011,23 +1011,13 @@ def export_workers(months: int) -> int:
     return 1 if months < 2 else max(1, min(usable_cores(), MAX_WORKERS))
 
 
-# A single month's exports are written by export workers too, when they were started ahead (see
-# `ahead_export_workers`), if its files add up to this many bytes (a hundred times the sample's
-# month): then its workbook, receipts and briefing take long enough to be worth writing side by side.
-EXPORT_WORKERS_FOR_ONE_MONTH_FROM_BYTES = 1_000_000
-
-
-def ahead_export_workers(settings: Settings, months: list[str]) -> int:
+def ahead_export_workers(months: list[str]) -> int:
     """How many export workers a run of `months` starts when its files are read, so that their
     start-up (the imports of the writers and WeasyPrint, the fonts: a few seconds) is over by its
-    exports step: as many as `export_workers` gives for several months; for a single month, as
-    many as for two when its files add up to EXPORT_WORKERS_FOR_ONE_MONTH_FROM_BYTES, else none
-    (the month is written in the run's own process)."""
-    if len(months) == 1:
-        size = sum(_size(f) for f in discover(settings.raw_dir) if f.dataset_period and f.period == months[0])
-        if size < EXPORT_WORKERS_FOR_ONE_MONTH_FROM_BYTES:
-            return 0
-    workers = export_workers(max(2, len(months)))
+    exports step: as many as `export_workers` gives for several months; none for a single month
+    (written in the run's own process: its parts side by side in two workers were no faster at a
+    province's size, where its workbook alone is most of its time)."""
+    workers = export_workers(len(months))
     return workers if workers > 1 else 0
 
 

@@ -110,18 +110,10 @@ def test_workers_started_ahead_write_a_single_month_and_stop_when_nothing_is_wri
     assert all(p.returncode is not None for p in unused._procs)
 
 
-def test_how_many_export_workers_a_run_starts_ahead(settings, raw):
+def test_how_many_export_workers_a_run_starts_ahead():
     several = pipeline.export_workers(2)
-    expected = several if several > 1 else 0  # none on a single core
-    (raw / "key_projects").mkdir()
-    (raw / "key_projects" / "2023-05.csv").write_bytes(b"x" * 1000)
-    (raw / "key_projects" / "2023-06.csv").write_bytes(b"x" * 1000)
-    assert pipeline.ahead_export_workers(settings, ["2023-05"]) == 0  # a small month: written in the run
-    assert pipeline.ahead_export_workers(settings, ["2023-05", "2023-06"]) == expected
-    (raw / "industrial_output").mkdir()
-    (raw / "industrial_output" / "2023-05.csv").write_bytes(b"x" * pipeline.EXPORT_WORKERS_FOR_ONE_MONTH_FROM_BYTES)
-    assert pipeline.ahead_export_workers(settings, ["2023-05"]) == expected
-    assert pipeline.ahead_export_workers(settings, ["2023-06"]) == 0
+    assert pipeline.ahead_export_workers(["2023-05"]) == 0  # a single month: written in the run
+    assert pipeline.ahead_export_workers(["2023-05", "2023-06"]) == (several if several > 1 else 0)
 
 
 def test_workers_started_ahead_are_stopped_when_the_run_ends_before_its_exports():
@@ -135,3 +127,58 @@ def test_workers_started_ahead_are_stopped_when_the_run_ends_before_its_exports(
     resource.teardown_after_execution(dg.build_init_resource_context())
     assert all(p.returncode is not None for p in ahead._procs)
     assert resource.take_export_workers() is None
+
+
+def test_a_run_of_several_months_writes_them_with_the_workers_it_started_while_reading(settings, tmp_path,
+                                                                                        monkeypatch):
+    from click.testing import CliRunner
+
+    from shouyang_pipeline.cli import main
+    from shouyang_pipeline.defs import assets
+    from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+    from shouyang_pipeline_tests.test_cli import _env
+
+    started, used = [], []
+    real_write = pipeline.write_months_in_workers
+
+    def start(workers):
+        started.append(pipeline.start_export_workers(workers))
+        return started[-1]
+
+    def write(settings, work, stage_dir, months, workers, pool=None):
+        used.append((months, pool))
+        return real_write(settings, work, stage_dir, months, workers, pool=pool)
+
+    monkeypatch.setattr(assets, "start_export_workers", start)
+    monkeypatch.setattr(pipeline, "write_months_in_workers", write)
+    for period in ("2023-02", "2023-03"):
+        write_csv(settings.raw_dir / "key_projects" / f"{period}.csv", [KP_HEADER, kp_row("XM001")])
+    result = CliRunner().invoke(main, ["run"], env=_env(settings, tmp_path))
+    assert result.exit_code == 0, result.output
+    if pipeline.export_workers(2) < 2:  # a single core: no workers at all
+        assert started == [] and used == []
+        return
+    assert len(started) == 1 and used == [(["2023-02", "2023-03"], started[0])]
+    assert all(p.returncode is not None for p in started[0]._procs)
+    assert {"briefing_2023-02.md", "marts_2023-03.xlsx"} <= {p.name for p in settings.export_dir.iterdir()}
+
+
+def test_a_run_without_the_exports_starts_no_export_workers(settings, monkeypatch):
+    import dagster as dg
+
+    from shouyang_pipeline.defs import assets, build_definitions
+    from shouyang_pipeline.defs.partitions import add_months
+    from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+
+    started = []
+    monkeypatch.setattr(assets, "start_export_workers", lambda workers: started.append(workers))
+    for period in ("2023-02", "2023-03"):
+        write_csv(settings.raw_dir / "key_projects" / f"{period}.csv", [KP_HEADER, kp_row("XM001")])
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-02", "2023-03"])
+    result = job.execute_in_process(
+        instance=instance, asset_selection=[*assets.REFERENCE_KEYS, dg.AssetKey(["staging", "key_projects"])],
+        tags={"dagster/asset_partition_range_start": "2023-02", "dagster/asset_partition_range_end": "2023-03"})
+    assert result.success
+    assert started == []

@@ -213,7 +213,7 @@ def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     with setup_failure(), ingest_ahead(warehouse.settings, warehouse.get_connection, datasets, context.partition_keys,
                                        force=context.run.tags.get(FORCE_TAG) == "true") as ahead:
         yield ahead
-    if _exports_in_run(context) and (workers := ahead_export_workers(warehouse.settings, context.partition_keys)):
+    if _exports_in_run(context) and (workers := ahead_export_workers(context.partition_keys)):
         warehouse.keep_export_workers(start_export_workers(workers))
 
 
@@ -221,9 +221,8 @@ BRIEFING_KEY = dg.AssetKey(["exports", "briefing"])
 
 
 def _exports_in_run(context: dg.AssetExecutionContext) -> bool:
-    selection = context.run.asset_selection
-    return (BRIEFING_KEY in context.job_def.asset_layer.selected_asset_keys
-            and (selection is None or BRIEFING_KEY in selection))
+    selection = context.run.asset_selection  # empty or None: the job's every asset
+    return BRIEFING_KEY in context.job_def.asset_layer.selected_asset_keys and (not selection or BRIEFING_KEY in selection)
 
 
 def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset_name: str,
