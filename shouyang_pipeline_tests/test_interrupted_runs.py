@@ -25,10 +25,9 @@ def _dead_identity() -> str:
     return f"{socket.gethostname()}:{proc.pid}:1"
 
 
-def _started_run(instance: dg.DagsterInstance, tags: dict) -> str:
+def _started_run(instance: dg.DagsterInstance, tags: dict, status=dg.DagsterRunStatus.STARTED) -> str:
     run_id = str(uuid.uuid4())
-    instance.add_run(dg.DagsterRun(job_name="monthly_refresh", run_id=run_id, status=dg.DagsterRunStatus.STARTED,
-                                   tags=tags))
+    instance.add_run(dg.DagsterRun(job_name="monthly_refresh", run_id=run_id, status=status, tags=tags))
     return run_id
 
 
@@ -49,7 +48,12 @@ def test_only_runs_whose_process_is_gone_are_marked_failed(tmp_path):
         alive = _started_run(instance, {PROCESS_TAG: process_identity()})
         untagged = _started_run(instance, {})
         elsewhere = _started_run(instance, {PROCESS_TAG: f"another-host:{os.getpid()}:1"})
-        assert mark_interrupted_runs(instance, "current-run-id") == [dead]
+        # `shouyang run` killed while Dagster was creating its run; a UI launch not started yet (no tag)
+        created = _started_run(instance, {PROCESS_TAG: _dead_identity()}, dg.DagsterRunStatus.NOT_STARTED)
+        launched = _started_run(instance, {}, dg.DagsterRunStatus.NOT_STARTED)
+        assert sorted(mark_interrupted_runs(instance, "current-run-id")) == sorted([dead, created])
+        assert instance.get_run_by_id(created).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(launched).status == dg.DagsterRunStatus.NOT_STARTED
         failed = instance.get_run_by_id(dead)
         assert failed.status == dg.DagsterRunStatus.FAILURE
         messages = [e.message for e in instance.all_logs(dead) if e.is_dagster_event]

@@ -1,7 +1,8 @@
 """Runs whose process is gone: a run killed outright (kill -9, out of memory, the machine
 restarted) never says it ended, and Dagster would show it as running for good. Each run records
 its process in a tag when it starts (`PROCESS_TAG`: host, pid and the process's start time, so a
-pid used again by another process is not taken for it); the next run (under the run lock, before
+pid used again by another process is not taken for it; `shouyang run` tags its run when it
+creates it); the next run (under the run lock, before
 it changes anything) marks every run still shown as running whose process is gone as failed, with
 a message in Chinese. A run of another host, or one without the tag, is left as it is."""
 
@@ -18,7 +19,10 @@ PROCESS_TAG = "shouyang/process"
 INTERRUPTED = ("该次运行的进程已不存在（被中断、被系统终止或机器重启），运行未完成；由其后的运行 {by} 发现并标记为失败。"
                "未完成的运行不会发布任何东西：已发布的数据仓库和简报仍是在它之前最后一次成功运行的结果。")
 
-_RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+# NOT_STARTED: a `shouyang run` killed while Dagster was still creating its run (the CLI tags it
+# at creation, a run launched from the UI gets its tag only when it starts)
+_RUNNING = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+            dg.DagsterRunStatus.CANCELING]
 
 
 def _start_time(pid: int) -> str:
