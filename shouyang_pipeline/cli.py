@@ -12,6 +12,7 @@ import re
 import shlex
 import shutil
 import sys
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -378,7 +379,7 @@ def finish_committed_publish(settings: Settings) -> None:
 
 def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
     from .defs import build_definitions
-    from .defs.interrupted import PROCESS_TAG, process_identity
+    from .defs.interrupted import PROCESS_TAG, process_tag
     from .defs.partitions import add_months
 
     instance = _instance()
@@ -387,11 +388,13 @@ def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
     add_months(instance, todo)
     first, last = min(todo), max(todo)
     # One Dagster run for the whole range (a single-run backfill): every asset handles all its months.
+    run_id = str(uuid.uuid4())
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last,
-            PROCESS_TAG: process_identity(), **extra_tags}
+            PROCESS_TAG: process_tag(run_id), **extra_tags}
     label = first if first == last else f"{first} … {last}"
     with console.status(f"运行报告期 {label}"):
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags,
+                                        run_id=run_id)
     return result, label
 
 

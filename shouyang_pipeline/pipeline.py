@@ -895,7 +895,7 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
             digests = month_digests(conn, periods)
             changed = [p for p in periods  # `force`: every month written again
                        if force or not _exports_current(export_dir, previous.get(p), digests[p], p)]
-            if ahead is not None and not changed:
+            if ahead is not None and (not changed or ahead.workers < 2):
                 ahead.close()
                 ahead = None
             workers = ahead.workers if ahead is not None else export_workers(len(changed))

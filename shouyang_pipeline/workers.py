@@ -106,9 +106,17 @@ class Pool:
         self._failures: list[Failure] = []
         self._cv = threading.Condition()
         args = [handler, str(os.getpid())] + ([warm] if warm else [])
-        self._procs = [subprocess.Popen([sys.executable, "-P", "-c", code, *args],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                       for _ in range(max(1, workers))]
+        self._closed = False
+        self._procs: list[subprocess.Popen] = []
+        try:
+            for _ in range(max(1, workers)):
+                self._procs.append(subprocess.Popen([sys.executable, "-P", "-c", code, *args], stdin=subprocess.PIPE,
+                                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        except BaseException:  # no process left behind by a pool that could not be made
+            for proc in self._procs:
+                proc.kill()
+                proc.wait()
+            raise
         self._stderr = [b"" for _ in self._procs]
         self._feeding = 0
         self._feeds: list[threading.Thread] = []
@@ -122,8 +130,8 @@ class Pool:
 
     def begin(self, job: object, items: list, *, describe: Callable[[Hashable], str]) -> "Pool":
         """Hands `job` to every worker, then `items` one at a time to whichever is free (once)."""
-        if self._feeds:
-            raise RuntimeError(f"{self._name}已在工作")
+        if self._feeds or self._closed:
+            raise RuntimeError(f"{self._name}已在工作或已关闭")
         packed = pack(job)
         self._describe = describe
         self._queue.extend(items)
@@ -241,6 +249,7 @@ class Pool:
         now), are killed, the others end with their input."""
         with self._cv:
             self._queue.clear()
+        self._closed = True
         for i, proc in enumerate(self._procs):
             if not self._feeds or self._feeds[i].is_alive():  # busy with an item nobody will take
                 proc.kill()

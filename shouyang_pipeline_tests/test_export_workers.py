@@ -182,3 +182,22 @@ def test_a_run_without_the_exports_starts_no_export_workers(settings, monkeypatc
         tags={"dagster/asset_partition_range_start": "2023-02", "dagster/asset_partition_range_end": "2023-03"})
     assert result.success
     assert started == []
+
+
+def test_export_workers_that_cannot_be_started_ahead_do_not_fail_the_run(settings, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from shouyang_pipeline.cli import main
+    from shouyang_pipeline.defs import assets
+    from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+    from shouyang_pipeline_tests.test_cli import _env
+
+    def refuse(workers):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(assets, "start_export_workers", refuse)
+    for period in ("2023-02", "2023-03"):
+        write_csv(settings.raw_dir / "key_projects" / f"{period}.csv", [KP_HEADER, kp_row("XM001")])
+    result = CliRunner().invoke(main, ["run"], env=_env(settings, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert {"briefing_2023-02.md", "marts_2023-03.xlsx"} <= {p.name for p in settings.export_dir.iterdir()}

@@ -5,7 +5,6 @@ without the tag, is left as it is."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -14,7 +13,8 @@ import dagster as dg
 from click.testing import CliRunner
 
 from shouyang_pipeline.cli import main
-from shouyang_pipeline.defs.interrupted import PROCESS_TAG, mark_interrupted_runs, process_gone, process_identity
+from shouyang_pipeline.defs.interrupted import (PROCESS_TAG, _machine, mark_interrupted_runs, process_gone,
+                                                process_identity, process_tag)
 from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
 from shouyang_pipeline_tests.test_cli import _env
 
@@ -22,11 +22,14 @@ from shouyang_pipeline_tests.test_cli import _env
 def _dead_identity() -> str:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    return f"{socket.gethostname()}:{proc.pid}:1"
+    return f"{_machine()}:{proc.pid}:1"
 
 
-def _started_run(instance: dg.DagsterInstance, tags: dict, status=dg.DagsterRunStatus.STARTED) -> str:
+def _started_run(instance: dg.DagsterInstance, process: str | None, status=dg.DagsterRunStatus.STARTED,
+                 tags: dict | None = None) -> str:
+    """A run shown as `status`, done by the process named (its tag, as a run records it)."""
     run_id = str(uuid.uuid4())
+    tags = dict(tags or {}, **({PROCESS_TAG: f"{run_id}@{process}"} if process else {}))
     instance.add_run(dg.DagsterRun(job_name="monthly_refresh", run_id=run_id, status=status, tags=tags))
     return run_id
 
@@ -38,19 +41,22 @@ def test_a_process_is_gone_only_when_surely_so():
     host, pid, started = me.rsplit(":", 2)
     if started:  # /proc: the same pid started at another time is another process
         assert process_gone(f"{host}:{pid}:{int(started) + 1}")
-    assert not process_gone(f"another-host:{pid}:{started}")
+    assert not process_gone(f"another-host/1:{pid}:{started}")
     assert not process_gone("garbage") and not process_gone("")
 
 
 def test_only_runs_whose_process_is_gone_are_marked_failed(tmp_path):
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        dead = _started_run(instance, {PROCESS_TAG: _dead_identity()})
-        alive = _started_run(instance, {PROCESS_TAG: process_identity()})
-        untagged = _started_run(instance, {})
-        elsewhere = _started_run(instance, {PROCESS_TAG: f"another-host:{os.getpid()}:1"})
+        dead = _started_run(instance, _dead_identity())
+        alive = _started_run(instance, process_identity())
+        untagged = _started_run(instance, None)
+        elsewhere = _started_run(instance, f"another-host/1:{os.getpid()}:1")
         # `shouyang run` killed while Dagster was creating its run; a UI launch not started yet (no tag)
-        created = _started_run(instance, {PROCESS_TAG: _dead_identity()}, dg.DagsterRunStatus.NOT_STARTED)
-        launched = _started_run(instance, {}, dg.DagsterRunStatus.NOT_STARTED)
+        created = _started_run(instance, _dead_identity(), dg.DagsterRunStatus.NOT_STARTED)
+        launched = _started_run(instance, None, dg.DagsterRunStatus.NOT_STARTED)
+        # a re-execution of the dead run, waiting for the run lock: Dagster copied its parent's tags
+        copied = _started_run(instance, None, tags={**instance.get_run_by_id(dead).tags,
+                                                    "dagster/parent_run_id": dead})
         assert sorted(mark_interrupted_runs(instance, "current-run-id")) == sorted([dead, created])
         assert instance.get_run_by_id(created).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(launched).status == dg.DagsterRunStatus.NOT_STARTED
@@ -58,7 +64,7 @@ def test_only_runs_whose_process_is_gone_are_marked_failed(tmp_path):
         assert failed.status == dg.DagsterRunStatus.FAILURE
         messages = [e.message for e in instance.all_logs(dead) if e.is_dagster_event]
         assert any("进程已不存在" in (m or "") and "current-" in m for m in messages)
-        for run_id in (alive, untagged, elsewhere):
+        for run_id in (alive, untagged, elsewhere, copied):
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
 
 
@@ -68,11 +74,11 @@ def test_the_next_shouyang_run_marks_a_killed_run_and_records_its_own_process(se
     home = env["DAGSTER_HOME"]
     os.makedirs(home, exist_ok=True)
     with dg.DagsterInstance.from_config(home) as instance:
-        killed = _started_run(instance, {PROCESS_TAG: _dead_identity()})
+        killed = _started_run(instance, _dead_identity())
     result = CliRunner().invoke(main, ["run"], env=env)
     assert result.exit_code == 0, result.output
     with dg.DagsterInstance.from_config(home) as instance:
         assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
         latest = [r for r in instance.get_runs() if r.run_id != killed][0]
         assert latest.status == dg.DagsterRunStatus.SUCCESS
-        assert latest.tags[PROCESS_TAG].rsplit(":", 2)[1] == str(os.getpid())  # `shouyang run` is this process
+        assert latest.tags[PROCESS_TAG] == process_tag(latest.run_id)  # `shouyang run` is this process

@@ -154,3 +154,26 @@ def test_a_pool_never_given_its_job_stops_when_closed(tmp_path):
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_pool_that_cannot_start_all_its_workers_leaves_none(monkeypatch):
+    real = subprocess.Popen
+    started = []
+
+    def popen(*args, **kwargs):
+        if started:
+            raise OSError(11, "Resource temporarily unavailable")
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(workers.subprocess, "Popen", popen)
+    with pytest.raises(OSError):
+        workers.Pool("shouyang_pipeline.pipeline:export_parts", 2, name="导出进程")
+    assert started and started[0].returncode is not None  # killed and reaped
+
+
+def test_a_closed_pool_takes_no_job():
+    pool = workers.Pool("shouyang_pipeline.pipeline:export_parts", 1, name="导出进程")
+    pool.close()
+    with pytest.raises(RuntimeError, match="已关闭"):
+        pool.begin({}, ["a"], describe=str)

@@ -214,7 +214,10 @@ def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                                        force=context.run.tags.get(FORCE_TAG) == "true") as ahead:
         yield ahead
     if _exports_in_run(context) and (workers := ahead_export_workers(context.partition_keys)):
-        warehouse.keep_export_workers(start_export_workers(workers))
+        try:
+            warehouse.keep_export_workers(start_export_workers(workers))
+        except OSError as exc:  # only time is at stake: the exports step starts its own, or writes in-process
+            context.log.warning(f"未能提前启动导出进程（{type(exc).__name__}: {exc}），导出步骤开始时再启动")
 
 
 BRIEFING_KEY = dg.AssetKey(["exports", "briefing"])

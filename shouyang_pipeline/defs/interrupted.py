@@ -1,10 +1,11 @@
 """Runs whose process is gone: a run killed outright (kill -9, out of memory, the machine
 restarted) never says it ended, and Dagster would show it as running for good. Each run records
-its process in a tag when it starts (`PROCESS_TAG`: host, pid and the process's start time, so a
-pid used again by another process is not taken for it; `shouyang run` tags its run when it
-creates it); the next run (under the run lock, before
-it changes anything) marks every run still shown as running whose process is gone as failed, with
-a message in Chinese. A run of another host, or one without the tag, is left as it is."""
+its process in a tag when it starts (`PROCESS_TAG`: the run's id, then the host and its pid
+namespace, the pid and the process's start time, so a pid used again by another process is not
+taken for it; `shouyang run` tags its run when it creates it). The next run (under the run lock)
+marks every run still shown as running whose process is surely gone as failed, with a message in
+Chinese. A run of another host or pid namespace, one without the tag, or one whose tag names
+another run (Dagster copies a run's tags into its re-execution) is left as it is."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import dagster as dg
 
 PROCESS_TAG = "shouyang/process"
 
-INTERRUPTED = ("该次运行的进程已不存在（被中断、被系统终止或机器重启），运行未完成；由其后的运行 {by} 发现并标记为失败。"
-               "未完成的运行不会发布任何东西：已发布的数据仓库和简报仍是在它之前最后一次成功运行的结果。")
+INTERRUPTED = ("该次运行的进程已不存在（被中断、被系统终止或机器重启），运行未正常结束；由其后的运行 {by} 发现并标记为失败。"
+               "若它中断前已提交发布，其发布已由之后的命令补完（该命令会说明）；否则它没有发布任何东西，"
+               "已发布的数据仓库和简报仍是此前最后一次成功运行的结果。")
 
 # NOT_STARTED: a `shouyang run` killed while Dagster was still creating its run (the CLI tags it
 # at creation, a run launched from the UI gets its tag only when it starts)
@@ -34,9 +36,24 @@ def _start_time(pid: int) -> str:
         return ""
 
 
+def _machine() -> str:
+    """The host name and this process's pid namespace (two containers of one host name do not
+    see each other's processes)."""
+    try:
+        namespace = "".join(c for c in os.readlink("/proc/self/ns/pid") if c.isdigit())
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}/{namespace}"
+
+
 def process_identity(pid: int | None = None) -> str:
     pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+    return f"{_machine()}:{pid}:{_start_time(pid)}"
+
+
+def process_tag(run_id: str) -> str:
+    """The value of PROCESS_TAG for run `run_id` done by this process."""
+    return f"{run_id}@{process_identity()}"
 
 
 def process_gone(identity: str) -> bool:
@@ -47,7 +64,7 @@ def process_gone(identity: str) -> bool:
         pid = int(pid_text)
     except ValueError:
         return False
-    if host != socket.gethostname() or pid <= 0:
+    if host != _machine() or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -63,8 +80,8 @@ def mark_interrupted_runs(instance: dg.DagsterInstance, current_run_id: str) -> 
     """Every other run shown as running whose process is gone, reported failed; their ids."""
     marked = []
     for run in instance.get_runs(dg.RunsFilter(statuses=_RUNNING)):
-        identity = run.tags.get(PROCESS_TAG)
-        if run.run_id == current_run_id or not identity or not process_gone(identity):
+        owner, _, identity = run.tags.get(PROCESS_TAG, "").partition("@")
+        if run.run_id == current_run_id or owner != run.run_id or not process_gone(identity):
             continue
         instance.report_run_failed(run, INTERRUPTED.format(by=current_run_id[:8]))
         marked.append(run.run_id)
@@ -72,4 +89,4 @@ def mark_interrupted_runs(instance: dg.DagsterInstance, current_run_id: str) -> 
 
 
 def record_process(instance: dg.DagsterInstance, run_id: str) -> None:
-    instance.add_run_tags(run_id, {PROCESS_TAG: process_identity()})
+    instance.add_run_tags(run_id, {PROCESS_TAG: process_tag(run_id)})
