@@ -8,10 +8,11 @@ imports the handler named (`module:function`, a context manager taking the job a
 function that does one item) and runs its warm-up when one is named (the imports and caches its
 first item would otherwise wait for), gets the job once and sets up with the handler, then does
 one item at a time: an item on its stdin, one answer on its stdout. A pool can be started before
-its job is known (`Pool(...)`, then `begin(job, items)`): the workers get ready meanwhile. Items and answers are pickled (the same code at both ends),
-base64 in a line that starts with a marker, so a line a library prints is never taken for an
-answer (the worker's own stdout goes to its stderr anyway). A worker exits at once when the
-process that started it is gone (killed outright, its pipes may stay open).
+its job is known (`Pool(...)`, then `begin(job, items)`): the workers get ready meanwhile. Items
+and answers are pickled (the same code at both ends), base64 in a line that starts with a
+marker, so a line a library prints is never taken for an answer (the worker's own stdout goes to
+its stderr anyway). A worker exits at once when the process that started it is gone (killed
+outright, its pipes may stay open).
 """
 
 from __future__ import annotations

@@ -225,7 +225,8 @@ BRIEFING_KEY = dg.AssetKey(["exports", "briefing"])
 
 def _exports_in_run(context: dg.AssetExecutionContext) -> bool:
     selection = context.run.asset_selection  # empty or None: the job's every asset
-    return BRIEFING_KEY in context.job_def.asset_layer.selected_asset_keys and (not selection or BRIEFING_KEY in selection)
+    in_job = BRIEFING_KEY in context.job_def.asset_layer.selected_asset_keys
+    return in_job and (not selection or BRIEFING_KEY in selection)
 
 
 def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, dataset_name: str,
