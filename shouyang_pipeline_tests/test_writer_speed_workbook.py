@@ -1,14 +1,16 @@
 """The analysts' workbook's faster paths write what the plain ones wrote (issue 14): the widths from
-the extremes and distinct values, the width of a text without a per-glyph sum, and the rows written
-by column type (`_write_rows`) give the same file, byte for byte, as `write_row` on
-xlsxwriter's own worksheet."""
+the extremes and distinct values, the width of a text without a per-glyph sum, and the data rows
+written as XML by `xlsx_rows` give the same file, byte for byte, as `write_row` on xlsxwriter's own
+worksheet, except for a text that looks like rich-text XML, which xlsxwriter writes unescaped."""
 
 from __future__ import annotations
 
+import io
 import math
 import random
 import unicodedata
 import zipfile
+from xml.etree.ElementTree import ParseError
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -16,10 +18,16 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from shouyang_pipeline.catalog.marts import MARTS
+import pytest
+
+from shouyang_pipeline.catalog.tables import Column
+from shouyang_pipeline.marts.build import build_all
+from shouyang_pipeline.exports import xlsx_rows
 from shouyang_pipeline.exports.workbook import (
-    COUNT_FORMAT, DATE_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, _converter, _row_lines, _write_rows,
-    content_width, display_width, lines_needed, number_format, row_height, shown,
+    COUNT_FORMAT, DATE_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, _converter, _row_lines, content_width, data_rows_of,
+    display_width, lines_needed, number_format, row_height, shown, widest, write_workbook,
 )
+from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
 
 
 def per_glyph(text: str) -> int:
@@ -71,14 +79,16 @@ def test_row_lines_are_lines_needed_per_row():
 
 
 # Every kind of value a row of project_progress can hold, including what xlsxwriter escapes or
-# keeps specially (control characters, `_xHHHH_`, `&<>`, a rich-string look-alike, spaces at either
-# end, a full-width space, a line break, quotes) and a text longer than a cell holds (the rest of
-# its row is not written, as write_row does).
-TEXTS = ["普通文本", "a&b<c>d", "<r>像富文本</r>", " 前有空格", "后有空格 ", "\u3000全角空格", "_x0041_", "控制\x01字符",
-         "换行\n第二行", '"引号"', "", "=SUM(A1)", "http://example.com", "1234", "项" * 40, "\ufffe"]
+# keeps specially (control characters, `_xHHHH_`, `&<>`, spaces at either end, a full-width space, a
+# line break, quotes, non-characters) and a text longer than a cell holds (the rest of its row is
+# not written, as write_row does), one of them cut in the middle of a surrogate pair.
+TEXTS = ["普通文本", "a&b<c>d", " 前有空格", "后有空格 ", "\u3000全角空格", "_x0041_", "控制\x01字符", "\x1f",
+         "换行\n第二行", '"引号"', "", "=SUM(A1)", "http://example.com", "1234", "项" * 40, "\ufffe", "\uffff末",
+         "\t制表", "尾\u2029", "_x005F_x0041_", "<r>", "</r>", "r>像<r"]
+RICH_LOOKING = "<r>像富文本</r>"  # xlsxwriter's constant_memory mode writes this as XML
 
 
-def project_rows(n: int, *, long_text_at: int | None = None):
+def project_rows(n: int, *, long_text_at: int | None = None, texts=TEXTS):
     cols = MARTS["project_progress"].columns
     rng = random.Random(n)
     rows = []
@@ -95,24 +105,28 @@ def project_rows(n: int, *, long_text_at: int | None = None):
             elif conv is float:
                 row.append(Decimal(rng.randint(-10**8, 10**8)) / 100 if c.sql_type.startswith("DECIMAL") else i)
             else:
-                row.append(TEXTS[(i + len(row)) % len(TEXTS)])
+                row.append(texts[(i + len(row)) % len(texts)])
         rows.append(tuple(row))
     if long_text_at is not None:
         row = list(rows[long_text_at])
         row[2] = "长" * 40000  # project_name: over 32,767 characters
         rows[long_text_at] = tuple(row)
+        row = list(rows[long_text_at + 2])
+        row[5] = "长" * 32766 + "😀" + "尾"  # the cut falls inside the emoji's surrogate pair
+        rows[long_text_at + 2] = tuple(row)
     return cols, rows
 
 
-def write_both(tmp_path, cols, rows):
+def write_both(tmp_path, cols, rows, lines=None):
     """The same sheet written as before (write_row of the converted values on xlsxwriter's
-    worksheet) and as now (`_write_rows`)."""
+    worksheet) and as now (the rows added by `xlsx_rows.splice`)."""
     paths = []
-    heights = {i: 1 + i % 3 for i in range(len(rows)) if i % 3}
+    lines = {i: 1 + i % 3 for i in range(len(rows)) if i % 3} if lines is None else lines
     for fast in (False, True):
         path = tmp_path / f"{'fast' if fast else 'plain'}.xlsx"
-        wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                             "strings_to_urls": False, "constant_memory": True})
+        target = io.BytesIO() if fast else str(path)
+        wb = xlsxwriter.Workbook(target, {"strings_to_numbers": False, "strings_to_formulas": False,
+                                          "strings_to_urls": False, "constant_memory": True})
         wb.set_properties({"created": datetime(2023, 6, 1)})
         ws = wb.add_worksheet("数据")
         for j, c in enumerate(cols):
@@ -121,14 +135,16 @@ def write_both(tmp_path, cols, rows):
             ws.write(0, j, c.title)
         ws.write_comment(0, 0, "批注")
         if fast:
-            _write_rows(ws, rows, cols, heights)
+            data = data_rows_of(ws, list(zip(*rows)) if rows else [() for _ in cols], cols, lines)
         else:
             converters = [_converter(c) for c in cols]
             for r, row in enumerate(rows, start=1):
-                if r - 1 in heights:
-                    ws.set_row(r, row_height(heights[r - 1]))
+                if r - 1 in lines:
+                    ws.set_row(r, row_height(lines[r - 1]))
                 ws.write_row(r, 0, [None if v is None else conv(v) for conv, v in zip(converters, row)])
         wb.close()
+        if fast:
+            xlsx_rows.splice(target.getvalue(), path, {1: data})
         paths.append(path)
     return paths
 
@@ -138,12 +154,16 @@ def members(path):
         return {name: z.read(name) for name in z.namelist()}
 
 
-def test_rows_written_by_column_type_are_the_same_file(tmp_path):
+def assert_same_members(plain, fast):
+    a, b = members(plain), members(fast)
+    assert list(a) == list(b)
+    assert [name for name in a if a[name] != b[name]] == []
+
+
+def test_rows_written_as_xml_are_the_same_file(tmp_path):
     cols, rows = project_rows(300, long_text_at=7)
     plain, fast = write_both(tmp_path, cols, rows)
-    a, b = members(plain), members(fast)
-    assert a.keys() == b.keys()
-    assert [name for name in a if a[name] != b[name]] == []
+    assert_same_members(plain, fast)
     ws = load_workbook(fast)["数据"]
     # what the file holds: text as text (never a formula or a link), flags as 是/否, figures as numbers
     values = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
@@ -151,3 +171,91 @@ def test_rows_written_by_column_type_are_the_same_file(tmp_path):
     assert {type(v) for row in values for v in row} >= {str, float}
     assert values[7][3:] == [None] * (len(values[7]) - 3)  # the row stopped at the long text, cut
     assert ws.cell(row=9, column=3).value == "长" * 32767 and values[8][3:] != [None] * (len(values[8]) - 3)
+    assert ws.cell(row=11, column=6).value == "长" * 32766 and values[9][6:] == [None] * (len(values[9]) - 6)
+    texts = {v for row in values for v in row if isinstance(v, str)}
+    # Excel's escapes, which openpyxl leaves as they are (Excel and LibreOffice read the characters)
+    assert {" 前有空格", "a&b<c>d", "控制_x0001_字符", "_x005F_x0041_", "_xFFFE_"} <= texts
+
+
+@pytest.mark.parametrize("case", ["empty", "blank rows at the end", "one column", "tall rows only", "dates"])
+def test_rows_written_as_xml_at_the_edges(tmp_path, case):
+    """No rows; rows with nothing written (the sheet's dimension ends at the last written one, or
+    at the last row with a height); a one-column sheet; dates and times around Excel's false
+    29 February 1900 and its day 0."""
+    cols = MARTS["project_progress"].columns
+    lines: dict[int, int] | None = None
+    if case == "empty":
+        rows = []
+    elif case == "blank rows at the end":
+        _, rows = project_rows(20)
+        rows += [tuple("" if _converter(c) is str and j % 2 else None for j, c in enumerate(cols))] * 3
+    elif case == "one column":
+        cols = cols[2:3]
+        rows = [("名称",), (None,), ("",), ("末行",)]
+    elif case == "tall rows only":
+        rows = [tuple([None] * len(cols))] * 5
+        lines = {1: 3, 3: 2}
+    else:
+        cols = [Column("d", "DATE", "日期", ""), Column("t", "TIMESTAMP", "时间", "")]
+        days = [date(1900, 1, 1), date(1900, 2, 28), date(1900, 3, 1), date(1899, 12, 31), date(2023, 12, 31),
+                date(9999, 12, 31)]
+        times = [datetime(1900, 1, 1, 12), datetime(1900, 1, 1), datetime(1900, 2, 28, 23, 59, 59, 999999),
+                 datetime(1900, 3, 1, 0, 0, 1), datetime(2023, 6, 30, 17, 45, 12, 250000), datetime(1900, 1, 2, 6)]
+        rows = list(zip(days, times))
+    plain, fast = write_both(tmp_path, cols, rows, lines)
+    assert_same_members(plain, fast)
+
+
+def test_a_text_that_looks_like_rich_text_is_written_as_text(tmp_path):
+    """xlsxwriter's constant_memory mode writes a text starting with <r> and ending with </r> into
+    the sheet as XML, so that a submitted name could break the analysts' workbook: the rows written
+    as XML escape it like any other text."""
+    hostile = ["<r>像富文本</r>", "<r></t></is></c></row></sheetData><x/><sheetData><row><c><is><t>y</r>",
+               "<r><t>粗体</t></r>"]
+    cols, rows = project_rows(12, texts=hostile)
+    plain, fast = write_both(tmp_path, cols, rows)
+    ws = load_workbook(fast)["数据"]
+    written = {c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
+    assert set(hostile) <= written
+    with pytest.raises(ParseError):  # the file as xlsxwriter writes it does not even open
+        load_workbook(plain)
+
+
+def test_a_submitted_name_that_looks_like_rich_text_reaches_the_workbook(raw, run_period, tmp_path):
+    """A key-projects file whose project names are rich-text XML look-alikes: the month's analysts'
+    workbook opens, and shows the names as they were sent."""
+    names = ["<r></t></is></c></row></sheetData><x/><sheetData><row><c><is><t>y</r>", "<r><t>粗体</t></r>"]
+    (raw / "key_projects").mkdir()
+    write_csv(raw / "key_projects" / "2023-02__发改局.csv",
+              [KP_HEADER] + [kp_row(f"XM00{i}", name=n) for i, n in enumerate(names, start=1)])
+    run = run_period("key_projects", "2023-02")
+    build_all(run.conn)
+    ws = load_workbook(write_workbook(run.conn, "2023-02", tmp_path))["重点项目进度"]
+    heads = [c.value for c in ws[1]]
+    shown_names = [row[heads.index("项目名称")] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert sorted(shown_names) == sorted(names)
+
+
+def test_a_figure_that_is_not_finite_fails_as_in_xlsxwriter():
+    rows = xlsx_rows.RowsXml([[1.5, float("nan")]], [xlsx_rows.NUMBER])
+    with pytest.raises(TypeError, match="NAN/INF"):
+        list(rows.chunks([None]))
+
+
+def test_splice_takes_only_sheets_without_data_rows(tmp_path):
+    target = io.BytesIO()
+    wb = xlsxwriter.Workbook(target, {"constant_memory": True})
+    ws = wb.add_worksheet()
+    ws.write(0, 0, "表头")
+    ws.write(1, 0, "已写的行")
+    wb.close()
+    with pytest.raises(ValueError, match="header rows alone"):
+        xlsx_rows.splice(target.getvalue(), tmp_path / "x.xlsx", {1: xlsx_rows.RowsXml([["甲"]], [xlsx_rows.TEXT])})
+
+
+def test_widest_is_the_widest_display_width():
+    rng = random.Random(3)
+    alphabet = "项目投资亿元ａＢ１（）、，。 aZ09-.😀é\u3000"
+    for _ in range(300):
+        texts = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(0, 20))}
+        assert widest(texts) == max(map(display_width, texts), default=0)

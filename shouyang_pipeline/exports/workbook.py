@@ -22,6 +22,7 @@ Nothing submitted becomes a formula: text is written as text.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -33,7 +34,6 @@ from pathlib import Path
 
 import duckdb
 import xlsxwriter
-import xlsxwriter.worksheet
 
 from ..catalog.datasets import DATASETS
 from ..catalog.marts import MARTS
@@ -41,6 +41,7 @@ from ..catalog.tables import AUDIT, Column, Table
 from ..marts.lineage import mart_inputs
 from ..marts.sentences import no_industry_data
 from ..warehouse.ddl import ident
+from . import xlsx_rows
 
 _INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -58,6 +59,7 @@ PERCENT_UNITS = ("%", "个百分点")
 MIN_WIDTH, TEXT_WIDTH, MAX_WIDTH = 6, 28, 50
 HEADER_LINES = 2  # a header may wrap onto two lines, or more when its column is narrow
 LINE_HEIGHT = 16  # points, a line of the header row
+COMMENT_ROWS = 64  # the header's comments (shown on hover) reach over the first few rows only
 
 
 def header(column: Column) -> str:
@@ -180,7 +182,18 @@ def content_width(values: list, fmt: str | None) -> int:
         texts = {shown(v, fmt) for v in set(present)}
     else:
         texts = {shown(v, fmt) for v in present}
-    return max(map(display_width, texts), default=0)
+    return widest(texts)
+
+
+def widest(texts) -> int:
+    """`max(map(display_width, texts), default=0)`, measuring only the texts long enough to be the
+    widest: a text of n characters takes between n and ceil(2.2 × n) units."""
+    best = 0
+    for text in sorted(texts, key=len, reverse=True):
+        if math.ceil(2.2 * len(text)) <= best:
+            break
+        best = max(best, display_width(text))
+    return best
 
 
 def _width(heading: str, content: int, cap: int) -> tuple[int, bool]:
@@ -248,7 +261,9 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
     for j in wrapped_cols:
         values = columns[j]
         if all(v is None or type(v) is str for v in values):
-            of = {v: lines_needed(v or "", widths[j]) for v in set(values)}
+            fits = (widths[j] - 3) / 2.2  # a text this long or shorter takes one line, whatever its glyphs
+            of = {v: 1 if v is None or (len(v) <= fits and "\n" not in v) else lines_needed(v, widths[j])
+                  for v in set(values)}
             if max(of.values(), default=1) <= 1:
                 continue
             counts = map(of.__getitem__, values)
@@ -260,48 +275,24 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
     return lines
 
 
-_STR, _NUMBER, _FLAG, _AS_IS = range(4)
-
-
 def _kind(column: Column) -> int:
-    """How `_converter` writes the column's values, for `_write_rows`."""
+    """How `_converter` writes the column's values (`xlsx_rows`' kinds)."""
     conv = _converter(column)
     if conv is str:
-        return _STR
+        return xlsx_rows.TEXT
     if conv is float:
-        return _NUMBER
-    return _FLAG if column.sql_type == "BOOLEAN" else _AS_IS
+        return xlsx_rows.NUMBER
+    return xlsx_rows.FLAG if column.sql_type == "BOOLEAN" else xlsx_rows.DATE
 
 
-def _write_rows(ws, data: list[tuple], cols: list[Column], heights: dict[int, int]) -> None:
-    """The data rows from the sheet's second row on, each value written as `write_row` would write
-    its converted value (a flag as 是/否, a figure as a number, text as text, an empty text not at
-    all), but by its column's type rather than each value's; a row whose cell cannot be written
-    whole (a text over Excel's 32,767 characters, cut) stops there, as `write_row` does."""
-    write, write_string, write_number = ws.write, ws.write_string, ws.write_number
-    kinds = [_kind(c) for c in cols]
-    converters = [_converter(c) for c in cols]
-    for r, row in enumerate(data, start=1):
-        if r - 1 in heights:
-            ws.set_row(r, row_height(heights[r - 1]))
-        for j, v in enumerate(row):
-            if v is None:
-                continue
-            kind = kinds[j]
-            if kind == _STR:
-                if type(v) is not str:
-                    v = str(v)
-                if not v:  # written as a blank without a format: nothing
-                    continue
-                error = write_string(r, j, v)
-            elif kind == _NUMBER:
-                error = write_number(r, j, float(v))
-            elif kind == _FLAG:
-                error = write_string(r, j, "是" if v else "否")
-            else:
-                error = write(r, j, converters[j](v))
-            if error:
-                break
+def data_rows_of(ws, columns: list, cols: list[Column], lines: dict[int, int]) -> xlsx_rows.RowsXml:
+    """The data rows of sheet `ws` (`columns` of values, the lines of the rows taking more than one),
+    for `xlsx_rows.splice` to add once the workbook is closed; the heights of the first of them
+    are set on `ws` too, as they size the header's comments."""
+    heights = {i: row_height(n) for i, n in lines.items()}
+    for i in sorted(heights)[:COMMENT_ROWS]:
+        ws.set_row(1 + i, heights[i])
+    return xlsx_rows.RowsXml(columns, [_kind(c) for c in cols], heights)
 
 
 def _header_text(text: str) -> str:
@@ -353,8 +344,10 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
                             f"WHERE period = ? ORDER BY {order}", [period]).fetchall()
         sheets.append((name, table, SheetSource(period, "" if data else none), data))
 
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                        "strings_to_urls": False, "constant_memory": True})
+    written = io.BytesIO()
+    wb = xlsxwriter.Workbook(written, {"strings_to_numbers": False, "strings_to_formulas": False,
+                                       "strings_to_urls": False, "constant_memory": True})
+    data_rows: dict[int, xlsx_rows.RowsXml] = {}  # sheet number -> its data rows, added by xlsx_rows.splice
     try:
         head = wb.add_format({"bold": True, "bg_color": "#EDF2F7", "border": 1, "text_wrap": True, "valign": "top"})
         title_fmt = wb.add_format({"bold": True, "font_size": 14})
@@ -413,12 +406,12 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
             for j, c in enumerate(cols):
                 ws.write(0, j, header(c), head)
                 ws.write_comment(0, j, f"{c.name}（{c.sql_type}）\n{c.comment}", {"x_scale": 2, "y_scale": 1.5})
-            heights = _row_lines(columns, wrapped_cols, widths)
-            _write_rows(ws, data, cols, heights)
+            data_rows[len(wb.worksheets())] = data_rows_of(ws, columns, cols, _row_lines(columns, wrapped_cols, widths))
             if cols:
                 ws.autofilter(0, 0, max(len(data), 1), len(cols) - 1)
             _print_setup(ws, table.title, period, source)
     finally:
         wb.close()
+    xlsx_rows.splice(written.getvalue(), tmp, data_rows)
     os.replace(tmp, path)
     return path
