@@ -1,20 +1,25 @@
-"""A worksheet's data rows as XML, added to the workbook xlsxwriter wrote without them.
+"""A worksheet's data rows written as XML and put into a workbook a library wrote without them.
 
-xlsxwriter writes a cell in about 6 µs, and a month's `project_progress` sheet of a city has a
-110,000 rows of 25 columns: 14 s of a 14 s workbook. Everything but the data rows (formats,
-column widths, the header row and its comments, print set-up, autofilter) is still written by
-xlsxwriter; `RowsXml` writes the `<row>` elements xlsxwriter's constant_memory mode would write
-for the same values, as strings, about ten times faster, and `splice` puts them into the sheets
-of the finished file.
+xlsxwriter writes a cell in about 6 µs and openpyxl in about 8 µs; a month's `project_progress`
+sheet of a city has 110,000 rows of 21 columns, and the receipt of its key-projects file as many
+rows. Everything but the rows (formats, widths, header rows, comments, merges, print set-up) is
+still written by the library; the rows are written here as strings, several times faster, and
+`splice` puts them into the sheets of the finished file (the sheet's XML is the library's own,
+with the rows added; the other members are copied; the sheets written here are compressed at
+level 1).
 
-The rows are what `Worksheet.write_string`, `write_number` and `write_datetime` write (checked
-byte for byte against xlsxwriter in the tests): an inline string with control characters as
-`_xHHHH_`, `&`, `<` and `>` escaped and `xml:space="preserve"` when it starts or ends with
-whitespace; a number as `%.16G`; a date or time as Excel's serial number; each cell with its
-column's style; a row's height when it is set. One difference, on purpose: a text that starts
-with `<r>` and ends with `</r>` is escaped like any other, where xlsxwriter's constant_memory
-mode takes it for rich-text XML and writes it as it is, so that a submitted name could break
-the file.
+- `RowsXml`, for the analysts' workbook (xlsxwriter, constant_memory mode, the sheet written with
+  its header row alone): the `<row>` elements of `Worksheet.write_string`, `write_number` and
+  `write_datetime`: an inline string with control characters as `_xHHHH_`, `&`, `<` and `>`
+  escaped and `xml:space="preserve"` when it starts or ends with whitespace; a number as
+  `%.16G`; a date or time as Excel's serial number; each cell with its column's style; a row's
+  height when it is set. One difference, on purpose: a text that starts with `<r>` and ends with
+  `</r>` is escaped like any other, where xlsxwriter's constant_memory mode takes it for
+  rich-text XML and writes it as it is, so that a submitted name could break the file.
+- `PlainRows`, for the receipts (openpyxl, write-only mode, each of these rows appended empty):
+  rows of plain values as openpyxl writes them.
+
+Both are checked byte for byte against the library's own rows in the tests.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from openpyxl.cell.cell import ERROR_CODES
 from xlsxwriter.utility import xl_col_to_name
 
 TEXT, NUMBER, FLAG, DATE = range(4)  # how a column's values are written
@@ -169,6 +175,23 @@ class RowsXml:
         if out:
             yield "".join(out)
 
+    def cells(self) -> int:
+        return len(self) * len(self.kinds)
+
+    def sheet(self, xml: str, name: str) -> Iterator[str]:
+        """The sheet xlsxwriter wrote (`xml`, its header rows alone) with these rows added to its
+        `<sheetData>` and its `<dimension>` grown to them."""
+        head, end, tail = xml.partition("</sheetData>")
+        if not end or head.count("<row ", head.find("<sheetData")) > self.first_row:
+            raise ValueError(f"{name}: expected <sheetData> with the header rows alone")
+        width = len(self.kinds)
+        last = self.last_row()
+        if last is not None:
+            head = _DIMENSION.sub(f'<dimension ref="A1:{xl_col_to_name(width - 1)}{last + 1}"/>', head, count=1)
+        yield head
+        yield from self.chunks(_styles(head, width))
+        yield end + tail
+
     def last_row(self) -> int | None:
         """The 0-based sheet row of the last row with a cell or a height (the sheet's dimension), None
         for none."""
@@ -176,6 +199,72 @@ class RowsXml:
             if i in self.heights or any(_written(column[i], k) for column, k in zip(self.columns, self.kinds)):
                 return self.first_row + i
         return None
+
+
+PLACEHOLDER = re.compile(r'<row r="(\d+)"></row>')
+
+
+@dataclass
+class PlainRows:
+    """Rows of plain values in a sheet openpyxl wrote (in write-only mode), each appended there as
+    an empty row: `rows` maps a sheet row number (from 1) to its values from column A, each None
+    (no cell), a text (not empty, not a formula or error code, legal in XML, at most 32,767
+    characters), an int, a finite float or a bool. They are written as openpyxl writes them
+    (checked byte for byte in the tests): a text inline, `xml:space="preserve"` when it has
+    whitespace at either end but is not all whitespace; a number `%.16g` of type n; a bool 1 or 0."""
+
+    rows: dict[int, Sequence]
+
+    def cells(self) -> int:
+        return sum(map(len, self.rows.values()))
+
+    def sheet(self, xml: str, name: str) -> Iterator[str]:
+        """`xml` with each of its empty rows numbered in `rows` replaced by that row."""
+        rows, done, at, out = self.rows, 0, 0, []
+        letters = [xl_col_to_name(j) for j in range(max(map(len, rows.values()), default=0))]
+        for m in PLACEHOLDER.finditer(xml):
+            values = rows.get(int(m.group(1)))
+            if values is None:
+                continue
+            out.append(xml[at:m.start()])
+            out.append(_plain_row(m.group(1), values, letters))
+            at, done = m.end(), done + 1
+            if len(out) >= 2 * _ROWS_PER_CHUNK:
+                yield "".join(out)
+                out = []
+        if done != len(rows):
+            raise ValueError(f"{name}: {len(rows) - done} of the rows to fill were not written empty")
+        out.append(xml[at:])
+        yield "".join(out)
+
+
+def _plain_row(number: str, values: Sequence, letters: list[str]) -> str:
+    parts = []
+    for j, v in enumerate(values):
+        if v is None:
+            continue
+        ref = f'<c r="{letters[j]}{number}"'
+        kind = type(v)
+        if kind is str:
+            stripped = v.strip()
+            text = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            space = ' xml:space="preserve"' if stripped and stripped != v else ""
+            parts.append(f'{ref} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+        elif kind is bool:
+            parts.append(f'{ref} t="b"><v>{1 if v else 0}</v></c>')
+        else:
+            parts.append(f'{ref} t="n"><v>{"%.16g" % v}</v></c>')
+    return f'<row r="{number}">{"".join(parts)}</row>'
+
+
+def plain(value) -> bool:
+    """Whether `PlainRows` writes `value` as openpyxl would write it bare."""
+    kind = type(value)
+    if kind is str:
+        return bool(value) and not value.startswith("=") and value not in ERROR_CODES and len(value) <= STRING_MAX
+    if kind is float:
+        return math.isfinite(value)
+    return value is None or kind is bool or (kind is int and abs(value) < 2**1000)  # "%.16g" takes a float
 
 
 def _written(value, kind: int) -> bool:
@@ -198,10 +287,9 @@ def _styles(sheet_xml: str, columns: int) -> list[int | None]:
     return styles
 
 
-def splice(workbook: bytes, path: Path, sheets: dict[int, RowsXml]) -> None:
-    """Write `workbook` (an XLSX xlsxwriter wrote, its sheets' data rows left out) to `path` with
-    the rows of `sheets` (sheet number from 1 -> rows) added to each sheet's `<sheetData>` and its
-    `<dimension>` grown to them."""
+def splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"]) -> None:
+    """Write `workbook` (an XLSX whose sheets' data rows were left out) to `path` with the rows of
+    `sheets` (sheet number from 1 -> rows) put into those sheets."""
     with zipfile.ZipFile(io.BytesIO(workbook)) as zin, zipfile.ZipFile(path, "w") as zout:
         for info in zin.infolist():
             m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
@@ -209,20 +297,10 @@ def splice(workbook: bytes, path: Path, sheets: dict[int, RowsXml]) -> None:
             if rows is None:
                 zout.writestr(info, zin.read(info))
                 continue
-            xml = zin.read(info).decode("utf-8")
-            head, end, tail = xml.partition("</sheetData>")
-            if not end or head.count("<row ", head.find("<sheetData")) > rows.first_row:
-                raise ValueError(f"{info.filename}: expected <sheetData> with the header rows alone")
-            width = len(rows.kinds)
-            last = rows.last_row()
-            if last is not None:
-                head = _DIMENSION.sub(f'<dimension ref="A1:{xl_col_to_name(width - 1)}{last + 1}"/>', head, count=1)
-            big = len(rows) * width > 5_000_000  # possibly over 2 GiB of XML
+            big = rows.cells() > 5_000_000  # possibly over 2 GiB of XML
             with zout.open(_like(info, compresslevel=1), "w", force_zip64=big) as out:
-                out.write(head.encode("utf-8"))
-                for chunk in rows.chunks(_styles(head, width)):
+                for chunk in rows.sheet(zin.read(info).decode("utf-8"), info.filename):
                     out.write(chunk.encode("utf-8"))
-                out.write((end + tail).encode("utf-8"))
 
 
 def _like(info: zipfile.ZipInfo, compresslevel: int) -> zipfile.ZipInfo:
