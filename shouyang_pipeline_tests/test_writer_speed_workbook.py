@@ -160,7 +160,9 @@ def assert_same_members(plain, fast):
     assert [name for name in a if a[name] != b[name]] == []
 
 
-def test_rows_written_as_xml_are_the_same_file(tmp_path):
+@pytest.mark.parametrize("chunk", [7, 2000])
+def test_rows_written_as_xml_are_the_same_file(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(xlsx_rows, "_ROWS_PER_CHUNK", chunk)  # rows are built a chunk at a time
     cols, rows = project_rows(300, long_text_at=7)
     plain, fast = write_both(tmp_path, cols, rows)
     assert_same_members(plain, fast)

@@ -128,51 +128,49 @@ class RowsXml:
         return len(self.columns[0]) if self.columns else 0
 
     def chunks(self, styles: Sequence[int | None]) -> Iterator[str]:
-        """The `<row>` elements, a few thousand rows a string; `styles` is each column's style
-        index (None: none), as the `<cols>` element of the sheet has them."""
-        numbers = [str(self.first_row + i + 1) for i in range(len(self))]
-        cells: list[list[str]] = []
-        stops: dict[int, int] = {}  # data row -> the column its row stops after (a text cut short)
+        """The `<row>` elements, `_ROWS_PER_CHUNK` rows a string (built a column at a time, a chunk
+        at a time: the cells of a chunk only are held); `styles` is each column's style index
+        (None: none), as the `<cols>` element of the sheet has them."""
+        columns = []  # (values, kind, start of a cell up to its row number, from there to its value, memo)
         for j, (values, kind, style) in enumerate(zip(self.columns, self.kinds, styles)):
-            ref = f'<c r="{xl_col_to_name(j)}'
             style = "" if style is None else f' s="{style}"'
-            if kind == TEXT:
-                texts = _Texts()
-                mid = f'"{style} t="inlineStr"><is>'
-                cells.append([f"{ref}{k}{mid}{t}</is></c>" if (t := texts[v]) else "" for k, v in zip(numbers, values)])
-                for i, v in enumerate(values) if texts.cut else ():
-                    if v in texts.cut and i not in stops:
-                        stops[i] = j
-            elif kind == NUMBER:
-                mid = f'"{style}><v>'
-                cells.append([f"{ref}{k}{mid}{_number(float(v))}</v></c>" if v is not None else ""
-                              for k, v in zip(numbers, values)])
-            elif kind == FLAG:
-                mid = f'"{style} t="inlineStr"><is><t>'
-                cells.append([f"{ref}{k}{mid}{'是' if v else '否'}</t></is></c>" if v is not None else ""
-                              for k, v in zip(numbers, values)])
-            else:
-                serials = _Serials()
-                mid = f'"{style}><v>'
-                cells.append([f"{ref}{k}{mid}{serials[v]}</v></c>" if v is not None else ""
-                              for k, v in zip(numbers, values)])
+            mid = {TEXT: f'"{style} t="inlineStr"><is>', FLAG: f'"{style} t="inlineStr"><is><t>'}.get(kind, f'"{style}><v>')
+            memo = _Texts() if kind == TEXT else _Serials() if kind == DATE else None
+            columns.append((values, kind, f'<c r="{xl_col_to_name(j)}', mid, memo))
         heights = self.heights
-        out: list[str] = []
-        for i, (number, body) in enumerate(zip(numbers, map("".join, zip(*cells)))):
-            if i in stops:  # as write_row: the row stops at a cell it could not write whole
-                body = "".join(column[i] for column in cells[: stops[i] + 1])
-            if not body:  # a row without cells is left out, its height too (as constant_memory mode does)
-                continue
-            height = heights.get(i)
-            if height is not None:
-                out.append(f'<row r="{number}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">'
-                           f"{body}</row>")
-            else:
-                out.append(f'<row r="{number}">{body}</row>')
-            if len(out) >= _ROWS_PER_CHUNK:
-                yield "".join(out)
-                out = []
-        if out:
+        for start in range(0, len(self), _ROWS_PER_CHUNK):
+            end = start + _ROWS_PER_CHUNK
+            numbers = [str(self.first_row + i + 1) for i in range(start, min(end, len(self)))]
+            cells: list[list[str]] = []
+            stops: dict[int, int] = {}  # row of the chunk -> the column its row stops after (a text cut short)
+            for j, (values, kind, ref, mid, memo) in enumerate(columns):
+                values = values[start:end]
+                if kind == TEXT:
+                    cells.append([f"{ref}{k}{mid}{t}</is></c>" if (t := memo[v]) else "" for k, v in zip(numbers, values)])
+                    for i, v in enumerate(values) if memo.cut else ():
+                        if v in memo.cut and i not in stops:
+                            stops[i] = j
+                elif kind == NUMBER:
+                    cells.append([f"{ref}{k}{mid}{_number(float(v))}</v></c>" if v is not None else ""
+                                  for k, v in zip(numbers, values)])
+                elif kind == FLAG:
+                    cells.append([f"{ref}{k}{mid}{'是' if v else '否'}</t></is></c>" if v is not None else ""
+                                  for k, v in zip(numbers, values)])
+                else:
+                    cells.append([f"{ref}{k}{mid}{memo[v]}</v></c>" if v is not None else ""
+                                  for k, v in zip(numbers, values)])
+            out: list[str] = []
+            for i, (number, body) in enumerate(zip(numbers, map("".join, zip(*cells)))):
+                if i in stops:  # as write_row: the row stops at a cell it could not write whole
+                    body = "".join(column[i] for column in cells[: stops[i] + 1])
+                if not body:  # a row without cells is left out, its height too (as constant_memory mode does)
+                    continue
+                height = heights.get(start + i)
+                if height is not None:
+                    out.append(f'<row r="{number}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" '
+                               f'customHeight="1">{body}</row>')
+                else:
+                    out.append(f'<row r="{number}">{body}</row>')
             yield "".join(out)
 
     def cells(self) -> int:
