@@ -92,3 +92,10 @@ def test_rows_to_fill_must_have_been_written_empty(tmp_path):
     wb.save(saved)
     with pytest.raises(ValueError, match="were not written empty"):
         xlsx_rows.splice(saved.getvalue(), tmp_path / "x.xlsx", {1: xlsx_rows.PlainRows({1: ["甲"]})})
+
+
+def test_a_lone_surrogate_becomes_a_replacement_character():
+    """Not in UTF-8, so not in the XML: openpyxl wrote a character reference no reader takes."""
+    from shouyang_pipeline.exports.receipts import _text
+
+    assert _text("甲\ud800乙") == "甲\ufffd乙" and _text("😀") == "😀"

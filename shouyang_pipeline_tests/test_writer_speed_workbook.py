@@ -255,7 +255,44 @@ def test_splice_takes_only_sheets_without_data_rows(tmp_path):
         xlsx_rows.splice(target.getvalue(), tmp_path / "x.xlsx", {1: xlsx_rows.RowsXml([["甲"]], [xlsx_rows.TEXT])})
 
 
+def test_leading_empty_cells_number_the_formats_otherwise_but_format_every_cell_alike(tmp_path):
+    """xlsxwriter numbers a column's format when its first cell is written; the rows written as XML
+    leave the numbering to the `<cols>` element, in column order. Where a sheet's first rows have
+    empty cells the numbers (styles.xml) differ from before; every cell's value and format do not."""
+    cols, rows = project_rows(40)
+    rows = [tuple(None if j % 3 == 0 else v for j, v in enumerate(row)) if i < 5 else row
+            for i, row in enumerate(rows)]
+    plain, fast = write_both(tmp_path, cols, rows)
+
+    def cells(path):
+        ws = load_workbook(path)["数据"]
+        return [[(c.value, c.number_format, c.alignment.vertical, c.alignment.wrap_text, c.font.b)
+                 for c in row] for row in ws.iter_rows()]
+
+    assert cells(plain) == cells(fast)
+
+
+def test_rows_beyond_excels_last_are_not_written(monkeypatch):
+    monkeypatch.setattr(xlsx_rows, "ROW_LIMIT", 10)
+    rows = xlsx_rows.RowsXml([[f"第{i}行" for i in range(20)]], [xlsx_rows.TEXT])
+    xml = "".join(rows.chunks([None]))
+    assert 'r="A10"' in xml and 'r="A11"' not in xml and rows.last_row() == 9
+
+
+def test_a_sheet_is_zip64_only_when_it_needs_to_be(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx_rows, "SPOOL_BYTES", 1)  # the sheet's XML through a temporary file
+    cols, rows = project_rows(50)
+    plain, fast = write_both(tmp_path, cols, rows)
+    assert_same_members(plain, fast)
+    with zipfile.ZipFile(fast) as z, open(fast, "rb") as f:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        f.seek(info.header_offset)
+        local = f.read(30)
+    assert local[:4] == b"PK\x03\x04" and int.from_bytes(local[4:6], "little") == 20  # no zip64 header
+
+
 def test_widest_is_the_widest_display_width():
+    assert widest({"中" * 20, "a" * 44}) == display_width("中" * 20) == 45
     rng = random.Random(3)
     alphabet = "项目投资亿元ａＢ１（）、，。 aZ09-.😀é\u3000"
     for _ in range(300):

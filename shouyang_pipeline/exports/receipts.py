@@ -84,7 +84,7 @@ MAX_LISTED = 1000
 NAMING_MARK = "。文件应放在："
 PAPER_A4 = 9
 PROBLEM_HEADERS = ("序号", "行号", "单元格", "列（表头原文）", "原值", "问题", "原因", "处理")
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")  # not in XML; a lone surrogate not in UTF-8
 _SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 

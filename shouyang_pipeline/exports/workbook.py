@@ -187,10 +187,11 @@ def content_width(values: list, fmt: str | None) -> int:
 
 def widest(texts) -> int:
     """`max(map(display_width, texts), default=0)`, measuring only the texts long enough to be the
-    widest: a text of n characters takes between n and ceil(2.2 × n) units."""
+    widest: a text of n characters takes between n and ceil(2.2 × n) + 1 units (one more where the
+    float sum of 2.2 a glyph is just above a whole number, see `display_width`)."""
     best = 0
     for text in sorted(texts, key=len, reverse=True):
-        if math.ceil(2.2 * len(text)) <= best:
+        if math.ceil(2.2 * len(text)) + 1 <= best:
             break
         best = max(best, display_width(text))
     return best

@@ -19,7 +19,12 @@ level 1).
 - `PlainRows`, for the receipts (openpyxl, write-only mode, each of these rows appended empty):
   rows of plain values as openpyxl writes them.
 
-Both are checked byte for byte against the library's own rows in the tests.
+Both are checked byte for byte against the library's own rows in the tests. One difference
+remains in the workbook: xlsxwriter numbers a column's format when the first cell with it is
+written, and with no data cell written by it the numbers follow the columns' order; where a
+sheet's first rows have empty cells, `styles.xml` numbers the same formats otherwise (each cell's
+value and format are the same, tested). Rows beyond Excel's 1,048,576 are not written, as
+xlsxwriter wrote none; a sheet's member is zip64 only when its XML is over the zip limit.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from __future__ import annotations
 import io
 import math
 import re
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +54,8 @@ _COL = re.compile(r'<col min="(\d+)" max="(\d+)"([^>]*)/>')
 _STYLE = re.compile(r' style="(\d+)"')
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _ROWS_PER_CHUNK = 2000
+SPOOL_BYTES = 64 << 20  # a sheet's XML is kept in memory up to this size, in a temporary file beyond
+ROW_LIMIT = 1_048_576  # Excel's rows; xlsxwriter writes none beyond
 
 
 def inline_text(text: str) -> str:
@@ -125,7 +134,8 @@ class RowsXml:
     first_row: int = 1  # 0-based sheet row of the first data row
 
     def __len__(self) -> int:
-        return len(self.columns[0]) if self.columns else 0
+        """The rows written: those within Excel's ROW_LIMIT (xlsxwriter drops the others)."""
+        return min(len(self.columns[0]), ROW_LIMIT - self.first_row) if self.columns else 0
 
     def chunks(self, styles: Sequence[int | None]) -> Iterator[str]:
         """The `<row>` elements, `_ROWS_PER_CHUNK` rows a string (built a column at a time, a chunk
@@ -173,9 +183,6 @@ class RowsXml:
                     out.append(f'<row r="{number}">{body}</row>')
             yield "".join(out)
 
-    def cells(self) -> int:
-        return len(self) * len(self.kinds)
-
     def sheet(self, xml: str, name: str) -> Iterator[str]:
         """The sheet xlsxwriter wrote (`xml`, its header rows alone) with these rows added to its
         `<sheetData>` and its `<dimension>` grown to them."""
@@ -212,9 +219,6 @@ class PlainRows:
     whitespace at either end but is not all whitespace; a number `%.16g` of type n; a bool 1 or 0."""
 
     rows: dict[int, Sequence]
-
-    def cells(self) -> int:
-        return sum(map(len, self.rows.values()))
 
     def sheet(self, xml: str, name: str) -> Iterator[str]:
         """`xml` with each of its empty rows numbered in `rows` replaced by that row."""
@@ -295,10 +299,14 @@ def splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"]
             if rows is None:
                 zout.writestr(info, zin.read(info))
                 continue
-            big = rows.cells() > 5_000_000  # possibly over 2 GiB of XML
-            with zout.open(_like(info, compresslevel=1), "w", force_zip64=big) as out:
+            with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as xml:
                 for chunk in rows.sheet(zin.read(info).decode("utf-8"), info.filename):
-                    out.write(chunk.encode("utf-8"))
+                    xml.write(chunk.encode("utf-8"))
+                member = _like(info, compresslevel=1)
+                member.file_size = xml.tell()  # so that zip64 is used exactly when the sheet needs it
+                xml.seek(0)
+                with zout.open(member, "w") as out:
+                    shutil.copyfileobj(xml, out, 1 << 20)
 
 
 def _like(info: zipfile.ZipInfo, compresslevel: int) -> zipfile.ZipInfo:
