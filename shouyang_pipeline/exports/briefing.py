@@ -1125,8 +1125,21 @@ def _md_finalize(value: Any) -> str:
     return value if isinstance(value, _Markdown) else md_text(value)
 
 
+# A table cell shows at most this many characters of a text (a submitted name, a remark): a cell
+# of thousands of characters takes WeasyPrint's table layout minutes (2,000: 14 s, 32,767: hours),
+# and the whole text is in the warehouse.
+CELL_CHARS = 200
+
+
+def cell_text(value: Any) -> Any:
+    """A table cell's value, a text longer than CELL_CHARS cut there with "…"."""
+    if isinstance(value, str) and len(value) > CELL_CHARS:
+        return value[: CELL_CHARS - 1] + "…"
+    return value
+
+
 def _md_cell(value: Any) -> _Markdown:
-    return _Markdown(md_text(value, cell=True))
+    return _Markdown(md_text(cell_text(value), cell=True))
 
 
 _OPTIONS = dict(
@@ -1139,6 +1152,7 @@ _OPTIONS = dict(
 _ENV = Environment(autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False), **_OPTIONS)
 _MD_ENV = Environment(autoescape=False, finalize=_md_finalize, **_OPTIONS)
 _MD_ENV.filters["md_cell"] = _md_cell
+_ENV.filters["cell_text"] = cell_text
 
 
 def _write(path: Path, text: str) -> None:
