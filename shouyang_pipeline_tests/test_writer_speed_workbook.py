@@ -78,6 +78,15 @@ def test_row_lines_are_lines_needed_per_row():
     assert _row_lines(columns, [0, 1], widths) == expected and expected
 
 
+def test_row_lines_at_every_width_and_length():
+    """The one-line shortcut of `_row_lines` against `lines_needed`, where 2.2 a wide glyph sums
+    to just above a whole number (5, 10, 20 CJK characters) and around each width's edge."""
+    texts = ["项" * n + "a" * m for n in range(0, 26) for m in (0, 1, 2)] + ["a" * n for n in range(60)] + ["项\n项"]
+    for width in range(6, 51):
+        expected = {i: n for i, t in enumerate(texts) if (n := lines_needed(t, width)) > 1}
+        assert _row_lines([texts], [0], [width]) == expected, width
+
+
 # Every kind of value a row of project_progress can hold, including what xlsxwriter escapes or
 # keeps specially (control characters, `_xHHHH_`, `&<>`, spaces at either end, a full-width space, a
 # line break, quotes, non-characters) and a text longer than a cell holds (the rest of its row is

@@ -262,9 +262,9 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
     for j in wrapped_cols:
         values = columns[j]
         if all(v is None or type(v) is str for v in values):
-            fits = (widths[j] - 3) / 2.2  # a text this long or shorter takes one line, whatever its glyphs
-            of = {v: 1 if v is None or (len(v) <= fits and "\n" not in v) else lines_needed(v, widths[j])
-                  for v in set(values)}
+            room = widths[j] - 3  # a text of at most ceil(2.2 n) + 1 units (`widest`) fits on one line
+            of = {v: 1 if v is None or (math.ceil(2.2 * len(v)) + 1 <= room and "\n" not in v)
+                  else lines_needed(v, widths[j]) for v in set(values)}
             if max(of.values(), default=1) <= 1:
                 continue
             counts = map(of.__getitem__, values)
