@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import math
 import random
+import re
 import unicodedata
 import zipfile
 from xml.etree.ElementTree import ParseError
@@ -307,3 +308,10 @@ def test_widest_is_the_widest_display_width():
     for _ in range(300):
         texts = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(0, 20))}
         assert widest(texts) == max(map(display_width, texts), default=0)
+
+
+def test_texts_of_other_types_are_written_as_their_own_text():
+    """1, True and 1.0 are one key of a dict: each is written as its own text all the same."""
+    rows = xlsx_rows.RowsXml([[1, True, 1.0, "1", None, ""]], [xlsx_rows.TEXT])
+    xml = "".join(rows.chunks([None]))
+    assert re.findall(r"<t>(.*?)</t>", xml) == ["1", "True", "1.0", "1"] and xml.count("<row ") == 4

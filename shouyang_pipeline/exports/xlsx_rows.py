@@ -105,8 +105,8 @@ class _Texts(dict):
         super().__init__()
         self.cut: set = set()
 
-    def __missing__(self, value) -> str:
-        text = value if type(value) is str else "" if value is None else str(value)
+    def __missing__(self, value: str | None) -> str:
+        text = "" if value is None else value
         if len(text) > STRING_MAX // 2 and _utf16_len(text) > STRING_MAX:
             self.cut.add(value)
             text = _utf16_cut(text, STRING_MAX)
@@ -155,7 +155,8 @@ class RowsXml:
             stops: dict[int, int] = {}  # row of the chunk -> the column its row stops after (a text cut short)
             for j, (values, kind, ref, mid, memo) in enumerate(columns):
                 values = values[start:end]
-                if kind == TEXT:
+                if kind == TEXT:  # (as text before the memo: 1, 1.0 and True are one key of a dict)
+                    values = [v if v is None or type(v) is str else str(v) for v in values]
                     cells.append([f"{ref}{k}{mid}{t}</is></c>" if (t := memo[v]) else "" for k, v in zip(numbers, values)])
                     for i, v in enumerate(values) if memo.cut else ():
                         if v in memo.cut and i not in stops:
