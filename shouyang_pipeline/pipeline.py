@@ -29,7 +29,7 @@ from .errors import SetupError, os_reason
 from .ingest.discover import (
     FIRST_PERIOD, RawFile, archived_path, check_raw_dir, current_period, discover, file_sha256,
 )
-from .ingest.period import ingest_period, unplaced_log
+from .ingest.period import PeriodIngest, ingest_period, unplaced_log
 from .ingest.register import read_register
 from .marts.build import mart_rows_at
 from .marts.flags import TABLE as FLAGS_TABLE, FlagSummary, flag_summary, periods_after, recompute_flags
@@ -588,6 +588,8 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
         logs.append(result.log)
         rejected.append(result.rejected)
         warnings += len(result.warnings)
+        if isinstance(result, PeriodIngest):  # read here, not ahead (those come as frames alone)
+            result.release()
     return DatasetOutcome(
         log=pd.concat(logs, ignore_index=True),
         rejected=pd.concat(rejected, ignore_index=True),
@@ -753,8 +755,9 @@ def ingest_parts(job: dict):
         path = job["spool"] / f"{key[0]}.{key[1]}.pickle"
         with open(path, "wb") as fh:
             pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        result.release()
         del result, frames
-        gc.collect()  # a period's rows refer to their file and back: freed before the next period
+        gc.collect()  # whatever else of the period's is garbage: freed before the next period
         return path
 
     yield read

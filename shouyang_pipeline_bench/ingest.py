@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import pickle
 import sys
@@ -97,6 +98,10 @@ def run(raw_dir: Path, reference_dir: Path, *, profile: Path | None = None, dump
                 "staging": result.staging, "rejected": result.rejected, "warnings": result.warnings,
                 "log": result.log.drop(columns=[c for c in result.log.columns if c in TIME_COLUMNS]),
             }
+        # as a reading worker does after each dataset-period (`pipeline.ingest_parts`)
+        result.release()
+        del result
+        gc.collect()
     if prof:
         prof.disable()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -285,3 +285,63 @@ def test_blanks_become_none_and_nothing_else_does():
     assert type(rows[0][4]) is bool and type(rows[0][3]) is int  # 0 and False are values, not blanks
     assert rows[1][:16383] == [None] * 16383 and rows[1][16383] == "末列"
     assert rows[2:] == [[], ["x"]]
+
+
+# ------------------------------------------------------------------ the garbage collector held off
+
+def test_ingest_holds_the_collector_off_and_gives_it_back(monkeypatch):
+    import gc
+
+    seen = []
+    real = period._canonicalise
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(period, "_canonicalise", spy)
+    assert gc.isenabled()
+    _period("key_projects", "2023-03")
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:  # a caller that holds it off itself keeps it off
+        _period("key_projects", "2023-03")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_released_rows_are_freed_without_the_collector():
+    import gc
+    import weakref
+
+    def files_of(release: bool) -> list:
+        result = _period("key_projects", "2023-03")
+        assert sum(len(o.rows) for o in result.files) > 20
+        parsed = [weakref.ref(o.parsed) for o in result.files if o.parsed is not None]
+        staging = result.staging
+        if release:
+            result.release()
+        del result
+        assert len(staging) > 20  # the frames are what a release keeps
+        return parsed
+
+    gc.disable()
+    try:
+        assert all(p() is None for p in files_of(release=True))  # freed as soon as dropped
+        assert all(p() is not None for p in files_of(release=False))  # a row and its file hold each other
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+def test_credit_codes_remembered_are_stdnum_s_answer():
+    from stdnum.cn import uscc
+
+    from shouyang_pipeline.catalog.rules import CreditCode
+
+    codes = ["91140725MA0P7AKM1P", "91140725MA0P7AKM1Q", "9114072SMA0P7AKM1P", "", "91140725MA0P7AKM1", None]
+    series = pd.Series(codes * 3, dtype="object")
+    got = CreditCode().check(series.dropna(), None)
+    assert list(got) == [uscc.is_valid(c) for c in series.dropna()]
+    assert got.any() and not got.all()

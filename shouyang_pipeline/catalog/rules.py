@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from stdnum.cn import uscc
@@ -318,7 +319,7 @@ class CreditCode(Rule):
         return "18位统一社会信用代码，校验位正确（GB 32100-2015）"
 
     def check(self, series, reference):
-        return series.map(uscc.is_valid).astype(bool)
+        return series.map(_valid_credit_code).astype(bool)
 
     def canonical(self, value, reference):
         if not isinstance(value, str):
@@ -327,6 +328,13 @@ class CreditCode(Rule):
             return value  # what `compact` would give back (it only cleans, removes ' -' and upper-cases)
         compact = uscc.compact(value)
         return compact if len(compact) == 18 else value
+
+
+@lru_cache(maxsize=1 << 18)
+def _valid_credit_code(value: object) -> bool:
+    """python-stdnum's check of a code, remembered: the same enterprises report every month, and
+    a province's 260,000 codes fit (the check is 8 µs a code, the look-up well under one)."""
+    return uscc.is_valid(value)
 
 
 @dataclass(frozen=True)

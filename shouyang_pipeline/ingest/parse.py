@@ -120,11 +120,12 @@ def _required_reason(f: Field) -> str:
 
 
 @contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector held off while a file's rows are built: every few
-    hundred thousand new objects (rows, their dicts, parsed values) it would walk every object
-    alive, the grid's cells included: a third of the parse time of a 110,000-row file. Nothing
-    made here is garbage until the period is done with; the collector runs again afterwards."""
+def collector_paused():
+    """Python's cyclic garbage collector held off while a dataset-period's files are read, parsed
+    and checked: every few hundred thousand new objects (cells, rows, their dicts, parsed values)
+    it would walk every object alive, the grids' cells included, which cost a third of the time
+    of reading and parsing a 110,000-row file. Nothing made there is garbage until the period is
+    done with; the collector runs again afterwards (and `ingest_parts` collects then)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -135,7 +136,7 @@ def _collector_paused():
 
 
 def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Reference) -> ParsedFile:
-    with _collector_paused():
+    with collector_paused():
         return _parse_file(rel_path, layout, dataset, reference)
 
 

@@ -21,7 +21,7 @@ from ..catalog.tables import (FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGIN
                               dataset_period_key)
 from .discover import RawFile, discover, take
 from .layout import find_layout, unread_sheets_note
-from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
+from .parse import Issue, ParsedFile, Row, collector_paused, display_name, issue, parse_file
 from .register import Register, read_register
 from .read import FileRejected, as_written, cell_name, read_grids
 from .validate import RuleContext, rule_failures, values_frame
@@ -54,11 +54,25 @@ class PeriodIngest(PeriodFrames):
 
     files: list[FileOutcome] = field(default_factory=list)
 
+    def release(self) -> None:
+        """Lets go of the rows read; the frames stay. A row refers to its file and the file to its
+        rows: a cycle that only the garbage collector would free, and ingest holds it off
+        (`collector_paused`). Called once the rows are no longer needed, they are freed at once."""
+        for o in self.files:
+            if o.parsed is not None:
+                o.parsed.rows = []
+
 
 def ingest_period(settings: Settings, dataset_name: str, period: str, reference: Reference,
                   files: list[RawFile] | None = None, *, archive: bool = True) -> PeriodIngest:
     """Read, check and shape every current file of one dataset-period. `archive=False` keeps no
     copy (a clerk's `shouyang check`, which must not write anything)."""
+    with collector_paused():
+        return _ingest_period(settings, dataset_name, period, reference, files, archive=archive)
+
+
+def _ingest_period(settings: Settings, dataset_name: str, period: str, reference: Reference,
+                   files: list[RawFile] | None, *, archive: bool) -> PeriodIngest:
     dataset = DATASETS[dataset_name]
     if files is None:
         files = [f for f in discover(settings.raw_dir) if f.dataset_period == (dataset_name, period)]
