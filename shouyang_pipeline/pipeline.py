@@ -24,6 +24,7 @@ import duckdb
 
 from .catalog.marts import NOT_YET_DUE, OVERDUE
 from .catalog.tables import ROW_KINDS, STAGING, PeriodFrames, dataset_period_key
+from .collector import collector_paused
 from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
 from .ingest.discover import (
@@ -1000,7 +1001,8 @@ def write_month_exports(settings: Settings, conn: duckdb.DuckDBPyConnection, sta
     named), into `stage_dir`."""
     done = MonthExports(period)
     for part in parts:
-        done = done + EXPORT_PARTS[part](settings, conn, stage_dir, period)
+        with collector_paused(collect_after=True):
+            done = done + EXPORT_PARTS[part](settings, conn, stage_dir, period)
     return done
 
 

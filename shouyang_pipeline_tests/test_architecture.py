@@ -1,6 +1,6 @@
 """The house: rooms import only rooms below them, in the order the data travels.
 
-    catalog  <  (text, errors, config, reference)  <  ingest | warehouse  <  marts  <  exports
+    catalog  <  (text, errors, config, reference, collector)  <  ingest | warehouse  <  marts  <  exports
              <  pipeline  <  defs  <  cli
 
 `workers` (the worker processes' pool) imports no room: the handlers it runs are named to it.
@@ -15,12 +15,12 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "shouyang_pipeline"
-BASE = {"text", "errors", "config", "reference"}
+BASE = {"text", "errors", "config", "reference", "collector"}
 
 # room -> the rooms it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "catalog": {"text", "errors"},
-    "text": set(), "errors": set(), "config": {"errors"},
+    "text": set(), "errors": set(), "config": {"errors"}, "collector": set(),
     "reference": {"catalog", "text", "errors"},
     "ingest": {"catalog"} | BASE,
     "warehouse": {"catalog"} | BASE,

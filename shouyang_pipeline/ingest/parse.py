@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import zip_longest
@@ -119,28 +117,7 @@ def _required_reason(f: Field) -> str:
     return "{header}为必填项，不能为空" + hint
 
 
-@contextmanager
-def collector_paused():
-    """Python's cyclic garbage collector held off while a dataset-period's files are read, parsed
-    and checked: every few hundred thousand new objects (cells, rows, their dicts, parsed values)
-    it would walk every object alive, the grids' cells included, which cost a third of the time
-    of reading and parsing a 110,000-row file. Nothing made there is garbage until the period is
-    done with; the collector runs again afterwards (and `ingest_parts` collects then)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Reference) -> ParsedFile:
-    with collector_paused():
-        return _parse_file(rel_path, layout, dataset, reference)
-
-
-def _parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Reference) -> ParsedFile:
     pf = ParsedFile(rel_path, layout)
     grid = layout.grid
     # A column the file does not have reads as blank cells (NULL, or FALSE for a boolean).

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..collector import collector_paused
 from ..config import Settings
 from ..catalog import rules as codes
 from ..catalog.datasets import DATASETS, Dataset, Field
@@ -21,7 +22,7 @@ from ..catalog.tables import (FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGIN
                               dataset_period_key)
 from .discover import RawFile, discover, take
 from .layout import find_layout, unread_sheets_note
-from .parse import Issue, ParsedFile, Row, collector_paused, display_name, issue, parse_file
+from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .register import Register, read_register
 from .read import FileRejected, as_written, cell_name, read_grids
 from .validate import RuleContext, rule_failures, values_frame

