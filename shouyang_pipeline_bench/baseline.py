@@ -57,6 +57,7 @@ def main(argv: list[str]) -> int:
     batches = ([sorted({f.stem for fs in files.values() for f in fs})] if not monthly
                else [[p] for p in sorted({f.stem for fs in files.values() for f in fs})])
     phases["read_csv"] = phases["marts"] = 0.0
+    marts: dict = {}  # no period at all (a run that loaded nothing): no build
     for periods in batches:
         t = time.perf_counter()
         for name, table in STAGING.items():
