@@ -99,3 +99,64 @@ def test_a_lone_surrogate_becomes_a_replacement_character():
     from shouyang_pipeline.exports.receipts import _text
 
     assert _text("甲\ud800乙") == "甲\ufffd乙" and _text("😀") == "😀"
+
+
+# Values of every kind `_data_cell` handles: plain texts, numbers and flags, and what it must not
+# leave bare (a formula-like text, a non-finite float, dates and times), texts it changes
+# (a control character, a text longer than a cell holds) and blanks.
+CELLS = ["文本", "=SUM(A1)", "+1", "@x", "a\x01b", "长" * 33000, "", " ", 7, 2.5, -0.0, float("nan"),
+         float("inf"), True, False, None, None, 2**1001, "#N/A"]
+
+
+def _receipt_with_rows(seed: int):
+    from datetime import date, datetime, time
+
+    from shouyang_pipeline.exports.receipts import REJECTED, WARNING, DataSheet, Receipt, ReceiptLine
+
+    rng = random.Random(seed)
+    rows = []
+    for number in range(2, 400):
+        if rng.random() < 0.1:
+            continue
+        cells = [rng.choice(CELLS + [date(2023, 5, 1), datetime(2023, 5, 1, 8, 30), time(8, 30)])
+                 for _ in range(rng.randint(0, 9))]
+        rows.append((number, cells))
+    # plain values under a merge and in percent-formatted cells: not plain rows for all that
+    special = {5: ["合并", "被合并", 1], 6: ["被合并", "被合并", 2], 7: ["x", 0.25, 3], 40: ["a", "b", "c", "d"],
+               90: ["x", 1, 0.5]}
+    rows = [(n, special.get(n, cells)) for n, cells in rows if n not in special] + sorted(special.items())
+    rows.sort()
+    data = DataSheet(title="数据", rows=[(1, ["项目名称", "金额", "比例"])] + rows, first_column=2,
+                     merges=[(5, 2, 6, 3), (40, 3, 40, 5)], percent_cells={(7, 3), (90, 4)}, header_row=1,
+                     span=(2, 10))
+    problems = [ReceiptLine(10, "C10", "金额", "x", "bad_number", "不是数字", REJECTED),
+                ReceiptLine(11, "D11", "比例", "y", "bad_number", "请核对", WARNING),
+                ReceiptLine(12, None, None, None, "duplicate_key", "重复", REJECTED, whole_row=True)]
+    return Receipt(file_name="2023-05__发改局.csv", file_path="key_projects/2023-05__发改局.csv",
+                   dataset="key_projects", dataset_title="重点项目", department="发改局", period="2023-05",
+                   status="partial", rows_read=len(rows), problems=problems, data=data)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rows_taken_as_plain_are_written_as_openpyxl_writes_every_cell(tmp_path, seed, monkeypatch):
+    from shouyang_pipeline.exports import receipts
+
+    receipt = _receipt_with_rows(seed)
+    quick = receipts.write_receipt(receipt, tmp_path / "quick.xlsx")
+    taken = []
+    real = xlsx_rows.PlainRows.__init__
+
+    def spy(self, rows):
+        taken.append(len(rows))
+        real(self, rows)
+
+    monkeypatch.setattr(xlsx_rows.PlainRows, "__init__", spy)
+    receipts.write_receipt(receipt, tmp_path / "again.xlsx")
+    assert taken and taken[0] > 20  # the quick path is taken (rows of plain values only)
+    monkeypatch.setattr(xlsx_rows, "plain", lambda value: False)  # no row plain: openpyxl writes every cell
+    slow = receipts.write_receipt(receipt, tmp_path / "slow.xlsx")
+    with zipfile.ZipFile(quick) as a, zipfile.ZipFile(slow) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name != "docProps/core.xml":
+                assert a.read(name) == b.read(name), name

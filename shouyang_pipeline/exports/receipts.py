@@ -549,10 +549,20 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
         sample.fill = fill
         fills[action] = sample._style
     plain_rows: dict[int, list] = {}
+    # Rows with a cell a merge covers or a percentage: every cell goes through `_data_cell`.
+    special = {r for r, _ in anchor} | {r for r, _ in data.percent_cells}
+    lead = [None] * (data.first_column - 1)
     for number in range(1, last_row + 1):
         cells = by_row.get(number, ())
         row_marks = marked_rows.get(number, {})
         row_notes = commented_rows.get(number, {})
+        if not row_marks and not row_notes and number not in special:
+            # what `_data_cell` leaves bare for a text, a number or a flag; anything else is not plain
+            values = [_text(v) if type(v) is str else v for v in cells]
+            if any(v is not None for v in values) and all(map(xlsx_rows.plain, values)):
+                plain_rows[number] = lead + values  # written by xlsx_rows once the workbook is saved
+                ws.append([])
+                continue
         out: list = [None] * max(data.first_column - 1 + len(cells), *row_marks, *row_notes, 0)
         for j, value in enumerate(cells):
             column = data.first_column + j
