@@ -578,19 +578,23 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
             rejected.append(rows)
             warnings += cells
             continue
-        result = ahead.take(plan) if ahead is not None else None
-        if result is None:
-            reference = reference or Reference.load(settings.reference_dir)
-            result = ingest_period(settings, dataset, period, reference, files=plan.files)
-        # the digest of the versions ingest actually read (a file replaced meanwhile is read again next run)
-        read = {p: (s if isinstance(s, str) else None) for p, s in zip(result.log["file_path"], result.log["sha256"])}
-        inputs = _inputs_digest(base, dataset, period, plan.files, read, register) if read == plan.hashes else None
-        load_period(conn, result, inputs=inputs)
-        logs.append(result.log)
-        rejected.append(result.rejected)
-        warnings += len(result.warnings)
-        if isinstance(result, PeriodIngest):  # read here, not ahead (those come as frames alone)
-            result.release()
+        # The collector held off until the rows read here are released (`collector_paused`): given
+        # back while they were alive, its first pass would walk every one of them once more.
+        with collector_paused():
+            result = ahead.take(plan) if ahead is not None else None
+            if result is None:
+                reference = reference or Reference.load(settings.reference_dir)
+                result = ingest_period(settings, dataset, period, reference, files=plan.files)
+            # the digest of the versions ingest actually read (a file replaced meanwhile is read again next run)
+            read = {p: (s if isinstance(s, str) else None) for p, s in zip(result.log["file_path"], result.log["sha256"])}
+            inputs = _inputs_digest(base, dataset, period, plan.files, read, register) if read == plan.hashes else None
+            load_period(conn, result, inputs=inputs)
+            logs.append(result.log)
+            rejected.append(result.rejected)
+            warnings += len(result.warnings)
+            if isinstance(result, PeriodIngest):  # read here, not ahead (those come as frames alone)
+                result.release()
+            del result
     return DatasetOutcome(
         log=pd.concat(logs, ignore_index=True),
         rejected=pd.concat(rejected, ignore_index=True),
@@ -743,7 +747,6 @@ def _size(raw: RawFile) -> int:
 def ingest_parts(job: dict):
     """A reading worker (`ingest_ahead`): each item `(dataset, period)` read and checked from the
     files the run found, its frames pickled into the spool folder; answers the file's path."""
-    import gc
     import pickle
 
     settings, reference = job["settings"], None
@@ -751,14 +754,16 @@ def ingest_parts(job: dict):
     def read(key: tuple[str, str]) -> Path:
         nonlocal reference
         reference = reference or Reference.load(settings.reference_dir)
-        result = ingest_period(settings, key[0], key[1], reference, files=job["files"][key])
-        frames = PeriodFrames(**{f.name: getattr(result, f.name) for f in fields(PeriodFrames)})
-        path = job["spool"] / f"{key[0]}.{key[1]}.pickle"
-        with open(path, "wb") as fh:
-            pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        result.release()
-        del result, frames
-        gc.collect()  # whatever else of the period's is garbage: freed before the next period
+        # held off until the rows are released, then one collection: whatever else of the
+        # period's is garbage is freed before the next period
+        with collector_paused(collect_after=True):
+            result = ingest_period(settings, key[0], key[1], reference, files=job["files"][key])
+            frames = PeriodFrames(**{f.name: getattr(result, f.name) for f in fields(PeriodFrames)})
+            path = job["spool"] / f"{key[0]}.{key[1]}.pickle"
+            with open(path, "wb") as fh:
+                pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            result.release()
+            del result, frames
         return path
 
     yield read

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import json
 import pickle
 import sys
@@ -68,6 +67,7 @@ def _time_rooms() -> dict[str, float]:
 
 def run(raw_dir: Path, reference_dir: Path, *, profile: Path | None = None, dump: Path | None = None,
         rooms: bool = False, only: list[str] | None = None) -> dict:
+    from shouyang_pipeline.collector import collector_paused
     from shouyang_pipeline.config import Settings
     from shouyang_pipeline.ingest.discover import discover
     from shouyang_pipeline.ingest.period import ingest_period
@@ -91,17 +91,18 @@ def run(raw_dir: Path, reference_dir: Path, *, profile: Path | None = None, dump
     if prof:
         prof.enable()
     for (dataset, period), fs in sorted(groups.items()):
-        result = ingest_period(settings, dataset, period, reference, fs, archive=False)
-        rows += int(result.log["rows_read"].sum())
-        if dump:
-            frames[f"{dataset}/{period}"] = {
-                "staging": result.staging, "rejected": result.rejected, "warnings": result.warnings,
-                "log": result.log.drop(columns=[c for c in result.log.columns if c in TIME_COLUMNS]),
-            }
-        # as a reading worker does after each dataset-period (`pipeline.ingest_parts`)
-        result.release()
-        del result
-        gc.collect()
+        # as a reading worker does each dataset-period (`pipeline.ingest_parts`): the collector held
+        # off until its rows are released, then one collection
+        with collector_paused(collect_after=True):
+            result = ingest_period(settings, dataset, period, reference, fs, archive=False)
+            rows += int(result.log["rows_read"].sum())
+            if dump:
+                frames[f"{dataset}/{period}"] = {
+                    "staging": result.staging, "rejected": result.rejected, "warnings": result.warnings,
+                    "log": result.log.drop(columns=[c for c in result.log.columns if c in TIME_COLUMNS]),
+                }
+            result.release()
+            del result
     if prof:
         prof.disable()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -68,3 +68,30 @@ def test_each_part_of_a_month_is_written_with_the_collector_off(monkeypatch, tmp
     done = pipeline.write_month_exports(None, None, tmp_path, "2023-03")
     assert seen == {name: False for name in pipeline.EXPORT_PARTS}
     assert done.files == list(pipeline.EXPORT_PARTS) and gc.isenabled()
+
+
+def test_rows_read_by_the_run_are_loaded_and_released_with_the_collector_off(monkeypatch, settings, raw, tmp_path):
+    import duckdb
+
+    from shouyang_pipeline.warehouse.load import load_reference
+    from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+
+    write_csv(raw / "key_projects" / "2023-03__发改局.csv", [KP_HEADER, kp_row("XM001"), kp_row("XM002")])
+    seen = []
+    real_load, real_release = pipeline.load_period, pipeline.PeriodIngest.release
+
+    def load(conn, result, **kwargs):
+        seen.append(("load", gc.isenabled()))
+        return real_load(conn, result, **kwargs)
+
+    def release(self):
+        seen.append(("release", gc.isenabled()))
+        return real_release(self)
+
+    monkeypatch.setattr(pipeline, "load_period", load)
+    monkeypatch.setattr(pipeline.PeriodIngest, "release", release)
+    with duckdb.connect(str(tmp_path / "t.duckdb")) as conn:
+        load_reference(conn, settings.reference_dir)
+        outcome = pipeline.ingest_and_load(settings, conn, "key_projects", ["2023-03"])
+    assert seen == [("load", False), ("release", False)] and gc.isenabled()
+    assert outcome.staging_rows == 2
