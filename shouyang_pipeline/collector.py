@@ -20,10 +20,12 @@ def collector_paused(*, collect_after: bool = False) -> Iterator[None]:
     """The collector off inside, and as it was on leaving. `collect_after`: one collection on
     leaving, for work that leaves cyclic garbage behind (a PDF's layout, a workbook's cells), so
     that it does not pile up over the months a worker writes. Nested use is harmless: only the
-    outermost gives the collector back (and collects)."""
+    outermost gives the collector back (and collects), so a pause must hold one piece of work
+    whose garbage may wait until it is done (one receipt, not a month's receipts: each leaves
+    tens of thousands of cyclic objects of openpyxl's behind)."""
     was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    try:  # (disabled inside: an interrupt between the two cannot leave it off)
+        gc.disable()
         yield
     finally:
         if was_enabled:

@@ -974,8 +974,9 @@ def _write_briefing_part(settings: Settings, conn: duckdb.DuckDBPyConnection, st
     from .exports.briefing import write_briefing
     from .exports.pdf import write_pdf
 
-    md, html = write_briefing(conn, period, stage_dir)
-    pdf = write_pdf(html)
+    with collector_paused(collect_after=True):
+        md, html = write_briefing(conn, period, stage_dir)
+        pdf = write_pdf(html)
     if pdf.path is not None:
         return MonthExports(period, files=[md.name, html.name, pdf.path.name])
     return MonthExports(period, files=[md.name, html.name], remove=[f"briefing_{period}.pdf"], pdf_reason=pdf.reason or "")
@@ -984,7 +985,8 @@ def _write_briefing_part(settings: Settings, conn: duckdb.DuckDBPyConnection, st
 def _write_workbook_part(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str) -> MonthExports:
     from .exports.workbook import write_workbook
 
-    return MonthExports(period, files=[write_workbook(conn, period, stage_dir).name])
+    with collector_paused(collect_after=True):
+        return MonthExports(period, files=[write_workbook(conn, period, stage_dir).name])
 
 
 def _write_receipts_part(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str) -> MonthExports:
@@ -1006,8 +1008,7 @@ def write_month_exports(settings: Settings, conn: duckdb.DuckDBPyConnection, sta
     named), into `stage_dir`."""
     done = MonthExports(period)
     for part in parts:
-        with collector_paused(collect_after=True):
-            done = done + EXPORT_PARTS[part](settings, conn, stage_dir, period)
+        done = done + EXPORT_PARTS[part](settings, conn, stage_dir, period)
     return done
 
 
@@ -1149,7 +1150,8 @@ def month_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_di
     written = []
     for record in records:
         folder.mkdir(parents=True, exist_ok=True)
-        write_receipt(receipt_of(settings, record), folder / names[record.file_path])
+        with collector_paused(collect_after=True):  # a receipt at a time: a month may need many
+            write_receipt(receipt_of(settings, record), folder / names[record.file_path])
         written.append(f"{RECEIPTS_DIR}/{period}/{names[record.file_path]}")
     remove = []
     published = settings.export_dir / RECEIPTS_DIR / period

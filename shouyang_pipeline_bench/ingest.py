@@ -68,6 +68,7 @@ def _time_rooms() -> dict[str, float]:
 def run(raw_dir: Path, reference_dir: Path, *, profile: Path | None = None, dump: Path | None = None,
         rooms: bool = False, only: list[str] | None = None) -> dict:
     from shouyang_pipeline.collector import collector_paused
+    from shouyang_pipeline.pipeline import ingest_workers
     from shouyang_pipeline.config import Settings
     from shouyang_pipeline.ingest.discover import discover
     from shouyang_pipeline.ingest.period import ingest_period
@@ -90,10 +91,14 @@ def run(raw_dir: Path, reference_dir: Path, *, profile: Path | None = None, dump
     t0, c0 = time.perf_counter(), time.process_time()
     if prof:
         prof.enable()
+    # As the run does each dataset-period: the collector held off until its rows are released,
+    # then, as a reading worker (`pipeline.ingest_parts`, for runs of INGEST_WORKERS_FROM_BYTES
+    # and more), one collection; the run's own process (`pipeline.ingest_and_load`) leaves it to
+    # the collector's own time.
+    size = sum(f.path.stat().st_size for fs in groups.values() for f in fs)
+    collect = ingest_workers(len(groups), size) > 0
     for (dataset, period), fs in sorted(groups.items()):
-        # as a reading worker does each dataset-period (`pipeline.ingest_parts`): the collector held
-        # off until its rows are released, then one collection
-        with collector_paused(collect_after=True):
+        with collector_paused(collect_after=collect):
             result = ingest_period(settings, dataset, period, reference, fs, archive=False)
             rows += int(result.log["rows_read"].sum())
             if dump:

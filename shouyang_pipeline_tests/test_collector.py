@@ -56,18 +56,52 @@ def test_collect_after_frees_the_cycles_made_inside():
 
 
 def test_each_part_of_a_month_is_written_with_the_collector_off(monkeypatch, tmp_path):
+    from shouyang_pipeline.exports import briefing, pdf, workbook
+
     seen = {}
 
-    def part(name):
-        def write(settings, conn, stage_dir, period):
+    def spy(name, result):
+        def write(*args, **kwargs):
             seen[name] = gc.isenabled()
-            return pipeline.MonthExports(period, files=[name])
+            return result(*args)
         return write
 
-    monkeypatch.setattr(pipeline, "EXPORT_PARTS", {name: part(name) for name in pipeline.EXPORT_PARTS})
-    done = pipeline.write_month_exports(None, None, tmp_path, "2023-03")
-    assert seen == {name: False for name in pipeline.EXPORT_PARTS}
-    assert done.files == list(pipeline.EXPORT_PARTS) and gc.isenabled()
+    monkeypatch.setattr(briefing, "write_briefing", spy("briefing", lambda conn, period, d: (d / "b.md", d / "b.html")))
+    monkeypatch.setattr(pdf, "write_pdf", spy("pdf", lambda html: pdf.PdfOutcome(html.with_suffix(".pdf"))))
+    monkeypatch.setattr(workbook, "write_workbook", spy("workbook", lambda conn, period, d: d / "w.xlsx"))
+    done = pipeline.write_month_exports(None, None, tmp_path, "2023-03", ("briefing", "workbook"))
+    assert seen == {"briefing": False, "pdf": False, "workbook": False} and gc.isenabled()
+    assert done.files == ["b.md", "b.html", "b.pdf", "w.xlsx"]
+
+
+def test_receipts_are_written_one_at_a_time_each_one_s_garbage_freed(monkeypatch, settings, tmp_path):
+    """A month may need many receipts, each leaving tens of thousands of cyclic objects behind:
+    they are freed receipt by receipt, not when the month is done."""
+    import weakref
+
+    from shouyang_pipeline.exports import receipts
+
+    records = [receipts.FileRecord(f"key_projects/2023-03__单位{i}.csv", "key_projects", "2023-03", "rejected")
+               for i in range(3)]
+    assert all(r.needs_receipt for r in records)
+    monkeypatch.setattr(receipts, "period_files", lambda conn, period: records)
+    monkeypatch.setattr(pipeline, "receipt_of", lambda settings, record: record.file_path)
+    left: list = []
+    seen = []
+
+    def write(receipt, path):
+        seen.append((gc.isenabled(), [ref() is None for ref in left]))
+        garbage = _Cycle()
+        left.append(weakref.ref(garbage))
+        path.write_bytes(b"receipt")
+        return path
+
+    monkeypatch.setattr(receipts, "write_receipt", write)
+    gc.collect()
+    written, _ = pipeline.month_receipts(settings, None, tmp_path, "2023-03")
+    assert len(written) == 3
+    assert seen == [(False, []), (False, [True]), (False, [True, True])]  # off, and the last one's freed
+    assert gc.isenabled() and all(ref() is None for ref in left)
 
 
 def test_rows_read_by_the_run_are_loaded_and_released_with_the_collector_off(monkeypatch, settings, raw, tmp_path):
