@@ -211,6 +211,24 @@ def test_workbook(con, tmp_path):
     assert flags["黑水村"] == "是" and flags["西村"] == "否"
 
 
+def test_a_sheet_with_more_rows_than_excel_holds_says_so(con, tmp_path, monkeypatch):
+    """Rows past Excel's last are left out of the sheet (no workbook can hold them): the 说明
+    sheet says how many there are, how many are listed, and where all of them are."""
+    from shouyang_pipeline.exports import xlsx_rows
+
+    monkeypatch.setattr(xlsx_rows, "ROW_LIMIT", 4)  # a sheet of a header and 3 rows
+    wb = openpyxl.load_workbook(write_workbook(con, "2023-03", tmp_path))
+    about = {r[0]: r for r in wb["说明"].iter_rows(min_row=4, values_only=True)}
+    vil = wb["村集体经济收入"]
+    count = about["村集体经济收入"][3]
+    assert count > 3 and vil.max_row == 4  # the header and three rows
+    assert about["村集体经济收入"][5] == (f"共{count:,}行，超过Excel工作表的行数上限，本表只列出前3行；"
+                                     "全部数据请在数据仓库中查询marts.village_income")
+    assert vil.auto_filter.ref == vil.dimensions  # the filter over the rows listed
+    small = next(name for name, row in about.items() if row[3] and row[3] <= 3)
+    assert "上限" not in (about[small][5] or "")
+
+
 # --- what the briefing reads instead of computing ------------------------------------------
 
 

@@ -322,6 +322,17 @@ def _print_setup(ws, title: str, period: str, source: SheetSource | None) -> Non
     ws.set_footer("&C第 &P 页，共 &N 页", {"margin": 0.3})
 
 
+def _about_note(table: Table, source: SheetSource, rows: int) -> str:
+    """The 说明 sheet's note on a sheet: where its figures come from, and, for a table with more
+    rows than an Excel sheet holds below its header, that the sheet lists only the first ones."""
+    room = xlsx_rows.ROW_LIMIT - 1
+    if rows <= room:
+        return source.note
+    cut = (f"共{rows:,}行，超过Excel工作表的行数上限，本表只列出前{room:,}行；"
+           f"全部数据请在数据仓库中查询{table.schema}.{table.name}")
+    return "；".join(n for n in (source.note, cut) if n)
+
+
 def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str | Path) -> Path:
     """Write marts_<period>.xlsx (one sheet per mart and per AUDIT_SHEETS table, rows of that
     period); return its path."""
@@ -366,7 +377,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
         about = wb.add_worksheet("说明")
         about_headers = ["工作表", "数据表", "说明", "行数", "数据报告期", "数据来源说明"]
         about_rows = [
-            [sheet_name(t), f"{t.schema}.{t.name}", t.comment, len(d), s.data_period or "—", s.note]
+            [sheet_name(t), f"{t.schema}.{t.name}", t.comment, len(d), s.data_period or "—", _about_note(t, s, len(d))]
             for n, t, s, d in sheets
         ]
         about.write(0, 0, f"寿阳县重点工作数据仓库 · 指标表（{y}年{m}月，报告期 {period}）", title_fmt)
@@ -409,7 +420,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
                 ws.write_comment(0, j, f"{c.name}（{c.sql_type}）\n{c.comment}", {"x_scale": 2, "y_scale": 1.5})
             data_rows[len(wb.worksheets())] = data_rows_of(ws, columns, cols, _row_lines(columns, wrapped_cols, widths))
             if cols:
-                ws.autofilter(0, 0, max(len(data), 1), len(cols) - 1)
+                ws.autofilter(0, 0, min(max(len(data), 1), xlsx_rows.ROW_LIMIT - 1), len(cols) - 1)
             _print_setup(ws, table.title, period, source)
     finally:
         wb.close()
