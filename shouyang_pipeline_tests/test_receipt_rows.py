@@ -160,3 +160,17 @@ def test_rows_taken_as_plain_are_written_as_openpyxl_writes_every_cell(tmp_path,
         for name in a.namelist():
             if name != "docProps/core.xml":
                 assert a.read(name) == b.read(name), name
+
+
+def test_a_text_that_reads_like_an_excel_error_stays_text(tmp_path):
+    """`#N/A` written in a CSV cell is their text, not an error value of Excel's."""
+    from shouyang_pipeline.exports import receipts
+
+    receipt = _receipt_with_rows(0)
+    receipt.data.rows = [(1, ["项目名称", "金额"]), (2, ["#N/A", "#DIV/0!"]), (3, ["甲", 1]),
+                         (10, ["#REF!", "x"])]  # row 10 is marked (a problem on C10)
+    path = receipts.write_receipt(receipt, tmp_path / "r.xlsx")
+    ws = load_workbook(path)[receipts.data_sheet_title(receipt)]
+    for cell in ("B2", "C2", "B10"):
+        assert ws[cell].data_type == "s", cell
+    assert [ws["B2"].value, ws["C2"].value, ws["B10"].value] == ["#N/A", "#DIV/0!", "#REF!"]

@@ -45,7 +45,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell, MergedCell, WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, Cell, MergedCell, WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -604,7 +604,8 @@ def _data_cell(ws, value: object, percent: bool):
     as it is, else a cell with its type and format set (`put`'s rules: text is never a formula)."""
     if isinstance(value, str):
         value = _text(value)
-        return _styled(ws, value) if value.startswith("=") else value
+        # `=…` bare would be a formula, and `#N/A` an Excel error value: text, as they wrote it
+        return _styled(ws, value) if value.startswith("=") or value in ERROR_CODES else value
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
