@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -299,16 +300,27 @@ def reads_as_written(text: str) -> bool:
 _UP_TO_CP1252_LINE = re.compile("^[\x00-\x09\x0b-\u2122]*$", re.MULTILINE)
 
 
+# A character `_COMMON_TEXT` does not take: a text holding one is not vouched for.
+_UNCOMMON = re.compile("[^\x00-\x7f" + _common_chars() + "]")
+
+
 def _not_vouched_for(texts: set[str]) -> list[str]:
-    """The texts `reads_as_written` cannot vouch for, told for all of them at once: when they
-    are all of ASCII and common characters (and hold no line break), those with nothing beyond
-    cp1252 (™), found in one pass over them joined; otherwise `reads_as_written` of each."""
+    """The texts `reads_as_written` cannot vouch for, told for all of them at once when none
+    holds a line break: those holding a character `_COMMON_TEXT` does not take, found in one pass
+    over them joined, and those with nothing beyond cp1252 (™), found in another; otherwise
+    `reads_as_written` of each."""
     if not texts:
         return []
+    texts = list(texts)
     joined = "\n".join(texts)
-    if joined.count("\n") == len(texts) - 1 and _COMMON_TEXT.fullmatch(joined) is not None:
-        return _UP_TO_CP1252_LINE.findall(joined)
-    return [v for v in texts if not reads_as_written(v)]
+    if joined.count("\n") != len(texts) - 1:
+        return [v for v in texts if not reads_as_written(v)]
+    starts, at = [], 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + 1
+    uncommon = {texts[bisect_right(starts, m.start()) - 1] for m in _UNCOMMON.finditer(joined)}
+    return list(uncommon.union(_UP_TO_CP1252_LINE.findall(joined)))
 
 
 @lru_cache(maxsize=65536)
