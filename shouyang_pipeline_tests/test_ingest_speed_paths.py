@@ -98,7 +98,8 @@ def test_row_kinds_are_those_of_classify_row_row_by_row(seed):
 # ------------------------------------------------------------------ texts vouched for
 
 TEXTS = ["开元煤矿5G智能化改造项目", "宗艾镇", "项目×二期", "é¡¹ç›®", "椤圭洰鍚嶇О", "锟斤拷", "名称\ufffd", "Café™",
-         "×", "·", "—", "℃", "‰", "№", "←", "温度℃", "第1行\n第2行", "鍚嶇\nО", "中文😀", "ｘｍ", "县级", "\u00a0", "煤\u3000矿", "𠀀"]
+         "×", "·", "—", "℃", "‰", "№", "←", "温度℃", "第1行\n第2行", "鍚嶇\nО", "中文😀", "ｘｍ", "县级", "\u00a0", "煤\u3000矿", "𠀀",
+         "孤\ud800", "甲\r乙", "é\r项"]  # a lone surrogate, a carriage return inside a text
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -45,7 +45,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ERROR_CODES, Cell, MergedCell, WriteOnlyCell
+from openpyxl.cell.cell import Cell, MergedCell, WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -605,7 +605,7 @@ def _data_cell(ws, value: object, percent: bool):
     if isinstance(value, str):
         value = _text(value)
         # `=…` bare would be a formula, and `#N/A` an Excel error value: text, as they wrote it
-        return _styled(ws, value) if value.startswith("=") or value in ERROR_CODES else value
+        return value if xlsx_rows.text_to_openpyxl(value) else _styled(ws, value)
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):

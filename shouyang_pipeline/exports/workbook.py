@@ -325,7 +325,7 @@ def _print_setup(ws, title: str, period: str, source: SheetSource | None) -> Non
 def _about_note(table: Table, source: SheetSource, rows: int) -> str:
     """The 说明 sheet's note on a sheet: where its figures come from, and, for a table with more
     rows than an Excel sheet holds below its header, that the sheet lists only the first ones."""
-    room = xlsx_rows.ROW_LIMIT - 1
+    room = xlsx_rows.rows_below(1)
     if rows <= room:
         return source.note
     cut = (f"共{rows:,}行，超过Excel工作表的行数上限，本表只列出前{room:,}行；"
@@ -418,9 +418,10 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
             for j, c in enumerate(cols):
                 ws.write(0, j, header(c), head)
                 ws.write_comment(0, j, f"{c.name}（{c.sql_type}）\n{c.comment}", {"x_scale": 2, "y_scale": 1.5})
-            data_rows[len(wb.worksheets())] = data_rows_of(ws, columns, cols, _row_lines(columns, wrapped_cols, widths))
+            rows = data_rows[len(wb.worksheets())] = data_rows_of(ws, columns, cols,
+                                                                   _row_lines(columns, wrapped_cols, widths))
             if cols:
-                ws.autofilter(0, 0, min(max(len(data), 1), xlsx_rows.ROW_LIMIT - 1), len(cols) - 1)
+                ws.autofilter(0, 0, max(len(rows), 1), len(cols) - 1)  # over the rows written
             _print_setup(ws, table.title, period, source)
     finally:
         wb.close()

@@ -58,6 +58,11 @@ SPOOL_BYTES = 64 << 20  # a sheet's XML is kept in memory up to this size, in a 
 ROW_LIMIT = 1_048_576  # Excel's rows; xlsxwriter writes none beyond
 
 
+def rows_below(first_row: int = 1) -> int:
+    """How many rows a sheet holds from its 0-based row `first_row` on (below a header row: 1,048,575)."""
+    return ROW_LIMIT - first_row
+
+
 def inline_text(text: str) -> str:
     """`<t>…</t>` of an inline string: control characters as `_xHHHH_` (and a literal `_xHHHH_`
     as `_x005F_xHHHH_`), `\\ufffe` and `\\uffff` as `_xFFFE_` and `_xFFFF_`, then `&`, `<`, `>`
@@ -135,7 +140,7 @@ class RowsXml:
 
     def __len__(self) -> int:
         """The rows written: those within Excel's ROW_LIMIT (xlsxwriter drops the others)."""
-        return min(len(self.columns[0]), ROW_LIMIT - self.first_row) if self.columns else 0
+        return min(len(self.columns[0]), rows_below(self.first_row)) if self.columns else 0
 
     def chunks(self, styles: Sequence[int | None]) -> Iterator[str]:
         """The `<row>` elements, `_ROWS_PER_CHUNK` rows a string (built a column at a time, a chunk
@@ -260,11 +265,17 @@ def _plain_row(number: str, values: Sequence, letters: list[str]) -> str:
     return f'<row r="{number}">{"".join(parts)}</row>'
 
 
+def text_to_openpyxl(value: str) -> bool:
+    """Whether openpyxl, given `value` bare, writes it as text: not a formula (`=…`) nor an
+    error value (`#N/A`), which it takes from the value itself."""
+    return not value.startswith("=") and value not in ERROR_CODES
+
+
 def plain(value) -> bool:
     """Whether `PlainRows` writes `value` as openpyxl would write it bare."""
     kind = type(value)
     if kind is str:
-        return bool(value) and not value.startswith("=") and value not in ERROR_CODES and len(value) <= STRING_MAX
+        return bool(value) and text_to_openpyxl(value) and len(value) <= STRING_MAX
     if kind is float:
         return math.isfinite(value)
     return value is None or kind is bool or (kind is int and abs(value) < 2**1000)  # "%.16g" takes a float
