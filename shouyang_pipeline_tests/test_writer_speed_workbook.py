@@ -127,6 +127,21 @@ def project_rows(n: int, *, long_text_at: int | None = None, texts=TEXTS):
     return cols, rows
 
 
+def headed_sheet(target, cols):
+    """A workbook (xlsxwriter, constant_memory) of one sheet, 数据, with its columns' formats and
+    widths, a header row and a comment on it."""
+    wb = xlsxwriter.Workbook(target, {"strings_to_numbers": False, "strings_to_formulas": False,
+                                      "strings_to_urls": False, "constant_memory": True})
+    wb.set_properties({"created": datetime(2023, 6, 1)})
+    ws = wb.add_worksheet("数据")
+    for j, c in enumerate(cols):
+        code = number_format(c)
+        ws.set_column(j, j, 10 + j, wb.add_format({"valign": "top", **({"num_format": code} if code else {})}))
+        ws.write(0, j, c.title)
+    ws.write_comment(0, 0, "批注")
+    return wb, ws
+
+
 def write_both(tmp_path, cols, rows, lines=None):
     """The same sheet written as before (write_row of the converted values on xlsxwriter's
     worksheet) and as now (the rows added by `xlsx_rows.splice`)."""
@@ -135,15 +150,7 @@ def write_both(tmp_path, cols, rows, lines=None):
     for fast in (False, True):
         path = tmp_path / f"{'fast' if fast else 'plain'}.xlsx"
         target = io.BytesIO() if fast else str(path)
-        wb = xlsxwriter.Workbook(target, {"strings_to_numbers": False, "strings_to_formulas": False,
-                                          "strings_to_urls": False, "constant_memory": True})
-        wb.set_properties({"created": datetime(2023, 6, 1)})
-        ws = wb.add_worksheet("数据")
-        for j, c in enumerate(cols):
-            code = number_format(c)
-            ws.set_column(j, j, 10 + j, wb.add_format({"valign": "top", **({"num_format": code} if code else {})}))
-            ws.write(0, j, c.title)
-        ws.write_comment(0, 0, "批注")
+        wb, ws = headed_sheet(target, cols)
         if fast:
             data = data_rows_of(ws, list(zip(*rows)) if rows else [() for _ in cols], cols, lines)
         else:

@@ -286,14 +286,84 @@ def _kind(column: Column) -> int:
     return xlsx_rows.FLAG if column.sql_type == "BOOLEAN" else xlsx_rows.DATE
 
 
-def data_rows_of(ws, columns: list, cols: list[Column], lines: dict[int, int]) -> xlsx_rows.RowsXml:
-    """The data rows of sheet `ws` (`columns` of values, the lines of the rows taking more than one),
-    for `xlsx_rows.splice` to add once the workbook is closed; the heights of the first of them
-    are set on `ws` too, as they size the header's comments."""
+def data_rows_of(ws, columns: "list | TableRows", cols: list[Column], lines: dict[int, int]) -> xlsx_rows.RowsXml:
+    """The data rows of sheet `ws` (`columns` of values or the rows left in DuckDB, the lines of
+    the rows taking more than one), for `xlsx_rows.splice` to add once the workbook is closed; the
+    heights of the first of them are set on `ws` too, as they size the header's comments."""
     heights = {i: row_height(n) for i, n in lines.items()}
     for i in sorted(heights)[:COMMENT_ROWS]:
         ws.set_row(1 + i, heights[i])
-    return xlsx_rows.RowsXml(columns, [_kind(c) for c in cols], heights)
+    kinds = [_kind(c) for c in cols]
+    if isinstance(columns, TableRows):
+        return xlsx_rows.QueriedRows(columns.conn, columns.table.qualified, columns.period,
+                                     [c.name for c in cols], kinds, len(columns), heights)
+    return xlsx_rows.RowsXml(columns, kinds, heights)
+
+
+# A mart's sheet of more rows than this is written from the rows left in DuckDB (`TableRows`,
+# `xlsx_rows.QueriedRows`): the same file as from the rows fetched, a few times faster for a
+# city's 110,000 projects a month.
+QUERIED_FROM_ROWS = 5000
+_EXACT_NUMBER = re.compile(r"INTEGER|BIGINT|DECIMAL\(\d+,\d+\)")
+
+
+def _rows_sql(table: Table, what: str) -> str:
+    """`what` of the table's rows of a period (the parameter), in their order in the table."""
+    return f"SELECT {what} FROM {table.qualified} WHERE period = ? ORDER BY rowid"
+
+
+def _rows_of(conn: duckdb.DuckDBPyConnection, table: Table, period: str) -> "list[tuple] | TableRows":
+    """The rows of `table` of `period`: fetched, or for a large table whose rows `xlsx_rows` can have
+    DuckDB write, left there."""
+    count = conn.execute(f"SELECT count(*) FROM {table.qualified} WHERE period = ?", [period]).fetchone()[0]
+    cols = table.columns
+    if count > QUERIED_FROM_ROWS and xlsx_rows.can_query(conn, table.qualified, period, [c.name for c in cols],
+                                                         [c.sql_type for c in cols]):
+        return TableRows(conn, table, period, count)
+    return conn.execute(_rows_sql(table, ", ".join(ident(c.name) for c in cols)), [period]).fetchall()
+
+
+@dataclass
+class TableRows:
+    """A table's rows of a period, left in DuckDB: `len` is how many; `rows[j]` fetches the values
+    of column j (in the rows' order), `contents` what sizes each column."""
+
+    conn: duckdb.DuckDBPyConnection
+    table: Table
+    period: str
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, j: int) -> list:
+        sql = _rows_sql(self.table, ident(self.table.columns[j].name))
+        return [v for v, in self.conn.execute(sql, [self.period]).fetchall()]
+
+    def contents(self, codes: list[str | None]) -> list[list]:
+        """Each column's values that `content_width` needs for its width, as for all of them: a
+        figure of an exact type (no NaN) in a format of fixed decimals, its smallest, its largest and
+        a zero if there is one; any other column, its distinct values."""
+        parts, spans = [], []
+        for c, code in zip(self.table.columns, codes):
+            x = ident(c.name)
+            if _EXACT_NUMBER.fullmatch(c.sql_type) and _fixed_decimals(code):
+                parts += [f"min({x})", f"max({x})", f"bool_or({x} = 0)"]
+                spans.append(3)
+            else:
+                parts.append(f"list(DISTINCT {x})")
+                spans.append(1)
+        found = self.conn.execute(f"SELECT {', '.join(parts)} FROM {self.table.qualified} WHERE period = ?",
+                                  [self.period]).fetchone()
+        contents, at = [], 0
+        for span in spans:
+            if span == 3:
+                lo, hi, zero = found[at:at + 3]
+                contents.append([lo, hi, *([0] if zero else [])])
+            else:
+                contents.append(found[at])
+            at += span
+        return contents
 
 
 def _header_text(text: str) -> str:
@@ -345,11 +415,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
     for name, table in MARTS.items():
         source = sheet_source(conn, name, table, period)
         cols = table.columns
-        data = []
-        if source.data_period is not None:
-            sql = (f"SELECT {', '.join(ident(c.name) for c in cols)} FROM {table.qualified} "
-                   "WHERE period = ?")
-            data = conn.execute(sql, [source.data_period]).fetchall()
+        data = [] if source.data_period is None else _rows_of(conn, table, source.data_period)
         sheets.append((name, table, source, data))
     for name, (table, order, none) in AUDIT_SHEETS.items():
         data = conn.execute(f"SELECT {', '.join(ident(c.name) for c in table.columns)} FROM {table.qualified} "
@@ -404,11 +470,14 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
             ws.freeze_panes(1, 0)
             converters = [_converter(c) for c in cols]
             codes = [number_format(c) for c in cols]
-            columns = list(zip(*data)) if data else [() for _ in cols]
+            if isinstance(data, TableRows):
+                columns, contents = data, data.contents(codes)
+            else:
+                columns = contents = list(zip(*data)) if data else [() for _ in cols]
             widths, wrapped_cols = [], []
             for j, c in enumerate(cols):
                 text = converters[j] is str
-                width, wrap_it = _width(header(c), content_width(columns[j], codes[j]),
+                width, wrap_it = _width(header(c), content_width(contents[j], codes[j]),
                                         TEXT_WIDTH if text else MAX_WIDTH)
                 widths.append(width)
                 if wrap_it:

@@ -16,6 +16,9 @@ level 1).
   height when it is set. One difference, on purpose: a text that starts with `<r>` and ends with
   `</r>` is escaped like any other, where xlsxwriter's constant_memory mode takes it for
   rich-text XML and writes it as it is, so that a submitted name could break the file.
+- `QueriedRows`, the same rows for a table's rows left in DuckDB (the analysts' workbook's large
+  sheets): DuckDB puts each row's cells together, fetched a chunk at a time, for the rows whose
+  cells are plain string work (`can_query`); the others are fetched and written by `RowsXml`.
 - `PlainRows`, for the receipts (openpyxl, write-only mode, each of these rows appended empty):
   rows of plain values as openpyxl writes them.
 
@@ -38,10 +41,13 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl.cell.cell import ERROR_CODES
 from xlsxwriter.utility import xl_col_to_name
+
+from ..warehouse.ddl import ident
 
 TEXT, NUMBER, FLAG, DATE = range(4)  # how a column's values are written
 STRING_MAX = 32767  # Excel's longest text, in UTF-16 units
@@ -127,11 +133,63 @@ class _Serials(dict):
         return number
 
 
+class _Rows:
+    """What `RowsXml` and `QueriedRows` share: each row's cells as one string (`bodies`), put into
+    `<row>` elements and into the sheet; `heights` holds the points of the rows whose height is set
+    (data row index from 0 -> points), `first_row` the 0-based sheet row of the first data row."""
+
+    kinds: Sequence[int]
+    heights: dict[int, float]
+    first_row: int
+
+    def bodies(self, styles: Sequence[int | None]) -> Iterator[tuple[int, list[str]]]:
+        """(the index of its first row, each row's cells as one string: "" for none) a chunk of
+        `_ROWS_PER_CHUNK` rows at a time."""
+        raise NotImplementedError
+
+    def last_row(self) -> int | None:
+        """The 0-based sheet row of the last row with a cell or a height (the sheet's dimension), None
+        for none."""
+        raise NotImplementedError
+
+    def chunks(self, styles: Sequence[int | None]) -> Iterator[str]:
+        """The `<row>` elements, `_ROWS_PER_CHUNK` rows a string; `styles` is each column's style
+        index (None: none), as the `<cols>` element of the sheet has them."""
+        heights = self.heights
+        for start, bodies in self.bodies(styles):
+            out: list[str] = []
+            for i, body in enumerate(bodies, start):
+                if not body:  # a row without cells is left out, its height too (as constant_memory mode does)
+                    continue
+                number = self.first_row + i + 1
+                height = heights.get(i)
+                if height is not None:
+                    out.append(f'<row r="{number}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" '
+                               f'customHeight="1">{body}</row>')
+                else:
+                    out.append(f'<row r="{number}">{body}</row>')
+            yield "".join(out)
+
+    def sheet(self, xml: str, name: str) -> Iterator[str]:
+        """The sheet xlsxwriter wrote (`xml`, its header rows alone) with these rows added to its
+        `<sheetData>` and its `<dimension>` grown to them."""
+        head, end, tail = xml.partition("</sheetData>")
+        if not end or head.count("<row ", head.find("<sheetData")) > self.first_row:
+            raise ValueError(f"{name}: expected <sheetData> with the header rows alone")
+        width = len(self.kinds)
+        styles = _styles(head, width)
+        last = self.last_row()
+        if last is not None:
+            head = _DIMENSION.sub(f'<dimension ref="A1:{xl_col_to_name(width - 1)}{last + 1}"/>', head, count=1)
+        yield head
+        yield from self.chunks(styles)
+        yield end + tail
+
+
 @dataclass
-class RowsXml:
+class RowsXml(_Rows):
     """The data rows of one sheet, from its second row on, as `columns` of values (each column's
-    values, all of the same length) written by their `kinds`; `heights` holds the points of the
-    rows whose height is set (data row index from 0 -> points)."""
+    values, all of the same length) written by their `kinds`."""
 
     columns: Sequence[Sequence]
     kinds: Sequence[int]
@@ -142,17 +200,13 @@ class RowsXml:
         """The rows written: those within Excel's ROW_LIMIT (xlsxwriter drops the others)."""
         return min(len(self.columns[0]), rows_below(self.first_row)) if self.columns else 0
 
-    def chunks(self, styles: Sequence[int | None]) -> Iterator[str]:
-        """The `<row>` elements, `_ROWS_PER_CHUNK` rows a string (built a column at a time, a chunk
-        at a time: the cells of a chunk only are held); `styles` is each column's style index
-        (None: none), as the `<cols>` element of the sheet has them."""
+    def bodies(self, styles: Sequence[int | None]) -> Iterator[tuple[int, list[str]]]:
+        """Built a column at a time, a chunk at a time: the cells of a chunk only are held."""
         columns = []  # (values, kind, start of a cell up to its row number, from there to its value, memo)
         for j, (values, kind, style) in enumerate(zip(self.columns, self.kinds, styles)):
-            style = "" if style is None else f' s="{style}"'
-            mid = {TEXT: f'"{style} t="inlineStr"><is>', FLAG: f'"{style} t="inlineStr"><is><t>'}.get(kind, f'"{style}><v>')
+            ref, mid = _cell_parts(j, kind, style)
             memo = _Texts() if kind == TEXT else _Serials() if kind == DATE else None
-            columns.append((values, kind, f'<c r="{xl_col_to_name(j)}', mid, memo))
-        heights = self.heights
+            columns.append((values, kind, ref, mid, memo))
         for start in range(0, len(self), _ROWS_PER_CHUNK):
             end = start + _ROWS_PER_CHUNK
             numbers = [str(self.first_row + i + 1) for i in range(start, min(end, len(self)))]
@@ -175,41 +229,130 @@ class RowsXml:
                 else:
                     cells.append([f"{ref}{k}{mid}{memo[v]}</v></c>" if v is not None else ""
                                   for k, v in zip(numbers, values)])
-            out: list[str] = []
-            for i, (number, body) in enumerate(zip(numbers, map("".join, zip(*cells)))):
-                if i in stops:  # as write_row: the row stops at a cell it could not write whole
-                    body = "".join(column[i] for column in cells[: stops[i] + 1])
-                if not body:  # a row without cells is left out, its height too (as constant_memory mode does)
-                    continue
-                height = heights.get(start + i)
-                if height is not None:
-                    out.append(f'<row r="{number}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" '
-                               f'customHeight="1">{body}</row>')
-                else:
-                    out.append(f'<row r="{number}">{body}</row>')
-            yield "".join(out)
-
-    def sheet(self, xml: str, name: str) -> Iterator[str]:
-        """The sheet xlsxwriter wrote (`xml`, its header rows alone) with these rows added to its
-        `<sheetData>` and its `<dimension>` grown to them."""
-        head, end, tail = xml.partition("</sheetData>")
-        if not end or head.count("<row ", head.find("<sheetData")) > self.first_row:
-            raise ValueError(f"{name}: expected <sheetData> with the header rows alone")
-        width = len(self.kinds)
-        last = self.last_row()
-        if last is not None:
-            head = _DIMENSION.sub(f'<dimension ref="A1:{xl_col_to_name(width - 1)}{last + 1}"/>', head, count=1)
-        yield head
-        yield from self.chunks(_styles(head, width))
-        yield end + tail
+            bodies = list(map("".join, zip(*cells)))
+            for i, j in stops.items():  # as write_row: the row stops at a cell it could not write whole
+                bodies[i] = "".join(column[i] for column in cells[: j + 1])
+            yield start, bodies
 
     def last_row(self) -> int | None:
-        """The 0-based sheet row of the last row with a cell or a height (the sheet's dimension), None
-        for none."""
         for i in range(len(self) - 1, -1, -1):
             if i in self.heights or any(_written(column[i], k) for column, k in zip(self.columns, self.kinds)):
                 return self.first_row + i
         return None
+
+
+def _cell_parts(j: int, kind: int, style: int | None) -> tuple[str, str]:
+    """A cell of column `j` as written: the start up to its row number, and from there to its value."""
+    style = "" if style is None else f' s="{style}"'
+    mid = {TEXT: f'"{style} t="inlineStr"><is>', FLAG: f'"{style} t="inlineStr"><is><t>'}.get(kind, f'"{style}><v>')
+    return f'<c r="{xl_col_to_name(j)}', mid
+
+
+# ------------------------------------------------------------------------ rows put together by DuckDB
+# A table's rows are written without fetching them (`QueriedRows`): DuckDB puts each row's cells
+# together, as `RowsXml` would write them, where that is plain string work: a text with `&`, `<`
+# and `>` escaped, `xml:space="preserve"` when it starts or ends with what Python calls whitespace;
+# a number `printf('%.16G')` of the double; a flag 是/否; a date its serial day. `can_query` tells
+# the rows for which that holds; the others are written by `RowsXml`.
+
+_SPACE = "[" + "".join(f"\\x{{{cp:X}}}" for cp in range(0x110000) if chr(cp).isspace()) + "]"
+PRESERVE_RE2 = f"^{_SPACE}|{_SPACE}$"  # (RE2, DuckDB's regular expressions)
+# What `inline_text` writes otherwise than with `&`, `<` and `>` escaped (`_NEEDS_WORK` less those).
+ESCAPES_RE2 = r"[\x00-\x08\x0b-\x1f\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
+# A DECIMAL's double in DuckDB is its unscaled integer (exact below 2**53) divided by a power of
+# ten: one correctly rounded division, so the same double as Python's float(Decimal).
+EXACT_UNSCALED = 2**53
+QUERIED_TYPES = re.compile(r"VARCHAR|BOOLEAN|DATE|INTEGER|BIGINT|DECIMAL\((\d+),(\d+)\)")
+
+
+def _written_sql(kind: int, x: str) -> str:
+    """SQL of `_written`: whether the cell of column `x` (quoted) is written."""
+    return f"{x} <> ''" if kind == TEXT else f"{x} IS NOT NULL"
+
+
+def _cell_sql(kind: int, name: str) -> str:
+    """The SQL of one cell (NULL for none), with the row's number `n`; three parameters for a text
+    (its start, its middle, PRESERVE_RE2), two for the others (see `_cell_parts`)."""
+    x = ident(name)
+    if kind == TEXT:
+        value = (f"CASE WHEN regexp_matches({x}, ?) THEN '<t xml:space=\"preserve\">' ELSE '<t>' END, "
+                 f"replace(replace(replace({x}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '</t></is></c>'")
+    elif kind == NUMBER:
+        value = f"printf('%.16G', CAST({x} AS DOUBLE)), '</v></c>'"
+    elif kind == FLAG:
+        value = f"CASE WHEN {x} THEN '是' ELSE '否' END, '</t></is></c>'"
+    else:
+        days = f"date_diff('day', DATE '1899-12-31', {x})"
+        value = f"CASE WHEN {days} > 59 THEN {days} + 1 ELSE {days} END, '</v></c>'"
+    return f"CASE WHEN {_written_sql(kind, x)} THEN concat(?, n, ?, {value}) END"
+
+
+def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Sequence[str]) -> bool:
+    """Whether `QueriedRows` writes the rows of `table` (a qualified, quoted name) of `period` as
+    `RowsXml` would: columns of the types it knows; no text with a character `inline_text` escapes
+    otherwise or long enough to be cut (bytes, an upper bound of characters); no DECIMAL beyond
+    EXACT_UNSCALED."""
+    tests, params = [], []
+    for name, sql_type in zip(names, sql_types):
+        m = QUERIED_TYPES.fullmatch(sql_type)
+        if m is None:
+            return False
+        x = ident(name)
+        if sql_type == "VARCHAR":
+            tests.append(f"bool_or(regexp_matches({x}, ?) OR strlen({x}) > ?)")
+            params += [ESCAPES_RE2, STRING_MAX // 2]
+        elif m.group(1):
+            tests.append(f"bool_or(abs({x}) >= ?)")
+            params.append(Decimal(EXACT_UNSCALED) / 10 ** int(m.group(2)))
+    if not tests:
+        return True
+    found = conn.execute(f"SELECT {', '.join(tests)} FROM {table} WHERE period = ?", [*params, period]).fetchone()
+    return not any(found)
+
+
+@dataclass
+class QueriedRows(_Rows):
+    """The rows of `table` (a qualified, quoted name) of `period`, in their order in the table
+    (`rowid`), `count` of them, columns `names` written by their `kinds`: each row's cells put
+    together by DuckDB on `conn` and fetched a chunk at a time, for rows `can_query` accepts."""
+
+    conn: object
+    table: str
+    period: str
+    names: Sequence[str]
+    kinds: Sequence[int]
+    count: int
+    heights: dict[int, float] = field(default_factory=dict)
+    first_row: int = 1
+
+    def __len__(self) -> int:
+        return min(self.count, rows_below(self.first_row))
+
+    def _rows(self) -> str:
+        """The rows written, numbered `n` from the sheet's row of the first (from 1)."""
+        columns = ", ".join(map(ident, self.names))
+        return (f"(SELECT {columns}, row_number() OVER (ORDER BY rowid) + ? AS n "
+                f"FROM {self.table} WHERE period = ? ORDER BY rowid LIMIT ?)")
+
+    def bodies(self, styles: Sequence[int | None]) -> Iterator[tuple[int, list[str]]]:
+        cells, params = [], []
+        for j, (name, kind, style) in enumerate(zip(self.names, self.kinds, styles)):
+            cells.append(_cell_sql(kind, name))
+            params += [*_cell_parts(j, kind, style), *([PRESERVE_RE2] if kind == TEXT else [])]
+        result = self.conn.execute(f"SELECT concat({', '.join(cells)}) FROM {self._rows()} ORDER BY n",
+                                   [*params, self.first_row, self.period, len(self)])
+        start = 0
+        while chunk := result.fetchmany(_ROWS_PER_CHUNK):
+            yield start, [body for body, in chunk]
+            start += len(chunk)
+
+    def last_row(self) -> int | None:
+        written = " OR ".join(_written_sql(k, ident(name)) for name, k in zip(self.names, self.kinds)) or "false"
+        n = self.conn.execute(f"SELECT max(n) FROM {self._rows()} WHERE {written}",
+                              [self.first_row, self.period, len(self)]).fetchone()[0]
+        last = [n - 1] if n is not None else []  # n counts from 1, the sheet's rows from 0
+        last += [self.first_row + i for i in self.heights if i < len(self)]
+        return max(last, default=None)
 
 
 PLACEHOLDER = re.compile(r'<row r="(\d+)"></row>')

@@ -1,0 +1,207 @@
+"""A large mart's sheet has its rows put together by DuckDB (`xlsx_rows.QueriedRows`, issue 14):
+the same file, byte for byte, as the rows fetched and written by `xlsx_rows.RowsXml`; the rows
+whose cells DuckDB would write otherwise (`can_query`) are fetched as before."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from shouyang_pipeline.catalog.marts import MARTS
+from shouyang_pipeline.catalog.tables import Column, Table
+from shouyang_pipeline.exports import workbook, xlsx_rows
+from shouyang_pipeline.exports.workbook import TableRows, _kind, _rows_of, number_format, write_workbook
+from shouyang_pipeline.warehouse.ddl import ensure_tables
+from shouyang_pipeline_tests.test_writer_speed_workbook import TEXTS, assert_same_members, headed_sheet, project_rows
+
+PERIOD = "2023-07"
+TABLE = MARTS["project_progress"]
+# The texts DuckDB writes as `inline_text` does: `&`, `<`, `>`, Python's whitespace at either end
+# (U+3000, tab, U+2029, U+0085, U+00A0), line breaks inside, emoji, look-alikes of formulas and links.
+SAFE_TEXTS = [t for t in TEXTS if not any(ch in t for ch in "\x01\x1f\ufffe\uffff") and "_x" not in t]
+SAFE_TEXTS += ["\x85前", "后\xa0", "中\u2029间", " ", "\u3000", "a & b", "<<>>", "&amp;", "尾\n", "\n首", "😀"]
+
+
+def table_with(tmp_path, rows: list[tuple], table: Table = TABLE, *, other_period_every: int = 4,
+               name: str = "w.duckdb"):
+    """A DuckDB file holding `table` with `rows` of PERIOD, and rows of another period between them."""
+    conn = duckdb.connect(str(tmp_path / name))
+    ensure_tables(conn, [table])
+    names = [c.name for c in table.columns]
+    at = names.index("period")
+    other = [tuple("2023-06" if j == at else v for j, v in enumerate(row)) for row in rows]
+    mixed = []
+    for i, row in enumerate(rows):
+        if other_period_every and i % other_period_every == 0:
+            mixed.append(other[i])
+        mixed.append(tuple(PERIOD if j == at else v for j, v in enumerate(row)))
+    if mixed:
+        conn.executemany(f"INSERT INTO {table.qualified} VALUES ({', '.join('?' * len(names))})", mixed)
+    return conn
+
+
+def spliced(tmp_path, name: str, cols: list[Column], data) -> dict:
+    """A one-sheet workbook whose data rows are `data` (RowsXml or QueriedRows), as its members."""
+    target = io.BytesIO()
+    wb, _ = headed_sheet(target, cols)
+    wb.close()
+    path = tmp_path / f"{name}.xlsx"
+    xlsx_rows.splice(target.getvalue(), path, {1: data})
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def both(tmp_path, conn, table: Table = TABLE, lines: dict[int, int] | None = None):
+    """The sheet's members written from the rows fetched and from the rows left in DuckDB."""
+    cols = table.columns
+    count = conn.execute(f"SELECT count(*) FROM {table.qualified} WHERE period = ?", [PERIOD]).fetchone()[0]
+    fetched = conn.execute(workbook._rows_sql(table, ", ".join(f'"{c.name}"' for c in cols)), [PERIOD]).fetchall()
+    lines = {i: 1 + i % 3 for i in range(count) if i % 5 == 1} if lines is None else lines
+    heights = {i: workbook.row_height(n) for i, n in lines.items()}
+    kinds = [_kind(c) for c in cols]
+    plain = xlsx_rows.RowsXml(list(zip(*fetched)) if fetched else [() for _ in cols], kinds, dict(heights))
+    queried = xlsx_rows.QueriedRows(conn, table.qualified, PERIOD, [c.name for c in cols], kinds, count, dict(heights))
+    return spliced(tmp_path, "plain", cols, plain), spliced(tmp_path, "queried", cols, queried), plain, queried
+
+
+@pytest.mark.parametrize("chunk", [7, 2000])
+def test_rows_put_together_by_duckdb_are_the_rows_fetched(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(xlsx_rows, "_ROWS_PER_CHUNK", chunk)
+    cols, rows = project_rows(300, texts=SAFE_TEXTS)
+    conn = table_with(tmp_path, rows)
+    assert xlsx_rows.can_query(conn, TABLE.qualified, PERIOD, [c.name for c in cols], [c.sql_type for c in cols])
+    plain, queried, a, b = both(tmp_path, conn)
+    assert_same_members(tmp_path / "plain.xlsx", tmp_path / "queried.xlsx")
+    assert a.last_row() == b.last_row() == 300 and len(b) == 300
+    sheet = queried["xl/worksheets/sheet1.xml"].decode()
+    assert "a &amp; b" in sheet and '<t xml:space="preserve">\u3000</t>' in sheet and "&lt;&lt;&gt;&gt;" in sheet
+
+
+@pytest.mark.parametrize("case", ["empty", "blank rows at the end", "a blank row between", "tall rows only",
+                                  "beyond the last row"])
+def test_rows_put_together_by_duckdb_at_the_edges(tmp_path, monkeypatch, case):
+    """No rows; rows with nothing written (left out; the dimension ends at the last written row or
+    the last row with a height); rows beyond Excel's last (not written)."""
+    cols = TABLE.columns
+    blank = tuple("" if _kind(c) == xlsx_rows.TEXT and j % 2 else None for j, c in enumerate(cols))
+    _, rows = project_rows(20, texts=SAFE_TEXTS)
+    lines = None
+    if case == "empty":
+        rows = []
+    elif case == "blank rows at the end":
+        rows += [blank] * 3
+    elif case == "a blank row between":
+        rows[5:5] = [blank]
+    elif case == "tall rows only":
+        rows, lines = [blank] * 5, {1: 3, 3: 2}
+    else:
+        monkeypatch.setattr(xlsx_rows, "ROW_LIMIT", 11)
+        lines = {3: 2, 12: 3}  # the height of a row not written counts for nothing
+    conn = table_with(tmp_path, rows)
+    plain, queried, a, b = both(tmp_path, conn, lines=lines)
+    assert plain == queried
+    assert a.last_row() == b.last_row()
+    if case == "beyond the last row":
+        assert len(b) == 10 and 'r="A11"' in queried["xl/worksheets/sheet1.xml"].decode()
+
+
+def test_dates_are_the_serial_days_python_writes(tmp_path):
+    """Dates around Excel's false 29 February 1900, its day 0 and far ones, as `excel_serial` writes them."""
+    table = Table("marts", "dates_only", "日期", "", (Column("period", "VARCHAR", "报告期", ""),
+                                               Column("d", "DATE", "日期", ""), Column("flag", "BOOLEAN", "是否", "")))
+    rng = random.Random(7)
+    days = [date(1900, 1, 1), date(1900, 2, 28), date(1900, 3, 1), date(1899, 12, 31), date(1899, 12, 30),
+            date(1800, 5, 5), date(2023, 12, 31), date(9999, 12, 31), None]
+    days += [date.fromordinal(rng.randint(date(1, 1, 1).toordinal(), date(9999, 12, 31).toordinal())) for _ in range(300)]
+    rows = [("x", d, [True, False, None][i % 3]) for i, d in enumerate(days)]
+    conn = table_with(tmp_path, rows, table, other_period_every=0)
+    assert xlsx_rows.can_query(conn, table.qualified, PERIOD, ["period", "d", "flag"], ["VARCHAR", "DATE", "BOOLEAN"])
+    plain, queried, _, _ = both(tmp_path, conn, table, lines={})
+    assert plain == queried
+
+
+def test_figures_are_the_doubles_python_writes():
+    """`printf('%.16G')` of DuckDB's double of a DECIMAL below `EXACT_UNSCALED` (and of an integer)
+    is Python's `%.16G` of float(value), for every scale the marts use."""
+    conn = duckdb.connect()
+    rng = random.Random(53)
+    for precision, scale in ((18, 4), (38, 1), (38, 2), (18, 0)):
+        values = [Decimal(rng.randint(-m, m)).scaleb(-scale)
+                  for m in (9, 10**4, 10**9, 10**13, xlsx_rows.EXACT_UNSCALED - 1) for _ in range(4000)]
+        got = conn.execute(f"SELECT x, printf('%.16G', CAST(x AS DOUBLE)) FROM (SELECT CAST(unnest(?::VARCHAR[]) "
+                           f"AS DECIMAL({precision},{scale})) AS x)", [[str(v) for v in values]]).fetchall()
+        assert [s for _, s in got] == [f"{float(x):.16G}" for x, _ in got]
+    integers = [0, 1, -1, 2**31 - 1, -2**31, 2**53 + 1, 2**63 - 1, -2**63 + 1, 123456789012345678]
+    got = conn.execute("SELECT printf('%.16G', CAST(x AS DOUBLE)) FROM (SELECT unnest(?::BIGINT[]) AS x)",
+                       [integers]).fetchall()
+    assert [s for s, in got] == [f"{float(i):.16G}" for i in integers]
+
+
+@pytest.mark.parametrize("hostile", ["控制\x01字符", "\x1f", "_x0041_", "末\ufffe", "长" * 6000, "figure", "time"])
+def test_rows_duckdb_would_write_otherwise_are_fetched(tmp_path, monkeypatch, hostile):
+    """A control character, an escape's look-alike, U+FFFE, a text long enough to be cut, a DECIMAL
+    beyond EXACT_UNSCALED, a column of a type it does not know (TIMESTAMP): `can_query` says no, and
+    the workbook is written from the rows fetched, the same file as before."""
+    cols, rows = project_rows(40, texts=SAFE_TEXTS)
+    table = TABLE
+    names = [c.name for c in cols]
+    if hostile == "figure":
+        at = names.index("ytd_investment_change_wan")  # DECIMAL(38,2)
+        rows[9] = tuple(Decimal(xlsx_rows.EXACT_UNSCALED) / 100 if j == at else v for j, v in enumerate(rows[9]))
+    elif hostile == "time":
+        table = Table("marts", "project_progress", TABLE.title, "",
+                      (*TABLE.columns[:-1], Column("source_row", "TIMESTAMP", "时间", "")))
+        cols = table.columns
+        rows = [(*row[:-1], datetime(2023, 7, 1, 8, 30)) for row in rows]
+    else:
+        rows[9] = tuple(hostile if j == names.index("remarks") else v for j, v in enumerate(rows[9]))
+    conn = table_with(tmp_path, rows, table)
+    assert not xlsx_rows.can_query(conn, table.qualified, PERIOD, [c.name for c in cols], [c.sql_type for c in cols])
+    monkeypatch.setattr(workbook, "QUERIED_FROM_ROWS", 0)
+    assert not isinstance(_rows_of(conn, table, PERIOD), TableRows)
+    if hostile != "time":  # and without it, the same rows are left in DuckDB
+        rows[9] = rows[10]
+        assert isinstance(_rows_of(table_with(tmp_path, rows, table, name="clean.duckdb"), table, PERIOD), TableRows)
+
+
+def test_table_rows_size_the_columns_as_all_their_values(tmp_path):
+    """`TableRows.contents` (the extremes and a zero of a figure, a column's distinct values) give
+    `content_width` what all the values give it."""
+    cols, rows = project_rows(200, texts=SAFE_TEXTS)
+    names = [c.name for c in cols]
+    at = names.index("total_investment")
+    rows[3] = tuple(Decimal(0) if j == at else v for j, v in enumerate(rows[3]))
+    conn = table_with(tmp_path, rows)
+    codes = [number_format(c) for c in cols]
+    left = TableRows(conn, TABLE, PERIOD, len(rows))
+    fetched = list(zip(*conn.execute(workbook._rows_sql(TABLE, ", ".join(f'"{n}"' for n in names)), [PERIOD]).fetchall()))
+    assert [workbook.content_width(v, code) for v, code in zip(left.contents(codes), codes)] == \
+        [workbook.content_width(v, code) for v, code in zip(fetched, codes)]
+    assert [left[j] for j in range(len(cols))] == [list(v) for v in fetched]
+
+
+def test_the_sample_workbooks_are_the_same_written_either_way(sample_year, tmp_path, monkeypatch):
+    """Every mart sheet of three months of the bundled sample left in DuckDB where it can be (the
+    threshold lowered to none): the same workbooks as with every sheet fetched."""
+    queried = []
+    monkeypatch.setattr(xlsx_rows.QueriedRows, "last_row",
+                        lambda self, _last=xlsx_rows.QueriedRows.last_row: queried.append(self.table) or _last(self))
+    conn = duckdb.connect(str(sample_year.warehouse), read_only=True)
+    try:
+        for period in ("2023-02", "2023-06", "2023-12"):
+            written = {}
+            for label, limit in (("fetched", 10**12), ("queried", 0)):
+                monkeypatch.setattr(workbook, "QUERIED_FROM_ROWS", limit)
+                path = write_workbook(conn, period, tmp_path / label)
+                with zipfile.ZipFile(path) as z:
+                    written[label] = {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+            assert written["fetched"] == written["queried"], period
+        assert len(set(queried)) >= 8  # most marts' sheets were left in DuckDB
+    finally:
+        conn.close()
