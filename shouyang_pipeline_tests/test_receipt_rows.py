@@ -108,6 +108,33 @@ CELLS = ["文本", "=SUM(A1)", "+1", "@x", "a\x01b", "长" * 33000, "", " ", 7, 
          float("inf"), True, False, None, None, 2**1001, "#N/A"]
 
 
+# Rows of texts and blanks, as a CSV's rows are: told plain a row at a time (`receipts._plain_texts`).
+ROW_TEXTS = ["项目", "a&b<c>", " 前空", "后空 ", "\u3000", "多\n行", "x\n=SUM(A1)", "x\n#N/A", "#REF!", "=1", "-1",
+         "a\x0bb", "\ud800", "长" * 20000, None, None, "甲"]
+
+
+def test_a_row_of_texts_is_told_plain_as_each_of_its_cells():
+    """`_plain_texts(cells)` holds exactly when each cell is None or a text `_text` leaves as it is and
+    `xlsx_rows.plain` takes, some cell is a text, and no text starts a later line with `=` or `#`
+    (those the long way, to be sure)."""
+    from openpyxl.cell.cell import ERROR_CODES
+
+    from shouyang_pipeline.exports.receipts import _plain_texts, _text
+
+    assert all(code.startswith("#") for code in ERROR_CODES)
+    rng = random.Random(11)
+    told = 0
+    for _ in range(5000):
+        cells = [rng.choice(ROW_TEXTS + ["", 1, 2.5, True]) for _ in range(rng.randint(0, 6))]
+        each = (any(isinstance(v, str) for v in cells) and all(
+            v is None or (type(v) is str and _text(v) == v and xlsx_rows.plain(v)) for v in cells))
+        later_line = any(type(v) is str and ("\n=" in v or "\n#" in v) for v in cells)
+        short = sum(len(v) + 1 for v in cells if isinstance(v, str)) <= 32768
+        assert _plain_texts(cells) == (each and not later_line and short), cells
+        told += _plain_texts(cells)
+    assert told > 200
+
+
 def _receipt_with_rows(seed: int):
     from datetime import date, datetime, time
 
@@ -118,8 +145,8 @@ def _receipt_with_rows(seed: int):
     for number in range(2, 400):
         if rng.random() < 0.1:
             continue
-        cells = [rng.choice(CELLS + [date(2023, 5, 1), datetime(2023, 5, 1, 8, 30), time(8, 30)])
-                 for _ in range(rng.randint(0, 9))]
+        choices = ROW_TEXTS if rng.random() < 0.4 else CELLS + [date(2023, 5, 1), datetime(2023, 5, 1, 8, 30), time(8, 30)]
+        cells = [rng.choice(choices) for _ in range(rng.randint(0, 9))]
         rows.append((number, cells))
     # plain values under a merge and in percent-formatted cells: not plain rows for all that
     special = {5: ["合并", "被合并", 1], 6: ["被合并", "被合并", 2], 7: ["x", 0.25, 3], 40: ["a", "b", "c", "d"],
@@ -154,6 +181,7 @@ def test_rows_taken_as_plain_are_written_as_openpyxl_writes_every_cell(tmp_path,
     receipts.write_receipt(receipt, tmp_path / "again.xlsx")
     assert taken and taken[0] > 20  # the quick path is taken (rows of plain values only)
     monkeypatch.setattr(xlsx_rows, "plain", lambda value: False)  # no row plain: openpyxl writes every cell
+    monkeypatch.setattr(receipts, "_plain_texts", lambda cells: False)
     slow = receipts.write_receipt(receipt, tmp_path / "slow.xlsx")
     with zipfile.ZipFile(quick) as a, zipfile.ZipFile(slow) as b:
         assert a.namelist() == b.namelist()

@@ -184,6 +184,21 @@ def _text(value: str) -> str:
     return value if len(value) <= MAX_CELL_CHARS else value[: MAX_CELL_CHARS - 1] + "…"
 
 
+_TEXT_OR_BLANK = {str, type(None)}
+
+
+def _plain_texts(cells) -> bool:
+    """Whether a row of texts and blanks is plain as it is: what `_text` and `xlsx_rows.plain` say
+    of each cell, told for the row at once: some text, none empty, no character `_text` replaces,
+    none starting with `=` (a formula) or `#` (an error value; a text with a later line so started
+    is sent the long way), the row within MAX_CELL_CHARS."""
+    if not set(map(type, cells)) <= _TEXT_OR_BLANK or "" in cells:
+        return False
+    joined = "\n".join(filter(None, cells))
+    return (0 < len(joined) <= MAX_CELL_CHARS and joined[0] not in "=#" and "\n=" not in joined
+            and "\n#" not in joined and _ILLEGAL.search(joined) is None)
+
+
 def put(ws, row: int, column: int, value: object):
     """Write one value; text always as a string cell, never a formula (`=…`, `+…`, `-…`, `@…`)."""
     cell = ws.cell(row=row, column=column)
@@ -557,6 +572,10 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
         row_marks = marked_rows.get(number, {})
         row_notes = commented_rows.get(number, {})
         if not row_marks and not row_notes and number not in special:
+            if _plain_texts(cells):  # the common row of a CSV, told at once
+                plain_rows[number] = lead + list(cells)
+                ws.append([])
+                continue
             # what `_data_cell` leaves bare for a text, a number or a flag; anything else is not plain
             values = [_text(v) if type(v) is str else v for v in cells]
             if any(v is not None for v in values) and all(map(xlsx_rows.plain, values)):
