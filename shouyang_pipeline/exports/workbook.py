@@ -308,8 +308,9 @@ _EXACT_NUMBER = re.compile(r"INTEGER|BIGINT|DECIMAL\(\d+,\d+\)")
 
 
 def _rows_sql(table: Table, what: str) -> str:
-    """`what` of the table's rows of a period (the parameter), in their order in the table."""
-    return f"SELECT {what} FROM {table.qualified} WHERE period = ? ORDER BY rowid"
+    """`what` of the table's rows of a period (the parameter), in the table's order (DuckDB keeps it
+    for a query without ORDER BY)."""
+    return f"SELECT {what} FROM {table.qualified} WHERE period = ?"
 
 
 def _rows_of(conn: duckdb.DuckDBPyConnection, table: Table, period: str) -> "list[tuple] | TableRows":

@@ -271,8 +271,8 @@ def _written_sql(kind: int, x: str) -> str:
 
 
 def _cell_sql(kind: int, name: str) -> str:
-    """The SQL of one cell (NULL for none), with the row's number `n`; three parameters for a text
-    (its start, its middle, PRESERVE_RE2), two for the others (see `_cell_parts`)."""
+    """The SQL of one cell (NULL for none), its row's number left as ROW_MARK; two parameters for a
+    text (its start up to its value, PRESERVE_RE2), one for the others (see `_cell_start`)."""
     x = ident(name)
     if kind == TEXT:
         value = (f"CASE WHEN regexp_matches({x}, ?) THEN '<t xml:space=\"preserve\">' ELSE '<t>' END, "
@@ -284,7 +284,18 @@ def _cell_sql(kind: int, name: str) -> str:
     else:
         days = f"date_diff('day', DATE '1899-12-31', {x})"
         value = f"CASE WHEN {days} > 59 THEN {days} + 1 ELSE {days} END, '</v></c>'"
-    return f"CASE WHEN {_written_sql(kind, x)} THEN concat(?, n, ?, {value}) END"
+    return f"CASE WHEN {_written_sql(kind, x)} THEN concat(?, {value}) END"
+
+
+# Where a row's number goes in the cells DuckDB puts together: a character no text it is given
+# holds (`can_query`), replaced by the number as each row is fetched.
+ROW_MARK = "\x01"
+
+
+def _cell_start(j: int, kind: int, style: int | None) -> str:
+    """`_cell_parts` with ROW_MARK for the row's number."""
+    ref, mid = _cell_parts(j, kind, style)
+    return f"{ref}{ROW_MARK}{mid}"
 
 
 def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Sequence[str]) -> bool:
@@ -312,9 +323,9 @@ def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Se
 
 @dataclass
 class QueriedRows(_Rows):
-    """The rows of `table` (a qualified, quoted name) of `period`, in their order in the table
-    (`rowid`), `count` of them, columns `names` written by their `kinds`: each row's cells put
-    together by DuckDB on `conn` and fetched a chunk at a time, for rows `can_query` accepts."""
+    """The rows of `table` (a qualified, quoted name) of `period`, in the table's order, `count`
+    of them, columns `names` written by their `kinds`: each row's cells put
+    together by DuckDB on `conn` and streamed a chunk at a time, for rows `can_query` accepts."""
 
     conn: object
     table: str
@@ -328,31 +339,29 @@ class QueriedRows(_Rows):
     def __len__(self) -> int:
         return min(self.count, rows_below(self.first_row))
 
-    def _rows(self) -> str:
-        """The rows written, numbered `n` from the sheet's row of the first (from 1)."""
-        columns = ", ".join(map(ident, self.names))
-        return (f"(SELECT {columns}, row_number() OVER (ORDER BY rowid) + ? AS n "
-                f"FROM {self.table} WHERE period = ? ORDER BY rowid LIMIT ?)")
+    def _select(self, what: str) -> str:
+        """`what` of each row written, in the table's order (DuckDB keeps it for a query without
+        ORDER BY, as the rows fetched are)."""
+        return f"SELECT {what} FROM {self.table} WHERE period = ? LIMIT ?"
 
     def bodies(self, styles: Sequence[int | None]) -> Iterator[tuple[int, list[str]]]:
         cells, params = [], []
         for j, (name, kind, style) in enumerate(zip(self.names, self.kinds, styles)):
             cells.append(_cell_sql(kind, name))
-            params += [*_cell_parts(j, kind, style), *([PRESERVE_RE2] if kind == TEXT else [])]
-        result = self.conn.execute(f"SELECT concat({', '.join(cells)}) FROM {self._rows()} ORDER BY n",
-                                   [*params, self.first_row, self.period, len(self)])
+            params += [_cell_start(j, kind, style), *([PRESERVE_RE2] if kind == TEXT else [])]
+        result = self.conn.execute(self._select(f"concat({', '.join(cells)})"), [*params, self.period, len(self)])
         start = 0
         while chunk := result.fetchmany(_ROWS_PER_CHUNK):
-            yield start, [body for body, in chunk]
+            yield start, [body.replace(ROW_MARK, str(self.first_row + i + 1)) for i, (body,) in enumerate(chunk, start)]
             start += len(chunk)
 
     def last_row(self) -> int | None:
         written = " OR ".join(_written_sql(k, ident(name)) for name, k in zip(self.names, self.kinds)) or "false"
-        n = self.conn.execute(f"SELECT max(n) FROM {self._rows()} WHERE {written}",
-                              [self.first_row, self.period, len(self)]).fetchone()[0]
-        last = [n - 1] if n is not None else []  # n counts from 1, the sheet's rows from 0
-        last += [self.first_row + i for i in self.heights if i < len(self)]
-        return max(last, default=None)
+        flags = self.conn.execute(self._select(f"coalesce({written}, false)"), [self.period, len(self)]).fetchall()
+        for i in range(len(flags) - 1, -1, -1):
+            if flags[i][0] or i in self.heights:
+                return self.first_row + i
+        return None
 
 
 PLACEHOLDER = re.compile(r'<row r="(\d+)"></row>')
