@@ -44,3 +44,16 @@ def _norm_text(text: str) -> str:
 def strip_ends(text: str) -> str:
     """Trim white space, full-width spaces included, at both ends only."""
     return text.strip().strip("\u3000").strip()
+
+
+def char_class(code_points) -> str:
+    """A regex character class of ranges (sre searches a class of single characters from beyond
+    the BMP ten times slower)."""
+    runs: list[list[int]] = []
+    for cp in sorted(code_points):
+        if runs and cp == runs[-1][1] + 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    return "[" + "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+                         for a, b in runs) + "]"

@@ -25,7 +25,7 @@ from shouyang_pipeline.catalog.tables import Column
 from shouyang_pipeline.marts.build import build_all
 from shouyang_pipeline.exports import xlsx_rows
 from shouyang_pipeline.exports.workbook import (
-    COUNT_FORMAT, DATE_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, _converter, _row_lines, content_width, data_rows_of,
+    COUNT_FORMAT, DATE_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, _converter, _lines_of, _row_lines, content_width, data_rows_of,
     display_width, lines_needed, number_format, row_height, shown, widest, write_workbook,
 )
 from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
@@ -86,6 +86,17 @@ def test_row_lines_at_every_width_and_length():
     for width in range(6, 51):
         expected = {i: n for i, t in enumerate(texts) if (n := lines_needed(t, width)) > 1}
         assert _row_lines([texts], [0], [width]) == expected, width
+
+
+def test_lines_of_texts_at_once_are_lines_needed_of_each():
+    """`_lines_of` counts the wide glyphs of all one-line texts in one pass: the same lines as
+    `lines_needed` of each, for wide, full-width, emoji, combining and narrow characters alike."""
+    rng = random.Random(29)
+    alphabet = "项目投资亿元ａＢ１（）、，。 aZ09-.😀é\u3000\u0301ｶ한\n"
+    texts = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(3000)}
+    texts |= {"项" * n for n in range(1, 40)}
+    for width in (6, 9, 28, 50):
+        assert _lines_of(texts, width) == {t: lines_needed(t, width) for t in texts}, width
 
 
 # Every kind of value a row of project_progress can hold, including what xlsxwriter escapes or

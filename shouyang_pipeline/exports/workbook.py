@@ -22,6 +22,7 @@ Nothing submitted becomes a formula: text is written as text.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -40,6 +41,7 @@ from ..catalog.marts import MARTS
 from ..catalog.tables import AUDIT, Column, Table
 from ..marts.lineage import mart_inputs
 from ..marts.sentences import no_industry_data
+from ..text import char_class
 from ..warehouse.ddl import ident
 from . import xlsx_rows
 
@@ -263,8 +265,9 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
         values = columns[j]
         if all(v is None or type(v) is str for v in values):
             room = widths[j] - 3  # a text of at most ceil(2.2 n) + 1 units (`widest`) fits on one line
-            of = {v: 1 if v is None or (math.ceil(2.2 * len(v)) + 1 <= room and "\n" not in v)
-                  else lines_needed(v, widths[j]) for v in set(values)}
+            distinct = set(values)
+            of = {v: 1 for v in distinct if v is None or (math.ceil(2.2 * len(v)) + 1 <= room and "\n" not in v)}
+            of.update(_lines_of(distinct.difference(of), widths[j]))
             if max(of.values(), default=1) <= 1:
                 continue
             counts = map(of.__getitem__, values)
@@ -273,6 +276,34 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
         for i, n in enumerate(counts):
             if n > 1 and n > lines.get(i, 1):
                 lines[i] = n
+    return lines
+
+
+@functools.cache
+def _not_wide() -> re.Pattern:
+    """Any character but a wide glyph (`_WIDE`) or a line break: what is left of a text without
+    them is its wide glyphs (the class made once, when a column first wraps)."""
+    wide = (cp for cp in range(0x110000) if unicodedata.east_asian_width(chr(cp)) in "WF")
+    return re.compile("[^" + char_class(wide)[1:-1] + "\n]")
+
+
+def _lines_of(texts, width: int) -> dict[str, int]:
+    """`lines_needed(text, width)` of each text, the wide glyphs of those of one line counted for
+    all at once (`_not_wide`): `display_width` without a per-glyph sum, but where that sum is
+    what it is (a multiple of five wide glyphs: `display_width`'s float sum)."""
+    texts = list(texts)
+    single = [t for t in texts if "\n" not in t]
+    lines = {t: lines_needed(t, width) for t in texts if "\n" in t}
+    if not single:
+        return lines
+    wide_counts = map(len, _not_wide().sub("", "\n".join(single)).split("\n"))
+    room = max(width - 3, 1)
+    for text, wide in zip(single, wide_counts):
+        if wide % 5:
+            units = -(-(22 * wide + 10 * (len(text) - wide)) // 10)
+        else:
+            units = display_width(text)
+        lines[text] = max(1, -(-units // room))
     return lines
 
 

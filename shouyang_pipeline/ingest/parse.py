@@ -16,9 +16,10 @@ from ..catalog import rules as codes
 from ..catalog.datasets import Dataset, Field
 from ..catalog.tables import ROW_KINDS
 from ..reference import Reference
+from ..text import char_class
 from .layout import ColumnMap, Layout, money_unit, row_kinds, split_header
 from .read import CsvGrid, as_written, cell_name
-from .values import EMPTY, CellProblem, _char_class, is_empty, parse_column, parse_number, parse_numbers, parse_value
+from .values import EMPTY, CellProblem, is_empty, parse_column, parse_number, parse_numbers, parse_value
 
 TOTALS_TOLERANCE = 0.01
 
@@ -282,7 +283,7 @@ def _common_chars() -> str:
                 continue
             if not ch.isascii() and ch.encode("gb2312")[0] == lead:
                 chars.add(ord(ch))
-    return _char_class(chars)[1:-1]
+    return char_class(chars)[1:-1]
 
 
 # Text of ASCII and common characters only, with one beyond cp1252: `garbled_reading` finds

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..catalog import rules as codes
 from ..text import _INVISIBLE as _INVISIBLE_TABLE
-from ..text import strip_ends, strip_invisible
+from ..text import char_class, strip_ends, strip_invisible
 
 EMPTY_MARKS = {"", "-", "—", "——", "--", "/", "／", "无"}
 UNIT_FACTORS = {"元": 0.0001, "万元": 1.0, "亿元": 10000.0}
@@ -218,21 +218,8 @@ def parse_value(kind: str, raw: object, *, unit: str = "万元", percent_formatt
 _NUMBER_CHARS = "0123456789.+-"
 
 
-def _char_class(code_points) -> str:
-    """A regex character class of ranges (sre searches a class of single characters from beyond
-    the BMP ten times slower)."""
-    runs: list[list[int]] = []
-    for cp in sorted(code_points):
-        if runs and cp == runs[-1][1] + 1:
-            runs[-1][1] = cp
-        else:
-            runs.append([cp, cp])
-    return "[" + "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
-                         for a, b in runs) + "]"
-
-
 # The invisible characters (text.strip_invisible) that str.isprintable() does not rule out.
-_PRINTABLE_INVISIBLE = re.compile(_char_class(cp for cp in _INVISIBLE_TABLE if chr(cp).isprintable()))
+_PRINTABLE_INVISIBLE = re.compile(char_class(cp for cp in _INVISIBLE_TABLE if chr(cp).isprintable()))
 _FLOAT_DIGITS_LINE = re.compile(r"^\d+\.0+$", re.MULTILINE)
 
 
