@@ -19,7 +19,10 @@ from typing import Iterator
 def collector_paused(*, collect_after: bool = False) -> Iterator[None]:
     """The collector off inside, and as it was on leaving. `collect_after`: one collection on
     leaving, for work that leaves cyclic garbage behind (a PDF's layout, a workbook's cells), so
-    that it does not pile up over the months a worker writes. Nested use is harmless: only the
+    that it does not pile up over the months a worker writes; of the youngest generation only,
+    which holds every object made while the collector was off (none is promoted without a
+    collection), so that the objects alive before (a worker's reference lists, its caches) are not
+    walked again each time. Nested use is harmless: only the
     outermost gives the collector back (and collects), so a pause must hold one piece of work
     whose garbage may wait until it is done (one receipt, not a month's receipts: each leaves
     tens of thousands of cyclic objects of openpyxl's behind)."""
@@ -31,4 +34,4 @@ def collector_paused(*, collect_after: bool = False) -> Iterator[None]:
         if was_enabled:
             gc.enable()
             if collect_after:
-                gc.collect()
+                gc.collect(0)

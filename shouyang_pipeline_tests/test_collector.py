@@ -55,6 +55,30 @@ def test_collect_after_frees_the_cycles_made_inside():
     assert kept() is None
 
 
+def test_collect_after_walks_only_what_was_made_inside():
+    """The collection on leaving is of the youngest generation: it frees every cycle made inside
+    however much was made (nothing is promoted while the collector is off), and does not walk the
+    objects alive before, which earlier collections put in the older generations."""
+    import weakref
+
+    seen = []
+
+    def record(phase, info):
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(record)
+    try:
+        with collector_paused(collect_after=True):
+            made = weakref.ref(_Cycle())
+            alive = [[i] for i in range(100_000)]  # far beyond the young generation's threshold
+        assert made() is None and len(alive) == 100_000
+    finally:
+        gc.callbacks.remove(record)
+    assert seen == [0]
+
+
 def test_each_part_of_a_month_is_written_with_the_collector_off(monkeypatch, tmp_path):
     from shouyang_pipeline.exports import briefing, pdf, workbook
 
