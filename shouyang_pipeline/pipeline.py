@@ -702,28 +702,29 @@ def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods:
 
     files = discover(settings.raw_dir)
     mine = [f for f in files if f.dataset_period and f.dataset_period[0] in datasets and f.dataset_period[1] in periods]
-    if not ingest_workers(len(datasets) * len(periods), sum(_size(f) for f in mine)):
+    workers = ingest_workers(len(datasets) * len(periods), sum(_size(f) for f in mine))
+    if not workers:
         yield None  # too little to read, whatever is held: nothing hashed
         return
-    register = read_register(settings.raw_dir)
-    base = _inputs_base(settings)
-    with conn_factory() as conn:
-        stored = {} if force else stored_inputs(conn)
-        plans = [plan for dataset in datasets for period in periods
-                 for plan in [_plan(settings, conn, files, dataset, period, base, register, stored)] if not plan.held]
-    size = sum(_size(f) for plan in plans for f in plan.files)
-    workers = ingest_workers(len(plans), size)
-    if not workers:
-        yield None
-        return
-    spool = Path(tempfile.mkdtemp(prefix=INGEST_SPOOL_PREFIX, dir=settings.work_warehouse.parent))
-    job = {"settings": settings, "spool": spool, "files": {(p.dataset, p.period): p.files for p in plans}}
-    try:
-        with Pool("shouyang_pipeline.pipeline:ingest_parts", workers, name="读取进程") as pool:
+    # The workers are started first: they load their modules while the files are hashed here.
+    with Pool("shouyang_pipeline.pipeline:ingest_parts", workers, name="读取进程") as pool:
+        register = read_register(settings.raw_dir)
+        base = _inputs_base(settings)
+        with conn_factory() as conn:
+            stored = {} if force else stored_inputs(conn)
+            plans = [plan for dataset in datasets for period in periods
+                     for plan in [_plan(settings, conn, files, dataset, period, base, register, stored)]
+                     if not plan.held]
+        if not ingest_workers(len(plans), sum(_size(f) for plan in plans for f in plan.files)):
+            yield None  # what is left to read is too little after all: the workers are stopped
+            return
+        spool = Path(tempfile.mkdtemp(prefix=INGEST_SPOOL_PREFIX, dir=settings.work_warehouse.parent))
+        job = {"settings": settings, "spool": spool, "files": {(p.dataset, p.period): p.files for p in plans}}
+        try:
             pool.begin(job, [(p.dataset, p.period) for p in plans], describe=_reading)
             yield IngestAhead(pool, {(p.dataset, p.period): p for p in plans})
-    finally:
-        shutil.rmtree(spool, ignore_errors=True)
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
 
 
 # The spool folders of `ingest_ahead`, beside the work file; a killed run's are removed by the next.

@@ -179,3 +179,28 @@ def test_a_reading_that_raises_in_a_worker_is_read_by_the_step_itself(settings, 
     assert got == {"2023-02": 100, "2023-03": 200}
     assert list(outcome.log.status) == ["loaded", "loaded"]
     assert not spool.exists()
+
+
+def test_workers_started_before_the_hashing_are_stopped_when_all_is_held(settings, monkeypatch):
+    """The reading workers start while the files are hashed; when every dataset-period turns out
+    held (loaded from these very files), there is nothing to read ahead: they are stopped, and
+    no spool is left."""
+    from shouyang_pipeline import workers
+
+    _two_months(settings, monkeypatch, {"ytd": 100}, {"ytd": 200})
+    started = []
+
+    class Recorded(workers.Pool):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(workers, "Pool", Recorded)
+    with _work(settings) as conn:
+        pipeline.ingest_and_load(settings, conn, "key_projects", PERIODS)  # loaded and its inputs kept
+        monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: 2 if dataset_periods else 0)
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], PERIODS) as ahead:
+            assert ahead is None
+    pool, = started
+    assert pool._procs and all(p.poll() is not None for p in pool._procs)  # started, then stopped
+    assert list(settings.work_warehouse.parent.glob(f"{pipeline.INGEST_SPOOL_PREFIX}*")) == []
