@@ -143,7 +143,8 @@ def test_figures_are_the_doubles_python_writes():
     assert [s for s, in got] == [f"{float(i):.16G}" for i in integers]
 
 
-@pytest.mark.parametrize("hostile", ["控制\x01字符", "\x1f", "_x0041_", "末\ufffe", "长" * 6000, "figure", "time"])
+@pytest.mark.parametrize("hostile", ["控制\x01字符", "\x1f", "_x0041_", "末\ufffe", "长" * 6000, "figure", "time",
+                                     "infinite date"])
 def test_rows_duckdb_would_write_otherwise_are_fetched(tmp_path, monkeypatch, hostile):
     """A control character, an escape's look-alike, U+FFFE, a text long enough to be cut, a DECIMAL
     beyond EXACT_UNSCALED, a column of a type it does not know (TIMESTAMP): `can_query` says no, and
@@ -159,9 +160,11 @@ def test_rows_duckdb_would_write_otherwise_are_fetched(tmp_path, monkeypatch, ho
                       (*TABLE.columns[:-1], Column("source_row", "TIMESTAMP", "时间", "")))
         cols = table.columns
         rows = [(*row[:-1], datetime(2023, 7, 1, 8, 30)) for row in rows]
-    else:
+    elif hostile != "infinite date":
         rows[9] = tuple(hostile if j == names.index("remarks") else v for j, v in enumerate(rows[9]))
     conn = table_with(tmp_path, rows, table)
+    if hostile == "infinite date":  # (no serial day; not a date a submission gives, but DuckDB holds one)
+        conn.execute(f"UPDATE {table.qualified} SET start_date = 'infinity' WHERE source_row = 9")
     assert not xlsx_rows.can_query(conn, table.qualified, PERIOD, [c.name for c in cols], [c.sql_type for c in cols])
     monkeypatch.setattr(workbook, "QUERIED_FROM_ROWS", 0)
     assert not isinstance(_rows_of(conn, table, PERIOD), TableRows)

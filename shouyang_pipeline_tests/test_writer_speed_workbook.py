@@ -79,9 +79,12 @@ def test_row_lines_are_lines_needed_per_row():
     assert _row_lines(columns, [0, 1], widths) == expected and expected
 
 
-def test_row_lines_at_every_width_and_length():
+@pytest.mark.parametrize("at_once_from", [0, 10**9])
+def test_row_lines_at_every_width_and_length(monkeypatch, at_once_from):
     """The one-line shortcut of `_row_lines` against `lines_needed`, where 2.2 a wide glyph sums
-    to just above a whole number (5, 10, 20 CJK characters) and around each width's edge."""
+    to just above a whole number (5, 10, 20 CJK characters) and around each width's edge; the texts
+    measured at once (`_lines_of`) or one by one."""
+    monkeypatch.setattr("shouyang_pipeline.exports.workbook.LINES_AT_ONCE_FROM", at_once_from)
     texts = ["项" * n + "a" * m for n in range(0, 26) for m in (0, 1, 2)] + ["a" * n for n in range(60)] + ["项\n项"]
     for width in range(6, 51):
         expected = {i: n for i, t in enumerate(texts) if (n := lines_needed(t, width)) > 1}

@@ -267,7 +267,9 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
             room = widths[j] - 3  # a text of at most ceil(2.2 n) + 1 units (`widest`) fits on one line
             distinct = set(values)
             of = {v: 1 for v in distinct if v is None or (math.ceil(2.2 * len(v)) + 1 <= room and "\n" not in v)}
-            of.update(_lines_of(distinct.difference(of), widths[j]))
+            rest = distinct.difference(of)
+            of.update(_lines_of(rest, widths[j]) if len(rest) > LINES_AT_ONCE_FROM
+                      else {v: lines_needed(v, widths[j]) for v in rest})
             if max(of.values(), default=1) <= 1:
                 continue
             counts = map(of.__getitem__, values)
@@ -277,6 +279,12 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
             if n > 1 and n > lines.get(i, 1):
                 lines[i] = n
     return lines
+
+
+# A wrapped column with more texts than this to measure has their wide glyphs counted at once
+# (`_lines_of`): its class of characters takes a process about 0.1 s to make, a sample's month
+# of texts measured one by one less.
+LINES_AT_ONCE_FROM = 5000
 
 
 @functools.cache

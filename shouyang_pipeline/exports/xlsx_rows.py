@@ -302,7 +302,7 @@ def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Se
     """Whether `QueriedRows` writes the rows of `table` (a qualified, quoted name) of `period` as
     `RowsXml` would: columns of the types it knows; no text with a character `inline_text` escapes
     otherwise or long enough to be cut (bytes, an upper bound of characters); no DECIMAL beyond
-    EXACT_UNSCALED."""
+    EXACT_UNSCALED; no infinite date."""
     tests, params = [], []
     for name, sql_type in zip(names, sql_types):
         m = QUERIED_TYPES.fullmatch(sql_type)
@@ -315,6 +315,8 @@ def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Se
         elif m.group(1):
             tests.append(f"bool_or(abs({x}) >= ?)")
             params.append(Decimal(EXACT_UNSCALED) / 10 ** int(m.group(2)))
+        elif sql_type == "DATE":
+            tests.append(f"bool_or(NOT isfinite({x}))")  # (infinity has no serial day)
     if not tests:
         return True
     found = conn.execute(f"SELECT {', '.join(tests)} FROM {table} WHERE period = ?", [*params, period]).fetchone()
