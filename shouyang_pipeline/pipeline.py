@@ -14,7 +14,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -1062,10 +1062,18 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
     traceback, as it would in this process (the months in order, each line starting with the
     month and the part: `2023-05的分析用Excel工作簿未能写出：OSError: …`). The caller holds no
     connection to the work file (DuckDB lets readers of other processes open it only then)."""
+    from .workers import PoolFailed
+
     items = [(period, part) for part in HEAVIEST_FIRST for period in months]
     job = {"settings": settings, "work": work, "stage_dir": stage_dir}
     with pool or start_export_workers(workers) as pool:
-        results = pool.begin(job, items, describe=lambda item: f"{item[0]}的{PART_TITLES[item[1]]}未能写出").results()
+        try:
+            results = pool.begin(job, items, describe=lambda item: f"{item[0]}的{PART_TITLES[item[1]]}未能写出").results()
+        except PoolFailed as failed:  # a set-up problem (the work file unreadable) is said as itself
+            error = next((f.error for f in failed.failures if isinstance(f.error, SetupError)), None)
+            if error is not None:
+                raise error from failed
+            raise
     done = []
     for period in months:
         month = MonthExports(period)
@@ -1081,7 +1089,12 @@ def export_parts(job: dict):
     `(period, part)` written into the staging folder."""
     from .warehouse.connection import MEMORY_LIMIT
 
-    with connect(job["work"], read_only=True) as conn:
+    with ExitStack() as stack:
+        try:
+            conn = stack.enter_context(connect(job["work"], read_only=True))
+        except duckdb.Error as exc:
+            raise SetupError(f"导出进程无法以只读方式打开本次运行的工作副本 {job['work']}（{str(exc).splitlines()[0]}）："
+                             "请确认没有其他程序打开了它（分析请打开已发布的数据仓库），然后重新运行。") from None
         # set here, not as the connection's config: DuckDB refuses a second reader of a file in one
         # process whose config differs from the first's, and the readers elsewhere set none
         conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")

@@ -28,6 +28,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Hashable
+from contextlib import ExitStack
 from pathlib import Path
 
 # At most this many workers at once: each holds a month's rows and its writers or parsers (a few
@@ -271,8 +272,9 @@ def serve() -> None:
     """A worker of `Pool` (argv: the handler `module:function`, the pid of the process that started
     it, and the warm-up `module:function` when there is one): runs the warm-up, then reads the
     job, then items, from stdin; answers each with ("done", value) or ("error", traceback, the
-    exception when it can be pickled). A failure to set up ends it with the traceback on stderr;
-    a warm-up that fails only says so there (the items meet the problem themselves)."""
+    exception when it can be pickled). A handler that fails to set up (the work file cannot be
+    opened) answers every item with that error; a warm-up that fails only says so on stderr (the
+    items meet the problem themselves)."""
     handler, parent, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the answers
@@ -295,12 +297,19 @@ def serve() -> None:
     job = unpack(sys.stdin.buffer)
     if job is None:
         return
-    with start(job) as do:
+    with ExitStack() as stack:
+        try:
+            do = stack.enter_context(start(job))
+        except Exception as exc:  # noqa: BLE001 - every item is answered with it: the run can tell what it was
+            do, failed = None, ("error", traceback.format_exc(), _carried(exc))
         while (item := unpack(sys.stdin.buffer)) is not None:
-            try:
-                reply = ("done", do(item))
-            except Exception as exc:  # noqa: BLE001 - the run's step fails with it (Pool)
-                reply = ("error", traceback.format_exc(), _carried(exc))
+            if do is None:
+                reply = failed
+            else:
+                try:
+                    reply = ("done", do(item))
+                except Exception as exc:  # noqa: BLE001 - the run's step fails with it (Pool)
+                    reply = ("error", traceback.format_exc(), _carried(exc))
             answers.write(pack(reply))
             answers.flush()
 

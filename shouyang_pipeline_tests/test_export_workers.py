@@ -7,11 +7,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from openpyxl import load_workbook
 
 from shouyang_pipeline import pipeline
 from shouyang_pipeline.config import Settings
+from shouyang_pipeline.errors import SetupError
 from shouyang_pipeline.warehouse.publish import staging_dir
 
 MONTHS = ["2023-10", "2023-12"]  # two months: the fewest the workers take, both with receipts
@@ -73,12 +75,13 @@ def test_a_failing_worker_fails_with_the_month_named(tmp_path):
     settings = Settings(tmp_path / "raw", tmp_path / "w" / "warehouse.duckdb", tmp_path / "exports",
                         tmp_path / "archive", tmp_path / "reference")
     (tmp_path / "stage").mkdir()
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()  # opens, but holds no mart
     with pytest.raises(RuntimeError) as caught:
-        pipeline.write_months_in_workers(settings, tmp_path / "no-such.duckdb", tmp_path / "stage",
+        pipeline.write_months_in_workers(settings, tmp_path / "empty.duckdb", tmp_path / "stage",
                                          ["2023-01", "2023-02"], 2)
     text = str(caught.value)
-    assert text.startswith("2023-01的分析用Excel工作簿未能写出：导出进程意外退出（退出码 1）")
-    assert "no-such.duckdb" in text  # the worker's own error, from its stderr
+    assert text.startswith("2023-01的分析用Excel工作簿未能写出：") and "CatalogException" in text
+    assert "2023-02的分析用Excel工作簿未能写出：" in text  # each month's part, in order
 
 
 def test_a_package_of_the_same_name_in_the_working_directory_is_not_what_workers_run(tmp_path, monkeypatch):
@@ -89,9 +92,9 @@ def test_a_package_of_the_same_name_in_the_working_directory_is_not_what_workers
     settings = Settings(tmp_path / "raw", tmp_path / "w" / "warehouse.duckdb", tmp_path / "exports",
                         tmp_path / "archive", tmp_path / "reference")
     (tmp_path / "stage").mkdir()
-    with pytest.raises(RuntimeError) as caught:
+    with pytest.raises(SetupError) as caught:  # this package's own words about the missing work file
         pipeline.write_months_in_workers(settings, tmp_path / "no-such.duckdb", tmp_path / "stage", ["2023-01"], 1)
-    assert "no-such.duckdb" in str(caught.value) and "another checkout" not in str(caught.value)
+    assert "no-such.duckdb" in str(caught.value) and "another checkout" not in str(caught.value.__cause__)
 
 
 def test_workers_started_ahead_write_a_single_month_and_stop_when_nothing_is_written(sample_year, tmp_path,

@@ -12,7 +12,7 @@ import time
 import duckdb
 import pytest
 
-from shouyang_pipeline import workers
+from shouyang_pipeline import pipeline, workers
 from shouyang_pipeline.config import Settings
 from shouyang_pipeline.errors import SetupError
 
@@ -58,16 +58,40 @@ def test_an_items_error_comes_back_as_itself(tmp_path):
     assert "SetupError" in str(caught.value)  # the traceback, for the developers
 
 
+class _Dies:
+    """A job's part whose unpickling ends the worker's process (as if killed), with exit code 3."""
+
+    def __reduce__(self):
+        import os
+
+        return os._exit, (3,)
+
+
 def test_a_worker_that_dies_names_the_item_and_its_exit(tmp_path):
-    settings = Settings(*(tmp_path / n for n in Settings.PATHS))
-    job = {"settings": settings, "work": tmp_path / "no-such.duckdb", "stage_dir": tmp_path}
+    job = {"settings": _Dies(), "work": tmp_path / "work.duckdb", "stage_dir": tmp_path}
     with workers.Pool("shouyang_pipeline.pipeline:export_parts", 1, name="导出进程") as pool:
         pool.begin(job, [("2023-01", "briefing")], describe=lambda item: f"{item[0]}的简报未能写出")
         with pytest.raises(workers.PoolFailed) as caught:
             pool.results()
-    assert str(caught.value).startswith("2023-01的简报未能写出：导出进程意外退出（退出码 1）")
-    assert "no-such.duckdb" in str(caught.value)  # its stderr
+    assert str(caught.value).startswith("2023-01的简报未能写出：导出进程意外退出（退出码 3）")
     assert caught.value.failures[0].error is None
+
+
+@pytest.mark.parametrize("case", ["missing", "not a database"])
+def test_an_export_worker_that_cannot_open_the_work_file_says_so_in_chinese(tmp_path, case):
+    """The work file gone or unreadable when the workers open it: every month's part is answered
+    with the set-up error, and the step is failed with its Chinese message (no traceback, no
+    DuckDB English as the message)."""
+    settings = Settings(*(tmp_path / n for n in Settings.PATHS))
+    work = tmp_path / "work.duckdb"
+    if case == "not a database":
+        work.write_bytes(b"not a database file" * 100)
+    with pytest.raises(SetupError) as caught:
+        pipeline.write_months_in_workers(settings, work, tmp_path / "stage", ["2023-01", "2023-02"], 2)
+    message = str(caught.value)
+    assert message.startswith("导出进程无法以只读方式打开本次运行的工作副本") and str(work) in message
+    assert "重新运行" in message and "Traceback" not in message
+    assert isinstance(caught.value.__cause__, workers.PoolFailed)  # the workers' tracebacks, for the developers
 
 
 def test_leaving_the_pool_stops_a_busy_worker(tmp_path):
