@@ -22,10 +22,10 @@ def collector_paused(*, collect_after: bool = False) -> Iterator[None]:
     that it does not pile up over the months a worker writes; of the youngest generation only,
     which holds every object made while the collector was off (none is promoted without a
     collection), so that the objects alive before (a worker's reference lists, its caches) are not
-    walked again each time. Nested use is harmless: only the
-    outermost gives the collector back (and collects), so a pause must hold one piece of work
-    whose garbage may wait until it is done (one receipt, not a month's receipts: each leaves
-    tens of thousands of cyclic objects of openpyxl's behind)."""
+    walked again each time. Nested use is harmless: only the outermost gives the collector back
+    (and collects), so a pause must hold one piece of work whose garbage may wait until it is done
+    (one receipt, not a month's receipts: each leaves tens of thousands of cyclic objects of
+    openpyxl's behind)."""
     was_enabled = gc.isenabled()
     try:  # (disabled inside: an interrupt between the two cannot leave it off)
         gc.disable()

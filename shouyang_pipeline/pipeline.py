@@ -675,8 +675,7 @@ class IngestAhead:
         try:
             path = self._pool.get(key)
         except PoolFailed as failed:
-            error = next((f.error for f in failed.failures if isinstance(f.error, SetupError)), None)
-            if error is not None:
+            if (error := failed.first_error(SetupError)) is not None:
                 raise error from failed
             if any(f.error is None for f in failed.failures):
                 raise
@@ -1070,8 +1069,7 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
         try:
             results = pool.begin(job, items, describe=lambda item: f"{item[0]}的{PART_TITLES[item[1]]}未能写出").results()
         except PoolFailed as failed:  # a set-up problem (the work file unreadable) is said as itself
-            error = next((f.error for f in failed.failures if isinstance(f.error, SetupError)), None)
-            if error is not None:
+            if (error := failed.first_error(SetupError)) is not None:
                 raise error from failed
             raise
     done = []

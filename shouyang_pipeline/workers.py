@@ -87,6 +87,11 @@ class PoolFailed(RuntimeError):
         self.failures = failures
         super().__init__("\n".join(str(f) for f in failures) + (f"\n{stderr}" if stderr else ""))
 
+    def first_error(self, kind: type[BaseException]) -> BaseException | None:
+        """The exception of `kind` the first of the failures carries (a set-up error a worker met,
+        for the caller to raise as itself), None when none does."""
+        return next((f.error for f in self.failures if isinstance(f.error, kind)), None)
+
 
 class Pool:
     """`workers` processes running `handler`, started at once (each runs the warm-up `warm`,
