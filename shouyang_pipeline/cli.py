@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from .collector import exit_now
 from .config import BEIJING, Settings
 from .catalog.datasets import DATASETS
 from .catalog.marts import (NOT_YET_DUE, OVERDUE, PARTLY_LOADED, SENT_BACK, SUBMISSION_STATUSES, SUBMITTED,
@@ -223,6 +224,9 @@ class _Group(_Chinese, click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        # The command line's own process (args None; a test's runner passes them) ends without
+        # the interpreter's teardown once the command is done (`collector.exit_now`).
+        end = exit_now if args is None else sys.exit
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -230,14 +234,18 @@ class _Group(_Chinese, click.Group):
             if exc.ctx is not None:
                 click.echo(exc.ctx.get_usage(), err=True)
                 click.echo(f"运行“{exc.ctx.command_path} --help”可查看每个选项的说明。", err=True)
-            sys.exit(exc.exit_code)
+            end(exc.exit_code)
         except click.ClickException as exc:
             click.echo(f"错误：{exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
+            end(exc.exit_code)
         except click.Abort:
             click.echo("已中断。", err=True)
-            sys.exit(1)
-        sys.exit(rv if isinstance(rv, int) else 0)
+            end(1)
+        except SystemExit as exc:  # a command's own exit code (2: a set-up problem)
+            if exc.code is None or isinstance(exc.code, int):
+                end(exc.code or 0)
+            raise
+        end(rv if isinstance(rv, int) else 0)
 
 
 class _DatasetType(click.ParamType):

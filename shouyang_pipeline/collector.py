@@ -1,4 +1,5 @@
-"""Python's cyclic garbage collector held off while much is built that is not garbage.
+"""Python's cyclic garbage collector held off while much is built that is not garbage, and a
+process's objects not torn down one by one when it ends (`exit_now`).
 
 Every few hundred allocations of container objects the collector looks at the young ones, and
 every so often at every object alive. Reading a 110,000-row file (2.3 million cells, a list a
@@ -10,9 +11,13 @@ until the piece is done: the collector walks them again and again and frees noth
 
 from __future__ import annotations
 
+import atexit
 import gc
+import os
+import sys
+import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 
 @contextmanager
@@ -35,3 +40,22 @@ def collector_paused(*, collect_after: bool = False) -> Iterator[None]:
             gc.enable()
             if collect_after:
                 gc.collect(0)
+
+
+def exit_now(code: int) -> NoReturn:
+    """Ends the process with `code`, its work done: the exit functions run as at any exit (logging
+    flushed, temporary files and locks removed, helper threads joined), and the output is flushed;
+    then the process ends without the interpreter's own teardown, which frees every module and
+    every object one by one and collects them again (0.5–0.9 s after a run or a worker's months,
+    with Dagster, pandas, matplotlib and WeasyPrint loaded). While another thread that is not a
+    daemon still runs, it exits as usual (`sys.exit`), which waits for it."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # closed, or a reader gone (`| head`): nothing more to say
+            pass
+    os._exit(code)

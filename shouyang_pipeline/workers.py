@@ -31,6 +31,8 @@ from collections.abc import Callable, Hashable
 from contextlib import ExitStack
 from pathlib import Path
 
+from .collector import exit_now
+
 # At most this many workers at once: each holds a month's rows and its writers or parsers (a few
 # hundred MB at a province's size), so more would cost memory for little time.
 MAX_WORKERS = 4
@@ -301,7 +303,7 @@ def serve() -> None:
             traceback.print_exc()
     job = unpack(sys.stdin.buffer)
     if job is None:
-        return
+        exit_now(0)
     with ExitStack() as stack:
         try:
             do = stack.enter_context(start(job))
@@ -317,6 +319,9 @@ def serve() -> None:
                     reply = ("error", traceback.format_exc(), _carried(exc))
             answers.write(pack(reply))
             answers.flush()
+    # Its input ended: its handler is closed (the ExitStack), every item answered. The run waits
+    # for it to end (`Pool.close`): no teardown of its modules and objects meanwhile.
+    exit_now(0)
 
 
 def _carried(exc: BaseException) -> BaseException | None:

@@ -1,9 +1,14 @@
 """The garbage collector held off while a dataset-period is read or a month's part written
-(`collector.collector_paused`), and given back as it was, an error or not."""
+(`collector.collector_paused`), and given back as it was, an error or not; a process ended
+without the interpreter's teardown, its exit functions run (`collector.exit_now`)."""
 
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -153,3 +158,65 @@ def test_rows_read_by_the_run_are_loaded_and_released_with_the_collector_off(mon
         outcome = pipeline.ingest_and_load(settings, conn, "key_projects", ["2023-03"])
     assert seen == [("load", False), ("release", False)] and gc.isenabled()
     assert outcome.staging_rows == 2
+
+
+# ------------------------------------------------------------------------- the end of a process
+# `exit_now` is tried in child processes: it ends the process it is called in.
+
+def _child(code: str, tmp_path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+
+
+def test_exit_now_runs_the_exit_functions_and_flushes_the_output(tmp_path):
+    """The code, everything printed (buffered, not flushed by the caller), the exit functions
+    (a temporary folder's clean-up, an atexit function) all as at an ordinary exit."""
+    done = _child("""
+        import atexit, sys, tempfile
+        from pathlib import Path
+        from shouyang_pipeline.collector import exit_now
+        kept = tempfile.TemporaryDirectory(dir=".")
+        Path(kept.name, "part").write_text("x")
+        atexit.register(lambda: Path("atexit-ran").write_text("yes"))
+        print("out", end="")
+        sys.stderr.write("err")
+        exit_now(3)
+        print("never")
+    """, tmp_path)
+    assert done.returncode == 3
+    assert done.stdout == "out" and done.stderr == "err"
+    assert (tmp_path / "atexit-ran").read_text() == "yes"
+    assert [p.name for p in tmp_path.iterdir()] == ["atexit-ran"]  # the temporary folder removed
+
+
+def test_exit_now_waits_for_a_thread_still_at_work(tmp_path):
+    """A thread that is not a daemon still running: the usual exit, which waits for it."""
+    done = _child("""
+        import threading, time
+        from pathlib import Path
+        from shouyang_pipeline.collector import exit_now
+        def work():
+            time.sleep(0.5)
+            Path("written-by-the-thread").write_text("done")
+        threading.Thread(target=work).start()
+        exit_now(4)
+    """, tmp_path)
+    assert done.returncode == 4
+    assert (tmp_path / "written-by-the-thread").read_text() == "done"
+
+
+def test_the_command_line_ends_with_its_code_and_its_output(tmp_path):
+    """`shouyang` as run from a shell: the version, a usage error (2, in Chinese) and a set-up
+    error (2) end with their codes and every line they print."""
+    env = {**os.environ, "SHOUYANG_DATA_DIR": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "dh")}
+
+    def shouyang(*args):
+        return subprocess.run([sys.executable, "-m", "shouyang_pipeline.cli", *args], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=300)
+
+    version = shouyang("--version")
+    assert version.returncode == 0 and version.stdout.startswith("shouyang ")
+    usage = shouyang("run", "--no-such-option")
+    assert usage.returncode == 2 and usage.stderr.startswith("错误：") and "--help" in usage.stderr
+    setup = shouyang("run")  # no raw folder
+    assert setup.returncode == 2 and "找不到参考名录目录" in setup.stdout
