@@ -31,6 +31,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from ..catalog.datasets import DATASETS
@@ -405,45 +406,53 @@ def _mart_check_note(check) -> str:
 _MART_SPECS = {name: _mart_spec(name) for name in build_order()}
 
 
-def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str, prepared=None):
+@contextmanager
+def _one_connection(context: dg.AssetExecutionContext, warehouse: WarehouseResource, tables: list[str]):
+    """One connection to the work file for all the selected marts: an open and a close (with its
+    checkpoint) of the file a mart would cost about 25 ms each, twelve a run."""
+    with warehouse.get_connection() as conn:
+        yield conn
+
+
+def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str,
+                  conn: duckdb.DuckDBPyConnection):
     table = MARTS[name]
     key = dg.AssetKey(["marts", name])
     checks = MART_CHECKS.get(name, ())
     periods = context.partition_keys
     period = periods[-1]  # the check and preview speak of the latest month of the run
-    with warehouse.get_connection() as conn:
-        total = build_mart(conn, name, now=warehouse.settings.now())
-        yield dg.MaterializeResult(asset_key=key, metadata={
-            "dagster/row_count": total,
-            "latest_period": period,
-            "rows_latest_period": row_count(conn, table, [period]),
-            "preview": preview(conn, table, [period], 30),
-        })
-        for check in checks:
-            rows = status_check_rows(conn, name, check, period)
-            values = rows[check.column]
-            counts = {v: int((values == v).sum()) for v in check.values}
-            flagged = rows[values.isin(check.warn_on)]
-            scope = "各报告期" if check.every_period else period
-            named = flagged[check.shown[0]].astype(str)
-            if check.every_period:
-                named = flagged["period"].astype(str) + " " + named
-            if check.every_period:
-                months = by_month(rows["period"], rows, {v: (lambda m, v=v: (m[check.column] == v).sum())
-                                                         for v in check.values})
-            else:  # the result speaks of the latest month; the table gives each month of the run
-                each = pd.concat([status_check_rows(conn, name, check, p).assign(period=p) for p in periods],
-                                 ignore_index=True)
-                months = by_month(periods, each, {v: (lambda m, v=v: (m[check.column] == v).sum())
-                                                  for v in check.values})
-            yield warning_check(
-                check.name, len(flagged),
-                ok=f"{scope}：" + "，".join(f"{v} {n}" for v, n in counts.items()),
-                warning=f"{scope} 有 {len(flagged)} 项为" + "、".join(f"“{v}”" for v in check.warn_on) + "："
-                        + "、".join(named[:5]) + ("等" if len(flagged) > 5 else ""),
-                metadata={**counts, check.label: markdown(rows), BY_MONTH: months},
-                asset_key=key,
-            )
+    total = build_mart(conn, name, now=warehouse.settings.now())
+    yield dg.MaterializeResult(asset_key=key, metadata={
+        "dagster/row_count": total,
+        "latest_period": period,
+        "rows_latest_period": row_count(conn, table, [period]),
+        "preview": preview(conn, table, [period], 30),
+    })
+    for check in checks:
+        rows = status_check_rows(conn, name, check, period)
+        values = rows[check.column]
+        counts = {v: int((values == v).sum()) for v in check.values}
+        flagged = rows[values.isin(check.warn_on)]
+        scope = "各报告期" if check.every_period else period
+        named = flagged[check.shown[0]].astype(str)
+        if check.every_period:
+            named = flagged["period"].astype(str) + " " + named
+        if check.every_period:
+            months = by_month(rows["period"], rows, {v: (lambda m, v=v: (m[check.column] == v).sum())
+                                                     for v in check.values})
+        else:  # the result speaks of the latest month; the table gives each month of the run
+            each = pd.concat([status_check_rows(conn, name, check, p).assign(period=p) for p in periods],
+                             ignore_index=True)
+            months = by_month(periods, each, {v: (lambda m, v=v: (m[check.column] == v).sum())
+                                              for v in check.values})
+        yield warning_check(
+            check.name, len(flagged),
+            ok=f"{scope}：" + "，".join(f"{v} {n}" for v, n in counts.items()),
+            warning=f"{scope} 有 {len(flagged)} 项为" + "、".join(f"“{v}”" for v in check.warn_on) + "："
+                    + "、".join(named[:5]) + ("等" if len(flagged) > 5 else ""),
+            metadata={**counts, check.label: markdown(rows), BY_MONTH: months},
+            asset_key=key,
+        )
 
 
 @dg.asset(
@@ -517,6 +526,7 @@ staging_tables = one_step("staging_tables", "staging", _STAGING_SPECS, _staging_
                           prepare=_read_ahead)
 # The marts in the order of their lineage (a mart reads the marts before it).
 mart_tables = one_step("mart_tables", "marts", _MART_SPECS, _mart_results,
-                       "The selected marts, each rebuilt whole from its SQL (`marts.build.build_mart`).")
+                       "The selected marts, each rebuilt whole from its SQL (`marts.build.build_mart`).",
+                       prepare=_one_connection)
 
 ALL_ASSETS = [reference_tables, staging_tables, audit_tables, mart_tables, briefing, published_warehouse]
