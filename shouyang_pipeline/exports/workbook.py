@@ -22,7 +22,6 @@ Nothing submitted becomes a formula: text is written as text.
 
 from __future__ import annotations
 
-import functools
 import io
 import math
 import os
@@ -282,29 +281,30 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
 
 
 # A wrapped column with more texts than this to measure has their wide glyphs counted at once
-# (`_lines_of`): its class of characters takes a process about 0.1 s to make, a sample's month
-# of texts measured one by one less.
+# (`_lines_of`); fewer are measured one by one (`lines_needed`), which is as quick for them.
 LINES_AT_ONCE_FROM = 5000
 
 
-@functools.cache
-def _not_wide() -> re.Pattern:
-    """Any character but a wide glyph (`_WIDE`) or a line break: what is left of a text without
-    them is its wide glyphs (the class made once, when a column first wraps)."""
-    wide = (cp for cp in range(0x110000) if unicodedata.east_asian_width(chr(cp)) in "WF")
-    return re.compile("[^" + char_class(wide)[1:-1] + "\n]")
+def _narrow(text: str) -> re.Pattern | None:
+    """Any character of `text` but a wide glyph (`_WIDE`) or a line break (None: it holds none):
+    what is left of the text without them is its wide glyphs. The class is made of the characters
+    the text holds (a few thousand looked up), not of all of Unicode's."""
+    narrow = [ord(ch) for ch in set(text) if ch != "\n" and not _WIDE[ch]]
+    return re.compile(char_class(narrow)) if narrow else None
 
 
 def _lines_of(texts, width: int) -> dict[str, int]:
     """`lines_needed(text, width)` of each text, the wide glyphs of those of one line counted for
-    all at once (`_not_wide`): `display_width` without a per-glyph sum, but where that sum is
+    all at once (`_narrow`): `display_width` without a per-glyph sum, but where that sum is
     what it is (a multiple of five wide glyphs: `display_width`'s float sum)."""
     texts = list(texts)
     single = [t for t in texts if "\n" not in t]
     lines = {t: lines_needed(t, width) for t in texts if "\n" in t}
     if not single:
         return lines
-    wide_counts = map(len, _not_wide().sub("", "\n".join(single)).split("\n"))
+    joined = "\n".join(single)
+    narrow = _narrow(joined)
+    wide_counts = map(len, (narrow.sub("", joined) if narrow else joined).split("\n"))
     room = max(width - 3, 1)
     for text, wide in zip(single, wide_counts):
         if wide % 5:
