@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +79,24 @@ def check_reference(reference_dir: Path) -> None:
         read_reference_csv(reference_dir, name)
 
 
+# The lists `Reference` is made of, and the last folder read: (its path, the digest of those
+# lists' contents, the look-ups made of them).
+_LISTS_READ = ("townships", "industry_chains", "zones", "mines", "submitters", "villages")
+_LAST_READ: tuple[str, bytes, "Reference"] | None = None
+
+
+def _contents(reference_dir: Path) -> bytes | None:
+    """A digest of the contents of the lists `Reference` reads; None when one cannot be read (the
+    reading then says why)."""
+    h = hashlib.sha256()
+    try:
+        for name in _LISTS_READ:
+            h.update(hashlib.sha256((Path(reference_dir) / f"{name}.csv").read_bytes()).digest())
+    except OSError:
+        return None
+    return h.digest()
+
+
 @dataclass
 class Reference:
     """Look-ups from normalised spellings to canonical names, built once per run."""
@@ -97,6 +116,20 @@ class Reference:
 
     @classmethod
     def load(cls, reference_dir: Path) -> "Reference":
+        """The look-ups of the lists in `reference_dir`, read again only when their contents
+        changed since this process last read that folder: a run's datasets each ask for them (at a
+        city's size the villages alone take 0.1 s to read). They are shared: nobody changes them."""
+        global _LAST_READ
+        key, contents = str(Path(reference_dir).absolute()), _contents(reference_dir)
+        if contents is not None and _LAST_READ is not None and _LAST_READ[:2] == (key, contents):
+            return _LAST_READ[2]
+        ref = cls._read(reference_dir)
+        if contents is not None:
+            _LAST_READ = (key, contents, ref)
+        return ref
+
+    @classmethod
+    def _read(cls, reference_dir: Path) -> "Reference":
         ref = cls()
         for row in read_reference_csv(reference_dir, "townships").itertuples():
             ref.townships[norm(row.township_name)] = row.township_name
