@@ -224,6 +224,54 @@ def test_csv_problems_still_found_on_the_slow_path():
             csv.field_size_limit(limit)
 
 
+def _csv_module_records(lines: list[str]) -> tuple[list[list[str]], list[int]]:
+    """What the csv module reads from the lines, record by record, with each record's first line."""
+    reader = csv.reader(lines)
+    records, first, consumed = [], [], 0
+    for record in reader:
+        records.append(record)
+        first.append(consumed)
+        consumed = reader.line_num
+    return records, first
+
+
+_PIECES = ["a", "寿阳", ",", ",", '"', '""', "\n", "\r", "\r\n", " ", "", "\x00", "x" * 40, "\u3000", "'"]
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_csv_records_are_those_of_the_csv_module_line_by_line(seed):
+    """Quote-free lines split at their commas, a record starting on a line with a quote read by
+    the csv module: the same records, the same first lines, on texts of quotes opened and closed
+    over lines, quotes inside fields, blank lines, lone carriage returns, NUL, no final line break."""
+    rng = random.Random(seed)
+    text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 120)))
+    lines = io.StringIO(text, newline="").readlines()
+    records, first = read._records(lines)
+    assert (records, list(first)) == _csv_module_records(lines)
+
+
+def test_csv_records_beyond_the_field_limit_are_the_csv_module_s():
+    """A quote-free line longer than the csv module's field limit is left to it: an error where a
+    field is too long, the same record where the line is long but no field is."""
+    limit = csv.field_size_limit(10)
+    try:
+        lines = ["a,bbbbbbbb,c\n", "dddd,eeee,ffff,gggg\n"]
+        assert read._records(lines) == ([["a", "bbbbbbbb", "c"], ["dddd", "eeee", "ffff", "gggg"]], range(2))
+        with pytest.raises(FileRejected, match="第2行有一个单元格超过10个字符"):
+            read._records(["a\n", "x" * 11 + "\n"])
+    finally:
+        csv.field_size_limit(limit)
+
+
+def test_quote_free_lines_do_not_go_through_the_csv_module(monkeypatch):
+    calls = []
+    real = csv.reader
+    monkeypatch.setattr(read.csv, "reader", lambda lines, *a, **k: calls.append(1) or real(lines, *a, **k))
+    records, first = read._records(["编号,名称\n", "1,寿阳\n", '2,"平头,镇"\n', "3,宗艾\r\n"])
+    assert records == [["编号", "名称"], ["1", "寿阳"], ["2", "平头,镇"], ["3", "宗艾"]] and first == range(4)
+    assert len(calls) == 1  # the one line with a quote
+
+
 # ------------------------------------------------------------------ period: keys and frames
 
 def _period(dataset: str, month: str):
