@@ -389,6 +389,7 @@ def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
     from .defs import build_definitions
     from .defs.interrupted import PROCESS_TAG, process_tag
     from .defs.partitions import add_months
+    from .defs.storage import kept_open
 
     instance = _instance()
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
@@ -400,7 +401,7 @@ def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last,
             PROCESS_TAG: process_tag(run_id), **extra_tags}
     label = first if first == last else f"{first} … {last}"
-    with console.status(f"运行报告期 {label}"):
+    with console.status(f"运行报告期 {label}"), kept_open(instance, run_id):
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags,
                                         run_id=run_id)
     return result, label

@@ -1,0 +1,64 @@
+"""Dagster's SQLite storage held open for a run (`defs.storage.kept_open`): each file the run
+writes keeps its WAL between events (no checkpoint and no file deleted at every event), every
+event is stored all the same, and the last close, after the run, checkpoints and tidies up."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import dagster as dg
+
+from shouyang_pipeline.defs.storage import kept_open, run_files
+
+
+@dg.asset
+def one():
+    return 1
+
+
+@dg.asset
+def two(one):
+    return one + 1
+
+
+def _run(instance: dg.DagsterInstance, run_id: str) -> dg.ExecuteInProcessResult:
+    job = dg.Definitions(assets=[one, two]).resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(instance=instance, run_id=run_id)
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def test_the_run_s_files_keep_their_wal_while_held_and_every_event_is_stored(tmp_path):
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        run_id = str(uuid.uuid4())
+        with kept_open(instance, run_id) as held:
+            names = {p.name for p in held}
+            assert {"index.db", f"{run_id}.db", "runs.db"} <= names
+            assert _run(instance, run_id).success
+            # the last close of a file in WAL mode would have checkpointed it and deleted its WAL
+            assert all(_wal(p).exists() for p in held if p.name != "runs.db")
+        assert not any(_wal(p).exists() for p in held)  # checkpointed once, at the end
+        events = [e.dagster_event_type for e in instance.all_logs(run_id) if e.dagster_event_type]
+        assert dg.DagsterEventType.RUN_SUCCESS in events
+        assert events.count(dg.DagsterEventType.ASSET_MATERIALIZATION) == 2
+        assert instance.get_latest_materialization_event(dg.AssetKey("two")).run_id == run_id
+
+
+def test_without_it_every_close_tidies_the_files_up(tmp_path):
+    """The control: a run not held leaves no WAL behind any event (what made each event cost)."""
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        run_id = str(uuid.uuid4())
+        assert _run(instance, run_id).success
+        files = run_files(instance, run_id)
+        assert files and not any(_wal(p).exists() for p in files)
+
+
+def test_an_instance_not_in_sqlite_holds_nothing():
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_id = str(uuid.uuid4())
+        with kept_open(instance, run_id) as held:
+            assert held == []
+            assert _run(instance, run_id).success
