@@ -38,7 +38,7 @@ from .reference import Reference, check_reference
 from .warehouse import queries
 from .warehouse.connection import connect, ensure_work_copy
 from .warehouse.ddl import ensure_tables
-from .warehouse.load import load_period, load_unplaced
+from .warehouse.load import ensure_load_tables, load_period, load_unplaced
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -564,7 +564,7 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
 
     files = discover(settings.raw_dir)
     _refuse_vanished(settings, files, periods, run_id)
-    ensure_tables(conn)
+    ensure_load_tables(conn)
     register = read_register(settings.raw_dir)
     base = _inputs_base(settings)
     stored = {} if force else stored_inputs(conn)  # `force`: every dataset-period read again
@@ -588,7 +588,7 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
             # the digest of the versions ingest actually read (a file replaced meanwhile is read again next run)
             read = {p: (s if isinstance(s, str) else None) for p, s in zip(result.log["file_path"], result.log["sha256"])}
             inputs = _inputs_digest(base, dataset, period, plan.files, read, register) if read == plan.hashes else None
-            load_period(conn, result, inputs=inputs)
+            load_period(conn, result, inputs=inputs, tables_ensured=True)
             logs.append(result.log)
             rejected.append(result.rejected)
             warnings += len(result.warnings)

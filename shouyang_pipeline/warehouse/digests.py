@@ -110,10 +110,12 @@ def stored_inputs(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(conn.execute(f"SELECT partition_key, inputs_digest FROM {INPUTS.qualified}").fetchall())
 
 
-def record_inputs(conn: duckdb.DuckDBPyConnection, partition_key: str, digest: str | None) -> None:
+def record_inputs(conn: duckdb.DuckDBPyConnection, partition_key: str, digest: str | None, *,
+                  table_ensured: bool = False) -> None:
     """Replace the dataset-period's digest (None: forget it, so the next run reads it again).
-    Call inside the transaction that loads its rows."""
-    ensure_tables(conn, [INPUTS])
+    Call inside the transaction that loads its rows (`table_ensured`: it made sure of `INPUTS`)."""
+    if not table_ensured:
+        ensure_tables(conn, [INPUTS])
     conn.execute(f"DELETE FROM {INPUTS.qualified} WHERE partition_key = ?", [partition_key])
     if digest is not None:
         conn.execute(f"INSERT INTO {INPUTS.qualified} VALUES (?, ?)", [partition_key, digest])
