@@ -17,6 +17,7 @@ from ..errors import SetupError
 from ..pipeline import emptied_periods, finish_committed_publish, open_work, run_lock
 from ..warehouse import connection
 from .interrupted import mark_interrupted_runs, record_process
+from .storage import kept_open
 
 # A run started while another holds the warehouse waits this long, then fails saying so.
 LOCK_WAIT_SECONDS = 600
@@ -40,7 +41,8 @@ class WarehouseResource(DuckDBResource):
     _export_workers: object = PrivateAttr(default=None)  # a workers.Pool started ahead for the exports step
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """A run holds the run lock from its first step to its last (sensors and schedules do not).
+        """A run holds the run lock from its first step to its last (sensors and schedules do not),
+        and Dagster's SQLite files open (`storage.kept_open`: a run launched from the UI too).
 
         Dagster sets a resource up once per run here (the in-process executor), so it also keeps
         whether the run's first step has done the run's checks (`assets.begin_once`)."""
@@ -53,6 +55,11 @@ class WarehouseResource(DuckDBResource):
         except SetupError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         self._run_lock = stack
+        if context.instance is not None:  # Dagster's files held open while the run stores its events
+            try:
+                stack.enter_context(kept_open(context.instance, context.dagster_run.run_id))
+            except Exception:  # noqa: BLE001 -- only time is at stake
+                pass
         if context.instance is not None:  # the runs Dagster would show as running for good, and this one's process
             try:
                 for run_id in mark_interrupted_runs(context.instance, context.dagster_run.run_id):

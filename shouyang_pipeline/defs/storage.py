@@ -6,6 +6,9 @@ its WAL and shared-memory files: every event of a run paid for that, about two t
 10-15 ms an event took here (a one-month run stores some 190 events, a year's run some 1,300).
 With one more connection open on each file, closing one is only a close: SQLite still
 checkpoints as the WAL grows, and the last close, when the run is over, checkpoints once.
+`shouyang run` holds them around its whole run, its creation included (the events that say what
+it plans to materialise, one an asset and month); the resource holds them from its first step to
+its last, for a run launched from the UI, a schedule or the sensor too.
 """
 
 from __future__ import annotations
