@@ -20,7 +20,7 @@ $(BIN)/shouyang: pyproject.toml requirements.lock
 # PYTHONDONTWRITEBYTECODE is set (CI, containers), where every process of a run (the run's own, its
 # reading and export workers) would compile the package again (about 0.2 s each). Up to date: 0.1 s.
 compiled: $(BIN)/shouyang
-	@$(BIN)/python -m compileall -q -j 0 shouyang_pipeline > /dev/null
+	@$(BIN)/python -m compileall -q -j 0 shouyang_pipeline
 
 # The instance's settings (dagster_instance.yaml; a dagster.yaml beside workspace.yaml would make
 # `dagster dev` warn that it is not the one DAGSTER_HOME uses).

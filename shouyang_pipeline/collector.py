@@ -44,12 +44,14 @@ def collector_paused(*, collect_after: bool = False) -> Iterator[None]:
 
 def exit_now(code: int) -> NoReturn:
     """Ends the process with `code`, its work done: the exit functions run as at any exit (logging
-    flushed, temporary files and locks removed, helper threads joined), and the output is flushed;
-    then the process ends without the interpreter's own teardown, which frees every module and
-    every object one by one and collects them again (0.5–0.9 s after a run or a worker's months,
-    with Dagster, pandas, matplotlib and WeasyPrint loaded). While another thread that is not a
-    daemon still runs, it exits as usual (`sys.exit`), which waits for it."""
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+    flushed, temporary folders and files removed), and the output is flushed; then the process
+    ends without the interpreter's own teardown, which frees every module and every object one by
+    one and collects them again (0.5–0.9 s after a run or a worker's months, with Dagster, pandas,
+    matplotlib and WeasyPrint loaded). It exits as usual (`sys.exit`) while another thread that
+    is not a daemon still runs (the usual exit waits for it), and under a profiler or a debugger
+    (which write what they found at the usual exit)."""
+    if sys.getprofile() is not None or sys.gettrace() is not None or any(
+            t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):

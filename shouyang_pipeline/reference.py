@@ -91,7 +91,10 @@ def _contents(reference_dir: Path) -> bytes | None:
     h = hashlib.sha256()
     try:
         for name in _LISTS_READ:
-            h.update(hashlib.sha256((Path(reference_dir) / f"{name}.csv").read_bytes()).digest())
+            path = Path(reference_dir) / f"{name}.csv"
+            if not path.is_file():  # a folder, a pipe, a device: not read here (the reading says why)
+                return None
+            h.update(hashlib.sha256(path.read_bytes()).digest())
     except OSError:
         return None
     return h.digest()

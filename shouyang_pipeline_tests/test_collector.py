@@ -205,6 +205,24 @@ def test_exit_now_waits_for_a_thread_still_at_work(tmp_path):
     assert (tmp_path / "written-by-the-thread").read_text() == "done"
 
 
+def test_exit_now_exits_as_usual_under_a_profiler(tmp_path):
+    """A profiler (or a debugger) writes what it found at the usual exit: there `exit_now` is
+    `sys.exit`, which runs the caller's `finally` too; otherwise the process ends before it."""
+    code = """
+        import sys
+        from shouyang_pipeline.collector import exit_now
+        {setup}
+        try:
+            exit_now(5)
+        finally:
+            print("finally ran")
+    """
+    profiled = _child(code.format(setup="sys.setprofile(lambda *args: None)"), tmp_path)
+    assert profiled.returncode == 5 and profiled.stdout == "finally ran\n"
+    plain = _child(code.format(setup="pass"), tmp_path)
+    assert plain.returncode == 5 and plain.stdout == ""
+
+
 def test_the_command_line_ends_with_its_code_and_its_output(tmp_path):
     """`shouyang` as run from a shell: the version, a usage error (2, in Chinese) and a set-up
     error (2) end with their codes and every line they print."""

@@ -270,6 +270,19 @@ def test_quote_free_lines_do_not_go_through_the_csv_module(monkeypatch):
     records, first = read._records(["编号,名称\n", "1,寿阳\n", '2,"平头,镇"\n', "3,宗艾\r\n"])
     assert records == [["编号", "名称"], ["1", "寿阳"], ["2", "平头,镇"], ["3", "宗艾"]] and first == range(4)
     assert len(calls) == 1  # the one line with a quote
+    calls.clear()
+    quoted = ['"编号","名称"\n', '"1","寿阳"\n', '"2","平头\n', '镇"\n', '"3","宗艾"\n', "4,无引号\n", '"5","马首"\n']
+    records, first = read._records(quoted)
+    assert records == [["编号", "名称"], ["1", "寿阳"], ["2", "平头\n镇"], ["3", "宗艾"], ["4", "无引号"], ["5", "马首"]]
+    assert first == [0, 1, 2, 4, 5, 6]
+    assert len(calls) == 1  # quoted throughout: one reader from the first quote to the end
+    calls.clear()
+    lines = [f"{i},寿阳\n" for i in range(40)]
+    lines[3], lines[12] = '3,"平头,镇"\n', '12,"宗艾\n'
+    lines[13] = '镇"\n'
+    records, first = read._records(lines)
+    assert (records, list(first)) == _csv_module_records(lines)
+    assert len(calls) == 2 + 1  # a reader for each of the two quoted records (and the comparison's)
 
 
 # ------------------------------------------------------------------ period: keys and frames

@@ -3,6 +3,7 @@ contents stay the same, read again as soon as a list changes, even to the same s
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -51,3 +52,13 @@ def test_a_list_gone_is_a_setup_error_each_time(lists):
     for _ in range(2):
         with pytest.raises(SetupError, match="缺少参考名录文件"):
             Reference.load(lists)
+
+
+def test_a_list_that_is_a_pipe_is_a_setup_error_not_a_wait(lists):
+    """A named pipe where a list should be is refused as not a file, never read (which would wait
+    for a writer for ever)."""
+    Reference.load(lists)
+    (lists / "zones.csv").unlink()
+    os.mkfifo(lists / "zones.csv")
+    with pytest.raises(SetupError, match="不是一个文件"):
+        Reference.load(lists)

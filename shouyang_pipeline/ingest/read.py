@@ -10,10 +10,11 @@ import bisect
 import codecs
 import csv
 import io
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import count
+from itertools import count, repeat
 
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
@@ -226,25 +227,32 @@ def _records(lines: list[str]) -> tuple[list[list[str]], range | list[int]]:
 
     A line without a double quote is one record whose fields are the line split at its commas
     (its line break taken off; a blank line is a record of no field): exactly what the csv module
-    makes of it, in a fraction of the time. Only a record that starts on a line with a quote is
-    read by the csv module, which takes as many lines as that record spans and no more."""
+    makes of it, in a fraction of the time. Only the records that start on a line with a quote are
+    read by the csv module, which takes as many lines as a record spans and no more."""
     limit = csv.field_size_limit()
     records: list[list[str]] = []
     first_lines: list[int] = []
     at, n = 0, len(lines)
+    # a file with a quote on many of its lines is read by the csv module from its first quote on
+    # (one reader to the end: a reader started a record is dearer than the split it saves)
+    quoted_throughout = sum(map(operator.contains, lines, repeat('"'))) * 8 > n
     try:
         while at < n:
             line = lines[at]
-            if '"' not in line and len(line) <= limit:  # (a longer one is the csv module's to refuse)
+            if '"' not in line and len(line) <= limit:  # (a longer one goes to the csv module)
                 body = line.rstrip("\r\n")
                 records.append(body.split(",") if body else [])
                 first_lines.append(at)
                 at += 1
                 continue
-            reader = csv.reader(_from(lines, at))
-            records.append(next(reader))
-            first_lines.append(at)
-            at += reader.line_num
+            # one reader for as long as the records start on lines with a quote
+            start, reader = at, csv.reader(_from(lines, at))
+            while True:
+                records.append(next(reader))
+                first_lines.append(at)
+                at = start + reader.line_num
+                if at >= n or not (quoted_throughout or '"' in lines[at] or len(lines[at]) > limit):
+                    break
     except csv.Error as exc:
         where = f"第{len(records) + 1}行"
         if "field larger than field limit" in str(exc):
