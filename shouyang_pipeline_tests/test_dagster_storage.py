@@ -62,3 +62,18 @@ def test_an_instance_not_in_sqlite_holds_nothing():
         with kept_open(instance, run_id) as held:
             assert held == []
             assert _run(instance, run_id).success
+
+
+def test_a_storage_that_cannot_be_opened_holds_nothing_and_the_body_runs(tmp_path, monkeypatch):
+    """Only time is at stake: a storage Dagster cannot open now is left to the run to report."""
+    from shouyang_pipeline.defs import storage
+
+    def broken(instance, run_id):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage, "run_files", broken)
+    ran = []
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        with storage.kept_open(instance, str(uuid.uuid4())) as held:
+            ran.append(held)
+    assert ran == [[]]
