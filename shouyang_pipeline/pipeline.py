@@ -216,7 +216,8 @@ def run_inputs(settings: Settings, files: list[RawFile]) -> str | None:
     the reference lists, every file under the raw dir (path and content) and the register, the
     day of the run's clock and the machine's day (Beijing). None when something cannot be read."""
     from .ingest.register import is_register
-    from .warehouse.digests import code_digest, digest_of, reference_digest
+    from .reference import reference_digest
+    from .warehouse.digests import code_digest, digest_of
 
     reference = reference_digest(settings.reference_dir)
     if reference is None:
@@ -772,7 +773,8 @@ def ingest_parts(job: dict):
 def _inputs_base(settings: Settings) -> dict | None:
     """What every dataset-period's ingest reads besides its files: the code and the reference
     lists (None when they cannot be read: nothing is skipped)."""
-    from .warehouse.digests import code_digest, reference_digest
+    from .reference import reference_digest
+    from .warehouse.digests import code_digest
 
     reference = reference_digest(settings.reference_dir)
     return None if reference is None else {"code": code_digest(), "reference": reference}

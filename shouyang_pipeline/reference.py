@@ -79,25 +79,23 @@ def check_reference(reference_dir: Path) -> None:
         read_reference_csv(reference_dir, name)
 
 
-# The lists `Reference` is made of, and the last folder read: (its path, the digest of those
-# lists' contents, the look-ups made of them).
-_LISTS_READ = ("townships", "industry_chains", "zones", "mines", "submitters", "villages")
-_LAST_READ: tuple[str, bytes, "Reference"] | None = None
-
-
-def _contents(reference_dir: Path) -> bytes | None:
-    """A digest of the contents of the lists `Reference` reads; None when one cannot be read (the
-    reading then says why)."""
+def reference_digest(reference_dir: Path) -> str | None:
+    """Every file of the reference dir, by name and content; None when one cannot be read (then
+    nothing is skipped, and nothing is kept). What a dataset-period's ingest reads besides its
+    files (`pipeline._inputs_base`), and what `Reference.load` was last read from."""
     h = hashlib.sha256()
     try:
-        for name in _LISTS_READ:
-            path = Path(reference_dir) / f"{name}.csv"
-            if not path.is_file():  # a folder, a pipe, a device: not read here (the reading says why)
-                return None
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+        for path in sorted(Path(reference_dir).iterdir()):
+            if path.is_file():  # (a folder, a pipe, a device is never read: the reading says why)
+                h.update(path.name.encode("utf-8", "surrogateescape") + b"\0")
+                h.update(hashlib.sha256(path.read_bytes()).digest())
     except OSError:
         return None
-    return h.digest()
+    return h.hexdigest()
+
+
+# The last folder `Reference.load` read: (its path, its `reference_digest`, the look-ups made of it).
+_LAST_READ: tuple[str, str, "Reference"] | None = None
 
 
 @dataclass
@@ -123,7 +121,7 @@ class Reference:
         changed since this process last read that folder: a run's datasets each ask for them (at a
         city's size the villages alone take 0.1 s to read). They are shared: nobody changes them."""
         global _LAST_READ
-        key, contents = str(Path(reference_dir).absolute()), _contents(reference_dir)
+        key, contents = str(Path(reference_dir).absolute()), reference_digest(reference_dir)
         if contents is not None and _LAST_READ is not None and _LAST_READ[:2] == (key, contents):
             return _LAST_READ[2]
         ref = cls._read(reference_dir)

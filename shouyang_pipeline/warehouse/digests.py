@@ -84,20 +84,6 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def reference_digest(reference_dir: Path) -> str | None:
-    """Every file of the reference dir, by name and content; None when one cannot be read (then
-    nothing is skipped)."""
-    h = hashlib.sha256()
-    try:
-        for path in sorted(Path(reference_dir).iterdir()):
-            if path.is_file():
-                h.update(path.name.encode("utf-8", "surrogateescape") + b"\0")
-                h.update(hashlib.sha256(path.read_bytes()).digest())
-    except OSError:
-        return None
-    return h.hexdigest()
-
-
 # ------------------------------------------------------------------ ingest: internal.ingest_inputs
 
 
