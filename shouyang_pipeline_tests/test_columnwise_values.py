@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -38,9 +38,20 @@ def _columnwise(kind: str, cells: list, unit: str, percent: set[int]) -> list:
     return [odd.get(i, v) for i, v in enumerate(values)]
 
 
+_PER_CELL: dict[tuple, object] = {}
+
+
+def _per_cell(kind: str, cell: object, unit: str, percent: bool) -> object:
+    """`parse_value` of the cell, each (kind, type, spelling, unit, format) once a session."""
+    key = (kind, type(cell), repr(cell), unit, percent)
+    if key not in _PER_CELL:
+        _PER_CELL[key] = parse_value(kind, cell, unit=unit, percent_formatted=percent)
+    return _PER_CELL[key]
+
+
 def assert_agrees(kind: str, cells: list, *, unit: str = "万元", percent: set[int] = frozenset()) -> None:
     got = _columnwise(kind, cells, unit, percent)
-    want = [parse_value(kind, c, unit=unit, percent_formatted=i in percent) for i, c in enumerate(cells)]
+    want = [_per_cell(kind, c, unit, i in percent) for i, c in enumerate(cells)]
     bad = [(i, cells[i], g, w) for i, (g, w) in enumerate(zip(got, want)) if not _same(g, w)]
     assert not bad, f"{kind}: column-wise differs from per-cell at {bad[:5]}"
 
@@ -124,6 +135,66 @@ def test_problems_keep_their_rule_and_reason():
     assert odd[3] == parse_value("money", "1e309") and odd[3].rule == "not_a_number"
     assert odd[4] == parse_value("money", "9" * 20) and odd[4].rule == "out_of_range"
     assert "100万亿元" in odd[4].reason
+
+
+# The long columns a department's file has: a spelling repeated down the column (a status, a
+# township, a date, a yes/no mark: decided once a distinct cell) or a text on every row that differs
+# from every other (a code, a name: decided at once when every one is plain).
+PLAIN = {"money": "1234.5", "integer": "12", "percent": "10.6", "date": "2023-03-15", "boolean": "是",
+         "text": "县城智慧停车场项目"}
+
+
+def _distinct_cells(kind: str) -> list[str]:
+    """280 cells of the kind, no two alike: codes, amounts, counts, percentages, dates."""
+    return {"text": [f"SY2023-{i:06d}" for i in range(280)], "money": [f"{i}.25" for i in range(280)],
+            "integer": [str(i) for i in range(280)], "percent": [f"{i / 10}%" for i in range(280)],
+            "date": [(date(2023, 1, 1) + timedelta(days=i)).isoformat() for i in range(280)],
+            "boolean": ["是", "否"] * 140}[kind]
+
+
+def _long_columns(kind: str, cell: object, rng: random.Random) -> list[list]:
+    """A tricky cell among 70 cells of one repeated spelling (or of two, with blanks between), and
+    among 280 distinct ones: at the start, within the first 256 (what a column is judged by) and after."""
+    repeated = [rng.choice(["续建", "竣工", "2023年3月", "是", "否", "12", "10.6%"]) for _ in range(70)]
+    with_blanks = [None if rng.random() < 0.4 else rng.choice(["宗艾镇", "平舒乡"]) for _ in range(70)]
+    out = []
+    for column in (repeated, with_blanks, _distinct_cells(kind)):
+        for at in (0, 65, len(column) - 1):
+            out.append(column[:at] + [cell] + column[at:])
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_long_columns_agree(kind):
+    rng = random.Random(5)
+    for cell in TRICKY:
+        for column in _long_columns(kind, cell, rng):
+            assert_agrees(kind, column)
+    # the same with number formats on some cells (they tell only how a number cell reads)
+    for cell in TRICKY[::7]:
+        for column in _long_columns(kind, cell, rng):
+            assert_agrees(kind, column, percent=set(range(0, len(column), 3)))
+
+
+def test_long_columns_are_told_by_their_distinct_cells():
+    """A long column of repeated spellings gives each cell the one value of its spelling, and the
+    blanks and problems are found where they are."""
+    levels = ["省级", "县级", None, "续 建", "\u3000县级"] * 100
+    values, odd = parse_column("text", levels)
+    assert values[:5] == ["省级", "县级", None, "续 建", "县级"] and len(values) == 500
+    assert set(odd) == set(range(2, 500, 5)) and all(v is EMPTY for v in odd.values())
+    marks = ["是", "否", None, "待定"] * 50
+    values, odd = parse_column("boolean", marks)
+    assert values[:4] == [True, False, False, None]
+    assert set(odd) == set(range(3, 200, 4)) and odd[3].rule == "not_a_boolean"
+    dates = ["2023年3月", "2023-02-30", None] * 40
+    values, odd = parse_column("date", dates)
+    assert values[0] == date(2023, 3, 1) and values[1] is None
+    assert {i for i, r in odd.items() if r is EMPTY} == set(range(2, 120, 3))
+    assert {i for i, r in odd.items() if r is not EMPTY} == set(range(1, 120, 3))
+    codes = [f"SY2023-{i:06d}" for i in range(300)] + [None, "x" * 32768]
+    values, odd = parse_column("text", codes)
+    assert values[:300] == codes[:300] and odd[300] is EMPTY and odd[301].rule == "out_of_range"
 
 
 def _fuzz_cell(rng: random.Random) -> object:

@@ -216,6 +216,7 @@ def parse_value(kind: str, raw: object, *, unit: str = "万元", percent_formatt
 # reads it: with no exponent, underscore or space possible, float() accepts the same strings as
 # _NUMBER, and no cleaning (NFKC, invisible characters, thousands separators) changes them.
 _NUMBER_CHARS = "0123456789.+-"
+_NUMBER_BYTES = _NUMBER_CHARS.encode("ascii")
 
 
 # The invisible characters (text.strip_invisible) that str.isprintable() does not rule out.
@@ -237,7 +238,8 @@ def _all_plain_text(strs: list[str]) -> bool:
     joined = "".join(strs)
     if not joined.isprintable() or (not joined.isascii() and _PRINTABLE_INVISIBLE.search(joined)):
         return False
-    if min(map(len, strs)) <= 2 or max(map(len, strs)) > TEXT_MAX_CHARS:
+    lengths = list(map(len, strs))
+    if min(lengths) <= 2 or max(lengths) > TEXT_MAX_CHARS:
         return False
     lines = "\n".join(strs)  # printable strings hold no line break: one line each
     return not (lines[0] == " " or lines[-1] == " " or " \n" in lines or "\n " in lines
@@ -267,34 +269,28 @@ def _put(values: list, at, new: list) -> None:
 
 
 def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
-    if set(map(type, cells)) <= {str, _NONE}:  # told in C: the common column of texts and blanks
-        at, strs, nones = _split_none(cells)
-        odd.update(dict.fromkeys(nones, EMPTY))
-    else:
-        strs, at = [], []
-        for i, c in enumerate(cells):
-            t = type(c)
-            if t is str:
-                strs.append(c)
-                at.append(i)
-            elif c is None:
-                odd[i] = EMPTY
-            elif t is float and c.is_integer():
-                values[i] = str(int(c))  # parse_text: a code Excel read as a number is its digits
-            else:
-                undecided.append(i)
+    if _unique_texts(cells, values, odd):
+        return
+    if (distinct := _texts_and_blanks(cells)) is not None:  # the common column of texts and blanks
+        _by_distinct("text", cells, distinct, values, odd)
+        return
+    strs, at = [], []
+    for i, c in enumerate(cells):
+        t = type(c)
+        if t is str:
+            strs.append(c)
+            at.append(i)
+        elif c is None:
+            odd[i] = EMPTY
+        elif t is float and c.is_integer():
+            values[i] = str(int(c))  # parse_text: a code Excel read as a number is its digits
+        else:
+            undecided.append(i)
     if not strs:
         return
-    if _all_plain_text(strs):
+    decided = _decided_texts(set(strs))
+    if decided is None:
         _put(values, at, strs)
-        return
-    # Some are not plain (a level 县级 is two characters, a township spaced with U+3000): each
-    # distinct spelling decided once, the plain ones as they are, the others by the per-cell parser.
-    decided = {}
-    for s in set(strs):
-        decided[s] = s if _plain_text(s) else parse_value("text", s)
-    if not any(result is EMPTY or type(result) is CellProblem for result in decided.values()):
-        _put(values, at, list(map(decided.__getitem__, strs)))
         return
     for i, s in zip(at, strs):
         result = decided[s]
@@ -302,6 +298,74 @@ def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
             odd[i] = result
         else:
             values[i] = result
+
+
+def _unique_texts(cells: list, values: list, odd: dict) -> bool:
+    """A column of texts and blanks whose texts mostly differ (names, codes) and are all plain,
+    decided at once without a set of them; False (nothing done) for any other column."""
+    head = cells[:256]
+    if len(head) < 64 or None in head or len(set(map(type, head))) != 1 or type(head[0]) is not str \
+            or len(set(head)) * 2 <= len(head):
+        return False
+    if not set(map(type, cells)) <= {str, _NONE}:
+        return False
+    nones = list(compress(range(len(cells)), map(is_, cells, repeat(None)))) if None in cells else []
+    if not _all_plain_text([c for c in cells if c is not None] if nones else cells):
+        return False
+    values[:] = cells  # every text is its own value, a blank None
+    odd.update(dict.fromkeys(nones, EMPTY))
+    return True
+
+
+def _decided_texts(texts: set[str]) -> dict[str, object] | None:
+    """What `parse_value("text", …)` makes of each distinct text; None when every one is plain
+    (itself), told at once over them joined. Otherwise the plain ones are themselves and the
+    others (a level 县级 is two characters, a township spaced with U+3000) the per-cell parser's."""
+    if not texts or _all_plain_text(list(texts)):
+        return None
+    return {s: s if _plain_text(s) else parse_value("text", s) for s in texts}
+
+
+def _by_distinct(kind: str, cells: list, distinct: set, values: list, odd: dict) -> None:
+    """A column of nothing but texts and blanks (None): each distinct cell parsed once (texts
+    first told plain at once, `_decided_texts`), then the values put in and the odd cells
+    (blanks, problems) found in one pass each over the column."""
+    if kind == "text":
+        marks: dict = {None: EMPTY} if None in distinct else {}
+        distinct.discard(None)
+        decided = _decided_texts(distinct)
+        if decided is None or all(type(r) is str and r == c for c, r in decided.items()):
+            values[:] = cells  # every text is its own value (`县级` as it is), a blank None
+            _mark(cells, marks, odd)
+            return
+        if marks:
+            decided[None] = EMPTY
+    else:
+        marks = {}
+        decided = {c: parse_value(kind, c) for c in distinct}  # a blank boolean is no (False)
+    for c, result in decided.items():
+        if result is EMPTY or type(result) is CellProblem:
+            marks[c] = result
+            decided[c] = None
+    values[:] = map(decided.__getitem__, cells)
+    _mark(cells, marks, odd)
+
+
+def _mark(cells: list, marks: dict, odd: dict) -> None:
+    """odd[i] = marks[cells[i]] for every cell that is one of `marks`' keys."""
+    if marks:
+        for i in compress(range(len(cells)), map(marks.__contains__, cells)):
+            odd[i] = marks[cells[i]]
+
+
+def _texts_and_blanks(cells: list) -> set | None:
+    """The column's distinct cells when it holds nothing but texts and blanks (a str is never equal
+    to a value of another type, so the distinct cells' types are the column's); else None."""
+    try:
+        distinct = set(cells)
+    except TypeError:  # a cell that cannot be hashed: never from a grid
+        return None
+    return distinct if set(map(type, distinct)) <= {str, _NONE} else None
 
 
 def _numbers(kind: str, cells: list, unit: str, values: list, undecided: list[int], odd: dict) -> None:
@@ -354,8 +418,10 @@ def _plain_numbers(cells: list, odd: dict) -> tuple[list[int] | range | None, li
     if not types or not (types <= {float, int} or types == {str}):
         return None, None
     at, filled, nones = _split_none(cells)
-    if types == {str} and "".join(filled).strip(_NUMBER_CHARS):
-        return None, None
+    if types == {str}:
+        joined = "".join(filled)  # of nothing but `_NUMBER_CHARS`: told by deleting them from its bytes
+        if not joined.isascii() or joined.encode("ascii").translate(None, _NUMBER_BYTES):
+            return None, None
     try:
         xs = list(map(float, filled))
     except (ValueError, OverflowError):
@@ -401,7 +467,11 @@ def parse_column(kind: str, cells: list, *, unit: str = "万元",
         _numbers(kind, cells, unit, values, undecided, odd)
     elif kind == "text":
         _texts(cells, values, undecided, odd)
-    else:  # dates, booleans (a few spellings each), percentages (a handful of cells a period)
+    elif (distinct := _texts_and_blanks(cells)) is not None and len(distinct) * 4 <= len(cells):
+        # dates, booleans, percentages written as text: a few spellings each, whatever the cells'
+        # number formats (they only tell how a number cell reads)
+        _by_distinct(kind, cells, distinct, values, odd)
+    else:  # a workbook's dates and numbers, or as many spellings as cells: one at a time
         undecided = range(len(cells))
     if undecided:
         _per_cell(kind, cells, undecided, unit, percent_formatted, values, odd)
