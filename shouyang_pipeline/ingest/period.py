@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
 from pathlib import Path
 
 import pandas as pd
@@ -175,10 +175,10 @@ def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> No
                 # whose value changes are written back.
                 column = list(map(dict.get, values, repeat(f.name)))
                 seen = {v: rule.canonical(v, reference) for v in dict.fromkeys(column)}
-                for row_values, value in zip(values, column):
-                    canonical = seen[value]
-                    if canonical is not value or value is None:
-                        row_values[f.name] = canonical
+                changed = {v: c for v, c in seen.items() if c is not v or v is None}
+                if changed:
+                    for i in compress(range(len(column)), map(changed.__contains__, column)):
+                        values[i][f.name] = changed[column[i]]
 
 
 def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference, period: str) -> None:
