@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_right
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import zip_longest
+from itertools import filterfalse, zip_longest
 
 from openpyxl.utils import get_column_letter
 
@@ -193,13 +192,13 @@ def _parse_column(rows: list[Row], cm: ColumnMap, cells: list[object], unit: str
         # the mark of mojibake looked for; only the cells of a garbled text are visited again.
         distinct = set(values)
         distinct.discard(None)
-        spelt = {v for v in distinct if not v.isascii()} if not "".join(distinct).isascii() else set()
+        spelt = set(filterfalse(str.isascii, distinct))
         if is_key:
             nfkc = {v: unicodedata.normalize("NFKC", v) for v in spelt}
             changed = {v: n for v, n in nfkc.items() if n != v}
             if changed:
                 values = [changed.get(v, v) if v is not None else None for v in values]
-            spelt = {n for n in nfkc.values() if not n.isascii()}
+            spelt = set(filterfalse(str.isascii, nfkc.values()))
         garbled = {}
         for v in _not_vouched_for(spelt):
             if (reading := garbled_reading(v)) is not None:
@@ -305,6 +304,12 @@ _UP_TO_CP1252_LINE = re.compile("^[\x00-\x09\x0b-\u2122]*$", re.MULTILINE)
 _UNCOMMON = re.compile("[^\x00-\x7f" + _common_chars() + "]")
 
 
+def _line_at(text: str, at: int) -> str:
+    """The line of `text` that holds position `at` (without its line break)."""
+    end = text.find("\n", at)
+    return text[text.rfind("\n", 0, at) + 1:end if end != -1 else len(text)]
+
+
 def _not_vouched_for(texts: set[str]) -> list[str]:
     """The texts `reads_as_written` cannot vouch for, told for all of them at once when none
     holds a line break: those holding a character `_COMMON_TEXT` does not take, found in one pass
@@ -316,11 +321,7 @@ def _not_vouched_for(texts: set[str]) -> list[str]:
     joined = "\n".join(texts)
     if joined.count("\n") != len(texts) - 1:
         return [v for v in texts if not reads_as_written(v)]
-    starts, at = [], 0
-    for text in texts:
-        starts.append(at)
-        at += len(text) + 1
-    uncommon = {texts[bisect_right(starts, m.start()) - 1] for m in _UNCOMMON.finditer(joined)}
+    uncommon = {_line_at(joined, m.start()) for m in _UNCOMMON.finditer(joined)}
     return list(uncommon.union(_UP_TO_CP1252_LINE.findall(joined)))
 
 
