@@ -234,6 +234,16 @@ def test_parse_numbers_is_the_totals_reading():
     assert all(_same(g, w) for g, w in zip(got, want))
 
 
+def test_parse_numbers_of_plain_columns():
+    """Columns of nothing but plain numbers and blanks (read at once) give what each cell gives."""
+    columns = [["1234.5", None, "-200", "0", "12.", ".5", "9" * 400], [1.0, -0.0, None, 12, 2.5],
+               [1.0, math.inf, None], [1.0, math.nan], ["1", "-"], [None, None], ["+-1", "2"], [True, 1.0]]
+    for cells in columns:
+        got = parse_numbers(cells)
+        want = [EMPTY if is_empty(c) else parse_number(c) for c in cells]
+        assert all(_same(g, w) for g, w in zip(got, want)), cells
+
+
 def test_reads_as_written_never_hides_garbled_text():
     """The quick test that lets a column of Chinese names skip `garbled_reading` says True only
     where `garbled_reading` finds nothing."""

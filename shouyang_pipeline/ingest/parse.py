@@ -6,8 +6,9 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, reduce
 from itertools import filterfalse, zip_longest
+from operator import add
 
 from openpyxl.utils import get_column_letter
 
@@ -422,7 +423,10 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
                           [row.cells[cm.index] if cm.index < len(row.cells) else None for row in pf.rows])
                 read[cm.index] = (column, parse_numbers(column))
             total, unreadable, blank_formulas = 0.0, [], []
-            for row, value, n in zip(pf.rows, *read[cm.index]):
+            numbers = read[cm.index][1]
+            if set(map(type, numbers)) == {float}:  # every cell a number: added in C, in the same order
+                total, numbers = reduce(add, numbers, 0.0), []
+            for row, value, n in zip(pf.rows, read[cm.index][0], numbers):
                 if n is EMPTY:
                     if (row.number, cm.index) in uncomputed:
                         blank_formulas.append(cell_name(row.number, cm.index))

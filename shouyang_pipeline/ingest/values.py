@@ -481,6 +481,10 @@ def parse_column(kind: str, cells: list, *, unit: str = "万元",
 def parse_numbers(cells: list) -> list:
     """`EMPTY if is_empty(c) else parse_number(c)` for every cell (the totals check), per column."""
     out: list = [EMPTY] * len(cells)
+    at, xs = _plain_numbers(cells, {})
+    if at is not None and np.isfinite(np.array(xs, dtype=np.float64)).all():
+        _put(out, at, xs)  # plain numbers and blanks, as `_numbers` reads them; an infinite float is a problem
+        return out
     for i, c in enumerate(cells):
         t = type(c)
         if c is None:
