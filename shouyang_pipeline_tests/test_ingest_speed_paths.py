@@ -214,6 +214,13 @@ def test_csv_problems_still_found_on_the_slow_path():
     swallowed = (header + 'SY-1,"造纸项目,1,2,续建\nSY-2,供热,3,4,续建\nSY-3,燃气,5,6,续建\nSY-4,道路",7,8,续建\n')
     with pytest.raises(FileRejected, match="第2行某个单元格的双引号没有在本行闭合，其后的3行都被并进了这一个单元格"):
         read_csv(swallowed.encode())
+    # only the records over several lines are looked at: one over two lines, after a plain one,
+    # among headers over two lines (a unit under each header, as the sample writes them)
+    two_lines = ('"项目编号\n",项目名称,"总投资\n（万元）",本年累计完成投资,建设状态\nSY-0,道路,1,2,续建\n'
+                 'SY-1,"造纸项目,1,2,续建\nSY-2,供热,3,4,续建",5,6,续建\nSY-3,燃气,7,8,续建\n')
+    with pytest.raises(FileRejected, match="第3行某个单元格的双引号没有在本行闭合，其后的1行都被并进了这一个单元格"):
+        read_csv(two_lines.encode())
+    assert len(read_csv(two_lines.replace("SY-2,供热,3,4,续建", "二期").encode())[0].rows) == 4
     with pytest.raises(FileRejected, match="第3行的引号没有闭合"):
         read_csv((header + 'SY-1,造纸,1,2,续建\nSY-2,"供热,3,4,续建\n').encode())
     with pytest.raises(FileRejected, match=r"第2行有一个单元格超过"):

@@ -14,7 +14,7 @@ import operator
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import count, repeat
+from itertools import compress, count, repeat
 
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
@@ -168,13 +168,17 @@ def _not_a_csv(data: bytes) -> str | None:
     return None
 
 
-def _swallowed(records: list[list[str]]) -> tuple[int, int] | None:
+def _swallowed(records: list[list[str]], first_lines: range | list[int], line_count: int) -> tuple[int, int] | None:
     """(record number, lines) of the first quoted cell that runs over lines looking like records:
-    a quote left open in one row and closed in a later one, everything between in one cell."""
+    a quote left open in one row and closed in a later one, everything between in one cell.
+    Only a record over several lines (`first_lines`: the index of each record's first line, of
+    `line_count` lines) can hold a line break in a cell: only those are looked at."""
     width = max((len(r) for r in records), default=0)
     threshold = max(_SWALLOWED_COMMAS, (width - 1) // 2)
-    for number, record in enumerate(records, start=1):
-        for cell in record:
+    ends = [*first_lines[1:], line_count]
+    over_lines = map(operator.gt, map(operator.sub, ends, first_lines), repeat(1))
+    for number in compress(range(1, len(records) + 1), over_lines):
+        for cell in records[number - 1]:
             if "\n" in cell or "\r" in cell:
                 lines = cell.splitlines()
                 if any(line.count(",") >= threshold for line in lines[1:]):
@@ -200,7 +204,7 @@ def read_csv(data: bytes) -> list[Grid]:
         )
     # A record of one line holds no line break in a cell (the last record's, at the end of the
     # file inside quotes, was refused just above): only records over several lines are looked at.
-    if len(first_lines) != len(lines) and (found := _swallowed(records)):
+    if len(first_lines) != len(lines) and (found := _swallowed(records, first_lines, len(lines))):
         number, spanned = found
         raise FileRejected(
             f"第{number}行某个单元格的双引号没有在本行闭合，其后的{spanned - 1}行都被并进了这一个单元格："
