@@ -207,7 +207,10 @@ def parse_value(kind: str, raw: object, *, unit: str = "万元", percent_formatt
 # A file's values are parsed a column at a time (`parse_column`): each column's cells are sorted
 # by what they hold, the cells whose value can be told with a handful of C-level operations over
 # the whole column (plain numbers, plain text, repeated spellings) are decided at once, and every
-# other cell goes through `parse_value`, the per-cell parser above. The result is the same, cell
+# other cell goes through `parse_value`, the per-cell parser above. A column of texts and blanks
+# is decided by its distinct cells (`_by_distinct`: a status, a township, a date or a yes/no mark
+# parsed once, then put into every cell that holds it), or, when its texts mostly differ (codes,
+# names), all at once when every one is plain (`_unique_texts`). The result is the same, cell
 # for cell, as `parse_value` on each cell (shouyang_pipeline_tests/test_columnwise_values.py):
 # the fast paths only ever accept a cell whose value `parse_value` would give the same, and say
 # nothing about the others.
