@@ -19,7 +19,7 @@ import pytest
 from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.ingest import layout, period, read, values
 from shouyang_pipeline.ingest.layout import classify_row, row_kinds
-from shouyang_pipeline.ingest.parse import _not_vouched_for, garbled_reading, reads_as_written
+from shouyang_pipeline.ingest.parse import _UNCOMMON, _lines_holding, _not_vouched_for, garbled_reading, reads_as_written
 from shouyang_pipeline.ingest.read import FileRejected, read_csv
 from shouyang_pipeline.ingest.validate import PANDERA_DTYPES, values_frame
 from shouyang_pipeline.ingest.values import EMPTY, CellProblem, parse_column, parse_value
@@ -114,6 +114,24 @@ def test_not_vouched_for_is_reads_as_written_of_each(seed):
     # common characters up to ™ and nothing beyond: not vouched for (℃ U+2103, × U+00D7); beyond it (←): vouched
     assert sorted(_not_vouched_for({"宗艾镇", "℃", "×", "←", "温度℃"})) == ["×", "℃"]
     assert garbled_reading("é¡¹ç›®") == "项目"
+
+
+def test_long_garbled_texts_are_each_searched_once_past_their_first_match():
+    """A 30,000-character mojibake 备注 holds a match at every character: after the first, the
+    search goes on from the next line, so it is asked once per garbled text, not once per match."""
+    texts = {"é" * 30000 + f"{i:06d}" for i in range(20)} | {"宗艾镇", "项目×" * 5000, "开元煤矿"}
+    assert sorted(_not_vouched_for(texts)) == sorted(v for v in texts if not reads_as_written(v))
+
+    class Counting:
+        searches = 0
+
+        def search(self, text, pos=0):
+            Counting.searches += 1
+            return _UNCOMMON.search(text, pos)
+
+    joined = "\n".join(sorted(texts))
+    assert _lines_holding(Counting(), joined) == {v for v in texts if _UNCOMMON.search(v)}
+    assert Counting.searches <= len(texts) + 1
 
 
 # ------------------------------------------------------------------ whole columns

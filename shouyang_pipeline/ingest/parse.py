@@ -305,10 +305,19 @@ _UP_TO_CP1252_LINE = re.compile("^[\x00-\x09\x0b-\u2122]*$", re.MULTILINE)
 _UNCOMMON = re.compile("[^\x00-\x7f" + _common_chars() + "]")
 
 
-def _line_at(text: str, at: int) -> str:
-    """The line of `text` that holds position `at` (without its line break)."""
-    end = text.find("\n", at)
-    return text[text.rfind("\n", 0, at) + 1:end if end != -1 else len(text)]
+def _lines_holding(pattern: re.Pattern, text: str) -> set[str]:
+    """The lines of `text` (without their line breaks) holding a match of `pattern`: after a
+    match the search goes on from the end of its line, so each line is sliced at most once."""
+    lines = set()
+    match = pattern.search(text)
+    while match is not None:
+        at = match.start()
+        end = text.find("\n", at)
+        if end == -1:
+            end = len(text)
+        lines.add(text[text.rfind("\n", 0, at) + 1:end])
+        match = pattern.search(text, end + 1)
+    return lines
 
 
 def _not_vouched_for(texts: set[str]) -> list[str]:
@@ -322,7 +331,7 @@ def _not_vouched_for(texts: set[str]) -> list[str]:
     joined = "\n".join(texts)
     if joined.count("\n") != len(texts) - 1:
         return [v for v in texts if not reads_as_written(v)]
-    uncommon = {_line_at(joined, m.start()) for m in _UNCOMMON.finditer(joined)}
+    uncommon = _lines_holding(_UNCOMMON, joined)
     return list(uncommon.union(_UP_TO_CP1252_LINE.findall(joined)))
 
 
@@ -425,16 +434,17 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
             total, unreadable, blank_formulas = 0.0, [], []
             numbers = read[cm.index][1]
             if set(map(type, numbers)) == {float}:  # every cell a number: added in C, in the same order
-                total, numbers = reduce(add, numbers, 0.0), []
-            for row, value, n in zip(pf.rows, read[cm.index][0], numbers):
-                if n is EMPTY:
-                    if (row.number, cm.index) in uncomputed:
-                        blank_formulas.append(cell_name(row.number, cm.index))
-                    continue
-                if isinstance(n, CellProblem):
-                    unreadable.append(f"{cell_name(row.number, cm.index)}“{as_written(value)}”")
-                else:
-                    total += n  # in row order, as always: the same float sum to the last bit
+                total = reduce(add, numbers, 0.0)
+            else:
+                for row, value, n in zip(pf.rows, read[cm.index][0], numbers):
+                    if n is EMPTY:
+                        if (row.number, cm.index) in uncomputed:
+                            blank_formulas.append(cell_name(row.number, cm.index))
+                        continue
+                    if isinstance(n, CellProblem):
+                        unreadable.append(f"{cell_name(row.number, cm.index)}“{as_written(value)}”")
+                    else:
+                        total += n  # in row order, as always: the same float sum to the last bit
             if abs(total - stated) > TOTALS_TOLERANCE + 1e-9:
                 mismatch = True
                 note = (f"合计行与明细不符：{display_name(cm)}合计为{_fmt(stated)}{unit}，"

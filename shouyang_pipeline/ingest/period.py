@@ -172,7 +172,8 @@ def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> No
             if rule.canonicalises:
                 # The same few spellings recur on every row: each distinct one canonicalised once
                 # (the first of equal ones, in row order, stands for them), and only the cells
-                # whose value changes are written back.
+                # whose value changes are written back, and every None (a row without the field
+                # gets it, as when every row was written).
                 column = list(map(dict.get, values, repeat(f.name)))
                 seen = {v: rule.canonical(v, reference) for v in dict.fromkeys(column)}
                 changed = {v: c for v, c in seen.items() if c is not v or v is None}

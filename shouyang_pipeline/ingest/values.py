@@ -307,13 +307,12 @@ def _unique_texts(cells: list, values: list, odd: dict) -> bool:
     """A column of texts and blanks whose texts mostly differ (names, codes) and are all plain,
     decided at once without a set of them; False (nothing done) for any other column."""
     head = cells[:256]
-    if len(head) < 64 or None in head or len(set(map(type, head))) != 1 or type(head[0]) is not str \
-            or len(set(head)) * 2 <= len(head):
+    if len(head) < 64 or set(map(type, head)) != {str} or len(set(head)) * 2 <= len(head):
         return False
     if not set(map(type, cells)) <= {str, _NONE}:
         return False
-    nones = list(compress(range(len(cells)), map(is_, cells, repeat(None)))) if None in cells else []
-    if not _all_plain_text([c for c in cells if c is not None] if nones else cells):
+    _, texts, nones = _split_none(cells)
+    if not _all_plain_text(texts):
         return False
     values[:] = cells  # every text is its own value, a blank None
     odd.update(dict.fromkeys(nones, EMPTY))
@@ -362,13 +361,11 @@ def _mark(cells: list, marks: dict, odd: dict) -> None:
 
 
 def _texts_and_blanks(cells: list) -> set | None:
-    """The column's distinct cells when it holds nothing but texts and blanks (a str is never equal
-    to a value of another type, so the distinct cells' types are the column's); else None."""
-    try:
-        distinct = set(cells)
-    except TypeError:  # a cell that cannot be hashed: never from a grid
+    """The column's distinct cells when it holds nothing but texts (plain `str`, as cells from a
+    grid are) and blanks; else None, told by the cells' types before any set of them is built."""
+    if not set(map(type, cells)) <= {str, _NONE}:
         return None
-    return distinct if set(map(type, distinct)) <= {str, _NONE} else None
+    return set(cells)
 
 
 def _numbers(kind: str, cells: list, unit: str, values: list, undecided: list[int], odd: dict) -> None:
@@ -486,7 +483,7 @@ def parse_numbers(cells: list) -> list:
     out: list = [EMPTY] * len(cells)
     at, xs = _plain_numbers(cells, {})
     if at is not None and np.isfinite(np.array(xs, dtype=np.float64)).all():
-        _put(out, at, xs)  # plain numbers and blanks, as `_numbers` reads them; an infinite float is a problem
+        _put(out, at, xs)  # every cell a blank or a plain, finite number, read as `_numbers` reads it
         return out
     for i, c in enumerate(cells):
         t = type(c)
