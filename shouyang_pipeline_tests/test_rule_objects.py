@@ -129,6 +129,13 @@ def test_a_new_rule_kind_is_one_class():
     assert [rule.name for _, _, rule in failures] == ["取值不在规定范围或名录中", "数值超出允许范围", "数值超出允许范围"]
 
 
+def test_canonicalising_gives_a_row_without_the_field_none_and_keeps_the_rest():
+    rows = [SimpleNamespace(values=v) for v in (
+        {"n": 2, "letter": "a"}, {"n": 4}, {"n": 6, "letter": "B"}, {"n": 8, "letter": 1.5}, {"n": 10, "letter": "a"})]
+    _canonicalise(MADE_UP, rows, Reference())
+    assert [r.values.get("letter", "no key") for r in rows] == ["A", None, "B", 1.5, "A"]
+
+
 def test_a_credit_codes_canonical_form_is_stdnums_compact_form():
     """The shortcut for a code already written as it should be gives what python-stdnum gives."""
     from stdnum.cn import uscc

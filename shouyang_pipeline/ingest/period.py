@@ -173,10 +173,12 @@ def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> No
                 # The same few spellings recur on every row: each distinct one canonicalised once
                 # (the first of equal ones, in row order, stands for them), and only the cells
                 # whose value changes are written back, and every None (a row without the field
-                # gets it, as when every row was written).
+                # gets it, as when every row was written). A canonical spelling equal to the
+                # cell's, of the same type (the list's own copy of a name), changes nothing.
                 column = list(map(dict.get, values, repeat(f.name)))
                 seen = {v: rule.canonical(v, reference) for v in dict.fromkeys(column)}
-                changed = {v: c for v, c in seen.items() if c is not v or v is None}
+                changed = {v: c for v, c in seen.items()
+                           if v is None or (c is not v and not (type(c) is type(v) and c == v))}
                 if changed:
                     for i in compress(range(len(column)), map(changed.__contains__, column)):
                         values[i][f.name] = changed[column[i]]
