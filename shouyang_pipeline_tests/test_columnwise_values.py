@@ -197,6 +197,15 @@ def test_long_columns_are_told_by_their_distinct_cells():
     assert values[:300] == codes[:300] and odd[300] is EMPTY and odd[301].rule == "out_of_range"
 
 
+def test_equal_spellings_share_one_value():
+    """Each spelling of a column decided by its distinct cells is one object in every row it is
+    in (the checks after hash and compare it once, and a worker's result pickles it once), also
+    when every spelling is its own value (two-character levels and statuses)."""
+    column = ["".join(["续", "建"]) if i % 2 else "".join(["省", "级"]) for i in range(600)]
+    values, _ = parse_column("text", column)
+    assert values == column and len(set(map(id, values))) == 2
+
+
 def _fuzz_cell(rng: random.Random) -> object:
     pick = rng.random()
     if pick < 0.1:

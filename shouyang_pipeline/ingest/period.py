@@ -174,10 +174,11 @@ def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> No
             if rule.canonicalises:
                 # The same few spellings recur on every row: each distinct one canonicalised once
                 # (the first of equal ones, in row order, stands for them), then every cell written
-                # back in one pass in C, a row without the field getting None. Equal cells end as
-                # one object (the list's own copy of a name), which the frames and checks after
-                # hash once and compare by identity, and a worker's result pickles once: leaving
-                # an equal cell's own object made the rules and the frames 2-5 s slower at 1000×.
+                # back in one pass in C, a row without the field getting the canonical of None
+                # (None for every rule here). Equal cells stay one object (the list's own copy of a
+                # name), which the frames and checks after hash once and compare by identity, and
+                # a worker's result pickles once: giving equal cells their own copies (tried) made
+                # the rules and the frames 2-5 s slower at 1000×.
                 column = list(map(dict.get, values, repeat(f.name)))
                 seen = {v: rule.canonical(v, reference) for v in dict.fromkeys(column)}
                 deque(map(setitem, values, repeat(f.name), map(seen.__getitem__, column)), maxlen=0)

@@ -336,8 +336,8 @@ def _by_distinct(kind: str, cells: list, distinct: set, values: list, odd: dict)
         marks: dict = {None: EMPTY} if None in distinct else {}
         distinct.discard(None)
         decided = _decided_texts(distinct)
-        if decided is None or all(type(r) is str and r == c for c, r in decided.items()):
-            values[:] = cells  # every text is its own value (`县级` as it is), a blank None
+        if decided is None:
+            values[:] = cells  # every text plain, its own value; a blank None
             _mark(cells, marks, odd)
             return
         if marks:
@@ -481,7 +481,9 @@ def parse_column(kind: str, cells: list, *, unit: str = "万元",
 def parse_numbers(cells: list) -> list:
     """`EMPTY if is_empty(c) else parse_number(c)` for every cell (the totals check), per column."""
     out: list = [EMPTY] * len(cells)
-    at, xs = _plain_numbers(cells, {})
+    types = set(map(type, cells))
+    # a workbook's floats with blanks among them are read as quickly one by one, below
+    at, xs = _plain_numbers(cells, {}) if not {float, _NONE} <= types else (None, None)
     if at is not None and np.isfinite(np.array(xs, dtype=np.float64)).all():
         _put(out, at, xs)  # every cell a blank or a plain, finite number, read as `_numbers` reads it
         return out
