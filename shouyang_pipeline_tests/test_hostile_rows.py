@@ -375,6 +375,26 @@ def test_garbled_cells_warn_and_keep_their_value(raw, run_period):
     assert "“项目{名}”" in reasons[3]
 
 
+def test_long_garbled_notes_warn_on_their_own_rows(raw, run_period):
+    """30,000-character 备注s garbled on every character (UTF-8 read as GBK), three different ones,
+    in a GBK CSV among plain rows: each is warned of at its own row and column, stored whole, and
+    every row is loaded."""
+    notes = {n: ("项目名称" * 4999 + f"-{n}").encode("utf-8").decode("gb18030") for n in (20, 40, 60)}
+    assert {len(v) for v in notes.values()} == {29997}
+    rows = [KP_HEADER + ["备注"]]
+    for i in range(1, 61):
+        rows.append(kp_row(f"XM{i:03d}") + [notes.get(i, "其中省级补助500万元")])
+    write_csv(raw / "key_projects/2023-02.csv", rows, "gb18030")
+    run = run_period("key_projects", "2023-02")
+    assert [r["status"] for r in run.log()] == ["loaded"]
+    remarks = {r["project_code"]: r["remarks"] for r in run.staging("key_projects")}
+    assert len(remarks) == 60 and remarks["XM020"] == notes[20] and remarks["XM021"] == "其中省级补助500万元"
+    column = chr(ord("A") + len(KP_HEADER))
+    got = [(w["source_cell"], w["rule"], w["value"]) for w in run.warnings()]
+    assert got == [(f"{column}{n + 1}", "garbled_text", notes[n][:1000] + "…（共29,997字，此处只记前1000字）")
+                   for n in (20, 40, 60)]  # the audit keeps the head of a long value
+    assert "3个单元格疑似乱码" in run.log()[0]["message"]
+
 # ------------------------------------------------------------------ 5. every record accounted for
 
 def _records_below_header(path: Path, encoding: str = "utf-8") -> tuple[int, int]:
