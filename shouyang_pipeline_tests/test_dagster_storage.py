@@ -77,3 +77,47 @@ def test_a_storage_that_cannot_be_opened_holds_nothing_and_the_body_runs(tmp_pat
         with storage.kept_open(instance, str(uuid.uuid4())) as held:
             ran.append(held)
     assert ran == [[]]
+
+
+def _events(instance: dg.DagsterInstance, run_id: str) -> list:
+    return [(e.dagster_event_type, e.dagster_event.asset_key if e.dagster_event else None)
+            for e in instance.all_logs(run_id) if e.dagster_event_type]
+
+
+def test_while_held_the_events_share_one_engine_per_file(tmp_path, monkeypatch):
+    """Dagster's storage makes an engine for every event it stores (and one more to ask for a
+    table); held, its events go through one engine per file, and the same events are stored."""
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+
+    made = []
+    real = sqlite_event_log.create_engine
+    monkeypatch.setattr(sqlite_event_log, "create_engine", lambda *a, **k: made.append(a) or real(*a, **k))
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        plain, held = str(uuid.uuid4()), str(uuid.uuid4())
+        assert _run(instance, plain).success
+        engines_plain = len(made)
+        made.clear()
+        with kept_open(instance, held):
+            assert _run(instance, held).success
+            assert instance.get_latest_materialization_event(dg.AssetKey("two")).run_id == held
+        engines_held = len(made)
+        storage = instance.event_log_storage
+        assert "_connect" not in vars(storage) and "has_table" not in vars(storage)  # Dagster's own again
+        assert _events(instance, held) == _events(instance, plain)
+        assert len(_events(instance, held)) >= 15
+        assert _run(instance, str(uuid.uuid4())).success  # and after it, as before
+    assert engines_plain >= 15 and engines_held <= 2, (engines_plain, engines_held)
+
+
+def test_held_inside_held_gives_dagster_s_connections_back_once_at_the_outer_end(tmp_path):
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        run_id = str(uuid.uuid4())
+        storage = instance.event_log_storage
+        with kept_open(instance, run_id):
+            outer = vars(storage)["_connect"]
+            with kept_open(instance, run_id):  # as `shouyang run` and the run's resource both do
+                assert vars(storage)["_connect"] is outer
+                assert _run(instance, run_id).success
+            assert vars(storage)["_connect"] is outer
+            assert instance.get_latest_materialization_event(dg.AssetKey("two")).run_id == run_id
+        assert "_connect" not in vars(storage)
