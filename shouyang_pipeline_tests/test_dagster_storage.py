@@ -94,13 +94,18 @@ def test_while_held_the_events_share_one_engine_per_file(tmp_path, monkeypatch):
     monkeypatch.setattr(sqlite_event_log, "create_engine", lambda *a, **k: made.append(a) or real(*a, **k))
     with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
         plain, held = str(uuid.uuid4()), str(uuid.uuid4())
+        storage = instance.event_log_storage
         assert _run(instance, plain).success
         engines_plain = len(made)
         made.clear()
         with kept_open(instance, held):
             assert _run(instance, held).success
             assert instance.get_latest_materialization_event(dg.AssetKey("two")).run_id == held
+            with storage.run_connection(held) as conn:  # in WAL mode: synced at checkpoints (NORMAL)
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
         engines_held = len(made)
+        with storage.run_connection(held) as conn:  # Dagster's own connection: SQLite's default (FULL)
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
         storage = instance.event_log_storage
         assert "_connect" not in vars(storage) and "has_table" not in vars(storage)  # Dagster's own again
         assert _events(instance, held) == _events(instance, plain)
