@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from openpyxl.utils import get_column_letter
 
-from .xlsx_limits import DAMAGED, MAX_MERGED_CELLS, XlsxRejected, inspect_xlsx
+from .xlsx_limits import DAMAGED, MAX_MERGED_CELLS, XlsxRejected, general_format_copy, inspect_xlsx
 
 
 class FileRejected(Exception):
@@ -359,6 +359,9 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
     """
     try:
         inspection = inspect_xlsx(data)
+        # a number calamine would misread as a date (-1 as 00:00:00, -1e15 as a Rust panic) is
+        # read from a copy in which its cell has no number format: the number itself
+        data = general_format_copy(data, inspection)
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         metadata = book.sheets_metadata
         sheets = [book.get_sheet_by_index(i) for i in range(len(metadata))]

@@ -98,6 +98,9 @@ class Inspection:
     # Excel computed (a file written by a program, never opened and saved in Excel): such a cell
     # reads as empty, and whoever reports on it must not take it for a blank one.
     uncomputed_formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    # worksheet part -> (start, end) in its XML of the style attribute of each cell whose number
+    # calamine would misread as a date (`misread_date_cells`); `general_format_copy` removes them
+    misread_dates: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def column_letters(n: int) -> str:
@@ -165,6 +168,7 @@ def inspect_xlsx(data: bytes) -> Inspection:
     shared = next((i for i in infos if i.filename.lower().endswith("sharedstrings.xml")), None)
     string_sizes = _shared_string_sizes(_inflate(data, shared)) if shared is not None else []
     longest = max(string_sizes, default=0)
+    styles = frozenset().union(*(date_styles(_inflate(data, i)) for i in infos if _STYLE_PART.search(i.filename)))
     text_bytes = 0
     for info in infos:
         content = _inflate(data, info)
@@ -188,6 +192,8 @@ def inspect_xlsx(data: bytes) -> Inspection:
         if extent.rows > MAX_ROWS or extent.columns > MAX_COLUMNS or extent.cells > MAX_SHEET_CELLS:
             raise XlsxRejected(_too_far(_part_name(zf, info.filename), extent))
         inspection.extents[info.filename] = extent
+        if styles and (spans := misread_date_cells(content, styles)):
+            inspection.misread_dates[info.filename] = spans
     if sum(e.cells for e in inspection.extents.values()) > MAX_BOOK_CELLS:
         for member, extent in inspection.extents.items():
             if not extent.exact:  # the quick bound of a large sheet: count its cells after all
@@ -350,6 +356,142 @@ def _part_name(zf: zipfile.ZipFile, member: str) -> str:
     if member.endswith("sharedStrings.xml"):
         return "共享字符串表（所有文字单元格的内容）"
     return f"文件中的部件{member}"
+
+
+# ------------------------------------------------------------------ numbers in a date format
+
+# calamine turns a number into a date, time or duration when its cell's style has such a number
+# format, and misreads numbers outside Excel's dates: -1 becomes 00:00:00 (the number is lost),
+# NaN 1899-12-30, a duration of 1e9 days raises OverflowError, -1e12 and below panic in Rust
+# (PanicException, with the panic text printed on stderr). Excel shows such a cell as #####: the
+# number stored is the truth. So the cells calamine would misread are found here, and
+# `general_format_copy` gives calamine a copy of the file in which those cells have no style.
+
+# Built-in number formats that are dates, times or durations: calamine's (14-22, 45-47) and the
+# East Asian ones (27-36, 50-58), which Excel shows as dates in a Chinese locale.
+DATE_FORMAT_IDS = frozenset([*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)])
+LAST_EXCEL_DATE = 2958465.99999  # 9999-12-31 23:59:59 in the 1900 date system
+_STYLE_PART = re.compile(r"(?:^|[/\\])styles\.xml$", re.I)
+_CELL_XFS = re.compile(rb"<" + _P + rb"cellXfs[\s>].*?</" + _P + rb"cellXfs\s*>", re.S)
+_XF = re.compile(rb"<" + _P + rb"xf(?=[\s/>])((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)>")
+_NUM_FMT = re.compile(rb"<" + _P + rb"numFmt(?=[\s/>])((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)>")
+# In a format code: quoted text, an escaped character (`\x`, or `_x`, a space as wide as x), a
+# `[...]` section (colour, condition, locale, or the `[h]`, `[mm]`, `[ss]` of a duration), the
+# word General and an exponent (`0.00E+00`): none of them a date part, except a duration.
+_FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|_.|\[([^\]]*)\]|General|[eE][+-]', re.S | re.I)
+_DURATION = re.compile(r"h+|m+|s+", re.I)
+# What is left of a date or time format: y, m, d, h, s, e (era year), the Chinese units, or
+# calamine's AM/PM rule (an `a` followed by `p`, `m` or `/`).
+_DATE_PART = re.compile(r"[ymdhse年月日时時分秒]|a.*[pm/]", re.I | re.S)
+
+
+def is_date_format(code: str) -> bool:
+    """Whether calamine may read a number in this custom number format as a date, time or duration
+    (a superset: calamine looks at the first section only and knows neither `e` nor 年月日)."""
+    duration = False
+
+    def literal(m: re.Match) -> str:
+        nonlocal duration
+        if m.group(1) is not None and _DURATION.fullmatch(m.group(1)):
+            duration = True
+        return "a" if m.group(0).lower() == "general" else " "  # General's `a` is one calamine sees
+
+    rest = _FORMAT_LITERAL.sub(literal, code)
+    return duration or _DATE_PART.search(rest) is not None
+
+
+def date_styles(xml: bytes) -> frozenset[int]:
+    """The cell formats of a styles part (`s` of a cell: its index among the `<xf>` of `<cellXfs>`)
+    whose number format may make calamine read a number as a date, time or duration."""
+    custom = {}
+    for m in _NUM_FMT.finditer(xml):
+        a = _attrs(m.group(1))
+        if b"numFmtId" in a and b"formatCode" in a:
+            custom[a[b"numFmtId"].strip()] = is_date_format(unescape(a[b"formatCode"].decode("utf-8", "replace")))
+    found = []
+    xfs = (xf for block in _CELL_XFS.finditer(xml) for xf in _XF.finditer(block.group(0)))
+    for index, m in enumerate(xfs):
+        ident = _attrs(m.group(1)).get(b"numFmtId", b"").strip()
+        if custom.get(ident) or (ident.isdigit() and int(ident) in DATE_FORMAT_IDS):
+            found.append(index)
+    return frozenset(found)
+
+
+# A `<v>` whose text is not plainly a number from 0 to 2,899,999.x (digits, an optional fraction):
+# a minus sign, a letter (NaN, inf, an exponent), 2,900,000 or more, a space. A regex starting with
+# a literal skips from value to value in C; the rare hit is checked in Python.
+_PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*)?<)"
+_ODD_VALUE = re.compile(rb"<v>" + _PLAIN_VALUE)
+_ODD_VALUE_PREFIXED = re.compile(rb"<" + _P + rb"v>" + _PLAIN_VALUE)
+_NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_ANY_CELL_TAG = re.compile(rb"<" + _P + rb"c(?=[\s/>])((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)>")
+_FORMULA_OR_END = re.compile(rb"</?" + _P + rb"f[\s/>]")
+
+
+def misread_date_cells(xml: bytes, styles: frozenset[int]) -> list[tuple[int, int]]:
+    """The (start, end) in a worksheet's XML of the `s="..."` attribute of each numeric cell that
+    has one of `styles` and stores a value calamine would misread as a date: not a finite number
+    from 0 to the last day of 9999 (negative, NaN, infinite, too large, or not a number)."""
+    if not styles:
+        return []
+    odd = _ODD_VALUE_PREFIXED if b":v>" in xml else _ODD_VALUE
+    spans = []
+    for m in odd.finditer(xml):
+        end = xml.find(b"<", m.end())
+        value = xml[m.end():end]
+        if _NUMBER.fullmatch(value) and 0 <= float(value) <= LAST_EXCEL_DATE:
+            continue
+        tag = _enclosing_cell(xml, m.start())
+        if tag is None:
+            continue
+        # the attributes one by one, as `_attrs` reads them (a quoted value is never looked into)
+        attrs = [(a, a.group(1), a.group(2) if a.group(2) is not None else a.group(3))
+                 for a in _ATTR.finditer(tag.group(1))]
+        if any(name == b"t" and value != b"n" for _, name, value in attrs):
+            continue  # a string, boolean, error or ISO date: never read as a number
+        for a, name, value in attrs:
+            # calamine reads an `s` that is not a number as style 0: such a one goes too
+            if (name == b"s" or name.endswith(b":s")) and (not value.isdigit() or int(value) in styles):
+                spans.append((tag.start(1) + a.start(), tag.start(1) + a.end()))
+    return spans
+
+
+def _enclosing_cell(xml: bytes, at: int) -> re.Match | None:
+    """The `<c ...>` tag of the cell whose `<v>` starts at `at`: the tag just before it, or
+    before the cell's formula."""
+    for _ in range(3):
+        at = xml.rfind(b"<", 0, at)
+        if at < 0:
+            return None
+        tag = _ANY_CELL_TAG.match(xml, at)
+        if tag is not None:
+            return tag
+        if _FORMULA_OR_END.match(xml, at) is None:
+            return None
+    return None
+
+
+def general_format_copy(data: bytes, inspection: Inspection) -> bytes:
+    """The file as calamine should read it: `data` itself, or, when some cells store a number
+    calamine would misread as a date (`Inspection.misread_dates`), a copy whose worksheets have
+    those cells' style removed, so that calamine reads them as the plain number they store."""
+    if not inspection.misread_dates:
+        return data
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for info in zf.infolist():
+            content = _inflate(data, info)
+            spans = inspection.misread_dates.get(info.filename)
+            if spans:
+                pieces, at = [], 0
+                for start, end in spans:
+                    pieces.append(content[at:start])
+                    at = end
+                pieces.append(content[at:])
+                content = b"".join(pieces)
+            z.writestr(info.filename, content)
+    return out.getvalue()
 
 
 # ------------------------------------------------------------------ a worksheet's extent
