@@ -1,0 +1,197 @@
+"""Numbers in a date, time or duration format that python-calamine would misread.
+
+calamine turns a number into a date when its cell has a date format, and mishandles the numbers
+outside Excel's dates: -1 becomes 00:00:00, NaN 1899-12-30, -1e12 panics in Rust (the panic text
+printed on stderr, the whole file rejected as damaged), a duration of 1e12 days overflows. Such
+cells are read as the number they store (xlsx_limits: misread_date_cells, general_format_copy).
+The files are real workbooks (xlsxwriter, some values then written into the sheet XML by hand).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date, datetime, time
+
+import pytest
+
+from shouyang_pipeline.ingest.read import read_xlsx
+from shouyang_pipeline.ingest.xlsx_limits import (
+    date_styles, general_format_copy, inspect_xlsx, is_date_format, misread_date_cells,
+)
+from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row
+
+SHEET1 = "xl/worksheets/sheet1.xml"
+START = KP_HEADER.index("开工时间")
+NAME = KP_HEADER.index("项目名称")
+TOTAL = KP_HEADER.index("总投资")
+
+
+def workbook(rows: list[list], formats: dict[tuple[int, int], str] | None = None) -> bytes:
+    """A one-sheet workbook (xlsxwriter, as Excel writes it: shared strings, styles): `formats`
+    gives some cells (0-based row, column) a number format; a date is written as a date."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet("Sheet1")
+    styles = {}
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            code = (formats or {}).get((r, c)) or ("yyyy-mm-dd" if isinstance(value, date) else None)
+            fmt = styles.setdefault(code, wb.add_format({"num_format": code})) if code else None
+            if isinstance(value, date):
+                ws.write_datetime(r, c, datetime(value.year, value.month, value.day), fmt)
+            elif isinstance(value, (int, float)):
+                ws.write_number(r, c, value, fmt)
+            else:
+                ws.write(r, c, value, fmt)
+    wb.close()
+    return buf.getvalue()
+
+
+def set_value(data: bytes, old: bytes, new: bytes) -> bytes:
+    """The same workbook with one stored `<v>` value replaced (what xlsxwriter will not write)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == SHEET1:
+                assert body.count(b"<v>" + old + b"</v>") == 1
+                body = body.replace(b"<v>" + old + b"</v>", b"<v>" + new + b"</v>")
+            z.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def key_projects(raw, data: bytes, name: str = "2023-02.xlsx") -> str:
+    (raw / "key_projects").mkdir(exist_ok=True)
+    (raw / "key_projects" / name).write_bytes(data)
+    return f"key_projects/{name}"
+
+
+def rows_with(*bad: tuple[str, int, object]) -> tuple[list[list], dict]:
+    """A key-projects sheet of XM001-XM004 with real start dates; each (code, column, value) puts
+    `value` in a cell of that row formatted yyyy-mm-dd."""
+    rows = [KP_HEADER] + [kp_row(f"XM00{i}", start=date(2023, 3, i)) for i in range(1, 5)]
+    formats = {}
+    for code, column, value in bad:
+        r = next(i for i, row in enumerate(rows) if row[0] == code)
+        rows[r][column] = value
+        formats[(r, column)] = "yyyy-mm-dd"
+    return rows, formats
+
+
+
+
+# ------------------------------------------------------------------ which formats are dates
+
+@pytest.mark.parametrize("code, expected", [
+    ("yyyy-mm-dd", True), ("hh:mm:ss", True), ("mm:ss.0", True), ("yyyy-mm-dd hh:mm", True),
+    ("[h]:mm:ss", True), ("[mm]", True), ("[Red][ss].00", True), ('yyyy"年"m"月"d"日"', True),
+    ("yyyy年m月d日", True), ('h"时"mm"分"', True), ("上午/下午h时mm分", True), ("ee/mm/dd", True),
+    ("[$-804]dddd", True), ('"合计："0;yyyy', True),  # a later section counts too
+    ("0.00", False), ("#,##0", False), ("0.0%", False), ("General", False), ("0.00E+00", False),
+    ("@", False), ('"年"0', False), ('0"天"', False), (r"0.00\d", False), ("[Red]0.00", False),
+    ("[$-804]0.00", False), ("[DBNum1][$-804]General", False), ("#,##0.00_);[Red](#,##0.00)", False),
+    ('#,##0.0 "万元"', False),
+])
+def test_date_and_time_formats_are_told_from_number_formats(code, expected):
+    assert is_date_format(code) is expected
+
+
+def test_the_date_styles_of_a_styles_part():
+    styles = (
+        b'<x:styleSheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:numFmts count="3"><x:numFmt numFmtId="164" formatCode="yyyy&quot;\xe5\xb9\xb4&quot;m&quot;\xe6\x9c\x88&quot;"/>'
+        b'<x:numFmt numFmtId="165" formatCode="#,##0.00&quot;\xe4\xb8\x87\xe5\x85\x83&quot;"/>'
+        b'<x:numFmt formatCode="General" numFmtId="166"/></x:numFmts>'
+        b'<x:cellStyleXfs count="2"><x:xf numFmtId="0"/><x:xf numFmtId="14"/></x:cellStyleXfs>'
+        b'<x:cellXfs count="8"><x:xf numFmtId="0" xfId="0"/><x:xf numFmtId="14" xfId="0" applyNumberFormat="1"/>'
+        b'<x:xf xfId="0" numFmtId="164"><x:alignment horizontal="center"/></x:xf><x:xf numFmtId="165"/>'
+        b'<x:xf numFmtId="31"/><x:xf numFmtId="46"/><x:xf numFmtId="166"/><x:xf/></x:cellXfs>'
+        b'<x:cellStyles count="1"><x:cellStyle name="Normal" xfId="0" builtinId="0"/></x:cellStyles></x:styleSheet>')
+    assert date_styles(styles) == {1, 2, 4, 5}
+    assert date_styles(b"") == frozenset() and date_styles(b"<styleSheet><cellXfs") == frozenset()
+
+
+# ------------------------------------------------------------------ which cells calamine would misread
+
+def stripped(body: bytes, styles=frozenset({1})) -> set[str]:
+    """The cells of a sheet whose style `misread_date_cells` removes."""
+    xml = b"<worksheet><sheetData><row r=\"1\">" + body + b"</row></sheetData></worksheet>"
+    spans = misread_date_cells(xml, styles)
+    return {re.search(rb"""\sr=["'](\w+)""", xml[xml.rfind(b"<", 0, start):xml.find(b">", start)]).group(1).decode()
+            for start, _ in spans}
+
+
+def test_the_cells_calamine_would_misread():
+    body = (b'<c r="A1" s="1"><v>-1</v></c><c r="B1" s="0"><v>-1</v></c><c r="C1" s="1" t="s"><v>3</v></c>'
+            b'<c r="D1" s="1" t="str"><v>abc</v></c><c r="E1" s="1" t="n"><v>NaN</v></c>'
+            b'<c r="F1" s="1"><f>A1-1</f><v>-2</v></c><c r="G1" s="1"><v>45000</v></c>'
+            b'<c r="H1" s="1"><v>3000000</v></c><c r="I1" s="1"><v>2958465</v></c><c r="J1" s="1"><v>1E5</v></c>'
+            b'<c r="K1" s="1"><v>1e12</v></c><c r="L1" s="1"><v>inf</v></c><c r="M1"><v>-1</v></c>'
+            b'<c r="N1" s="1" t="e"><v>#NUM!</v></c><c r="O1" s="1"><v>0.5</v></c><c r="P1" s="1"><v>2958466</v></c>')
+    assert stripped(body) == {"A1", "E1", "F1", "H1", "K1", "L1", "P1"}
+    assert stripped(body, frozenset()) == set()
+    # a namespace prefix, single quotes, the style before the address, a quoted `s` that is no attribute
+    assert stripped(b"<x:c r='A1' s='1'><x:v>-1e15</x:v></x:c><c s=\"1\" r=\"B1\"><v>-3</v></c>"
+                    b'<c r="C1" foo="s=&quot;1&quot; s=\'1\'" s="0"><v>-1</v></c>') == {"A1", "B1"}
+
+
+# ------------------------------------------------------------------ read as the number stored
+
+@pytest.mark.parametrize("code", ["yyyy-mm-dd", "hh:mm:ss", "mm:ss.0", "yyyy-mm-dd hh:mm", "[h]:mm:ss",
+                                  'yyyy"年"m"月"d"日"', 14])
+@pytest.mark.parametrize("value", [-1, -100000, -1e12, -1e15, 1e12])
+def test_a_number_outside_excel_dates_is_read_as_the_number(code, value, capfd):
+    rows = [["数值"], [value], [date(2023, 3, 15)]]
+    (grid,) = read_xlsx(workbook(rows, {(1, 0): code}))
+    assert grid.rows[1][1] == [value] and type(grid.rows[1][1][0]) is float
+    assert grid.rows[2][1][0] == date(2023, 3, 15)
+    assert capfd.readouterr().err == ""
+
+
+def test_real_dates_are_still_read_as_dates_and_the_file_is_not_copied():
+    rows = [["日期", "时间", "金额"], [date(2023, 3, 15), 0.5, -12.5], [date(9999, 12, 31), 0.75, -3]]
+    data = workbook(rows, {(1, 1): "hh:mm", (2, 1): "hh:mm"})
+    inspection = inspect_xlsx(data)
+    assert inspection.misread_dates == {} and general_format_copy(data, inspection) is data
+    (grid,) = read_xlsx(data)
+    assert [cells for _, cells in grid.rows[1:]] == [
+        [date(2023, 3, 15), time(12), -12.5], [date(9999, 12, 31), time(18), -3.0]]
+
+
+# ------------------------------------------------------------------ end to end: what the sender sees
+
+def test_a_date_cell_far_outside_excel_dates_is_a_cell_problem_and_the_file_loads(raw, run_period, capfd):
+    rows, formats = rows_with(("XM002", START, -1e15), ("XM003", NAME, -5), ("XM004", TOTAL, -5))
+    path = key_projects(raw, workbook(rows, formats))
+    run = run_period("key_projects", "2023-02")
+    assert capfd.readouterr().err == ""  # no Rust panic text on the terminal
+    log = run.log(path)
+    assert (log["status"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 3, 1)
+    assert [(r["project_code"], r["project_name"], r["start_date"]) for r in run.staging("key_projects")] == [
+        ("XM001", "测试项目", date(2023, 3, 1)), ("XM002", "测试项目", None), ("XM003", "-5", date(2023, 3, 3))]
+    (warning,) = run.warnings()
+    assert (warning["source_cell"], warning["reason"]) == (
+        "N3", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：-1000000000000000）")
+    (rejected,) = run.rejected()
+    assert (rejected["source_cell"], rejected["reason"]) == ("H5", "总投资必须大于0（当前值：-5）")
+
+
+def test_nan_in_a_date_cell_and_a_huge_duration(raw, run_period, capfd):
+    rows, formats = rows_with(("XM002", START, 123456.25), ("XM003", START, -1))
+    rows[4][KP_HEADER.index("年度计划投资")] = 1e12
+    formats[(4, KP_HEADER.index("年度计划投资"))] = "[h]:mm:ss"
+    path = key_projects(raw, set_value(workbook(rows, formats), b"123456.25", b"NaN"))
+    run = run_period("key_projects", "2023-02")
+    assert capfd.readouterr().err == ""
+    assert run.log(path)["status"] == "partial"
+    assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM002", "XM003"]
+    assert [(w["source_cell"], w["reason"]) for w in run.warnings()] == [
+        ("N3", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：nan）"),
+        ("N4", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：-1）")]
+    (rejected,) = run.rejected()
+    assert rejected["source_cell"] == "I5" and rejected["reason"].startswith("年度计划投资数值过大")
