@@ -134,6 +134,10 @@ def test_the_cells_calamine_would_misread():
             b'<c r="K1" s="1"><v>1e12</v></c><c r="L1" s="1"><v>inf</v></c><c r="M1"><v>-1</v></c>'
             b'<c r="N1" s="1" t="e"><v>#NUM!</v></c><c r="O1" s="1"><v>0.5</v></c><c r="P1" s="1"><v>2958466</v></c>')
     assert stripped(body) == {"A1", "E1", "F1", "H1", "K1", "L1", "P1"}
+    # the cells whose style is told in C (`s` last, or `s` then `t="n"` as openpyxl writes it)
+    assert stripped(b'<c r="A1" s="12"><v>-1</v></c><c r="B1" s="2"><v>-1</v></c><c r="C1" s="1" t="n"><v>-7</v></c>'
+                    b'<c r="D1" s="0" t="n"><v>-7</v></c><c r="E1" s="123"><v>-1</v></c><c r="F1" s="1" t="n"><v>45000</v></c>',
+                    frozenset({1, 12})) == {"A1", "C1"}
     assert stripped(body, frozenset()) == set()
     # a namespace prefix, single quotes, the style before the address, a quoted `s` that is no attribute
     assert stripped(b"<x:c r='A1' s='1'><x:v>-1e15</x:v></x:c><c s=\"1\" r=\"B1\"><v>-3</v></c>"

@@ -421,8 +421,24 @@ def date_styles(xml: bytes) -> frozenset[int]:
 # a minus sign, a letter (NaN, inf, an exponent), 2,900,000 or more, a space. A regex starting with
 # a literal skips from value to value in C; the rare hit is checked in Python.
 _PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*)?<)"
-_ODD_VALUE = re.compile(rb"<v>" + _PLAIN_VALUE)
 _ODD_VALUE_PREFIXED = re.compile(rb"<" + _P + rb"v>" + _PLAIN_VALUE)
+# Of those, the ones whose cell tag ends just before, as Excel, xlsxwriter and openpyxl write it,
+# are told in C as well: `<c r="F9" s="3">` or `<c r="F9" s="3" t="n">` with a style that is no
+# date, or `<c r="F9">` without a style, is passed over (a sheet of negative amounts costs no
+# Python call a cell); other forms (a formula, another order, a prefix) are looked at in Python.
+_OTHER_STYLE = b"".join(rb'(?<! s="' + rb"\d" * n + b'"' + t + rb"><v>)"
+                        for n in range(1, 6) for t in (b"", b' t="n"'))
+_NO_STYLE = b"".join(rb'(?<!<c r="' + b"[A-Za-z]" * a + rb"\d" * d + rb'"><v>)'
+                     for a in range(1, 4) for d in range(1, 8))
+
+
+@lru_cache(maxsize=16)
+def _odd_values(styles: frozenset[int]) -> re.Pattern:
+    """The `<v>` of a cell not plainly a date, as a date style of `styles` or an unknown one."""
+    if len(styles) > 64:
+        return re.compile(rb"<v>" + _PLAIN_VALUE)  # (a regex of a few hundred alternatives at most)
+    dates = b"".join(rb'(?<= s="%d"%s><v>)|' % (i, t) for i in sorted(styles) for t in (b"", b' t="n"'))
+    return re.compile(rb"<v>" + _PLAIN_VALUE + rb"(?:" + dates + _OTHER_STYLE + _NO_STYLE + rb")")
 _NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _ANY_CELL_TAG = re.compile(rb"<" + _P + rb"c(?=[\s/>])((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)>")
 _FORMULA_OR_END = re.compile(rb"</?" + _P + rb"f[\s/>]")
@@ -434,7 +450,7 @@ def misread_date_cells(xml: bytes, styles: frozenset[int]) -> list[tuple[int, in
     from 0 to the last day of 9999 (negative, NaN, infinite, too large, or not a number)."""
     if not styles:
         return []
-    odd = _ODD_VALUE_PREFIXED if b":v>" in xml else _ODD_VALUE
+    odd = _ODD_VALUE_PREFIXED if b":v>" in xml else _odd_values(styles)
     spans = []
     for m in odd.finditer(xml):
         end = xml.find(b"<", m.end())
