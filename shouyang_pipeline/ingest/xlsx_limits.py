@@ -439,6 +439,8 @@ def _odd_values(styles: frozenset[int]) -> re.Pattern:
         return re.compile(rb"<v>" + _PLAIN_VALUE)  # (a regex of a few hundred alternatives at most)
     dates = b"".join(rb'(?<= s="%d"%s><v>)|' % (i, t) for i in sorted(styles) for t in (b"", b' t="n"'))
     return re.compile(rb"<v>" + _PLAIN_VALUE + rb"(?:" + dates + _OTHER_STYLE + _NO_STYLE + rb")")
+
+
 _NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _ANY_CELL_TAG = re.compile(rb"<" + _P + rb"c(?=[\s/>])((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)>")
 _FORMULA_OR_END = re.compile(rb"</?" + _P + rb"f[\s/>]")
