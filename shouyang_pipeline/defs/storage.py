@@ -21,7 +21,7 @@ kept (a year's run stores some 1,300 events). The connections hold no transactio
 events, like the ones held open above, and are closed before them. Dagster's own
 `_connect` and `has_table` are replaced on the storage object for the while and given back
 after, so this leans on Dagster's internals as `run_files` does (dagster is pinned; re-check
-on an upgrade: tests/test_dagster_storage.py).
+on an upgrade: shouyang_pipeline_tests/test_dagster_storage.py).
 """
 
 from __future__ import annotations
