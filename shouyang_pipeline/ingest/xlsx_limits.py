@@ -462,16 +462,22 @@ def misread_date_cells(xml: bytes, styles: frozenset[int]) -> list[tuple[int, in
         tag = _enclosing_cell(xml, m.start())
         if tag is None:
             continue
-        # the attributes one by one, as `_attrs` reads them (a quoted value is never looked into)
-        attrs = [(a, a.group(1), a.group(2) if a.group(2) is not None else a.group(3))
-                 for a in _ATTR.finditer(tag.group(1))]
-        if any(name == b"t" and value != b"n" for _, name, value in attrs):
+        attrs = _cell_attrs(tag)
+        if any(name == b"t" and value != b"n" for _, _, name, value in attrs):
             continue  # a string, boolean, error or ISO date: never read as a number
-        for a, name, value in attrs:
+        for start, end, name, value in attrs:
             # calamine reads an `s` that is not a number as style 0: such a one goes too
             if (name == b"s" or name.endswith(b":s")) and (not value.isdigit() or int(value) in styles):
-                spans.append((tag.start(1) + a.start(), tag.start(1) + a.end()))
+                spans.append((start, end))
     return spans
+
+
+def _cell_attrs(tag: re.Match) -> list[tuple[int, int, bytes, bytes]]:
+    """(start, end in the XML, name, value) of each attribute of a `<c ...>` tag, as `_attrs` reads
+    them (a quoted value is never looked into)."""
+    at = tag.start(1)
+    return [(at + a.start(), at + a.end(), a.group(1), a.group(2) if a.group(2) is not None else a.group(3))
+            for a in _ATTR.finditer(tag.group(1))]
 
 
 def _enclosing_cell(xml: bytes, at: int) -> re.Match | None:
