@@ -195,7 +195,7 @@ def test_nan_in_a_date_cell_and_a_huge_duration(raw, run_period, capfd):
     assert run.log(path)["status"] == "partial"
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM002", "XM003"]
     assert [(w["source_cell"], w["reason"]) for w in run.warnings()] == [
-        ("N3", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：nan）"),
+        ("N3", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：NaN）"),
         ("N4", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：-1）")]
     (rejected,) = run.rejected()
     assert rejected["source_cell"] == "I5" and rejected["reason"].startswith("年度计划投资数值过大")

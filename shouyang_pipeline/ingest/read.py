@@ -360,7 +360,8 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
     try:
         inspection = inspect_xlsx(data)
         # a number calamine would misread as a date (-1 as 00:00:00, -1e15 as a Rust panic) is
-        # read from a copy in which its cell has no number format: the number itself
+        # read from a copy in which its cell has no number format: the number itself; a numeric
+        # cell storing no number (NaN, abc: a ValueError in openpyxl) is a text cell there
         data = general_format_copy(data, inspection)
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         metadata = book.sheets_metadata

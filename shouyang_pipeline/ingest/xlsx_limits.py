@@ -28,6 +28,7 @@ only overstate the extent, never understate it.
 from __future__ import annotations
 
 import io
+import math
 import re
 import struct
 import zlib
@@ -101,6 +102,9 @@ class Inspection:
     # worksheet part -> (start, end) in its XML of the style attribute of each cell whose number
     # calamine would misread as a date (`misread_date_cells`); `general_format_copy` removes them
     misread_dates: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # worksheet part -> (start, end, replacement) in its XML that makes each numeric cell storing
+    # no number (NaN, abc) a text cell (`text_in_number_cells`), applied by `general_format_copy`
+    text_numbers: dict[str, list[tuple[int, int, bytes]]] = field(default_factory=dict)
 
 
 def column_letters(n: int) -> str:
@@ -194,6 +198,8 @@ def inspect_xlsx(data: bytes) -> Inspection:
         inspection.extents[info.filename] = extent
         if styles and (spans := misread_date_cells(content, styles)):
             inspection.misread_dates[info.filename] = spans
+        if edits := text_in_number_cells(content):
+            inspection.text_numbers[info.filename] = edits
     if sum(e.cells for e in inspection.extents.values()) > MAX_BOOK_CELLS:
         for member, extent in inspection.extents.items():
             if not extent.exact:  # the quick bound of a large sheet: count its cells after all
@@ -495,22 +501,82 @@ def _enclosing_cell(xml: bytes, at: int) -> re.Match | None:
     return None
 
 
+# ------------------------------------------------------------------ text in a number cell
+
+# A numeric cell (no `t`, or `t="n"`) stores a number in its `<v>`. Excel never writes anything
+# else there, but programs do: NaN, inf, Infinity, 12,5, 1.2.3, abc, a space. openpyxl casts such
+# a value with int() or float() and raises ValueError, which rejects the whole file without naming
+# the cell; calamine reads NaN and inf as floats and other text as text, but fails on text in a
+# cell marked `t="n"` (a CalamineError: the whole file rejected). Such a cell is made a text cell
+# (`t="str"`, its value, style and formula kept as stored) in the copy `general_format_copy` gives
+# both readers: they read the text it stores, and the value parser names the cell. An empty value
+# (`<v></v>`, `<v/>`) is left as it is: both readers read an empty cell.
+
+# A `<v>` whose text is not plainly a finite number as Excel and the libraries write one (digits,
+# an optional minus sign, fraction and exponent of at most two digits: `-12.5`, `1.5E-3`, `1e+20`),
+# nor empty. A regex starting with a literal skips from value to value in C (the possessive
+# quantifiers spare it backtracking); the rare hit (`+5`, `1E+300`, 21 digits or more, or text)
+# is checked in Python.
+_NOT_A_PLAIN_NUMBER = rb"(?!</|-?\d{1,20}+(?:\.\d*+)?+(?:[eE][+-]?\d{1,2}+)?+<)"
+# Of those, the values of text, error and ISO-date cells whose tag ends just before, as Excel
+# writes them, are passed over in C; others (after a formula, in single quotes) are looked at in Python.
+_TEXT_VALUE = re.compile(rb"<v(?:\s[^<>]*)?>" + _NOT_A_PLAIN_NUMBER
+                         + rb'(?<! t="str"><v>)(?<! t="e"><v>)(?<! t="d"><v>)')
+# In a sheet whose tags have a namespace prefix (`<x:v>`), the slower regex that knows them
+_TEXT_VALUE_PREFIXED = re.compile(rb"<" + _P + rb"v(?:\s[^<>]*)?>" + _NOT_A_PLAIN_NUMBER)
+_PREFIXED_VALUE = re.compile(rb":v[\s>]")
+# Where the value of a formula cell of text or an error starts, as Excel writes the cell
+# (`<c r="T2" t="str"><f>IF(A2&gt;0,"是","否")</f><v>是</v>`): collected in C once a sheet has a
+# hit, so that a column of such formulas costs a set lookup a cell, not a look at its tag in Python.
+_FORMULA_TEXT = re.compile(rb't="(?:str|e)"><f(?:\s[^<>]*)?(?:/>|>[^<]*</f>)(?=<v>)')
+_TEXT_TYPE = b't="str"'
+
+
+def text_in_number_cells(xml: bytes) -> list[tuple[int, int, bytes]]:
+    """(start, end, replacement) in a worksheet's XML that makes each numeric cell whose value is
+    not a finite number (NaN, inf, abc, 12,5, a space) a text cell: its `t="n"` replaced by
+    `t="str"`, or `t="str"` added at the end of its tag. Empty values are left alone."""
+    values = _TEXT_VALUE_PREFIXED if _PREFIXED_VALUE.search(xml) is not None else _TEXT_VALUE
+    edits = []
+    formula_text = None
+    for m in values.finditer(xml):
+        if formula_text is None:
+            formula_text = {f.end() for f in _FORMULA_TEXT.finditer(xml)}
+        if m.start() in formula_text or xml[m.end() - 2:m.end()] == b"/>":
+            continue  # text computed by a formula; `<v />`: no value
+        value = xml[m.end():xml.find(b"<", m.end())]
+        if _NUMBER.fullmatch(value) and math.isfinite(float(value)):
+            continue
+        tag = _enclosing_cell(xml, m.start())
+        if tag is None:
+            continue
+        kind = next(((start, end, v) for start, end, name, v in _cell_attrs(tag) if name == b"t"), None)
+        if kind is None:
+            edits.append((tag.end(1), tag.end(1), b" " + _TEXT_TYPE))
+        elif kind[2] == b"n":
+            edits.append((kind[0], kind[1], _TEXT_TYPE))
+    return edits
+
+
 def general_format_copy(data: bytes, inspection: Inspection) -> bytes:
-    """The file as calamine should read it: `data` itself, or, when some cells store a number
-    calamine would misread as a date (`Inspection.misread_dates`), a copy whose worksheets have
-    those cells' style removed, so that calamine reads them as the plain number they store."""
-    if not inspection.misread_dates:
+    """The file as calamine and openpyxl should read it: `data` itself, or, when some cells store a
+    number calamine would misread as a date (`Inspection.misread_dates`) or a numeric cell stores no
+    number (`Inspection.text_numbers`), a copy whose worksheets have the first cells' style removed,
+    so that calamine reads them as the plain number they store, and the others made text cells, so
+    that both readers read them as the text they store."""
+    if not inspection.misread_dates and not inspection.text_numbers:
         return data
     zf = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for info in zf.infolist():
             content = _inflate(data, info)
-            spans = inspection.misread_dates.get(info.filename)
-            if spans:
+            edits = [(start, end, b"") for start, end in inspection.misread_dates.get(info.filename, ())]
+            edits += inspection.text_numbers.get(info.filename, ())
+            if edits:
                 pieces, at = [], 0
-                for start, end in spans:
-                    pieces.append(content[at:start])
+                for start, end, replacement in sorted(edits):  # (a style and a type of one tag never overlap)
+                    pieces += (content[at:start], replacement)
                     at = end
                 pieces.append(content[at:])
                 content = b"".join(pieces)
