@@ -4,6 +4,7 @@ event is stored all the same, and the last close, after the run, checkpoints and
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -84,34 +85,65 @@ def _events(instance: dg.DagsterInstance, run_id: str) -> list:
             for e in instance.all_logs(run_id) if e.dagster_event_type]
 
 
-def test_while_held_the_events_share_one_engine_per_file(tmp_path, monkeypatch):
-    """Dagster's storage makes an engine for every event it stores (and one more to ask for a
-    table); held, its events go through one engine per file, and the same events are stored."""
+def test_while_held_the_events_share_one_engine_and_connection_per_file(tmp_path, monkeypatch):
+    """Dagster's storage makes an engine and a SQLite connection for every event it stores (and
+    more to ask for a table); held, its events go through one engine and connection a file, and
+    the same events are stored."""
+    from dagster._core.storage import sql
     from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
 
-    made = []
-    real = sqlite_event_log.create_engine
-    monkeypatch.setattr(sqlite_event_log, "create_engine", lambda *a, **k: made.append(a) or real(*a, **k))
+    engines, connections = [], []
+    for module in (sql, sqlite_event_log):  # Dagster's own binding, and the one the held storage uses
+        real = module.create_engine
+        monkeypatch.setattr(module, "create_engine", lambda *a, _real=real, **k: engines.append(a) or _real(*a, **k))
+    def count(dbapi_connection, _record):  # a new SQLite connection to a file of the event storage
+        name = Path(dbapi_connection.execute("PRAGMA database_list").fetchone()[2]).name
+        if name != "runs.db" and name != "schedules.db":
+            connections.append(name)
+
+    event.listen(Pool, "connect", count)
+    try:
+        with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+            plain, held = str(uuid.uuid4()), str(uuid.uuid4())
+            storage = instance.event_log_storage
+            assert _run(instance, plain).success
+            made_plain = (len(engines), len(connections))
+            engines.clear()
+            connections.clear()
+            with kept_open(instance, held):
+                assert _run(instance, held).success
+                assert instance.get_latest_materialization_event(dg.AssetKey("two")).run_id == held
+                with storage.run_connection(held) as conn:  # in WAL mode: synced at checkpoints (NORMAL)
+                    assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+            made_held = (len(engines), len(connections))
+            with storage.run_connection(held) as conn:  # Dagster's own connection: SQLite's default (FULL)
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+            assert "_connect" not in vars(storage) and "has_table" not in vars(storage)  # Dagster's own again
+            assert _events(instance, held) == _events(instance, plain)
+            assert len(_events(instance, held)) >= 15
+            assert _run(instance, str(uuid.uuid4())).success  # and after it, as before
+    finally:
+        event.remove(Pool, "connect", count)
+    # held: an engine and a connection for the run's file and the index each, one more of each for
+    # a table question, and Dagster's own for making the run's file (`run_files`: an engine, and the
+    # connections setting the new file up); not held, some for every event
+    assert made_plain[0] >= 15 and made_plain[1] >= 15, made_plain
+    assert made_held[0] <= 4 and made_held[1] <= 8, made_held
+
+
+def test_while_held_each_event_marks_the_run_s_file_modified(tmp_path):
+    """Dagster's UI follows a running run by watching its file change; held open in WAL mode, a
+    commit writes only the `-wal` beside it, so the file is touched after each event."""
     with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
-        plain, held = str(uuid.uuid4()), str(uuid.uuid4())
-        storage = instance.event_log_storage
-        assert _run(instance, plain).success
-        engines_plain = len(made)
-        made.clear()
-        with kept_open(instance, held):
-            assert _run(instance, held).success
-            assert instance.get_latest_materialization_event(dg.AssetKey("two")).run_id == held
-            with storage.run_connection(held) as conn:  # in WAL mode: synced at checkpoints (NORMAL)
-                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
-        engines_held = len(made)
-        with storage.run_connection(held) as conn:  # Dagster's own connection: SQLite's default (FULL)
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
-        storage = instance.event_log_storage
-        assert "_connect" not in vars(storage) and "has_table" not in vars(storage)  # Dagster's own again
-        assert _events(instance, held) == _events(instance, plain)
-        assert len(_events(instance, held)) >= 15
-        assert _run(instance, str(uuid.uuid4())).success  # and after it, as before
-    assert engines_plain >= 15 and engines_held <= 2, (engines_plain, engines_held)
+        run_id = str(uuid.uuid4())
+        with kept_open(instance, run_id) as held:
+            run_file = next(p for p in held if p.name == f"{run_id}.db")
+            os.utime(run_file, ns=(0, 0))
+            assert _run(instance, run_id).success
+            assert run_file.stat().st_mtime_ns > 0
+            assert _wal(run_file).exists()  # the events went to the WAL: only the touch changed the file
 
 
 def test_held_inside_held_gives_dagster_s_connections_back_once_at_the_outer_end(tmp_path):

@@ -18,7 +18,9 @@ and those wait for the disk at SQLite's checkpoints rather than at every commit
 (`_synced_at_checkpoints`): storing 600 materialisations took 2.0 s here, 1.2 s with the
 engines kept, 0.8–0.9 s with the commits not waiting either and 0.6–0.7 s with the connections
 kept (a year's run stores some 1,300 events). The connections hold no transaction between
-events, like the ones held open above, and are closed before them. Dagster's own
+events, like the ones held open above, and are closed before them. After each event the run's
+file is touched (`_touched`): the UI follows a running run by watching that file, which in WAL
+mode with the file held open changes only at checkpoints. Dagster's own
 `_connect` and `has_table` are replaced on the storage object for the while and given back
 after, so this leans on Dagster's internals as `run_files` does (dagster is pinned; re-check
 on an upgrade: shouyang_pipeline_tests/test_dagster_storage.py).
@@ -26,6 +28,7 @@ on an upgrade: shouyang_pipeline_tests/test_dagster_storage.py).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -82,9 +85,11 @@ def kept_open(instance: dg.DagsterInstance, run_id: str) -> Iterator[list[Path]]
 def _synced_at_checkpoints(dbapi_connection, _record) -> None:
     """A connection to a file in WAL mode syncs it to disk at checkpoints, not at every commit
     (SQLite's `synchronous = NORMAL`, which it recommends for WAL mode: no corruption after a power
-    cut, only the last transactions lost). Here that is the last events of a run cut short by one,
-    which then shows as interrupted, as it would with them. A commit that waits for the disk
-    took half of an event's time here."""
+    cut or a crash of the machine, only the last transactions lost; a killed process loses
+    nothing). Here that is the last events of a run (its log, its materialisations, the index's
+    record of them) when the machine itself goes down mid-run: the runs file (`runs.db`, not
+    written through these connections) keeps SQLite's default, so it may then show a run's status
+    without its last events. A commit that waits for the disk took half of an event's time here."""
     if dbapi_connection.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
         dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
@@ -94,7 +99,7 @@ def _engines_reused(storage) -> Iterator[None]:
     """`storage` (Dagster's `SqliteEventLogStorage`) connecting through one engine per file (one
     connection a thread, kept), and remembering the tables it found, while the body runs. Anything else (another storage, one
     already reusing them: `kept_open` inside `kept_open`) is left as it is."""
-    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
     from dagster._core.storage.sql import create_engine
     from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
     from sqlalchemy import event
@@ -122,6 +127,8 @@ def _engines_reused(storage) -> Iterator[None]:
             with engine.connect() as conn:
                 with conn.begin():
                     yield conn
+            if shard != INDEX_SHARD_NAME:
+                _touched(storage.path_for_shard(shard))
 
     def has_table(name: str) -> bool:  # a table once there stays there
         if name not in tables and SqliteEventLogStorage.has_table(storage, name):
@@ -132,6 +139,18 @@ def _engines_reused(storage) -> Iterator[None]:
     try:
         yield
     finally:
-        del storage._connect, storage.has_table
-        for engine in engines.values():
-            engine.dispose()
+        with storage._db_lock:  # no event half stored on a connection closed under it
+            del storage._connect, storage.has_table
+            for engine in engines.values():
+                engine.dispose()
+
+
+def _touched(path: str) -> None:
+    """A run's events file marked modified. Dagster's UI follows a running run by watching its
+    file change (`SqliteEventLogStorageWatchdog`); in WAL mode, with the file held open, a commit
+    writes only the `-wal` beside it until a checkpoint, so the run's log would reach the UI only
+    when the run ends. Touching the file is what a direct write did."""
+    try:
+        os.utime(path)
+    except OSError:  # only the UI's promptness is at stake
+        pass
