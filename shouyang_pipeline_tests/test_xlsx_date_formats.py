@@ -10,12 +10,14 @@ The files are real workbooks (xlsxwriter, some values then written into the shee
 from __future__ import annotations
 
 import io
+import random
 import re
 import zipfile
 from datetime import date, datetime, time
 
 import pytest
 
+from shouyang_pipeline.ingest import xlsx_limits
 from shouyang_pipeline.ingest.read import read_xlsx
 from shouyang_pipeline.ingest.xlsx_limits import (
     date_styles, general_format_copy, inspect_xlsx, is_date_format, misread_date_cells,
@@ -199,3 +201,95 @@ def test_nan_in_a_date_cell_and_a_huge_duration(raw, run_period, capfd):
         ("N4", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：-1）")]
     (rejected,) = run.rejected()
     assert rejected["source_cell"] == "I5" and rejected["reason"].startswith("年度计划投资数值过大")
+
+
+# ------------------------------------------------------------------ hostile parts: no quadratic scans
+# (a lazy `.*?` or a backtracking number looked again from every opening; what each gives is the
+# same as the regex it replaced, on random parts)
+
+_P = xlsx_limits._P
+_LAZY_SHARED = re.compile(rb"<" + _P + rb"si[\s>/].*?</" + _P + rb"si>|<" + _P + rb"si\s*/>", re.S)
+_LAZY_CELL_XFS = re.compile(rb"<" + _P + rb"cellXfs[\s>].*?</" + _P + rb"cellXfs\s*>", re.S)
+_BACKTRACKING_NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_OLD_LITERAL = re.compile(r'"[^"]*"|\\.|_.|\[([^\]]*)\]|General|[eE][+-]', re.S | re.I)
+_OLD_DATE_PART = re.compile(r"[ymdhse年月日时時分秒]|a.*[pm/]", re.I | re.S)
+
+
+def _old_is_date_format(code: str) -> bool:
+    duration = False
+
+    def literal(m):
+        nonlocal duration
+        if m.group(1) is not None and xlsx_limits._DURATION.fullmatch(m.group(1)):
+            duration = True
+        return "a" if m.group(0).lower() == "general" else " "
+
+    return duration or _OLD_DATE_PART.search(_OLD_LITERAL.sub(literal, code)) is not None
+
+
+def _random_parts(pieces: list[bytes], seed: int, n: int = 400) -> list[bytes]:
+    rng = random.Random(seed)
+    return [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(n)]
+
+
+def test_shared_string_items_as_the_lazy_regex_found_them_and_each_close_looked_for_once(monkeypatch):
+    pieces = [b"<si>", b"</si>", b"<si/>", b"<si />", b'<si t="x">', b"<x:si>", b"</x:si>", b"<t>a</t>", b"b",
+              b"<sis>", b"</s>", b" "]
+    for part in _random_parts(pieces, 1):
+        assert xlsx_limits._shared_string_sizes(part) == [m.end() - m.start() for m in _LAZY_SHARED.finditer(part)]
+
+    class Counting:
+        def __init__(self, pattern):
+            self.pattern, self.calls = pattern, 0
+
+        def search(self, *args):
+            self.calls += 1
+            return self.pattern.search(*args)
+
+    closes = Counting(xlsx_limits._SHARED_CLOSE)
+    monkeypatch.setattr(xlsx_limits, "_SHARED_CLOSE", closes)
+    part = b"<si>" * 20_000 + b"<si>x</si>" + b"<si>" * 20_000
+    assert xlsx_limits._shared_string_sizes(part) == [80_010]  # as the lazy regex: the first to the close
+    assert closes.calls == 2  # not one per opening left open: none after the first that found none
+
+
+def test_cell_format_blocks_as_the_lazy_regex_found_them():
+    pieces = [b"<cellXfs>", b"</cellXfs>", b"</cellXfs >", b'<cellXfs count="2">', b"<x:cellXfs>", b"</x:cellXfs>",
+              b'<xf numFmtId="14"/>', b"<cellXfsX>", b"x"]
+    for part in _random_parts(pieces, 2):
+        assert list(xlsx_limits._cell_xfs_blocks(part)) == [m.group(0) for m in _LAZY_CELL_XFS.finditer(part)]
+    assert list(xlsx_limits._cell_xfs_blocks(b"<cellXfs>" * 100_000)) == []
+
+
+def test_numbers_and_format_codes_told_as_before():
+    for value in _random_parts([b"1", b"0", b".", b"-", b"+", b"e", b"E", b"x", b" "], 3, 2000):
+        assert bool(xlsx_limits._NUMBER.fullmatch(value)) == bool(_BACKTRACKING_NUMBER.fullmatch(value)), value
+    rng = random.Random(4)
+    alphabet = list('[]"\\_aApPmM/yYdhHsSe0#.,;@ 年Generl')
+    for _ in range(3000):
+        code = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25)))
+        assert is_date_format(code) == _old_is_date_format(code), code
+    for hostile in ("[" * 50_000, "a" * 50_000, '"' + "a" * 50_000):  # once quadratic: longer than Excel's
+        assert is_date_format(hostile)  # 255 characters, taken for a date's (a number in it read as such)
+    assert not is_date_format("0.00" + " " * 251) and is_date_format("0.00" + " " * 252)
+    assert xlsx_limits._NUMBER.fullmatch(b"1" * 50_000 + b"x") is None
+
+
+def test_a_style_with_a_leading_zero_and_a_value_with_attributes_are_looked_at():
+    # calamine reads s="01" as style 1; a <v> may carry xml:space
+    xml = (b'<sheetData><row r="1"><c r="A1" s="01"><v>-1</v></c><c r="B1" s="1"><v xml:space="preserve">'
+           b'-1e15</v></c><c r="C1" s="2"><v>-1</v></c></row></sheetData>')
+    assert [xml[a:b] for a, b in misread_date_cells(xml, frozenset({1}))] == [b's="01"', b's="1"']
+
+
+def test_only_the_styles_part_calamine_reads_gives_the_date_styles():
+    data = workbook([[-5.0, "x"]], {(0, 0): "0.00%"})
+    src = zipfile.ZipFile(io.BytesIO(data))
+    styles = src.read("xl/styles.xml")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, src.read(info))
+        # another part named styles.xml, every format a date's: not the workbook's styles
+        z.writestr("customXml/styles.xml", re.sub(rb'numFmtId="\d+"', b'numFmtId="14"', styles))
+    assert inspect_xlsx(out.getvalue()).misread_dates == {}

@@ -33,6 +33,7 @@ import re
 import struct
 import zlib
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import unescape
@@ -172,7 +173,7 @@ def inspect_xlsx(data: bytes) -> Inspection:
     shared = next((i for i in infos if i.filename.lower().endswith("sharedstrings.xml")), None)
     string_sizes = _shared_string_sizes(_inflate(data, shared)) if shared is not None else []
     longest = max(string_sizes, default=0)
-    styles = frozenset().union(*(date_styles(_inflate(data, i)) for i in infos if _STYLE_PART.search(i.filename)))
+    styles = frozenset().union(*(date_styles(_inflate(data, i)) for i in infos if i.filename == STYLES_PART))
     text_bytes = 0
     for info in infos:
         content = _inflate(data, info)
@@ -213,14 +214,32 @@ def inspect_xlsx(data: bytes) -> Inspection:
 
 
 _P = rb"(?:[A-Za-z_][\w.-]{0,20}:)?"  # an optional namespace prefix
-_SHARED_ITEM = re.compile(rb"<" + _P + rb"si[\s>/].*?</" + _P + rb"si>|<" + _P + rb"si\s*/>", re.S)
+_SHARED_OPEN = re.compile(rb"<" + _P + rb"si[\s>/]")
+_SHARED_CLOSE = re.compile(rb"</" + _P + rb"si>")
+_SHARED_EMPTY = re.compile(rb"<" + _P + rb"si\s*/>")
 _SHARED_CELL = re.compile(rb"""<""" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']s["'][^>]*>\s*<""" + _P + rb"""v>\s*(\d+)\s*<""")
 _SHARED_TYPE = re.compile(rb"""\bt\s*=\s*["']s["']""")
 
 
 def _shared_string_sizes(xml: bytes) -> list[int]:
-    """The size in bytes of each item of the shared-string table, in index order."""
-    return [m.end() - m.start() for m in _SHARED_ITEM.finditer(xml)]
+    """The size in bytes of each item of the shared-string table, in index order: from an opening
+    `<si>` to the first `</si>` after it, or an empty `<si/>`. Linear in the part's size, however
+    many items are left open (a lazy `<si>.*?</si>` looked for a close from each of them)."""
+    sizes, at, closes_left = [], 0, True
+    while (opening := _SHARED_OPEN.search(xml, at)) is not None:
+        close = _SHARED_CLOSE.search(xml, opening.end()) if closes_left else None
+        if close is not None:
+            sizes.append(close.end() - opening.start())
+            at = close.end()
+            continue
+        closes_left = False  # none after this one: none after any later one either
+        empty = _SHARED_EMPTY.match(xml, opening.start())
+        if empty is not None:
+            sizes.append(empty.end() - empty.start())
+            at = empty.end()
+        else:
+            at = opening.start() + 1
+    return sizes
 
 
 def _shared_text_bytes(sheet: bytes, sizes: list[int], longest: int) -> int:
@@ -377,23 +396,29 @@ def _part_name(zf: zipfile.ZipFile, member: str) -> str:
 # East Asian ones (27-36, 50-58), which Excel shows as dates in a Chinese locale.
 DATE_FORMAT_IDS = frozenset([*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)])
 LAST_EXCEL_DATE = 2958465.99999  # 9999-12-31 23:59:59 in the 1900 date system
-_STYLE_PART = re.compile(r"(?:^|[/\\])styles\.xml$", re.I)
-_CELL_XFS = re.compile(rb"<" + _P + rb"cellXfs[\s>].*?</" + _P + rb"cellXfs\s*>", re.S)
-_XF = re.compile(rb"<" + _P + rb"xf(?=[\s/>])((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)>")
-_NUM_FMT = re.compile(rb"<" + _P + rb"numFmt(?=[\s/>])((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)>")
+STYLES_PART = "xl/styles.xml"  # the one calamine reads (it does not follow the workbook's relationships)
+_CELL_XFS_TAG = re.compile(rb"<" + _P + rb"cellXfs[\s>]|(</" + _P + rb"cellXfs\s*>)")
+_XF = re.compile(rb"<" + _P + rb"xf(?=[\s/>])((?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*+)>")
+_NUM_FMT = re.compile(rb"<" + _P + rb"numFmt(?=[\s/>])((?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*+)>")
 # In a format code: quoted text, an escaped character (`\x`, or `_x`, a space as wide as x), a
 # `[...]` section (colour, condition, locale, or the `[h]`, `[mm]`, `[ss]` of a duration), the
 # word General and an exponent (`0.00E+00`): none of them a date part, except a duration.
 _FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|_.|\[([^\]]*)\]|General|[eE][+-]', re.S | re.I)
+# Excel keeps a format code to 255 characters; a longer one (only a hostile file's) is taken for
+# a date's, unread: a `[` left open is looked past from each of them, which is quadratic
+FORMAT_CODE_MAX = 255
 _DURATION = re.compile(r"h+|m+|s+", re.I)
 # What is left of a date or time format: y, m, d, h, s, e (era year), the Chinese units, or
 # calamine's AM/PM rule (an `a` followed by `p`, `m` or `/`).
-_DATE_PART = re.compile(r"[ymdhse年月日时時分秒]|a.*[pm/]", re.I | re.S)
+_DATE_LETTER = re.compile(r"[ymdhse年月日时時分秒]", re.I)
+_AM_PM_TAIL = re.compile(r"[pm/]", re.I)
 
 
 def is_date_format(code: str) -> bool:
     """Whether calamine may read a number in this custom number format as a date, time or duration
     (a superset: calamine looks at the first section only and knows neither `e` nor 年月日)."""
+    if len(code) > FORMAT_CODE_MAX:
+        return True
     duration = False
 
     def literal(m: re.Match) -> str:
@@ -403,7 +428,10 @@ def is_date_format(code: str) -> bool:
         return "a" if m.group(0).lower() == "general" else " "  # General's `a` is one calamine sees
 
     rest = _FORMAT_LITERAL.sub(literal, code)
-    return duration or _DATE_PART.search(rest) is not None
+    if duration or _DATE_LETTER.search(rest) is not None:
+        return True
+    first_a = rest.lower().find("a")  # calamine's AM/PM rule: an `a`, and after it a `p`, `m` or `/`
+    return first_a >= 0 and _AM_PM_TAIL.search(rest, first_a + 1) is not None
 
 
 def date_styles(xml: bytes) -> frozenset[int]:
@@ -415,7 +443,7 @@ def date_styles(xml: bytes) -> frozenset[int]:
         if b"numFmtId" in a and b"formatCode" in a:
             custom[a[b"numFmtId"].strip()] = is_date_format(unescape(a[b"formatCode"].decode("utf-8", "replace")))
     found = []
-    xfs = (xf for block in _CELL_XFS.finditer(xml) for xf in _XF.finditer(block.group(0)))
+    xfs = (xf for block in _cell_xfs_blocks(xml) for xf in _XF.finditer(block))
     for index, m in enumerate(xfs):
         ident = _attrs(m.group(1)).get(b"numFmtId", b"").strip()
         if custom.get(ident) or (ident.isdigit() and int(ident) in DATE_FORMAT_IDS):
@@ -423,16 +451,30 @@ def date_styles(xml: bytes) -> frozenset[int]:
     return frozenset(found)
 
 
+def _cell_xfs_blocks(xml: bytes) -> Iterator[bytes]:
+    """Each `<cellXfs>…</cellXfs>` of a styles part: from an opening tag to the first closing one
+    after it, in one pass (a lazy `<cellXfs>.*?</cellXfs>` looked for a close from every opening)."""
+    start = None
+    for m in _CELL_XFS_TAG.finditer(xml):
+        if m.group(1) is None:
+            start = m.start() if start is None else start
+        elif start is not None:
+            yield xml[start:m.end()]
+            start = None
+
+
 # A `<v>` whose text is not plainly a number from 0 to 2,899,999.x (digits, an optional fraction):
 # a minus sign, a letter (NaN, inf, an exponent), 2,900,000 or more, a space. A regex starting with
 # a literal skips from value to value in C; the rare hit is checked in Python.
-_PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*)?<)"
-_ODD_VALUE_PREFIXED = re.compile(rb"<" + _P + rb"v>" + _PLAIN_VALUE)
+_PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*+)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*+)?<)"
+_VALUE_TAG = rb"<v(?:\s[^<>]*)?>"  # `<v>`, or with attributes (xml:space): those go to Python below
+_ODD_VALUE_PREFIXED = re.compile(rb"<" + _P + rb"v(?:\s[^<>]*)?>" + _PLAIN_VALUE)
 # Of those, the ones whose cell tag ends just before, as Excel, xlsxwriter and openpyxl write it,
 # are told in C as well: `<c r="F9" s="3">` or `<c r="F9" s="3" t="n">` with a style that is no
 # date, or `<c r="F9">` without a style, is passed over (a sheet of negative amounts costs no
 # Python call a cell); other forms (a formula, another order, a prefix) are looked at in Python.
-_OTHER_STYLE = b"".join(rb'(?<! s="' + rb"\d" * n + b'"' + t + rb"><v>)"
+# (a style written with a leading zero, `s="01"`, is style 1 to calamine: looked at in Python)
+_OTHER_STYLE = b"".join(rb'(?<! s="' + (rb"\d" if n == 1 else rb"[1-9]" + rb"\d" * (n - 1)) + b'"' + t + rb"><v>)"
                         for n in range(1, 6) for t in (b"", b' t="n"'))
 _NO_STYLE = b"".join(rb'(?<!<c r="' + b"[A-Za-z]" * a + rb"\d" * d + rb'"><v>)'
                      for a in range(1, 4) for d in range(1, 8))
@@ -442,13 +484,13 @@ _NO_STYLE = b"".join(rb'(?<!<c r="' + b"[A-Za-z]" * a + rb"\d" * d + rb'"><v>)'
 def _odd_values(styles: frozenset[int]) -> re.Pattern:
     """The `<v>` of a cell not plainly a date, as a date style of `styles` or an unknown one."""
     if len(styles) > 64:
-        return re.compile(rb"<v>" + _PLAIN_VALUE)  # (a regex of a few hundred alternatives at most)
+        return re.compile(_VALUE_TAG + _PLAIN_VALUE)  # (a regex of a few hundred alternatives at most)
     dates = b"".join(rb'(?<= s="%d"%s><v>)|' % (i, t) for i in sorted(styles) for t in (b"", b' t="n"'))
-    return re.compile(rb"<v>" + _PLAIN_VALUE + rb"(?:" + dates + _OTHER_STYLE + _NO_STYLE + rb")")
+    return re.compile(_VALUE_TAG + _PLAIN_VALUE + rb"(?:" + dates + _OTHER_STYLE + _NO_STYLE + rb")")
 
 
-_NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_ANY_CELL_TAG = re.compile(rb"<" + _P + rb"c(?=[\s/>])((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)>")
+_NUMBER = re.compile(rb"[+-]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][+-]?\d++)?")  # possessive: no backtracking
+_ANY_CELL_TAG = re.compile(rb"<" + _P + rb"c(?=[\s/>])((?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*+)>")
 _FORMULA_OR_END = re.compile(rb"</?" + _P + rb"f[\s/>]")
 
 
