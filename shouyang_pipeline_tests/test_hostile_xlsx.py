@@ -32,7 +32,7 @@ from shouyang_pipeline.ingest.xlsx_limits import (
     MAX_COLUMNS, MAX_ROWS, XlsxRejected, inspect_xlsx, sheet_extent,
 )
 
-from shouyang_pipeline_tests.conftest import KP_HEADER, csv_bytes, kp_row
+from shouyang_pipeline_tests.conftest import KP_HEADER, csv_bytes, kp_row, patch
 
 SHEET1 = "xl/worksheets/sheet1.xml"
 TRIM = "删除表格右侧或下方多余的单元格后重新保存"
@@ -57,17 +57,6 @@ def book(sheets: dict[str, list[list]] | None = None, *, hidden: dict[str, str] 
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def patch(data: bytes, member: str, edit) -> bytes:
-    """The same archive with one part's bytes replaced by `edit(bytes)`."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            body = src.read(info)
-            z.writestr(info.filename, edit(body) if info.filename == member else body)
-    return out.getvalue()
 
 
 def add_rows(data: bytes, rows_xml: bytes, member: str = SHEET1) -> bytes:

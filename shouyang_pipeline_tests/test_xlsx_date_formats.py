@@ -22,7 +22,7 @@ from shouyang_pipeline.ingest.read import read_xlsx
 from shouyang_pipeline.ingest.xlsx_limits import (
     date_styles, general_format_copy, inspect_xlsx, is_date_format, misread_date_cells,
 )
-from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row
+from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, patch
 
 SHEET1 = "xl/worksheets/sheet1.xml"
 START = KP_HEADER.index("开工时间")
@@ -55,16 +55,11 @@ def workbook(rows: list[list], formats: dict[tuple[int, int], str] | None = None
 
 def set_value(data: bytes, old: bytes, new: bytes) -> bytes:
     """The same workbook with one stored `<v>` value replaced (what xlsxwriter will not write)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == SHEET1:
-                assert body.count(b"<v>" + old + b"</v>") == 1
-                body = body.replace(b"<v>" + old + b"</v>", b"<v>" + new + b"</v>")
-            z.writestr(info.filename, body)
-    return out.getvalue()
+    def edit(body: bytes) -> bytes:
+        assert body.count(b"<v>" + old + b"</v>") == 1
+        return body.replace(b"<v>" + old + b"</v>", b"<v>" + new + b"</v>")
+
+    return patch(data, SHEET1, edit)
 
 
 def key_projects(raw, data: bytes, name: str = "2023-02.xlsx") -> str:

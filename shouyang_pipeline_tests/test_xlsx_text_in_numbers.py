@@ -20,7 +20,7 @@ import pytest
 from shouyang_pipeline.ingest import xlsx_limits
 from shouyang_pipeline.ingest.read import read_xlsx
 from shouyang_pipeline.ingest.xlsx_limits import general_format_copy, inspect_xlsx, text_in_number_cells
-from shouyang_pipeline_tests.conftest import KP_HEADER, Formula, Pct, kp_row, write_xlsx_cached
+from shouyang_pipeline_tests.conftest import KP_HEADER, Formula, Pct, kp_row, patch, write_xlsx_cached
 from shouyang_pipeline_tests.test_xlsx_date_formats import workbook
 
 SHEET1 = "xl/worksheets/sheet1.xml"
@@ -29,18 +29,14 @@ SHEET1 = "xl/worksheets/sheet1.xml"
 def with_cells(data: bytes, cells: dict[str, bytes]) -> bytes:
     """The same workbook with some cells of its first sheet written by hand: address -> the whole
     `<c>` element (what xlsxwriter will not write)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == SHEET1:
-                for ref, element in cells.items():
-                    cell = re.compile(rb'<c r="' + ref.encode() + rb'"[^>]*?(?:/>|>.*?</c>)', re.S)
-                    body, n = cell.subn(element, body)
-                    assert n == 1, ref
-            z.writestr(info.filename, body)
-    return out.getvalue()
+    def edit(body: bytes) -> bytes:
+        for ref, element in cells.items():
+            cell = re.compile(rb'<c r="' + ref.encode() + rb'"[^>]*?(?:/>|>.*?</c>)', re.S)
+            body, n = cell.subn(element, body)
+            assert n == 1, ref
+        return body
+
+    return patch(data, SHEET1, edit)
 
 
 def sheet_xml(data: bytes) -> bytes:
