@@ -27,6 +27,7 @@ only overstate the extent, never understate it.
 
 from __future__ import annotations
 
+import heapq
 import io
 import math
 import re
@@ -34,8 +35,10 @@ import struct
 import zlib
 import zipfile
 from collections.abc import Iterator
+from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from html import unescape
 from posixpath import dirname, join, normpath
 from xml.parsers import expat
@@ -100,9 +103,10 @@ class Inspection:
     # Excel computed (a file written by a program, never opened and saved in Excel): such a cell
     # reads as empty, and whoever reports on it must not take it for a blank one.
     uncomputed_formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
-    # worksheet part -> (start, end) in its XML of the style attribute of each cell whose number
-    # calamine would misread as a date (`misread_date_cells`); `general_format_copy` removes them
-    misread_dates: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # worksheet part -> the start and end (one after the other) in its XML of the style attribute
+    # of each cell whose number calamine would misread as a date (`misread_date_cells`);
+    # `general_format_copy` removes them
+    misread_dates: dict[str, array] = field(default_factory=dict)
     # worksheet part -> (start, end, replacement) in its XML that makes each numeric cell storing
     # no number (NaN, abc) a text cell (`text_in_number_cells`), applied by `general_format_copy`
     text_numbers: dict[str, list[tuple[int, int, bytes]]] = field(default_factory=dict)
@@ -485,8 +489,9 @@ def _odd_values(styles: frozenset[int]) -> re.Pattern:
     """The `<v>` of a cell not plainly a date, as a date style of `styles` or an unknown one."""
     if len(styles) > 64:
         return re.compile(_VALUE_TAG + _PLAIN_VALUE)  # (a regex of a few hundred alternatives at most)
-    dates = b"".join(rb'(?<= s="%d"%s><v>)|' % (i, t) for i in sorted(styles) for t in (b"", b' t="n"'))
-    return re.compile(_VALUE_TAG + _PLAIN_VALUE + rb"(?:" + dates + _OTHER_STYLE + _NO_STYLE + rb")")
+    dates = b"|".join(rb'(?<= s="%d"%s><v>)' % (i, t) for i in sorted(styles) for t in (b"", b' t="n"'))
+    # group 1 (empty) is there when the cell's tag ends in a date style just before its value
+    return re.compile(_VALUE_TAG + _PLAIN_VALUE + rb"(?:(?:" + dates + rb")()|" + _OTHER_STYLE + _NO_STYLE + rb")")
 
 
 _NUMBER = re.compile(rb"[+-]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][+-]?\d++)?")  # possessive: no backtracking
@@ -494,18 +499,28 @@ _ANY_CELL_TAG = re.compile(rb"<" + _P + rb"c(?=[\s/>])((?:[^<>\"']|\"[^\"<]*\"|'
 _FORMULA_OR_END = re.compile(rb"</?" + _P + rb"f[\s/>]")
 
 
-def misread_date_cells(xml: bytes, styles: frozenset[int]) -> list[tuple[int, int]]:
-    """The (start, end) in a worksheet's XML of the `s="..."` attribute of each numeric cell that
-    has one of `styles` and stores a value calamine would misread as a date: not a finite number
-    from 0 to the last day of 9999 (negative, NaN, infinite, too large, or not a number)."""
+def misread_date_cells(xml: bytes, styles: frozenset[int]) -> array:
+    """The start and end in a worksheet's XML (one after the other, in an array of 8-byte ints:
+    a sheet may have millions) of the `s="..."` attribute of each numeric cell that has one of
+    `styles` and stores a value calamine would misread as a date: not a finite number from 0 to
+    the last day of 9999 (negative, NaN, infinite, too large, or not a number)."""
+    spans = array("q")
     if not styles:
-        return []
+        return spans
     odd = _ODD_VALUE_PREFIXED if b":v>" in xml else _odd_values(styles)
-    spans = []
     for m in odd.finditer(xml):
         end = xml.find(b"<", m.end())
         value = xml[m.end():end]
         if _NUMBER.fullmatch(value) and 0 <= float(value) <= LAST_EXCEL_DATE:
+            continue
+        if odd is not _ODD_VALUE_PREFIXED and m.lastindex == 1:
+            # its tag ends in ` s="N">` or ` s="N" t="n">` just before the value (a date style):
+            # the attribute is there, without reading the tag (a style taken off a cell of
+            # another type, should one be written so, changes nothing calamine reads)
+            close = m.start() - 1
+            if xml.endswith(b' t="n"', 0, close):
+                close -= 6
+            spans.extend((xml.rindex(b' s="', 0, close) + 1, close))
             continue
         tag = _enclosing_cell(xml, m.start())
         if tag is None:
@@ -516,7 +531,7 @@ def misread_date_cells(xml: bytes, styles: frozenset[int]) -> list[tuple[int, in
         for start, end, name, value in attrs:
             # calamine reads an `s` that is not a number as style 0: such a one goes too
             if (name == b"s" or name.endswith(b":s")) and (not value.isdigit() or int(value) in styles):
-                spans.append((start, end))
+                spans.extend((start, end))
     return spans
 
 
@@ -613,15 +628,18 @@ def general_format_copy(data: bytes, inspection: Inspection) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for info in zf.infolist():
             content = _inflate(data, info)
-            edits = [(start, end, b"") for start, end in inspection.misread_dates.get(info.filename, ())]
-            edits += inspection.text_numbers.get(info.filename, ())
-            if edits:
-                pieces, at = [], 0
-                for start, end, replacement in sorted(edits):  # (a style and a type of one tag never overlap)
-                    pieces += (content[at:start], replacement)
+            styles = inspection.misread_dates.get(info.filename, ())
+            types = inspection.text_numbers.get(info.filename, ())
+            if styles or types:
+                removed = zip(styles[0::2], styles[1::2], repeat(b""))
+                # both in the order of the XML; a style and a type of one tag never overlap
+                edited, view, at = bytearray(), memoryview(content), 0
+                for start, end, replacement in heapq.merge(removed, types):
+                    edited += view[at:start]
+                    edited += replacement
                     at = end
-                pieces.append(content[at:])
-                content = b"".join(pieces)
+                edited += view[at:]
+                content = bytes(edited)
             z.writestr(info.filename, content)
     return out.getvalue()
 
