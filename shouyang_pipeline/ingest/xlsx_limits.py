@@ -472,7 +472,9 @@ def _cell_xfs_blocks(xml: bytes) -> Iterator[bytes]:
 # a literal skips from value to value in C; the rare hit is checked in Python.
 _PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*+)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*+)?<)"
 _VALUE_TAG = rb"<v(?:\s[^<>]*)?>"  # `<v>`, or with attributes (xml:space): those go to Python below
-_ODD_VALUE_PREFIXED = re.compile(rb"<" + _P + rb"v(?:\s[^<>]*)?>" + _PLAIN_VALUE)
+_PREFIXED_VALUE_TAG = rb"<" + _P + rb"v(?:\s[^<>]*)?>"  # the same, in a sheet whose tags may have a prefix
+_PREFIXED_VALUE = re.compile(rb":v[\s>]")  # such a sheet (`<x:v>`): the slower regexes that know them
+_ODD_VALUE_PREFIXED = re.compile(_PREFIXED_VALUE_TAG + _PLAIN_VALUE)
 # Of those, the ones whose cell tag ends just before, as Excel, xlsxwriter and openpyxl write it,
 # are told in C as well: `<c r="F9" s="3">` or `<c r="F9" s="3" t="n">` with a style that is no
 # date, or `<c r="F9">` without a style, is passed over (a sheet of negative amounts costs no
@@ -507,7 +509,7 @@ def misread_date_cells(xml: bytes, styles: frozenset[int]) -> array:
     spans = array("q")
     if not styles:
         return spans
-    odd = _ODD_VALUE_PREFIXED if b":v>" in xml else _odd_values(styles)
+    odd = _ODD_VALUE_PREFIXED if _PREFIXED_VALUE.search(xml) is not None else _odd_values(styles)
     for m in odd.finditer(xml):
         end = xml.find(b"<", m.end())
         value = xml[m.end():end]
@@ -577,11 +579,8 @@ def _enclosing_cell(xml: bytes, at: int) -> re.Match | None:
 _NOT_A_PLAIN_NUMBER = rb"(?!</|-?\d{1,20}+(?:\.\d*+)?+(?:[eE][+-]?\d{1,2}+)?+<)"
 # Of those, the values of text, error and ISO-date cells whose tag ends just before, as Excel
 # writes them, are passed over in C; others (after a formula, in single quotes) are looked at in Python.
-_TEXT_VALUE = re.compile(rb"<v(?:\s[^<>]*)?>" + _NOT_A_PLAIN_NUMBER
-                         + rb'(?<! t="str"><v>)(?<! t="e"><v>)(?<! t="d"><v>)')
-# In a sheet whose tags have a namespace prefix (`<x:v>`), the slower regex that knows them
-_TEXT_VALUE_PREFIXED = re.compile(rb"<" + _P + rb"v(?:\s[^<>]*)?>" + _NOT_A_PLAIN_NUMBER)
-_PREFIXED_VALUE = re.compile(rb":v[\s>]")
+_TEXT_VALUE = re.compile(_VALUE_TAG + _NOT_A_PLAIN_NUMBER + rb'(?<! t="str"><v>)(?<! t="e"><v>)(?<! t="d"><v>)')
+_TEXT_VALUE_PREFIXED = re.compile(_PREFIXED_VALUE_TAG + _NOT_A_PLAIN_NUMBER)
 # Where the value of a formula cell of text or an error starts, as Excel writes the cell
 # (`<c r="T2" t="str"><f>IF(A2&gt;0,"是","否")</f><v>是</v>`): collected in C once a sheet has a
 # hit, so that a column of such formulas costs a set lookup a cell, not a look at its tag in Python.
