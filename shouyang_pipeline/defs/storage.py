@@ -97,8 +97,9 @@ def _synced_at_checkpoints(dbapi_connection, _record) -> None:
 @contextmanager
 def _engines_reused(storage) -> Iterator[None]:
     """`storage` (Dagster's `SqliteEventLogStorage`) connecting through one engine per file (one
-    connection a thread, kept), and remembering the tables it found, while the body runs. Anything else (another storage, one
-    already reusing them: `kept_open` inside `kept_open`) is left as it is."""
+    connection a thread, kept), and remembering the tables it found, while the body runs.
+    Anything else (another storage, one already reusing them: `kept_open` inside `kept_open`)
+    is left as it is."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
     from dagster._core.storage.sql import create_engine
     from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
