@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import zipfile
 
 import pytest
@@ -54,6 +55,80 @@ def write_both(tmp_path, rows: dict[int, list], last: int):
             wb.save(path)
         paths.append(path)
     return paths
+
+
+# Texts as a CSV's cells are: most rows of nothing else (and blanks), taken at once by a template.
+ROW_OF_TEXTS = ["项目甲", "SY2023-001", "a b", "甲{0}乙", "{1}", "%s", "a&b", "x<y", "z>w",
+                " 前", "后 ", "\u3000全角", "中\n间", "后\n", "\n前", "  ", "长" * 400, "😀"]
+
+
+def rows_of_texts(n: int, seed: int) -> dict[int, list]:
+    """Rows of texts and blanks at numbers with gaps; most rows of ordinary texts only."""
+    rng = random.Random(seed)
+    rows, number = {}, 0
+    for _ in range(n):
+        number += 1 if rng.random() < 0.85 else rng.randint(2, 4)
+        width = rng.choice([3, 3, 3, 7, rng.randint(1, 12)])
+        odd = rng.random() < 0.3
+        values = [None if rng.random() < 0.1 else rng.choice(ROW_OF_TEXTS) if odd and rng.random() < 0.3
+                  else f"文本{rng.randint(0, 99)}" for _ in range(width)]
+        if any(v is not None for v in values):
+            rows[number] = values
+    return rows
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_runs_of_plain_rows_sent_numbered_are_what_openpyxl_writes(tmp_path, seed):
+    """`NumberedRows`: a run of plain rows is one empty row in openpyxl's sheet, a row not sent is no
+    row; the rows of texts (the template) and of other values come out as openpyxl writes them."""
+    rows = rows_of_texts(600, seed)
+    rows |= {n + max(rows): v for n, v in random_rows(100, seed).items()}
+    assert all(xlsx_rows.plain(v) for values in rows.values() for v in values)
+    openpyxl_rows = {n: v for n, v in rows.items() if n % 17 == 0}  # some rows openpyxl writes itself
+    paths = []
+    for fast in (False, True):
+        wb = Workbook(write_only=True)
+        wb.create_sheet("问题清单").append(["摘要"])
+        ws = wb.create_sheet("数据")
+        path = tmp_path / f"{'fast' if fast else 'plain'}.xlsx"
+        if fast:
+            sent = xlsx_rows.NumberedRows(ws)
+            for number, values in rows.items():
+                (sent.row if number in openpyxl_rows else sent.plain)(number, values)
+            assert len(sent.rows.rows) == len(rows) - len(openpyxl_rows)
+            assert sent.rows.runs and max(last - first for first, last in sent.rows.runs.items()) > 5
+            saved = io.BytesIO()
+            wb.save(saved)
+            empty_rows = len(xlsx_rows.PLACEHOLDER.findall(zipfile.ZipFile(saved).read("xl/worksheets/sheet2.xml").decode()))
+            assert empty_rows == len(sent.rows.rows) - sum(last - first for first, last in sent.rows.runs.items())
+            xlsx_rows.splice(saved.getvalue(), path, {2: sent.rows})
+        else:
+            for number in range(1, max(rows) + 1):
+                if number in rows:
+                    ws.append(rows[number])
+                else:
+                    ws.append([])
+            wb.save(path)
+        paths.append(path)
+    a, b = members(paths[0]), members(paths[1])
+    sheet = "xl/worksheets/sheet2.xml"
+    # openpyxl's own sheet has an empty row for each number not sent; the numbered one has none
+    assert b'<row r="4"></row>' not in b[sheet]
+    assert re.sub(rb'<row r="\d+"></row>', b"", a[sheet]) == b[sheet]
+    assert [n for n in a if n != sheet and a[n] != b[n]] == []
+    ws = load_workbook(paths[1])["数据"]
+    for number, values in list(rows.items())[:80]:
+        shown = [c.value for c in ws[number]][:len(values)]
+        assert shown + [None] * (len(values) - len(shown)) == [
+            v.replace("\r", "\n") if isinstance(v, str) else v for v in values], number
+
+
+def test_numbered_rows_must_rise():
+    wb = Workbook(write_only=True)
+    sent = xlsx_rows.NumberedRows(wb.create_sheet("数据"))
+    sent.plain(3, ["甲"])
+    with pytest.raises(ValueError, match="row 3 sent after row 3"):
+        sent.row(3, ["乙"])
 
 
 def members(path):
@@ -171,13 +246,14 @@ def test_rows_taken_as_plain_are_written_as_openpyxl_writes_every_cell(tmp_path,
     receipt = _receipt_with_rows(seed)
     quick = receipts.write_receipt(receipt, tmp_path / "quick.xlsx")
     taken = []
-    real = xlsx_rows.PlainRows.__init__
+    real = receipts._write_data
 
-    def spy(self, rows):
-        taken.append(len(rows))
-        real(self, rows)
+    def spy(*args):
+        plain_rows = real(*args)
+        taken.append(len(plain_rows.rows))
+        return plain_rows
 
-    monkeypatch.setattr(xlsx_rows.PlainRows, "__init__", spy)
+    monkeypatch.setattr(receipts, "_write_data", spy)
     receipts.write_receipt(receipt, tmp_path / "again.xlsx")
     assert taken and taken[0] > 20  # the quick path is taken (rows of plain values only)
     monkeypatch.setattr(xlsx_rows, "plain", lambda value: False)  # no row plain: openpyxl writes every cell

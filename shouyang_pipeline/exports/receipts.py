@@ -563,7 +563,7 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
         sample = WriteOnlyCell(ws)
         sample.fill = fill
         fills[action] = sample._style
-    plain_rows: dict[int, list] = {}
+    sent = xlsx_rows.NumberedRows(ws)
     # Rows with a cell a merge covers or a percentage: every cell goes through `_data_cell`.
     special = {r for r, _ in anchor} | {r for r, _ in data.percent_cells}
     lead = [None] * (data.first_column - 1)
@@ -573,14 +573,12 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
         row_notes = commented_rows.get(number, {})
         if not row_marks and not row_notes and number not in special:
             if _plain_texts(cells):  # the common row of a CSV, told at once
-                plain_rows[number] = lead + list(cells)
-                ws.append([])
+                sent.plain(number, lead + list(cells))
                 continue
             # what `_data_cell` leaves bare for a text, a number or a flag; anything else is not plain
             values = [_text(v) if type(v) is str else v for v in cells]
             if any(v is not None for v in values) and all(map(xlsx_rows.plain, values)):
-                plain_rows[number] = lead + values  # written by xlsx_rows once the workbook is saved
-                ws.append([])
+                sent.plain(number, lead + values)  # written by xlsx_rows once the workbook is saved
                 continue
         out: list = [None] * max(data.first_column - 1 + len(cells), *row_marks, *row_notes, 0)
         for j, value in enumerate(cells):
@@ -588,8 +586,7 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
             if value is not None and (number, column) not in anchor:
                 out[column - 1] = _data_cell(ws, value, (number, column) in data.percent_cells)
         if not row_marks and not row_notes and any(v is not None for v in out) and all(map(xlsx_rows.plain, out)):
-            plain_rows[number] = out  # written by xlsx_rows once the workbook is saved
-            ws.append([])
+            sent.plain(number, out)  # written by xlsx_rows once the workbook is saved
             continue
         for column in set(row_marks) | set(row_notes):
             cell = out[column - 1]
@@ -606,8 +603,8 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
                 comment.width = 320
                 comment.height = min(600, 40 + 18 * sum(1 + _display_width(n) // 34 for n in notes))
                 cell.comment = comment
-        ws.append(out)
-    return xlsx_rows.PlainRows(plain_rows)
+        sent.row(number, out)
+    return sent.rows
 
 
 def _styled(ws, value) -> Cell:

@@ -19,8 +19,9 @@ level 1).
 - `QueriedRows`, the same rows for a table's rows left in DuckDB (the analysts' workbook's large
   sheets): DuckDB puts each row's cells together, fetched a chunk at a time, for the rows whose
   cells are plain string work (`can_query`); the others are fetched and written by `RowsXml`.
-- `PlainRows`, for the receipts (openpyxl, write-only mode, each of these rows appended empty):
-  rows of plain values as openpyxl writes them.
+- `PlainRows`, for the receipts (openpyxl, write-only mode, a run of these rows one empty row
+  there, sent by `NumberedRows`): rows of plain values as openpyxl writes them, a row of texts
+  and blanks (a CSV's) put together from a template of its cells.
 
 Both are checked byte for byte against the library's own rows in the tests. One difference
 remains in the workbook: xlsxwriter numbers a column's format when the first cell with it is
@@ -42,6 +43,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain, compress, repeat
+from operator import is_not
 from pathlib import Path
 
 from openpyxl.cell.cell import ERROR_CODES
@@ -371,26 +374,32 @@ PLACEHOLDER = re.compile(r'<row r="(\d+)"></row>')
 
 @dataclass
 class PlainRows:
-    """Rows of plain values in a sheet openpyxl wrote (in write-only mode), each appended there as
-    an empty row: `rows` maps a sheet row number (from 1) to its values from column A, each None
+    """Rows of plain values in a sheet openpyxl wrote (in write-only mode) with an empty row in
+    their place: `rows` maps a sheet row number (from 1) to its values from column A, each None
     (no cell), a text (not empty, not a formula or error code, legal in XML, at most 32,767
-    characters), an int, a finite float or a bool. They are written as openpyxl writes them
-    (checked byte for byte in the tests): a text inline, `xml:space="preserve"` when it has
-    whitespace at either end but is not all whitespace; a number `%.16g` of type n; a bool 1 or 0."""
+    characters), an int, a finite float or a bool; `runs` maps the first row of a run of them
+    written as one empty row to the run's last row (`NumberedRows` writes a run so), and a row in
+    neither stands for itself. They are written as openpyxl writes them (checked byte for byte in
+    the tests): a text inline, `xml:space="preserve"` when it has whitespace at either end but is
+    not all whitespace; a number `%.16g` of type n; a bool 1 or 0."""
 
     rows: dict[int, Sequence]
+    runs: dict[int, int] = field(default_factory=dict)
 
     def sheet(self, xml: str, name: str) -> Iterator[str]:
-        """`xml` with each of its empty rows numbered in `rows` replaced by that row."""
-        rows, done, at, out = self.rows, 0, 0, []
+        """`xml` with each of its empty rows numbered in `rows` replaced by that row (by its run)."""
+        rows, runs, done, at, out = self.rows, self.runs, 0, 0, []
         letters = [xl_col_to_name(j) for j in range(max(map(len, rows.values()), default=0))]
+        templates: dict[tuple | int, list[str]] = {}
         for m in PLACEHOLDER.finditer(xml):
-            values = rows.get(int(m.group(1)))
-            if values is None:
+            first = int(m.group(1))
+            if first not in rows:
                 continue
             out.append(xml[at:m.start()])
-            out.append(_plain_row(m.group(1), values, letters))
-            at, done = m.end(), done + 1
+            for number in range(first, runs.get(first, first) + 1):
+                out.append(_plain_row(number, rows[number], letters, templates))
+            at = m.end()
+            done += runs.get(first, first) - first + 1
             if len(out) >= 2 * _ROWS_PER_CHUNK:
                 yield "".join(out)
                 out = []
@@ -400,7 +409,76 @@ class PlainRows:
         yield "".join(out)
 
 
-def _plain_row(number: str, values: Sequence, letters: list[str]) -> str:
+class NumberedRows:
+    """The rows of a write-only openpyxl sheet sent with their numbers, so that a run of plain rows
+    (`PlainRows`) costs openpyxl one empty row, not one a row (a receipt of a 110,000-row file
+    spent a quarter of its time on them): `row(number, values)` is a row openpyxl writes,
+    `plain(number, values)` one left to `PlainRows`; numbers must rise, and a number not sent is
+    no row at all. The stream is openpyxl's own (`WriteOnlyWorksheet._write_rows`, openpyxl 3.1.5,
+    pinned) but for the number; the sheet closes it when the workbook is saved."""
+
+    def __init__(self, ws):
+        self.rows = PlainRows({})
+        self._ws = ws
+        self._stream = self._write(ws)
+        next(self._stream)
+        ws._rows = self._stream  # what `WriteOnlyWorksheet.close` ends
+        self._run: int | None = None  # the first row of the run being written, while it lasts
+        self._last = 0
+
+    @staticmethod
+    def _write(ws):
+        ws._get_writer()
+        xf = ws._writer.xf.send(True)
+        with xf.element("sheetData"):
+            try:
+                while True:
+                    number, values = (yield)
+                    ws._writer.write_row(xf, ws._values_to_row(values, number), number)
+            except GeneratorExit:
+                pass
+        ws._writer.xf.send(None)
+
+    def row(self, number: int, values: Sequence) -> None:
+        self._next(number)
+        self._run = None
+        self._stream.send((number, values))
+
+    def plain(self, number: int, values: Sequence) -> None:
+        self._next(number)
+        self.rows.rows[number] = values
+        if self._run is not None and number == self._last:  # (`_next` has moved `_last` on)
+            self.rows.runs[self._run] = number
+            return
+        self._run = number
+        self._stream.send((number, ()))
+
+    def _next(self, number: int) -> None:
+        if number <= self._last:
+            raise ValueError(f"row {number} sent after row {self._last}")
+        if number != self._last + 1:
+            self._run = None  # a gap ends a run
+        self._last = number
+
+
+def _plain_row(number: int, values: Sequence, letters: list[str], templates: dict[tuple | int, list[str]]) -> str:
+    """The `<row>` of `values`. A row of texts and blanks, no text empty, holding nothing to
+    escape and no whitespace at a text's end (a CSV's common row), is put together at once from
+    a template kept in `templates` by where its blanks are (`_text_row_template`)."""
+    if type(values) is list and set(map(type, values)) <= _STR_NONE and "" not in values:
+        texts = list(filter(None, values)) if None in values else values
+        joined = "\x00".join(texts)
+        if not ("&" in joined or "<" in joined or ">" in joined or _ROW_MARK in joined) and (
+                not joined or joined.split() == [joined]  # no whitespace at all
+                or not (joined[0].isspace() or joined[-1].isspace() or _SPACE_AT_AN_END.search(joined))):
+            filled = tuple(map(is_not, values, repeat(None))) if texts is not values else len(values)
+            pieces = templates.get(filled)
+            if pieces is None:
+                pieces = templates[filled] = _text_row_template(
+                    list(compress(letters, filled)) if texts is not values else letters[:len(values)])
+            row = str(number)
+            body = "".join(chain.from_iterable(zip(pieces, texts))) + pieces[-1]
+            return f'<row r="{row}">{body.replace(_ROW_MARK, row)}</row>'
     parts = []
     for j, v in enumerate(values):
         if v is None:
@@ -417,6 +495,18 @@ def _plain_row(number: str, values: Sequence, letters: list[str]) -> str:
         else:
             parts.append(f'{ref} t="n"><v>{"%.16g" % v}</v></c>')
     return f'<row r="{number}">{"".join(parts)}</row>'
+
+
+_STR_NONE = {str, type(None)}
+_SPACE_AT_AN_END = re.compile(r"\x00\s|\s\x00")  # of a text in texts joined by NUL (one of its own NULs: the long way)
+_ROW_MARK = "\x01"  # the row number's place in a template; never in a text it takes
+
+
+def _text_row_template(letters: list[str]) -> list[str]:
+    """The pieces of a row of inline texts in columns `letters`, the texts to go between them,
+    `_ROW_MARK` where the row number goes."""
+    cells = "".join(f'<c r="{letter}{_ROW_MARK}" t="inlineStr"><is><t>\x02</t></is></c>' for letter in letters)
+    return cells.split("\x02")
 
 
 def text_to_openpyxl(value: str) -> bool:
