@@ -20,7 +20,8 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from openpyxl.utils import get_column_letter
 
-from .xlsx_limits import DAMAGED, MAX_MERGED_CELLS, XlsxRejected, general_format_copy, inspect_xlsx
+from .xlsx_limits import (DAMAGED, MAX_MERGED_CELLS, XlsxRejected, general_format_copy, inspect_xlsx,
+                          unreadable_cells_copy)
 
 
 class FileRejected(Exception):
@@ -356,24 +357,13 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
 
     Number formats and error values are not in calamine's reach: openpyxl streams the file once
     more when they matter, for datasets with percent columns or files that store an error value.
+
+    A file the readers fail on is read once more from a copy in which the cells whose type they
+    cannot read are text (`xlsx_limits.unreadable_cells_copy`: a `#SPILL!`, a boolean of `abc`);
+    only when that fails too, or there are none, is it rejected as damaged.
     """
     try:
-        inspection = inspect_xlsx(data)
-        # a number calamine would misread as a date (-1 as 00:00:00, -1e15 as a Rust panic) is
-        # read from a copy in which its cell has no number format: the number itself; a numeric
-        # cell storing no number (NaN, abc: a ValueError in openpyxl) is a text cell there
-        data = general_format_copy(data, inspection)
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        metadata = book.sheets_metadata
-        sheets = [book.get_sheet_by_index(i) for i in range(len(metadata))]
-        extras: dict[str, tuple[set, dict]] = {}
-        if percent_formats or inspection.has_error_cells:
-            bounds = {s.name: (s.end[0] + 1, s.end[1] + 1) for s in sheets if s.end is not None}
-            extras = _openpyxl_extras(data, bounds, percent=percent_formats, errors=inspection.has_error_cells)
-        return [_sheet_grid(sheet, *extras.get(sheet.name, (set(), {})),
-                            hidden=meta.visible != SheetVisibleEnum.Visible,
-                            uncomputed=inspection.uncomputed_formulas.get(sheet.name))
-                for sheet, meta in zip(sheets, metadata)]
+        return _read_xlsx(data, percent_formats)
     except FileRejected:
         raise
     except XlsxRejected as exc:
@@ -382,7 +372,39 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
         raise
     except BaseException as exc:  # noqa: BLE001 - the readers raise many types for a damaged file,
         # MemoryError and RecursionError included, and a Rust panic arrives as a BaseException
-        raise FileRejected(DAMAGED.format(type(exc).__name__)) from exc
+        failure = exc
+    try:
+        repaired = unreadable_cells_copy(data)
+        if repaired is not None:
+            return _read_xlsx(repaired, percent_formats)
+    except FileRejected:
+        raise
+    except XlsxRejected as exc:
+        raise FileRejected(str(exc)) from exc
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # noqa: BLE001 - as above: the first failure is the one said
+        pass
+    raise FileRejected(DAMAGED.format(type(failure).__name__)) from failure
+
+
+def _read_xlsx(data: bytes, percent_formats: bool) -> list[Grid]:
+    inspection = inspect_xlsx(data)
+    # a number calamine would misread as a date (-1 as 00:00:00, -1e15 as a Rust panic) is
+    # read from a copy in which its cell has no number format: the number itself; a numeric
+    # cell storing no number (NaN, abc: a ValueError in openpyxl) is a text cell there
+    data = general_format_copy(data, inspection)
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    metadata = book.sheets_metadata
+    sheets = [book.get_sheet_by_index(i) for i in range(len(metadata))]
+    extras: dict[str, tuple[set, dict]] = {}
+    if percent_formats or inspection.has_error_cells:
+        bounds = {s.name: (s.end[0] + 1, s.end[1] + 1) for s in sheets if s.end is not None}
+        extras = _openpyxl_extras(data, bounds, percent=percent_formats, errors=inspection.has_error_cells)
+    return [_sheet_grid(sheet, *extras.get(sheet.name, (set(), {})),
+                        hidden=meta.visible != SheetVisibleEnum.Visible,
+                        uncomputed=inspection.uncomputed_formulas.get(sheet.name))
+            for sheet, meta in zip(sheets, metadata)]
 
 
 def read_grids(data: bytes, suffix: str, *, percent_formats: bool = True) -> list[Grid]:

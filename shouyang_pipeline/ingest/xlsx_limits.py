@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
+from itertools import chain, pairwise, repeat
 from html import unescape
 from posixpath import dirname, join, normpath
 from xml.parsers import expat
@@ -532,7 +532,7 @@ def misread_date_cells(xml: bytes, styles: frozenset[int]) -> array:
             continue  # a string, boolean, error or ISO date: never read as a number
         for start, end, name, value in attrs:
             # calamine reads an `s` that is not a number as style 0: such a one goes too
-            if (name == b"s" or name.endswith(b":s")) and (not value.isdigit() or int(value) in styles):
+            if (name == b"s" or name.endswith(b":s")) and (not value.isdigit() or len(value) > 9 or int(value) in styles):
                 spans.extend((start, end))
     return spans
 
@@ -604,8 +604,8 @@ def text_in_number_cells(xml: bytes) -> list[tuple[int, int, bytes]]:
         if _NUMBER.fullmatch(value) and math.isfinite(float(value)):
             continue
         tag = _enclosing_cell(xml, m.start())
-        if tag is None:
-            continue
+        if tag is None or tag.group(1).endswith(b"/"):
+            continue  # (`<c r="H2"/><v>abc</v>`: that value is no cell's, and both readers pass it over)
         kind = next(((start, end, v) for start, end, name, v in _cell_attrs(tag) if name == b"t"), None)
         if kind is None:
             edits.append((tag.end(1), tag.end(1), b" " + _TEXT_TYPE))
@@ -820,3 +820,96 @@ def _parsed_extent(xml: bytes) -> Extent:
     except expat.ExpatError as exc:
         raise XlsxRejected(DAMAGED.format(f"工作表XML格式错误：{exc}")) from exc
     return Extent(rows=rows, columns=columns, bottom=bottom or None, right=right or None)
+
+
+# ------------------------------------------------------------------ cells no reader can read
+
+# A cell whose type the readers cannot read makes them fail on the whole file: a boolean storing
+# neither 0 nor 1 (`t="b"` of `abc`), an error value calamine does not know (Excel 365's `#SPILL!`
+# and `#CALC!`, which a formula gives), an ISO date that is none (openpyxl), a type that does not
+# exist (`t="zz"`), a style index that is not one (`s="abc"`, `s="999"`: openpyxl). Such a file is
+# read a second time, from `unreadable_cells_copy`: those cells are text cells there (the text
+# they store, which the value parser then judges and names by row and column) and such a style is
+# taken off. Only a file the readers failed on is looked at so, cell by cell (about 5 µs a cell,
+# in one pass): nothing here costs a file that reads. A text cell pointing past the shared strings is a damaged file still, now
+# rejected with the cell named.
+
+READABLE_ERRORS = frozenset([b"#NULL!", b"#DIV/0!", b"#VALUE!", b"#REF!", b"#NAME?", b"#NUM!", b"#N/A"])
+_READABLE_TYPES = frozenset([b"n", b"s", b"str", b"inlineStr", b"b", b"e", b"d"])
+_CELL_VALUE = re.compile(rb"<" + _P + rb"v(?:\s[^<>]*)?>([^<]*)</")
+_SHARED_ITEM = re.compile(rb"<" + _P + rb"si[\s>/]")
+
+
+def _readable(kind: bytes, value: bytes | None) -> bool:
+    if value is None or kind in (b"n", b"s", b"str", b"inlineStr"):
+        return True  # (a number cell storing no number: `text_in_number_cells`; `s`: below)
+    if kind == b"b":
+        return value.strip() in (b"0", b"1")
+    if kind == b"e":
+        return value in READABLE_ERRORS
+    if kind == b"d":
+        from openpyxl.utils.datetime import from_ISO8601
+
+        try:
+            from_ISO8601(value.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, OverflowError):
+            return False
+        return True
+    return False
+
+
+def unreadable_cells_copy(data: bytes) -> bytes | None:
+    """A copy of the workbook `data` in which each cell whose type the readers cannot read is a
+    text cell (`t="str"`, the value it stores kept) and each style index that is not one is taken
+    off; None when there is none. Raises XlsxRejected naming a text cell that points past the
+    shared strings (the file is damaged: which text it meant cannot be told)."""
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    infos = zf.infolist()
+    shared = next((i for i in infos if i.filename.lower().endswith("sharedstrings.xml")), None)
+    strings = len(_SHARED_ITEM.findall(_inflate(data, shared))) if shared is not None else 0
+    style_part = next((i for i in infos if i.filename == STYLES_PART), None)
+    styles = (sum(1 for block in _cell_xfs_blocks(_inflate(data, style_part)) for _ in _XF.finditer(block))
+              if style_part is not None else None)
+    edited: dict[str, bytes] = {}
+    for info in infos:
+        content = _inflate(data, info)
+        if b"sheetData" not in content:
+            continue
+        edits: list[tuple[int, int, bytes]] = []
+        # each cell's value looked for up to the next cell's tag (`[^<]*` cannot run past it): linear
+        for tag, after in pairwise(chain(_ANY_CELL_TAG.finditer(content), [None])):
+            attrs = _cell_attrs(tag)
+            value = None
+            if not tag.group(1).endswith(b"/"):
+                found = _CELL_VALUE.search(content, tag.end(), after.start() if after else len(content))
+                value = found.group(1) if found else None
+            kind = next(((start, stop, v) for start, stop, name, v in attrs if name == b"t"), None)
+            if kind is not None and kind[2] == b"s" and value is not None:
+                index = value.strip()
+                if not index.isdigit() or int(index) >= strings:
+                    ref = next((v for _, _, name, v in attrs if name == b"r"), b"").decode("utf-8", "replace")
+                    sheet = sheet_names_by_part(zf).get(info.filename, info.filename)
+                    raise XlsxRejected(DAMAGED.format(
+                        f"工作表“{sheet}”的单元格{ref[:20]}指向不存在的文字（共享字符串第{index[:20].decode('utf-8', 'replace')}项），"
+                        "请在Excel中打开该文件，核对该单元格后重新保存报送"))
+            if kind is not None and not _readable(kind[2], value):
+                edits.append((kind[0], kind[1], _TEXT_TYPE))
+            for start, stop, name, v in attrs:
+                if name == b"s" and styles and (not v.strip().isdigit() or len(v.strip()) > 9 or int(v) >= styles):
+                    edits.append((start - 1 if content[start - 1:start].isspace() else start, stop, b""))
+        if edits:
+            edits.sort()
+            out, view, at = bytearray(), memoryview(content), 0
+            for start, stop, replacement in edits:
+                out += view[at:start]
+                out += replacement
+                at = stop
+            out += view[at:]
+            edited[info.filename] = bytes(out)
+    if not edited:
+        return None
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for info in infos:
+            z.writestr(info.filename, edited.get(info.filename) or _inflate(data, info))
+    return out.getvalue()

@@ -1,0 +1,108 @@
+"""Cells whose type the readers cannot read: a boolean storing `abc`, an error value calamine does
+not know (Excel 365's `#SPILL!`), an ISO date that is none, a type that does not exist, a style
+index that is not one. Each made calamine or openpyxl fail on the whole file ("Excel文件已损坏",
+no cell named). Such a file is read again from a copy in which those cells are text
+(`xlsx_limits.unreadable_cells_copy`), and the value parser names them by row and column. A text
+cell pointing past the shared strings is still a damaged file, now rejected naming the cell.
+The files are real workbooks (xlsxwriter), the odd cells written into the sheet XML by hand.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shouyang_pipeline.ingest import read as read_module
+from shouyang_pipeline.ingest import xlsx_limits
+from shouyang_pipeline.ingest.read import FileRejected, read_xlsx
+from shouyang_pipeline_tests.test_xlsx_date_formats import workbook
+from shouyang_pipeline_tests.test_xlsx_text_in_numbers import kp_file, with_cells
+
+ROWS = [["名称", "数值"], ["甲", 1], ["乙", 2], ["丙", 3], ["丁", 4], ["戊", 5], ["己", 6], ["庚", 7]]
+
+
+@pytest.mark.parametrize("percent_formats", [False, True])  # calamine alone, and openpyxl after it
+def test_cells_of_a_type_no_reader_reads_are_read_as_the_text_they_store(percent_formats, capfd):
+    data = with_cells(workbook(ROWS), {
+        "B2": b'<c r="B2" t="b"><v>abc</v></c>',  # calamine: Unrecognized boolean cell value
+        "B3": b'<c r="B3" t="b"><v>2</v></c>',
+        "B4": b'<c r="B4" t="e"><v>#SPILL!</v></c>',  # calamine: Unsupported cell error value
+        "B5": b'<c r="B5" t="zz"><v>200</v></c>',  # calamine: Unknown cell 't' attribute
+        "B6": b'<c r="B6" t="d"><v>notadate</v></c>',  # openpyxl: ValueError
+        "B7": b'<c r="B7" s="abc"><v>7.5</v></c>',  # openpyxl: ValueError (int of the style)
+        "B8": b'<c r="B8" s="999"><v>8</v></c>',  # a style index past the styles
+    })
+    (grid,) = read_xlsx(data, percent_formats=percent_formats)
+    assert [cells for _, cells in grid.rows] == [
+        ["名称", "数值"], ["甲", "abc"], ["乙", "2"], ["丙", "#SPILL!"], ["丁", "200"], ["戊", "notadate"],
+        ["己", 7.5], ["庚", 8.0]]
+    assert capfd.readouterr().err == ""
+
+
+def test_each_such_cell_failed_the_readers_on_the_whole_file_before():
+    """What the copy spares: the first reading fails on each of these cells alone."""
+    for ref, cell in {"B2": b'<c r="B2" t="b"><v>abc</v></c>', "B4": b'<c r="B4" t="e"><v>#CALC!</v></c>',
+                      "B5": b'<c r="B5" t="zz"><v>200</v></c>', "B6": b'<c r="B6" t="d"><v>2023-13-45</v></c>',
+                      "B7": b'<c r="B7" s="abc"><v>7.5</v></c>'}.items():
+        data = with_cells(workbook(ROWS), {ref: cell})
+        with pytest.raises(Exception):
+            read_module._read_xlsx(data, True)
+        assert xlsx_limits.unreadable_cells_copy(data) is not None
+        (grid,) = read_xlsx(data)
+        assert len(grid.rows) == len(ROWS), ref
+
+
+def test_readable_cells_of_every_type_are_left_as_they_are():
+    data = with_cells(workbook(ROWS), {
+        "B2": b'<c r="B2" t="b"><v>1</v></c>', "B3": b'<c r="B3" t="e"><v>#N/A</v></c>',
+        "B4": b'<c r="B4" t="d"><v>2023-03-15</v></c>', "B5": '<c r="B5" t="str"><v>文字</v></c>'.encode(),
+        "B6": '<c r="B6" t="inlineStr"><is><t>内联</t></is></c>'.encode(), "B7": b'<c r="B7" s="0"><v>7</v></c>'})
+    assert xlsx_limits.unreadable_cells_copy(data) is None
+    (grid,) = read_xlsx(data)
+    assert [cells[1] for _, cells in grid.rows[1:7]] == [True, "#N/A", grid.rows[3][1][1], "文字", "内联", 7.0]
+
+
+def test_a_file_that_reads_is_not_looked_at_again(monkeypatch):
+    def never(data):
+        raise AssertionError("looked at again")
+
+    monkeypatch.setattr(read_module, "unreadable_cells_copy", never)
+    (grid,) = read_xlsx(workbook(ROWS))
+    assert len(grid.rows) == len(ROWS)
+
+
+@pytest.mark.parametrize("index", [b"999", b"x", b"1.0"])
+def test_a_text_cell_pointing_past_the_shared_strings_rejects_the_file_naming_the_cell(index):
+    data = with_cells(workbook(ROWS), {"B5": b'<c r="B5" t="s"><v>' + index + b"</v></c>"})
+    with pytest.raises(FileRejected) as caught:
+        read_xlsx(data)
+    assert "工作表“Sheet1”的单元格B5指向不存在的文字" in str(caught.value)
+    assert f"共享字符串第{index.decode()}项" in str(caught.value)
+
+
+def test_a_value_after_a_self_closing_cell_is_no_cells_and_the_copy_stays_xml():
+    """`<c r="B5"/><v>abc</v>`: the value belongs to no cell (both readers pass it over); the
+    text-in-number scan once wrote `<c r="B5"/ t="str">` there, and the file was rejected."""
+    data = with_cells(workbook(ROWS), {"B5": b'<c r="B5"/><v>abc</v>', "B6": b'<c r="B6"><v>NaN</v></c>'})
+    (grid,) = read_xlsx(data)
+    assert [cells for _, cells in grid.rows[4:6]] == [["丁", None], ["戊", "NaN"]]
+
+
+def test_a_style_index_of_thousands_of_digits_is_no_style():
+    """`int()` of a 5,000-digit text raises ValueError (Python's limit): the whole file was rejected."""
+    data = with_cells(workbook(ROWS, {(1, 1): "yyyy-mm-dd"}),
+                      {"B2": b'<c r="B2" s="' + b"1" * 5000 + b'"><v>-1</v></c>'})
+    (grid,) = read_xlsx(data)
+    assert grid.rows[1][1] == ["甲", -1.0]
+
+
+def test_key_projects_with_such_cells_loads_its_other_rows_naming_each(raw, run_period, capfd):
+    path = kp_file(raw, {"H3": b'<c r="H3" t="e"><v>#SPILL!</v></c>', "I4": b'<c r="I4" t="b"><v>abc</v></c>',
+                         "J5": b'<c r="J5"/><v>abc</v>'})
+    run = run_period("key_projects", "2023-02")
+    assert capfd.readouterr().err == ""
+    log = run.log(path)
+    assert (log["status"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 2, 3)
+    assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM005"]
+    assert [(r["source_cell"], r["reason"]) for r in run.rejected()] == [
+        ("H3", "总投资应填写数字（当前值：#SPILL!）"), ("I4", "年度计划投资应填写数字（当前值：abc）"),
+        ("J5", "本年累计完成投资为必填项，不能为空（如为零请填0）")]
