@@ -19,7 +19,8 @@ import pytest
 
 from shouyang_pipeline.ingest import xlsx_limits
 from shouyang_pipeline.ingest.read import read_xlsx
-from shouyang_pipeline.ingest.xlsx_limits import general_format_copy, inspect_xlsx, text_in_number_cells
+from shouyang_pipeline.ingest.xlsx_limits import (general_format_copy, inspect_xlsx, text_in_number_cells,
+                                                  text_type_edits)
 from shouyang_pipeline_tests.conftest import KP_HEADER, Formula, Pct, kp_row, patch, write_xlsx_cached
 from shouyang_pipeline_tests.test_xlsx_date_formats import workbook
 
@@ -48,9 +49,9 @@ def sheet_xml(data: bytes) -> bytes:
 def made_text(cells: bytes, prefix: bytes = b"") -> dict[str, bytes]:
     """Address -> the cell's start tag after the edits, for each cell `text_in_number_cells` changes."""
     xml = (b"<worksheet><sheetData><%srow r=\"1\">" % prefix + cells + b"</%srow></sheetData></worksheet>" % prefix)
-    edits = text_in_number_cells(xml)
+    edits = list(text_type_edits(text_in_number_cells(xml)))
     pieces, at = [], 0
-    for start, end, replacement in sorted(edits):
+    for start, end, replacement in edits:
         pieces += (xml[at:start], replacement)
         at = end
     edited = b"".join(pieces) + xml[at:]

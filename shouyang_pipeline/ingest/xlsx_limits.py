@@ -107,9 +107,10 @@ class Inspection:
     # of each cell whose number calamine would misread as a date (`misread_date_cells`);
     # `general_format_copy` removes them
     misread_dates: dict[str, array] = field(default_factory=dict)
-    # worksheet part -> (start, end, replacement) in its XML that makes each numeric cell storing
-    # no number (NaN, abc) a text cell (`text_in_number_cells`), applied by `general_format_copy`
-    text_numbers: dict[str, list[tuple[int, int, bytes]]] = field(default_factory=dict)
+    # worksheet part -> the start and end (one after the other) in its XML of each edit that makes
+    # a numeric cell storing no number (NaN, abc) a text cell (`text_in_number_cells`), applied by
+    # `general_format_copy`
+    text_numbers: dict[str, array] = field(default_factory=dict)
 
 
 def column_letters(n: int) -> str:
@@ -588,12 +589,14 @@ _FORMULA_TEXT = re.compile(rb't="(?:str|e)"><f(?:\s[^<>]*)?(?:/>|>[^<]*</f>)(?=<
 _TEXT_TYPE = b't="str"'
 
 
-def text_in_number_cells(xml: bytes) -> list[tuple[int, int, bytes]]:
-    """(start, end, replacement) in a worksheet's XML that makes each numeric cell whose value is
-    not a finite number (NaN, inf, abc, 12,5, a space) a text cell: its `t="n"` replaced by
-    `t="str"`, or `t="str"` added at the end of its tag. Empty values are left alone."""
+def text_in_number_cells(xml: bytes) -> array:
+    """Where in a worksheet's XML each numeric cell whose value is not a finite number (NaN, inf,
+    abc, 12,5, a space) is made a text cell: the start and end of its `t="n"`, to be replaced by
+    `t="str"`, or twice the end of its tag, where ` t="str"` is to be added (`text_type_edits`),
+    one pair after the other in an array (16 bytes a cell: a sheet may hold millions). Empty
+    values are left alone."""
     values = _TEXT_VALUE_PREFIXED if _PREFIXED_VALUE.search(xml) is not None else _TEXT_VALUE
-    edits = []
+    edits = array("q")
     formula_text = None
     for m in values.finditer(xml):
         if formula_text is None:
@@ -608,10 +611,19 @@ def text_in_number_cells(xml: bytes) -> list[tuple[int, int, bytes]]:
             continue  # (`<c r="H2"/><v>abc</v>`: that value is no cell's, and both readers pass it over)
         kind = next(((start, end, v) for start, end, name, v in _cell_attrs(tag) if name == b"t"), None)
         if kind is None:
-            edits.append((tag.end(1), tag.end(1), b" " + _TEXT_TYPE))
+            edits.extend((tag.end(1), tag.end(1)))
         elif kind[2] == b"n":
-            edits.append((kind[0], kind[1], _TEXT_TYPE))
+            edits.extend((kind[0], kind[1]))
     return edits
+
+
+_ADDED_TEXT_TYPE = b" " + _TEXT_TYPE
+
+
+def text_type_edits(spans: array) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, replacement) of each edit `text_in_number_cells` found, in their order."""
+    for start, end in zip(spans[0::2], spans[1::2]):
+        yield start, end, _TEXT_TYPE if end > start else _ADDED_TEXT_TYPE
 
 
 def general_format_copy(data: bytes, inspection: Inspection) -> bytes:
@@ -628,12 +640,12 @@ def general_format_copy(data: bytes, inspection: Inspection) -> bytes:
         for info in zf.infolist():
             content = _inflate(data, info)
             styles = inspection.misread_dates.get(info.filename, ())
-            types = inspection.text_numbers.get(info.filename, ())
+            types = inspection.text_numbers.get(info.filename, array("q"))
             if styles or types:
                 removed = zip(styles[0::2], styles[1::2], repeat(b""))
                 # both in the order of the XML; a style and a type of one tag never overlap
                 edited, view, at = bytearray(), memoryview(content), 0
-                for start, end, replacement in heapq.merge(removed, types):
+                for start, end, replacement in heapq.merge(removed, text_type_edits(types)):
                     edited += view[at:start]
                     edited += replacement
                     at = end
