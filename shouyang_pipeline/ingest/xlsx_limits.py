@@ -475,6 +475,19 @@ _PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*+)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*+)?<)"
 _VALUE_TAG = rb"<v(?:\s[^<>]*)?>"  # `<v>`, or with attributes (xml:space): those go to Python below
 _PREFIXED_VALUE_TAG = rb"<" + _P + rb"v(?:\s[^<>]*)?>"  # the same, in a sheet whose tags may have a prefix
 _PREFIXED_VALUE = re.compile(rb":v[\s>]")  # such a sheet (`<x:v>`): the slower regexes that know them
+_PREFIX_BEFORE = re.compile(rb"<[A-Za-z_][\w.-]{0,20}\Z")
+
+
+def has_prefixed_values(xml: bytes) -> bool:
+    """Whether a worksheet's XML has a `<prefix:v>` tag: a `:v` found in C, then told a tag by what
+    precedes it (a text such as `备注a:v b` holds one too, and would slow the scans to the prefixed
+    regexes' pace for nothing)."""
+    found = _PREFIXED_VALUE.search(xml)
+    while found is not None:
+        if _PREFIX_BEFORE.search(xml, max(0, found.start() - 22), found.start()) is not None:
+            return True
+        found = _PREFIXED_VALUE.search(xml, found.end())
+    return False
 _ODD_VALUE_PREFIXED = re.compile(_PREFIXED_VALUE_TAG + _PLAIN_VALUE)
 # Of those, the ones whose cell tag ends just before, as Excel, xlsxwriter and openpyxl write it,
 # are told in C as well: `<c r="F9" s="3">` or `<c r="F9" s="3" t="n">` with a style that is no
@@ -510,7 +523,7 @@ def misread_date_cells(xml: bytes, styles: frozenset[int]) -> array:
     spans = array("q")
     if not styles:
         return spans
-    odd = _ODD_VALUE_PREFIXED if _PREFIXED_VALUE.search(xml) is not None else _odd_values(styles)
+    odd = _ODD_VALUE_PREFIXED if has_prefixed_values(xml) else _odd_values(styles)
     for m in odd.finditer(xml):
         end = xml.find(b"<", m.end())
         value = xml[m.end():end]
@@ -595,7 +608,7 @@ def text_in_number_cells(xml: bytes) -> array:
     `t="str"`, or twice the end of its tag, where ` t="str"` is to be added (`text_type_edits`),
     one pair after the other in an array (16 bytes a cell: a sheet may hold millions). Empty
     values are left alone."""
-    values = _TEXT_VALUE_PREFIXED if _PREFIXED_VALUE.search(xml) is not None else _TEXT_VALUE
+    values = _TEXT_VALUE_PREFIXED if has_prefixed_values(xml) else _TEXT_VALUE
     edits = array("q")
     formula_text = None
     for m in values.finditer(xml):
