@@ -4,10 +4,15 @@ index that is not one. Each made calamine or openpyxl fail on the whole file ("E
 no cell named). Such a file is read again from a copy in which those cells are text
 (`xlsx_limits.unreadable_cells_copy`), and the value parser names them by row and column. A text
 cell pointing past the shared strings is still a damaged file, now rejected naming the cell.
+A value holding a comment, a CDATA section or a processing instruction, which calamine read
+wrongly without a word (`<v>12<!-- x -->00</v>` as 12), is read from a copy without them.
 The files are real workbooks (xlsxwriter), the odd cells written into the sheet XML by hand.
 """
 
 from __future__ import annotations
+
+import io
+import zipfile
 
 import pytest
 
@@ -106,3 +111,40 @@ def test_key_projects_with_such_cells_loads_its_other_rows_naming_each(raw, run_
     assert [(r["source_cell"], r["reason"]) for r in run.rejected()] == [
         ("H3", "总投资应填写数字（当前值：#SPILL!）"), ("I4", "年度计划投资应填写数字（当前值：abc）"),
         ("J5", "本年累计完成投资为必填项，不能为空（如为零请填0）")]
+
+
+# ------------------------------------------------------------------ comments, CDATA, instructions
+
+@pytest.mark.parametrize("cell, read", [
+    (b'<c r="B2"><v><![CDATA[1200]]></v></c>', 1200.0),  # calamine alone read it as empty
+    (b'<c r="B2"><v>12<!-- x -->00</v></c>', 1200.0),  # as 12
+    (b'<c r="B2"><v>12<?pi x?>00</v></c>', 1200.0),  # as 12
+    (b'<c r="B2" t="str"><v><![CDATA[a&b<c>]]></v></c>', "a&b<c>"),  # as empty
+    (b'<c r="B2"><!-- x --><v>NaN</v></c>', "NaN"),  # the text-in-number scan did not find the cell
+    (b'<c r="B2" t="inlineStr"><is><t>a<!--<![CDATA[-->b</t></is></c>', "ab"),  # a CDATA opening in a comment
+])
+@pytest.mark.parametrize("percent_formats", [False, True])
+def test_a_sheet_with_comments_cdata_or_instructions_is_read_without_them(cell, read, percent_formats, capfd):
+    data = with_cells(workbook(ROWS), {"B2": cell})
+    assert xlsx_limits.has_other_markup(zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml"))
+    (grid,) = read_xlsx(data, percent_formats=percent_formats)
+    assert grid.rows[1][1] == ["甲", read] and grid.rows[2][1] == ["乙", 2.0]
+    assert capfd.readouterr().err == ""
+
+
+def test_a_sheet_without_them_is_not_copied(monkeypatch):
+    def never(data, parts):
+        raise AssertionError("copied")
+
+    monkeypatch.setattr(read_module, "plain_markup_copy", never)
+    data = workbook(ROWS)
+    assert zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").startswith(b"<?xml")
+    (grid,) = read_xlsx(data)
+    assert len(grid.rows) == len(ROWS)
+
+
+def test_plain_markup_keeps_the_declaration_and_leaves_an_unclosed_one():
+    assert xlsx_limits.plain_markup(b'\xef\xbb\xbf<?xml version="1.0"?><a><!--x--><b><![CDATA[<&>]]></b><?p?></a>') == \
+        b'\xef\xbb\xbf<?xml version="1.0"?><a><b>&lt;&amp;&gt;</b></a>'
+    assert xlsx_limits.plain_markup(b"<a>1<!-- 2</a>") == b"<a>1<!-- 2</a>"
+    assert not xlsx_limits.has_other_markup(b'<?xml version="1.0"?><a>1</a>')

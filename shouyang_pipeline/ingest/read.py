@@ -21,7 +21,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from openpyxl.utils import get_column_letter
 
 from .xlsx_limits import (DAMAGED, MAX_MERGED_CELLS, XlsxRejected, general_format_copy, inspect_xlsx,
-                          unreadable_cells_copy)
+                          plain_markup_copy, unreadable_cells_copy)
 
 
 class FileRejected(Exception):
@@ -390,6 +390,9 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
 
 def _read_xlsx(data: bytes, percent_formats: bool) -> list[Grid]:
     inspection = inspect_xlsx(data)
+    if inspection.other_markup:  # comments or CDATA that calamine would misread: read without them
+        data = plain_markup_copy(data, inspection.other_markup)
+        inspection = inspect_xlsx(data)
     # a number calamine would misread as a date (-1 as 00:00:00, -1e15 as a Rust panic) is
     # read from a copy in which its cell has no number format: the number itself; a numeric
     # cell storing no number (NaN, abc: a ValueError in openpyxl) is a text cell there

@@ -111,6 +111,9 @@ class Inspection:
     # a numeric cell storing no number (NaN, abc) a text cell (`text_in_number_cells`), applied by
     # `general_format_copy`
     text_numbers: dict[str, array] = field(default_factory=dict)
+    # worksheet parts holding a comment, a CDATA section or a processing instruction
+    # (`has_other_markup`): not scanned; the file is to be read from `plain_markup_copy`
+    other_markup: list[str] = field(default_factory=list)
 
 
 def column_letters(n: int) -> str:
@@ -184,6 +187,9 @@ def inspect_xlsx(data: bytes) -> Inspection:
         content = _inflate(data, info)
         if b"sheetData" not in content:
             continue  # not a worksheet: calamine reads cells only after a <sheetData> tag
+        if has_other_markup(content):
+            inspection.other_markup.append(info.filename)  # read from `plain_markup_copy`, inspected again
+            continue
         if b't="e"' in content or b"t='e'" in content:
             inspection.has_error_cells = True
         if _FORMULA_TAG.search(content) is not None:
@@ -937,4 +943,63 @@ def unreadable_cells_copy(data: bytes) -> bytes | None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for info in infos:
             z.writestr(info.filename, edited.get(info.filename) or _inflate(data, info))
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------ comments, CDATA, instructions
+
+# A worksheet may hold, where XML allows them, comments, CDATA sections and processing
+# instructions: Excel writes none, a program may. calamine reads a value holding one wrongly and
+# silently (`<v>12<!-- x -->00</v>` as 12, `<v><![CDATA[1200]]></v>` as empty; openpyxl reads
+# 1200 for both), and the scans here look past them. Such a sheet is read from a copy without them:
+# comments and instructions removed (they are no content), each CDATA section's text escaped in
+# its place: the same XML to any reader.
+
+_OTHER_MARKUP = re.compile(rb"<!--|<!\[CDATA\[|<\?")
+_MARKUP_END = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
+
+
+def _after_declaration(xml: bytes) -> int:
+    """Where a part's XML starts after its declaration (`<?xml …?>`, after a BOM or spaces)."""
+    head = xml[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<?xml"):
+        end = xml.find(b"?>")
+        return end + 2 if end >= 0 else 0
+    return 0
+
+
+def has_other_markup(xml: bytes) -> bool:
+    """Whether a worksheet's XML holds a comment, CDATA section or processing instruction (its
+    declaration aside): three searches in C."""
+    return (b"<!--" in xml or b"<![CDATA[" in xml or xml.find(b"<?", _after_declaration(xml)) >= 0)
+
+
+def plain_markup(xml: bytes) -> bytes:
+    """The XML without comments and processing instructions (its declaration kept), each CDATA
+    section's text escaped in its place; one pass. An unclosed one is left as it is (the
+    readers then fail on the file)."""
+    out, at = bytearray(), 0
+    found = _OTHER_MARKUP.search(xml, _after_declaration(xml))
+    while found is not None:
+        close = _MARKUP_END[found.group()]
+        end = xml.find(close, found.end())
+        if end < 0:
+            break
+        out += xml[at:found.start()]
+        if close == b"]]>":
+            out += xml[found.end():end].replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+        at = end + len(close)
+        found = _OTHER_MARKUP.search(xml, at)
+    out += xml[at:]
+    return bytes(out)
+
+
+def plain_markup_copy(data: bytes, parts: list[str]) -> bytes:
+    """The workbook with `plain_markup` of each of `parts` (worksheets)."""
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for info in zf.infolist():
+            content = _inflate(data, info)
+            z.writestr(info.filename, plain_markup(content) if info.filename in parts else content)
     return out.getvalue()
