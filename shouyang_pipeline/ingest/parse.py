@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from itertools import filterfalse, zip_longest
+from itertools import filterfalse, repeat, zip_longest
 from operator import add
 
 from openpyxl.utils import get_column_letter
@@ -145,7 +145,7 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
                 totals_rows.append((number, cells))
             continue
         data.append((number, cells))
-    rows = pf.rows = [Row(pf, number, dict(absent), cells) for number, cells in data]
+    rows = pf.rows = [Row(pf, number, None, cells) for number, cells in data]  # values: below
     # Column by column (values.parse_column); each row's problems still come in column order.
     cells_of = _columns(data)
     names, columns = [], []
@@ -154,8 +154,10 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
                                is_key=cm.field.name in keys)
         names.append(cm.field.name)
         columns.append(values)
-    for row, values in zip(rows, zip(*columns)):
-        row.values.update(zip(names, values))
+    # each row's values made in C: the absent columns first, then the file's, as `dict.update` gave them
+    filled = zip(*(repeat(v, len(rows)) for v in absent.values()), *columns) if absent or names else repeat(())
+    for row, values in zip(rows, map(dict, map(zip, repeat([*absent, *names]), filled))):
+        row.values = values
     if other_encoding:
         for row in rows:
             if row.number in other_encoding:
