@@ -75,7 +75,7 @@ def test_a_file_that_reads_is_not_looked_at_again(monkeypatch):
     assert len(grid.rows) == len(ROWS)
 
 
-@pytest.mark.parametrize("index", [b"999", b"x", b"1.0"])
+@pytest.mark.parametrize("index", [b"999", b"x", b"1.0", b"-1", b"12345678901"])
 def test_a_text_cell_pointing_past_the_shared_strings_rejects_the_file_naming_the_cell(index):
     data = with_cells(workbook(ROWS), {"B5": b'<c r="B5" t="s"><v>' + index + b"</v></c>"})
     with pytest.raises(FileRejected) as caught:
@@ -148,3 +148,21 @@ def test_plain_markup_keeps_the_declaration_and_leaves_an_unclosed_one():
         b'\xef\xbb\xbf<?xml version="1.0"?><a><b>&lt;&amp;&gt;</b></a>'
     assert xlsx_limits.plain_markup(b"<a>1<!-- 2</a>") == b"<a>1<!-- 2</a>"
     assert not xlsx_limits.has_other_markup(b'<?xml version="1.0"?><a>1</a>')
+
+
+@pytest.mark.parametrize("value, read", [(b"<v> 3 </v>", "乙"), (b"<v>\n2\n</v>", "甲"), (b"<v> </v>", None),
+                                         (b"<v></v>", None), (b"<v>3</v>", "乙")])
+def test_a_shared_string_index_with_spaces_is_read_as_openpyxl_reads_it(value, read):
+    """calamine read ` 3 ` (and `-1`) as the first shared string, without a word; openpyxl as the
+    fourth. The file is read with the index without its spaces (a value of spaces: empty)."""
+    data = with_cells(workbook(ROWS), {"B5": b'<c r="B5" t="s">' + value + b"</c>"})
+    (grid,) = read_xlsx(data)
+    assert grid.rows[4][1] == ["丁", read] and grid.rows[5][1] == ["戊", 5.0]
+
+
+def test_odd_shared_index_is_told_by_the_cells_type():
+    odd = xlsx_limits.odd_shared_index
+    assert odd(b'<c r="A1" t="s"><v> 1</v></c>') and odd(b"<c r='A1' t='s' s='2'><v>x</v></c>")
+    assert not odd(b'<c r="A1" t="s"><v>1</v></c>') and not odd(b'<c r="A1" t="s"><v></v></c>')
+    assert not odd(b'<c r="A1" x="s"><v> 1</v></c>')  # another attribute of value s
+    assert not odd(b'<c r="A1" t="str"><v>"s"></v></c>')
