@@ -278,3 +278,16 @@ def test_a_text_that_reads_like_an_excel_error_stays_text(tmp_path):
     for cell in ("B2", "C2", "B10"):
         assert ws[cell].data_type == "s", cell
     assert [ws["B2"].value, ws["C2"].value, ws["B10"].value] == ["#N/A", "#DIV/0!", "#REF!"]
+
+
+def test_a_long_run_of_plain_rows_is_written_a_chunk_at_a_time():
+    """A run of plain rows (one empty row in openpyxl's sheet) may be a whole 110,000-row file: its
+    rows are yielded `_ROWS_PER_CHUNK` at a time, not held as one string (a receipt of 2023-06 at
+    1000× peaked at 556 MB instead of about 100 so)."""
+    n = 3 * xlsx_rows._ROWS_PER_CHUNK + 7
+    rows = xlsx_rows.PlainRows({number: [f"项目{number}", "甲"] for number in range(2, n + 2)}, {2: n + 1})
+    xml = '<worksheet><sheetData><row r="1"><c r="A1"/></row><row r="2"></row></sheetData></worksheet>'
+    chunks = list(rows.sheet(xml, "数据"))
+    assert len(chunks) >= 4 and max(chunk.count("<row ") for chunk in chunks) <= xlsx_rows._ROWS_PER_CHUNK
+    joined = "".join(chunks)
+    assert joined.count("<row ") == n + 1 and f'<row r="{n + 1}"><c r="A{n + 1}"' in joined

@@ -398,11 +398,11 @@ class PlainRows:
             out.append(xml[at:m.start()])
             for number in range(first, runs.get(first, first) + 1):
                 out.append(_plain_row(number, rows[number], letters, templates))
+                if len(out) >= _ROWS_PER_CHUNK:  # a run may be the whole sheet: a chunk at a time
+                    yield "".join(out)
+                    out = []
             at = m.end()
             done += runs.get(first, first) - first + 1
-            if len(out) >= 2 * _ROWS_PER_CHUNK:
-                yield "".join(out)
-                out = []
         if done != len(rows):
             raise ValueError(f"{name}: {len(rows) - done} of the rows to fill were not written empty")
         out.append(xml[at:])
