@@ -362,29 +362,22 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
     cannot read are text (`xlsx_limits.unreadable_cells_copy`: a `#SPILL!`, a boolean of `abc`);
     only when that fails too, or there are none, is it rejected as damaged.
     """
-    try:
-        return _read_xlsx(data, percent_formats)
-    except FileRejected:
-        raise
-    except XlsxRejected as exc:
-        raise FileRejected(str(exc)) from exc
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except BaseException as exc:  # noqa: BLE001 - the readers raise many types for a damaged file,
-        # MemoryError and RecursionError included, and a Rust panic arrives as a BaseException
-        failure = exc
-    try:
-        repaired = unreadable_cells_copy(data)
-        if repaired is not None:
-            return _read_xlsx(repaired, percent_formats)
-    except FileRejected:
-        raise
-    except XlsxRejected as exc:
-        raise FileRejected(str(exc)) from exc
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except BaseException:  # noqa: BLE001 - as above: the first failure is the one said
-        pass
+    failure = None
+    for copy in (lambda: data, lambda: unreadable_cells_copy(data)):
+        try:
+            readable = copy()
+            if readable is None:
+                break  # no cell of a type they cannot read: the file is damaged
+            return _read_xlsx(readable, percent_formats)
+        except FileRejected:
+            raise
+        except XlsxRejected as exc:
+            raise FileRejected(str(exc)) from exc
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the readers raise many types for a damaged file,
+            # MemoryError and RecursionError included, and a Rust panic arrives as a BaseException
+            failure = failure or exc  # the first failure is the one said
     raise FileRejected(DAMAGED.format(type(failure).__name__)) from failure
 
 
