@@ -19,6 +19,7 @@ import pytest
 from shouyang_pipeline.ingest import read as read_module
 from shouyang_pipeline.ingest import xlsx_limits
 from shouyang_pipeline.ingest.read import FileRejected, read_xlsx
+from shouyang_pipeline_tests.conftest import patch
 from shouyang_pipeline_tests.test_xlsx_date_formats import workbook
 from shouyang_pipeline_tests.test_xlsx_text_in_numbers import kp_file, with_cells
 
@@ -75,13 +76,13 @@ def test_a_file_that_reads_is_not_looked_at_again(monkeypatch):
     assert len(grid.rows) == len(ROWS)
 
 
-@pytest.mark.parametrize("index", [b"999", b"x", b"1.0", b"-1", b"12345678901"])
+@pytest.mark.parametrize("index", [b"999", b"x", b"1.0", b"-1", b"12345678901", b"<f>1</f><v>x"])
 def test_a_text_cell_pointing_past_the_shared_strings_rejects_the_file_naming_the_cell(index):
     data = with_cells(workbook(ROWS), {"B5": b'<c r="B5" t="s"><v>' + index + b"</v></c>"})
     with pytest.raises(FileRejected) as caught:
         read_xlsx(data)
     assert "工作表“Sheet1”的单元格B5指向不存在的文字" in str(caught.value)
-    assert f"共享字符串第{index.decode()}项" in str(caught.value)
+    assert f"共享字符串第{index.decode().rpartition('>')[2]}项" in str(caught.value)
 
 
 def test_a_value_after_a_self_closing_cell_is_no_cells_and_the_copy_stays_xml():
@@ -151,13 +152,16 @@ def test_plain_markup_keeps_the_declaration_and_leaves_an_unclosed_one():
 
 
 @pytest.mark.parametrize("value, read", [(b"<v> 3 </v>", "乙"), (b"<v>\n2\n</v>", "甲"), (b"<v> </v>", None),
-                                         (b"<v></v>", None), (b"<v>3</v>", "乙")])
+                                         (b"<v></v>", None), (b"<v>3</v>", "乙"), (b"<v>&#51;</v>", "乙"),
+                                         (b"<v>+3</v>", "乙"), (b"<v>00000000003</v>", "乙"),
+                                         (b"<f>1</f><v> 3</v>", "乙"), (b"<v> 3<!-- x --></v>", "乙")])
 def test_a_shared_string_index_with_spaces_is_read_as_openpyxl_reads_it(value, read):
     """calamine read ` 3 ` (and `-1`) as the first shared string, without a word; openpyxl as the
     fourth. The file is read with the index without its spaces (a value of spaces: empty)."""
     data = with_cells(workbook(ROWS), {"B5": b'<c r="B5" t="s">' + value + b"</c>"})
-    (grid,) = read_xlsx(data)
-    assert grid.rows[4][1] == ["丁", read] and grid.rows[5][1] == ["戊", 5.0]
+    for percent_formats in (False, True):  # calamine alone, and openpyxl after it
+        (grid,) = read_xlsx(data, percent_formats=percent_formats)
+        assert grid.rows[4][1] == ["丁", read] and grid.rows[5][1] == ["戊", 5.0]
 
 
 def test_odd_shared_index_is_told_by_the_cells_type():
@@ -166,3 +170,15 @@ def test_odd_shared_index_is_told_by_the_cells_type():
     assert not odd(b'<c r="A1" t="s"><v>1</v></c>') and not odd(b'<c r="A1" t="s"><v></v></c>')
     assert not odd(b'<c r="A1" x="s"><v> 1</v></c>')  # another attribute of value s
     assert not odd(b'<c r="A1" t="str"><v>"s"></v></c>')
+    assert odd(b'<c r="A1" t="s"><f>1</f><v>x</v></c>')  # a formula before the value (calamine: the first string)
+    assert not odd(b'<c r="A1" t="inlineStr"><is><t>' + b' t="s"' * 5000 + b"</t></is></c>")  # a text, however long
+
+
+def test_a_sheet_too_large_is_rejected_for_its_size_before_its_odd_index_is_looked_at():
+    far = xlsx_limits.MAX_ROWS + 5
+    data = patch(with_cells(workbook(ROWS), {"B5": b'<c r="B5" t="s"><v> 3 </v></c>'}), "xl/worksheets/sheet1.xml",
+                 lambda xml: xml.replace(b"</sheetData>", b'<row r="%d"><c r="A%d"><v>1</v></c></row></sheetData>' % (far, far)))
+    with pytest.raises(FileRejected, match="行"):
+        read_xlsx(data)
+    with pytest.raises(xlsx_limits.XlsxRejected):
+        xlsx_limits.inspect_xlsx(data)  # (not OddSharedIndex: the size is said first)

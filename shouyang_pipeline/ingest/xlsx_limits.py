@@ -183,6 +183,7 @@ def inspect_xlsx(data: bytes) -> Inspection:
     longest = max(string_sizes, default=0)
     styles = frozenset().union(*(date_styles(_inflate(data, i)) for i in infos if i.filename == STYLES_PART))
     text_bytes = 0
+    odd_index = None
     for info in infos:
         content = _inflate(data, info)
         if b"sheetData" not in content:
@@ -190,8 +191,8 @@ def inspect_xlsx(data: bytes) -> Inspection:
         if has_other_markup(content):
             inspection.other_markup.append(info.filename)  # read from `plain_markup_copy`, inspected again
             continue
-        if longest and odd_shared_index(content):
-            raise OddSharedIndex(info.filename)
+        if longest and odd_index is None and odd_shared_index(content):
+            odd_index = info.filename  # said once every sheet's extent is checked (a sheet too large is rejected first)
         if b't="e"' in content or b"t='e'" in content:
             inspection.has_error_cells = True
         if _FORMULA_TAG.search(content) is not None:
@@ -223,6 +224,8 @@ def inspect_xlsx(data: bytes) -> Inspection:
                 f"各工作表有内容的区域合计超过{MAX_BOOK_CELLS:,}个单元格（行数×列数），无法读取。"
                 f"请删除多余的工作表，或删除表格右侧或下方多余的单元格后重新保存报送"
             )
+    if odd_index is not None:
+        raise OddSharedIndex(odd_index)
     return inspection
 
 
@@ -234,10 +237,15 @@ _SHARED_CELL = re.compile(rb"""<""" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']s["'][^>]
 _SHARED_TYPE = re.compile(rb"""\bt\s*=\s*["']s["']""")
 # A text cell whose value is not plainly an index into the shared strings (` 3 `, `-1`, `x`):
 # calamine reads it as the first string, without a word; openpyxl reads ` 3 ` as the fourth.
-# Found by an attribute's value `s` before such a value (a regex starting with a literal: about
-# 4 ms for an 8 MB sheet, where one starting at `t=` took 50), then told a cell's type in Python.
-_ODD_SHARED_VALUE = rb"[^<>]*>\s*<" + _P + rb"v(?:\s[^<>]*)?>(?!\d{1,10}</|</)"  # (`<v></v>`: an empty cell)
-_ODD_SHARED_INDEX = (re.compile(rb'"s"' + _ODD_SHARED_VALUE), re.compile(rb"'s'" + _ODD_SHARED_VALUE))
+# Found by ` t="s"` before such a value (a regex starting with a literal: about 4 ms for an 8 MB
+# sheet, where one starting at `\bt\s*=` took 50; a `t` after a line break or tab is not looked
+# for), then told a cell's type in Python.
+# The rest of the tag, and the space after it, are bounded: a text of many `"s"` would otherwise be
+# scanned to its end from each of them (a 7.7 KB file of such texts took 17 s). A formula may
+# stand between the tag and the value (`<c t="s"><f>1</f><v>x</v>`).
+_ODD_SHARED_VALUE = (rb"[^<>]{0,100}+>\s{0,100}+(?:<" + _P + rb"f(?:\s[^<>]{0,400}+)?(?:/>|>[^<]*+</" + _P
+                     + rb"f>)\s{0,100}+)?<" + _P + rb"v(?:\s[^<>]{0,100}+)?>(?!\d{1,10}</|</)")  # (`<v></v>`: an empty cell)
+_ODD_SHARED_INDEX = (re.compile(rb' t="s"' + _ODD_SHARED_VALUE), re.compile(rb" t='s'" + _ODD_SHARED_VALUE))
 
 
 def odd_shared_index(xml: bytes) -> bool:
@@ -504,20 +512,13 @@ def _cell_xfs_blocks(xml: bytes) -> Iterator[bytes]:
 _PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*+)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*+)?<)"
 _VALUE_TAG = rb"<v(?:\s[^<>]*)?>"  # `<v>`, or with attributes (xml:space): those go to Python below
 _PREFIXED_VALUE_TAG = rb"<" + _P + rb"v(?:\s[^<>]*)?>"  # the same, in a sheet whose tags may have a prefix
-_PREFIXED_VALUE = re.compile(rb":v[\s>]")  # such a sheet (`<x:v>`): the slower regexes that know them
-_PREFIX_BEFORE = re.compile(rb"<[A-Za-z_][\w.-]{0,20}\Z")
+_PREFIXED_VALUE_START = re.compile(rb"<[A-Za-z_][\w.-]{0,20}:v[\s>]")
 
 
 def has_prefixed_values(xml: bytes) -> bool:
-    """Whether a worksheet's XML has a `<prefix:v>` tag: a `:v` found in C, then told a tag by what
-    precedes it (a text such as `备注a:v b` holds one too, and would slow the scans to the prefixed
-    regexes' pace for nothing)."""
-    found = _PREFIXED_VALUE.search(xml)
-    while found is not None:
-        if _PREFIX_BEFORE.search(xml, max(0, found.start() - 22), found.start()) is not None:
-            return True
-        found = _PREFIXED_VALUE.search(xml, found.end())
-    return False
+    """Whether a worksheet's XML has a `<prefix:v>` tag (a text such as `备注a:v b` is none: it would
+    slow the scans to the prefixed regexes' pace for nothing)."""
+    return _PREFIXED_VALUE_START.search(xml) is not None
 _ODD_VALUE_PREFIXED = re.compile(_PREFIXED_VALUE_TAG + _PLAIN_VALUE)
 # Of those, the ones whose cell tag ends just before, as Excel, xlsxwriter and openpyxl write it,
 # are told in C as well: `<c r="F9" s="3">` or `<c r="F9" s="3" t="n">` with a style that is no
@@ -913,6 +914,16 @@ def _readable(kind: bytes, value: bytes | None) -> bool:
     return False
 
 
+def _shared_index(value: bytes) -> bytes:
+    """A text cell's value as openpyxl reads it as an index (`int()` of the XML text): character
+    references decoded, spaces, a plus sign and leading zeros taken off (`+03` is 3); else the
+    value without its spaces."""
+    text = unescape(value.decode("utf-8", "replace")).strip()
+    if re.fullmatch(r"\+?[0-9]+", text):
+        return (text.lstrip("+").lstrip("0") or "0").encode()
+    return value.strip()
+
+
 def unreadable_cells_copy(data: bytes) -> bytes | None:
     """A copy of the workbook `data` in which each cell whose type the readers cannot read is a
     text cell (`t="str"`, the value it stores kept) and each style index that is not one is taken
@@ -930,6 +941,8 @@ def unreadable_cells_copy(data: bytes) -> bytes | None:
         content = _inflate(data, info)
         if b"sheetData" not in content:
             continue
+        if has_other_markup(content):
+            content = edited[info.filename] = plain_markup(content)  # (`<v> 3<!-- x --></v>`)
         edits: list[tuple[int, int, bytes]] = []
         # each cell's value looked for up to the next cell's tag (`[^<]*` cannot run past it): linear
         for tag, after in pairwise(chain(_ANY_CELL_TAG.finditer(content), [None])):
@@ -940,9 +953,9 @@ def unreadable_cells_copy(data: bytes) -> bytes | None:
                 value = found.group(1) if found else None
             kind = next(((start, stop, v) for start, stop, name, v in attrs if name == b"t"), None)
             if kind is not None and kind[2] == b"s" and value is not None:
-                index = value.strip()
+                index = _shared_index(value)
                 if index != value and (index.isdigit() or not index):
-                    edits.append((*found.span(1), index))  # ` 3 `: string 3, as openpyxl reads it; ` `: empty
+                    edits.append((*found.span(1), index))  # ` 3 `, `+3`, `&#51;`: string 3, as openpyxl reads it
                 if index and (not index.isdigit() or len(index) > 10 or int(index) >= strings):
                     ref = next((v for _, _, name, v in attrs if name == b"r"), b"").decode("utf-8", "replace")
                     sheet = sheet_names_by_part(zf).get(info.filename, info.filename)
