@@ -512,13 +512,16 @@ def _cell_xfs_blocks(xml: bytes) -> Iterator[bytes]:
 _PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*+)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*+)?<)"
 _VALUE_TAG = rb"<v(?:\s[^<>]*)?>"  # `<v>`, or with attributes (xml:space): those go to Python below
 _PREFIXED_VALUE_TAG = rb"<" + _P + rb"v(?:\s[^<>]*)?>"  # the same, in a sheet whose tags may have a prefix
+_PREFIXED_VALUE = re.compile(rb":v[\s>]")
 _PREFIXED_VALUE_START = re.compile(rb"<[A-Za-z_][\w.-]{0,20}:v[\s>]")
 
 
 def has_prefixed_values(xml: bytes) -> bool:
     """Whether a worksheet's XML has a `<prefix:v>` tag (a text such as `备注a:v b` is none: it would
-    slow the scans to the prefixed regexes' pace for nothing)."""
-    return _PREFIXED_VALUE_START.search(xml) is not None
+    slow the scans to the prefixed regexes' pace for nothing). A sheet without `:v` is told by a
+    literal search (about 2 ms for 8 MB); one with it by a regex from there (about 10)."""
+    found = _PREFIXED_VALUE.search(xml)
+    return found is not None and _PREFIXED_VALUE_START.search(xml, max(0, found.start() - 22)) is not None
 _ODD_VALUE_PREFIXED = re.compile(_PREFIXED_VALUE_TAG + _PLAIN_VALUE)
 # Of those, the ones whose cell tag ends just before, as Excel, xlsxwriter and openpyxl write it,
 # are told in C as well: `<c r="F9" s="3">` or `<c r="F9" s="3" t="n">` with a style that is no
@@ -995,6 +998,7 @@ def unreadable_cells_copy(data: bytes) -> bytes | None:
 # its place: the same XML to any reader.
 
 _OTHER_MARKUP = re.compile(rb"<!--|<!\[CDATA\[|<\?")
+_MARKUP_START = re.compile(rb"<[!?]")
 _MARKUP_END = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
 
 
@@ -1009,8 +1013,9 @@ def _after_declaration(xml: bytes) -> int:
 
 def has_other_markup(xml: bytes) -> bool:
     """Whether a worksheet's XML holds a comment, CDATA section or processing instruction (its
-    declaration aside): three searches in C."""
-    return (b"<!--" in xml or b"<![CDATA[" in xml or xml.find(b"<?", _after_declaration(xml)) >= 0)
+    declaration aside): a search for `<!` or `<?` in C (about 8 ms for 8 MB), then which it is."""
+    found = _MARKUP_START.search(xml, _after_declaration(xml))
+    return found is not None and _OTHER_MARKUP.search(xml, found.start()) is not None
 
 
 def plain_markup(xml: bytes) -> bytes:
