@@ -412,14 +412,13 @@ class PlainRows:
 class NumberedRows:
     """The rows of a write-only openpyxl sheet sent with their numbers, so that a run of plain rows
     (`PlainRows`) costs openpyxl one empty row, not one a row (a receipt of a 110,000-row file
-    spent a quarter of its time on them): `row(number, values)` is a row openpyxl writes,
-    `plain(number, values)` one left to `PlainRows`; numbers must rise, and a number not sent is
-    no row at all. The stream is openpyxl's own (`WriteOnlyWorksheet._write_rows`, openpyxl 3.1.5,
+    spent a quarter of its time on them under cProfile): `row(number, values)` is a row openpyxl
+    writes, `plain(number, values)` one left to `PlainRows`; numbers must rise, and a number not
+    sent is no row at all. The stream is openpyxl's own (`WriteOnlyWorksheet._write_rows`, openpyxl 3.1.5,
     pinned) but for the number; the sheet closes it when the workbook is saved."""
 
     def __init__(self, ws):
         self.rows = PlainRows({})
-        self._ws = ws
         self._stream = self._write(ws)
         next(self._stream)
         ws._rows = self._stream  # what `WriteOnlyWorksheet.close` ends

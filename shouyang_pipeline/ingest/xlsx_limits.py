@@ -34,7 +34,7 @@ import re
 import struct
 import zlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -512,16 +512,8 @@ def _cell_xfs_blocks(xml: bytes) -> Iterator[bytes]:
 _PLAIN_VALUE = rb"(?!<|\d{1,6}(?:\.\d*+)?<|(?:[01]\d|2[0-8])\d{5}(?:\.\d*+)?<)"
 _VALUE_TAG = rb"<v(?:\s[^<>]*)?>"  # `<v>`, or with attributes (xml:space): those go to Python below
 _PREFIXED_VALUE_TAG = rb"<" + _P + rb"v(?:\s[^<>]*)?>"  # the same, in a sheet whose tags may have a prefix
-_PREFIXED_VALUE = re.compile(rb":v[\s>]")
+_PREFIXED_VALUE = re.compile(rb":v[\s>]")  # a sheet that may have `<x:v>`: `has_prefixed_values`
 _PREFIXED_VALUE_START = re.compile(rb"<[A-Za-z_][\w.-]{0,20}:v[\s>]")
-
-
-def has_prefixed_values(xml: bytes) -> bool:
-    """Whether a worksheet's XML has a `<prefix:v>` tag (a text such as `备注a:v b` is none: it would
-    slow the scans to the prefixed regexes' pace for nothing). A sheet without `:v` is told by a
-    literal search (about 2 ms for 8 MB); one with it by a regex from there (about 10)."""
-    found = _PREFIXED_VALUE.search(xml)
-    return found is not None and _PREFIXED_VALUE_START.search(xml, max(0, found.start() - 22)) is not None
 _ODD_VALUE_PREFIXED = re.compile(_PREFIXED_VALUE_TAG + _PLAIN_VALUE)
 # Of those, the ones whose cell tag ends just before, as Excel, xlsxwriter and openpyxl write it,
 # are told in C as well: `<c r="F9" s="3">` or `<c r="F9" s="3" t="n">` with a style that is no
@@ -532,6 +524,14 @@ _OTHER_STYLE = b"".join(rb'(?<! s="' + (rb"\d" if n == 1 else rb"[1-9]" + rb"\d"
                         for n in range(1, 6) for t in (b"", b' t="n"'))
 _NO_STYLE = b"".join(rb'(?<!<c r="' + b"[A-Za-z]" * a + rb"\d" * d + rb'"><v>)'
                      for a in range(1, 4) for d in range(1, 8))
+
+
+def has_prefixed_values(xml: bytes) -> bool:
+    """Whether a worksheet's XML has a `<prefix:v>` tag, for which the scans take the slower regexes
+    that know them (a text such as `备注a:v b` is none). A sheet without `:v` is told by a literal
+    search (about 2 ms for 8 MB); one with it by a regex from there (about 10)."""
+    found = _PREFIXED_VALUE.search(xml)
+    return found is not None and _PREFIXED_VALUE_START.search(xml, max(0, found.start() - 22)) is not None
 
 
 @lru_cache(maxsize=16)
@@ -673,6 +673,27 @@ def text_type_edits(spans: array) -> Iterator[tuple[int, int, bytes]]:
         yield start, end, _TEXT_TYPE if end > start else _ADDED_TEXT_TYPE
 
 
+def _edited(content: bytes, edits: Iterable[tuple[int, int, bytes]]) -> bytes:
+    """`content` with each edit (start, end, replacement) made: in order, none overlapping."""
+    out, view, at = bytearray(), memoryview(content), 0
+    for start, end, replacement in edits:
+        out += view[at:start]
+        out += replacement
+        at = end
+    out += view[at:]
+    return bytes(out)
+
+
+def _copy_with(data: bytes, change: Callable[[str, bytes], bytes]) -> bytes:
+    """The workbook `data` with each part's bytes as `change(name, bytes)` gives them (compressed at
+    level 1: the copy is read once, here)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for info in zipfile.ZipFile(io.BytesIO(data)).infolist():
+            z.writestr(info.filename, change(info.filename, _inflate(data, info)))
+    return out.getvalue()
+
+
 def general_format_copy(data: bytes, inspection: Inspection) -> bytes:
     """The file as calamine and openpyxl should read it: `data` itself, or, when some cells store a
     number calamine would misread as a date (`Inspection.misread_dates`) or a numeric cell stores no
@@ -681,25 +702,17 @@ def general_format_copy(data: bytes, inspection: Inspection) -> bytes:
     that both readers read them as the text they store."""
     if not inspection.misread_dates and not inspection.text_numbers:
         return data
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        for info in zf.infolist():
-            content = _inflate(data, info)
-            styles = inspection.misread_dates.get(info.filename, ())
-            types = inspection.text_numbers.get(info.filename, array("q"))
-            if styles or types:
-                removed = zip(styles[0::2], styles[1::2], repeat(b""))
-                # both in the order of the XML; a style and a type of one tag never overlap
-                edited, view, at = bytearray(), memoryview(content), 0
-                for start, end, replacement in heapq.merge(removed, text_type_edits(types)):
-                    edited += view[at:start]
-                    edited += replacement
-                    at = end
-                edited += view[at:]
-                content = bytes(edited)
-            z.writestr(info.filename, content)
-    return out.getvalue()
+
+    def change(name: str, content: bytes) -> bytes:
+        styles = inspection.misread_dates.get(name, ())
+        types = inspection.text_numbers.get(name, array("q"))
+        if not styles and not types:
+            return content
+        removed = zip(styles[0::2], styles[1::2], repeat(b""))
+        # both in the order of the XML; a style and a type of one tag never overlap
+        return _edited(content, heapq.merge(removed, text_type_edits(types)))
+
+    return _copy_with(data, change)
 
 
 # ------------------------------------------------------------------ a worksheet's extent
@@ -889,12 +902,11 @@ def _parsed_extent(xml: bytes) -> Extent:
 # exist (`t="zz"`), a style index that is not one (`s="abc"`, `s="999"`: openpyxl). Such a file is
 # read a second time, from `unreadable_cells_copy`: those cells are text cells there (the text
 # they store, which the value parser then judges and names by row and column) and such a style is
-# taken off. Only a file the readers failed on is looked at so, cell by cell (about 5 µs a cell,
-# in one pass): nothing here costs a file that reads. A text cell pointing past the shared strings is a damaged file still, now
-# rejected with the cell named.
+# taken off. Only a file the readers failed on is looked at so, cell by cell (3–5 µs a cell, in
+# one pass): nothing here costs a file that reads. A text cell pointing past the shared strings is
+# a damaged file still, now rejected with the cell named.
 
 READABLE_ERRORS = frozenset([b"#NULL!", b"#DIV/0!", b"#VALUE!", b"#REF!", b"#NAME?", b"#NUM!", b"#N/A"])
-_READABLE_TYPES = frozenset([b"n", b"s", b"str", b"inlineStr", b"b", b"e", b"d"])
 _CELL_VALUE = re.compile(rb"<" + _P + rb"v(?:\s[^<>]*)?>([^<]*)</")
 _SHARED_ITEM = re.compile(rb"<" + _P + rb"si[\s>/]")
 
@@ -971,21 +983,10 @@ def unreadable_cells_copy(data: bytes) -> bytes | None:
                 if name == b"s" and styles and (not v.strip().isdigit() or len(v.strip()) > 9 or int(v) >= styles):
                     edits.append((start - 1 if content[start - 1:start].isspace() else start, stop, b""))
         if edits:
-            edits.sort()
-            out, view, at = bytearray(), memoryview(content), 0
-            for start, stop, replacement in edits:
-                out += view[at:start]
-                out += replacement
-                at = stop
-            out += view[at:]
-            edited[info.filename] = bytes(out)
+            edited[info.filename] = _edited(content, sorted(edits))
     if not edited:
         return None
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        for info in infos:
-            z.writestr(info.filename, edited.get(info.filename) or _inflate(data, info))
-    return out.getvalue()
+    return _copy_with(data, lambda name, content: edited.get(name, content))
 
 
 # ------------------------------------------------------------------ comments, CDATA, instructions
@@ -1040,10 +1041,4 @@ def plain_markup(xml: bytes) -> bytes:
 
 def plain_markup_copy(data: bytes, parts: list[str]) -> bytes:
     """The workbook with `plain_markup` of each of `parts` (worksheets)."""
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        for info in zf.infolist():
-            content = _inflate(data, info)
-            z.writestr(info.filename, plain_markup(content) if info.filename in parts else content)
-    return out.getvalue()
+    return _copy_with(data, lambda name, content: plain_markup(content) if name in parts else content)
