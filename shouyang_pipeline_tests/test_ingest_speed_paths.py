@@ -323,19 +323,35 @@ def _period(dataset: str, month: str):
 
 
 def test_frames_are_those_of_values_frame():
-    result = _period("key_projects", "2023-03")
+    result = _period("key_projects", "2023-02")  # four of its rows rejected
     rows = [row for o in result.files for row in o.rows]
     assert len(rows) > 20
     dataset = DATASETS["key_projects"]
-    pd.testing.assert_frame_equal(values_frame(dataset, [r.values for r in rows]),
-                                  _values_frame_per_row(dataset, [r.values for r in rows]), check_exact=True)
+    columns = {f.name: [r.values[f.name] for r in rows] for f in dataset.all_fields}
+    pd.testing.assert_frame_equal(values_frame(dataset, columns, len(rows)),
+                                  _values_frame_per_row(dataset, [dict(r.values) for r in rows]), check_exact=True)
     loaded = [r for o in result.files if not o.rejection for r in o.rows if not r.is_rejected]
     assert len(result.staging) == len(loaded) and list(result.staging["source_row"]) == [r.number for r in loaded]
-    pd.testing.assert_frame_equal(values_frame(dataset, []), _values_frame_per_row(dataset, []))
+    assert len(loaded) < len(rows)  # some rows rejected: the staging frame leaves their values out
+    frame = _values_frame_per_row(dataset, [dict(r.values) for r in loaded])
+    pd.testing.assert_frame_equal(result.staging[frame.columns].reset_index(drop=True), frame, check_exact=True)
+    pd.testing.assert_frame_equal(values_frame(dataset, {}, 0), _values_frame_per_row(dataset, []))
+
+
+def test_a_rows_values_are_its_files_columns():
+    result = _period("key_projects", "2023-03")
+    o = next(o for o in result.files if len(o.rows) > 3)
+    row = o.rows[2]
+    assert set(row.values) == {f.name for f in DATASETS["key_projects"].all_fields} == set(o.parsed.columns)
+    assert row.values["project_code"] == o.parsed.columns["project_code"][2] == row.values.get("project_code")
+    assert row.values.get("no_such_column", "none") == "none" and "no_such_column" not in row.values
+    row.values["project_name"] = "改过的名称"
+    assert o.parsed.columns["project_name"][2] == "改过的名称" and o.rows[1].values["project_name"] != "改过的名称"
+    assert dict(row.values) == {name: column[2] for name, column in o.parsed.columns.items()}
 
 
 def _values_frame_per_row(dataset, rows):
-    """`values_frame` as it was written before it took its columns out in C."""
+    """The frame of rows' values built row by row, as it was before ingest kept its values in columns."""
     return pd.DataFrame({f.name: pd.Series([r.get(f.name) for r in rows], dtype=PANDERA_DTYPES.get(f.kind, "object"))
                          for f in dataset.all_fields})
 
@@ -356,7 +372,7 @@ def test_repeated_keys_are_the_groups_of_whole_keys(key):
         if all(v is not None and v != "" for v in k):
             want.setdefault(k, []).append(r)
     want = {k: g for k, g in want.items() if len(g) > 1}
-    got = period._repeated_keys(key, rows)
+    got = period._repeated_keys(key, rows, {name: [r.values.get(name) for r in rows] for name in key})
     assert {k: [r.number for r in g] for k, g in got.items()} == {k: [r.number for r in g] for k, g in want.items()}
     assert got and all(isinstance(k, tuple) and len(k) == len(key) for k in got)
 

@@ -112,28 +112,45 @@ MADE_UP = Dataset(
 
 
 def test_a_new_rule_kind_is_one_class():
-    rows = [SimpleNamespace(values=v) for v in (
-        {"n": 2, "cap": 5, "used": 10, "letter": "a"},
-        {"n": 3, "cap": 5, "used": 11, "letter": "c"},
-        {"n": None, "cap": None, "used": 7, "letter": None},  # NULLs pass every rule
-    )]
-    _canonicalise(MADE_UP, rows, Reference())
-    assert [r.values["letter"] for r in rows] == ["A", "C", None]
+    files = [{"n": [2, 3], "cap": [5, 5], "used": [10, 11], "letter": ["a", "c"]},
+             {"n": [None], "cap": [None], "used": [7], "letter": [None]}]  # NULLs pass every rule
+    _canonicalise(MADE_UP, files, Reference())
+    assert [f["letter"] for f in files] == [["A", "C"], [None]]
 
     schema = pandera_schema(MADE_UP, Reference())
     assert [c.name for c in schema.columns["n"].checks] == ["n#0"]
     assert [c.name for c in schema.checks] == ["used#0"]  # a comparison checks the frame
-    failures = rule_failures(MADE_UP, values_frame(MADE_UP, [r.values for r in rows]), Reference())
+    columns = {name: files[0][name] + files[1][name] for name in files[0]}
+    failures = rule_failures(MADE_UP, values_frame(MADE_UP, columns, 3), Reference())
     assert [(position, f.name, rule) for position, f, rule in failures] == [
         (1, "letter", Letter("AB")), (1, "n", Even()), (1, "used", AtMostTwice("cap"))]
     assert [rule.name for _, _, rule in failures] == ["取值不在规定范围或名录中", "数值超出允许范围", "数值超出允许范围"]
 
 
-def test_canonicalising_gives_a_row_without_the_field_none_and_keeps_the_rest():
-    rows = [SimpleNamespace(values=v) for v in (
-        {"n": 2, "letter": "a"}, {"n": 4}, {"n": 6, "letter": "B"}, {"n": 8, "letter": 1.5}, {"n": 10, "letter": "a"})]
-    _canonicalise(MADE_UP, rows, Reference())
-    assert [r.values.get("letter", "no key") for r in rows] == ["A", None, "B", 1.5, "A"]
+def test_canonicalising_gives_a_file_without_the_column_none_and_keeps_the_rest():
+    files = [{"n": [2], "letter": ["a"]}, {"n": [4, 5]}, {"n": [6, 8, 10], "letter": ["B", 1.5, "a"]}]
+    _canonicalise(MADE_UP, files, Reference())
+    assert [f["letter"] for f in files] == [["A"], [None, None], ["B", 1.5, "A"]]
+
+
+def test_equal_spellings_across_files_are_canonicalised_once_and_stay_one_object():
+    calls = []
+
+    @dataclass(frozen=True)
+    class Counted(Letter):
+        def canonical(self, value, reference):
+            calls.append(value)
+            return super().canonical(value, reference)
+
+    counted = Dataset(name="counted", title="试验表", department="县政府办", cadence="monthly", description="只在本测试中使用",
+                      key=("letter",), fields=(Field("letter", "字母", "text", "A或B", rules=(Counted("AB"),)),))
+    a1, a2 = "ax", "".join(["a", "x"])
+    assert a1 == a2 and a1 is not a2
+    files = [{"letter": [a1, "b", a1]}, {"letter": [a2, None]}]
+    _canonicalise(counted, files, Reference())
+    assert files == [{"letter": ["AX", "B", "AX"]}, {"letter": ["AX", None]}]
+    assert calls == ["ax", "b", None]  # each spelling once, over both files, in row order
+    assert files[0]["letter"][0] is files[1]["letter"][0]
 
 
 def test_a_credit_codes_canonical_form_is_stdnums_compact_form():

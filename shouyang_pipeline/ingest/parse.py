@@ -7,7 +7,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from itertools import filterfalse, repeat, zip_longest
+from collections.abc import MutableMapping
+from itertools import count, filterfalse, repeat, zip_longest
 from operator import add
 
 from openpyxl.utils import get_column_letter
@@ -41,10 +42,16 @@ class Issue:
 class Row:
     file: "ParsedFile"
     number: int  # row number a person sees
-    values: dict[str, object]  # canonical column -> parsed value (None when empty or dropped)
+    position: int  # the row's place in its file's columns (`ParsedFile.columns`)
     cells: list[object] = field(default_factory=list, repr=False)
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def values(self) -> "RowValues":
+        """canonical column -> parsed value (None when empty or dropped), read from and written to
+        its file's columns."""
+        return RowValues(self.file.columns, self.position)
 
     @property
     def is_rejected(self) -> bool:
@@ -66,11 +73,49 @@ class Row:
         return json.dumps(self.raw, ensure_ascii=False)
 
 
+class RowValues(MutableMapping):
+    """One row's values, a view of its file's columns: `row.values["township"]` is
+    `file.columns["township"][row.position]`, and setting it sets the column's cell."""
+
+    __slots__ = ("_columns", "_at")
+
+    def __init__(self, columns: dict[str, list], at: int) -> None:
+        self._columns, self._at = columns, at
+
+    def __getitem__(self, name: str) -> object:
+        return self._columns[name][self._at]
+
+    def get(self, name: str, default: object = None) -> object:
+        column = self._columns.get(name)
+        return default if column is None else column[self._at]
+
+    def __setitem__(self, name: str, value: object) -> None:
+        self._columns[name][self._at] = value  # every field has its column (`parse_file`)
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("a row's values are its file's columns: a column is not removed for one row")
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    def __iter__(self):
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 @dataclass
 class ParsedFile:
     rel_path: str
     layout: Layout
     rows: list[Row] = field(default_factory=list)
+    # canonical column -> its values, one per row in `rows` (None when empty or dropped): every
+    # field of the dataset, a column the file does not have as blank cells
+    columns: dict[str, list] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=lambda: {k: 0 for k in ROW_KINDS})
     totals_check: str | None = None
     totals_notes: list[str] = field(default_factory=list)
@@ -145,19 +190,15 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
                 totals_rows.append((number, cells))
             continue
         data.append((number, cells))
-    rows = pf.rows = [Row(pf, number, None, cells) for number, cells in data]  # values: below
+    rows = pf.rows = list(map(Row, repeat(pf), (number for number, _ in data), count(), (cells for _, cells in data)))
     # Column by column (values.parse_column); each row's problems still come in column order.
     cells_of = _columns(data)
-    names, columns = [], []
+    parsed = {}
     for cm in layout.columns:
-        values = _parse_column(rows, cm, cells_of(cm.index), units[cm.index], grid.percent_cells,
-                               is_key=cm.field.name in keys)
-        names.append(cm.field.name)
-        columns.append(values)
-    # each row's values made in C: the absent columns first, then the file's, as `dict.update` gave them
-    filled = zip(*(repeat(v, len(rows)) for v in absent.values()), *columns) if absent or names else repeat(())
-    for row, values in zip(rows, map(dict, map(zip, repeat([*absent, *names]), filled))):
-        row.values = values
+        parsed[cm.field.name] = list(_parse_column(rows, cm, cells_of(cm.index), units[cm.index], grid.percent_cells,
+                                                   is_key=cm.field.name in keys))  # a list of its own
+    # the absent columns first, then the file's (a field in two columns: the last one's values)
+    pf.columns = {**{name: [value] * len(rows) for name, value in absent.items()}, **parsed}
     if other_encoding:
         for row in rows:
             if row.number in other_encoding:

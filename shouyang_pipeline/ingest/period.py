@@ -7,10 +7,8 @@ warnings, the ingest log) and touches nothing but the archive.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import setitem
+from itertools import chain, compress
 from pathlib import Path
 
 import pandas as pd
@@ -63,7 +61,7 @@ class PeriodIngest(PeriodFrames):
         (`collector_paused`). Called once the rows are no longer needed, they are freed at once."""
         for o in self.files:
             if o.parsed is not None:
-                o.parsed.rows = []
+                o.parsed.rows, o.parsed.columns = [], {}
 
 
 def ingest_period(settings: Settings, dataset_name: str, period: str, reference: Reference,
@@ -86,12 +84,13 @@ def _ingest_period(settings: Settings, dataset_name: str, period: str, reference
         outcomes.append(_read_one(raw, dataset, reference, settings.archive_dir if archive else None, first_by_sha))
 
     rows = [row for o in outcomes for row in o.rows]
-    _canonicalise(dataset, rows, reference)
-    _apply_rules(dataset, rows, reference, period)
+    read = [o.parsed.columns for o in outcomes if o.rows]  # the columns of those rows, file by file
+    _canonicalise(dataset, read, reference)
+    _apply_rules(dataset, rows, _joined(read, [f.name for f in dataset.all_fields]), reference, period)
     for check in dataset.row_checks:
         for row in rows:
             ROW_CHECKS[check](row, reference)
-    _reject_duplicate_keys(dataset, rows)
+    _reject_duplicate_keys(dataset, rows, _joined(read, dataset.key))
     for o in outcomes:
         if o.parsed and not o.rejection and o.rows and all(r.is_rejected for r in o.rows):
             o.all_rows_rejected = True
@@ -134,8 +133,7 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
         return FileOutcome(raw, digest, rejection=f"文件内容异常，无法读取（{type(exc).__name__}）：请用Excel打开后另存为新的"
                                                 "“.xlsx”或“CSV UTF-8”文件重新报送；如仍不行请联系县政府办")
     for name, value in from_submitter.items():
-        for row in parsed.rows:
-            row.values[name] = value
+        parsed.columns[name] = [value] * len(parsed.rows)
     if not parsed.rows:
         return FileOutcome(raw, digest, parsed, rejection="文件中没有数据行（表头以下只有空行、合计或表尾），未入库")
     return FileOutcome(raw, digest, parsed)
@@ -167,27 +165,41 @@ def _submitter_hint(f: Field, raw: RawFile, reference: Reference) -> str:
     return hint
 
 
-def _canonicalise(dataset: Dataset, rows: list[Row], reference: Reference) -> None:
-    values = [row.values for row in rows]
+def _joined(files: list[dict[str, list]], names) -> dict[str, list]:
+    """The columns `names` of several files' rows, one after the other."""
+    return {name: list(chain.from_iterable(columns[name] for columns in files)) for name in names}
+
+
+def _canonicalise(dataset: Dataset, files: list[dict[str, list]], reference: Reference) -> None:
+    """Each canonicalising rule applied to its column in every file (`ParsedFile.columns`), in place."""
     for f in dataset.all_fields:
         for rule in f.rules:
             if rule.canonicalises:
                 # The same few spellings recur on every row: each distinct one canonicalised once
-                # (the first of equal ones, in row order, stands for them), then every cell written
-                # back in one pass in C, a row without the field getting the canonical of None
-                # (None for every rule here). Equal cells stay one object (the list's own copy of a
-                # name), which the frames and checks after hash once and compare by identity, and
-                # a worker's result pickles once: giving equal cells their own copies (tried) made
-                # the rules and the result frames about 6 s slower at 1000×.
-                column = list(map(dict.get, values, repeat(f.name)))
-                seen = {v: rule.canonical(v, reference) for v in dict.fromkeys(column)}
-                deque(map(setitem, values, repeat(f.name), map(seen.__getitem__, column)), maxlen=0)
+                # (the first of equal ones, in row order over the files, stands for them), then
+                # every cell written back in one pass in C, a file without the column getting the
+                # canonical of None (None for every rule here). Equal cells stay one object (the
+                # list's own copy of a name), which the frames and checks after hash once and
+                # compare by identity, and a worker's result pickles once: giving equal cells their
+                # own copies (tried) made the rules and the result frames about 6 s slower at 1000×.
+                cells = chain.from_iterable(c[f.name] if f.name in c else (None,) for c in files)
+                seen = {v: rule.canonical(v, reference) for v in dict.fromkeys(cells)}
+                for columns in files:
+                    column = columns.get(f.name)
+                    if column is None:
+                        rows = len(next(iter(columns.values()), ()))
+                        columns[f.name] = [seen[None]] * rows
+                    else:
+                        columns[f.name] = list(map(seen.__getitem__, column))
 
 
-def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference, period: str) -> None:
+def _apply_rules(dataset: Dataset, rows: list[Row], columns: dict[str, list], reference: Reference,
+                 period: str) -> None:
+    """Every declared rule checked over the period's rows (`columns`: their values, in order); a
+    failing cell is a problem of its row, and an optional one's value dropped."""
     if not rows:
         return
-    frame = values_frame(dataset, [r.values for r in rows])
+    frame = values_frame(dataset, columns, len(rows))
     failures = rule_failures(dataset, frame, reference, period)
     context = RuleContext.for_period(reference, period)
     # A comparison with a column that itself broke a rule says nothing useful (总投资 -200 is
@@ -218,11 +230,12 @@ def _apply_rules(dataset: Dataset, rows: list[Row], reference: Reference, period
             row.values[f.name] = None
 
 
-def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
+def _reject_duplicate_keys(dataset: Dataset, rows: list[Row], keys: dict[str, list]) -> None:
     """Reject every row whose key another row of the period has, on the cell of its key column
     (the last key column the file has: 村名称 rather than 所属乡镇), naming the other rows: by row
-    number in the same file (本文件第N行), by file and row number in another."""
-    groups = _repeated_keys(dataset.key, rows)
+    number in the same file (本文件第N行), by file and row number in another. `keys`: the rows'
+    values of the key's columns."""
+    groups = _repeated_keys(dataset.key, rows, keys)
     key_header = "、".join(dataset.field(k).header for k in dataset.key)
     for key, dupes in groups.items():
         shown = "、".join(str(v) for v in key)
@@ -246,16 +259,17 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row]) -> None:
             ))
 
 
-def _repeated_keys(key: tuple[str, ...], rows: list[Row]) -> dict[tuple, list[Row]]:
-    """Every key (all its columns filled) that more than one row has -> those rows, in row order.
-    A key of one column is looked up by its value: no tuple a row for the collector to count."""
+def _repeated_keys(key: tuple[str, ...], rows: list[Row], columns: dict[str, list]) -> dict[tuple, list[Row]]:
+    """Every key (all its columns filled) that more than one row has -> those rows, in row order
+    (`columns`: the rows' values of the key's columns). A key of one column is looked up by its
+    value: no tuple a row for the collector to count."""
     first: dict = {}  # key -> the first row that has it
     repeated: dict = {}  # key -> every row that has it, once it has a second one
     if len(key) == 1:
-        keys = map(dict.get, (r.values for r in rows), repeat(key[0]))
+        keys = columns[key[0]]
     else:
         keys = (k if all(v is not None and v != "" for v in k) else None
-                for k in (tuple(map(r.values.get, key)) for r in rows))
+                for k in zip(*(columns[name] for name in key)))
     for row, k in zip(rows, keys):
         if k is None or k == "":
             continue
@@ -272,18 +286,20 @@ def _repeated_keys(key: tuple[str, ...], rows: list[Row]) -> dict[tuple, list[Ro
 
 def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -> pd.DataFrame:
     table = STAGING[dataset.name]
-    loaded: list[Row] = []
+    kept: list[dict[str, list]] = []  # each loaded file's columns of its loaded rows
     files: list[str] = []
+    numbers: list[int] = []
     for o in outcomes:
-        if o.rejection:
+        if o.rejection or not o.rows:
             continue
-        kept = [row for row in o.rows if not row.errors]  # not row.is_rejected
-        loaded += kept
-        files += [o.raw.rel_path] * len(kept)
-    frame = values_frame(dataset, [row.values for row in loaded])
-    frame["period"] = pd.Series([period] * len(loaded), dtype="object")
+        loaded = [not row.errors for row in o.rows]  # not row.is_rejected
+        kept.append({f.name: list(compress(o.parsed.columns[f.name], loaded)) for f in dataset.all_fields})
+        numbers += [row.number for row in compress(o.rows, loaded)]
+        files += [o.raw.rel_path] * sum(loaded)
+    frame = values_frame(dataset, _joined(kept, [f.name for f in dataset.all_fields]), len(numbers))
+    frame["period"] = pd.Series([period] * len(numbers), dtype="object")
     frame["source_file"] = pd.Series(files, dtype="object")
-    frame["source_row"] = pd.Series([row.number for row in loaded], dtype="Int64")
+    frame["source_row"] = pd.Series(numbers, dtype="Int64")
     return frame[table.column_names]
 
 
