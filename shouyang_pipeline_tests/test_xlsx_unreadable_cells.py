@@ -156,10 +156,12 @@ def test_plain_markup_keeps_the_declaration_and_leaves_an_unclosed_one():
                                          (b"<v></v>", None), (b"<v>3</v>", "乙"), (b"<v>&#51;</v>", "乙"),
                                          (b"<v>+3</v>", "乙"), (b"<v>00000000003</v>", "乙"),
                                          (b"<f>1</f><v> 3</v>", "乙"), (b"<v> 3<!-- x --></v>", "乙")])
-def test_a_shared_string_index_with_spaces_is_read_as_openpyxl_reads_it(value, read):
+@pytest.mark.parametrize("before_type", [b" ", b"\n", b"\t", b"\r\n"])
+def test_a_shared_string_index_with_spaces_is_read_as_openpyxl_reads_it(value, read, before_type):
     """calamine read ` 3 ` (and `-1`) as the first shared string, without a word; openpyxl as the
-    fourth. The file is read with the index without its spaces (a value of spaces: empty)."""
-    data = with_cells(workbook(ROWS), {"B5": b'<c r="B5" t="s">' + value + b"</c>"})
+    fourth. The file is read with the index without its spaces (a value of spaces: empty),
+    whatever white space stands before the cell's type."""
+    data = with_cells(workbook(ROWS), {"B5": b'<c r="B5"' + before_type + b't="s">' + value + b"</c>"})
     for percent_formats in (False, True):  # calamine alone, and openpyxl after it
         (grid,) = read_xlsx(data, percent_formats=percent_formats)
         assert grid.rows[4][1] == ["丁", read] and grid.rows[5][1] == ["戊", 5.0]
@@ -172,6 +174,8 @@ def test_odd_shared_index_is_told_by_the_cells_type():
     assert not odd(b'<c r="A1" x="s"><v> 1</v></c>')  # another attribute of value s
     assert not odd(b'<c r="A1" t="str"><v>"s"></v></c>')
     assert odd(b'<c r="A1" t="s"><f>1</f><v>x</v></c>')  # a formula before the value (calamine: the first string)
+    assert odd(b'<c r="A1"\nt="s"><v> 1</v></c>') and odd(b"<c r='A1'\tt='s'><v>x</v></c>")
+    assert odd(b'<c r="A1"\r\nt="s"><v>-1</v></c>') and not odd(b'<c r="A1"\nt="s"><v>1</v></c>')
     assert not odd(b'<c r="A1" t="inlineStr"><is><t>' + b' t="s"' * 5000 + b"</t></is></c>")  # a text, however long
 
 

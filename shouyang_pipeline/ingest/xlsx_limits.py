@@ -238,19 +238,24 @@ _SHARED_TYPE = re.compile(rb"""\bt\s*=\s*["']s["']""")
 # A text cell whose value is not plainly an index into the shared strings (` 3 `, `-1`, `x`):
 # calamine reads it as the first string, without a word; openpyxl reads ` 3 ` as the fourth.
 # Found by ` t="s"` before such a value (a regex starting with a literal: about 4 ms for an 8 MB
-# sheet, where one starting at `\bt\s*=` took 50; a `t` after a line break or tab is not looked
-# for), then told a cell's type in Python.
+# sheet, where one starting at `\bt\s*=` took 50; a `t` after a line break, a tab or a carriage
+# return is looked for the same way when the sheet holds one before a `t=` at all), then told a
+# cell's type in Python.
 # The rest of the tag, and the space after it, are bounded: a text of many `"s"` would otherwise be
 # scanned to its end from each of them (a 7.7 KB file of such texts took 17 s). A formula may
 # stand between the tag and the value (`<c t="s"><f>1</f><v>x</v>`).
 _ODD_SHARED_VALUE = (rb"[^<>]{0,100}+>\s{0,100}+(?:<" + _P + rb"f(?:\s[^<>]{0,400}+)?(?:/>|>[^<]*+</" + _P
                      + rb"f>)\s{0,100}+)?<" + _P + rb"v(?:\s[^<>]{0,100}+)?>(?!\d{1,10}</|</)")  # (`<v></v>`: an empty cell)
-_ODD_SHARED_INDEX = (re.compile(rb' t="s"' + _ODD_SHARED_VALUE), re.compile(rb" t='s'" + _ODD_SHARED_VALUE))
+# (what the sheet must hold for the regex to be tried, the regex), for each space before `t`
+_ODD_SHARED_INDEX = tuple((space + b"t=", re.compile(re.escape(space) + b"t=" + quoted + _ODD_SHARED_VALUE))
+                          for space in (b" ", b"\n", b"\t", b"\r") for quoted in (b'"s"', b"'s'"))
 
 
 def odd_shared_index(xml: bytes) -> bool:
     """Whether a worksheet has a text cell (`t="s"`) whose value is not plainly an index."""
-    for values in _ODD_SHARED_INDEX:
+    for held, values in _ODD_SHARED_INDEX:
+        if held not in xml:
+            continue
         for m in values.finditer(xml):
             tag = _ANY_CELL_TAG.match(xml, max(xml.rfind(b"<", 0, m.start()), 0))
             if tag is not None and tag.end() > m.start() and any(
