@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from shouyang_pipeline.ingest.values import (
-    EMPTY, CellProblem, is_empty, parse_column, parse_number, parse_numbers, parse_value,
+    EMPTY, CellProblem, cell_types, is_empty, parse_column, parse_number, parse_numbers, parse_value,
 )
 
 KINDS = ("money", "integer", "percent", "date", "boolean", "text")
@@ -35,7 +35,18 @@ def _columnwise(kind: str, cells: list, unit: str, percent: set[int]) -> list:
     for i, result in odd.items():
         assert values[i] is None
         assert result is EMPTY or isinstance(result, CellProblem)
-    return [odd.get(i, v) for i, v in enumerate(values)]
+    got = [odd.get(i, v) for i, v in enumerate(values)]
+    if all(c is None or type(c) is str for c in cells):  # a CSV's column: read the same, told it holds only texts
+        values, odd = parse_column(kind, cells, unit=unit, percent_formatted=percent, texts_only=True)
+        as_texts = [odd.get(i, v) for i, v in enumerate(values)]
+        assert all(_same(a, b) for a, b in zip(got, as_texts)), (cells[:5], got[:5], as_texts[:5])
+    return got
+
+
+@pytest.mark.parametrize("cells", [[], [None], [None] * 3, ["a"], ["a", None, "b"], ["", None], ["x"] * 4])
+def test_the_types_of_a_column_of_texts_are_counted_as_they_are(cells):
+    assert cell_types(cells, texts_only=True) == set(map(type, cells)) == cell_types(cells)
+    assert cell_types(tuple(cells), texts_only=True) == set(map(type, cells))
 
 
 _PER_CELL: dict[tuple, object] = {}

@@ -227,6 +227,16 @@ def test_csv_cells_are_those_of_the_csv_module(rows):
     assert [number for number, _ in grid.rows] == list(range(1, len(grid.rows) + 1))
 
 
+def test_a_csvs_cells_are_texts_and_blanks_alone():
+    """What parse_file tells `parse_column` of a CSV's columns (`texts_only`): the bundled sample's
+    CSVs, one with a line in another encoding and one with quoted line breaks."""
+    grids = [read_csv(path.read_bytes())[0] for path in sorted((PROJECT_REFERENCE.parent / "raw").rglob("*.csv"))]
+    grids.append(read_csv("项目编号,项目名称\nSY-1,造纸\n".encode() + "SY-2,供热\n".encode("gbk"))[0])
+    grids.append(read_csv('项目编号,备注\nSY-1,"第一行\n第二行"\nSY-2,\n'.encode())[0])
+    assert len(grids) > 20 and grids[-2].other_encoding
+    assert {type(c) for g in grids for _, cells in g.rows for c in cells} == {str, type(None)}
+
+
 def test_csv_problems_still_found_on_the_slow_path():
     header = "项目编号,项目名称,总投资,本年累计完成投资,建设状态\n"
     swallowed = (header + 'SY-1,"造纸项目,1,2,续建\nSY-2,供热,3,4,续建\nSY-3,燃气,5,6,续建\nSY-4,道路",7,8,续建\n')

@@ -196,7 +196,8 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
     parsed = {}
     for cm in layout.columns:
         parsed[cm.field.name] = list(_parse_column(rows, cm, cells_of(cm.index), units[cm.index], grid.percent_cells,
-                                                   is_key=cm.field.name in keys))  # a list of its own
+                                                   is_key=cm.field.name in keys,
+                                                   texts_only=isinstance(grid, CsvGrid)))  # a list of its own
     # the absent columns first, then the file's (a field in two columns: the last one's values)
     pf.columns = {**{name: [value] * len(rows) for name, value in absent.items()}, **parsed}
     if other_encoding:
@@ -216,13 +217,13 @@ def _columns(data: list[tuple[int, list[object]]]):
 
 
 def _parse_column(rows: list[Row], cm: ColumnMap, cells: list[object], unit: str,
-                  percent_cells: set[tuple[int, int]], *, is_key: bool) -> list[object]:
+                  percent_cells: set[tuple[int, int]], *, is_key: bool, texts_only: bool = False) -> list[object]:
     """The column's values, one per row (None when empty or unreadable); its problems appended to
     each row's errors (a required column) or warnings, and the warnings about garbled text."""
     f = cm.field
     percent = ({i for i, row in enumerate(rows) if (row.number, cm.index) in percent_cells}
                if f.kind == "percent" and percent_cells else frozenset())
-    values, odd = parse_column(f.kind, cells, unit=unit, percent_formatted=percent)
+    values, odd = parse_column(f.kind, cells, unit=unit, percent_formatted=percent, texts_only=texts_only)
     for i, parsed in odd.items():
         row = rows[i]
         if parsed is EMPTY:

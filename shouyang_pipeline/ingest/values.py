@@ -271,10 +271,10 @@ def _put(values: list, at, new: list) -> None:
             values[i] = v
 
 
-def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
-    if _unique_texts(cells, values, odd):
+def _texts(cells: list, types: set, values: list, undecided: list[int], odd: dict) -> None:
+    if _unique_texts(cells, types, values, odd):
         return
-    if (distinct := _texts_and_blanks(cells)) is not None:  # the common column of texts and blanks
+    if (distinct := _texts_and_blanks(cells, types)) is not None:  # the common column of texts and blanks
         _by_distinct("text", cells, distinct, values, odd)
         return
     strs, at = [], []
@@ -303,13 +303,11 @@ def _texts(cells: list, values: list, undecided: list[int], odd: dict) -> None:
             values[i] = result
 
 
-def _unique_texts(cells: list, values: list, odd: dict) -> bool:
+def _unique_texts(cells: list, types: set, values: list, odd: dict) -> bool:
     """A column of texts and blanks whose texts mostly differ (names, codes) and are all plain,
     decided at once without a set of them; False (nothing done) for any other column."""
     head = cells[:256]
-    if len(head) < 64 or set(map(type, head)) != {str} or len(set(head)) * 2 <= len(head):
-        return False
-    if not set(map(type, cells)) <= {str, _NONE}:
+    if len(head) < 64 or not types <= {str, _NONE} or set(map(type, head)) != {str} or len(set(head)) * 2 <= len(head):
         return False
     _, texts, nones = _split_none(cells)
     if not _all_plain_text(texts):
@@ -360,18 +358,18 @@ def _mark(cells: list, marks: dict, odd: dict) -> None:
             odd[i] = marks[cells[i]]
 
 
-def _texts_and_blanks(cells: list) -> set | None:
+def _texts_and_blanks(cells: list, types: set) -> set | None:
     """The column's distinct cells when it holds nothing but texts (plain `str`, as cells from a
-    grid are) and blanks; else None, told by the cells' types before any set of them is built."""
-    if not set(map(type, cells)) <= {str, _NONE}:
+    grid are) and blanks; else None, told by the cells' types (`types`) before any set of them is built."""
+    if not types <= {str, _NONE}:
         return None
     return set(cells)
 
 
-def _numbers(kind: str, cells: list, unit: str, values: list, undecided: list[int], odd: dict) -> None:
+def _numbers(kind: str, cells: list, types: set, unit: str, values: list, undecided: list[int], odd: dict) -> None:
     """Money and integer cells: None is EMPTY; floats, ints and strings of plain digits are read
     with float(), then scaled and range-checked as arrays; anything else is undecided."""
-    at, xs = _plain_numbers(cells, odd)
+    at, xs = _plain_numbers(cells, types, odd)
     if at is None:
         at, xs = [], []
         for i, c in enumerate(cells):
@@ -408,13 +406,13 @@ def _numbers(kind: str, cells: list, unit: str, values: list, undecided: list[in
             undecided.append(i)
 
 
-def _plain_numbers(cells: list, odd: dict) -> tuple[list[int] | range | None, list[float] | None]:
+def _plain_numbers(cells: list, types: set, odd: dict) -> tuple[list[int] | range | None, list[float] | None]:
     """The common column, told in C: nothing but floats and ints, or nothing but strings of
     plain digits (`_NUMBER_CHARS`), and blanks; every one read by float() as `_numbers` reads
     it cell by cell. Returns (positions, floats) and marks the blanks EMPTY in `odd`; (None,
     None) with `odd` untouched when the column is not such (or a cell fails float()): `_numbers`
     then sorts it cell by cell."""
-    types = set(map(type, cells)) - {_NONE}
+    types = types - {_NONE}
     if not types or not (types <= {float, int} or types == {str}):
         return None, None
     at, filled, nones = _split_none(cells)
@@ -454,20 +452,32 @@ def _per_cell(kind: str, cells: list, positions, unit: str, percent_formatted, v
             values[i] = result
 
 
+def cell_types(cells: list, *, texts_only: bool = False) -> set:
+    """The types of a column's cells: for a column of nothing but texts and blanks (`texts_only`,
+    a CSV's), `str` and None's type as they occur, counted without looking at each cell's type."""
+    if not texts_only:
+        return set(map(type, cells))
+    blanks = cells.count(None)
+    return {*((str,) if blanks < len(cells) else ()), *((_NONE,) if blanks else ())}
+
+
 def parse_column(kind: str, cells: list, *, unit: str = "万元",
-                 percent_formatted: frozenset[int] | set[int] = frozenset()) -> tuple[list, dict[int, object]]:
+                 percent_formatted: frozenset[int] | set[int] = frozenset(),
+                 texts_only: bool = False) -> tuple[list, dict[int, object]]:
     """One column's cells parsed as `parse_value` parses each (`percent_formatted`: the positions
-    of the cells formatted as percentages). Returns (values, odd): `values[i]` is the parsed value
-    of `cells[i]`, None where `odd[i]` holds EMPTY or the cell's CellProblem (in no particular
-    order: each cell is in one row, and a row's problems are in column order whatever the order here)."""
+    of the cells formatted as percentages; `texts_only`: every cell is a `str` or None, as a CSV's
+    are). Returns (values, odd): `values[i]` is the parsed value of `cells[i]`, None where `odd[i]`
+    holds EMPTY or the cell's CellProblem (in no particular order: each cell is in one row, and a
+    row's problems are in column order whatever the order here)."""
     values: list = [None] * len(cells)
     odd: dict[int, object] = {}
     undecided: list[int] = []
+    types = cell_types(cells, texts_only=texts_only)
     if kind in ("money", "integer"):
-        _numbers(kind, cells, unit, values, undecided, odd)
+        _numbers(kind, cells, types, unit, values, undecided, odd)
     elif kind == "text":
-        _texts(cells, values, undecided, odd)
-    elif (distinct := _texts_and_blanks(cells)) is not None and len(distinct) * 4 <= len(cells):
+        _texts(cells, types, values, undecided, odd)
+    elif (distinct := _texts_and_blanks(cells, types)) is not None and len(distinct) * 4 <= len(cells):
         # dates, booleans, percentages written as text: a few spellings each, whatever the cells'
         # number formats (they only tell how a number cell reads)
         _by_distinct(kind, cells, distinct, values, odd)
@@ -483,7 +493,7 @@ def parse_numbers(cells: list) -> list:
     out: list = [EMPTY] * len(cells)
     types = set(map(type, cells))
     # a workbook's floats with blanks among them are read as quickly one by one, below
-    at, xs = _plain_numbers(cells, {}) if not {float, _NONE} <= types else (None, None)
+    at, xs = _plain_numbers(cells, types, {}) if not {float, _NONE} <= types else (None, None)
     if at is not None and np.isfinite(np.array(xs, dtype=np.float64)).all():
         _put(out, at, xs)  # every cell a blank or a plain, finite number, read as `_numbers` reads it
         return out
