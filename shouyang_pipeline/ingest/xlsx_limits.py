@@ -246,17 +246,18 @@ _SHARED_TYPE = re.compile(rb"""\bt\s*=\s*["']s["']""")
 # stand between the tag and the value (`<c t="s"><f>1</f><v>x</v>`).
 _ODD_SHARED_VALUE = (rb"[^<>]{0,100}+>\s{0,100}+(?:<" + _P + rb"f(?:\s[^<>]{0,400}+)?(?:/>|>[^<]*+</" + _P
                      + rb"f>)\s{0,100}+)?<" + _P + rb"v(?:\s[^<>]{0,100}+)?>(?!\d{1,10}</|</)")  # (`<v></v>`: an empty cell)
-# (what the sheet must hold for the regex to be tried, the regex), for each space before `t`
-_ODD_SHARED_INDEX = tuple((space + b"t=", re.compile(re.escape(space) + b"t=" + quoted + _ODD_SHARED_VALUE))
-                          for space in (b" ", b"\n", b"\t", b"\r") for quoted in (b'"s"', b"'s'"))
+# For each white space before `t`: (the space, the regexes of each quote); a space other than a
+# plain one is looked for first (one byte: far quicker than a search for `\nt=` finding none).
+_ODD_SHARED_INDEX = tuple((space, [re.compile(re.escape(space) + b"t=" + quoted + _ODD_SHARED_VALUE)
+                                   for quoted in (b'"s"', b"'s'")]) for space in (b" ", b"\n", b"\t", b"\r"))
 
 
 def odd_shared_index(xml: bytes) -> bool:
     """Whether a worksheet has a text cell (`t="s"`) whose value is not plainly an index."""
-    for held, values in _ODD_SHARED_INDEX:
-        if held not in xml:
+    for space, regexes in _ODD_SHARED_INDEX:
+        if space not in xml or space + b"t=" not in xml:
             continue
-        for m in values.finditer(xml):
+        for m in chain.from_iterable(r.finditer(xml) for r in regexes):
             tag = _ANY_CELL_TAG.match(xml, max(xml.rfind(b"<", 0, m.start()), 0))
             if tag is not None and tag.end() > m.start() and any(
                     name == b"t" and value == b"s" for _, _, name, value in _cell_attrs(tag)):
