@@ -345,7 +345,8 @@ def test_frames_are_those_of_values_frame():
     assert len(loaded) < len(rows)  # some rows rejected: the staging frame leaves their values out
     frame = _values_frame_per_row(dataset, [dict(r.values) for r in loaded])
     pd.testing.assert_frame_equal(result.staging[frame.columns].reset_index(drop=True), frame, check_exact=True)
-    pd.testing.assert_frame_equal(values_frame(dataset, {}, 0), _values_frame_per_row(dataset, []))
+    pd.testing.assert_frame_equal(values_frame(dataset, {f.name: [] for f in dataset.all_fields}, 0),
+                                  _values_frame_per_row(dataset, []))
 
 
 def test_a_rows_values_are_its_files_columns():

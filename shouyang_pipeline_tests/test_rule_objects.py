@@ -120,17 +120,19 @@ def test_a_new_rule_kind_is_one_class():
     schema = pandera_schema(MADE_UP, Reference())
     assert [c.name for c in schema.columns["n"].checks] == ["n#0"]
     assert [c.name for c in schema.checks] == ["used#0"]  # a comparison checks the frame
-    columns = {name: files[0][name] + files[1][name] for name in files[0]}
+    columns = {f.name: files[0].get(f.name, [None] * 2) + files[1].get(f.name, [None]) for f in MADE_UP.all_fields}
     failures = rule_failures(MADE_UP, values_frame(MADE_UP, columns, 3), Reference())
     assert [(position, f.name, rule) for position, f, rule in failures] == [
         (1, "letter", Letter("AB")), (1, "n", Even()), (1, "used", AtMostTwice("cap"))]
     assert [rule.name for _, _, rule in failures] == ["取值不在规定范围或名录中", "数值超出允许范围", "数值超出允许范围"]
 
 
-def test_canonicalising_gives_a_file_without_the_column_none_and_keeps_the_rest():
-    files = [{"n": [2], "letter": ["a"]}, {"n": [4, 5]}, {"n": [6, 8, 10], "letter": ["B", 1.5, "a"]}]
+def test_canonicalising_keeps_blanks_and_values_it_does_not_know():
+    files = [{"n": [2], "letter": ["a"]}, {"n": [4, 5], "letter": [None, None]},
+             {"n": [6, 8, 10], "letter": ["B", 1.5, "a"]}]
     _canonicalise(MADE_UP, files, Reference())
     assert [f["letter"] for f in files] == [["A"], [None, None], ["B", 1.5, "A"]]
+    assert [f["n"] for f in files] == [[2], [4, 5], [6, 8, 10]]  # a column without such a rule as it was
 
 
 def test_equal_spellings_across_files_are_canonicalised_once_and_stay_one_object():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from collections.abc import MutableMapping
 from itertools import count, filterfalse, repeat, zip_longest
 from operator import add
 

@@ -177,20 +177,15 @@ def _canonicalise(dataset: Dataset, files: list[dict[str, list]], reference: Ref
             if rule.canonicalises:
                 # The same few spellings recur on every row: each distinct one canonicalised once
                 # (the first of equal ones, in row order over the files, stands for them), then
-                # every cell written back in one pass in C, a file without the column getting the
-                # canonical of None (None for every rule here). Equal cells stay one object (the
-                # list's own copy of a name), which the frames and checks after hash once and
-                # compare by identity, and a worker's result pickles once: giving equal cells their
-                # own copies (tried) made the rules and the result frames about 6 s slower at 1000×.
-                cells = chain.from_iterable(c[f.name] if f.name in c else (None,) for c in files)
+                # every cell written back in one pass in C (a file has every field's column,
+                # `parse_file`). Equal cells stay one object (the list's own copy of a name), which
+                # the frames and checks after hash once and compare by identity, and a worker's
+                # result pickles once: giving equal cells their own copies (tried) made the rules
+                # and the result frames about 6 s slower at 1000×.
+                cells = chain.from_iterable(columns[f.name] for columns in files)
                 seen = {v: rule.canonical(v, reference) for v in dict.fromkeys(cells)}
                 for columns in files:
-                    column = columns.get(f.name)
-                    if column is None:
-                        rows = len(next(iter(columns.values()), ()))
-                        columns[f.name] = [seen[None]] * rows
-                    else:
-                        columns[f.name] = list(map(seen.__getitem__, column))
+                    columns[f.name] = list(map(seen.__getitem__, columns[f.name]))
 
 
 def _apply_rules(dataset: Dataset, rows: list[Row], columns: dict[str, list], reference: Reference,
@@ -286,17 +281,19 @@ def _repeated_keys(key: tuple[str, ...], rows: list[Row], columns: dict[str, lis
 
 def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -> pd.DataFrame:
     table = STAGING[dataset.name]
-    kept: list[dict[str, list]] = []  # each loaded file's columns of its loaded rows
+    kept: list[tuple[dict[str, list], list[bool]]] = []  # each loaded file's columns, and which rows are loaded
     files: list[str] = []
     numbers: list[int] = []
     for o in outcomes:
         if o.rejection or not o.rows:
             continue
         loaded = [not row.errors for row in o.rows]  # not row.is_rejected
-        kept.append({f.name: list(compress(o.parsed.columns[f.name], loaded)) for f in dataset.all_fields})
+        kept.append((o.parsed.columns, loaded))
         numbers += [row.number for row in compress(o.rows, loaded)]
         files += [o.raw.rel_path] * sum(loaded)
-    frame = values_frame(dataset, _joined(kept, [f.name for f in dataset.all_fields]), len(numbers))
+    columns = {f.name: list(chain.from_iterable(compress(c[f.name], loaded) for c, loaded in kept))
+               for f in dataset.all_fields}
+    frame = values_frame(dataset, columns, len(numbers))
     frame["period"] = pd.Series([period] * len(numbers), dtype="object")
     frame["source_file"] = pd.Series(files, dtype="object")
     frame["source_row"] = pd.Series(numbers, dtype="Int64")

@@ -71,10 +71,9 @@ def pandera_schema(dataset: Dataset, reference: RuleContext) -> pa.DataFrameSche
 
 
 def values_frame(dataset: Dataset, columns: Mapping[str, list], rows: int) -> pd.DataFrame:
-    """The values of `rows` rows (`columns`: field -> its values, in row order; a field without
-    one is blank) as a frame of the dataset's fields in their declared types."""
-    blank = [None] * rows
-    return pd.DataFrame({f.name: pd.Series(columns.get(f.name, blank), dtype=PANDERA_DTYPES.get(f.kind, "object"))
+    """The values of `rows` rows (`columns`: every field -> its values, in row order) as a frame
+    of the dataset's fields in their declared types."""
+    return pd.DataFrame({f.name: pd.Series(columns[f.name], dtype=PANDERA_DTYPES.get(f.kind, "object"))
                          for f in dataset.all_fields}, index=pd.RangeIndex(rows))
 
 
