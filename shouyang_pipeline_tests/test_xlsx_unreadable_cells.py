@@ -5,7 +5,8 @@ no cell named). Such a file is read again from a copy in which those cells are t
 (`xlsx_limits.unreadable_cells_copy`), and the value parser names them by row and column. A text
 cell pointing past the shared strings is still a damaged file, now rejected naming the cell.
 A value holding a comment, a CDATA section or a processing instruction, which calamine read
-wrongly without a word (`<v>12<!-- x -->00</v>` as 12), is read from a copy without them.
+wrongly without a word (`<v>12<!-- x -->00</v>` as 12), is read from a copy without them; a cell
+whose attributes have spaces around their `=` (`t ="s"`), from a copy with them written `t="s"`.
 The files are real workbooks (xlsxwriter), the odd cells written into the sheet XML by hand.
 """
 
@@ -150,6 +151,36 @@ def test_plain_markup_keeps_the_declaration_and_leaves_an_unclosed_one():
         b'\xef\xbb\xbf<?xml version="1.0"?><a><b>&lt;&amp;&gt;</b></a>'
     assert xlsx_limits.plain_markup(b"<a>1<!-- 2</a>") == b"<a>1<!-- 2</a>"
     assert not xlsx_limits.has_other_markup(b'<?xml version="1.0"?><a>1</a>')
+
+
+@pytest.mark.parametrize("cell, read", [
+    (b'<c r="B5" t ="s"><v> 3 </v></c>', "乙"),  # calamine: the first string (名称), the index scan missed it
+    (b"<c r='B5' t= 's'><v>+3</v></c>", "乙"),
+    (b'<c r="B5"\tt\n=\n"s"><v>3</v></c>', "乙"),
+    (b'<c r="B5" t = "e"><v>#N/A</v></c>', "#N/A"),  # read as empty: the error cells were not looked for
+    (b'<c r = "B5" s = "0" t = "str"><v>x = y</v></c>', "x = y"),
+])
+@pytest.mark.parametrize("percent_formats", [False, True])
+def test_an_attribute_with_spaces_around_its_equals_is_read_as_any_other(cell, read, percent_formats, capfd):
+    """XML allows `t ="s"`; no program writes it, a hand-made file may. The sheet is read from a
+    copy with its attributes written `t="s"`, as every other."""
+    data = with_cells(workbook(ROWS), {"B5": cell})
+    assert xlsx_limits.has_other_markup(zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml"))
+    (grid,) = read_xlsx(data, percent_formats=percent_formats)
+    assert grid.rows[4][1] == ["丁", read] and grid.rows[5][1] == ["戊", 5.0]
+    assert capfd.readouterr().err == ""
+
+
+def test_spaces_around_an_equals_outside_an_attribute_are_left_alone():
+    spaced = xlsx_limits.has_spaced_attribute
+    assert not spaced(b'<c r="A1" t="inlineStr"><is><t>a = b, t ="s"</t></is></c>')  # a text
+    assert not spaced(b"<c r=\"A1 = 'x'\" t='s'><v>1</v></c>")  # inside a value
+    assert not spaced(b'<c r="A1"><v>1</v></c>' + b" = " * 10000)
+    assert spaced(b'<row r="1"><c r="A1"\n  t = "s"><v>1</v></c></row>') and spaced(b"<c s= '1'/>")
+    assert xlsx_limits.plain_markup(b'<?xml version = "1.0"?><a x = "1 = 2"\ty= \'3\'><b>c = d</b><e f ="g"/></a>') == \
+        b'<?xml version = "1.0"?><a x="1 = 2"\ty=\'3\'><b>c = d</b><e f="g"/></a>'
+    plain = b'<a x="1"><b>c = d</b></a>'
+    assert not xlsx_limits.has_other_markup(plain) and xlsx_limits.plain_markup(plain) == plain
 
 
 @pytest.mark.parametrize("value, read", [(b"<v> 3 </v>", "乙"), (b"<v>\n2\n</v>", "甲"), (b"<v> </v>", None),

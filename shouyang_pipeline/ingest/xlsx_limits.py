@@ -111,8 +111,9 @@ class Inspection:
     # a numeric cell storing no number (NaN, abc) a text cell (`text_in_number_cells`), applied by
     # `general_format_copy`
     text_numbers: dict[str, array] = field(default_factory=dict)
-    # worksheet parts holding a comment, a CDATA section or a processing instruction
-    # (`has_other_markup`): not scanned; the file is to be read from `plain_markup_copy`
+    # worksheet parts holding a comment, a CDATA section, a processing instruction or an attribute
+    # with white space around its `=` (`has_other_markup`): not scanned; the file is to be read
+    # from `plain_markup_copy`
     other_markup: list[str] = field(default_factory=list)
 
 
@@ -1003,6 +1004,11 @@ def unreadable_cells_copy(data: bytes) -> bytes | None:
 # 1200 for both), and the scans here look past them. Such a sheet is read from a copy without them:
 # comments and instructions removed (they are no content), each CDATA section's text escaped in
 # its place: the same XML to any reader.
+# So is a sheet with white space around an attribute's `=` in a tag (`<c r="B5" t ="s">`: XML
+# allows it, no program writes it): calamine reads such a cell as others, but the scans here look
+# for attributes as programs write them (` t="s"`, ` t="e"`), and missed the index with spaces
+# read as the first shared string and the error value read as empty. The copy has each such
+# attribute written `name="value"`.
 
 _OTHER_MARKUP = re.compile(rb"<!--|<!\[CDATA\[|<\?")
 _MARKUP_START = re.compile(rb"<[!?]")
@@ -1018,17 +1024,64 @@ def _after_declaration(xml: bytes) -> int:
     return 0
 
 
+# An `=` with white space before or after it (a regex starting with the `=`: about 8 ms for 8 MB);
+# a tag (its name, then its attributes: a quoted value may hold `>`); an attribute in a tag, the
+# white space before it and around its `=` apart.
+_SPACED_EQUALS = re.compile(rb"=(?:(?<=\s=)|\s)")
+_ANY_TAG = re.compile(rb"""<[A-Za-z_][^\s<>/"'=]*(?:[^<>"']|"[^"<]*"|'[^'<]*')*+>""")
+_TAG_ATTR = re.compile(rb"""(\s[^\s=<>"']+)(\s*)=(\s*)("[^"]*"|'[^']*')""")
+
+
+def _spaced_tag(tag: bytes) -> bool:
+    """Whether one of a tag's attributes has white space around its `=`."""
+    return any(a.group(2) or a.group(3) for a in _TAG_ATTR.finditer(tag))
+
+
+def has_spaced_attribute(xml: bytes) -> bool:
+    """Whether a tag of the XML has an attribute with white space around its `=` (`t ="s"`).
+    Each `=` with white space beside it is looked at in the tag around it, if any; the next is
+    looked for after the next `<` (an `=` in a text, `<t>a = b</t>`, is no attribute's), so every
+    byte is looked at a bounded number of times."""
+    at = 0
+    while (found := _SPACED_EQUALS.search(xml, at)) is not None:
+        start = xml.rfind(b"<", at, found.start())
+        tag = _ANY_TAG.match(xml, start) if start >= 0 else None
+        if tag is not None and tag.end() > found.start() and _spaced_tag(tag.group()):
+            return True
+        at = xml.find(b"<", found.end())
+        if at < 0:
+            return False
+    return False
+
+
+def _unspaced_attributes(xml: bytes) -> bytes:
+    """The XML with each tag's attributes written `name="value"` (their values and the white space
+    between them kept)."""
+    def tag(m: re.Match) -> bytes:
+        text = m.group()
+        return _TAG_ATTR.sub(rb"\1=\4", text) if _spaced_tag(text) else text
+
+    return _ANY_TAG.sub(tag, xml)
+
+
 def has_other_markup(xml: bytes) -> bool:
     """Whether a worksheet's XML holds a comment, CDATA section or processing instruction (its
-    declaration aside): a search for `<!` or `<?` in C (about 8 ms for 8 MB), then which it is."""
+    declaration aside): a search for `<!` or `<?` in C (about 8 ms for 8 MB), then which it is;
+    or an attribute with white space around its `=` (`has_spaced_attribute`)."""
     found = _MARKUP_START.search(xml, _after_declaration(xml))
-    return found is not None and _OTHER_MARKUP.search(xml, found.start()) is not None
+    return (found is not None and _OTHER_MARKUP.search(xml, found.start()) is not None) or has_spaced_attribute(xml)
 
 
 def plain_markup(xml: bytes) -> bytes:
     """The XML without comments and processing instructions (its declaration kept), each CDATA
     section's text escaped in its place; one pass. An unclosed one is left as it is (the
-    readers then fail on the file)."""
+    readers then fail on the file). Then, if a tag has an attribute with white space around its
+    `=`, every such attribute written `name="value"`."""
+    xml = _plain_comments(xml)
+    return _unspaced_attributes(xml) if has_spaced_attribute(xml) else xml
+
+
+def _plain_comments(xml: bytes) -> bytes:
     out, at = bytearray(), 0
     found = _OTHER_MARKUP.search(xml, _after_declaration(xml))
     while found is not None:
