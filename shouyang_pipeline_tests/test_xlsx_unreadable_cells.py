@@ -187,15 +187,16 @@ def test_spaces_around_an_equals_outside_an_attribute_are_left_alone():
                                          (b"<v></v>", None), (b"<v>3</v>", "乙"), (b"<v>&#51;</v>", "乙"),
                                          (b"<v>+3</v>", "乙"), (b"<v>00000000003</v>", "乙"),
                                          (b"<f>1</f><v> 3</v>", "乙"), (b"<v> 3<!-- x --></v>", "乙")])
-@pytest.mark.parametrize("before_type", [b" ", b"\n", b"\t", b"\r\n"])
+@pytest.mark.parametrize("before_type", [b" ", b"\n", b"\t", b"\r\n", b' x="' + b"a" * 300 + b'" '])
 def test_a_shared_string_index_with_spaces_is_read_as_openpyxl_reads_it(value, read, before_type):
     """calamine read ` 3 ` (and `-1`) as the first shared string, without a word; openpyxl as the
     fourth. The file is read with the index without its spaces (a value of spaces: empty),
     whatever white space stands before the cell's type."""
-    data = with_cells(workbook(ROWS), {"B5": b'<c r="B5"' + before_type + b't="s">' + value + b"</c>"})
-    for percent_formats in (False, True):  # calamine alone, and openpyxl after it
-        (grid,) = read_xlsx(data, percent_formats=percent_formats)
-        assert grid.rows[4][1] == ["丁", read] and grid.rows[5][1] == ["戊", 5.0]
+    for after_type in (b"", b' y="' + b"b" * 300 + b'"', b"><is/"):  # (a cell's text, in a text cell: no reader reads it)
+        data = with_cells(workbook(ROWS), {"B5": b'<c r="B5"' + before_type + b't="s"' + after_type + b">" + value + b"</c>"})
+        for percent_formats in (False, True):  # calamine alone, and openpyxl after it
+            (grid,) = read_xlsx(data, percent_formats=percent_formats)
+            assert grid.rows[4][1] == ["丁", read] and grid.rows[5][1] == ["戊", 5.0]
 
 
 def test_odd_shared_index_is_told_by_the_cells_type():
@@ -208,6 +209,11 @@ def test_odd_shared_index_is_told_by_the_cells_type():
     assert odd(b'<c r="A1"\nt="s"><v> 1</v></c>') and odd(b"<c r='A1'\tt='s'><v>x</v></c>")
     assert odd(b'<c r="A1"\r\nt="s"><v>-1</v></c>') and not odd(b'<c r="A1"\nt="s"><v>1</v></c>')
     assert not odd(b'<c r="A1" t="inlineStr"><is><t>' + b' t="s"' * 5000 + b"</t></is></c>")  # a text, however long
+    assert not odd(b'<c r="A1" t="inlineStr"><is><t>t="s"</t></is></c><c r="A2" t="s"><v>1</v></c>')
+    long = b' x="' + b"a" * 300 + b'"'  # (the scan before looked 100 bytes past the type, no further)
+    assert odd(b'<c r="A1" t="s"' + long + b"><v> 1</v></c>") and not odd(b'<c r="A1" t="s"' + long + b"><v>1</v></c>")
+    assert odd(b'<c r="A1" t="s">' + b" " * 300 + b"<v> 1</v></c>") and odd(b'<c r="A1" t="s"><is/><v>x</v></c>')
+    assert not odd(b'<c r="A1" t="s">\n  <v>1</v>\n</c>') and not odd(b"<c r='A1' s='2' t='s'><v></v></c>")
 
 
 def test_a_sheet_too_large_is_rejected_for_its_size_before_its_odd_index_is_looked_at():
