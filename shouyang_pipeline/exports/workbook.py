@@ -179,6 +179,8 @@ def content_width(values: list, fmt: str | None) -> int:
             texts = {shown(lo, fmt), shown(hi, fmt)} | zeros
         else:
             texts = {shown(v, fmt) for v in set(numbers)} | zeros
+    elif kinds == {str}:
+        texts = set(present)  # (a text is shown as it is)
     elif kinds <= {str, bool, date, datetime}:
         texts = {shown(v, fmt) for v in set(present)}
     else:
