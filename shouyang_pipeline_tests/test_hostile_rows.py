@@ -546,6 +546,41 @@ def test_a_csv_of_too_many_lines_is_rejected_before_it_is_parsed(raw, run_period
     assert log["status"] == "rejected" and "超过上限50行" in log["message"]
 
 
+def test_a_csv_of_lines_ending_in_a_carriage_return_alone_is_counted_so(monkeypatch):
+    from shouyang_pipeline.ingest import read as read_module
+
+    monkeypatch.setattr(read_module, "MAX_CSV_LINES", 50)
+    with pytest.raises(FileRejected, match="超过上限50行"):
+        read_csv(",".join(KP_HEADER).encode() + b"\r" * 100)
+    assert len(read_csv(b"a,b\r\n" * 20 + b"c,d\r" * 20 + b"e,f\n" * 9)[0].rows) == 49
+
+
+def test_a_csv_row_of_trailing_commas_loses_them_and_one_wider_than_a_sheet_is_rejected(raw, run_period):
+    """A row of 18,000 fields made the grid 18,000 columns wide: a 19 KB file a traceback (no
+    column letter past ZZZ) that failed the whole month's step, a 400 KB one gigabytes."""
+    path = raw / "key_projects" / "2023-02.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(csv_bytes([KP_HEADER, kp_row("XM001"), kp_row("XM002")]).rstrip(b"\r\n") + b"," * 100_000 + b"\r\n")
+    (grid,) = read_csv(path.read_bytes())
+    assert [len(cells) for _, cells in grid.rows] == [N_COLS, N_COLS, N_COLS]
+    other = raw / "key_projects" / "2023-02__县能源局.csv"
+    other.write_bytes(csv_bytes([KP_HEADER, kp_row("XM003"), kp_row("XM004", total=-5)]).rstrip(b"\r\n")
+                      + b"," * 18_300 + b"x\r\n")
+    run = run_period("key_projects", "2023-02")
+    assert sorted(_codes(run)) == ["XM001", "XM002"]  # the other files of the month are loaded
+    log = run.log("key_projects/2023-02__县能源局.csv")
+    assert log["status"] == "rejected" and "第3行有18,314列，超过上限500列" in log["message"]
+
+
+def test_a_csv_of_more_cells_than_a_sheet_may_hold_is_rejected(monkeypatch):
+    from shouyang_pipeline.ingest import read as read_module
+
+    monkeypatch.setattr(read_module, "MAX_SHEET_CELLS", 100)
+    with pytest.raises(FileRejected, match="11行、最宽10列，超过上限100个单元格"):
+        read_csv(b"a,b,c,d,e,f,g,h,i,j\n" * 11)
+    assert len(read_csv(b"a,b,c,d,e,f,g,h,i,j\n" * 10)[0].rows) == 10
+
+
 def test_an_xlsx_named_csv_says_so(raw, run_period):
     from openpyxl import Workbook
 

@@ -20,8 +20,8 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from openpyxl.utils import get_column_letter
 
-from .xlsx_limits import (DAMAGED, MAX_MERGED_CELLS, XlsxRejected, general_format_copy, inspect_xlsx,
-                          plain_markup_copy, unreadable_cells_copy)
+from .xlsx_limits import (DAMAGED, MAX_COLUMNS, MAX_MERGED_CELLS, MAX_SHEET_CELLS, XlsxRejected, general_format_copy,
+                          inspect_xlsx, plain_markup_copy, unreadable_cells_copy)
 
 
 class FileRejected(Exception):
@@ -190,13 +190,14 @@ def _swallowed(records: list[list[str]], first_lines: range | list[int], line_co
 def read_csv(data: bytes) -> list[Grid]:
     if message := _not_a_csv(data):
         raise FileRejected(message)
-    line_count = data.count(b"\n") + 1
+    line_count = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") + 1  # (a line may end in \r alone)
     if line_count > MAX_CSV_LINES:
         raise FileRejected(f"文件有{line_count:,}行，超过上限{MAX_CSV_LINES:,}行，无法读取："
                            "请删除多余的空行，或把数据分成几个文件（加上不同的 __报送单位）后重新报送")
     decoded = _decode(data)
     lines = io.StringIO(decoded.text, newline="").readlines()
     records, first_lines = _records(lines)
+    _check_width(records)
     # csv takes the end of the file inside quotes for the end of the field: a quote never closed
     # swallows every record after it into one cell. Such a quote can only be in the last record.
     if records and _unclosed_quote("".join(lines[first_lines[-1]:])):
@@ -224,6 +225,26 @@ def read_csv(data: bytes) -> list[Grid]:
             if number:
                 grid.other_encoding[number] = encoding
     return [grid]
+
+
+def _check_width(records: list[list[str]]) -> None:
+    """The limits of an XLSX sheet (`xlsx_limits.MAX_COLUMNS`, `MAX_SHEET_CELLS`) for a CSV's
+    records: the empty fields at the end of a record wider than MAX_COLUMNS are taken off (a row of
+    thousands of trailing commas holds nothing there); a record still wider rejects the file, as do
+    more cells than a sheet may hold (every later step holds one per row and column)."""
+    width = max(map(len, records), default=0)
+    if width > MAX_COLUMNS:
+        for number, record in enumerate(records, 1):
+            if len(record) > MAX_COLUMNS:
+                while record and record[-1] == "":
+                    record.pop()
+                if len(record) > MAX_COLUMNS:
+                    raise FileRejected(f"第{number}行有{len(record):,}列，超过上限{MAX_COLUMNS}列，无法读取"
+                                       "（常见原因是某一行多了大量逗号或数据错位）：请删除多余的列后重新报送")
+        width = max(map(len, records))
+    if width * len(records) > MAX_SHEET_CELLS:
+        raise FileRejected(f"文件有{len(records):,}行、最宽{width}列，超过上限{MAX_SHEET_CELLS:,}个单元格（行数×列数），"
+                           "无法读取：请删除多余的列，或把数据分成几个文件（加上不同的 __报送单位）后重新报送")
 
 
 def _records(lines: list[str]) -> tuple[list[list[str]], range | list[int]]:
