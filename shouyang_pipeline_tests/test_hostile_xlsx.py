@@ -499,3 +499,20 @@ def test_a_merge_over_a_huge_block_is_rejected_before_the_sheet_is_expanded(raw,
     assert log["status"] == "rejected"
     assert "合并单元格共覆盖520,000个单元格" in log["message"] and "A3:Z20002" in log["message"]
     assert run.rejected() == []  # not 20,000 rejected rows of copies
+
+
+@pytest.mark.parametrize("junk", [b"<f " * 100_000, b"<c " + b"A" * 100_000 + b"><v>1</v></c>", b"<c " * 100_000])
+def test_a_small_file_of_tags_left_open_is_scanned_once(junk):
+    """A few KB of `<f ` without a `>`, or a tag of one long word without `=`: the scans looked from
+    each `<f` (each letter) to the end of the sheet, minutes for a 6 KB file. Now each stops at the
+    next `<` or `>` (or tries a word once), and the file is read or rejected as damaged at once."""
+    data = patch(book(), SHEET1, lambda xml: xml.replace(b"</worksheet>", junk + b"</worksheet>"))
+    assert len(data) < 20_000
+    with pytest.raises(FileRejected, match="已损坏"):
+        read_xlsx(data)
+
+
+def test_the_scans_stop_at_the_next_tag():
+    formula = xlsx_limits._NO_VALUE_AFTER_FORMULA.search(b'<c r="A1"><f <f>SUM(1)</f></c>')
+    assert formula.start() == len(b'<c r="A1"><f ')  # the second `<f`, not the first left open
+    assert xlsx_limits._attrs(b'AAAA r="A1"t="s" q=\'1\'') == {b"r": b"A1", b"t": b"s", b"q": b"1"}
