@@ -80,9 +80,10 @@ class Formula:
 
 @dataclass(frozen=True)
 class Pct:
-    """A number in a cell formatted as a percentage (Excel stores 0.106 for 10.6 %)."""
+    """A number in a cell formatted as a percentage (Excel stores 0.106 for 10.6 %), or in `fmt`."""
 
     value: float
+    fmt: str = "0.0%"
 
 
 def write_xlsx(path: Path, rows: list[list], *, merges: tuple[str, ...] = (), sheets_before: dict | None = None,
@@ -110,7 +111,7 @@ def write_xlsx(path: Path, rows: list[list], *, merges: tuple[str, ...] = (), sh
                 cell.value = value.text
             elif isinstance(value, Pct):
                 cell.value = value.value
-                cell.number_format = "0.0%"
+                cell.number_format = value.fmt
             elif isinstance(value, (date, datetime)):
                 cell.value = value
                 cell.number_format = "yyyy-mm-dd"

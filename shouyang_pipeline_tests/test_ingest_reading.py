@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from shouyang_pipeline.ingest.xlsx_limits import is_percent_format
 from shouyang_pipeline_tests.conftest import (
     KP_HEADER, VI_HEADER, Formula, Pct, assert_consistent_counts, kp_row, write_csv, write_xlsx, write_xlsx_cached,
 )
@@ -139,6 +140,18 @@ def test_percent_formatted_cells(raw, run_period):
     run = run_period("city_indicators", "2023-02")
     (row,) = run.staging("city_indicators")
     assert row["value"] == Decimal("10.6")
+
+
+@pytest.mark.parametrize("stored, fmt, read", [(10.6, '0.0"%"', "10.6"), (-3.5, "0.0\\%", "-3.5"),
+                                               (0.052, "0.0%;[Red]-0.0%", "5.2"), (7.25, "[$%-804]0.00", "7.25"),
+                                               (0.0725, '"增长"0.00%', "7.25")])
+def test_a_percent_sign_written_as_text_in_the_format_scales_nothing(raw, run_period, stored, fmt, read):
+    """`0.0"%"` and `0.0\\%` show the number stored (10.6) with a % after it, as Excel does: it is
+    not multiplied by 100 as under `0.0%` (it was, to 1060)."""
+    write_xlsx(raw / "city_indicators/2023-02.xlsx", [["指标名称", "全市数值"], ["规上工业增加值增速", Pct(stored, fmt)]])
+    (row,) = run_period("city_indicators", "2023-02").staging("city_indicators")
+    assert row["value"] == Decimal(read)
+    assert not is_percent_format("0.0_%") and not is_percent_format(None)
 
 
 def test_percent_formatted_cells_xlsxwriter_and_plain_numbers(raw, run_period):

@@ -21,7 +21,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from openpyxl.utils import get_column_letter
 
 from .xlsx_limits import (DAMAGED, MAX_COLUMNS, MAX_MERGED_CELLS, MAX_SHEET_CELLS, XlsxRejected, general_format_copy,
-                          inspect_xlsx, plain_markup_copy, unreadable_cells_copy)
+                          inspect_xlsx, is_percent_format, plain_markup_copy, unreadable_cells_copy)
 
 
 class FileRejected(Exception):
@@ -322,7 +322,7 @@ def _openpyxl_extras(data: bytes, bounds: dict[str, tuple[int, int]], *, percent
                     if errors and cell.data_type == "e":
                         errs[(cell.row, cell.column - 1)] = value
                     elif (percent and isinstance(value, (int, float)) and not isinstance(value, bool)
-                          and "%" in (cell.number_format or "")):
+                          and is_percent_format(cell.number_format)):
                         pct.add((cell.row, cell.column - 1))
         return found
     finally:

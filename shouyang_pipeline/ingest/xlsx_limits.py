@@ -491,6 +491,17 @@ def is_date_format(code: str) -> bool:
     return first_a >= 0 and _AM_PM_TAIL.search(rest, first_a + 1) is not None
 
 
+@lru_cache(maxsize=1024)
+def is_percent_format(code: str | None) -> bool:
+    """Whether Excel shows a number in this format multiplied by 100: a `%` that is not text in
+    quotes or escaped (`0.0"%"` and `0.0\\%` show 10.6 as 10.6%, unscaled)."""
+    if not code or "%" not in code:
+        return False
+    if len(code) > FORMAT_CODE_MAX:  # (only a hostile file's: see FORMAT_CODE_MAX)
+        return True
+    return "%" in _FORMAT_LITERAL.sub("", code)
+
+
 def date_styles(xml: bytes) -> frozenset[int]:
     """The cell formats of a styles part (`s` of a cell: its index among the `<xf>` of `<cellXfs>`)
     whose number format may make calamine read a number as a date, time or duration."""
