@@ -25,13 +25,18 @@ from shouyang_pipeline_tests.conftest import (
     ("0", "万元", 0),
     ("-200", "万元", -200),
     ("\u3000300\u3000", "万元", 300),
+    ("1 234 567.8", "万元", 1234567.8),  # a space between groups of three digits: a thousands separator
+    ("-1\u3000200", "万元", -1200),
 ])
 def test_money_forms(raw, unit, expected):
     assert parse_value("money", raw, unit=unit) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("raw", ["暂无", "1,23,4", "12万", "1.2.3", datetime(2023, 1, 1), True])
+@pytest.mark.parametrize("raw", ["暂无", "1,23,4", "12万", "1.2.3", datetime(2023, 1, 1), True,
+                                 "1200 1500", "1200\u30001500", "12 5", "3 5.5", "1,2 00", "1 2000", "- 5"])
 def test_money_unreadable(raw):
+    """A space inside a number is a thousands separator or nothing: `1200 1500` (two figures in one
+    cell) was read as 12001500 without a word."""
     got = parse_value("money", raw)
     assert isinstance(got, CellProblem) and got.rule == "not_a_number"
 
@@ -52,6 +57,7 @@ def test_percent_forms(raw, pct_format, expected):
 
 def test_percent_unreadable():
     assert parse_value("percent", "约10%").rule == "not_a_number"
+    assert parse_value("percent", "1 0.6%").rule == "not_a_number"
 
 
 @pytest.mark.parametrize("raw", ["是", "Y", "y", "yes", "1", 1, 1.0, True, "true", "TRUE", "√", "✓", " 是 "])

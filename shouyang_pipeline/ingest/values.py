@@ -31,6 +31,7 @@ TEXT_MAX_CHARS = 32767  # Excel's own limit for one cell
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+_SPACED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}( \d{3})+(\.\d*)?$")
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
@@ -54,7 +55,12 @@ EMPTY = Empty()
 
 
 def _clean(raw: object) -> str:
-    return strip_ends(strip_invisible(unicodedata.normalize("NFKC", str(raw)))).replace(" ", "")
+    return _trimmed(raw).replace(" ", "")
+
+
+def _trimmed(raw: object) -> str:
+    """NFKC (a full-width space is a space then), invisible characters and the spaces at either end taken off."""
+    return strip_ends(strip_invisible(unicodedata.normalize("NFKC", str(raw))))
 
 
 def is_empty(raw: object) -> bool:
@@ -76,7 +82,11 @@ def parse_number(raw: object) -> float | CellProblem:
         return float(raw)
     if isinstance(raw, datetime):
         return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字，不能是日期（当前值：{value}）")
-    text = _clean(raw)
+    text = _trimmed(raw)
+    if " " in text:  # inside: a thousands separator (`1 200 000`), else two numbers (`1200 1500`)
+        if not _SPACED_THOUSANDS.match(text):
+            return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字（当前值：{value}）")
+        text = text.replace(" ", "")
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     if not _NUMBER.match(text):
@@ -119,8 +129,8 @@ def parse_percent(raw: object, percent_formatted: bool) -> float | CellProblem:
             return number
         number = number * 100 if percent_formatted else number
     else:
-        text = _clean(raw) if raw is not None else ""
-        text = text.removesuffix("%")
+        text = _trimmed(raw) if raw is not None else ""
+        text = text.removesuffix("%")  # (`10.6 %`: the number's space at its end is taken off by parse_number)
         number = parse_number(text)
         if isinstance(number, CellProblem):
             return CellProblem(codes.NOT_A_NUMBER, "{header}应填写百分数，如10.6或10.6%（当前值：{value}）")
