@@ -68,13 +68,29 @@ def test_real_looking_xlsx(raw, run_period):
 
 
 @pytest.mark.parametrize("title, factor", [("单位：亿元", 10000), ("单位:元", Decimal("0.0001")),
-                                          ("单位：万元", 1), ("（单位: 元）", Decimal("0.0001"))])
+                                          ("单位：万元", 1), ("（单位: 元）", Decimal("0.0001")),
+                                          # read as 万元, without a word, before
+                                          ("单位（亿元）", 10000), ("单位 亿元", 10000), ("单位：人民币亿元", 10000),
+                                          ("填报单位：元宝村委会　单位：亿元", 10000), ("填报单位：开元煤业", 1)])
 def test_unit_in_title_row(raw, run_period, title, factor):
     write_xlsx(raw / "key_projects/2023-02.xlsx", [[TITLE], [title], KP_HEADER, kp_row(total=30000, plan=20000, ytd=10000)])
     run = run_period("key_projects", "2023-02")
     (row,) = run.staging("key_projects")
     assert row["total_investment"] == 30000 * factor
     assert row["annual_plan_investment"] == 20000 * factor
+
+
+@pytest.mark.parametrize("title", ["单位：千元", "单位：百万元", "单位：万美元"])
+def test_a_unit_in_the_title_the_figures_cannot_be_read_in_rejects_the_file(raw, run_period, title):
+    """Read as 万元 before: a file in 千元 loaded ten times too large. With every money column's unit
+    in its header, the title's counts for nothing."""
+    write_xlsx(raw / "key_projects/2023-02.xlsx", [[TITLE], [title], KP_HEADER, kp_row(total=30000, plan=20000, ytd=10000)])
+    header = [f"{h}（万元）" if h in ("总投资", "年度计划投资", "本年累计完成投资") else h for h in KP_HEADER]
+    write_xlsx(raw / "key_projects/2023-02__县能源局.xlsx", [[TITLE], [title], header, kp_row("XM002", total=3000)])
+    run = run_period("key_projects", "2023-02")
+    log = run.log("key_projects/2023-02.xlsx")
+    assert log["status"] == "rejected" and f"标题中的金额单位“{title[3:]}”无法识别" in log["message"]
+    assert [(r["project_code"], r["total_investment"]) for r in run.staging("key_projects")] == [("XM002", 3000)]
 
 
 def test_unit_in_header_brackets_wins_over_title(raw, run_period):

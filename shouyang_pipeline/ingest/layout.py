@@ -20,7 +20,11 @@ HEADER_SEARCH_ROWS = 10
 TEMPLATE_LIST_SHEET = "下拉选项"
 TEMPLATE_LIST_MARK = "的可选值"
 _UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)\((?P<unit>元|万元|亿元|%|个|人|家|户)\)$")
-_TITLE_UNIT = re.compile(r"单位[:：](万元|亿元|元)")
+# A title's money unit, after `norm` (`单位：万元`, `单位（亿元）`, `单位 万元`, `单位：人民币元`; not
+# the 填报单位 that names the department): another (千元, 百万元, 万美元) is one the figures cannot be
+# read in.
+_TITLE_UNIT = re.compile(r"(?<!填报)(?<!报送)单位[:(]*(?:人民币)?((?:[十百千]?万|[十百千]|万?亿)?美?元)")
+MONEY_UNITS = ("元", "万元", "亿元")
 TOTALS = {"合计", "总计", "全县合计"}
 FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:")
 # 一、… / （一）… / 第一类… / 1、…: the numbering of a heading (1.5 is a number, so "1." is not).
@@ -111,8 +115,8 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
         title_unit = None
         for _, cells in grid.rows[:header_index]:
             for cell in cells:
-                m = _TITLE_UNIT.search(norm(cell))
-                if m and title_unit is None:
+                m = _TITLE_UNIT.search(norm(cell)) if title_unit is None else None
+                if m:
                     title_unit = m.group(1)
         columns: list[ColumnMap] = []
         ignored: list[str] = []
@@ -176,8 +180,14 @@ def unread_sheets_note(layout: Layout) -> str | None:
 
 
 def money_unit(layout: Layout, cm: ColumnMap) -> str:
-    if cm.unit in ("元", "万元", "亿元"):
+    """The unit of a money column: its header's, else the title's, else 万元. A title naming a unit
+    the figures cannot be read in (千元) rejects the file when a column has no unit of its own."""
+    if cm.unit in MONEY_UNITS:
         return cm.unit
+    if layout.title_unit is not None and layout.title_unit not in MONEY_UNITS:
+        raise FileRejected(f"标题中的金额单位“{layout.title_unit}”无法识别（可用的单位：元、万元、亿元），"
+                           f"“{cm.header}”等金额无法换算：请把金额换算为万元（或元、亿元），"
+                           f"并把标题改为“单位：万元”后重新报送")
     return layout.title_unit or "万元"
 
 
