@@ -1224,17 +1224,19 @@ def receipt_sheet(layout, data: bytes | None, suffix: str, file_name: str):
     own row and column (a Grid's rows start at column A and row 1), the cells a merge fills left
     empty and the merge kept as a range. No DataSheet, and a note saying so, when the file is too
     large to copy."""
-    from .exports.receipts import MAX_DATA_CELLS, MAX_DATA_COLUMNS, DataSheet, FileColumns
+    from .exports.receipts import MAX_DATA_CELLS, DataSheet, FileColumns
 
     grid = layout.grid
-    cells = sum(len(c) for _, c in grid.rows)
+    cells = sum(map(len, (c for _, c in grid.rows)))
     where = FileColumns({cm.field.name: (cm.index + 1, cm.header) for cm in layout.columns})
     if cells > MAX_DATA_CELLS:
         return None, where, f"原表有{cells:,}个单元格，过大，本回执未附原表；问题清单已列出每个单元格"
-    if (width := max((len(c) for _, c in grid.rows), default=0)) > MAX_DATA_COLUMNS:
-        return None, where, (f"原表最宽的一行有{width:,}列，超过Excel的{MAX_DATA_COLUMNS:,}列上限，"
-                             "本回执未附原表；问题清单已列出每个单元格")
-    rows = [(n, [None if (n, j) in grid.merge_copies else v for j, v in enumerate(values)]) for n, values in grid.rows]
+    # (no row is wider than Excel's columns: a file's are at most xlsx_limits.MAX_COLUMNS)
+    copies: dict[int, set[int]] = {}
+    for n, j in grid.merge_copies:
+        copies.setdefault(n, set()).add(j)
+    rows = [(n, [None if j in copies[n] else v for j, v in enumerate(values)]) if n in copies else (n, values)
+            for n, values in grid.rows]
     header_number, header = grid.rows[layout.header_row]
     used = [j + 1 for j, v in enumerate(header) if v is not None and str(v).strip()]
     span = (min(used), max(used)) if used else (1, max((len(c) for _, c in grid.rows), default=1))

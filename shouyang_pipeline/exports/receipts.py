@@ -76,7 +76,6 @@ MAX_CELL_CHARS = 32767
 # still counts every problem). The sheet is streamed row by row (openpyxl's write-only mode), so
 # what it costs is the file's cells, read once already.
 MAX_DATA_CELLS = 3_000_000
-MAX_DATA_COLUMNS = 16_384  # Excel's columns (A to XFD): a file with a wider row gets no second sheet either
 # The problem list lists this many lines, and this many cells of the second sheet get a comment;
 # the rest are counted in one line by problem and column (every cell is still coloured). A file
 # with 200,000 rows of the same mistake gets a receipt one can open, not 400,000 comments.
