@@ -581,6 +581,20 @@ def test_a_csv_of_more_cells_than_a_sheet_may_hold_is_rejected(monkeypatch):
     assert len(read_csv(b"a,b,c,d,e,f,g,h,i,j\n" * 10)[0].rows) == 10
 
 
+def test_a_csv_field_written_as_excels_text_formula_is_the_text_excel_shows(raw, run_period):
+    """`="XM001"` (systems export codes so, for Excel to keep their leading zeros) was loaded as
+    `="XM001"`: a project code that matches nothing, without a word."""
+    path = raw / "key_projects" / "2023-02.csv"
+    path.parent.mkdir(parents=True)
+    rows = [kp_row("XM001"), kp_row("XM002"), kp_row("XM003")]
+    path.write_bytes(csv_bytes([KP_HEADER] + rows).replace(b"XM001", b'="XM001"').replace(b"XM002", b'"=""XM002"""'))
+    (grid,) = read_csv(path.read_bytes())
+    assert [cells[0] for _, cells in grid.rows] == ["项目编号", "XM001", "XM002", "XM003"]
+    assert _codes(run_period("key_projects", "2023-02")) == ["XM001", "XM002", "XM003"]
+    (grid,) = read_csv('a,b,c,d\n="a""b",=SUM(A1),"=""x"" y",="\n'.encode())
+    assert grid.rows[1][1] == ['a"b', "=SUM(A1)", '="x" y', '="']  # a quote inside, a formula, no text: as written
+
+
 def test_an_xlsx_named_csv_says_so(raw, run_period):
     from openpyxl import Workbook
 

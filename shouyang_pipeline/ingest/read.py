@@ -211,6 +211,8 @@ def read_csv(data: bytes) -> list[Grid]:
         raise FileRejected(
             f"第{number}行某个单元格的双引号没有在本行闭合，其后的{spanned - 1}行都被并进了这一个单元格："
             "请检查该行的双引号（单元格中的双引号应写成两个）后重新报送")
+    if '="' in decoded.text:
+        _text_formulas_to_text(records)
     _blanks_to_none(records)
     rows = list(zip(count(1), records))
     grid = CsvGrid(sheet=None, rows=rows, encoding=decoded.encoding)
@@ -225,6 +227,17 @@ def read_csv(data: bytes) -> list[Grid]:
             if number:
                 grid.other_encoding[number] = encoding
     return [grid]
+
+
+def _text_formulas_to_text(records: list[list[str]]) -> None:
+    """Each field written `="XM001"` (the way many systems export a code so that Excel keeps its
+    leading zeros: Excel shows XM001) made the text it shows, in place; `""` inside is one quote."""
+    for record in records:
+        for j, cell in enumerate(record):
+            if cell.startswith('="') and cell.endswith('"') and len(cell) > 2:
+                inner = cell[2:-1]
+                if '"' not in inner.replace('""', ""):
+                    record[j] = inner.replace('""', '"')
 
 
 def _check_width(records: list[list[str]]) -> None:
