@@ -501,7 +501,9 @@ def test_a_merge_over_a_huge_block_is_rejected_before_the_sheet_is_expanded(raw,
     assert run.rejected() == []  # not 20,000 rejected rows of copies
 
 
-@pytest.mark.parametrize("junk", [b"<f " * 100_000, b"<c " + b"A" * 100_000 + b"><v>1</v></c>", b"<c " * 100_000])
+@pytest.mark.parametrize("junk", [b"<f " * 100_000, b"<c " + b"A" * 100_000 + b"><v>1</v></c>", b"<c " * 100_000,
+                                  b'<c r="A1" t="s" ' + b'x"x"' * 100_000 + b"><v>0</v></c>",  # each quote a name's start
+                                  b'<c r="A1"><f/>' + b" " * 400_000 + b"<v>1</v>"])  # spaces tried in every split
 def test_a_small_file_of_tags_left_open_is_scanned_once(junk):
     """A few KB of `<f ` without a `>`, or a tag of one long word without `=`: the scans looked from
     each `<f` (each letter) to the end of the sheet, minutes for a 6 KB file. Now each stops at the
@@ -516,3 +518,6 @@ def test_the_scans_stop_at_the_next_tag():
     formula = xlsx_limits._NO_VALUE_AFTER_FORMULA.search(b'<c r="A1"><f <f>SUM(1)</f></c>')
     assert formula.start() == len(b'<c r="A1"><f ')  # the second `<f`, not the first left open
     assert xlsx_limits._attrs(b'AAAA r="A1"t="s" q=\'1\'') == {b"r": b"A1", b"t": b"s", b"q": b"1"}
+    assert xlsx_limits._attrs(b'x"x"x"x" r="A1"') == {b"r": b"A1"}  # (a name holds no quote)
+    cell = b'<c r="B2" s="1" t="s"><v>7</v></c>'
+    assert [m.group(1) for m in xlsx_limits._SHARED_CELL.finditer(b"<c " + b't="s" ' * 50 + cell)] == [b"7"]

@@ -234,7 +234,10 @@ _P = rb"(?:[A-Za-z_][\w.-]{0,20}:)?"  # an optional namespace prefix
 _SHARED_OPEN = re.compile(rb"<" + _P + rb"si[\s>/]")
 _SHARED_CLOSE = re.compile(rb"</" + _P + rb"si>")
 _SHARED_EMPTY = re.compile(rb"<" + _P + rb"si\s*/>")
-_SHARED_CELL = re.compile(rb"""<""" + _P + rb"""c\s[^<>]*?\bt\s*=\s*["']s["'][^<>]*>\s*<""" + _P + rb"""v>\s*(\d+)\s*<""")
+# (the type looked ahead for, then the rest of the tag taken at once: a tag of many `t="s"` left
+# open is scanned once from its `<c`, not to its end from each of them)
+_SHARED_CELL = re.compile(rb"""<""" + _P + rb"""c\s(?=[^<>]*?\bt\s*=\s*["']s["'])[^<>]*+>\s*+<""" + _P
+                          + rb"""v>\s*+(\d++)\s*+<""")
 _SHARED_TYPE = re.compile(rb"""\bt\s*=\s*["']s["']""")
 # A text cell whose value is not plainly an index into the shared strings (` 3 `, `-1`, `x`):
 # calamine reads it as the first string, without a word; openpyxl reads ` 3 ` as the fourth.
@@ -244,7 +247,8 @@ _SHARED_TYPE = re.compile(rb"""\bt\s*=\s*["']s["']""")
 # 540,000 cells of a 19 MB sheet); when they are as many, every text cell is
 # plain. Otherwise (an index with spaces or a formula before it, a `t="s"` in a text, a writer's
 # own spelling) each cell's value is looked at (`_cells_with_values`: a few µs a cell).
-_PLAIN_SHARED_INDEX = re.compile(rb"""t=(?:"s"|'s')(?:\s[^<>]{0,200}+)?>\s{0,100}+<v>\d{0,10}</v>""")
+_PLAIN_SHARED_INDEX = re.compile(rb"""t=(?:"s"|'s')(?:\s[^<>]{0,200}+)?>\s{0,100}+<""" + _P + rb"""v>\d{0,10}</""" + _P
+                                 + rb"""v>""")
 _INDEX = re.compile(rb"\d{0,10}")  # (`<v></v>`: an empty cell)
 
 
@@ -308,11 +312,12 @@ def _shared_text_bytes(sheet: bytes, sizes: list[int], longest: int) -> int:
 _FORMULA_TAG = re.compile(rb"<" + _P + rb"f[\s/>]")
 # A formula followed by, at most, an empty value and the end of its cell (`<f>SUM(H2:H9)</f><v/></c>`,
 # as openpyxl writes it); the cell's tag is the one just before. `t="str"` with an empty value is
-# a formula that computed "". The regex starts at `<f` and stops at the next `<` or `>`: the sheet
-# is scanned once, fast (`<f <f <f …` without a `>` was scanned to its end from each).
+# a formula that computed "". The regex starts at `<f` and stops at the next `<` or `>`, and takes
+# white space at once: the sheet is scanned once, fast (`<f <f <f …` without a `>` was scanned to
+# its end from each, and the spaces after a `<f/>` tried in every split between two `\s*`).
 _NO_VALUE_AFTER_FORMULA = re.compile(
-    rb"<" + _P + rb"f\b[^<>]*?(?:/>|>[^<]*</" + _P + rb"f>)\s*"
-    rb"(?:<" + _P + rb"v\s*/>|<" + _P + rb"v>\s*</" + _P + rb"v>)?\s*</" + _P + rb"c>")
+    rb"<" + _P + rb"f\b[^<>]*?(?:/>|>[^<]*</" + _P + rb"f>)\s*+"
+    rb"(?:<" + _P + rb"v\s*/>|<" + _P + rb"v>\s*+</" + _P + rb"v>)?\s*+</" + _P + rb"c>")
 _CELL_TAG = re.compile(rb"<" + _P + rb"c\s([^<>]*)>\s*")
 _CELL_REF_ATTR = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d{1,7})["']""")
 _COMPUTED_TEXT = re.compile(rb"""\bt\s*=\s*["']str["']""")
@@ -386,9 +391,9 @@ def _too_far(where: str, extent: Extent) -> str:
 
 _REL = re.compile(rb"<(?:[^\s<>/]*:)?Relationship\s([^<>]*)>")
 _SHEET = re.compile(rb"<(?:[^\s<>/]*:)?sheet\s([^<>]*)>")
-# An attribute: its name starts the tag's text or follows white space or a quote (a long word
-# without `=` is then tried once, not from each of its letters).
-_ATTR = re.compile(rb"""(?<![^\s"'])([^\s=]++)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# An attribute: its name starts the tag's text or follows white space or a quote, and holds no
+# quote (a long word without `=`, or one of many quotes, is then tried once, not from each letter).
+_ATTR = re.compile(rb"""(?<![^\s"'])([^\s="']++)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 def _attrs(raw: bytes) -> dict[bytes, bytes]:
