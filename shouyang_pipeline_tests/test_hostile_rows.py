@@ -579,6 +579,9 @@ def test_a_csv_of_more_cells_than_a_sheet_may_hold_is_rejected(monkeypatch):
     with pytest.raises(FileRejected, match="11行、最宽10列，超过上限100个单元格"):
         read_csv(b"a,b,c,d,e,f,g,h,i,j\n" * 11)
     assert len(read_csv(b"a,b,c,d,e,f,g,h,i,j\n" * 10)[0].rows) == 10
+    # Excel pads a CSV's every row to the widest: the empty fields at the end are no cells
+    (grid,) = read_csv(b"a,b\n" * 30 + b"a,b,,,,,,,,,,,\n" + b"a,b,,,\n" * 18)
+    assert len(grid.rows) == 49 and {len(cells) for _, cells in grid.rows} == {2}
 
 
 def test_a_csv_field_written_as_excels_text_formula_is_the_text_excel_shows(raw, run_period):

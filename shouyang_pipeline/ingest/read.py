@@ -197,7 +197,7 @@ def read_csv(data: bytes) -> list[Grid]:
     decoded = _decode(data)
     lines = io.StringIO(decoded.text, newline="").readlines()
     records, first_lines = _records(lines)
-    _check_width(records)
+    _check_cells(records)
     # csv takes the end of the file inside quotes for the end of the field: a quote never closed
     # swallows every record after it into one cell. Such a quote can only be in the last record.
     if records and _unclosed_quote("".join(lines[first_lines[-1]:])):
@@ -240,21 +240,29 @@ def _text_formulas_to_text(records: list[list[str]]) -> None:
                     record[j] = inner.replace('""', '"')
 
 
-def _check_width(records: list[list[str]]) -> None:
-    """The limits of an XLSX sheet (`xlsx_limits.MAX_COLUMNS`, `MAX_SHEET_CELLS`) for a CSV's
-    records: the empty fields at the end of a record wider than MAX_COLUMNS are taken off (a row of
-    thousands of trailing commas holds nothing there); a record still wider rejects the file, as do
-    more cells than a sheet may hold (every later step holds one per row and column)."""
+def _within_width(fields: list[str], number: int) -> list[str]:
+    """A record wider than a sheet may be (`xlsx_limits.MAX_COLUMNS`), its empty fields at the end
+    taken off (a row of thousands of trailing commas holds nothing there); still wider, it rejects
+    the file. Told as each record is read, before the next (a file of such rows takes no memory)."""
+    while fields and fields[-1] == "":
+        fields.pop()
+    if len(fields) > MAX_COLUMNS:
+        raise FileRejected(f"第{number}行有{len(fields):,}列，超过上限{MAX_COLUMNS}列，无法读取"
+                           "（常见原因是某一行多了大量逗号或数据错位）：请删除多余的列后重新报送")
+    return fields
+
+
+def _check_cells(records: list[list[str]]) -> None:
+    """More cells than a sheet may hold (`xlsx_limits.MAX_SHEET_CELLS`: rows × the widest record,
+    its empty fields at the end not counted, as a sheet's extent counts cells holding a value)
+    reject the file: every later step holds one per row and column."""
     width = max(map(len, records), default=0)
-    if width > MAX_COLUMNS:
-        for number, record in enumerate(records, 1):
-            if len(record) > MAX_COLUMNS:
-                while record and record[-1] == "":
-                    record.pop()
-                if len(record) > MAX_COLUMNS:
-                    raise FileRejected(f"第{number}行有{len(record):,}列，超过上限{MAX_COLUMNS}列，无法读取"
-                                       "（常见原因是某一行多了大量逗号或数据错位）：请删除多余的列后重新报送")
-        width = max(map(len, records))
+    if width * len(records) <= MAX_SHEET_CELLS:
+        return
+    for record in records:  # (Excel pads a CSV's every row to the widest: empty fields at the end)
+        while record and record[-1] == "":
+            record.pop()
+    width = max(map(len, records))
     if width * len(records) > MAX_SHEET_CELLS:
         raise FileRejected(f"文件有{len(records):,}行、最宽{width}列，超过上限{MAX_SHEET_CELLS:,}个单元格（行数×列数），"
                            "无法读取：请删除多余的列，或把数据分成几个文件（加上不同的 __报送单位）后重新报送")
@@ -280,14 +288,16 @@ def _records(lines: list[str]) -> tuple[list[list[str]], range | list[int]]:
             line = lines[at]
             if '"' not in line and len(line) <= limit:  # (a longer one goes to the csv module)
                 body = line.rstrip("\r\n")
-                records.append(body.split(",") if body else [])
+                fields = body.split(",") if body else []
+                records.append(fields if len(fields) <= MAX_COLUMNS else _within_width(fields, len(records) + 1))
                 first_lines.append(at)
                 at += 1
                 continue
             # one reader for as long as the records start on lines with a quote
             start, reader = at, csv.reader(_from(lines, at))
             while True:
-                records.append(next(reader))
+                fields = next(reader)
+                records.append(fields if len(fields) <= MAX_COLUMNS else _within_width(fields, len(records) + 1))
                 first_lines.append(at)
                 at = start + reader.line_num
                 if at >= n or not (quoted_throughout or '"' in lines[at] or len(lines[at]) > limit):
