@@ -27,13 +27,14 @@ from shouyang_pipeline_tests.conftest import (
     ("\u3000300\u3000", "万元", 300),
     ("1 234 567.8", "万元", 1234567.8),  # a space between groups of three digits: a thousands separator
     ("-1\u3000200", "万元", -1200),
+    ("- 5", "万元", -5), ("+ 1,234", "万元", 1234), ("-\u30001 000.5", "万元", -1000.5),  # a space after the sign
 ])
 def test_money_forms(raw, unit, expected):
     assert parse_value("money", raw, unit=unit) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("raw", ["暂无", "1,23,4", "12万", "1.2.3", datetime(2023, 1, 1), True,
-                                 "1200 1500", "1200\u30001500", "12 5", "3 5.5", "1,2 00", "1 2000", "- 5"])
+                                 "1200 1500", "1200\u30001500", "12 5", "3 5.5", "1,2 00", "1 2000", "- 1 2", "1 -5"])
 def test_money_unreadable(raw):
     """A space inside a number is a thousands separator or nothing: `1200 1500` (two figures in one
     cell) was read as 12001500 without a word."""

@@ -32,6 +32,7 @@ TEXT_MAX_CHARS = 32767  # Excel's own limit for one cell
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _SPACED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}( \d{3})+(\.\d*)?$")
+_SIGN_SPACE = re.compile(r"^([+-]) +")
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
@@ -83,8 +84,9 @@ def parse_number(raw: object) -> float | CellProblem:
     if isinstance(raw, datetime):
         return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字，不能是日期（当前值：{value}）")
     text = _trimmed(raw)
-    if " " in text:  # inside: a thousands separator (`1 200 000`), else two numbers (`1200 1500`)
-        if not _SPACED_THOUSANDS.match(text):
+    if " " in text:  # after a sign (`- 5`), or a thousands separator (`1 200 000`); else two numbers (`1200 1500`)
+        text = _SIGN_SPACE.sub(r"\1", text)
+        if " " in text and not _SPACED_THOUSANDS.match(text):
             return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字（当前值：{value}）")
         text = text.replace(" ", "")
     if _THOUSANDS.match(text):
