@@ -71,7 +71,9 @@ def test_real_looking_xlsx(raw, run_period):
                                           ("单位：万元", 1), ("（单位: 元）", Decimal("0.0001")),
                                           # read as 万元, without a word, before
                                           ("单位（亿元）", 10000), ("单位 亿元", 10000), ("单位：人民币亿元", 10000),
-                                          ("填报单位：元宝村委会　单位：亿元", 10000), ("填报单位：开元煤业", 1)])
+                                          ("填报单位：元宝村委会　单位：亿元", 10000), ("填报单位：开元煤业", 1),
+                                          ("各单位元旦慰问金发放表", 1), ("填表单位：元亨公司", 1),
+                                          ("申报单位：千元村委会", 1), ("单位：亿元人民币", 10000)])
 def test_unit_in_title_row(raw, run_period, title, factor):
     write_xlsx(raw / "key_projects/2023-02.xlsx", [[TITLE], [title], KP_HEADER, kp_row(total=30000, plan=20000, ytd=10000)])
     run = run_period("key_projects", "2023-02")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..catalog.datasets import Dataset, Field
 from ..catalog.datasets.base import SEQUENCE_HEADERS
-from ..text import norm
+from ..text import norm, strip_invisible
 from .read import FileRejected, Grid
 from .values import _PRINTABLE_INVISIBLE
 
@@ -20,10 +20,11 @@ HEADER_SEARCH_ROWS = 10
 TEMPLATE_LIST_SHEET = "下拉选项"
 TEMPLATE_LIST_MARK = "的可选值"
 _UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)\((?P<unit>元|万元|亿元|%|个|人|家|户)\)$")
-# A title's money unit, after `norm` (`单位：万元`, `单位（亿元）`, `单位 万元`, `单位：人民币元`; not
-# the 填报单位 that names the department): another (千元, 百万元, 万美元) is one the figures cannot be
-# read in.
-_TITLE_UNIT = re.compile(r"(?<!填报)(?<!报送)单位[:(]*(?:人民币)?((?:[十百千]?万|[十百千]|万?亿)?美?元)")
+# A title's money unit, in its NFKC text, spaces kept (`单位：万元`, `单位（亿元）`, `单位 万元`,
+# `单位：人民币元`, `金额单位：万元`): a unit followed by no Chinese character, so that a name holding
+# one is none (`填报单位：元亨公司`, `各单位元旦慰问金`, `填报单位：县发改局　单位：万元` is 万元).
+# Another unit (千元, 百万元, 万美元) is one the figures cannot be read in.
+_TITLE_UNIT = re.compile(r"单位\s*[:(]?\s*(?:人民币\s*)?((?:[十百千]?万|[十百千]|万?亿)?美?元)\s*(?:人民币)?(?![\u3400-\u9fff])")
 MONEY_UNITS = ("元", "万元", "亿元")
 TOTALS = {"合计", "总计", "全县合计"}
 FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:")
@@ -86,6 +87,10 @@ class Layout:
         self._by_name = {c.field.name: c for c in self.columns}
 
 
+def _nfkc(text: str) -> str:
+    return strip_invisible(unicodedata.normalize("NFKC", text))
+
+
 def _find_header(grid: Grid, lookup: dict[str, Field]) -> int | None:
     for i, (_, cells) in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
         hits = {lookup[key].name for key in (header_key(split_header(c)[0]) for c in cells if c is not None) if key in lookup}
@@ -115,7 +120,7 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
         title_unit = None
         for _, cells in grid.rows[:header_index]:
             for cell in cells:
-                m = _TITLE_UNIT.search(norm(cell)) if title_unit is None else None
+                m = _TITLE_UNIT.search(_nfkc(cell)) if title_unit is None and isinstance(cell, str) else None
                 if m:
                     title_unit = m.group(1)
         columns: list[ColumnMap] = []
