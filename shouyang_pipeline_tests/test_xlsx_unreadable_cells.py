@@ -214,6 +214,15 @@ def test_odd_shared_index_is_told_by_the_cells_type():
     assert odd(b'<c r="A1" t="s"' + long + b"><v> 1</v></c>") and not odd(b'<c r="A1" t="s"' + long + b"><v>1</v></c>")
     assert odd(b'<c r="A1" t="s">' + b" " * 300 + b"<v> 1</v></c>") and odd(b'<c r="A1" t="s"><is/><v>x</v></c>')
     assert not odd(b'<c r="A1" t="s">\n  <v>1</v>\n</c>') and not odd(b"<c r='A1' s='2' t='s'><v></v></c>")
+    assert odd(b'<c r="A1" t="s"><v>1</v><v> 1</v></c>') and odd(b'<c r="A1" t="s"><v>1</v><v>2</v></c>')
+
+
+def test_a_text_cell_of_two_values_rejects_the_file_naming_the_cell():
+    """calamine read the last (`<v> 1</v>`: the first string, without a word), openpyxl the first:
+    which text the cell meant cannot be told."""
+    data = with_cells(workbook(ROWS), {"B5": b'<c r="B5" t="s"><v>3</v><v> 1</v></c>'})
+    with pytest.raises(FileRejected, match="单元格B5存有不止一个值"):
+        read_xlsx(data)
 
 
 def test_a_sheet_too_large_is_rejected_for_its_size_before_its_odd_index_is_looked_at():

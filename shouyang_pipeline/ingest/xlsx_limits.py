@@ -243,12 +243,13 @@ _SHARED_TYPE = re.compile(rb"""\bt\s*=\s*["']s["']""")
 # calamine reads it as the first string, without a word; openpyxl reads ` 3 ` as the fourth.
 # Every `t="s"` is counted (in C: about 3 ms for an 8 MB sheet), and those that stand in a cell as
 # programs write it, `t="s"` (its other attributes after it) then `<v>` (a line break between them
-# or not) and an index of up to ten digits (a regex starting with a literal, tens of ms for the
-# 540,000 cells of a 19 MB sheet); when they are as many, every text cell is
-# plain. Otherwise (an index with spaces or a formula before it, a `t="s"` in a text, a writer's
-# own spelling) each cell's value is looked at (`_cells_with_values`: a few µs a cell).
+# or not), an index of up to ten digits and the cell's end (a regex starting with a literal, tens
+# of ms for the 540,000 cells of a 19 MB sheet); when they are as many, every text cell is plain.
+# Otherwise (an index with spaces or a formula before it, a second value after it, a `t="s"` in a
+# text, a writer's own spelling) each cell's value is looked at (`_cells_with_values`: a few µs a
+# cell); a text cell of two values is a damaged file (`unreadable_cells_copy`).
 _PLAIN_SHARED_INDEX = re.compile(rb"""t=(?:"s"|'s')(?:\s[^<>]{0,200}+)?>\s{0,100}+<""" + _P + rb"""v>\d{0,10}</""" + _P
-                                 + rb"""v>""")
+                                 + rb"""v>\s{0,100}+</""" + _P + rb"""c>""")
 _INDEX = re.compile(rb"\d{0,10}")  # (`<v></v>`: an empty cell)
 
 
@@ -257,21 +258,28 @@ def odd_shared_index(xml: bytes) -> bool:
     typed = xml.count(b't="s"') + xml.count(b"t='s'")
     if not typed or typed == len(_PLAIN_SHARED_INDEX.findall(xml)):
         return False
-    for _, attrs, value in _cells_with_values(xml):
-        if value is not None and _INDEX.fullmatch(value.group(1)) is None and any(
+    for _, attrs, value, end in _cells_with_values(xml):
+        if value is not None and (_INDEX.fullmatch(value.group(1)) is None or _second_value(xml, value, end)) and any(
                 name == b"t" and v == b"s" for _, _, name, v in attrs):
             return True
     return False
 
 
 def _cells_with_values(xml: bytes):
-    """(tag, attributes as `_cell_attrs` reads them, the match of its value or None) of each cell,
-    its value looked for up to the next cell's tag (`[^<]*` cannot run past it): linear."""
+    """(tag, attributes as `_cell_attrs` reads them, the match of its value or None, where the
+    cell's part of the XML ends) of each cell, its value looked for up to the next cell's tag
+    (`[^<]*` cannot run past it): linear."""
     for tag, after in pairwise(chain(_ANY_CELL_TAG.finditer(xml), [None])):
         found = None
+        end = after.start() if after else len(xml)
         if not tag.group(1).endswith(b"/"):
-            found = _CELL_VALUE.search(xml, tag.end(), after.start() if after else len(xml))
-        yield tag, _cell_attrs(tag), found
+            found = _CELL_VALUE.search(xml, tag.end(), end)
+        yield tag, _cell_attrs(tag), found, end
+
+
+def _second_value(xml: bytes, found: re.Match, end: int) -> bool:
+    """Whether a cell holds another value after `found` (calamine reads the last, openpyxl the first)."""
+    return _CELL_VALUE.search(xml, found.end(), end) is not None
 
 
 class OddSharedIndex(Exception):
@@ -989,10 +997,16 @@ def unreadable_cells_copy(data: bytes) -> bytes | None:
         if has_other_markup(content):
             content = edited[info.filename] = plain_markup(content)  # (`<v> 3<!-- x --></v>`)
         edits: list[tuple[int, int, bytes]] = []
-        for tag, attrs, found in _cells_with_values(content):
+        for tag, attrs, found, end in _cells_with_values(content):
             value = found.group(1) if found else None
             kind = next(((start, stop, v) for start, stop, name, v in attrs if name == b"t"), None)
             if kind is not None and kind[2] == b"s" and value is not None:
+                if _second_value(content, found, end):  # which text it meant cannot be told
+                    ref = next((v for _, _, name, v in attrs if name == b"r"), b"").decode("utf-8", "replace")
+                    sheet = sheet_names_by_part(zf).get(info.filename, info.filename)
+                    raise XlsxRejected(DAMAGED.format(
+                        f"工作表“{sheet}”的单元格{ref[:20]}存有不止一个值，"
+                        "请在Excel中打开该文件，核对该单元格后重新保存报送"))
                 index = _shared_index(value)
                 if index != value and (index.isdigit() or not index):
                     edits.append((*found.span(1), index))  # ` 3 `, `+3`, `&#51;`: string 3, as openpyxl reads it
