@@ -553,6 +553,8 @@ def test_a_csv_of_lines_ending_in_a_carriage_return_alone_is_counted_so(monkeypa
     with pytest.raises(FileRejected, match="超过上限50行"):
         read_csv(",".join(KP_HEADER).encode() + b"\r" * 100)
     assert len(read_csv(b"a,b\r\n" * 20 + b"c,d\r" * 20 + b"e,f\n" * 9)[0].rows) == 49
+    with pytest.raises(FileRejected, match="文件有60行，超过上限50行"):  # each count 30, the lines 60
+        read_csv(b"c,d\r" * 30 + b"e,f\n" * 30)
 
 
 def test_a_csv_row_of_trailing_commas_loses_them_and_one_wider_than_a_sheet_is_rejected(raw, run_period):

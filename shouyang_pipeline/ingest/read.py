@@ -187,15 +187,21 @@ def _swallowed(records: list[list[str]], first_lines: range | list[int], line_co
     return None
 
 
+def _too_many_lines(count: int) -> str:
+    return (f"文件有{count:,}行，超过上限{MAX_CSV_LINES:,}行，无法读取："
+            "请删除多余的空行，或把数据分成几个文件（加上不同的 __报送单位）后重新报送")
+
+
 def read_csv(data: bytes) -> list[Grid]:
     if message := _not_a_csv(data):
         raise FileRejected(message)
-    line_count = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") + 1  # (a line may end in \r alone)
+    line_count = max(data.count(b"\n"), data.count(b"\r")) + 1  # (a line may end in \r alone; told exactly once split)
     if line_count > MAX_CSV_LINES:
-        raise FileRejected(f"文件有{line_count:,}行，超过上限{MAX_CSV_LINES:,}行，无法读取："
-                           "请删除多余的空行，或把数据分成几个文件（加上不同的 __报送单位）后重新报送")
+        raise FileRejected(_too_many_lines(line_count))
     decoded = _decode(data)
     lines = io.StringIO(decoded.text, newline="").readlines()
+    if len(lines) > MAX_CSV_LINES:  # (lines ending in \r and in \n mixed: more than either count)
+        raise FileRejected(_too_many_lines(len(lines)))
     records, first_lines = _records(lines)
     _check_cells(records)
     # csv takes the end of the file inside quotes for the end of the field: a quote never closed
