@@ -1232,9 +1232,7 @@ def receipt_sheet(layout, data: bytes | None, suffix: str, file_name: str):
     if cells > MAX_DATA_CELLS:
         return None, where, f"原表有{cells:,}个单元格，过大，本回执未附原表；问题清单已列出每个单元格"
     # (no row is wider than Excel's columns: a file's are at most xlsx_limits.MAX_COLUMNS)
-    copies: dict[int, set[int]] = {}
-    for n, j in grid.merge_copies:
-        copies.setdefault(n, set()).add(j)
+    copies = grid.merge_copies_by_row()
     rows = [(n, [None if j in copies[n] else v for j, v in enumerate(values)]) if n in copies else (n, values)
             for n, values in grid.rows]
     header_number, header = grid.rows[layout.header_row]

@@ -27,18 +27,23 @@ def strip_invisible(text: str) -> str:
     return text.translate(_INVISIBLE) if _HAS_INVISIBLE.search(text) else text
 
 
+def visible(text: str) -> str:
+    """NFKC (a full-width space or colon is a plain one then), invisible characters taken off."""
+    return strip_invisible(unicodedata.normalize("NFKC", text))
+
+
 def norm(value: object) -> str:
     """NFKC, then every kind of white space removed (full-width spaces and line breaks too)."""
     if value is None:
         return ""
     if isinstance(value, str):
         return _norm_text(value)
-    return _SPACE.sub("", strip_invisible(unicodedata.normalize("NFKC", str(value))))
+    return _SPACE.sub("", visible(str(value)))
 
 
 @lru_cache(maxsize=65536)
 def _norm_text(text: str) -> str:
-    return _SPACE.sub("", strip_invisible(unicodedata.normalize("NFKC", text)).replace("\u3000", ""))
+    return _SPACE.sub("", visible(text).replace("\u3000", ""))
 
 
 def strip_ends(text: str) -> str:

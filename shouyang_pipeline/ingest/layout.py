@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..catalog.datasets import Dataset, Field
 from ..catalog.datasets.base import SEQUENCE_HEADERS
-from ..text import norm, strip_invisible
+from ..text import norm, visible
 from .read import FileRejected, Grid
 from .values import _PRINTABLE_INVISIBLE
 
@@ -87,10 +87,6 @@ class Layout:
         self._by_name = {c.field.name: c for c in self.columns}
 
 
-def _nfkc(text: str) -> str:
-    return strip_invisible(unicodedata.normalize("NFKC", text))
-
-
 def _find_header(grid: Grid, lookup: dict[str, Field]) -> int | None:
     for i, (_, cells) in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
         hits = {lookup[key].name for key in (header_key(split_header(c)[0]) for c in cells if c is not None) if key in lookup}
@@ -120,7 +116,7 @@ def find_layout(grids: list[Grid], dataset: Dataset) -> Layout:
         title_unit = None
         for _, cells in grid.rows[:header_index]:
             for cell in cells:
-                m = _TITLE_UNIT.search(_nfkc(cell)) if title_unit is None and isinstance(cell, str) else None
+                m = _TITLE_UNIT.search(visible(cell)) if title_unit is None and isinstance(cell, str) else None
                 if m:
                     title_unit = m.group(1)
         columns: list[ColumnMap] = []

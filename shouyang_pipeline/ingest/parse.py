@@ -173,9 +173,7 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
     units = {cm.index: money_unit(layout, cm) if cm.field.kind == "money" else "万元" for cm in layout.columns}
     totals_rows: list[tuple[int, list[object]]] = []
     below = grid.rows[layout.header_row + 1:]
-    copies: dict[int, set[int]] = {}
-    for number, idx in grid.merge_copies:
-        copies.setdefault(number, set()).add(idx)
+    copies = grid.merge_copies_by_row()
     kinds = row_kinds([cells for _, cells in below], data_columns={cm.index for cm in layout.columns},
                       copies=[copies.get(number, ()) for number, _ in below])
     other_encoding = grid.other_encoding if isinstance(grid, CsvGrid) else {}

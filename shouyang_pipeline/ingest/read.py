@@ -37,6 +37,13 @@ class Grid:
     hidden: bool = False  # an XLSX sheet hidden (or "very hidden") in Excel
     uncomputed: set[tuple[int, int]] = field(default_factory=set)  # formula cells stored without a value (read as empty)
 
+    def merge_copies_by_row(self) -> dict[int, set[int]]:
+        """Row number -> the column indexes of its cells filled from a merge's top-left."""
+        by_row: dict[int, set[int]] = {}
+        for number, index in self.merge_copies:
+            by_row.setdefault(number, set()).add(index)
+        return by_row
+
 
 def _blanks_to_none(rows: list[list[object]]) -> None:
     """Every empty-string cell made None, in place (a C-level search of each row, each search
@@ -246,13 +253,18 @@ def _text_formulas_to_text(records: list[list[str]]) -> None:
                     record[j] = inner.replace('""', '"')
 
 
+def _without_empty_end(fields: list[str]) -> list[str]:
+    """The record without the empty fields at its end (nothing is there), in place."""
+    while fields and fields[-1] == "":
+        fields.pop()
+    return fields
+
+
 def _within_width(fields: list[str], number: int) -> list[str]:
     """A record wider than a sheet may be (`xlsx_limits.MAX_COLUMNS`), its empty fields at the end
     taken off (a row of thousands of trailing commas holds nothing there); still wider, it rejects
     the file. Told as each record is read, before the next (a file of such rows takes no memory)."""
-    while fields and fields[-1] == "":
-        fields.pop()
-    if len(fields) > MAX_COLUMNS:
+    if len(_without_empty_end(fields)) > MAX_COLUMNS:
         raise FileRejected(f"第{number}行有{len(fields):,}列，超过上限{MAX_COLUMNS}列，无法读取"
                            "（常见原因是某一行多了大量逗号或数据错位）：请删除多余的列后重新报送")
     return fields
@@ -265,10 +277,7 @@ def _check_cells(records: list[list[str]]) -> None:
     width = max(map(len, records), default=0)
     if width * len(records) <= MAX_SHEET_CELLS:
         return
-    for record in records:  # (Excel pads a CSV's every row to the widest: empty fields at the end)
-        while record and record[-1] == "":
-            record.pop()
-    width = max(map(len, records))
+    width = max(map(len, map(_without_empty_end, records)))  # (Excel pads a CSV's every row to the widest)
     if width * len(records) > MAX_SHEET_CELLS:
         raise FileRejected(f"文件有{len(records):,}行、最宽{width}列，超过上限{MAX_SHEET_CELLS:,}个单元格（行数×列数），"
                            "无法读取：请删除多余的列，或把数据分成几个文件（加上不同的 __报送单位）后重新报送")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import compress, repeat
@@ -14,7 +13,7 @@ import numpy as np
 
 from ..catalog import rules as codes
 from ..text import _INVISIBLE as _INVISIBLE_TABLE
-from ..text import char_class, strip_ends, strip_invisible
+from ..text import char_class, strip_ends, strip_invisible, visible
 
 EMPTY_MARKS = {"", "-", "—", "——", "--", "/", "／", "无"}
 UNIT_FACTORS = {"元": 0.0001, "万元": 1.0, "亿元": 10000.0}
@@ -61,7 +60,7 @@ def _clean(raw: object) -> str:
 
 def _trimmed(raw: object) -> str:
     """NFKC (a full-width space is a space then), invisible characters and the spaces at either end taken off."""
-    return strip_ends(strip_invisible(unicodedata.normalize("NFKC", str(raw))))
+    return strip_ends(visible(str(raw)))
 
 
 def is_empty(raw: object) -> bool:
