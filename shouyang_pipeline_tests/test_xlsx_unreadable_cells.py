@@ -215,6 +215,7 @@ def test_odd_shared_index_is_told_by_the_cells_type():
     assert odd(b'<c r="A1" t="s">' + b" " * 300 + b"<v> 1</v></c>") and odd(b'<c r="A1" t="s"><is/><v>x</v></c>')
     assert not odd(b'<c r="A1" t="s">\n  <v>1</v>\n</c>') and not odd(b"<c r='A1' s='2' t='s'><v></v></c>")
     assert odd(b'<c r="A1" t="s"><v>1</v><v> 1</v></c>') and odd(b'<c r="A1" t="s"><v>1</v><v>2</v></c>')
+    assert not odd(b'<x:c r="A1" t="s"><x:v>1</x:v></x:c>') and odd(b'<x:c r="A1" t="s"><x:v> 1</x:v></x:c>')
 
 
 def test_a_text_cell_of_two_values_rejects_the_file_naming_the_cell():
