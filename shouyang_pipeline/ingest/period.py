@@ -78,11 +78,52 @@ def _ingest_period(settings: Settings, dataset_name: str, period: str, reference
     if files is None:
         files = [f for f in discover(settings.raw_dir) if f.dataset_period == (dataset_name, period)]
     register = read_register(settings.raw_dir)
+    archive_dir = settings.archive_dir if archive else None
     outcomes: list[FileOutcome] = []
     first_by_sha: dict[str, str] = {}
     for raw in sorted(files, key=lambda f: f.rel_path):
-        outcomes.append(_read_one(raw, dataset, reference, settings.archive_dir if archive else None, first_by_sha))
+        outcomes.append(_read_one(raw, dataset, reference, archive_dir, first_by_sha))
+    try:
+        return _checked(dataset, period, outcomes, register, reference)
+    except Exception:  # noqa: BLE001 - a checker's bug on one file's rows must not stop the county
+        log.exception("checking %s %s failed: each file is checked alone to find the one it fails on",
+                      dataset_name, period)
+    kept = _without_faulty(dataset, period, outcomes, register, reference, archive_dir)
+    return _checked(dataset, period, kept, register, reference)
 
+
+def _without_faulty(dataset: Dataset, period: str, outcomes: list[FileOutcome], register: Register,
+                    reference: Reference, archive_dir: Path | None) -> list[FileOutcome]:
+    """The period's files once checking them together failed: each read again (checking changed
+    its rows) and checked alone. A file that fails alone is rejected as unreadable (its rows are
+    accounted for by that, as a file a reader failed on); the others are returned read afresh, to
+    be checked together. A file replaced in between is read as it is now, and archived (the log
+    records that version: the next run sees it as read)."""
+    kept = []
+    for o in outcomes:
+        if o.parsed is not None:  # read (a file rejected once every row was, too: its keys count)
+            try:
+                _checked(dataset, period, [_read_one(o.raw, dataset, reference, archive_dir, {})], register,
+                         reference)
+            except Exception as exc:  # noqa: BLE001 - said in the file's rejection, and in the log
+                log.exception("checking %s failed", o.raw.rel_path)
+                kept.append(FileOutcome(o.raw, o.sha256, rejection=unreadable(exc)))
+                continue
+            o = _read_one(o.raw, dataset, reference, archive_dir, {})
+        kept.append(o)
+    return kept
+
+
+def unreadable(exc: BaseException) -> str:
+    """A whole file's rejection when reading or checking it failed on something no rule foresaw."""
+    return (f"文件内容异常，无法读取（{type(exc).__name__}）：请用Excel打开后另存为新的“.xlsx”或“CSV UTF-8”文件重新报送；"
+            "如仍不行请联系县政府办")
+
+
+def _checked(dataset: Dataset, period: str, outcomes: list[FileOutcome], register: Register,
+             reference: Reference) -> PeriodIngest:
+    """The period's files read (`outcomes`) checked together: the rules, the cross-column checks
+    and the duplicate keys over all their rows, then the frames."""
     rows = [row for o in outcomes for row in o.rows]
     read = [o.parsed.columns for o in outcomes if o.rows]  # the columns of those rows, file by file
     _canonicalise(dataset, read, reference)
@@ -96,7 +137,7 @@ def _ingest_period(settings: Settings, dataset_name: str, period: str, reference
             o.all_rows_rejected = True
             o.rejection = _all_rejected(len(o.rows), RUN)
     return PeriodIngest(
-        dataset=dataset_name,
+        dataset=dataset.name,
         period=period,
         files=outcomes,
         staging=_staging_frame(dataset, period, outcomes),
@@ -130,8 +171,7 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
         return FileOutcome(raw, digest, rejection=str(exc))
     except Exception as exc:  # noqa: BLE001 - a reader's bug on one file must not stop the county
         log.exception("reading %s failed", raw.rel_path)
-        return FileOutcome(raw, digest, rejection=f"文件内容异常，无法读取（{type(exc).__name__}）：请用Excel打开后另存为新的"
-                                                "“.xlsx”或“CSV UTF-8”文件重新报送；如仍不行请联系县政府办")
+        return FileOutcome(raw, digest, rejection=unreadable(exc))
     for name, value in from_submitter.items():
         parsed.columns[name] = [value] * len(parsed.rows)
     if not parsed.rows:

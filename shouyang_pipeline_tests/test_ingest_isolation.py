@@ -1,0 +1,66 @@
+"""A fault while checking one file's rows together with the period's others (a rule, the
+duplicate keys, the audit's rows: code that no reader's guard covers) stops only that file.
+
+The fault is injected where the audit writes a failing row's key (`period.row_key_text`), and
+fires on one row's content, so it only shows once the files are checked together; the files are
+real CSVs loaded into a real DuckDB (`run_period`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shouyang_pipeline.ingest import period
+from shouyang_pipeline_tests.conftest import KP_HEADER, assert_consistent_counts, kp_row, write_csv
+
+TRIGGER = "触发故障的项目"
+GOOD = "key_projects/2023-02__发改局.csv"
+BAD = "key_projects/2023-02__工信局.csv"
+
+
+@pytest.fixture
+def faulty_key(monkeypatch):
+    """row_key_text raising on the row named TRIGGER, as an unforeseen bug would."""
+    real = period.row_key_text
+
+    def key_text(dataset, row):
+        if row.values.get("project_name") == TRIGGER:
+            raise RuntimeError("injected fault")
+        return real(dataset, row)
+
+    monkeypatch.setattr(period, "row_key_text", key_text)
+
+
+def test_a_fault_checking_one_file_rejects_that_file_alone(raw, run_period, faulty_key):
+    # the good file has a rejected row of its own, and a key the faulty file repeats
+    write_csv(raw / GOOD, [KP_HEADER, kp_row("XM001"), kp_row("XM002"), kp_row("XM005", total=-5)])
+    write_csv(raw / BAD, [KP_HEADER, kp_row("XM003"), kp_row("XM004", name=TRIGGER, total=-5), kp_row("XM002")])
+    run = run_period("key_projects", "2023-02")
+
+    assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM002"]
+    good, bad = run.log(GOOD), run.log(BAD)
+    assert (good["status"], good["rows_read"], good["rows_loaded"], good["rows_rejected"]) == ("partial", 3, 2, 1)
+    assert bad["status"] == "rejected" and bad["rows_loaded"] == 0
+    assert bad["message"].startswith("文件内容异常，无法读取（RuntimeError）")
+    # the good file's rows are checked afresh: its own problem listed once, no duplicate of XM002
+    # with the rejected file's row, and nothing of the rejected file's rows
+    assert [(r["file_path"], r["source_row"], r["rule"]) for r in run.rejected()] == [(GOOD, 4, "not_positive")]
+    assert_consistent_counts(run)
+
+
+def test_without_the_fault_the_same_files_check_together(raw, run_period):
+    write_csv(raw / GOOD, [KP_HEADER, kp_row("XM001"), kp_row("XM002"), kp_row("XM005", total=-5)])
+    write_csv(raw / BAD, [KP_HEADER, kp_row("XM003"), kp_row("XM004", name=TRIGGER, total=-5), kp_row("XM002")])
+    run = run_period("key_projects", "2023-02")
+    assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM003"]
+    assert sorted((r["file_path"], r["source_row"], r["rule"]) for r in run.rejected()) == [
+        (GOOD, 3, "duplicate_key"), (GOOD, 4, "not_positive"), (BAD, 3, "not_positive"), (BAD, 4, "duplicate_key")]
+
+
+def test_a_fault_on_every_file_alone_rejects_each_and_the_run_goes_on(raw, run_period, faulty_key):
+    write_csv(raw / GOOD, [KP_HEADER, kp_row("XM001", name=TRIGGER, total=-5)])
+    write_csv(raw / BAD, [KP_HEADER, kp_row("XM004", name=TRIGGER, total=-5), kp_row("XM006")])
+    run = run_period("key_projects", "2023-02")
+    assert run.staging("key_projects") == []
+    assert [r["status"] for r in run.log()] == ["rejected", "rejected"]
+    assert run.rejected() == []
