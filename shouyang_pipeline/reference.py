@@ -11,6 +11,8 @@ import pandas as pd
 from .errors import SetupError
 from .text import norm
 
+# The lists whose names are also senders' names (`2023-05__平头融合发展区.xlsx`, `__平头镇`).
+SENDER_LISTS = ("zones", "townships")
 REFERENCE_FILES = ("townships", "villages", "industry_chains", "zones", "mines", "submitters", "targets")
 _HINT = "（参考名录目录由环境变量 SHOUYANG_REFERENCE_DIR 或 SHOUYANG_DATA_DIR 设定；本次运行未做任何改动）"
 
@@ -162,8 +164,11 @@ class Reference:
         lines = self.submitters.get(dataset, [])
         if not submitter:
             return lines[0][2] if len(lines) == 1 else None
-        key = norm(submitter).casefold()
-        return next((name for sub, dept, name in lines if key in (sub, dept)), None)
+        keys = [norm(submitter).casefold()]
+        # a park or township named by another of its names (`__平头融合区`) is the same sender
+        keys += [norm(name).casefold() for list_name in SENDER_LISTS
+                 if (name := self.canonical(list_name, submitter)) is not None]
+        return next((name for key in keys for sub, dept, name in lines if key in (sub, dept)), None)
 
     def canonical(self, list_name: str, value: str) -> str | None:
         """The canonical name of `value` in the list, or None when it is not on it."""

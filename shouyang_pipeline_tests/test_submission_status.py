@@ -148,6 +148,33 @@ def test_a_sender_found_by_its_departments_name_and_a_file_without_submitter(raw
     assert not [r for r in rows if r["status"] == "名单外"]
 
 
+def test_a_park_or_township_named_by_another_of_its_names_or_its_department(raw, run_period):
+    """`__平头融合区` (an alias in zones.csv) is the park's file, as `__平头融合发展区管委会` (its
+    calendar department) is, and a village file `__平头镇人民政府` without a 乡镇 column is 平头镇's:
+    each loads, its column filled from the sender, and the calendar counts it sent."""
+    zone = ["固定资产投资本年累计", "税收收入本年累计", "营业性收入本年累计"]
+    _touch(write_csv(raw / "zone_operations/2023-05__平头融合区.csv", [zone, [100, 20, 300]]), datetime(2023, 6, 1))
+    _touch(write_csv(raw / "zone_operations/2023-06__平头融合发展区管委会.csv", [zone, [120, 25, 350]]),
+           datetime(2023, 7, 1))
+    _touch(write_csv(raw / "village_income/2023-06__平头镇人民政府.csv",
+                     [["村名称", "经营性收入", "集体经济总收入"], ["黑水村", 41, 50]]), datetime(2023, 7, 1))
+    run_period("zone_operations", "2023-05")
+    run_period("zone_operations", "2023-06")
+    run = run_period("village_income", "2023-06")
+    assert [(r["file_path"].split("/")[1], r["status"], r["expected_submitter"]) for r in run.log()] == [
+        ("2023-06__平头镇人民政府.csv", "loaded", "平头镇"),
+        ("2023-05__平头融合区.csv", "loaded", "平头融合发展区"),
+        ("2023-06__平头融合发展区管委会.csv", "loaded", "平头融合发展区")]
+    assert [(r["period"], r["zone"]) for r in run.staging("zone_operations")] == [
+        ("2023-05", "平头融合发展区"), ("2023-06", "平头融合发展区")]
+    assert [(r["township"], r["village_name"]) for r in run.staging("village_income")] == [("平头镇", "黑水村")]
+    rows = _status(run.conn, datetime(2023, 7, 20))
+    assert _one(rows, "2023-05", "zone_operations", "平头融合发展区")["status"] == "已报送"
+    assert _one(rows, "2023-06", "zone_operations", "平头融合发展区")["status"] == "已报送"
+    assert _one(rows, "2023-06", "village_income", "平头镇")["status"] == "已报送"
+    assert not [r for r in rows if r["status"] == "名单外"]
+
+
 def test_a_file_from_an_unknown_sender_is_unlisted_never_an_error(raw, run_period):
     _kp(raw, "key_projects/2023-09__县财政局.csv", datetime(2023, 10, 3))
     _vi(raw, "village_income/2023-09.csv", "平头镇", datetime(2023, 10, 3))  # fourteen lines: no submitter is no one's

@@ -184,7 +184,7 @@ AUDIT: dict[str, Table] = {
             Column("ingested_at", "TIMESTAMP", "首次读到该版本的时间", ""),
             Column("received_at", "TIMESTAMP", "收到该版本的时间（北京时间）", "收文登记（原始数据目录下的 收文登记.csv）中有该文件时取登记的时间，否则取首次读到该版本时文件的修改时间"),
             Column("received_from", "VARCHAR", "收到时间的来源", "收文登记 或 文件修改时间"),
-            Column("expected_submitter", "VARCHAR", "对应的报送日历单位", "reference.submitters 中与文件名的报送单位（或全称）相符的 submitter；不属于任何应报单位（名单外）时为空"),
+            Column("expected_submitter", "VARCHAR", "对应的报送日历单位", "reference.submitters 中与文件名的报送单位（或全称，或园区、乡镇的别名）相符的 submitter；不属于任何应报单位（名单外）时为空"),
             Column("partition_key", "VARCHAR", "处理该文件的分区（数据集/报告期）；无法归入分区的文件为空", ""),
         )),
         Table("audit", "cross_period_flags", "与上期对不上的数字", "SUBMISSIONS.md 第8节：累计数比上期减少、计划数调整、上期在报本期未报；只提示、不拒收，备注中已说明的记为已说明", (

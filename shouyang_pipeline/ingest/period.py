@@ -180,11 +180,15 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
 
 
 def _submitter_values(raw: RawFile, dataset: Dataset, reference: Reference, layout) -> dict[str, str]:
-    """Columns the file lacks that its submitter names (`2023-03__平头镇.xlsx` has no 乡镇 column)."""
+    """Columns the file lacks that its submitter names (`2023-03__平头镇.xlsx` has no 乡镇 column),
+    the submitter read as its calendar line says (`__平头镇人民政府` is 平头镇), as templates read it."""
     values = {}
+    if not raw.submitter:
+        return values
+    who = reference.expected_submitter(dataset.name, raw.submitter) or raw.submitter
     for f in dataset.fields:
-        if f.from_submitter and raw.submitter and layout.column(f.name) is None:
-            value = reference.canonical(f.from_submitter, raw.submitter)
+        if f.from_submitter and layout.column(f.name) is None:
+            value = reference.canonical(f.from_submitter, who)
             if value:
                 values[f.name] = value
     return values
