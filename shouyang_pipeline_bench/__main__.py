@@ -39,7 +39,7 @@ SAMPLE_ROWS_NOTE = ("rows = data rows the pipeline read (sum of rows_read over t
 
 
 # What `generate` writes; data generated under another layout is regenerated.
-DATA_LAYOUT = "years-written-2"
+DATA_LAYOUT = "years-written-3"  # 3: formulas as Excel saves them (no fullCalcOnLoad)
 
 
 def log(msg: str) -> None:

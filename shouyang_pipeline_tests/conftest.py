@@ -123,12 +123,16 @@ def write_xlsx(path: Path, rows: list[list], *, merges: tuple[str, ...] = (), sh
     return path
 
 
-def write_xlsx_cached(path: Path, rows: list[list], *, merges: tuple[str, ...] = ()) -> Path:
-    """An XLSX written with xlsxwriter, which stores the computed value beside each formula."""
+def write_xlsx_cached(path: Path, rows: list[list], *, merges: tuple[str, ...] = (),
+                      computed_on_load: bool = False) -> Path:
+    """An XLSX as Excel saves one, each formula with its computed value (`Formula.cached`),
+    written with xlsxwriter. `computed_on_load`: as xlsxwriter writes one by default, asking Excel
+    to compute every formula on opening (`fullCalcOnLoad`: the values stored are not Excel's)."""
     import xlsxwriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(path))
+    wb.calc_on_load = computed_on_load
     ws = wb.add_worksheet("Sheet1")
     pct = wb.add_format({"num_format": "0.0%"})
     for r, row in enumerate(rows):

@@ -137,9 +137,12 @@ def test_formula_without_cached_value_is_an_empty_cell(raw, run_period):
             kp_row("XM002", start=Formula("=DATE(2023,3,1)")) + [Formula('="见附件"')]]
     write_xlsx(raw / "key_projects/2023-02.xlsx", rows)
     run = run_period("key_projects", "2023-02")
+    # said as a formula without its result (Excel shows a figure there), not as a blank cell
     (rej,) = run.rejected()
-    assert (rej["source_cell"], rej["rule"], rej["column"]) == ("H2", "required", "total_investment")
-    assert "如为零请填0" in rej["reason"]
+    assert (rej["source_cell"], rej["rule"], rej["column"]) == ("H2", "uncomputed_formula", "total_investment")
+    assert rej["reason"].startswith("总投资是公式，文件中没有Excel算出的结果") and "不能入库" in rej["reason"]
+    assert [(w["source_cell"], w["rule"]) for w in run.warnings()] == [
+        ("N3", "uncomputed_formula"), ("O3", "uncomputed_formula")]
     (row,) = run.staging("key_projects")
     assert (row["project_code"], row["start_date"], row["remarks"]) == ("XM002", None, None)
     assert run.log("key_projects/2023-02.xlsx")["status"] == "partial"
@@ -149,7 +152,37 @@ def test_formula_without_cached_value_via_xlsxwriter(raw, run_period):
     write_xlsx_cached(raw / "key_projects/2023-02.xlsx", [KP_HEADER, kp_row("XM001", total=Formula("=1+1"))])
     run = run_period("key_projects", "2023-02")
     (rej,) = run.rejected()
-    assert (rej["source_cell"], rej["rule"]) == ("H2", "required")
+    assert (rej["source_cell"], rej["rule"]) == ("H2", "uncomputed_formula")
+
+
+def test_a_program_s_placeholder_results_are_not_figures(raw, run_period):
+    """A workbook written by a program that leaves its formulas to Excel (xlsxwriter's default:
+    `<v>0</v>` and `fullCalcOnLoad`) holds no computed figure: each formula cell reads as empty,
+    said as a formula without its result (a required cell rejects its row, an optional one is
+    NULL with a warning), and a formula 合计 is not compared; the plain cells load."""
+    path = raw / "key_projects/2023-02.xlsx"
+    write_xlsx_cached(path, [KP_HEADER,
+                             kp_row("XM001", ytd=Formula("=100+200", 0)),
+                             kp_row("XM002", start=Formula("=DATE(2023,3,15)", 0)),
+                             ["合计", None, None, None, None, None, None, Formula("=H2+H3", 0)]],
+                      computed_on_load=True)
+    run = run_period("key_projects", "2023-02")
+    (rej,) = run.rejected()
+    assert (rej["source_cell"], rej["rule"], rej["column"], rej["value"]) == ("J2", "uncomputed_formula", "ytd_investment", None)
+    assert rej["reason"] == ("本年累计完成投资是公式，文件中没有Excel算出的结果（文件由程序生成，未在Excel中保存过），"
+                             "不能入库：请用Excel打开文件并保存后重新报送")
+    (warn,) = run.warnings()
+    assert (warn["source_cell"], warn["rule"], warn["column"]) == ("N3", "uncomputed_formula", "start_date")
+    assert "已存为空值" in warn["reason"]
+    (row,) = run.staging("key_projects")
+    assert (row["project_code"], row["start_date"], row["total_investment"]) == ("XM002", None, Decimal("1000"))
+    log = run.log("key_projects/2023-02.xlsx")
+    assert log["totals_check"] is None and "合计行为公式且未保存计算结果，未核对（H4（总投资））" in log["message"]
+    # the same file as Excel saves it: the figures are those it stored
+    path.unlink()
+    write_xlsx_cached(path, [KP_HEADER, kp_row("XM001", ytd=Formula("=100+200", 300))])
+    (row,) = run_period("key_projects", "2023-02").staging("key_projects")
+    assert row["ytd_investment"] == Decimal("300")
 
 
 def test_percent_formatted_cells(raw, run_period):

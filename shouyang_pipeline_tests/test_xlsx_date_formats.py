@@ -37,6 +37,7 @@ def workbook(rows: list[list], formats: dict[tuple[int, int], str] | None = None
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    wb.calc_on_load = False  # as Excel saves it: a formula's stored value is the one computed
     ws = wb.add_worksheet("Sheet1")
     styles = {}
     for r, row in enumerate(rows):

@@ -29,8 +29,10 @@ NOT_A_NUMBER = "not_a_number"
 NOT_AN_INTEGER = "not_an_integer"
 NOT_A_DATE = "not_a_date"
 NOT_A_BOOLEAN = "not_a_boolean"
-# A required cell left empty, text that looks garbled, a CSV row in another encoding (`ingest.parse`):
+# A required cell left empty, a formula whose result no one computed, text that looks garbled, a
+# CSV row in another encoding (`ingest.parse`):
 REQUIRED = "required"
+UNCOMPUTED_FORMULA = "uncomputed_formula"
 GARBLED_TEXT = "garbled_text"
 MIXED_ENCODING = "mixed_encoding"
 # The declared rules (below), and a value beyond its kind's limit (`ingest.values`):
@@ -57,6 +59,7 @@ MISSING_KEY = "missing_key"
 # In the order the data dictionary lists them.
 RULE_NAMES: dict[str, str] = {
     REQUIRED: "必填项为空",
+    UNCOMPUTED_FORMULA: "公式没有计算结果",
     NOT_A_NUMBER: "不是有效数字",
     NOT_AN_INTEGER: "不是整数",
     NOT_A_DATE: "不是有效日期",

@@ -164,6 +164,14 @@ def _required_reason(f: Field) -> str:
     return "{header}为必填项，不能为空" + hint
 
 
+def _uncomputed_reason(f: Field) -> str:
+    """A formula cell without a result Excel computed (`Grid.uncomputed`): Excel shows a figure,
+    the file holds none."""
+    kept = "，不能入库" if f.required else "，已存为空值"
+    return ("{header}是公式，文件中没有Excel算出的结果（文件由程序生成，未在Excel中保存过）" + kept
+            + "：请用Excel打开文件并保存后重新报送")
+
+
 def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Reference) -> ParsedFile:
     pf = ParsedFile(rel_path, layout)
     grid = layout.grid
@@ -195,7 +203,8 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
     for cm in layout.columns:
         parsed[cm.field.name] = list(_parse_column(rows, cm, cells_of(cm.index), units[cm.index], grid.percent_cells,
                                                    is_key=cm.field.name in keys,
-                                                   texts_only=isinstance(grid, CsvGrid)))  # a list of its own
+                                                   texts_only=isinstance(grid, CsvGrid),
+                                                   uncomputed=grid.uncomputed))  # a list of its own
     # the absent columns first, then the file's (a field in two columns: the last one's values)
     pf.columns = {**{name: [value] * len(rows) for name, value in absent.items()}, **parsed}
     if other_encoding:
@@ -215,13 +224,21 @@ def _columns(data: list[tuple[int, list[object]]]):
 
 
 def _parse_column(rows: list[Row], cm: ColumnMap, cells: list[object], unit: str,
-                  percent_cells: set[tuple[int, int]], *, is_key: bool, texts_only: bool = False) -> list[object]:
+                  percent_cells: set[tuple[int, int]], *, is_key: bool, texts_only: bool = False,
+                  uncomputed: set[tuple[int, int]] = frozenset()) -> list[object]:
     """The column's values, one per row (None when empty or unreadable); its problems appended to
-    each row's errors (a required column) or warnings, and the warnings about garbled text."""
+    each row's errors (a required column) or warnings, and the warnings about garbled text.
+    `uncomputed`: the cells of formulas without a computed result (empty, and said so)."""
     f = cm.field
     percent = ({i for i, row in enumerate(rows) if (row.number, cm.index) in percent_cells}
                if f.kind == "percent" and percent_cells else frozenset())
     values, odd = parse_column(f.kind, cells, unit=unit, percent_formatted=percent, texts_only=texts_only)
+    if uncomputed:
+        for i, row in enumerate(rows):
+            if (row.number, cm.index) in uncomputed:
+                (row.errors if f.required else row.warnings).append(
+                    issue(row.number, cm, None, codes.UNCOMPUTED_FORMULA, _uncomputed_reason(f)))
+                odd.pop(i, None)  # its one problem
     for i, parsed in odd.items():
         row = rows[i]
         if parsed is EMPTY:

@@ -35,7 +35,7 @@ class Grid:
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (row number, column index)
     merge_copies: set[tuple[int, int]] = field(default_factory=set)  # cells filled from a merge's top-left
     hidden: bool = False  # an XLSX sheet hidden (or "very hidden") in Excel
-    uncomputed: set[tuple[int, int]] = field(default_factory=set)  # formula cells stored without a value (read as empty)
+    uncomputed: set[tuple[int, int]] = field(default_factory=set)  # formula cells without a value Excel computed (read as empty)
 
     def merge_copies_by_row(self) -> dict[int, set[int]]:
         """Row number -> the column indexes of its cells filled from a merge's top-left."""
@@ -389,6 +389,9 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
     for (r, c), value in errors.items():
         if r - 1 < len(values) and c < len(values[r - 1]):
             values[r - 1][c] = value
+    for r, c in uncomputed or ():  # a value no one computed (XlsxWriter's 0) is none
+        if r - 1 < len(values) and c < len(values[r - 1]):
+            values[r - 1][c] = None
     copies: set[tuple[int, int]] = set()
     for (r0, c0), (r1, c1) in merges:
         if r0 >= len(values):

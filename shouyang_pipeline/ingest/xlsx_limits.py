@@ -100,8 +100,9 @@ class Inspection:
     extents: dict[str, Extent] = field(default_factory=dict)  # worksheet part -> extent
     has_error_cells: bool = False  # some worksheet stores an error value (`t="e"`)
     # sheet name -> (row number, 0-based column) of every formula cell stored without the value
-    # Excel computed (a file written by a program, never opened and saved in Excel): such a cell
-    # reads as empty, and whoever reports on it must not take it for a blank one.
+    # Excel computed (a file written by a program, never opened and saved in Excel: no value, or
+    # any value in a workbook `computed_on_load`): such a cell reads as empty, and whoever
+    # reports on it must not take it for a blank one.
     uncomputed_formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     # worksheet part -> the start and end (one after the other) in its XML of the style attribute
     # of each cell whose number calamine would misread as a date (`misread_date_cells`);
@@ -185,6 +186,7 @@ def inspect_xlsx(data: bytes) -> Inspection:
     styles = frozenset().union(*(date_styles(_inflate(data, i)) for i in infos if i.filename == STYLES_PART))
     text_bytes = 0
     odd_index = None
+    on_load = None  # `computed_on_load`, read once a sheet has a formula
     for info in infos:
         content = _inflate(data, info)
         if b"sheetData" not in content:
@@ -197,7 +199,9 @@ def inspect_xlsx(data: bytes) -> Inspection:
         if b't="e"' in content or b"t='e'" in content:
             inspection.has_error_cells = True
         if _FORMULA_TAG.search(content) is not None:
-            cells = uncomputed_formula_cells(content)
+            if on_load is None:
+                on_load = computed_on_load(zf)
+            cells = uncomputed_formula_cells(content, any_value=on_load)
             if cells:
                 names = sheet_names_by_part(zf)
                 inspection.uncomputed_formulas[names.get(info.filename, info.filename)] = cells
@@ -335,12 +339,13 @@ _CELL_REF_ATTR = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d{1,7})["']""")
 _COMPUTED_TEXT = re.compile(rb"""\bt\s*=\s*["']str["']""")
 
 
-def uncomputed_formula_cells(xml: bytes) -> set[tuple[int, int]]:
-    """(row number, 0-based column) of each formula cell of a worksheet stored with no value."""
+def uncomputed_formula_cells(xml: bytes, *, any_value: bool = False) -> set[tuple[int, int]]:
+    """(row number, 0-based column) of each formula cell of a worksheet stored with no value;
+    `any_value`: of each formula cell, whatever it stores (a workbook `computed_on_load`)."""
     found = set()
-    for m in _NO_VALUE_AFTER_FORMULA.finditer(xml):
+    for m in (_FORMULA_TAG if any_value else _NO_VALUE_AFTER_FORMULA).finditer(xml):
         tag = _CELL_TAG.fullmatch(xml, xml.rfind(b"<", 0, m.start()), m.start())
-        if tag is None or _COMPUTED_TEXT.search(tag.group(1)):
+        if tag is None or (not any_value and _COMPUTED_TEXT.search(tag.group(1))):
             continue
         ref = _CELL_REF_ATTR.search(tag.group(1))
         if ref is not None:
@@ -425,13 +430,29 @@ def _target(base_dir: str, target: bytes) -> str:
     return normpath(t.lstrip("/") if t.startswith("/") else join(base_dir, t))
 
 
-def sheet_names_by_part(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Worksheet part -> the sheet's name, from the workbook and its relationships; {} when unclear."""
+def _workbook_part(zf: zipfile.ZipFile) -> str:
+    """The workbook part's name, as the package's relationships give it (xl/workbook.xml)."""
     workbook = "xl/workbook.xml"
     for m in _REL.finditer(_small(zf, "_rels/.rels")):
         a = _attrs(m.group(1))
         if a.get(b"Type", b"").endswith(b"/officeDocument") and b"Target" in a:
             workbook = _target("", a[b"Target"])
+    return workbook
+
+
+# `<calcPr … fullCalcOnLoad="1"/>`: the program that wrote the file asks Excel to compute every
+# formula when the file is opened, so the results it stored are not Excel's (XlsxWriter stores 0).
+_CALC_ON_LOAD = re.compile(rb"<" + _P + rb"""calcPr\s[^<>]*?\bfullCalcOnLoad\s*=\s*["'](?:1|true)["']""")
+
+
+def computed_on_load(zf: zipfile.ZipFile) -> bool:
+    """Whether the workbook's formulas are to be computed when it is opened (`_CALC_ON_LOAD`)."""
+    return _CALC_ON_LOAD.search(_small(zf, _workbook_part(zf))) is not None
+
+
+def sheet_names_by_part(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part -> the sheet's name, from the workbook and its relationships; {} when unclear."""
+    workbook = _workbook_part(zf)
     base = dirname(workbook)
     rels_name = join(base, "_rels", workbook.rsplit("/", 1)[-1] + ".rels")
     targets = {}

@@ -86,6 +86,9 @@ def write_xlsx(path: Path, sheets: list[Sheet], *, constant_memory: bool = False
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": constant_memory})
     wb.set_properties({"created": FIXED_CREATED, "author": "寿阳县", "title": path.stem})
+    # As Excel saves a workbook: its formulas' values computed (`Formula.value`), not to be computed
+    # again on opening (xlsxwriter's `fullCalcOnLoad`, which says the stored values are not Excel's).
+    wb.calc_on_load = False
     f_title = wb.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"})
     f_unit = wb.add_format({"font_size": 10})
     f_header = wb.add_format({"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter",
