@@ -61,7 +61,7 @@ def test_percent_unreadable():
     assert parse_value("percent", "1 0.6%").rule == "not_a_number"
 
 
-@pytest.mark.parametrize("raw", ["是", "Y", "y", "yes", "1", 1, 1.0, True, "true", "TRUE", "√", "✓", " 是 "])
+@pytest.mark.parametrize("raw", ["是", "Y", "y", "yes", "1", 1, 1.0, True, "true", "TRUE", "√", "✓", " 是 ", "有"])
 def test_boolean_yes(raw):
     assert parse_value("boolean", raw) is True
 

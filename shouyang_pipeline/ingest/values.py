@@ -17,7 +17,7 @@ from ..text import char_class, strip_ends, strip_invisible, visible
 
 EMPTY_MARKS = {"", "-", "—", "——", "--", "/", "／", "无"}
 UNIT_FACTORS = {"元": 0.0001, "万元": 1.0, "亿元": 10000.0}
-TRUE_MARKS = {"是", "y", "yes", "1", "true", "√", "✓", "✔", "对"}
+TRUE_MARKS = {"是", "y", "yes", "1", "true", "√", "✓", "✔", "对", "有"}  # 有: the pair of 无 (是否5G覆盖)
 FALSE_MARKS = {"否", "n", "no", "0", "false", "×", "✗", "无"}
 
 # The largest magnitude each kind accepts: every accepted value fits its staging column
