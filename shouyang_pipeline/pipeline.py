@@ -10,12 +10,13 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -1156,7 +1157,7 @@ def month_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_di
     the period its name gives: `exports.receipts.period_files`). Returns the names written
     (relative to `stage_dir`) and the month's other published receipts (a file corrected, removed,
     or now clean), to delete at the publish."""
-    from .exports.receipts import SUFFIX, period_files, receipt_names, write_receipt
+    from .exports.receipts import SUFFIX, build_receipt, period_files, receipt_names, write_receipt
 
     records = [r for r in period_files(conn, period) if r.needs_receipt]
     names = receipt_names(records)
@@ -1164,8 +1165,17 @@ def month_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_di
     written = []
     for record in records:
         folder.mkdir(parents=True, exist_ok=True)
+        target = folder / names[record.file_path]
         with collector_paused(collect_after=True):  # a receipt at a time: a month may need many
-            write_receipt(receipt_of(settings, record), folder / names[record.file_path])
+            receipt = None
+            try:
+                receipt = receipt_of(settings, record)
+                write_receipt(receipt, target)
+            except Exception as exc:  # noqa: BLE001 - their cells must not stop the county's exports
+                logging.getLogger(__name__).exception("writing the receipt of %s failed", record.file_path)
+                note = f"原表未能写入本回执（{type(exc).__name__}），本回执只列出问题"
+                write_receipt(replace(receipt, data=None, notes=[*receipt.notes, note]) if receipt is not None
+                              else build_receipt(record, None, None, notes=[note]), target)
         written.append(f"{RECEIPTS_DIR}/{period}/{names[record.file_path]}")
     remove = []
     published = settings.export_dir / RECEIPTS_DIR / period
@@ -1584,8 +1594,6 @@ def _submissions(frame) -> list[Submission]:
 
 def rejudged(row: Submission, now: datetime) -> Submission:
     """未到期 or 逾期未报 at `now`: overdue once the due day has ended (Beijing time)."""
-    from dataclasses import replace
-
     if row.status not in (NOT_YET_DUE, OVERDUE) or row.due_date is None:
         return row
     overdue = now >= datetime.combine(row.due_date + timedelta(days=1), datetime.min.time())

@@ -196,3 +196,35 @@ def test_a_file_with_a_row_wider_than_excel_gets_a_receipt_saying_so(county, tmp
     assert wb.sheetnames == [SUMMARY_SHEET]
     texts = [str(c.value) for row in wb[SUMMARY_SHEET].iter_rows() for c in row if c.value]
     assert any("第4行有20,014列，超过上限500列" in t for t in texts)
+
+
+def test_a_receipt_whose_copy_of_their_sheet_cannot_be_written_lists_the_problems_alone(county, tmp_path,
+                                                                                      monkeypatch):
+    """Writing a clerk's own cells into their receipt failing (something in their file no one
+    foresaw) costs that receipt its copy of the sheet, said in it; the month's other receipts and
+    the county's exports go on."""
+    import duckdb
+
+    from shouyang_pipeline import pipeline
+    from shouyang_pipeline.exports import receipts
+
+    settings, _ = county
+    real, calls = receipts._write_data, []
+
+    def fails_first(ws, data, problems):
+        calls.append(data.title)
+        if len(calls) == 1:
+            raise ValueError("injected fault")
+        return real(ws, data, problems)
+
+    monkeypatch.setattr(receipts, "_write_data", fails_first)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        written, _ = pipeline.month_receipts(settings, conn, tmp_path, "2023-02")
+    # February's projects (their copy failed) and talent (sent back whole: a problem list only)
+    assert written == ["receipts/2023-02/2023-02__发改局__回执.xlsx", "receipts/2023-02/2023-02__组织部__回执.xlsx"]
+    assert calls == ["Sheet1"]
+    book = load_workbook(tmp_path / written[0])
+    assert book.sheetnames == [SUMMARY_SHEET]
+    texts = [str(c.value) for row in book[SUMMARY_SHEET].iter_rows() for c in row if c.value]
+    assert any("原表未能写入本回执（ValueError），本回执只列出问题" in t for t in texts)
+    assert problem_lines(tmp_path / written[0]) == problem_lines(receipt_path(settings, KP_FEB))  # as listed
