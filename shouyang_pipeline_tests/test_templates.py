@@ -394,6 +394,7 @@ def test_without_a_warehouse_the_known_rows_are_written_and_the_lists_come_from_
     zone = write_template(settings, "zone_operations", "2023-05", "平头融合区", tmp_path)  # an alias
     assert [r["zone"] for r in _records(_data_sheet(openpyxl.load_workbook(zone.path), "zone_operations"),
                                         "zone_operations")] == ["平头融合发展区"]
+    assert "2023年6月5日" in zone.due  # the park's line of the calendar, as a run reads the alias
     projects = write_template(settings, "key_projects", "2023-05", None, tmp_path)
     assert projects.path.name == "2023-05.xlsx" and projects.rows == 0
     ws = _data_sheet(openpyxl.load_workbook(projects.path), "key_projects")

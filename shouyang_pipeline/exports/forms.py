@@ -69,7 +69,7 @@ from ..catalog.rules import (ColumnComparison, CreditCode, Digits, Ge0, Gt0, Loo
 from ..catalog.tables import REFERENCE, STAGING, UNREAD_KEY_PART
 from ..config import Settings
 from ..errors import SetupError, os_reason
-from ..reference import Reference, parse_months, read_reference_csv
+from ..reference import SENDER_LISTS, Reference, parse_months, read_reference_csv
 from ..text import norm
 from ..warehouse import queries
 from ..warehouse.connection import connect
@@ -169,11 +169,21 @@ class Lists:
                 for r in frame.itertuples() if township is None or r.township_name.strip() == township]
 
     def calendar(self) -> Reference:
-        """The reporting calendar as `Reference.expected_submitter` reads it."""
+        """The reporting calendar as `Reference.expected_submitter` reads it, with the lists whose
+        names are senders' (`SENDER_LISTS`: `__平头融合区` is 平头融合发展区's)."""
         ref = Reference()
         for row in self._frame("submitters").itertuples():
             ref.submitters.setdefault(row.dataset, []).append(
                 (norm(row.submitter).casefold(), norm(row.department).casefold(), row.submitter))
+        for list_name in SENDER_LISTS:
+            if list_name not in self.frames:
+                continue
+            column, others = _LIST_COLUMNS[list_name]
+            table = getattr(ref, list_name)
+            for row in self._frame(list_name).to_dict("records"):
+                for spelling in [row[column], *(s for o in others for s in row[o].split(";"))]:
+                    if spelling.strip():
+                        table[norm(spelling).casefold()] = row[column].strip()
         return ref
 
     def calendar_line(self, dataset: str, submitter: str | None) -> dict | None:
@@ -579,6 +589,7 @@ def _write(path: Path, dataset: Dataset, period: str, submitter: str | None, nam
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                                          "strings_to_urls": False})
+    wb.calc_on_load = False  # as Excel saves a workbook: a formula the clerk adds keeps its computed value
     try:
         wb.set_properties({"title": f"{title}（填报模板）", "author": "寿阳县", "comments": name})
         f_title = wb.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"})
