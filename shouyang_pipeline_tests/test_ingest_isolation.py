@@ -57,10 +57,13 @@ def test_without_the_fault_the_same_files_check_together(raw, run_period):
         (GOOD, 3, "duplicate_key"), (GOOD, 4, "not_positive"), (BAD, 3, "not_positive"), (BAD, 4, "duplicate_key")]
 
 
-def test_a_fault_on_every_file_alone_rejects_each_and_the_run_goes_on(raw, run_period, faulty_key):
-    write_csv(raw / GOOD, [KP_HEADER, kp_row("XM001", name=TRIGGER, total=-5)])
-    write_csv(raw / BAD, [KP_HEADER, kp_row("XM004", name=TRIGGER, total=-5), kp_row("XM006")])
-    run = run_period("key_projects", "2023-02")
-    assert run.staging("key_projects") == []
-    assert [r["status"] for r in run.log()] == ["rejected", "rejected"]
-    assert run.rejected() == []
+@pytest.mark.parametrize("files", [[BAD], [GOOD, BAD]])
+def test_a_fault_no_file_checks_alone_without_fails_the_period(raw, run_period, faulty_key, files):
+    """When no file of the period checks alone (one file, or a fault every file meets: a bug of
+    the pipeline's own, as likely as the file's), the period fails as it did: its files are not
+    sent back as unreadable, nor is the period published empty."""
+    for name in files:
+        write_csv(raw / name, [KP_HEADER, kp_row("XM001" if name == GOOD else "XM004", name=TRIGGER, total=-5),
+                               kp_row("XM006" if name == GOOD else "XM007")])
+    with pytest.raises(RuntimeError, match="injected fault"):
+        run_period("key_projects", "2023-02")

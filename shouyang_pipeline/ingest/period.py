@@ -85,33 +85,40 @@ def _ingest_period(settings: Settings, dataset_name: str, period: str, reference
         outcomes.append(_read_one(raw, dataset, reference, archive_dir, first_by_sha))
     try:
         return _checked(dataset, period, outcomes, register, reference)
-    except Exception:  # noqa: BLE001 - a checker's bug on one file's rows must not stop the county
+    except Exception as exc:  # noqa: BLE001 - a checker's bug on one file's rows must not stop the county
         log.exception("checking %s %s failed: each file is checked alone to find the one it fails on",
                       dataset_name, period)
-    kept = _without_faulty(dataset, period, outcomes, register, reference, archive_dir)
+        failure = exc
+    kept, passed = _without_faulty(dataset, period, outcomes, register, reference, archive_dir)
+    if not passed:
+        # No file of the period checks alone: nothing tells a file's content from the pipeline's
+        # own fault (a bug every file meets would reject them all and publish the period empty).
+        raise failure
     return _checked(dataset, period, kept, register, reference)
 
 
 def _without_faulty(dataset: Dataset, period: str, outcomes: list[FileOutcome], register: Register,
-                    reference: Reference, archive_dir: Path | None) -> list[FileOutcome]:
-    """The period's files once checking them together failed: each read again (checking changed
-    its rows) and checked alone. A file that fails alone is rejected as unreadable (its rows are
-    accounted for by that, as a file a reader failed on); the others are returned read afresh, to
-    be checked together. A file replaced in between is read as it is now, and archived (the log
-    records that version: the next run sees it as read)."""
-    kept = []
+                    reference: Reference, archive_dir: Path | None) -> tuple[list[FileOutcome], int]:
+    """The period's files once checking them together failed, and how many of those read check
+    alone: each read again (checking changed its rows) and checked alone. A file that fails alone
+    is rejected as unreadable (its rows are accounted for by that, as a file a reader failed on);
+    the others are returned read afresh, to be checked together (a fault that shows only then
+    still fails the period). A file replaced in between is read as it is now, and archived (the
+    log records that version: the next run sees it as read)."""
+    kept, passed = [], 0
     for o in outcomes:
         if o.parsed is not None:  # read (a file rejected once every row was, too: its keys count)
+            alone = _read_one(o.raw, dataset, reference, archive_dir, {})
             try:
-                _checked(dataset, period, [_read_one(o.raw, dataset, reference, archive_dir, {})], register,
-                         reference)
+                _checked(dataset, period, [alone], register, reference)
             except Exception as exc:  # noqa: BLE001 - said in the file's rejection, and in the log
                 log.exception("checking %s failed", o.raw.rel_path)
-                kept.append(FileOutcome(o.raw, o.sha256, rejection=unreadable(exc)))
+                kept.append(FileOutcome(o.raw, alone.sha256, rejection=unreadable(exc)))
                 continue
+            passed += 1
             o = _read_one(o.raw, dataset, reference, archive_dir, {})
         kept.append(o)
-    return kept
+    return kept, passed
 
 
 def unreadable(exc: BaseException) -> str:
