@@ -185,6 +185,38 @@ def test_a_program_s_placeholder_results_are_not_figures(raw, run_period):
     assert row["ytd_investment"] == Decimal("300")
 
 
+def test_a_program_s_stored_figures_are_taken_and_its_placeholders_are_found_wherever_they_are(raw, run_period):
+    """In a workbook asking Excel to compute its formulas on opening, a value the program stored
+    other than 0 is its figure (a title's unit, a total computed by the program); an array
+    formula's 0s are placeholders over its whole range (only its first cell holds the formula),
+    and a merge whose first cell is one shows that in every cell it covers."""
+    import xlsxwriter
+
+    path = raw / "key_projects/2023-02.xlsx"
+    path.parent.mkdir(parents=True)
+    wb = xlsxwriter.Workbook(str(path))  # fullCalcOnLoad, as xlsxwriter writes by default
+    ws = wb.add_worksheet("Sheet1")
+    ws.write_formula(0, 0, '="2023年1-2月重点项目（单位："&"元）"', None, "2023年1-2月重点项目（单位：元）")
+    ws.write_row(1, 0, KP_HEADER)
+    rows = [kp_row("XM001", total=10_000_000, plan=5_000_000), kp_row("XM002", total=8_000_000, plan=3_000_000),
+            kp_row("XM003", total=6_000_000, plan=2_000_000), kp_row("XM004", total=4_000_000, plan=1_000_000),
+            kp_row("XM005", total=2_000_000, plan=1_000_000)]
+    for r, row in enumerate(rows, start=2):
+        ws.write_row(r, 0, row)
+    ws.write_array_formula("J3:J4", "{=H3:H4/10}", None, 0)  # ytd of XM001, XM002: placeholders
+    ws.write_formula(4, 9, "=H5/10", None, 600_000)  # ytd of XM003: the program's figure
+    ws.merge_range("J6:J7", None)  # the ytd of XM004 and XM005, one formula
+    ws.write_formula(5, 9, "=H6/10", None, 0)
+    wb.close()
+    run = run_period("key_projects", "2023-02")
+    staged = {r["project_code"]: r for r in run.staging("key_projects")}
+    assert list(staged) == ["XM003"]
+    assert (staged["XM003"]["total_investment"], staged["XM003"]["ytd_investment"]) == (Decimal("600"), Decimal("60"))
+    assert [(r["source_cell"], r["rule"]) for r in run.rejected()] == [
+        ("J3", "uncomputed_formula"), ("J4", "uncomputed_formula"), ("J6", "uncomputed_formula"),
+        ("J7", "uncomputed_formula")]
+
+
 def test_percent_formatted_cells(raw, run_period):
     rows = [["指标名称", "全市数值"], ["规上工业增加值增速", Pct(0.106)]]
     write_xlsx(raw / "city_indicators/2023-02.xlsx", rows)

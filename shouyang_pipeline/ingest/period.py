@@ -411,6 +411,7 @@ _WARNING_OUTCOMES = {
     codes.MIXED_ENCODING: ("以另一种编码保存", "已按该编码读取", "已按该编码读取"),
     codes.UNKNOWN_CODE: ("代码不在名录中", "已按名称改用名录中的代码", "将按名称改用名录中的代码"),
     codes.MISSING_DATE: ("应填写而未填写", "所在行已照常入库", "所在行将照常入库"),
+    codes.UNCOMPUTED_FORMULA: ("是没有计算结果的公式", "已存为空值", "入库时将存为空值"),
 }
 _NULLED = ("无法识别或不符合规则", "已存为空值", "入库时将存为空值")
 

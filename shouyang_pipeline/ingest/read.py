@@ -368,7 +368,8 @@ def _openpyxl_extras(data: bytes, bounds: dict[str, tuple[int, int]], *, percent
 
 
 def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, int], str], *,
-                hidden: bool = False, uncomputed: set[tuple[int, int]] | None = None) -> Grid:
+                hidden: bool = False, uncomputed: set[tuple[int, int]] | None = None,
+                placeholders: set[tuple[int, int]] | None = None) -> Grid:
     # Merges are checked before the sheet is expanded: a merge over a huge block costs memory in
     # the expansion itself. Excel never lets merges overlap; merges covering the sheet many times
     # over would make the copy loop below run for ever.
@@ -389,15 +390,20 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
     for (r, c), value in errors.items():
         if r - 1 < len(values) and c < len(values[r - 1]):
             values[r - 1][c] = value
-    for r, c in uncomputed or ():  # a value no one computed (XlsxWriter's 0) is none
+    uncomputed = set(uncomputed or ())
+    for r, c in placeholders or ():  # a program's 0 for a formula Excel is to compute: no figure
         if r - 1 < len(values) and c < len(values[r - 1]):
-            values[r - 1][c] = None
+            value = values[r - 1][c]
+            if type(value) in (int, float) and value == 0:
+                values[r - 1][c] = None
+                uncomputed.add((r, c))
     copies: set[tuple[int, int]] = set()
     for (r0, c0), (r1, c1) in merges:
         if r0 >= len(values):
             continue
         top = values[r0][c0] if c0 < len(values[r0]) else None
         is_pct = (r0 + 1, c0) in percent
+        is_uncomputed = (r0 + 1, c0) in uncomputed  # the merge shows what its first cell does
         for r in range(r0, min(r1, len(values) - 1) + 1):
             for c in range(c0, min(c1, len(values[r]) - 1) + 1):
                 values[r][c] = top
@@ -405,9 +411,11 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
                     copies.add((r + 1, c))
                 if is_pct:
                     percent.add((r + 1, c))
+                if is_uncomputed:
+                    uncomputed.add((r + 1, c))
     rows = list(zip(count(1), values))
     return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies, hidden=hidden,
-                uncomputed=uncomputed or set())
+                uncomputed=uncomputed)
 
 
 def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
@@ -461,7 +469,8 @@ def _read_xlsx(data: bytes, percent_formats: bool) -> list[Grid]:
         extras = _openpyxl_extras(data, bounds, percent=percent_formats, errors=inspection.has_error_cells)
     return [_sheet_grid(sheet, *extras.get(sheet.name, (set(), {})),
                         hidden=meta.visible != SheetVisibleEnum.Visible,
-                        uncomputed=inspection.uncomputed_formulas.get(sheet.name))
+                        uncomputed=inspection.uncomputed_formulas.get(sheet.name),
+                        placeholders=inspection.placeholder_formulas.get(sheet.name))
             for sheet, meta in zip(sheets, metadata)]
 
 

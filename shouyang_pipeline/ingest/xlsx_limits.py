@@ -100,10 +100,14 @@ class Inspection:
     extents: dict[str, Extent] = field(default_factory=dict)  # worksheet part -> extent
     has_error_cells: bool = False  # some worksheet stores an error value (`t="e"`)
     # sheet name -> (row number, 0-based column) of every formula cell stored without the value
-    # Excel computed (a file written by a program, never opened and saved in Excel: no value, or
-    # any value in a workbook `computed_on_load`): such a cell reads as empty, and whoever
-    # reports on it must not take it for a blank one.
+    # Excel computed (a file written by a program, never opened and saved in Excel): such a cell
+    # reads as empty, and whoever reports on it must not take it for a blank one.
     uncomputed_formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    # sheet name -> every formula cell (an array formula's whole range) of a workbook
+    # `computed_on_load`: one storing 0 holds the placeholder of the program that wrote it (what
+    # XlsxWriter stores for a formula Excel is to compute), no figure; `read._sheet_grid` reads it
+    # as a formula without its value. Any other value the program stored is taken as the figure.
+    placeholder_formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     # worksheet part -> the start and end (one after the other) in its XML of the style attribute
     # of each cell whose number calamine would misread as a date (`misread_date_cells`);
     # `general_format_copy` removes them
@@ -199,12 +203,13 @@ def inspect_xlsx(data: bytes) -> Inspection:
         if b't="e"' in content or b"t='e'" in content:
             inspection.has_error_cells = True
         if _FORMULA_TAG.search(content) is not None:
+            name = sheet_names_by_part(zf).get(info.filename, info.filename)
+            if cells := uncomputed_formula_cells(content):
+                inspection.uncomputed_formulas[name] = cells
             if on_load is None:
                 on_load = computed_on_load(zf)
-            cells = uncomputed_formula_cells(content, any_value=on_load)
-            if cells:
-                names = sheet_names_by_part(zf)
-                inspection.uncomputed_formulas[names.get(info.filename, info.filename)] = cells
+            if on_load and (cells := formula_cells(content)):
+                inspection.placeholder_formulas[name] = cells
         if longest:
             text_bytes += _shared_text_bytes(content, string_sizes, longest)
             if text_bytes > MAX_TEXT_BYTES:
@@ -339,17 +344,41 @@ _CELL_REF_ATTR = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d{1,7})["']""")
 _COMPUTED_TEXT = re.compile(rb"""\bt\s*=\s*["']str["']""")
 
 
-def uncomputed_formula_cells(xml: bytes, *, any_value: bool = False) -> set[tuple[int, int]]:
-    """(row number, 0-based column) of each formula cell of a worksheet stored with no value;
-    `any_value`: of each formula cell, whatever it stores (a workbook `computed_on_load`)."""
+def uncomputed_formula_cells(xml: bytes) -> set[tuple[int, int]]:
+    """(row number, 0-based column) of each formula cell of a worksheet stored with no value."""
     found = set()
-    for m in (_FORMULA_TAG if any_value else _NO_VALUE_AFTER_FORMULA).finditer(xml):
+    for m in _NO_VALUE_AFTER_FORMULA.finditer(xml):
         tag = _CELL_TAG.fullmatch(xml, xml.rfind(b"<", 0, m.start()), m.start())
-        if tag is None or (not any_value and _COMPUTED_TEXT.search(tag.group(1))):
+        if tag is None or _COMPUTED_TEXT.search(tag.group(1)):
             continue
         ref = _CELL_REF_ATTR.search(tag.group(1))
         if ref is not None:
             found.add((int(ref.group(2)), _column_number(ref.group(1)) - 1))
+    return found
+
+
+_FORMULA_ATTRS = re.compile(rb"<" + _P + rb"f\s([^<>]*)>")
+_ARRAY_TYPE = re.compile(rb"""\bt\s*=\s*["']array["']""")
+_RANGE_ATTR = re.compile(rb"""\bref\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d{1,7}):\$?([A-Za-z]{1,3})\$?(\d{1,7})["']""")
+ARRAY_CELLS_MAX = 100_000  # an array formula's range beyond this is taken at its first cell alone
+
+
+def formula_cells(xml: bytes) -> set[tuple[int, int]]:
+    """(row number, 0-based column) of each formula cell of a worksheet, an array formula's whole
+    range included (only its first cell holds the formula: `<f t="array" ref="J2:J4">`)."""
+    found = set()
+    for m in _FORMULA_TAG.finditer(xml):
+        tag = _CELL_TAG.fullmatch(xml, xml.rfind(b"<", 0, m.start()), m.start())
+        ref = _CELL_REF_ATTR.search(tag.group(1)) if tag is not None else None
+        if ref is None:
+            continue
+        found.add((int(ref.group(2)), _column_number(ref.group(1)) - 1))
+        f = _FORMULA_ATTRS.match(xml, m.start())
+        if f is not None and _ARRAY_TYPE.search(f.group(1)) and (span := _RANGE_ATTR.search(f.group(1))):
+            r0, r1 = sorted((int(span.group(2)), int(span.group(4))))
+            c0, c1 = sorted((_column_number(span.group(1)) - 1, _column_number(span.group(3)) - 1))
+            if (r1 - r0 + 1) * (c1 - c0 + 1) <= ARRAY_CELLS_MAX:
+                found.update((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
     return found
 
 
