@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from shouyang_pipeline_tests.conftest import (
     KP_HEADER, assert_consistent_counts, kp_row, write_csv, write_xlsx,
 )
@@ -204,6 +206,28 @@ def test_only_beizhu_is_remarks_and_shuoming_is_an_unknown_column(raw, run_perio
     log = run.log(PATH)
     assert log["status"] == "loaded" and log["ignored_columns"] == "说明"
     assert run.staging("key_projects")[0]["remarks"] == "已核"
+
+
+@pytest.mark.parametrize("path", [PATH, "key_projects/2023-02.csv"])
+def test_a_section_numbered_in_the_sequence_column_is_a_section(raw, run_period, path):
+    """`一 | 产业转型类项目` (its heading in one cell, or merged across the row): a section, as
+    `一、产业转型类项目` is; a row numbered so with figures of its own, or a number for heading,
+    is not."""
+    header = ["序号", *KP_HEADER]
+    n = len(header)
+    rows = [header,
+            ["一", "产业转型类项目"] + [None] * (n - 2),                 # 2 section (merged B:O in the xlsx)
+            [1, *kp_row("XM001")],
+            ["（二）", "城市建设类项目"],                                 # 4 section, one cell
+            [2, *kp_row("XM002")],
+            ["三", *kp_row("XM003")],                                    # 6 a data row numbered 三
+            ["四", "2023"]]                                              # 7 no heading: a data row
+    run = _run(raw, run_period, rows, merges=(f"B2:{chr(64 + n)}2",) if path == PATH else (), path=path)
+    log = run.log(path)
+    assert log["rows_section"] == 2
+    assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == (4, 3, 1)
+    assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM002", "XM003"]
+    assert {r["source_row"] for r in run.rejected()} == {7}
 
 
 def test_arabic_numbered_heading_is_a_section_but_a_lone_name_is_a_data_row(raw, run_period):

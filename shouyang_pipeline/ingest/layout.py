@@ -30,6 +30,9 @@ TOTALS = {"合计", "总计", "全县合计"}
 FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:")
 # 一、… / （一）… / 第一类… / 1、…: the numbering of a heading (1.5 is a number, so "1." is not).
 _SECTION = re.compile(r"^([一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节]|\d+、)")
+# A section's number alone in the 序号 column, its heading in the next (`一 | 产业转型类项目`).
+_SECTION_NUMBER = re.compile(r"[一二三四五六七八九十百]+[、.．]?|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 _SEQUENCE = {norm(h).casefold() for h in SEQUENCE_HEADERS}
 # Quotation marks, removed from headers before matching (NFKC has already made ＂ and ＇ ASCII).
@@ -247,6 +250,11 @@ def classify_row(cells: list[object], *, data_columns: Collection[int] | None = 
         return "subtotal"
     if _SECTION.match(first) and len({norm(c) for c in filled}) == 1:
         return "section"
+    if len(filled) > 1 and _SECTION_NUMBER.fullmatch(first) and len(rest := {norm(c) for c in filled[1:]}) == 1:
+        # its number in one cell, its heading in the others (one cell, or a merge across the row)
+        (heading,) = rest
+        if _HAN.search(heading) and _SECTION_NUMBER.fullmatch(heading) is None:
+            return "section"
     return None
 
 
@@ -272,7 +280,7 @@ def _surely_data(cells: list[object], data_columns: Collection[int] | None) -> b
                 return False  # blank, spaced or with invisible characters: not its own norm
             if not c.isascii() and (not unicodedata.is_normalized("NFKC", c) or _PRINTABLE_INVISIBLE.search(c)):
                 return False
-            if first and (c.startswith(FOOTERS) or _SECTION.match(c)):
+            if first and (c.startswith(FOOTERS) or _SECTION.match(c) or _SECTION_NUMBER.fullmatch(c)):
                 return False
             sequence = c.isdigit()
             if not sequence and (c in TOTALS or c == "小计" or c.startswith("其中")):
