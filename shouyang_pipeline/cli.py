@@ -7,6 +7,7 @@ takes two columns), between characters of Chinese but never inside a path, a cod
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shlex
@@ -227,6 +228,7 @@ class _Group(_Chinese, click.Group):
         # The command line's own process (args None; a test's runner passes them) ends without
         # the interpreter's teardown once the command is done (`collector.exit_now`).
         end = exit_now if args is None else sys.exit
+        _log_to_terminal()
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -245,7 +247,44 @@ class _Group(_Chinese, click.Group):
             if exc.code is None or isinstance(exc.code, int):
                 end(exc.code or 0)
             raise
+        except Exception as exc:  # noqa: BLE001 - a fault of the program's own: said, its traceback kept
+            logging.getLogger("shouyang_pipeline").error(
+                f"错误：程序内部出错（{type(exc).__name__}），命令未能完成；这不是您的文件或操作的问题", exc_info=exc)
+            end(1)
         end(rv if isinstance(rv, int) else 0)
+
+
+class _TerminalLog(logging.Handler):
+    """The package's warnings in the terminal as their message alone; a fault's traceback (a file
+    a reader or a check failed on: that file is sent back, the run goes on) written to a file
+    for the people who keep the program, and the message names it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.path: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import tempfile
+
+        try:
+            line = record.getMessage()
+            if record.exc_info:
+                if self.path is None:
+                    fd, self.path = tempfile.mkstemp(prefix="shouyang-error-", suffix=".txt")
+                    os.close(fd)
+                with open(self.path, "a", encoding="utf-8") as fh:
+                    fh.write(f"{datetime.now(BEIJING):%Y-%m-%d %H:%M:%S} {logging.Formatter().format(record)}\n\n")
+                line += f"（详细信息已写入 {self.path}，请交给县里的技术人员）"
+            sys.stderr.write(line + "\n")
+        except Exception:  # noqa: BLE001 - logging never stops a command
+            self.handleError(record)
+
+
+def _log_to_terminal() -> None:
+    package = logging.getLogger("shouyang_pipeline")
+    if not any(isinstance(h, _TerminalLog) for h in package.handlers):
+        package.addHandler(_TerminalLog())
+
 
 
 class _DatasetType(click.ParamType):

@@ -1172,7 +1172,7 @@ def month_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_di
                 receipt = receipt_of(settings, record)
                 write_receipt(receipt, target)
             except Exception as exc:  # noqa: BLE001 - their cells must not stop the county's exports
-                logging.getLogger(__name__).exception("writing the receipt of %s failed", record.file_path)
+                logging.getLogger(__name__).exception("写%s的回执时程序出错，该回执只列出问题", record.file_path)
                 note = f"原表未能写入本回执（{type(exc).__name__}），本回执只列出问题"
                 write_receipt(replace(receipt, data=None, notes=[*receipt.notes, note]) if receipt is not None
                               else build_receipt(record, None, None, notes=[note]), target)

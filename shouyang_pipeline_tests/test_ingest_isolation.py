@@ -8,8 +8,13 @@ real CSVs loaded into a real DuckDB (`run_period`).
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from shouyang_pipeline.cli import main
 from shouyang_pipeline.ingest import period
 from shouyang_pipeline_tests.conftest import KP_HEADER, assert_consistent_counts, kp_row, write_csv
 
@@ -67,3 +72,37 @@ def test_a_fault_no_file_checks_alone_without_fails_the_period(raw, run_period, 
                                kp_row("XM006" if name == GOOD else "XM007")])
     with pytest.raises(RuntimeError, match="injected fault"):
         run_period("key_projects", "2023-02")
+
+
+# ------------------------------------------------------------------ what the terminal shows
+
+def _report(output: str) -> Path:
+    (name,) = set(re.findall(r"详细信息已写入 (\S+?)，请交给县里的技术人员", output))
+    return Path(name)
+
+
+def test_a_run_sending_one_file_back_for_a_fault_says_so_in_chinese_and_keeps_the_traceback(
+        tmp_path, faulty_key):
+    from test_receipts import env_of, make_settings
+
+    settings = make_settings(tmp_path)
+    write_csv(settings.raw_dir / GOOD, [KP_HEADER, kp_row("XM001"), kp_row("XM002")])
+    write_csv(settings.raw_dir / BAD, [KP_HEADER, kp_row("XM003"), kp_row("XM004", name=TRIGGER, total=-5)])
+    result = CliRunner().invoke(main, ["run", "--period", "2023-02"], env=env_of(settings, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert f"单独校验{BAD}时程序出错" in result.output
+    report = _report(result.output)
+    assert "RuntimeError: injected fault" in report.read_text(encoding="utf-8")
+    report.unlink()
+
+
+def test_a_check_failing_for_a_fault_of_the_program_says_so_and_exits_1(tmp_path, faulty_key):
+    path = write_csv(tmp_path / "2023-02__工信局.csv", [KP_HEADER, kp_row("XM004", name=TRIGGER, total=-5)])
+    result = CliRunner().invoke(main, ["check", str(path), "--dataset", "key_projects", "--period", "2023-02"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "错误：程序内部出错（RuntimeError），命令未能完成；这不是您的文件或操作的问题" in result.output
+    report = _report(result.output)
+    assert report.read_text(encoding="utf-8").count("RuntimeError: injected fault") >= 2
+    report.unlink()

@@ -86,8 +86,7 @@ def _ingest_period(settings: Settings, dataset_name: str, period: str, reference
     try:
         return _checked(dataset, period, outcomes, register, reference)
     except Exception as exc:  # noqa: BLE001 - a checker's bug on one file's rows must not stop the county
-        log.exception("checking %s %s failed: each file is checked alone to find the one it fails on",
-                      dataset_name, period)
+        log.exception("校验%s %s的文件时程序出错，正逐个文件重新校验", dataset_name, period)
         failure = exc
     kept, passed = _without_faulty(dataset, period, outcomes, register, reference, archive_dir)
     if not passed:
@@ -112,7 +111,7 @@ def _without_faulty(dataset: Dataset, period: str, outcomes: list[FileOutcome], 
             try:
                 _checked(dataset, period, [alone], register, reference)
             except Exception as exc:  # noqa: BLE001 - said in the file's rejection, and in the log
-                log.exception("checking %s failed", o.raw.rel_path)
+                log.exception("单独校验%s时程序出错", o.raw.rel_path)
                 kept.append(FileOutcome(o.raw, alone.sha256, rejection=unreadable(exc)))
                 continue
             passed += 1
@@ -177,7 +176,7 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
     except FileRejected as exc:
         return FileOutcome(raw, digest, rejection=str(exc))
     except Exception as exc:  # noqa: BLE001 - a reader's bug on one file must not stop the county
-        log.exception("reading %s failed", raw.rel_path)
+        log.exception("读取%s时程序出错，该文件按“文件内容异常”退回", raw.rel_path)
         return FileOutcome(raw, digest, rejection=unreadable(exc))
     for name, value in from_submitter.items():
         parsed.columns[name] = [value] * len(parsed.rows)
