@@ -528,13 +528,13 @@ def test_a_rejected_built_row_lists_its_date_warning_once(raw, run_period):
 
 
 def test_negative_investment_is_a_warning(raw, run_period):
-    run = _sm_csv(raw, run_period, sm_row("F1", inv=-5), sm_row("F2", inv="暂无"), sm_row("F3", g5="有"))
+    run = _sm_csv(raw, run_period, sm_row("F1", inv=-5), sm_row("F2", inv="暂无"), sm_row("F3", g5="待定"))
     assert [(r["face_code"], r["investment_ytd"], r["has_5g"]) for r in run.staging("smart_mines")] == [
         ("F1", None, True), ("F2", None, True), ("F3", Decimal("100"), None)]
     warns = run.warnings()
     assert [_cell(w) for w in warns] == [(2, "H2", "investment_ytd", "-5", "negative"),
                                          (3, "H3", "investment_ytd", "暂无", "not_a_number"),
-                                         (4, "G4", "has_5g", "有", "not_a_boolean")]
+                                         (4, "G4", "has_5g", "待定", "not_a_boolean")]
     assert warns[0]["reason"] == "本年累计完成投资不能为负数（当前值：-5）"
     assert run.rejected() == [] and _counts(run.log(SM_CSV)) == ("loaded", 3, 3, 0)
 
@@ -837,7 +837,7 @@ def test_talent_subtotals_under_a_merged_field(raw, run_period):
 def test_every_reason_of_the_new_datasets_is_for_a_clerk(raw, run_period):
     run = _sm_csv(raw, run_period,
                   sm_row("F1", mine="王家庄", ftype="综放", status="完工", done=None, inv=-1),
-                  sm_row("F2", status="已建成", done="2023-07-01", g5="有"),
+                  sm_row("F2", status="已建成", done="2023-07-01", g5="待定"),
                   sm_row("F2"), sm_row("X" * 40))
     issues = run.rejected() + run.warnings()
     assert {i["rule"] for i in issues} >= {"not_in_list", "future_date", "duplicate_key", "too_long", "negative",
