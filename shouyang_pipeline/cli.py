@@ -14,6 +14,7 @@ import shlex
 import shutil
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -228,7 +229,10 @@ class _Group(_Chinese, click.Group):
         # The command line's own process (args None; a test's runner passes them) ends without
         # the interpreter's teardown once the command is done (`collector.exit_now`).
         end = exit_now if args is None else sys.exit
-        _log_to_terminal()
+        with _log_to_terminal():
+            self._main(args, prog_name, complete_var, end, **extra)
+
+    def _main(self, args, prog_name, complete_var, end, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -247,6 +251,9 @@ class _Group(_Chinese, click.Group):
             if exc.code is None or isinstance(exc.code, int):
                 end(exc.code or 0)
             raise
+        except SetupError as exc:  # a set-up problem a command did not say itself
+            click.echo(f"错误：{exc}", err=True)
+            end(2)
         except Exception as exc:  # noqa: BLE001 - a fault of the program's own: said, its traceback kept
             logging.getLogger("shouyang_pipeline").error(
                 f"错误：程序内部出错（{type(exc).__name__}），命令未能完成；这不是您的文件或操作的问题", exc_info=exc)
@@ -280,10 +287,16 @@ class _TerminalLog(logging.Handler):
             self.handleError(record)
 
 
-def _log_to_terminal() -> None:
+@contextmanager
+def _log_to_terminal():
+    """The package's log through `_TerminalLog` while a command runs."""
     package = logging.getLogger("shouyang_pipeline")
-    if not any(isinstance(h, _TerminalLog) for h in package.handlers):
-        package.addHandler(_TerminalLog())
+    handler = _TerminalLog()
+    package.addHandler(handler)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
 
 
 

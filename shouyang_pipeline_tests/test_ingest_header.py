@@ -208,26 +208,37 @@ def test_only_beizhu_is_remarks_and_shuoming_is_an_unknown_column(raw, run_perio
     assert run.staging("key_projects")[0]["remarks"] == "已核"
 
 
-@pytest.mark.parametrize("path", [PATH, "key_projects/2023-02.csv"])
-def test_a_section_numbered_in_the_sequence_column_is_a_section(raw, run_period, path):
-    """`一 | 产业转型类项目` (its heading in one cell, or merged across the row): a section, as
-    `一、产业转型类项目` is; a row numbered so with figures of its own, or a number for heading,
-    is not."""
+def test_a_section_numbered_in_the_sequence_column_is_a_section(raw, run_period):
+    """`一 | 产业转型类项目` with its heading merged across the row: a section, as
+    `一、产业转型类项目` is. A heading in one cell is read as a data row and sent back (it cannot
+    be told from a row of a name alone, `二 | 丁家坪村`, whose figures are missing), and so is a
+    row numbered so with figures of its own, or a number for heading."""
     header = ["序号", *KP_HEADER]
     n = len(header)
     rows = [header,
-            ["一", "产业转型类项目"] + [None] * (n - 2),                 # 2 section (merged B:O in the xlsx)
+            ["一", "产业转型类项目"] + [None] * (n - 2),                 # 2 section (merged B:O)
             [1, *kp_row("XM001")],
-            ["（二）", "城市建设类项目"],                                 # 4 section, one cell
+            ["（二）", "城市建设类项目"] + [None] * (n - 2),             # 4 section (merged B:O)
             [2, *kp_row("XM002")],
             ["三", *kp_row("XM003")],                                    # 6 a data row numbered 三
-            ["四", "2023"]]                                              # 7 no heading: a data row
-    run = _run(raw, run_period, rows, merges=(f"B2:{chr(64 + n)}2",) if path == PATH else (), path=path)
-    log = run.log(path)
+            ["四", "2023"],                                              # 7 no heading: a data row
+            ["五", "社会民生类项目"]]                                    # 8 one cell: a data row, sent back
+    run = _run(raw, run_period, rows, merges=(f"B2:{chr(64 + n)}2", f"B4:{chr(64 + n)}4"))
+    log = run.log(PATH)
     assert log["rows_section"] == 2
-    assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == (4, 3, 1)
+    assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"]) == (5, 3, 2)
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM002", "XM003"]
-    assert {r["source_row"] for r in run.rejected()} == {7}
+    assert {r["source_row"] for r in run.rejected()} == {7, 8}
+
+
+def test_a_village_numbered_in_chinese_with_its_figures_missing_is_sent_back(raw, run_period):
+    path = "village_income/2023-03__平头镇.csv"
+    write_csv(raw / path, [["序号", "村名称", "经营性收入", "集体经济总收入"], ["一", "黑水村", 45, 60],
+                           ["二", "山底村", None, None]])
+    run = run_period("village_income", "2023-03")
+    log = run.log(path)
+    assert (log["rows_read"], log["rows_loaded"], log["rows_rejected"], log["rows_section"]) == (2, 1, 1, 0)
+    assert {r["rule"] for r in run.rejected(source_row=3)} == {"required"}
 
 
 def test_arabic_numbered_heading_is_a_section_but_a_lone_name_is_a_data_row(raw, run_period):

@@ -106,3 +106,11 @@ def test_a_check_failing_for_a_fault_of_the_program_says_so_and_exits_1(tmp_path
     report = _report(result.output)
     assert report.read_text(encoding="utf-8").count("RuntimeError: injected fault") >= 2
     report.unlink()
+
+
+def test_a_set_up_problem_a_command_does_not_say_itself_is_said_with_exit_2(tmp_path):
+    result = CliRunner().invoke(main, ["sample"], env={"SHOUYANG_DATA_DIR": str(tmp_path / "data"),
+                                                      "SHOUYANG_NOW": "yesterday"})
+    assert result.exit_code == 2
+    assert "环境变量 SHOUYANG_NOW 的值“yesterday”不是时间" in result.output
+    assert "程序内部出错" not in result.output and "Traceback" not in result.output

@@ -300,3 +300,35 @@ def test_a_formula_whose_computed_value_is_an_error_is_not_a_number(raw, run_per
     run = run_period("key_projects", "2023-02")
     (issue,) = run.rejected(source_row=3)
     assert (issue["source_cell"], issue["rule"], issue["value"]) == ("H3", "not_a_number", "#DIV/0!")
+
+
+def test_array_formulas_far_away_cost_no_more_than_a_sheet(raw, run_period):
+    """A few bytes of XML can name array ranges of millions of cells: only those within a
+    sheet's limits are taken, up to ARRAY_CELLS_MAX cells for the sheet."""
+    from shouyang_pipeline.ingest.xlsx_limits import ARRAY_CELLS_MAX, formula_cells
+
+    cells = b"".join(b'<c r="C%d"><f t="array" ref="A%d:AX%d">1</f><v>0</v></c>'
+                     % (i, 300_000 + i * 2_000, 302_000 + i * 2_000) for i in range(1, 200))
+    assert len(formula_cells(b"<sheetData><row>" + cells + b"</row></sheetData>")) == 199  # beyond the rows
+    near = b"".join(b'<c r="C%d"><f t="array" ref="D%d:ALL%d">1</f><v>0</v></c>' % (i, i * 200, i * 200 + 199)
+                    for i in range(1, 200))
+    found = formula_cells(b"<sheetData><row>" + near + b"</row></sheetData>")
+    assert 199 < len(found) <= ARRAY_CELLS_MAX + 199
+
+
+def test_a_date_formula_s_placeholder_is_a_formula_without_its_value(raw, run_period):
+    import xlsxwriter
+
+    path = raw / "key_projects/2023-02.xlsx"
+    path.parent.mkdir(parents=True)
+    wb = xlsxwriter.Workbook(str(path))  # fullCalcOnLoad
+    ws = wb.add_worksheet("Sheet1")
+    ws.write_row(0, 0, KP_HEADER)
+    ws.write_row(1, 0, kp_row("XM001", start=None))
+    ws.write_formula(1, KP_HEADER.index("开工时间"), "=DATE(2023,3,15)", wb.add_format({"num_format": "yyyy-mm-dd"}), 0)
+    wb.close()
+    run = run_period("key_projects", "2023-02")
+    (warn,) = run.warnings()
+    assert (warn["source_cell"], warn["rule"]) == ("N2", "uncomputed_formula")
+    (row,) = run.staging("key_projects")
+    assert row["start_date"] is None

@@ -250,8 +250,9 @@ def classify_row(cells: list[object], *, data_columns: Collection[int] | None = 
         return "subtotal"
     if _SECTION.match(first) and len({norm(c) for c in filled}) == 1:
         return "section"
-    if len(filled) > 1 and _SECTION_NUMBER.fullmatch(first) and len(rest := {norm(c) for c in filled[1:]}) == 1:
-        # its number in one cell, its heading in the others (one cell, or a merge across the row)
+    if len(filled) > 2 and _SECTION_NUMBER.fullmatch(first) and len(rest := {norm(c) for c in filled[1:]}) == 1:
+        # its number in one cell, its heading merged across the others: a heading in one cell is
+        # read as a data row (`二 | 丁家坪村` is a village whose figures are missing, sent back)
         (heading,) = rest
         if _HAN.search(heading) and _SECTION_NUMBER.fullmatch(heading) is None:
             return "section"

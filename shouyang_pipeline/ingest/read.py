@@ -14,6 +14,7 @@ import operator
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dt_time
 from itertools import compress, count, repeat
 
 from openpyxl import load_workbook
@@ -22,6 +23,8 @@ from openpyxl.utils import get_column_letter
 
 from .xlsx_limits import (DAMAGED, MAX_COLUMNS, MAX_MERGED_CELLS, MAX_SHEET_CELLS, XlsxRejected, general_format_copy,
                           inspect_xlsx, is_percent_format, plain_markup_copy, unreadable_cells_copy)
+
+_MIDNIGHT = dt_time(0, 0)  # a 0 in a date or time format, as calamine reads it
 
 
 class FileRejected(Exception):
@@ -394,7 +397,8 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
     for r, c in placeholders or ():  # a program's 0 for a formula Excel is to compute: no figure
         if r - 1 < len(values) and c < len(values[r - 1]):
             value = values[r - 1][c]
-            if type(value) in (int, float) and value == 0:
+            # 0, or 0 in a date or time format (calamine reads it as 00:00)
+            if (type(value) in (int, float) and value == 0) or (type(value) is dt_time and value == _MIDNIGHT):
                 values[r - 1][c] = None
                 uncomputed.add((r, c))
     copies: set[tuple[int, int]] = set()

@@ -360,13 +360,16 @@ def uncomputed_formula_cells(xml: bytes) -> set[tuple[int, int]]:
 _FORMULA_ATTRS = re.compile(rb"<" + _P + rb"f\s([^<>]*)>")
 _ARRAY_TYPE = re.compile(rb"""\bt\s*=\s*["']array["']""")
 _RANGE_ATTR = re.compile(rb"""\bref\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d{1,7}):\$?([A-Za-z]{1,3})\$?(\d{1,7})["']""")
-ARRAY_CELLS_MAX = 100_000  # an array formula's range beyond this is taken at its first cell alone
+ARRAY_CELLS_MAX = 100_000  # the cells of a sheet's array formulas taken beyond their first cells, at most
 
 
 def formula_cells(xml: bytes) -> set[tuple[int, int]]:
-    """(row number, 0-based column) of each formula cell of a worksheet, an array formula's whole
-    range included (only its first cell holds the formula: `<f t="array" ref="J2:J4">`)."""
+    """(row number, 0-based column) of each formula cell of a worksheet, an array formula's range
+    included (only its first cell holds the formula: `<f t="array" ref="J2:J4">`) as far as it lies
+    within a sheet's limits (`MAX_ROWS`, `MAX_COLUMNS`), up to `ARRAY_CELLS_MAX` cells for the
+    sheet: a few bytes of XML must not ask for gigabytes."""
     found = set()
+    budget = ARRAY_CELLS_MAX
     for m in _FORMULA_TAG.finditer(xml):
         tag = _CELL_TAG.fullmatch(xml, xml.rfind(b"<", 0, m.start()), m.start())
         ref = _CELL_REF_ATTR.search(tag.group(1)) if tag is not None else None
@@ -374,11 +377,13 @@ def formula_cells(xml: bytes) -> set[tuple[int, int]]:
             continue
         found.add((int(ref.group(2)), _column_number(ref.group(1)) - 1))
         f = _FORMULA_ATTRS.match(xml, m.start())
-        if f is not None and _ARRAY_TYPE.search(f.group(1)) and (span := _RANGE_ATTR.search(f.group(1))):
-            r0, r1 = sorted((int(span.group(2)), int(span.group(4))))
-            c0, c1 = sorted((_column_number(span.group(1)) - 1, _column_number(span.group(3)) - 1))
-            if (r1 - r0 + 1) * (c1 - c0 + 1) <= ARRAY_CELLS_MAX:
-                found.update((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
+        if budget and f is not None and _ARRAY_TYPE.search(f.group(1)) and (span := _RANGE_ATTR.search(f.group(1))):
+            r0, r1 = sorted((int(span.group(2)), min(int(span.group(4)), MAX_ROWS)))
+            c0, c1 = sorted((_column_number(span.group(1)) - 1, min(_column_number(span.group(3)), MAX_COLUMNS) - 1))
+            if r0 > MAX_ROWS or c0 >= MAX_COLUMNS or (r1 - r0 + 1) * (c1 - c0 + 1) > budget:
+                continue
+            budget -= (r1 - r0 + 1) * (c1 - c0 + 1)
+            found.update((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
     return found
 
 
