@@ -137,8 +137,14 @@ def test_mid_data_notes_never_hide_the_rows_below(raw, run_period):
     assert (log["rows_footer"], log["rows_blank"]) == (4, 1)
     rejected = run.rejected()
     assert {r["source_row"] for r in rejected} == {4, 6}
-    assert {r["rule"] for r in rejected if r["source_row"] == 4} == {"required"}
+    assert {r["rule"] for r in rejected if r["source_row"] == 4} == {"required", "note_read_as_data"}
     assert rejected[0]["raw_row"]["项目编号"] == "注：以下为新增项目"
+    # each such row says why it was read as data, and where a note goes
+    said = [r for r in rejected if r["rule"] == "note_read_as_data"]
+    assert [(r["source_row"], r["source_cell"]) for r in said] == [(4, None), (6, None)]
+    assert said[0]["reason"] == ("本行“注：以下为新增项目”像是写在表格下方的说明，但它后面还有数据行，所以按数据行读取："
+                                 "说明文字请写在最后一行数据之后，或删去")
+    assert said[1]["reason"].startswith("本行“说明：以下项目由县住建局…”像是写在表格下方的说明")
     # the merge copies the note into every cell: each one that cannot be its column says so
     assert {r["rule"] for r in rejected if r["source_row"] == 6} >= {"not_a_number", "not_a_date"}
     assert_consistent_counts(run)

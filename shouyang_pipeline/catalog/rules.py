@@ -33,6 +33,7 @@ NOT_A_BOOLEAN = "not_a_boolean"
 # CSV row in another encoding (`ingest.parse`):
 REQUIRED = "required"
 UNCOMPUTED_FORMULA = "uncomputed_formula"
+NOTE_READ_AS_DATA = "note_read_as_data"  # a 注：/填表人 line with data rows after it (`layout.row_kinds`)
 GARBLED_TEXT = "garbled_text"
 MIXED_ENCODING = "mixed_encoding"
 # The declared rules (below), and a value beyond its kind's limit (`ingest.values`):
@@ -60,6 +61,7 @@ MISSING_KEY = "missing_key"
 RULE_NAMES: dict[str, str] = {
     REQUIRED: "必填项为空",
     UNCOMPUTED_FORMULA: "公式没有计算结果",
+    NOTE_READ_AS_DATA: "说明文字夹在数据行中间",
     NOT_A_NUMBER: "不是有效数字",
     NOT_AN_INTEGER: "不是整数",
     NOT_A_DATE: "不是有效日期",

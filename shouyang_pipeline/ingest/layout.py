@@ -320,7 +320,7 @@ def _is_substantial(cells: list[object], data_columns: Collection[int] | None) -
 
 
 def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None = None,
-              copies: list[Collection[int]] | None = None) -> list[str | None]:
+              copies: list[Collection[int]] | None = None, notes: list[int] | None = None) -> list[str | None]:
     """The kind of every row below the header (None for a data row).
 
     A footer is a footer only if no data row follows it: the footer starts at the first
@@ -328,7 +328,7 @@ def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None 
     there on is footer (blank rows stay blank). A footer-marker row with data rows after it is
     a data row, so that a `注：` line in the middle of the data never hides the rows below it
     (the clerk finds it among the rejected rows). `data_columns`, `copies` (one per row): see
-    `classify_row`.
+    `classify_row`; `notes`, when given, gets the index of each footer-marker row read as data.
     """
     copies = copies or [()] * len(rows)
     # Most rows of a big file are plain data rows: `_surely_data` says so in a few C-level string
@@ -344,4 +344,6 @@ def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None 
             kinds[i] = "blank" if kind == "blank" else "footer"
         elif kind == "footer":
             kinds[i] = None
+            if notes is not None:
+                notes.append(i)
     return kinds

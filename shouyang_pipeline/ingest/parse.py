@@ -182,8 +182,9 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
     totals_rows: list[tuple[int, list[object]]] = []
     below = grid.rows[layout.header_row + 1:]
     copies = grid.merge_copies_by_row()
+    notes: list[int] = []  # footer-marker rows (注：…) read as data: data rows follow them
     kinds = row_kinds([cells for _, cells in below], data_columns={cm.index for cm in layout.columns},
-                      copies=[copies.get(number, ()) for number, _ in below])
+                      copies=[copies.get(number, ()) for number, _ in below], notes=notes)
     other_encoding = grid.other_encoding if isinstance(grid, CsvGrid) else {}
     # A key is compared after NFKC: `ＳＹ２０２３－００３` typed with a Chinese input method is
     # `SY2023-003`, one project, not two.
@@ -197,6 +198,8 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
             continue
         data.append((number, cells))
     rows = pf.rows = list(map(Row, repeat(pf), (number for number, _ in data), count(), (cells for _, cells in data)))
+    if notes:
+        _say_notes_read_as_data(rows, {below[i][0] for i in notes})
     # Column by column (values.parse_column); each row's problems still come in column order.
     cells_of = _columns(data)
     parsed = {}
@@ -213,6 +216,21 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
                 _warn_other_encoding(row, layout, other_encoding[row.number], grid.encoding)
     _check_totals(pf, dataset, totals_rows, cells_of)
     return pf
+
+
+def _say_notes_read_as_data(rows: list[Row], numbers: set[int]) -> None:
+    """A row-level warning on each row that reads like a note under the table (`注：…`, `填表人…`)
+    but has data rows after it, so was read as one (`layout.row_kinds`): why, and where a note goes."""
+    for row in rows:
+        if row.number in numbers:
+            first = next((c for c in row.cells if c is not None and (not isinstance(c, str) or c.strip())), "")
+            head = str(first).strip()
+            head = head if len(head) <= 12 else head[:12] + "…"
+            row.warnings.append(Issue(
+                source_row=row.number, source_cell=None, column=None, source_column=None, value=None,
+                rule=codes.NOTE_READ_AS_DATA,
+                reason=f"本行“{head}”像是写在表格下方的说明，但它后面还有数据行，所以按数据行读取：说明文字请写在"
+                       "最后一行数据之后，或删去"))
 
 
 def _columns(data: list[tuple[int, list[object]]]):
