@@ -299,7 +299,6 @@ def _log_to_terminal():
         package.removeHandler(handler)
 
 
-
 class _DatasetType(click.ParamType):
     name = "dataset"
 

@@ -140,12 +140,9 @@ class Reference:
             ref.industry_chains[norm(row.chain_name)] = row.chain_name
             ref.industry_chains[norm(row.chain_code).casefold()] = row.chain_name
         for list_name, prefix in (("zones", "zone"), ("mines", "mine")):
-            table = getattr(ref, list_name)
             for row in read_reference_csv(reference_dir, list_name).to_dict("records"):
-                name = row[f"{prefix}_name"]
-                for spelling in [name, row[f"{prefix}_code"], *str(row["aliases"]).split(";")]:
-                    if spelling.strip():
-                        table[norm(spelling).casefold()] = name
+                ref.add_spellings(list_name, row[f"{prefix}_name"],
+                                  [row[f"{prefix}_code"], *str(row["aliases"]).split(";")])
         for row in read_reference_csv(reference_dir, "submitters").itertuples():
             ref.submitters.setdefault(row.dataset, []).append(
                 (norm(row.submitter).casefold(), norm(row.department).casefold(), row.submitter))
@@ -156,6 +153,13 @@ class Reference:
                 ref.village_townships.setdefault(spelling, []).append(township)
             ref.village_codes[code] = (name, township)
         return ref
+
+    def add_spellings(self, list_name: str, name: str, others) -> None:
+        """File `name` under itself and its other spellings (code, aliases) in a list."""
+        table: dict[str, str] = getattr(self, list_name)
+        for spelling in [name, *others]:
+            if spelling.strip():
+                table[norm(spelling).casefold()] = name
 
     def expected_submitter(self, dataset: str, submitter: str | None) -> str | None:
         """The calendar's `submitter` a file of `dataset` named `__<submitter>` belongs to

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -9,7 +11,8 @@ import pytest
 
 from shouyang_pipeline.ingest.xlsx_limits import is_percent_format
 from shouyang_pipeline_tests.conftest import (
-    KP_HEADER, VI_HEADER, Formula, Pct, assert_consistent_counts, kp_row, write_csv, write_xlsx, write_xlsx_cached,
+    KP_HEADER, VI_HEADER, Formula, Pct, assert_consistent_counts, kp_row, patch, write_csv, write_xlsx,
+    write_xlsx_cached,
 )
 
 TITLE = "2023年1-2月全县重点项目进展情况表"
@@ -332,3 +335,22 @@ def test_a_date_formula_s_placeholder_is_a_formula_without_its_value(raw, run_pe
     assert (warn["source_cell"], warn["rule"]) == ("N2", "uncomputed_formula")
     (row,) = run.staging("key_projects")
     assert row["start_date"] is None
+
+
+@pytest.mark.parametrize("calc, asks", [
+    (None, True),  # xlsxwriter's own: <calcPr calcId="124519" fullCalcOnLoad="1"/>
+    (b'<calcPr calcId="191029"/>', False),  # as Excel saves it
+    (b"<x:calcPr calcId='1' fullCalcOnLoad = 'true'/>", True),
+    (b'<calcPr fullCalcOnLoad="0" calcId="1"/>', False),
+    (b'<calcPrX fullCalcOnLoad="1"/>', False),
+])
+def test_a_workbook_asking_for_its_formulas_to_be_computed_on_opening_is_told(tmp_path, calc, asks):
+    import zipfile
+
+    from shouyang_pipeline.ingest.xlsx_limits import computed_on_load
+
+    path = write_xlsx_cached(tmp_path / "a.xlsx", [KP_HEADER], computed_on_load=True)
+    data = path.read_bytes()
+    if calc is not None:
+        data = patch(data, "xl/workbook.xml", lambda xml: re.sub(rb"<calcPr[^>]*/>", calc, xml))
+    assert computed_on_load(zipfile.ZipFile(io.BytesIO(data))) is asks

@@ -179,11 +179,8 @@ class Lists:
             if list_name not in self.frames:
                 continue
             column, others = _LIST_COLUMNS[list_name]
-            table = getattr(ref, list_name)
             for row in self._frame(list_name).to_dict("records"):
-                for spelling in [row[column], *(s for o in others for s in row[o].split(";"))]:
-                    if spelling.strip():
-                        table[norm(spelling).casefold()] = row[column].strip()
+                ref.add_spellings(list_name, row[column].strip(), [s for o in others for s in row[o].split(";")])
         return ref
 
     def calendar_line(self, dataset: str, submitter: str | None) -> dict | None:

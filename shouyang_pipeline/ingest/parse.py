@@ -202,12 +202,15 @@ def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Refer
         _say_notes_read_as_data(rows, {below[i][0] for i in notes})
     # Column by column (values.parse_column); each row's problems still come in column order.
     cells_of = _columns(data)
+    uncomputed: dict[int, set[int]] = {}  # column index -> the row numbers of its formulas without a value
+    for number, index in grid.uncomputed:
+        uncomputed.setdefault(index, set()).add(number)
     parsed = {}
     for cm in layout.columns:
         parsed[cm.field.name] = list(_parse_column(rows, cm, cells_of(cm.index), units[cm.index], grid.percent_cells,
                                                    is_key=cm.field.name in keys,
                                                    texts_only=isinstance(grid, CsvGrid),
-                                                   uncomputed=grid.uncomputed))  # a list of its own
+                                                   uncomputed=uncomputed.get(cm.index)))  # a list of its own
     # the absent columns first, then the file's (a field in two columns: the last one's values)
     pf.columns = {**{name: [value] * len(rows) for name, value in absent.items()}, **parsed}
     if other_encoding:
@@ -243,17 +246,17 @@ def _columns(data: list[tuple[int, list[object]]]):
 
 def _parse_column(rows: list[Row], cm: ColumnMap, cells: list[object], unit: str,
                   percent_cells: set[tuple[int, int]], *, is_key: bool, texts_only: bool = False,
-                  uncomputed: set[tuple[int, int]] = frozenset()) -> list[object]:
+                  uncomputed: set[int] | None = None) -> list[object]:
     """The column's values, one per row (None when empty or unreadable); its problems appended to
     each row's errors (a required column) or warnings, and the warnings about garbled text.
-    `uncomputed`: the cells of formulas without a computed result (empty, and said so)."""
+    `uncomputed`: the row numbers of its formulas without a computed result (empty, and said so)."""
     f = cm.field
     percent = ({i for i, row in enumerate(rows) if (row.number, cm.index) in percent_cells}
                if f.kind == "percent" and percent_cells else frozenset())
     values, odd = parse_column(f.kind, cells, unit=unit, percent_formatted=percent, texts_only=texts_only)
     if uncomputed:
         for i, row in enumerate(rows):
-            if (row.number, cm.index) in uncomputed:
+            if row.number in uncomputed:
                 (row.errors if f.required else row.warnings).append(
                     issue(row.number, cm, None, codes.UNCOMPUTED_FORMULA, _uncomputed_reason(f)))
                 odd.pop(i, None)  # its one problem

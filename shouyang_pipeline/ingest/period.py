@@ -112,7 +112,7 @@ def _without_faulty(dataset: Dataset, period: str, outcomes: list[FileOutcome], 
                 _checked(dataset, period, [alone], register, reference)
             except Exception as exc:  # noqa: BLE001 - said in the file's rejection, and in the log
                 log.exception("单独校验%s时程序出错", o.raw.rel_path)
-                kept.append(FileOutcome(o.raw, alone.sha256, rejection=unreadable(exc)))
+                kept.append(FileOutcome(o.raw, alone.sha256, rejection=_unreadable(exc)))
                 continue
             passed += 1
             o = _read_one(o.raw, dataset, reference, archive_dir, {})
@@ -120,7 +120,7 @@ def _without_faulty(dataset: Dataset, period: str, outcomes: list[FileOutcome], 
     return kept, passed
 
 
-def unreadable(exc: BaseException) -> str:
+def _unreadable(exc: BaseException) -> str:
     """A whole file's rejection when reading or checking it failed on something no rule foresaw."""
     return (f"文件内容异常，无法读取（{type(exc).__name__}）：请用Excel打开后另存为新的“.xlsx”或“CSV UTF-8”文件重新报送；"
             "如仍不行请联系县政府办")
@@ -177,7 +177,7 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
         return FileOutcome(raw, digest, rejection=str(exc))
     except Exception as exc:  # noqa: BLE001 - a reader's bug on one file must not stop the county
         log.exception("读取%s时程序出错，该文件按“文件内容异常”退回", raw.rel_path)
-        return FileOutcome(raw, digest, rejection=unreadable(exc))
+        return FileOutcome(raw, digest, rejection=_unreadable(exc))
     for name, value in from_submitter.items():
         parsed.columns[name] = [value] * len(parsed.rows)
     if not parsed.rows:

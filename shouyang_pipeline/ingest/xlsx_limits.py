@@ -190,7 +190,7 @@ def inspect_xlsx(data: bytes) -> Inspection:
     styles = frozenset().union(*(date_styles(_inflate(data, i)) for i in infos if i.filename == STYLES_PART))
     text_bytes = 0
     odd_index = None
-    on_load = None  # `computed_on_load`, read once a sheet has a formula
+    on_load = names = None  # `computed_on_load`, `sheet_names_by_part`: read once a sheet has a formula
     for info in infos:
         content = _inflate(data, info)
         if b"sheetData" not in content:
@@ -203,11 +203,11 @@ def inspect_xlsx(data: bytes) -> Inspection:
         if b't="e"' in content or b"t='e'" in content:
             inspection.has_error_cells = True
         if _FORMULA_TAG.search(content) is not None:
-            name = sheet_names_by_part(zf).get(info.filename, info.filename)
+            if names is None:
+                names, on_load = sheet_names_by_part(zf), computed_on_load(zf)
+            name = names.get(info.filename, info.filename)
             if cells := uncomputed_formula_cells(content):
                 inspection.uncomputed_formulas[name] = cells
-            if on_load is None:
-                on_load = computed_on_load(zf)
             if on_load and (cells := formula_cells(content)):
                 inspection.placeholder_formulas[name] = cells
         if longest:
