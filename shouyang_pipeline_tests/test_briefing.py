@@ -327,3 +327,31 @@ def test_a_clean_month_says_so_and_names_the_sender_not_the_file_label(warehouse
     assert ("本期共读到报送文件1个，均全部入库，未发现被退回的文件或数据行、需要核实的单元格或与明细不符的合计行。"
             in md)
     conn.close()
+
+
+def test_a_file_whose_every_row_failed_says_why_without_a_table_name(warehouse, tmp_path):
+    """The log's message for such a file sends analysts to audit.rejected_rows; the briefing says
+    it in the office's words, the reasons following (WAREHOUSE.md: never a table's code name)."""
+    kp = "key_projects/2023-06__县发改局.xlsx"
+    conn = _rebuilt(
+        warehouse, tmp_path,
+        f"""UPDATE audit.ingest_log SET status = 'rejected', rows_loaded = 0, rows_rejected = 1, rows_read = 1,
+            message = '全部1行数据均未通过校验，整个文件未入库，请按audit.rejected_rows中的原因改正后重新报送'
+            WHERE file_path = '{kp}'""",
+        f"""INSERT INTO audit.rejected_rows (file_path, dataset, period, source_row, source_cell, "column",
+            source_column, value, rule, reason, raw_row) VALUES ('{kp}', 'key_projects', '2023-06', 2, 'E2',
+            'total_investment', '总投资', '-18', 'negative', '总投资不能为负数（当前值：-18）', '{{}}')""",
+        # a talent file named by the department without 县委: still 县委组织部, as 报送情况 names it
+        """INSERT INTO audit.ingest_log (file_path, dataset, period, submitter, sha256, status, rows_read,
+           rows_loaded, rows_rejected, message, is_current, ingested_at, partition_key) VALUES
+           ('talent/2023-06__组织部.csv', 'talent', '2023-06', '组织部', 't1', 'rejected', 0, 0, 0,
+            '缺少必填列“领军人才对接数”，整个文件被退回', TRUE, now(), 'talent/2023-06')""",
+    )
+    md = write_briefing(conn, "2023-06", tmp_path / "out")[0].read_text(encoding="utf-8")
+    quality = md[md.index("、数据质量\n"):]
+    assert ("县发改局报送的《key_projects/2023-06__县发改局.xlsx》（重点项目进展情况表）：整个文件被退回，不计入任何数据"
+            "（读到数据行1行）。原因：全部1行数据均未通过校验。退回原因：金额为负数：1行"
+            "（如第2行：总投资不能为负数（当前值：-18））。") in quality
+    assert "县委组织部报送的《talent/2023-06__组织部.csv》" in quality and "原因：缺少必填列“领军人才对接数”" in quality
+    assert "audit." not in md
+    conn.close()

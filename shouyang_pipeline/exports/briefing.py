@@ -695,7 +695,7 @@ def sender(f: dict) -> str:
     ds = DATASETS.get(f["dataset"] or "")
     submitter = f["submitter"]
     if ds is not None and not ds.department.startswith("各"):
-        if not submitter or ds.department.removeprefix("县") in submitter:
+        if not submitter or ds.department.removeprefix("县委").removeprefix("县") in submitter:
             return ds.department
     return submitter or (ds.department if ds else "报送单位不明")
 
@@ -713,18 +713,20 @@ def _file_paragraph(conn, f: dict) -> str:
     ds = DATASETS.get(f["dataset"] or "")
     head = f"{sender(f)}报送的《{f['file_path']}》（{ds.title if ds else '无法识别的报表'}）"
     sentences = []
+    rejected = _issues(conn, "rejected_rows", f["file_path"])
     if f["status"] == "rejected":
         text = "整个文件被退回，不计入任何数据"
         if f["rows_read"]:
             text += f"（读到数据行{f['rows_read']}行）"
-        if f["message"]:
+        if rejected:  # every row failed: the reasons follow (the log's message names the audit table)
+            text += f"。原因：全部{f['rows_read']}行数据均未通过校验"
+        elif f["message"]:
             text += f"。原因：{f['message'].rstrip('。')}"
         sentences.append(text)
     elif f["rows_rejected"]:
         sentences.append(f"读到数据行{f['rows_read']}行，入库{f['rows_loaded']}行，退回{f['rows_rejected']}行")
     else:
         sentences.append(f"数据行{f['rows_read']}行全部入库")
-    rejected = _issues(conn, "rejected_rows", f["file_path"])
     if rejected:
         sentences.append("退回原因：" + "；".join(
             f"{rule_name(r['rule'])}：{r['n']}行（如第{r['first_row']}行：{(r['example'] or '').rstrip('。')}）"
