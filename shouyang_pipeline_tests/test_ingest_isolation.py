@@ -114,3 +114,29 @@ def test_a_set_up_problem_a_command_does_not_say_itself_is_said_with_exit_2(tmp_
     assert result.exit_code == 2
     assert "环境变量 SHOUYANG_NOW 的值“yesterday”不是时间" in result.output
     assert "程序内部出错" not in result.output and "Traceback" not in result.output
+
+
+def test_a_fault_is_in_the_runs_log_in_the_ui_under_the_projects_instance_settings(tmp_path, faulty_key):
+    """With DAGSTER_HOME's dagster.yaml as `make` writes it (dagster_instance.yaml), the package's
+    warnings are also events of the run, which the UI shows in its log; the terminal still has
+    the line once."""
+    import shutil
+
+    import dagster as dg
+
+    from test_receipts import env_of, make_settings
+
+    settings = make_settings(tmp_path)
+    env = env_of(settings, tmp_path)
+    Path(env["DAGSTER_HOME"]).mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "dagster_instance.yaml", Path(env["DAGSTER_HOME"]) / "dagster.yaml")
+    write_csv(settings.raw_dir / GOOD, [KP_HEADER, kp_row("XM001"), kp_row("XM002")])
+    write_csv(settings.raw_dir / BAD, [KP_HEADER, kp_row("XM003"), kp_row("XM004", name=TRIGGER, total=-5)])
+    result = CliRunner().invoke(main, ["run", "--period", "2023-02"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.count(f"单独校验{BAD}时程序出错") == 1
+    _report(result.output).unlink()
+    with dg.instance_for_test(temp_dir=env["DAGSTER_HOME"]) as instance:
+        (run,) = instance.get_runs()
+        logged = [e.message for e in instance.all_logs(run.run_id) if e.dagster_event is None]
+    assert any(f"单独校验{BAD}时程序出错" in m for m in logged), logged

@@ -184,6 +184,8 @@ def test_webserver_serves_assets_checks_schedule_and_sensor(server):
     assert len(repos["nodes"]) == 1, repos
     repo = repos["nodes"][0]
     assert repo["location"]["name"] == "shouyang_pipeline.defs"
+    # no "join the community" sign-up dialog over the first page (dagster_instance.yaml: nux)
+    assert server.graphql("{ shouldShowNux }")["shouldShowNux"] is False
     selector = {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}
 
     # ---- assets: key (schema/table), group, description, partitioned by month but the reference
