@@ -848,7 +848,7 @@ def status(period: str | None) -> None:
 @click.option("--period", metavar="YYYY-MM",
               help="模板的报告期，如 2023-05；季度报表（talent、village_income）只能是3、6、9、12月")
 @click.option("--submitter", metavar="报送单位",
-              help="报送单位，写在文件名的 __ 之后，如 发改局、平头镇；据此预填该单位上一期的行。不写时文件名为 YYYY-MM.xlsx")
+              help="报送单位，写在文件名的 __ 之后，如 发改局、平头镇；据此预填该单位上一期的行。不写时：只有一个单位报送的表（如重点项目表由发改局报送）按报送日历取该单位，几个单位分别报送的表文件名为 YYYY-MM.xlsx")
 @click.option("-o", "--output", type=click.Path(path_type=Path), metavar="文件",
               help="写到哪个文件（.xlsx）或哪个文件夹；默认为当前目录下的 YYYY-MM__报送单位.xlsx")
 def template(dataset: str, period: str, submitter: str | None, output: Path | None) -> None:

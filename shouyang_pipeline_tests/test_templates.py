@@ -395,12 +395,17 @@ def test_without_a_warehouse_the_known_rows_are_written_and_the_lists_come_from_
     assert [r["zone"] for r in _records(_data_sheet(openpyxl.load_workbook(zone.path), "zone_operations"),
                                         "zone_operations")] == ["平头融合发展区"]
     assert "2023年6月5日" in zone.due  # the park's line of the calendar, as a run reads the alias
+    # asked for without a sender: the calendar's one sender of the dataset names and heads it
     projects = write_template(settings, "key_projects", "2023-05", None, tmp_path)
-    assert projects.path.name == "2023-05.xlsx" and projects.rows == 0
+    assert projects.path.name == "2023-05__发改局.xlsx" and projects.rows == 0 and projects.submitter == "发改局"
     ws = _data_sheet(openpyxl.load_workbook(projects.path), "key_projects")
     assert _records(ws, "key_projects") == [] and _header(ws)[-1] == "备注"
+    assert "填报单位：发改局\u3000\u3000单位：万元" in [c for row in ws.iter_rows(max_row=3, values_only=True) for c in row]
     assert str(settings.reference_dir) in projects.lists_from
     assert "2023年6月5日" in projects.due
+    # a dataset every township sends: which one is not guessed
+    villages = write_template(settings, "village_income", "2023-06", None, tmp_path)
+    assert villages.path.name == "2023-06.xlsx" and villages.submitter is None
 
 
 def test_a_hostile_name_in_the_warehouse_is_text_in_the_template(settings, tmp_path):
@@ -479,7 +484,7 @@ def test_the_command_writes_the_template_named_as_the_file_should_be(settings, t
     (tmp_path / "forms").mkdir()
     result = _template(settings, tmp_path, "talent", "--period", "2023-06", "-o", "forms")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "forms" / "2023-06.xlsx").is_file()
+    assert (tmp_path / "forms" / "2023-06__组织部.xlsx").is_file()  # the calendar's one sender of talent
     result = _template(settings, tmp_path, "smart_mines", "--period", "2023-06", "-o", "forms/新的/能源局6月.xlsx")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "forms" / "新的" / "能源局6月.xlsx").is_file()

@@ -74,7 +74,7 @@ def test_the_period_is_judged_at_the_runs_clock(settings, tmp_path):
     env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2031-06-02T09:00"}
     result = CliRunner().invoke(main, ["template", "key_projects", "--period", "2031-05", "-o", str(tmp_path)], env=env)
     assert result.exit_code == 0, result.output  # a month after this machine's clock, not after SHOUYANG_NOW
-    assert (tmp_path / "2031-05.xlsx").is_file()
+    assert (tmp_path / "2031-05__发改局.xlsx").is_file()
     env["SHOUYANG_NOW"] = "2023-03-10T09:00"
     result = CliRunner().invoke(main, ["template", "key_projects", "--period", "2023-05", "-o", str(tmp_path)], env=env)
     assert result.exit_code == 2 and "2023-03" in result.output and "Traceback" not in result.output

@@ -183,6 +183,13 @@ class Lists:
                 ref.add_spellings(list_name, row[column].strip(), [s for o in others for s in row[o].split(";")])
         return ref
 
+    def only_sender(self, dataset: str) -> str | None:
+        """The calendar's one sender of `dataset` (县发改局's 发改局), None when it has several or none:
+        a template asked for without a sender is named and headed as that sender's."""
+        frame = self._frame("submitters")
+        senders = frame.loc[frame["dataset"] == dataset, "submitter"].unique()
+        return str(senders[0]) if len(senders) == 1 else None
+
     def calendar_line(self, dataset: str, submitter: str | None) -> dict | None:
         """The calendar's line for `submitter`'s files of `dataset` (SUBMISSIONS.md 7), or None."""
         name = self.calendar().expected_submitter(dataset, submitter)
@@ -540,21 +547,23 @@ def write_template(settings: Settings, dataset_name: str, period: str, submitter
     if submitter and (_FORBIDDEN_IN_NAME.search(submitter) or submitter.startswith(".") or "__" in submitter):
         raise SetupError(f"报送单位“{submitter}”不能用在文件名中：不能含有 \\ / : * ? \" < > | 、连续两个下划线，"
                          "也不能以点开头")
-    name = template_name(period, submitter)
-    path = _resolve_output(output, name)
     try:
         opened = _open_warehouse(settings)
         if opened is None:
             lists = _read_lists(settings, None)
+            submitter = submitter or lists.only_sender(dataset.name)
             fill = _prefill(None, dataset, period, submitter, lists)
         else:
             with opened as conn:
                 lists = _read_lists(settings, conn)
+                submitter = submitter or lists.only_sender(dataset.name)
                 fill = _prefill(conn, dataset, period, submitter, lists)
     except duckdb.Error as exc:
         raise SetupError(f"无法读取数据仓库 {settings.warehouse}（{str(exc).splitlines()[0]}）：若有人以读写方式打开了它，"
                          "请关闭后再试。模板未生成。") from None
     due = _due_text(lists, dataset, period, submitter)
+    name = template_name(period, submitter)
+    path = _resolve_output(output, name)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
