@@ -327,7 +327,7 @@ MART_CHECKS: dict[str, tuple[StatusCheck, ...]] = {
     TARGET_SCORECARD.name: (
         StatusCheck(
             "targets_met",
-            "本期所有有数据的目标均达标（有未达标则警告）",
+            "数据检查（警告级：数据问题，不是运行故障）：本期所有有数据的目标均达标（有未达标则警告）",
             column="status",
             values=("达标", "未达标", "无数据"),
             warn_on=("未达标",),

@@ -103,7 +103,7 @@ def already_loaded(settings) -> dict[str, str]:
 @dg.sensor(
     job=monthly_refresh,
     minimum_interval_seconds=30,
-    description="发现原始数据目录中新增或更正（内容变化）的文件时，运行该文件所属的报告期",
+    description="发现原始数据目录中新增、更正（内容变化）或删除的文件时，运行该文件所属的报告期",
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
