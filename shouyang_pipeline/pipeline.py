@@ -859,14 +859,20 @@ def export_months(settings: Settings, run_periods: list[str], conn: duckdb.DuckD
 class StagedExports:
     written: list[Path]
     to_delete: list[str]
-    latest_briefing: str | None  # the Markdown of the latest month with exports (written now or before)
+    briefings: dict[str, str]  # month -> the Markdown of its briefing (written now or before), in calendar order
     receipts: list[Path] = field(default_factory=list)  # of `written`: the departments' receipts (回执)
+    written_of: dict[str, list[Path]] = field(default_factory=dict)  # month -> its files of `written`
     # Months whose exports were written / kept as they were (their inputs had not changed).
     months_written: list[str] = field(default_factory=list)
     months_unchanged: list[str] = field(default_factory=list)
     # One Chinese sentence per reason the briefing's PDF could not be written, naming the months
     # (`简报PDF未生成（2023-05）：未安装…。简报的Markdown和HTML版本照常写出。`); empty when every PDF was.
     pdf_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def latest_briefing(self) -> str | None:
+        """The Markdown of the latest month's briefing."""
+        return next(reversed(self.briefings.values()), None)
 
 
 def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str, *,
@@ -943,17 +949,18 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
             entries.pop(period, None)
         if entries != previous:
             stage.add([write_export_digests(stage.dir / DIGESTS_FILE, entries)])
-        latest = None
-        if periods:
-            name = f"briefing_{periods[-1]}.md"
-            source = stage.dir / name if periods[-1] in changed else export_dir / name
-            latest = source.read_text(encoding="utf-8") if source.is_file() else None
+        briefings = {}
+        for period in periods:
+            name = f"briefing_{period}.md"
+            source = stage.dir / name if period in changed else export_dir / name
+            if source.is_file():
+                briefings[period] = source.read_text(encoding="utf-8")
     pdf_warnings = []
     for reason, missed in without_pdf.items():
         label = missed[0] if len(missed) == 1 else f"{missed[0]}至{missed[-1]}共{len(missed)}个月"
         pdf_warnings.append(f"简报PDF未生成（{label}）：{reason}。简报的Markdown和HTML版本照常写出。")
         logging.getLogger("shouyang_pipeline").warning(pdf_warnings[-1])
-    return StagedExports(written, list(stage.delete), latest, receipts, months_written=changed,
+    return StagedExports(written, list(stage.delete), briefings, receipts, files_of, months_written=changed,
                          months_unchanged=[p for p in periods if p not in changed], pdf_warnings=pdf_warnings)
 
 

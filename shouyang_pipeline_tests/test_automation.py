@@ -274,7 +274,7 @@ def test_a_late_month_takes_its_place_among_the_partitions_and_in_a_range_run(se
     staged = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "staging/key_projects"]
     assert sorted(e.partition for e in staged) == ["2023-03", "2023-04", "2023-05"]
     # The step saw its months in calendar order (the marts speak of the last one as the latest).
-    periods_seen = staged[0].event_specific_data.materialization.metadata["periods"].value
+    periods_seen = staged[0].event_specific_data.materialization.metadata["run_periods"].value
     assert periods_seen == "2023-03, 2023-04, 2023-05"
 
 

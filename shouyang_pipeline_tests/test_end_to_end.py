@@ -211,7 +211,7 @@ def test_one_run_covers_a_range_of_months(settings):
     assert result.success
     staged = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "staging/city_indicators"]
     assert sorted(e.partition for e in staged) == ["2023-02", "2023-04"]  # the months that are partitions
-    assert staged[0].event_specific_data.materialization.metadata["periods"].value == "2023-02, 2023-04"
+    assert staged[0].event_specific_data.materialization.metadata["run_periods"].value == "2023-02, 2023-04"
     references = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "reference/villages"]
     assert [e.partition for e in references] == [None]  # the reference lists once per run
     assert read(settings, "SELECT period, value::DOUBLE FROM staging.city_indicators ORDER BY 1") == [

@@ -22,7 +22,8 @@ against a partition only when the run has one partition key (the `dagster/partit
 result cannot name its partition, and partitioned check specs are a preview), so a run over a
 range of months (`shouyang run`, a single-run backfill) gives one result for all of them. Every
 check's result therefore carries `by_month`, a table of the run's months with each month's
-figures, and its description says so (`BY_MONTH_NOTE`).
+figures, and its description says so (`BY_MONTH_NOTE`). Materialisations are recorded a month
+each, and each month's gets its own figures (`RUN_PERIODS`, below).
 """
 
 
@@ -40,6 +41,7 @@ from ..catalog.rules import rule_name
 from ..catalog.tables import AUDIT, REFERENCE, STAGING
 from ..errors import SetupError
 from ..marts.build import build_mart, status_check_rows
+from ..marts.flags import FlagSummary
 from ..marts.lineage import build_order, mart_inputs
 from ..pipeline import (
     ALLOW_EMPTY_TAG, FORCE_TAG, IngestAhead, ahead_export_workers, begin_run, cross_period_flags, export_months,
@@ -47,7 +49,7 @@ from ..pipeline import (
     start_export_workers,
 )
 from ..warehouse import queries
-from .metadata import definition_metadata, markdown, preview, row_count
+from .metadata import definition_metadata, markdown, preview, previews, row_count
 from .partitions import monthly
 from .resources import WarehouseResource
 
@@ -125,6 +127,23 @@ BY_MONTH_NOTE = ("一次运行多个报告期（shouyang run、回填）时，�
                  "各月的数字见结果元数据 by_month（报告期 → 数字）。")
 
 
+# A materialisation's metadata in a run over several months (`shouyang run`, a single-run
+# backfill): Dagster 1.13 records one materialisation a month, each with the metadata the step
+# gave (the run's figures) and what it added for that month (`add_asset_metadata(partition_key=)`),
+# which replaces the run's under the same names. So each month's carries its own figures under
+# the names a one-month run uses, with its `period`, and the run's months under RUN_PERIODS.
+RUN_PERIODS = "run_periods"
+
+
+def run_periods_text(periods: list[str]) -> str:
+    return ", ".join(periods) if len(periods) <= 3 else f"{periods[0]} … {periods[-1]}（{len(periods)}个月）"
+
+
+def of_month(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The rows of `frame` (with a `period` column) of one month."""
+    return frame[frame["period"] == period] if not frame.empty else frame
+
+
 def by_month(periods, frame: pd.DataFrame, counts: dict) -> dg.MetadataValue:
     """A table with a row per month of `periods` (zeros for a month without rows) and a column
     per entry of `counts`: {label: function of the month's rows of `frame` -> number}."""
@@ -147,6 +166,24 @@ def warning_check(check_name: str, problems: int, ok: str, warning: str, metadat
     return dg.AssetCheckResult(
         check_name=check_name, passed=problems == 0, severity=dg.AssetCheckSeverity.WARN,
         description=ok if problems == 0 else WARNING + warning, metadata=metadata, asset_key=asset_key)
+
+
+def _staging_figures(log: pd.DataFrame, rejected: pd.DataFrame, loaded: int, warnings: int,
+                     sample: dg.MetadataValue) -> dict:
+    """A staging table's materialisation: its files (`log`), rejected cells, rows loaded, cell
+    warnings and first rows, of the run or of one of its months."""
+    return {
+        "dagster/row_count": loaded,
+        "files": len(log),
+        "files_loaded": int((log.status == "loaded").sum()),
+        "files_partial": int((log.status == "partial").sum()),
+        "files_rejected": int((log.status == "rejected").sum()),
+        "rows_rejected": int(log.rows_rejected.sum()),
+        "cell_warnings": warnings,
+        "file_status": markdown(_file_table(log), 50),
+        "rejected_rows": markdown(rejected[["file_path", "source_row", "source_cell", "rule", "reason"]]),
+        "preview": sample,
+    }
 
 
 def _file_table(log: pd.DataFrame) -> pd.DataFrame:
@@ -239,22 +276,19 @@ def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods, context.run_id,
                                   force=context.run.tags.get(FORCE_TAG) == "true", ahead=ahead)
         sample = preview(conn, table, periods)
+        if len(periods) > 1:  # each month's materialisation with that month's figures
+            staged = queries.rows_by_period(conn, table, periods)
+            warned = queries.rows_by_period(conn, AUDIT["cell_warnings"], periods, "dataset = ?", [dataset_name])
+            samples = previews(conn, table, periods)
+            for period in periods:
+                context.add_asset_metadata(
+                    {"period": period, **_staging_figures(of_month(outcome.log, period), of_month(outcome.rejected, period),
+                                                          staged[period], warned[period], samples[period])},
+                    asset_key=key, partition_key=period)
     log, rejected, loaded = outcome.log, outcome.rejected, outcome.staging_rows
     yield dg.MaterializeResult(
         asset_key=key,
-        metadata={
-            "dagster/row_count": loaded,
-            "periods": ", ".join(periods) if len(periods) <= 3 else f"{periods[0]} … {periods[-1]}",
-            "files": len(log),
-            "files_loaded": int((log.status == "loaded").sum()),
-            "files_partial": int((log.status == "partial").sum()),
-            "files_rejected": int((log.status == "rejected").sum()),
-            "rows_rejected": int(log.rows_rejected.sum()),
-            "cell_warnings": outcome.warnings,
-            "file_status": markdown(_file_table(log), 50),
-            "rejected_rows": markdown(rejected[["file_path", "source_row", "source_cell", "rule", "reason"]]),
-            "preview": sample,
-        }
+        metadata={RUN_PERIODS: run_periods_text(periods), **_staging_figures(log, rejected, loaded, outcome.warnings, sample)},
     )
     read, in_log, rejected_rows = (int(log[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
     unbalanced = log[(log.rows_read != log.rows_loaded + log.rows_rejected)]
@@ -331,19 +365,50 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     periods = context.partition_keys
     with setup_failure(), warehouse.get_connection() as conn:
         record_unplaced(warehouse.settings, conn)
-        current = queries.files_of_periods(conn, periods)
-        yield dg.MaterializeResult(
-            asset_key=["audit", "ingest_log"],
-            metadata={"dagster/row_count": len(current), "current_files": markdown(current, 50)},
-        )
+
+        def files(months: list[str]) -> dict:
+            current = queries.files_of_periods(conn, months)
+            return {"dagster/row_count": len(current), "current_files": markdown(current, 50)}
+
+        if len(periods) > 1:
+            for period in periods:
+                context.add_asset_metadata({"period": period, **files([period])},
+                                           asset_key=["audit", "ingest_log"], partition_key=period)
+        yield dg.MaterializeResult(asset_key=["audit", "ingest_log"],
+                                   metadata={RUN_PERIODS: run_periods_text(periods), **files(periods)})
         for name in ("rejected_rows", "cell_warnings"):
-            t = AUDIT[name]
-            yield dg.MaterializeResult(
-                asset_key=["audit", name],
-                metadata={"dagster/row_count": row_count(conn, t, periods), "preview": preview(conn, t, periods, 20)},
-            )
+            t, key = AUDIT[name], dg.AssetKey(["audit", name])
+            if len(periods) > 1:
+                counts, samples = queries.rows_by_period(conn, t, periods), previews(conn, t, periods, 20)
+                for period in periods:
+                    context.add_asset_metadata({"period": period, "dagster/row_count": counts[period],
+                                                "preview": samples[period]}, asset_key=key, partition_key=period)
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                RUN_PERIODS: run_periods_text(periods), "dagster/row_count": row_count(conn, t, periods),
+                "preview": preview(conn, t, periods, 20)})
         flags = cross_period_flags(conn, periods)
+    if len(periods) > 1:
+        for period in periods:
+            month = FlagSummary([period], of_month(flags.flags, period))
+            context.add_asset_metadata({"period": period, **_flag_figures(month)},
+                                       asset_key=dg.AssetKey(FLAGS_KEY), partition_key=period)
     yield from _flag_results(flags)
+
+
+def _flag_figures(flags: FlagSummary) -> dict:
+    """audit/cross_period_flags' materialisation: the flags of the run, or of one of its months,
+    counted by rule and by whether a remark explains them."""
+    by_rule = flags.by_rule()
+    return {
+        "dagster/row_count": flags.total,
+        **{rule: n for rule, (n, _) in by_rule.items()},
+        "explained": flags.total - len(flags.unexplained),
+        "unexplained": len(flags.unexplained),
+        "by_rule": markdown(pd.DataFrame(
+            [(rule, rule_name(rule), n, done, n - done) for rule, (n, done) in by_rule.items()],
+            columns=["rule", "规则", "条数", "已说明", "未说明"])),
+        "preview": markdown(flags.flags[_FLAG_SHOWN], 30),
+    }
 
 
 def _flag_results(flags):
@@ -351,22 +416,9 @@ def _flag_results(flags):
     the period after each (`pipeline.cross_period_flags`)."""
     by_rule = flags.by_rule()
     unexplained = flags.unexplained
-    shown = ", ".join(flags.periods) if len(flags.periods) <= 3 else f"{flags.periods[0]} … {flags.periods[-1]}"
+    shown = run_periods_text(flags.periods)
     counts = {rule: n for rule, (n, _) in by_rule.items()}
-    yield dg.MaterializeResult(
-        asset_key=FLAGS_KEY,
-        metadata={
-            "dagster/row_count": flags.total,
-            "periods": shown,
-            **counts,
-            "explained": flags.total - len(unexplained),
-            "unexplained": len(unexplained),
-            "by_rule": markdown(pd.DataFrame(
-                [(rule, rule_name(rule), n, done, n - done) for rule, (n, done) in by_rule.items()],
-                columns=["rule", "规则", "条数", "已说明", "未说明"])),
-            "preview": markdown(flags.flags[_FLAG_SHOWN], 30),
-        },
-    )
+    yield dg.MaterializeResult(asset_key=FLAGS_KEY, metadata={RUN_PERIODS: shown, **_flag_figures(flags)})
     words = "、".join(f"{rule_name(rule)} {n - done} 条" for rule, (n, done) in by_rule.items() if n - done)
     yield warning_check(
         FLAGS_CHECK, len(unexplained),
@@ -422,11 +474,19 @@ def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     periods = context.partition_keys
     period = periods[-1]  # the check and preview speak of the latest month of the run
     total = build_mart(conn, name, now=warehouse.settings.now())
+    # Rebuilt whole: the table's rows of all periods, and a month's rows with that month (in a run
+    # of several months each month's own; the run's figures are of its latest month)
+    rows, samples = queries.rows_by_period(conn, table, periods), previews(conn, table, periods, 30)
+    if len(periods) > 1:
+        for p in periods:
+            context.add_asset_metadata({"period": p, "dagster/row_count": rows[p], "preview": samples[p]},
+                                       asset_key=key, partition_key=p)
     yield dg.MaterializeResult(asset_key=key, metadata={
-        "dagster/row_count": total,
-        "latest_period": period,
-        "rows_latest_period": row_count(conn, table, [period]),
-        "preview": preview(conn, table, [period], 30),
+        "rows_all_periods": total,
+        RUN_PERIODS: run_periods_text(periods),
+        "period": period,
+        "dagster/row_count": rows[period],
+        "preview": samples[period],
     })
     for check in checks:
         rows = status_check_rows(conn, name, check, period)
@@ -486,8 +546,19 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         metadata["months_unchanged"] = "、".join(staged.months_unchanged)
     if staged.pdf_warnings:  # the briefings were written without their PDF: said here and by the CLI
         metadata["pdf_warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in staged.pdf_warnings))
-    if staged.latest_briefing is not None:
+    if staged.latest_briefing is not None:  # the run's latest month's; in a run of several, each month its own
         metadata["briefing"] = dg.MetadataValue.md(staged.latest_briefing)
+    periods = context.partition_keys
+    if len(periods) > 1:
+        for period in periods:
+            own = staged.written_of.get(period, [])
+            context.add_asset_metadata({
+                "period": period,
+                "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in own) or "（本月的导出文件没有变化，未重写）"),
+                "receipts": sum(1 for p in staged.receipts if p.parent.name == period),
+                "briefing": dg.MetadataValue.md(staged.briefings.get(period, "（本月没有简报）")),
+            }, partition_key=period)
+    metadata[RUN_PERIODS] = run_periods_text(periods)
     return dg.MaterializeResult(metadata=metadata)
 
 

@@ -20,6 +20,31 @@ from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
+def _materialised_in_calendar_order() -> None:
+    """A run over a range of months records its materialisations month by month in calendar
+    order, so the latest of an asset (what the UI shows first) is the run's last month.
+
+    Dagster 1.13 records them in the order `OutputContext.asset_partition_keys` lists them, which
+    for a dynamic partition set is that of a Python `set` (it changes with every process's string
+    hashing): after `shouyang run` of 2023 the UI said 2023-09 was every asset's latest. The
+    property is wrapped to list them sorted (months as YYYY-MM sort as the calendar). This leans
+    on Dagster's internals as `storage.py` does (dagster is pinned; re-check on an upgrade:
+    shouyang_pipeline_tests/test_partition_metadata.py)."""
+    from dagster._core.execution.context.output import OutputContext
+
+    listed = OutputContext.asset_partition_keys
+    if getattr(listed.fget, "_sorted", False):
+        return
+
+    def asset_partition_keys(self) -> list[str]:
+        return sorted(listed.fget(self))
+
+    asset_partition_keys._sorted = True
+    OutputContext.asset_partition_keys = property(asset_partition_keys, doc=listed.__doc__)
+
+
+_materialised_in_calendar_order()
+
 TIMEZONE = "Asia/Shanghai"
 PARTITIONS_NAME = "period"
 

@@ -153,6 +153,24 @@ def count_rows(conn: duckdb.DuckDBPyConnection, table, periods: list[str] | None
     return int(conn.execute(f"SELECT count(*) FROM {table.qualified} {where}", args).fetchone()[0])
 
 
+def rows_by_period(conn: duckdb.DuckDBPyConnection, table, periods: list[str], where: str = "TRUE",
+                   args: list | None = None) -> dict[str, int]:
+    """Rows of a declared table in each of `periods` (0 for a period without any), those matching
+    `where` (a condition with `?` for each of `args`) only."""
+    found = dict(conn.execute(f"SELECT period, count(*) FROM {table.qualified} "
+                              f"WHERE period IN (SELECT unnest(?)) AND ({where}) GROUP BY period",
+                              [list(periods), *(args or [])]).fetchall())
+    return {p: int(found.get(p, 0)) for p in periods}
+
+
+def first_rows_by_period(conn: duckdb.DuckDBPyConnection, table, periods: list[str], limit: int = 10) -> dict:
+    """The first `limit` rows of a declared table in each of `periods`, as a frame each (an empty
+    one for a period without rows), in one query."""
+    frame = conn.execute(f"SELECT * FROM {table.qualified} WHERE period IN (SELECT unnest(?)) "
+                         f"QUALIFY row_number() OVER (PARTITION BY period) <= {int(limit)}", [list(periods)]).df()
+    return {p: frame[frame["period"] == p].reset_index(drop=True) for p in periods}
+
+
 def first_rows(conn: duckdb.DuckDBPyConnection, table, periods: list[str] | None = None, limit: int = 10):
     """The first `limit` rows of a declared table (of `periods`), as a frame."""
     where, args = _period_filter(periods)
