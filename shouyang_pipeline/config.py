@@ -1,4 +1,9 @@
-"""Where things are: every path comes from the environment, relative to the working directory."""
+"""Where things are: every path comes from the environment, relative to the working directory.
+
+Without SHOUYANG_DATA_DIR, the data folder is `data` in the working directory, or, when there is
+none, that of the project the working directory is inside (the nearest folder above it holding
+`workspace.yaml` and `data/`): `shouyang check 2023-02__发改局.xlsx` run in `data/raw/key_projects`
+finds the reference lists as it does in the project's folder."""
 
 from __future__ import annotations
 
@@ -54,7 +59,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
-        data_dir = Path(env.get("SHOUYANG_DATA_DIR") or DATA_DIR_DEFAULT)
+        data_dir = Path(env.get("SHOUYANG_DATA_DIR") or _default_data_dir())
 
         def get(key: str) -> Path:
             return Path(env.get(key) or data_dir / ENV_DEFAULTS[key])
@@ -67,6 +72,26 @@ class Settings:
             reference_dir=get("SHOUYANG_REFERENCE_DIR"),
             clock=_clock(env.get("SHOUYANG_NOW")),
         )
+
+
+PROJECT_MARKER = "workspace.yaml"  # beside `data/` in the project's folder (what `make ui` serves)
+
+
+def _default_data_dir() -> Path:
+    """`data`, relative, when the working directory has it; else the `data` folder of the nearest
+    folder above holding the project's marker, absolute; else `data` (each command then says that
+    what it needs is not there, naming the working directory)."""
+    here = Path(DATA_DIR_DEFAULT)
+    if here.is_dir():
+        return here
+    try:
+        cwd = Path.cwd()
+    except OSError:  # the working directory was removed
+        return here
+    for folder in cwd.parents:
+        if (folder / PROJECT_MARKER).is_file() and (folder / DATA_DIR_DEFAULT).is_dir():
+            return folder / DATA_DIR_DEFAULT
+    return here
 
 
 def _clock(text: str | None) -> datetime | None:

@@ -96,3 +96,33 @@ def test_check_applies_the_file_layout_rules_too(settings, tmp_path):
     named = write_csv(settings.raw_dir / "key_projects" / "2099-01.csv", [KP_HEADER, kp_row("XM001")])
     result = CliRunner().invoke(main, ["check", str(named)], env=env)
     assert result.exit_code == 1 and "文件名中的报告期2099-01晚于当前月份" in result.output and "--period" in result.output
+
+
+_UNSET = {k: None for k in ("SHOUYANG_DATA_DIR", "SHOUYANG_RAW_DIR", "SHOUYANG_WAREHOUSE", "SHOUYANG_EXPORT_DIR",
+                            "SHOUYANG_ARCHIVE_DIR", "SHOUYANG_REFERENCE_DIR")}
+
+
+def test_check_in_a_folder_of_the_project_finds_the_projects_reference_lists(tmp_path, monkeypatch):
+    """DEPARTMENTS.md: run in the key_projects folder, `shouyang check 2023-02__发改局.csv` needs
+    neither --dataset nor --period; it found no data/reference there and stopped (exit 2)."""
+    import shutil
+
+    from shouyang_pipeline_tests.conftest import PROJECT_REFERENCE
+
+    project = tmp_path / "项目"
+    (project / "workspace.yaml").parent.mkdir()
+    (project / "workspace.yaml").write_text("load_from: []\n", encoding="utf-8")
+    shutil.copytree(PROJECT_REFERENCE, project / "data" / "reference")
+    folder = project / "data" / "raw" / "key_projects"
+    write_csv(folder / "2023-02__发改局.csv", [KP_HEADER, kp_row("XM001"), kp_row("XM002", total=-5)])
+    monkeypatch.chdir(folder)
+    result = CliRunner().invoke(main, ["check", "2023-02__发改局.csv"], env={**_UNSET, "COLUMNS": "200"})
+    assert result.exit_code == 1, result.output  # one row would be sent back: the file was checked
+    assert "总投资" in result.output and "找不到参考名录目录" not in result.output
+    # outside any project the command still says what it misses and where it looked
+    elsewhere = tmp_path / "别处"
+    write_csv(elsewhere / "2023-02__发改局.csv", [KP_HEADER, kp_row("XM001")])
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(main, ["check", "2023-02__发改局.csv", "--dataset", "key_projects", "--period", "2023-02"],
+                                env={**_UNSET, "COLUMNS": "200"})
+    assert result.exit_code == 2 and "找不到参考名录目录 data/reference" in result.output
