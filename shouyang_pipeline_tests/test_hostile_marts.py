@@ -312,7 +312,7 @@ def test_new_datasets_at_their_bounds(con):
     assert cards["pingtou_industry_cluster"]["status"] == "达标"
     assert cards["pingtou_industry_cluster"]["detail"] == "1—8月平头融合发展区营业性收入累计1000000.00亿元，目标200亿元，已达到目标"
     assert cards["leading_talent"]["actual_value"] == 7 * MAX_INT
-    assert cards["practical_talent"]["detail"] == f"2023-08：累计培育引进实用型人才{7 * MAX_INT}人，目标1000人，已达到目标"
+    assert cards["practical_talent"]["detail"] == f"2023-08：累计培育引进实用型人才{7 * MAX_INT}名，目标1000名，已达到目标"
 
 
 # --- the exports -------------------------------------------------------------------------

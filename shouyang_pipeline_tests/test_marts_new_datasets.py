@@ -399,24 +399,24 @@ def test_scorecard_talent(warehouse):
     con = warehouse.conn
     lead, prac = card(con, "2023-06", "leading_talent"), card(con, "2023-06", "practical_talent")
     assert (lead["actual_value"], lead["actual_unit"], lead["status"], lead["data_period"]) == (90.0, "人", "未达标", "2023-06")
-    assert lead["detail"] == "2023-06：累计对接领军人才90人，目标100人，尚差10人"
+    assert lead["detail"] == "2023-06：累计对接领军人才90名，目标100名，尚差10名"
     assert (prac["actual_value"], prac["actual_unit"], prac["status"]) == (550.0, "人", "未达标")
-    assert prac["detail"] == "2023-06：累计培育引进实用型人才550人，目标1000人，尚差450人"
+    assert prac["detail"] == "2023-06：累计培育引进实用型人才550名，目标1000名，尚差450名"
     # 2023-07 and 2023-08 use the latest talent period up to them in the same year, and name it
     for period in ("2023-07", "2023-08"):
         r = card(con, period, "leading_talent")
         assert (r["actual_value"], r["data_period"], r["detail"]) == (
-            90.0, "2023-06", "2023-06：累计对接领军人才90人，目标100人，尚差10人")
+            90.0, "2023-06", "2023-06：累计对接领军人才90名，目标100名，尚差10名")
     # 2023-09: exactly the targets → 达标
     lead, prac = card(con, "2023-09", "leading_talent"), card(con, "2023-09", "practical_talent")
     assert (lead["actual_value"], lead["status"], lead["detail"]) == (
-        100.0, "达标", "2023-09：累计对接领军人才100人，目标100人，已达到目标")
+        100.0, "达标", "2023-09：累计对接领军人才100名，目标100名，已达到目标")
     assert (prac["actual_value"], prac["status"], prac["detail"]) == (
-        1000.0, "达标", "2023-09：累计培育引进实用型人才1000人，目标1000人，已达到目标")
+        1000.0, "达标", "2023-09：累计培育引进实用型人才1000名，目标1000名，已达到目标")
     # last year's figures are last year's
     old = card(con, "2022-12", "leading_talent")
     assert (old["actual_value"], old["status"], old["data_period"]) == (500.0, "达标", "2022-12")
-    assert card(con, "2022-12", "practical_talent")["detail"] == "2022-12：累计培育引进实用型人才0人，目标1000人，尚差1000人"
+    assert card(con, "2022-12", "practical_talent")["detail"] == "2022-12：累计培育引进实用型人才0名，目标1000名，尚差1000名"
 
 
 def test_scorecard_talent_without_data_names_the_department(warehouse):

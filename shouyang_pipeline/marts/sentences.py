@@ -135,8 +135,9 @@ def _smart_faces(row: dict) -> str | None:
 
 
 def _talent(what: str, column: str) -> Callable[[dict], str | None]:
-    """`2023-06：累计对接领军人才85人，目标100人，尚差15人`, from the latest talent period up to
-    this one in the same year (named)."""
+    """`2023-06：累计对接领军人才85名，目标100名，尚差15名`, from the latest talent period up to
+    this one in the same year (named); people counted in 名, as the targets (百名, 千名) and the
+    briefing's talent section count them."""
 
     def sentence(row: dict) -> str | None:
         if row["data_period"] is None:
@@ -147,9 +148,9 @@ def _talent(what: str, column: str) -> Callable[[dict], str | None]:
         if row["status"] == "达标":
             verdict = "已达到目标"
         else:
-            verdict = f"尚差{plain_number(Decimal(repr(row['target_value'])) - count)}人"
-        return _text(row["data_period"], "：累计", what, count, "人，目标", plain_number(row["target_value"]),
-                     "人，", verdict)
+            verdict = f"尚差{plain_number(Decimal(repr(row['target_value'])) - count)}名"
+        return _text(row["data_period"], "：累计", what, count, "名，目标", plain_number(row["target_value"]),
+                     "名，", verdict)
 
     return sentence
 
