@@ -24,7 +24,7 @@ compiled: $(BIN)/shouyang
 
 # The instance's settings (dagster_instance.yaml; a dagster.yaml beside workspace.yaml would make
 # `dagster dev` warn that it is not the one DAGSTER_HOME uses).
-$(DAGSTER_HOME)/dagster.yaml: dagster_instance.yaml
+$(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
 	@cp dagster_instance.yaml $(DAGSTER_HOME)/dagster.yaml
 

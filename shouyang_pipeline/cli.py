@@ -28,7 +28,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from .collector import exit_now
-from .config import BEIJING, Settings
+from .config import BEIJING, Settings, project_dir
 from .catalog.datasets import DATASETS
 from .catalog.marts import (NOT_YET_DUE, OVERDUE, PARTLY_LOADED, SENT_BACK, SUBMISSION_STATUSES, SUBMITTED,
                             UNLISTED)
@@ -325,7 +325,7 @@ def _instance():
     """The Dagster instance at DAGSTER_HOME (default .dagster_home here), so `make ui` shows these runs."""
     from dagster import DagsterInstance
 
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str((project_dir() / ".dagster_home").resolve())))
     try:
         home.mkdir(parents=True, exist_ok=True)
         config = home / "dagster.yaml"

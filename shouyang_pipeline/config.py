@@ -1,9 +1,10 @@
 """Where things are: every path comes from the environment, relative to the working directory.
 
 Without SHOUYANG_DATA_DIR, the data folder is `data` in the working directory, or, when there is
-none, that of the project the working directory is inside (the nearest folder above it holding
-`workspace.yaml` and `data/`): `shouyang check 2023-02__发改局.xlsx` run in `data/raw/key_projects`
-finds the reference lists as it does in the project's folder."""
+none, that of the project the working directory is inside (`project_dir`: the nearest folder
+above it holding `workspace.yaml` and `data/`): `shouyang check 2023-02__发改局.xlsx` run in
+`data/raw/key_projects` finds the reference lists as it does in the project's folder, and a run
+started there keeps its Dagster history in the project's `.dagster_home`."""
 
 from __future__ import annotations
 
@@ -77,21 +78,29 @@ class Settings:
 PROJECT_MARKER = "workspace.yaml"  # beside `data/` in the project's folder (what `make ui` serves)
 
 
-def _default_data_dir() -> Path:
-    """`data`, relative, when the working directory has it; else the `data` folder of the nearest
-    folder above holding the project's marker, absolute; else `data` (each command then says that
-    what it needs is not there, naming the working directory)."""
-    here = Path(DATA_DIR_DEFAULT)
-    if here.is_dir():
-        return here
+def project_dir() -> Path:
+    """The folder the default paths are in: the working directory (`.`) when it holds `data`;
+    else the nearest folder above it holding the project's marker and `data/`, absolute; else the
+    working directory (each command then says that what it needs is not there, naming it). A
+    folder that cannot be looked into is passed over."""
+    here = Path(".")
     try:
+        if (here / DATA_DIR_DEFAULT).is_dir():
+            return here
         cwd = Path.cwd()
-    except OSError:  # the working directory was removed
+    except OSError:  # the working directory was removed, or cannot be read
         return here
     for folder in cwd.parents:
-        if (folder / PROJECT_MARKER).is_file() and (folder / DATA_DIR_DEFAULT).is_dir():
-            return folder / DATA_DIR_DEFAULT
+        try:
+            if (folder / PROJECT_MARKER).is_file() and (folder / DATA_DIR_DEFAULT).is_dir():
+                return folder
+        except OSError:
+            continue
     return here
+
+
+def _default_data_dir() -> Path:
+    return project_dir() / DATA_DIR_DEFAULT
 
 
 def _clock(text: str | None) -> datetime | None:

@@ -336,7 +336,8 @@ def test_a_file_whose_every_row_failed_says_why_without_a_table_name(warehouse, 
     conn = _rebuilt(
         warehouse, tmp_path,
         f"""UPDATE audit.ingest_log SET status = 'rejected', rows_loaded = 0, rows_rejected = 1, rows_read = 1,
-            message = '全部1行数据均未通过校验，整个文件未入库，请按audit.rejected_rows中的原因改正后重新报送'
+            message = '全部1行数据均未通过校验，整个文件未入库，请按audit.rejected_rows中的原因改正后重新报送；'
+                      || '已忽略无法识别的列：本年完成投资额（万元）'
             WHERE file_path = '{kp}'""",
         f"""INSERT INTO audit.rejected_rows (file_path, dataset, period, source_row, source_cell, "column",
             source_column, value, rule, reason, raw_row) VALUES ('{kp}', 'key_projects', '2023-06', 2, 'E2',
@@ -350,7 +351,7 @@ def test_a_file_whose_every_row_failed_says_why_without_a_table_name(warehouse, 
     md = write_briefing(conn, "2023-06", tmp_path / "out")[0].read_text(encoding="utf-8")
     quality = md[md.index("、数据质量\n"):]
     assert ("县发改局报送的《key_projects/2023-06__县发改局.xlsx》（重点项目进展情况表）：整个文件被退回，不计入任何数据"
-            "（读到数据行1行）。原因：全部1行数据均未通过校验。退回原因：金额为负数：1行"
+            "（读到数据行1行）。原因：全部1行数据均未通过校验；已忽略无法识别的列：本年完成投资额（万元）。退回原因：金额为负数：1行"
             "（如第2行：总投资不能为负数（当前值：-18））。") in quality
     assert "县委组织部报送的《talent/2023-06__组织部.csv》" in quality and "原因：缺少必填列“领军人才对接数”" in quality
     assert "audit." not in md

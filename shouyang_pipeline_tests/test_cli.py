@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 from click.testing import CliRunner
 
@@ -126,3 +128,43 @@ def test_check_in_a_folder_of_the_project_finds_the_projects_reference_lists(tmp
     result = CliRunner().invoke(main, ["check", "2023-02__发改局.csv", "--dataset", "key_projects", "--period", "2023-02"],
                                 env={**_UNSET, "COLUMNS": "200"})
     assert result.exit_code == 2 and "找不到参考名录目录 data/reference" in result.output
+
+
+def test_a_command_in_a_folder_of_the_project_keeps_its_history_in_the_projects_dagster_home(tmp_path, monkeypatch):
+    """A run started in data/raw/key_projects writes the project's warehouse: its Dagster history
+    goes to the project's .dagster_home too, where `make ui` looks (not a new one in that folder)."""
+    from shouyang_pipeline.cli import _instance
+
+    project = tmp_path / "项目"
+    (project / "data" / "raw" / "key_projects").mkdir(parents=True)
+    (project / "workspace.yaml").write_text("load_from: []\n", encoding="utf-8")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(project / "data" / "raw" / "key_projects")
+    _instance()
+    assert os.environ["DAGSTER_HOME"] == str((project / ".dagster_home").resolve())
+    assert (project / ".dagster_home" / "dagster.yaml").is_file()
+    assert not (project / "data" / "raw" / "key_projects" / ".dagster_home").exists()
+
+
+def test_a_folder_above_that_cannot_be_looked_into_is_passed_over(tmp_path, monkeypatch):
+    """As a user who may not read a folder above (`sudo -u` from a private home): a set-up message
+    naming what is missing, not a fault of the program's."""
+    from pathlib import Path
+
+    from shouyang_pipeline import config
+
+    locked = tmp_path / "私人"
+    (locked / "别处").mkdir(parents=True)
+    real_is_file = Path.is_file
+
+    def is_file(self):
+        if self.parent == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    monkeypatch.chdir(locked / "别处")
+    assert config.project_dir() == Path(".")
+    result = CliRunner().invoke(main, ["check", "x.csv", "--dataset", "key_projects", "--period", "2023-02"],
+                                env={**_UNSET, "COLUMNS": "200"})
+    assert result.exit_code == 2, result.output

@@ -86,3 +86,23 @@ def test_each_month_of_a_range_run_has_its_own_figures_and_the_last_is_latest(se
         for key in ("staging/key_projects", "audit/ingest_log", "marts/project_summary", "exports/briefing"):
             latest = instance.get_latest_materialization_event(dg.AssetKey(key.split("/")))
             assert latest.asset_materialization.partition == MONTHS[-1], key
+
+        # A run of one month (the sensor's, the schedule's) gives it the same names with its own
+        # figures, though it also rewrites the later months' exports its figures changed.
+        write_csv(settings.raw_dir / "key_projects" / "2023-02__发改局.csv",
+                  [KP_HEADER, *_rows(2), kp_row("XM009", name="项目9", start="2022-03-15")])
+        result = job.execute_in_process(instance=instance, partition_key="2023-02",
+                                        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+        assert result.success
+
+        def only(key: str) -> dict:
+            (e,) = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == key]
+            assert e.partition == "2023-02"
+            return {k: v.value for k, v in e.event_specific_data.materialization.metadata.items()}
+
+        assert (only("staging/key_projects")["dagster/row_count"], only("staging/key_projects")["period"]) == (3, "2023-02")
+        month = only("exports/briefing")
+        assert month["briefing"].startswith("# 寿阳县重点工作数据简报（2023年2月）")
+        assert "briefing_2023-02.md" in month["files"] and "briefing_2023-03.md" not in month["files"]
+        assert "briefing_2023-03.md" in month["files_in_run"]  # March's figures (year to date) changed too
+        assert only("marts/project_progress")["dagster/row_count"] == 3

@@ -403,9 +403,11 @@ def test_without_a_warehouse_the_known_rows_are_written_and_the_lists_come_from_
     assert "填报单位：发改局\u3000\u3000单位：万元" in [c for row in ws.iter_rows(max_row=3, values_only=True) for c in row]
     assert str(settings.reference_dir) in projects.lists_from
     assert "2023年6月5日" in projects.due
-    # a dataset every township sends: which one is not guessed
+    # a dataset every township sends, or each park (only one in the calendar): which one is not guessed
     villages = write_template(settings, "village_income", "2023-06", None, tmp_path)
     assert villages.path.name == "2023-06.xlsx" and villages.submitter is None
+    parks = write_template(settings, "zone_operations", "2023-06", None, tmp_path)
+    assert parks.path.name == "2023-06.xlsx" and parks.submitter is None
 
 
 def test_a_hostile_name_in_the_warehouse_is_text_in_the_template(settings, tmp_path):

@@ -127,16 +127,23 @@ BY_MONTH_NOTE = ("一次运行多个报告期（shouyang run、回填）时，�
                  "各月的数字见结果元数据 by_month（报告期 → 数字）。")
 
 
-# A materialisation's metadata in a run over several months (`shouyang run`, a single-run
-# backfill): Dagster 1.13 records one materialisation a month, each with the metadata the step
-# gave (the run's figures) and what it added for that month (`add_asset_metadata(partition_key=)`),
-# which replaces the run's under the same names. So each month's carries its own figures under
-# the names a one-month run uses, with its `period`, and the run's months under RUN_PERIODS.
+# A materialisation's metadata: Dagster 1.13 records one materialisation a month of the run, each
+# with the metadata the step gave (`MaterializeResult`) and what it added for that month
+# (`add_asset_metadata(partition_key=)`), which replaces the step's under the same names. So a
+# month's figures are always added as that month's (`each_month`), in a run of one month as in a
+# run over several (`shouyang run`, a single-run backfill), under the same names, with its
+# `period`; the step's own metadata holds what belongs to the run (RUN_PERIODS: its months).
 RUN_PERIODS = "run_periods"
 
 
 def run_periods_text(periods: list[str]) -> str:
     return ", ".join(periods) if len(periods) <= 3 else f"{periods[0]} … {periods[-1]}（{len(periods)}个月）"
+
+
+def each_month(context: dg.AssetExecutionContext, key: dg.AssetKey | list[str], figures) -> None:
+    """Each month of the run's materialisation of `key` with that month's `figures(period)`."""
+    for period in context.partition_keys:
+        context.add_asset_metadata({"period": period, **figures(period)}, asset_key=key, partition_key=period)
 
 
 def of_month(frame: pd.DataFrame, period: str) -> pd.DataFrame:
@@ -275,21 +282,14 @@ def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     with setup_failure(), warehouse.get_connection() as conn:
         outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods, context.run_id,
                                   force=context.run.tags.get(FORCE_TAG) == "true", ahead=ahead)
-        sample = preview(conn, table, periods)
-        if len(periods) > 1:  # each month's materialisation with that month's figures
-            staged = queries.rows_by_period(conn, table, periods)
-            warned = queries.rows_by_period(conn, AUDIT["cell_warnings"], periods, "dataset = ?", [dataset_name])
-            samples = previews(conn, table, periods)
-            for period in periods:
-                context.add_asset_metadata(
-                    {"period": period, **_staging_figures(of_month(outcome.log, period), of_month(outcome.rejected, period),
-                                                          staged[period], warned[period], samples[period])},
-                    asset_key=key, partition_key=period)
-    log, rejected, loaded = outcome.log, outcome.rejected, outcome.staging_rows
-    yield dg.MaterializeResult(
-        asset_key=key,
-        metadata={RUN_PERIODS: run_periods_text(periods), **_staging_figures(log, rejected, loaded, outcome.warnings, sample)},
-    )
+        staged = queries.rows_by_period(conn, table, periods)
+        warned = queries.rows_by_period(conn, AUDIT["cell_warnings"], periods, "dataset = ?", [dataset_name])
+        samples = previews(conn, table, periods)
+    each_month(context, key, lambda p: _staging_figures(of_month(outcome.log, p), of_month(outcome.rejected, p),
+                                                        staged[p], warned[p], samples[p]))
+    log, loaded = outcome.log, outcome.staging_rows
+    yield dg.MaterializeResult(asset_key=key, metadata={
+        RUN_PERIODS: run_periods_text(periods), "rows_in_run": loaded, "files_in_run": len(log)})
     read, in_log, rejected_rows = (int(log[c].sum()) for c in ("rows_read", "rows_loaded", "rows_rejected"))
     unbalanced = log[(log.rows_read != log.rows_loaded + log.rows_rejected)]
     balanced = unbalanced.empty and loaded == in_log
@@ -366,33 +366,23 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     with setup_failure(), warehouse.get_connection() as conn:
         record_unplaced(warehouse.settings, conn)
 
-        def files(months: list[str]) -> dict:
-            current = queries.files_of_periods(conn, months)
+        run = {RUN_PERIODS: run_periods_text(periods)}
+
+        def files(period: str) -> dict:  # the month's current files, and those no month holds
+            current = queries.files_of_periods(conn, [period])
             return {"dagster/row_count": len(current), "current_files": markdown(current, 50)}
 
-        if len(periods) > 1:
-            for period in periods:
-                context.add_asset_metadata({"period": period, **files([period])},
-                                           asset_key=["audit", "ingest_log"], partition_key=period)
-        yield dg.MaterializeResult(asset_key=["audit", "ingest_log"],
-                                   metadata={RUN_PERIODS: run_periods_text(periods), **files(periods)})
+        each_month(context, ["audit", "ingest_log"], files)
+        yield dg.MaterializeResult(asset_key=["audit", "ingest_log"], metadata=run)
         for name in ("rejected_rows", "cell_warnings"):
-            t, key = AUDIT[name], dg.AssetKey(["audit", name])
-            if len(periods) > 1:
-                counts, samples = queries.rows_by_period(conn, t, periods), previews(conn, t, periods, 20)
-                for period in periods:
-                    context.add_asset_metadata({"period": period, "dagster/row_count": counts[period],
-                                                "preview": samples[period]}, asset_key=key, partition_key=period)
-            yield dg.MaterializeResult(asset_key=key, metadata={
-                RUN_PERIODS: run_periods_text(periods), "dagster/row_count": row_count(conn, t, periods),
-                "preview": preview(conn, t, periods, 20)})
+            t, key = AUDIT[name], ["audit", name]
+            counts, samples = queries.rows_by_period(conn, t, periods), previews(conn, t, periods, 20)
+            each_month(context, key, lambda p: {"dagster/row_count": counts[p], "preview": samples[p]})
+            yield dg.MaterializeResult(asset_key=key, metadata=run)
         flags = cross_period_flags(conn, periods)
-    if len(periods) > 1:
-        for period in periods:
-            month = FlagSummary([period], of_month(flags.flags, period))
-            context.add_asset_metadata({"period": period, **_flag_figures(month)},
-                                       asset_key=dg.AssetKey(FLAGS_KEY), partition_key=period)
-    yield from _flag_results(flags)
+    # a month's flags are those of its figures (the run also checks the month after each of its own)
+    each_month(context, FLAGS_KEY, lambda p: _flag_figures(FlagSummary([p], of_month(flags.flags, p))))
+    yield from _flag_results(flags, periods)
 
 
 def _flag_figures(flags: FlagSummary) -> dict:
@@ -411,14 +401,15 @@ def _flag_figures(flags: FlagSummary) -> dict:
     }
 
 
-def _flag_results(flags):
-    """The materialisation of audit/cross_period_flags and its check, for the run's periods and
-    the period after each (`pipeline.cross_period_flags`)."""
+def _flag_results(flags: FlagSummary, periods: list[str]):
+    """The materialisation of audit/cross_period_flags (of the run's `periods`) and its check, for
+    the run's periods and the period after each (`pipeline.cross_period_flags`)."""
     by_rule = flags.by_rule()
     unexplained = flags.unexplained
     shown = run_periods_text(flags.periods)
     counts = {rule: n for rule, (n, _) in by_rule.items()}
-    yield dg.MaterializeResult(asset_key=FLAGS_KEY, metadata={RUN_PERIODS: shown, **_flag_figures(flags)})
+    yield dg.MaterializeResult(asset_key=FLAGS_KEY, metadata={
+        RUN_PERIODS: run_periods_text(periods), "checked_periods": shown, "flags_in_run": flags.total})
     words = "、".join(f"{rule_name(rule)} {n - done} 条" for rule, (n, done) in by_rule.items() if n - done)
     yield warning_check(
         FLAGS_CHECK, len(unexplained),
@@ -477,17 +468,8 @@ def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     # Rebuilt whole: the table's rows of all periods, and a month's rows with that month (in a run
     # of several months each month's own; the run's figures are of its latest month)
     rows, samples = queries.rows_by_period(conn, table, periods), previews(conn, table, periods, 30)
-    if len(periods) > 1:
-        for p in periods:
-            context.add_asset_metadata({"period": p, "dagster/row_count": rows[p], "preview": samples[p]},
-                                       asset_key=key, partition_key=p)
-    yield dg.MaterializeResult(asset_key=key, metadata={
-        "rows_all_periods": total,
-        RUN_PERIODS: run_periods_text(periods),
-        "period": period,
-        "dagster/row_count": rows[period],
-        "preview": samples[period],
-    })
+    each_month(context, key, lambda p: {"dagster/row_count": rows[p], "preview": samples[p]})
+    yield dg.MaterializeResult(asset_key=key, metadata={"rows_all_periods": total, RUN_PERIODS: run_periods_text(periods)})
     for check in checks:
         rows = status_check_rows(conn, name, check, period)
         values = rows[check.column]
@@ -536,29 +518,31 @@ def briefing(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.take_export_workers() or nullcontext() as ahead:
             staged = stage_exports_for(settings, Path(warehouse.database), warehouse.get_connection, months,
                                        context.run_id, force=context.run.tags.get(FORCE_TAG) == "true", ahead=ahead)
-    metadata = {"files": dg.MetadataValue.md(
-        "\n".join(f"- `{p}`" for p in staged.written) or "（本次运行的月份没有数据）"),
-        "note": "与数据仓库一同发布（exports/published_warehouse）",
-        "receipts": len(staged.receipts)}  # the departments' receipts (回执), receipts/<period>/…
+    # The run's: every file it wrote (a month's run also rewrites the later months of its year
+    # whose figures it changed) and deleted; each month's own: its files and its briefing.
+    metadata = {RUN_PERIODS: run_periods_text(context.partition_keys),
+                "files_in_run": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in staged.written) or "（无）"),
+                "note": "与数据仓库一同发布（exports/published_warehouse）"}
     if staged.to_delete:
         metadata["to_delete"] = dg.MetadataValue.md("\n".join(f"- `{settings.export_dir / n}`" for n in staged.to_delete))
     if staged.months_unchanged:  # their inputs are as when their exports were written
         metadata["months_unchanged"] = "、".join(staged.months_unchanged)
     if staged.pdf_warnings:  # the briefings were written without their PDF: said here and by the CLI
         metadata["pdf_warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in staged.pdf_warnings))
-    if staged.latest_briefing is not None:  # the run's latest month's; in a run of several, each month its own
-        metadata["briefing"] = dg.MetadataValue.md(staged.latest_briefing)
-    periods = context.partition_keys
-    if len(periods) > 1:
-        for period in periods:
-            own = staged.written_of.get(period, [])
-            context.add_asset_metadata({
-                "period": period,
-                "files": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in own) or "（本月的导出文件没有变化，未重写）"),
-                "receipts": sum(1 for p in staged.receipts if p.parent.name == period),
-                "briefing": dg.MetadataValue.md(staged.briefings.get(period, "（本月没有简报）")),
-            }, partition_key=period)
-    metadata[RUN_PERIODS] = run_periods_text(periods)
+
+    def month(period: str) -> dict:
+        own = staged.written_of.get(period, [])
+        if own:
+            files = "\n".join(f"- `{p}`" for p in own)
+        elif period in staged.months_unchanged:
+            files = "（本月的数据没有变化，导出文件未重写）"
+        else:
+            files = "（本月没有数据，没有导出文件）"
+        return {"files": dg.MetadataValue.md(files),
+                "receipts": sum(1 for p in staged.receipts if p.parent.name == period),  # the departments' 回执
+                "briefing": dg.MetadataValue.md(staged.briefings.get(period, "（本月没有简报）"))}
+
+    each_month(context, BRIEFING_KEY, month)
     return dg.MaterializeResult(metadata=metadata)
 
 

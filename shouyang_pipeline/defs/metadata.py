@@ -23,7 +23,7 @@ def definition_metadata(table: Table) -> dict:
 
 def _cell(value: object) -> str:
     """A value as a Markdown table shows it: blank for a missing one, a whole float without its
-    `.0`, a `|` escaped and a line break a space (one row a line)."""
+    `.0`, a `\\` and a `|` escaped and a line break a space (one row a line)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, float):
@@ -31,7 +31,8 @@ def _cell(value: object) -> str:
             return ""
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-    return str(value).replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return (str(value).replace("\\", "\\\\").replace("|", "\\|")
+            .replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
 
 
 def markdown(frame: pd.DataFrame, limit: int = 20) -> dg.MetadataValue:

@@ -27,7 +27,8 @@ def _materialised_in_calendar_order() -> None:
     Dagster 1.13 records them in the order `OutputContext.asset_partition_keys` lists them, which
     for a dynamic partition set is that of a Python `set` (it changes with every process's string
     hashing): after `shouyang run` of 2023 the UI said 2023-09 was every asset's latest. The
-    property is wrapped to list them sorted (months as YYYY-MM sort as the calendar). This leans
+    property is wrapped to list keys that are all months (YYYY-MM, which sort as the calendar)
+    sorted, and any other keys as Dagster does. This leans
     on Dagster's internals as `storage.py` does (dagster is pinned; re-check on an upgrade:
     shouyang_pipeline_tests/test_partition_metadata.py)."""
     from dagster._core.execution.context.output import OutputContext
@@ -37,13 +38,13 @@ def _materialised_in_calendar_order() -> None:
         return
 
     def asset_partition_keys(self) -> list[str]:
-        return sorted(listed.fget(self))
+        keys = listed.fget(self)
+        # this project's months only: another partitioning's keys may not sort as its calendar
+        return sorted(keys) if all(isinstance(k, str) and _MONTH.match(k) for k in keys) else keys
 
     asset_partition_keys._sorted = True
     OutputContext.asset_partition_keys = property(asset_partition_keys, doc=listed.__doc__)
 
-
-_materialised_in_calendar_order()
 
 TIMEZONE = "Asia/Shanghai"
 PARTITIONS_NAME = "period"
@@ -51,6 +52,8 @@ PARTITIONS_NAME = "period"
 monthly = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+_materialised_in_calendar_order()
 
 
 def add_months(instance: dg.DagsterInstance, months: Iterable[str]) -> list[str]:

@@ -718,10 +718,14 @@ def _file_paragraph(conn, f: dict) -> str:
         text = "整个文件被退回，不计入任何数据"
         if f["rows_read"]:
             text += f"（读到数据行{f['rows_read']}行）"
-        if rejected:  # every row failed: the reasons follow (the log's message names the audit table)
-            text += f"。原因：全部{f['rows_read']}行数据均未通过校验"
-        elif f["message"]:
-            text += f"。原因：{f['message'].rstrip('。')}"
+        message = (f["message"] or "").rstrip("。")
+        notes = message.split("；")  # (`period.file_message` joins its notes with ；)
+        if rejected and notes[0].startswith("全部") and "均未通过校验" in notes[0]:
+            # every row failed, the reasons follow: the log's note, which sends analysts to the
+            # audit table, in the office's words; its other notes kept
+            message = "；".join([f"全部{f['rows_read']}行数据均未通过校验", *notes[1:]])
+        if message:
+            text += f"。原因：{message}"
         sentences.append(text)
     elif f["rows_rejected"]:
         sentences.append(f"读到数据行{f['rows_read']}行，入库{f['rows_loaded']}行，退回{f['rows_rejected']}行")

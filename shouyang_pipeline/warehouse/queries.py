@@ -164,17 +164,21 @@ def rows_by_period(conn: duckdb.DuckDBPyConnection, table, periods: list[str], w
 
 
 def first_rows_by_period(conn: duckdb.DuckDBPyConnection, table, periods: list[str], limit: int = 10) -> dict:
-    """The first `limit` rows of a declared table in each of `periods`, as a frame each (an empty
-    one for a period without rows), in one query."""
-    frame = conn.execute(f"SELECT * FROM {table.qualified} WHERE period IN (SELECT unnest(?)) "
-                         f"QUALIFY row_number() OVER (PARTITION BY period) <= {int(limit)}", [list(periods)]).df()
+    """The first `limit` rows of a declared table in each of `periods` (in the order they were
+    written, as `first_rows`), as a frame each (an empty one for a period without rows), in one query."""
+    # (rowid taken as a column first: DuckDB 2.0 fails on it in the window's ORDER BY, an internal
+    # error that invalidates the connection)
+    frame = conn.execute(f"SELECT * EXCLUDE (_written) FROM (SELECT *, rowid AS _written FROM {table.qualified} "
+                         "WHERE period IN (SELECT unnest(?))) "
+                         f"QUALIFY row_number() OVER (PARTITION BY period ORDER BY _written) <= {int(limit)} "
+                         "ORDER BY _written", [list(periods)]).df()
     return {p: frame[frame["period"] == p].reset_index(drop=True) for p in periods}
 
 
 def first_rows(conn: duckdb.DuckDBPyConnection, table, periods: list[str] | None = None, limit: int = 10):
-    """The first `limit` rows of a declared table (of `periods`), as a frame."""
+    """The first `limit` rows of a declared table (of `periods`) in the order they were written, as a frame."""
     where, args = _period_filter(periods)
-    return conn.execute(f"SELECT * FROM {table.qualified} {where} LIMIT {int(limit)}", args).df()
+    return conn.execute(f"SELECT * FROM {table.qualified} {where} ORDER BY rowid LIMIT {int(limit)}", args).df()
 
 
 # ------------------------------------------------------------------ what a department's template is made from
