@@ -322,15 +322,20 @@ class _Scale(click.ParamType):
 
 
 def _instance():
-    """The Dagster instance at DAGSTER_HOME (default .dagster_home here), so `make ui` shows these runs."""
+    """The Dagster instance at DAGSTER_HOME (default the project's .dagster_home, `config.project_dir`),
+    so `make ui` shows these runs. A DAGSTER_HOME without settings gets the project's
+    (`dagster_instance.yaml`, as `make` copies them), or, without the project's, telemetry off."""
     from dagster import DagsterInstance
 
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str((project_dir() / ".dagster_home").resolve())))
+    project = project_dir()
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str((project / ".dagster_home").resolve())))
     try:
         home.mkdir(parents=True, exist_ok=True)
         config = home / "dagster.yaml"
-        if not config.exists():  # `make` copies the project's dagster.yaml; called directly, keep it quiet
-            config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        if not config.exists():
+            settings = project / "dagster_instance.yaml"
+            config.write_text(settings.read_text(encoding="utf-8") if settings.is_file() else "telemetry:\n  enabled: false\n",
+                              encoding="utf-8")
         return DagsterInstance.get()
     except OSError as exc:
         raise SetupError(f"无法使用Dagster的运行记录目录 {home}（{os_reason(exc)}）：请把环境变量 DAGSTER_HOME "

@@ -869,11 +869,6 @@ class StagedExports:
     # (`简报PDF未生成（2023-05）：未安装…。简报的Markdown和HTML版本照常写出。`); empty when every PDF was.
     pdf_warnings: list[str] = field(default_factory=list)
 
-    @property
-    def latest_briefing(self) -> str | None:
-        """The Markdown of the latest month's briefing."""
-        return next(reversed(self.briefings.values()), None)
-
 
 def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list[str], run_id: str, *,
                       force: bool = False, ahead=None) -> StagedExports:

@@ -65,8 +65,9 @@ ROOMS: dict[str, list[tuple[str, str, str | None, str | None]]] = {
     "checks before the run (begin_run)": [(PKG + "pipeline.py", "begin_run", None, None)],
     "asset metadata (previews, markdown, row counts)": [
         (PKG + "defs/metadata.py", "preview", PKG + "defs/assets.py", None),
+        (PKG + "defs/metadata.py", "previews", PKG + "defs/assets.py", None),
         (PKG + "defs/metadata.py", "markdown", PKG + "defs/assets.py", None),
-        (PKG + "defs/metadata.py", "row_count", PKG + "defs/assets.py", None),
+        (PKG + "warehouse/queries.py", "rows_by_period", PKG + "defs/assets.py", None),
     ],
     "start-up: build_definitions": [(PKG + "defs/__init__.py", "build_definitions", None, None)],
 }

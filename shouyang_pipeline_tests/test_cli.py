@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import duckdb
 from click.testing import CliRunner
@@ -138,11 +139,14 @@ def test_a_command_in_a_folder_of_the_project_keeps_its_history_in_the_projects_
     project = tmp_path / "项目"
     (project / "data" / "raw" / "key_projects").mkdir(parents=True)
     (project / "workspace.yaml").write_text("load_from: []\n", encoding="utf-8")
+    settings = (Path(__file__).resolve().parents[1] / "dagster_instance.yaml").read_text(encoding="utf-8")
+    (project / "dagster_instance.yaml").write_text(settings, encoding="utf-8")
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.chdir(project / "data" / "raw" / "key_projects")
     _instance()
     assert os.environ["DAGSTER_HOME"] == str((project / ".dagster_home").resolve())
-    assert (project / ".dagster_home" / "dagster.yaml").is_file()
+    # the project's settings, as `make` would have copied them (it copies none over an existing one)
+    assert (project / ".dagster_home" / "dagster.yaml").read_text(encoding="utf-8") == settings
     assert not (project / "data" / "raw" / "key_projects" / ".dagster_home").exists()
 
 

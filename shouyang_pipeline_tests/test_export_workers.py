@@ -59,7 +59,7 @@ def test_workers_write_what_one_process_writes(sample_year, tmp_path, monkeypatc
     assert shared.months_written == alone.months_written == MONTHS
     assert sorted(shared.to_delete) == sorted(alone.to_delete)
     assert shared.pdf_warnings == alone.pdf_warnings
-    assert shared.latest_briefing == alone.latest_briefing and "2023年" in shared.latest_briefing
+    assert shared.briefings == alone.briefings and "2023年" in shared.briefings[max(shared.briefings)]
     names = rel(alone.written, one.export_dir)
     assert {f"briefing_{m}.md" for m in MONTHS} | {f"marts_{m}.xlsx" for m in MONTHS} <= set(names)
     assert any(n.startswith("receipts/2023-1") for n in names)

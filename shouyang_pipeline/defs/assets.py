@@ -49,7 +49,7 @@ from ..pipeline import (
     start_export_workers,
 )
 from ..warehouse import queries
-from .metadata import definition_metadata, markdown, preview, previews, row_count
+from .metadata import definition_metadata, markdown, preview, previews
 from .partitions import monthly
 from .resources import WarehouseResource
 
@@ -177,8 +177,8 @@ def warning_check(check_name: str, problems: int, ok: str, warning: str, metadat
 
 def _staging_figures(log: pd.DataFrame, rejected: pd.DataFrame, loaded: int, warnings: int,
                      sample: dg.MetadataValue) -> dict:
-    """A staging table's materialisation: its files (`log`), rejected cells, rows loaded, cell
-    warnings and first rows, of the run or of one of its months."""
+    """A month's materialisation of a staging table: its files (`log`), rejected cells, rows
+    loaded, cell warnings and first rows."""
     return {
         "dagster/row_count": loaded,
         "files": len(log),
@@ -386,8 +386,8 @@ def audit_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 
 def _flag_figures(flags: FlagSummary) -> dict:
-    """audit/cross_period_flags' materialisation: the flags of the run, or of one of its months,
-    counted by rule and by whether a remark explains them."""
+    """A month's materialisation of audit/cross_period_flags: the flags on its figures, counted by
+    rule and by whether a remark explains them."""
     by_rule = flags.by_rule()
     return {
         "dagster/row_count": flags.total,
@@ -463,10 +463,9 @@ def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     key = dg.AssetKey(["marts", name])
     checks = MART_CHECKS.get(name, ())
     periods = context.partition_keys
-    period = periods[-1]  # the check and preview speak of the latest month of the run
+    period = periods[-1]  # the checks speak of the latest month of the run (by_month: of each)
     total = build_mart(conn, name, now=warehouse.settings.now())
-    # Rebuilt whole: the table's rows of all periods, and a month's rows with that month (in a run
-    # of several months each month's own; the run's figures are of its latest month)
+    # rebuilt whole: the table's rows of all periods the run's; a month's rows and first rows its own
     rows, samples = queries.rows_by_period(conn, table, periods), previews(conn, table, periods, 30)
     each_month(context, key, lambda p: {"dagster/row_count": rows[p], "preview": samples[p]})
     yield dg.MaterializeResult(asset_key=key, metadata={"rows_all_periods": total, RUN_PERIODS: run_periods_text(periods)})

@@ -58,7 +58,3 @@ def previews(conn: duckdb.DuckDBPyConnection, table: Table, periods: list[str],
              limit: int = 10) -> dict[str, dg.MetadataValue]:
     """`preview` of each of `periods`, read in one query."""
     return {p: markdown(rows, limit) for p, rows in queries.first_rows_by_period(conn, table, periods, limit).items()}
-
-
-def row_count(conn: duckdb.DuckDBPyConnection, table: Table, periods: list[str] | None = None) -> int:
-    return queries.count_rows(conn, table, periods)

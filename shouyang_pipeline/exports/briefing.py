@@ -679,6 +679,7 @@ TOTALS_NAMES = {"ok": "一致", "mismatch": "不符"}  # NULL: the file has no �
 # Cell warnings whose value was kept as read (the others were stored as NULL)
 KEPT_AS_READ = {GARBLED_TEXT, MIXED_ENCODING}
 _TOTALS_NOTE = re.compile(r"合计行与明细不符：[^；。]*")
+_UNREAD_SHEETS = re.compile(r"工作表[^；]*中也有数据，未读取；只读取了“[^”]*”")  # (`layout.unread_sheets_note`)
 
 
 def totals_name(f: dict) -> str:
@@ -719,11 +720,13 @@ def _file_paragraph(conn, f: dict) -> str:
         if f["rows_read"]:
             text += f"（读到数据行{f['rows_read']}行）"
         message = (f["message"] or "").rstrip("。")
-        notes = message.split("；")  # (`period.file_message` joins its notes with ；)
-        if rejected and notes[0].startswith("全部") and "均未通过校验" in notes[0]:
-            # every row failed, the reasons follow: the log's note, which sends analysts to the
-            # audit table, in the office's words; its other notes kept
-            message = "；".join([f"全部{f['rows_read']}行数据均未通过校验", *notes[1:]])
+        if rejected and message.startswith("全部") and "均未通过校验" in message.split("；")[0]:
+            # every row failed, the reasons follow (退回原因): the log's message sends analysts to
+            # the audit table; said in the office's words, with what may explain it (columns not
+            # recognised, sheets not read; the totals have a sentence of their own below)
+            message = "；".join([f"全部{f['rows_read']}行数据均未通过校验",
+                                 *([f"已忽略无法识别的列：{f['ignored_columns']}"] if f["ignored_columns"] else []),
+                                 *_UNREAD_SHEETS.findall(message)])
         if message:
             text += f"。原因：{message}"
         sentences.append(text)
