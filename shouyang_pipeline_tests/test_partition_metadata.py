@@ -37,6 +37,7 @@ def test_each_month_of_a_range_run_has_its_own_figures_and_the_last_is_latest(se
     for m, month in enumerate(MONTHS, start=1):
         if month != "2023-05":  # May: no file
             write_csv(settings.raw_dir / "key_projects" / f"{month}__发改局.csv", [KP_HEADER, *_rows(m)])
+    write_csv(settings.raw_dir / "key_projects" / "五月份报表.csv", [KP_HEADER, *_rows(1)])  # no month's: unplaced
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
     with dg.instance_for_test() as instance:
         add_months(instance, MONTHS)
@@ -66,7 +67,9 @@ def test_each_month_of_a_range_run_has_its_own_figures_and_the_last_is_latest(se
             assert ("not_positive" in got["rejected_rows"]) == bool(rejected)
 
         log = events("audit/ingest_log")
+        # a month's files are counted; the file no month holds is listed with every month, not counted
         assert log["2023-05"]["dagster/row_count"] == 0 and log["2023-06"]["dagster/row_count"] == 1
+        assert all("五月份报表.csv" in log[m]["current_files"] for m in MONTHS)
         rejected_rows = events("audit/rejected_rows")
         assert [rejected_rows[m]["dagster/row_count"] for m in MONTHS] == [0, 0, 1, 1, 0, 1, 1, 1]
 

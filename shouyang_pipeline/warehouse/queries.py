@@ -73,10 +73,13 @@ def periods_with_data_or_files(conn: duckdb.DuckDBPyConnection, periods: list[st
 
 
 def files_of_periods(conn: duckdb.DuckDBPyConnection, periods: list[str]):
-    """The current files of `periods`, and every current file no dataset-period holds, as a frame."""
+    """The current files of `periods`, then every current file no dataset-period holds
+    (`is_placed` false), as a frame."""
     return conn.execute(
-        "SELECT file_path, dataset, status, rows_read, rows_loaded, rows_rejected, message FROM audit.ingest_log "
-        "WHERE is_current AND (period IN (SELECT unnest(?)) OR partition_key IS NULL) ORDER BY file_path",
+        "SELECT file_path, dataset, status, rows_read, rows_loaded, rows_rejected, message, "
+        "partition_key IS NOT NULL AS is_placed FROM audit.ingest_log "
+        "WHERE is_current AND (period IN (SELECT unnest(?)) OR partition_key IS NULL) "
+        "ORDER BY partition_key IS NULL, file_path",
         [list(periods)]).df()
 
 
