@@ -357,3 +357,12 @@ def test_a_file_whose_every_row_failed_says_why_without_a_table_name(warehouse, 
     assert "县委组织部报送的《talent/2023-06__组织部.csv》" in quality and "原因：缺少必填列“领军人才对接数”" in quality
     assert "audit." not in md and "合计行核对一致" not in quality  # the totals are no reason it was sent back
     conn.close()
+
+
+def test_the_samples_file_whose_every_row_failed_is_said_without_a_table_name(sample_year):
+    """The sample's 2023-09 park file has one row, which fails: the message the run wrote (not a
+    hand-made one) is recognised and said in the office's words."""
+    md = (sample_year.export_dir / "briefing_2023-09.md").read_text(encoding="utf-8")
+    line = next(x for x in md.splitlines() if "2023-09__景尚农业现代化产业园.csv" in x and "报送的《" in x)
+    assert "整个文件被退回，不计入任何数据（读到数据行1行）。原因：全部1行数据均未通过校验。退回原因：金额为负数：1行" in line
+    assert "audit." not in md

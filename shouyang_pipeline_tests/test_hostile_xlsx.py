@@ -27,6 +27,7 @@ from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.ingest import read as read_module
 from shouyang_pipeline.ingest import xlsx_limits
 from shouyang_pipeline.ingest.layout import find_layout, unread_sheets_note
+from shouyang_pipeline.catalog.tables import UNREAD_SHEETS_NOTE
 from shouyang_pipeline.ingest.read import FileRejected, read_grids, read_xlsx
 from shouyang_pipeline.ingest.xlsx_limits import (
     MAX_COLUMNS, MAX_ROWS, XlsxRejected, inspect_xlsx, sheet_extent,
@@ -383,6 +384,9 @@ def test_only_visible_sheets_are_read_and_every_other_sheet_with_data_is_named()
     assert layout.hidden_sheets == ["上月", "深藏"]
     assert unread_sheets_note(layout) == (
         "工作表“上月”（隐藏）、“Sheet2”、“深藏”（隐藏）中也有数据，未读取；只读取了“Sheet1”")
+    # as the briefing finds it in the file's message, among the other notes
+    message = f"全部2行数据均未通过校验；{unread_sheets_note(layout)}；已忽略无法识别的列：备用"
+    assert UNREAD_SHEETS_NOTE.findall(message) == [unread_sheets_note(layout)]
 
 
 def test_a_single_sheet_or_csv_has_no_note():

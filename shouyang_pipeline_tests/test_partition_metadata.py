@@ -109,3 +109,27 @@ def test_each_month_of_a_range_run_has_its_own_figures_and_the_last_is_latest(se
         assert "briefing_2023-02.md" in month["files"] and "briefing_2023-03.md" not in month["files"]
         assert "briefing_2023-03.md" in month["files_in_run"]  # March's figures (year to date) changed too
         assert only("marts/project_progress")["dagster/row_count"] == 3
+
+
+def test_a_metadata_table_shows_what_a_sender_wrote_in_its_own_cell():
+    """File names and values come from the senders: a `|`, a `\\`, a line break or a blank stays in
+    its cell of the Markdown table the UI renders (markdown-it, CommonMark with GFM tables)."""
+    import pandas as pd
+    from markdown_it import MarkdownIt
+
+    from shouyang_pipeline.defs.metadata import markdown
+
+    frame = pd.DataFrame({
+        "file_path": ["key_projects/2023-02__a|b.csv", "key_projects/2023-02__a\\|b.csv", "二行\n名称\r\n.csv", None],
+        "rows": [1.0, 2.5, float("nan"), 1e20],
+        "note": ["<script>alert(1)</script>", pd.NA, "[点我](javascript:alert(1)) *粗* `码` # 标题", "=1+1"],
+    })
+    html = MarkdownIt("commonmark").enable("table").render(markdown(frame).value)
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    assert cells == ["key_projects/2023-02__a|b.csv", "1", "&lt;script&gt;alert(1)&lt;/script&gt;",
+                     "key_projects/2023-02__a\\|b.csv", "2.5", "",
+                     "二行 名称 .csv", "", "[点我](javascript:alert(1)) *粗* `码` # 标题",
+                     "", "1e+20", "=1+1"]
+    assert "<a" not in html and "<em>" not in html and "<code>" not in html
+    assert markdown(frame.head(0)).value == "（无）"
+    assert markdown(frame, 2).value.endswith("……共4行，仅显示前2行")

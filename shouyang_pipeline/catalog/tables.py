@@ -9,6 +9,7 @@ TABLE + COMMENT ON, `defs` into a Dagster column schema, `docs` into the data di
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -218,6 +219,11 @@ LOG_STATE_COLUMNS = ("is_current", "ingested_at")
 # (received_at and received_from are filled by ingest; the warehouse keeps a version's first
 # modification time when no register line names it: `warehouse.load`.)
 FILE_LOG_COLUMNS = [c for c in AUDIT["ingest_log"].column_names if c not in LOG_STATE_COLUMNS]
+# Notes of audit.ingest_log.message that its readers (the briefing) recognise: how the message of
+# a file whose every row failed starts (`ingest.period._all_rejected`), and the note on sheets
+# with data that were not read (`ingest.layout.unread_sheets_note`).
+ALL_ROWS_REJECTED_NOTE = re.compile(r"^全部\d+行数据均未通过校验")
+UNREAD_SHEETS_NOTE = re.compile(r"工作表[^；]*中也有数据，未读取；只读取了“[^”]*”")
 ISSUE_COLUMNS = AUDIT["rejected_rows"].column_names
 
 

@@ -283,7 +283,7 @@ def _staging_results(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         outcome = ingest_and_load(warehouse.settings, conn, dataset_name, periods, context.run_id,
                                   force=context.run.tags.get(FORCE_TAG) == "true", ahead=ahead)
         staged = queries.rows_by_period(conn, table, periods)
-        warned = queries.rows_by_period(conn, AUDIT["cell_warnings"], periods, "dataset = ?", [dataset_name])
+        warned = queries.rows_by_period(conn, AUDIT["cell_warnings"], periods, dataset_name)
         samples = previews(conn, table, periods)
     each_month(context, key, lambda p: _staging_figures(of_month(outcome.log, p), of_month(outcome.rejected, p),
                                                         staged[p], warned[p], samples[p]))

@@ -21,9 +21,16 @@ def definition_metadata(table: Table) -> dict:
     }
 
 
+# What Markdown would read as markup in a cell (a `|` ends it, `<` starts HTML, `[` a link, `` ` ``
+# code, `*`/`~` emphasis): each shown as itself, escaped with a backslash. (`_` is left as it is:
+# every file name has `__`, which inside a word is no emphasis.)
+_MARKUP = str.maketrans({c: "\\" + c for c in "\\|<>[]`*~&"})
+
+
 def _cell(value: object) -> str:
     """A value as a Markdown table shows it: blank for a missing one, a whole float without its
-    `.0`, a `\\` and a `|` escaped and a line break a space (one row a line)."""
+    `.0`, markup characters escaped (`_MARKUP`) and a line break a space (one row a line): names and
+    values from the senders are text."""
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, float):
@@ -31,8 +38,7 @@ def _cell(value: object) -> str:
             return ""
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-    return (str(value).replace("\\", "\\\\").replace("|", "\\|")
-            .replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+    return str(value).translate(_MARKUP).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
 def markdown(frame: pd.DataFrame, limit: int = 20) -> dg.MetadataValue:

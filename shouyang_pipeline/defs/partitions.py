@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
+
 def _materialised_in_calendar_order() -> None:
     """A run over a range of months records its materialisations month by month in calendar
     order, so the latest of an asset (what the UI shows first) is the run's last month.

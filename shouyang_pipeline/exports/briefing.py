@@ -51,6 +51,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ..catalog.datasets import DATASETS
 from ..catalog.marts import NOT_YET_DUE, OVERDUE, PARTLY_LOADED, SENT_BACK, SUBMITTED, UNLISTED
 from ..catalog.rules import GARBLED_TEXT, MIXED_ENCODING, PLAN_CHANGED, YTD_DECREASED, rule_name
+from ..catalog.tables import ALL_ROWS_REJECTED_NOTE, UNREAD_SHEETS_NOTE
 from ..marts.sentences import month_range, no_industry_data
 from . import charts
 
@@ -679,7 +680,6 @@ TOTALS_NAMES = {"ok": "一致", "mismatch": "不符"}  # NULL: the file has no �
 # Cell warnings whose value was kept as read (the others were stored as NULL)
 KEPT_AS_READ = {GARBLED_TEXT, MIXED_ENCODING}
 _TOTALS_NOTE = re.compile(r"合计行与明细不符：[^；。]*")
-_UNREAD_SHEETS = re.compile(r"工作表[^；]*中也有数据，未读取；只读取了“[^”]*”")  # (`layout.unread_sheets_note`)
 
 
 def totals_name(f: dict) -> str:
@@ -720,13 +720,13 @@ def _file_paragraph(conn, f: dict) -> str:
         if f["rows_read"]:
             text += f"（读到数据行{f['rows_read']}行）"
         message = (f["message"] or "").rstrip("。")
-        if rejected and message.startswith("全部") and "均未通过校验" in message.split("；")[0]:
+        if rejected and ALL_ROWS_REJECTED_NOTE.match(message):
             # every row failed, the reasons follow (退回原因): the log's message sends analysts to
             # the audit table; said in the office's words, with what may explain it (columns not
             # recognised, sheets not read; the totals have a sentence of their own below)
             message = "；".join([f"全部{f['rows_read']}行数据均未通过校验",
                                  *([f"已忽略无法识别的列：{f['ignored_columns']}"] if f["ignored_columns"] else []),
-                                 *_UNREAD_SHEETS.findall(message)])
+                                 *UNREAD_SHEETS_NOTE.findall(message)])
         if message:
             text += f"。原因：{message}"
         sentences.append(text)

@@ -175,7 +175,8 @@ def _template_lists(grid: Grid, dataset: Dataset) -> bool:
 
 
 def unread_sheets_note(layout: Layout) -> str | None:
-    """`工作表“Sheet2”、“上月”（隐藏）中也有数据，未读取；只读取了“Sheet1”`, or None when every other sheet is empty."""
+    """`工作表“Sheet2”、“上月”（隐藏）中也有数据，未读取；只读取了“Sheet1”`, or None when every other sheet is
+    empty (`catalog.tables.UNREAD_SHEETS_NOTE` recognises it in a file's message)."""
     if not layout.unread_sheets:
         return None
     hidden = set(layout.hidden_sheets)

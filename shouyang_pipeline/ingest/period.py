@@ -417,6 +417,7 @@ _NULLED = ("无法识别或不符合规则", "已存为空值", "入库时将存
 
 
 def _all_rejected(n: int, audience: Audience) -> str:
+    """The note of a file whose every row failed (`catalog.tables.ALL_ROWS_REJECTED_NOTE` recognises it)."""
     return (f"全部{n}行数据均未通过校验，整个文件{'未' if audience.loaded else '不能'}入库，"
             f"请按{audience.rejected_rows}中的原因改正后重新报送")
 

@@ -156,13 +156,13 @@ def count_rows(conn: duckdb.DuckDBPyConnection, table, periods: list[str] | None
     return int(conn.execute(f"SELECT count(*) FROM {table.qualified} {where}", args).fetchone()[0])
 
 
-def rows_by_period(conn: duckdb.DuckDBPyConnection, table, periods: list[str], where: str = "TRUE",
-                   args: list | None = None) -> dict[str, int]:
-    """Rows of a declared table in each of `periods` (0 for a period without any), those matching
-    `where` (a condition with `?` for each of `args`) only."""
-    found = dict(conn.execute(f"SELECT period, count(*) FROM {table.qualified} "
-                              f"WHERE period IN (SELECT unnest(?)) AND ({where}) GROUP BY period",
-                              [list(periods), *(args or [])]).fetchall())
+def rows_by_period(conn: duckdb.DuckDBPyConnection, table, periods: list[str],
+                   dataset: str | None = None) -> dict[str, int]:
+    """Rows of a declared table in each of `periods` (0 for a period without any); of one
+    `dataset` only, for an audit table."""
+    of_dataset, args = ("AND dataset = ?", [dataset]) if dataset is not None else ("", [])
+    found = dict(conn.execute(f"SELECT period, count(*) FROM {table.qualified} WHERE period IN (SELECT unnest(?)) "
+                              f"{of_dataset} GROUP BY period", [list(periods), *args]).fetchall())
     return {p: int(found.get(p, 0)) for p in periods}
 
 
