@@ -439,15 +439,18 @@ class _Panic(BaseException):
 
 
 @pytest.mark.parametrize("error", [MemoryError, OverflowError, zipfile.BadZipFile, zipfile.LargeZipFile, _Panic])
-def test_any_reader_error_ends_as_a_file_problem(monkeypatch, error):
+def test_any_reader_error_ends_as_a_file_problem(monkeypatch, caplog, error):
     class Exploding:
         @staticmethod
         def from_filelike(_):
             raise error("boom")
 
     monkeypatch.setattr(read_module, "CalamineWorkbook", Exploding)
-    with pytest.raises(FileRejected, match=rf"无法打开（{error.__name__}）"):
+    with caplog.at_level("INFO", logger="shouyang_pipeline"), pytest.raises(FileRejected) as caught:
         read_xlsx(book())
+    # the clerk reads Chinese; the reader's own error, a class name, is for the engineers' log
+    assert str(caught.value) == "Excel文件已损坏或不是有效的.xlsx文件，无法打开（文件中的工作表内容无法解析）"
+    assert error.__name__ in caplog.text
 
 
 def test_the_child_reader_has_a_memory_limit():
@@ -525,3 +528,11 @@ def test_the_scans_stop_at_the_next_tag():
     assert xlsx_limits._attrs(b'x"x"x"x" r="A1"') == {b"r": b"A1"}  # (a name holds no quote)
     cell = b'<c r="B2" s="1" t="s"><v>7</v></c>'
     assert [m.group(1) for m in xlsx_limits._SHARED_CELL.finditer(b"<c " + b't="s" ' * 50 + cell)] == [b"7"]
+
+
+def test_a_zip_whose_directory_cannot_be_read_is_said_in_chinese():
+    """A file that starts as a zip but has no directory (cut short, or garbage after the first
+    bytes): the reason is Chinese, without the zip module's class name."""
+    with pytest.raises(FileRejected) as caught:
+        read_xlsx(b"PK\x03\x04" + bytes(200))
+    assert str(caught.value) == "Excel文件已损坏或不是有效的.xlsx文件，无法打开（压缩包目录无法读取）"

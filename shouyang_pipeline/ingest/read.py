@@ -10,6 +10,7 @@ import bisect
 import codecs
 import csv
 import io
+import logging
 import operator
 import re
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from openpyxl.utils import get_column_letter
 
 from .xlsx_limits import (DAMAGED, MAX_COLUMNS, MAX_MERGED_CELLS, MAX_SHEET_CELLS, XlsxRejected, general_format_copy,
                           inspect_xlsx, is_percent_format, plain_markup_copy, unreadable_cells_copy)
+
+log = logging.getLogger(__name__)
 
 _MIDNIGHT = dt_time(0, 0)  # a 0 in a date or time format, as calamine reads it
 
@@ -452,7 +455,9 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
         except BaseException as exc:  # noqa: BLE001 - the readers raise many types for a damaged file,
             # MemoryError and RecursionError included, and a Rust panic arrives as a BaseException
             failure = failure or exc  # the first failure is the one said
-    raise FileRejected(DAMAGED.format(type(failure).__name__)) from failure
+    # the reader's own error (a class name, in English) is for the log, not for the clerk
+    log.info("读取Excel文件失败：%s: %s", type(failure).__name__, failure)
+    raise FileRejected(DAMAGED.format("文件中的工作表内容无法解析")) from failure
 
 
 def _read_xlsx(data: bytes, percent_formats: bool) -> list[Grid]:

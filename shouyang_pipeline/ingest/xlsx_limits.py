@@ -163,7 +163,7 @@ def inspect_xlsx(data: bytes) -> Inspection:
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
             NotImplementedError, struct.error, OverflowError, MemoryError) as exc:
-        raise XlsxRejected(DAMAGED.format(type(exc).__name__)) from exc
+        raise XlsxRejected(DAMAGED.format("压缩包目录无法读取")) from exc
     if len(infos) > MAX_MEMBERS:
         raise XlsxRejected(DAMAGED.format(f"压缩包中有{len(infos)}个部件，超过上限{MAX_MEMBERS}个"))
     names = [i.filename for i in infos]
