@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shouyang_pipeline.exports.briefing import totals_name
 from shouyang_pipeline_tests.conftest import (
     KP_HEADER, Formula, assert_consistent_counts, kp_row, write_csv, write_xlsx, write_xlsx_cached,
 )
@@ -143,6 +144,7 @@ def test_no_totals_row_means_no_check(raw, run_period):
     write_xlsx(raw / KP, [KP_HEADER, kp_row("XM001")])
     run = run_period("key_projects", "2023-02")
     assert run.log(KP)["totals_check"] is None
+    assert totals_name(run.log(KP)) == "无合计行"  # the briefing's file table
 
 
 def test_formula_totals_without_computed_values_are_said_not_checked(raw, run_period):
@@ -156,6 +158,7 @@ def test_formula_totals_without_computed_values_are_said_not_checked(raw, run_pe
     assert ("合计行为公式且未保存计算结果，未核对（H4（总投资）、I4（年度计划投资）、J4（本年累计完成投资））："
             "请在Excel中打开文件、保存后重新报送") in log["message"]
     assert "核对一致" not in log["message"]
+    assert totals_name(log) == "未核对"  # the briefing's file table: it has a 合计 row, not checked
 
 
 def test_formula_totals_with_computed_values_are_checked(raw, run_period):

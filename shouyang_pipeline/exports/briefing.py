@@ -676,17 +676,21 @@ def scorecard_section(conn, period: str) -> Section:
 
 
 STATUS_NAMES = {"loaded": "全部入库", "partial": "部分入库", "rejected": "整体退回"}
-TOTALS_NAMES = {"ok": "一致", "mismatch": "不符"}  # NULL: the file has no 合计 row
+TOTALS_NAMES = {"ok": "一致", "mismatch": "不符"}  # NULL: no 合计 row, or none with a figure to compare
 # Cell warnings whose value was kept as read (the others were stored as NULL)
 KEPT_AS_READ = {GARBLED_TEXT, MIXED_ENCODING}
 _TOTALS_NOTE = re.compile(r"合计行与明细不符：[^；。]*")
 
 
 def totals_name(f: dict) -> str:
-    """The 合计 check of a file, in words: 一致, 不符, 无合计行 (— for a file not read)."""
+    """The 合计 check of a file, in words: 一致, 不符, 未核对 (a 合计 row without a figure that could
+    be compared: blank, not a number, a formula saved without its result), 无合计行 (— for a file
+    not read)."""
     if f["status"] == "rejected":
         return "—"
-    return TOTALS_NAMES.get(f["totals_check"] or "", "无合计行")
+    if f["totals_check"] is None:
+        return "未核对" if f["rows_totals"] else "无合计行"
+    return TOTALS_NAMES.get(f["totals_check"], f["totals_check"])
 
 
 def sender(f: dict) -> str:
