@@ -60,8 +60,24 @@ def test_out_of_range_compares_in_one_unit(raw, run_period):
     header[7] = "总投资（亿元）"  # 0.1 亿元 = 1000 万元
     write_xlsx(raw / KP, [header, kp_row("XM001", total=0.1, plan=999), kp_row("XM002", total=0.1, plan=1001)])
     run = run_period("key_projects", "2023-02")
-    assert _only(run.rejected())["source_row"] == 3
+    rej = _only(run.rejected())
+    assert rej["source_row"] == 3
+    # the figures as written are in different units: the reason says which is which
+    assert rej["reason"] == "年度计划投资不能大于总投资（当前值：1001万元，总投资：0.1亿元）"
     assert run.staging("key_projects")[0]["total_investment"] == Decimal("1000")
+
+
+def test_a_title_unit_beside_a_column_unit_is_named_in_a_comparison(raw, run_period):
+    """单位：亿元 in the title, 总投资（万元） in its header: 年度计划投资 is in 亿元, 总投资 in 万元, and
+    the reason for 35960 > 181000 says so."""
+    header = list(KP_HEADER)
+    header[7] = "总投资（万元）"
+    write_csv(raw / "key_projects/2023-02.csv",
+              [["2023年重点项目进展情况表"], ["填报单位：发改局", "单位：亿元"], header,
+               kp_row("XM001", total=181000, plan=35960)], encoding="gbk")
+    run = run_period("key_projects", "2023-02")
+    rej = _only(run.rejected())
+    assert rej["reason"] == "年度计划投资不能大于总投资（当前值：35960亿元，总投资：181000万元）"
 
 
 def test_total_income_below_operating_income(raw, run_period):
@@ -146,6 +162,13 @@ def test_city_indicator_list(raw, run_period):
     run = run_period("city_indicators", "2023-02")
     assert [(r["indicator"], r["value"]) for r in run.staging("city_indicators")] == [("规上工业增加值增速", Decimal("9.5"))]
     assert _cell(_only(run.rejected())) == (3, "A3", "indicator", "GDP增速", "not_in_list")
+
+
+def test_a_figure_too_large_in_a_column_headed_shuzhi_is_said_once(raw, run_period):
+    write_csv(raw / "city_indicators/2023-02.csv", [["指标名称", "数值(%)"], ["规模以上工业增加值增速", "1000000"]])
+    run = run_period("city_indicators", "2023-02")
+    assert _only(run.rejected())["reason"] == ("数值过大，超出可接受的范围（绝对值不超过10000%），请核对数值和单位"
+                                               "（当前值：1000000）")
 
 
 def test_every_reason_is_chinese_and_names_the_value(raw, run_period):

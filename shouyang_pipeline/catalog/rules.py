@@ -160,7 +160,9 @@ class Rule:
 @dataclass(frozen=True)
 class ColumnComparison(Rule):
     """A rule comparing the column with column `other` of the same row. Its `reason` may also use
-    `{other}` (the other column as headed) and `{other_value}` (the other cell as written)."""
+    `{other}` (the other column as headed), `{other_value}` (the other cell as written), and
+    `{unit}` and `{other_unit}`: each cell's unit where the two are amounts read in different units
+    (`总投资（万元）` beside a title's 单位：亿元), empty otherwise."""
 
     other: str
     is_comparison: ClassVar[bool] = True
@@ -288,7 +290,7 @@ class LeCol(ColumnComparison):
     """`le_col(other)`: the number is not greater than column `other` of the row."""
 
     code = OUT_OF_RANGE
-    reason = "{header}不能大于{other}（当前值：{value}，{other}：{other_value}）"
+    reason = "{header}不能大于{other}（当前值：{value}{unit}，{other}：{other_value}{other_unit}）"
 
     def describe(self) -> str:
         return f"不大于 {self.other}"
@@ -302,7 +304,7 @@ class GeCol(ColumnComparison):
     """`ge_col(other)`: the number is not less than column `other` of the row."""
 
     code = OUT_OF_RANGE
-    reason = "{header}不能小于{other}（当前值：{value}，{other}：{other_value}）"
+    reason = "{header}不能小于{other}（当前值：{value}{unit}，{other}：{other_value}{other_unit}）"
 
     def describe(self) -> str:
         return f"不小于 {self.other}"

@@ -21,7 +21,7 @@ from ..reference import Reference
 from ..catalog.tables import (FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, UNREAD_KEY_PART, PeriodFrames,
                               dataset_period_key)
 from .discover import RawFile, discover, take
-from .layout import find_layout, unread_sheets_note
+from .layout import find_layout, money_unit, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .register import Register, read_register
 from .read import FileRejected, as_written, cell_name, read_grids
@@ -260,14 +260,19 @@ def _apply_rules(dataset: Dataset, rows: list[Row], columns: dict[str, list], re
             continue
         cm = row.file.column_map(f.name)
         raw_value = row.cells[cm.index] if cm and cm.index < len(row.cells) else row.values.get(f.name)
-        other = other_value = ""
+        other = other_value = unit = other_unit = ""
         if rule.is_comparison:
             other_cm = row.file.column_map(rule.other)
             other = display_name(other_cm) if other_cm else dataset.field(rule.other).header
             if other_cm and other_cm.index < len(row.cells):
                 other_value = as_written(row.cells[other_cm.index]) or ""
+            if cm and other_cm and cm.field.kind == other_cm.field.kind == "money":
+                # amounts in different units are compared in 万元: the figures as written say which is which
+                units = money_unit(row.file.layout, cm), money_unit(row.file.layout, other_cm)
+                if units[0] != units[1]:
+                    unit, other_unit = units
         found = issue(row.number, cm, raw_value, rule.code, rule.reason, declared=f, other=other,
-                      other_value=other_value, **rule.reason_fields(context))
+                      other_value=other_value, unit=unit, other_unit=other_unit, **rule.reason_fields(context))
         if f.required:
             row.errors.append(found)
         else:
