@@ -403,11 +403,16 @@ def test_without_a_warehouse_the_known_rows_are_written_and_the_lists_come_from_
     assert "填报单位：发改局\u3000\u3000单位：万元" in [c for row in ws.iter_rows(max_row=3, values_only=True) for c in row]
     assert str(settings.reference_dir) in projects.lists_from
     assert "2023年6月5日" in projects.due
-    # a dataset every township sends, or each park (only one in the calendar): which one is not guessed
+    # a dataset every township sends: which one is not guessed
     villages = write_template(settings, "village_income", "2023-06", None, tmp_path)
     assert villages.path.name == "2023-06.xlsx" and villages.submitter is None
+    # a dataset of parks, one of them in the calendar: its template, headed with its name
     parks = write_template(settings, "zone_operations", "2023-06", None, tmp_path)
-    assert parks.path.name == "2023-06.xlsx" and parks.submitter is None
+    assert parks.path.name == "2023-06__平头融合发展区.xlsx" and parks.submitter == "平头融合发展区"
+    ws = _data_sheet(openpyxl.load_workbook(parks.path), "zone_operations")
+    assert "填报单位：平头融合发展区\u3000\u3000单位：万元" in [c for row in ws.iter_rows(max_row=3, values_only=True)
+                                                       for c in row]
+    assert [r["zone"] for r in _records(ws, "zone_operations")] == ["平头融合发展区"]
 
 
 def test_a_hostile_name_in_the_warehouse_is_text_in_the_template(settings, tmp_path):

@@ -184,12 +184,10 @@ class Lists:
         return ref
 
     def only_sender(self, dataset: str) -> str | None:
-        """The calendar's one sender of `dataset` (县发改局's 发改局), None when it has several or none,
-        or when the dataset's senders are parks or townships (any park may send its own 园区运行情况表,
-        only 平头融合发展区 is in the calendar): a template asked for without a sender is named and
-        headed as that sender's."""
-        if any(f.from_submitter for f in DATASETS[dataset].all_fields):
-            return None
+        """The calendar's one sender of `dataset` (县发改局's 发改局; 平头融合发展区, the one park the
+        calendar expects a 园区运行情况表 from), None when it has several (every township's village
+        figures) or none: a template asked for without a sender is named, headed, pre-filled and
+        dated as that sender's, as a file sent without a sender's name is read as its (SUBMISSIONS.md 7)."""
         frame = self._frame("submitters")
         senders = frame.loc[frame["dataset"] == dataset, "submitter"].unique()
         return str(senders[0]) if len(senders) == 1 else None
