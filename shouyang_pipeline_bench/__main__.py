@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from .machine import machine
+from .machine import machine, parallel_throughput
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_ROWS_NOTE = ("rows = data rows the pipeline read (sum of rows_read over the current files in audit.ingest_log); "
@@ -243,7 +243,8 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
     env = pipeline_env(sdir, home)
     warehouse = Path(env["SHOUYANG_WAREHOUSE"])
 
-    log(f"{scale}x: full run of {len(data['periods'])} periods ...")
+    cores = parallel_throughput()  # what the machine gives two processes now: its busy hours differ
+    log(f"{scale}x: {cores['cores_effective']} cores' worth for two processes; full run of {len(data['periods'])} periods ...")
     started = time.time()
     full = timed([*shouyang_cmd(), "run"], sdir / "full.json", env=env, cwd=sdir, log_file=sdir / "full.log",
                  timeline=sdir / "full.rss")
@@ -270,6 +271,7 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
     log(f"{scale}x: baseline, month by month {base_m['wall_s']:.2f}s, peak {base_m['peak_rss_mb']:.0f} MB")
 
     result = {"scale": scale, "data": data, "ingest": totals, "staging_rows": staging_rows,
+              "parallel_before": cores, "parallel_after": parallel_throughput(),
               "full_run": full, "second_run": again, "baseline": base, "baseline_monthly": base_m,
               "ratio_full_to_baseline": round(full["wall_s"] / base["wall_s"], 1),
               "ratio_full_to_baseline_monthly": round(full["wall_s"] / base_m["wall_s"], 1)}

@@ -34,3 +34,32 @@ def machine() -> dict:
         "python": platform.python_version(),
         "versions": versions,
     }
+
+
+# A fixed piece of pure-Python work (about two seconds here: long enough to see a host that lets
+# two processes run side by side in short bursts only), run by fresh interpreters.
+_SPIN = "n = 0\nfor i in range({loops}): n += i\n"
+SPIN_LOOPS = 25_000_000
+
+
+def _spin(processes: int, loops: int) -> float:
+    """Wall seconds for `processes` interpreters started at once, each doing the same work."""
+    import subprocess
+    import sys
+    import time
+
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-S", "-c", _SPIN.format(loops=loops)]) for _ in range(processes)]
+    for proc in procs:
+        proc.wait()
+    return time.perf_counter() - started
+
+
+def parallel_throughput(loops: int = SPIN_LOOPS) -> dict:
+    """How much of two cores the machine gives two processes at this moment: the same work done by
+    one process, then by two at once. `cores_effective` is 2 × one's
+    time ÷ two's: 2.0 where two processes run truly side by side, 1.0 where they only take turns (a
+    virtual machine whose host is busy). The pipeline's workers and DuckDB's threads gain only
+    what this gives."""
+    one, two = _spin(1, loops), _spin(2, loops)
+    return {"one_process_s": round(one, 3), "two_processes_s": round(two, 3), "cores_effective": round(2 * one / two, 2)}
