@@ -221,3 +221,15 @@ def test_formula_cells_without_a_stored_value_are_found_in_the_sheet_xml():
     assert uncomputed_formula_cells(xml) == {(5, 7), (5, 8)}
     prefixed = b'<x:sheetData><x:row r="9"><x:c r="AA9"><x:f>A1</x:f></x:c></x:row></x:sheetData>'
     assert uncomputed_formula_cells(prefixed) == {(9, 26)}
+
+
+def test_a_totals_row_of_a_dataset_without_amounts_needs_no_check(raw, run_period):
+    """Only amounts are checked against a 合计 row (SUBMISSIONS.md 2): a talent file's 合计 row is
+    skipped, and the briefing's file table says 无需核对, not 未核对 (which asks the clerk to act)."""
+    write_csv(raw / "talent/2023-03__组织部.csv", [
+        ["产业领域", "人才类别", "本年累计对接人数", "本年累计引进培育人数"],
+        ["智能制造", "领军人才", 3, 1], ["智能制造", "实用型人才", 20, 8], ["合计", None, 23, 9]])
+    run = run_period("talent", "2023-03")
+    log = run.log("talent/2023-03__组织部.csv")
+    assert (log["status"], log["rows_totals"], log["totals_check"]) == ("loaded", 1, None)
+    assert totals_name(log) == "无需核对"

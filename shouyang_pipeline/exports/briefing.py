@@ -683,13 +683,16 @@ _TOTALS_NOTE = re.compile(r"合计行与明细不符：[^；。]*")
 
 
 def totals_name(f: dict) -> str:
-    """The 合计 check of a file, in words: 一致, 不符, 未核对 (a 合计 row without a figure that could
-    be compared: blank, not a number, a formula saved without its result), 无合计行 (— for a file
-    not read)."""
+    """The 合计 check of a file, in words: 一致, 不符, 未核对 (a 合计 row without an amount that could
+    be compared: blank, not a number, a formula saved without its result), 无需核对 (a 合计 row of a
+    dataset without amounts: only amounts are checked), 无合计行 (— for a file not read)."""
     if f["status"] == "rejected":
         return "—"
     if f["totals_check"] is None:
-        return "未核对" if f["rows_totals"] else "无合计行"
+        if not f["rows_totals"]:
+            return "无合计行"
+        dataset = DATASETS.get(f["dataset"] or "")
+        return "未核对" if dataset is not None and dataset.has_money else "无需核对"
     return TOTALS_NAMES.get(f["totals_check"], f["totals_check"])
 
 

@@ -353,10 +353,6 @@ def _label(period: str) -> str:
     return f"{y}年1月" if m == 1 else f"{y}年1-{m}月"
 
 
-def _money(dataset: Dataset) -> bool:
-    return any(f.kind == "money" for f in dataset.fields)
-
-
 def _header_of(dataset: Dataset, name: str) -> str:
     try:
         return dataset.field(name).header
@@ -409,7 +405,7 @@ def _guide_lines(dataset: Dataset, period: str, submitter: str | None, name: str
                  fill: Prefill, data_sheet: str) -> list[tuple[str, str]]:
     y, m = int(period[:4]), int(period[5:7])
     cadence = "每月一报" if dataset.cadence == "monthly" else "按季度报送（3、6、9、12月）"
-    money = "，金额单位为万元" if _money(dataset) else ""
+    money = "，金额单位为万元" if dataset.has_money else ""
     carried_headers = "、".join(dataset.field(n).header for n in fill.carried if n != "remarks")
     blank = "、".join(f.header for f in dataset.fields if f.name not in fill.carried)
     if fill.rows and fill.source_period:
@@ -593,7 +589,7 @@ def _write(path: Path, dataset: Dataset, period: str, submitter: str | None, nam
     township = fixed if named and named[0].from_submitter == "townships" else None
     data_sheet = _safe_sheet_name(dataset.title)
     title = f"{_label(period)}{fixed or ''}{dataset.title}"
-    unit_line = f"填报单位：{submitter or ''}" + ("　　单位：万元" if _money(dataset) else "")
+    unit_line = f"填报单位：{submitter or ''}" + ("　　单位：万元" if dataset.has_money else "")
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                                          "strings_to_urls": False})

@@ -119,7 +119,7 @@ def _with_money_columns() -> list[str]:
     """The datasets whose totals row is checked (those with money columns)."""
     from ..catalog.datasets import DATASETS
 
-    return [d.name for d in DATASETS.values() if any(f.kind == "money" for f in d.fields)]
+    return [d.name for d in DATASETS.values() if d.has_money]
 
 
 def file_summary(conn: duckdb.DuckDBPyConnection, kinds: tuple[str, ...]) -> FileSummary:

@@ -115,6 +115,12 @@ class Dataset:
         raise KeyError(name)
 
     @property
+    def has_money(self) -> bool:
+        """Whether any column is an amount (万元): its file's 合计 row is checked against its rows
+        (SUBMISSIONS.md 2), and its title may say the unit."""
+        return any(f.kind == "money" for f in self.fields)
+
+    @property
     def cumulative_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.cumulative)
 
