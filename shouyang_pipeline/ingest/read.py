@@ -10,7 +10,6 @@ import bisect
 import codecs
 import csv
 import io
-import logging
 import operator
 import re
 from dataclasses import dataclass, field
@@ -24,8 +23,6 @@ from openpyxl.utils import get_column_letter
 
 from .xlsx_limits import (DAMAGED, MAX_COLUMNS, MAX_MERGED_CELLS, MAX_SHEET_CELLS, XlsxRejected, general_format_copy,
                           inspect_xlsx, is_percent_format, plain_markup_copy, unreadable_cells_copy)
-
-log = logging.getLogger(__name__)
 
 _MIDNIGHT = dt_time(0, 0)  # a 0 in a date or time format, as calamine reads it
 
@@ -455,8 +452,7 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
         except BaseException as exc:  # noqa: BLE001 - the readers raise many types for a damaged file,
             # MemoryError and RecursionError included, and a Rust panic arrives as a BaseException
             failure = failure or exc  # the first failure is the one said
-    # the reader's own error (a class name, in English) is for the log, not for the clerk
-    log.info("读取Excel文件失败：%s: %s", type(failure).__name__, failure)
+    # the reader's own error (a class name, in English) is not for the clerk: it stays the cause
     raise FileRejected(DAMAGED.format("文件中的工作表内容无法解析")) from failure
 
 
