@@ -76,7 +76,7 @@ def test_huge_numbers_reject_their_row_and_the_rest_loads(raw, run_period):
     assert (log["status"], log["rows_loaded"], log["rows_rejected"]) == ("partial", 2, 3)
     by_row = {r["source_row"]: r for r in run.rejected(rule="out_of_range")}
     assert sorted(by_row) == [3, 4, 5]
-    assert by_row[3]["source_cell"] == "H3" and "总投资过大，超出可接受的范围" in by_row[3]["reason"] and "100万亿元" in by_row[3]["reason"]
+    assert by_row[3]["source_cell"] == "H3" and "总投资数值过大，超出可接受的范围" in by_row[3]["reason"] and "100万亿元" in by_row[3]["reason"]
     assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001", "XM005"]
     assert_consistent_counts(run)
 

@@ -724,7 +724,7 @@ def test_a_giant_count_is_out_of_range(raw, run_period):
     rej = run.rejected()
     assert [_cell(r) for r in rej] == [(2, "C2", "connected_ytd", "99,999,999,999", "out_of_range"),
                                        (3, "D3", "recruited_ytd", str(2**40), "out_of_range")]
-    assert rej[0]["reason"] == ("本年累计对接人数过大，超出可接受的范围（绝对值不超过1,000,000,000），"
+    assert rej[0]["reason"] == ("本年累计对接人数数值过大，超出可接受的范围（绝对值不超过1,000,000,000），"
                                 "请核对数值和单位（当前值：99,999,999,999）")
     assert [r["field"] for r in run.staging("talent")] == ["智能制造"]
     run = _zo_csv(raw, run_period, zo_row(emp="3000000000", above="2147483648"))

@@ -165,10 +165,14 @@ def test_city_indicator_list(raw, run_period):
 
 
 def test_a_figure_too_large_in_a_column_headed_shuzhi_is_said_once(raw, run_period):
+    """`{header}数值过大` (从业人员数值过大), but a column headed 数值 is not 数值数值过大."""
     write_csv(raw / "city_indicators/2023-02.csv", [["指标名称", "数值(%)"], ["规模以上工业增加值增速", "1000000"]])
     run = run_period("city_indicators", "2023-02")
     assert _only(run.rejected())["reason"] == ("数值过大，超出可接受的范围（绝对值不超过10000%），请核对数值和单位"
                                                "（当前值：1000000）")
+    write_csv(raw / "city_indicators/2023-03.csv", [["指标名称", "全市数值"], ["规模以上工业增加值增速", "1000000"]])
+    run = run_period("city_indicators", "2023-03")
+    assert _only(run.rejected(period="2023-03"))["reason"].startswith("全市数值过大，")
 
 
 def test_every_reason_is_chinese_and_names_the_value(raw, run_period):

@@ -196,7 +196,7 @@ def test_nan_in_a_date_cell_and_a_huge_duration(raw, run_period, capfd):
         ("N3", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：NaN）"),
         ("N4", "开工时间不是有效日期，应填写如2023-03-15或2023年3月（当前值：-1）")]
     (rejected,) = run.rejected()
-    assert rejected["source_cell"] == "I5" and rejected["reason"].startswith("年度计划投资过大，")
+    assert rejected["source_cell"] == "I5" and rejected["reason"].startswith("年度计划投资数值过大，")
 
 
 # ------------------------------------------------------------------ hostile parts: no quadratic scans

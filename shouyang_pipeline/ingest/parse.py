@@ -147,6 +147,8 @@ def issue(row_number: int, cm: ColumnMap | None, raw: object, rule: str, reason:
     column (a rule on a column the file left out): its declared header stands in the reason."""
     header = display_name(cm) if cm else (declared.header if declared else "")
     written = clipped(as_written(raw))
+    if header.endswith("数值"):  # a column headed 数值 or 全市数值: `数值过大`, not `数值数值过大`
+        reason = reason.replace("{header}数值", "{header}")
     text = reason.format(header=header, value="" if written is None else written, **fmt)
     return Issue(
         source_row=row_number,

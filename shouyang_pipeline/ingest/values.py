@@ -96,7 +96,7 @@ def parse_number(raw: object) -> float | CellProblem:
 
 
 def _too_large(limit: str) -> CellProblem:
-    return CellProblem(codes.OUT_OF_RANGE, "{header}过大，超出可接受的范围（绝对值不超过" + limit + "），请核对数值和单位（当前值：{value}）")
+    return CellProblem(codes.OUT_OF_RANGE, "{header}数值过大，超出可接受的范围（绝对值不超过" + limit + "），请核对数值和单位（当前值：{value}）")
 
 
 _MONEY_TOO_LARGE = _too_large("100万亿元")
