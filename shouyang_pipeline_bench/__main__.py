@@ -244,7 +244,8 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
     warehouse = Path(env["SHOUYANG_WAREHOUSE"])
 
     cores = parallel_throughput()  # what the machine gives two processes now: its busy hours differ
-    log(f"{scale}x: {cores['cores_effective']} cores' worth for two processes; full run of {len(data['periods'])} periods ...")
+    log(f"{scale}x: {cores['cores_effective'] or cores.get('error')} cores' worth for two processes; "
+        f"full run of {len(data['periods'])} periods ...")
     started = time.time()
     full = timed([*shouyang_cmd(), "run"], sdir / "full.json", env=env, cwd=sdir, log_file=sdir / "full.log",
                  timeline=sdir / "full.rss")

@@ -50,8 +50,9 @@ def _spin(processes: int, loops: int) -> float:
 
     started = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-S", "-c", _SPIN.format(loops=loops)]) for _ in range(processes)]
-    for proc in procs:
-        proc.wait()
+    failed = [proc.args[0] for proc in procs if proc.wait() != 0]
+    if failed:
+        raise RuntimeError(f"{failed[0]} -S -c … exited with an error")
     return time.perf_counter() - started
 
 
@@ -61,5 +62,8 @@ def parallel_throughput(loops: int = SPIN_LOOPS) -> dict:
     time ÷ two's: 2.0 where two processes run truly side by side, 1.0 where they only take turns (a
     virtual machine whose host is busy). The pipeline's workers and DuckDB's threads gain only
     what this gives."""
-    one, two = _spin(1, loops), _spin(2, loops)
+    try:
+        one, two = _spin(1, loops), _spin(2, loops)
+    except (OSError, RuntimeError) as exc:  # the probe says so; the bench goes on
+        return {"cores_effective": None, "error": f"{type(exc).__name__}: {exc}"}
     return {"one_process_s": round(one, 3), "two_processes_s": round(two, 3), "cores_effective": round(2 * one / two, 2)}
