@@ -1101,8 +1101,9 @@ def export_parts(job: dict):
         # set here, not as the connection's config: DuckDB refuses a second reader of a file in one
         # process whose config differs from the first's, and the readers elsewhere set none
         conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        # one thread: the workers are one a core already, so DuckDB's own threads would only
-        # take turns with the other worker's on the same cores
+        # one thread: the workers are at most one a core (`export_workers`) and a part's queries are a
+        # small share of its time, so DuckDB's own threads would mostly take turns with the other
+        # workers' on the same cores (measured within the noise: BENCHMARKS.md, What changed)
         conn.execute("SET threads = 1")
         yield lambda item: write_month_exports(job["settings"], conn, job["stage_dir"], item[0], (item[1],))
 
