@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, datetime
 from functools import lru_cache
 
 _SPACE = re.compile(r"\s+")
@@ -62,3 +63,18 @@ def char_class(code_points) -> str:
             runs.append([cp, cp])
     return "[" + "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
                          for a, b in runs) + "]"
+
+
+def as_written(value: object) -> str | None:
+    """The cell as a person would read it back: 1234.0 -> '1234', dates as YYYY-MM-DD."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

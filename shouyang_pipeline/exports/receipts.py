@@ -52,6 +52,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 
 from ..catalog.rules import MISSING_KEY, rule_name
+from ..text import as_written
 from . import xlsx_rows
 
 SUMMARY_SHEET = "问题清单"
@@ -860,20 +861,6 @@ class FileColumns:
     columns: dict[str, tuple[int, str]]
 
 
-def _written(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def _plain_number(value) -> str | None:
     if value is None or _missing(value):
         return None
@@ -917,7 +904,7 @@ def flag_problem(flag: dict, dataset: str, where: FileColumns | None, data: Data
             for number, cells in data.rows:
                 if number == row:
                     j = index - data.first_column
-                    value = _written(cells[j]) if 0 <= j < len(cells) else None
+                    value = as_written(cells[j]) if 0 <= j < len(cells) else None
                     break
     if column is None and flag.get("column"):
         try:

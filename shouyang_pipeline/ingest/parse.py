@@ -17,9 +17,9 @@ from ..catalog import rules as codes
 from ..catalog.datasets import Dataset, Field
 from ..catalog.tables import ROW_KINDS
 from ..reference import Reference
-from ..text import char_class
+from ..text import as_written, char_class
 from .layout import ColumnMap, Layout, money_unit, row_kinds, split_header
-from .read import CsvGrid, as_written, cell_name
+from .read import CsvGrid, cell_name
 from .values import EMPTY, CellProblem, is_empty, parse_column, parse_number, parse_numbers, parse_value
 
 TOTALS_TOLERANCE = 0.01

@@ -24,7 +24,8 @@ from .discover import RawFile, discover, take
 from .layout import find_layout, money_unit, unread_sheets_note
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .register import Register, read_register
-from .read import FileRejected, as_written, cell_name, read_grids
+from ..text import as_written
+from .read import FileRejected, cell_name, read_grids
 from .validate import RuleContext, rule_failures, values_frame
 from .villages import check_village
 

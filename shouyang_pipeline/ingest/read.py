@@ -13,7 +13,6 @@ import io
 import operator
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from datetime import time as dt_time
 from itertools import compress, count, repeat
 
@@ -485,16 +484,3 @@ def read_grids(data: bytes, suffix: str, *, percent_formats: bool = True) -> lis
     return read_xlsx(data, percent_formats=percent_formats)
 
 
-def as_written(value: object) -> str | None:
-    """The cell as a person would read it back: 1234.0 -> '1234', dates as YYYY-MM-DD."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
