@@ -1,4 +1,4 @@
-"""`make bench`: the full `shouyang run` at 1x, 10x, 100x and 1000x the bundled sample's rows, against bare DuckDB.
+"""`make bench`: the full `shouyang run` at 1x, 10x, 100x and 1000x the bundled sample's rows, and on an independent shape, against bare DuckDB.
 
 For each scale N (a multiple of the bundled sample's data rows):
 
@@ -18,6 +18,11 @@ For each scale N (a multiple of the bundled sample's data rows):
 Then the **marginal cost per row**: the slope of the full run's wall time over rows read between
 two scales, against the baseline's own slope (`marginal`). Figures go to <out>/results.json and
 two tables on stdout.
+
+`contract` among the scales (last by default) measures the same five steps on the
+independent shape of BENCHMARKS.md instead of a multiple of the sample: contract-valid CSV only,
+two years, 20,000 projects and 40,000 enterprises a month, written by `contract_csv` (a generator
+that knows the contract and not the pipeline). It has no slope with the scales (another shape).
 """
 
 from __future__ import annotations
@@ -108,6 +113,37 @@ def generate(scale: int, sdir: Path, *, all_years: bool, regenerate: bool) -> di
     }
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     log(f"{scale}x: generated {meta['files']} files, {meta['rows']} rows in {gen_s:.0f}s")
+    return meta
+
+
+CONTRACT = "contract"  # the independent shape's name among the scales
+CONTRACT_LAYOUT = "contract-csv-1"
+
+
+def generate_contract(sdir: Path, *, regenerate: bool, options: tuple[str, ...] = ()) -> dict:
+    """The independent shape's submissions under sdir/raw and reference lists under sdir/reference,
+    written by `contract_csv` in a process of its own (its printed summary kept); `options`: its
+    own (`--projects N`, …), for a smaller shape."""
+    meta_path = sdir / "generated.json"
+    if meta_path.exists() and not regenerate:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("layout") == CONTRACT_LAYOUT:
+            log(f"{CONTRACT}: reusing {sdir / 'raw'} ({meta['rows']} rows)")
+            return meta
+    t = time.perf_counter()
+    written = subprocess.run([sys.executable, "-m", "shouyang_pipeline_bench.contract_csv", str(sdir), *options],
+                             cwd=PROJECT, check=True, capture_output=True, text=True)
+    gen_s = time.perf_counter() - t
+    summary = json.loads(written.stdout.strip().splitlines()[-1])
+    files = sorted(p for p in (sdir / "raw").rglob("*.csv") if p.parent != sdir / "raw")
+    meta = {
+        "scale": CONTRACT, "layout": CONTRACT_LAYOUT, "generate_s": round(gen_s, 1), "files": len(files),
+        "rows": summary["total_rows"], "rows_by_dataset": summary["rows"],
+        "by_format": {"csv": {"files": len(files), "rows": summary["total_rows"]}},
+        "periods": sorted({p.name[:7] for p in files}), "raw_bytes": summary["bytes"],
+    }
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    log(f"{CONTRACT}: generated {meta['files']} files, {meta['rows']} rows in {gen_s:.0f}s")
     return meta
 
 
@@ -235,16 +271,19 @@ def run_baseline(sdir: Path, *, monthly: bool) -> dict:
 
 
 # ------------------------------------------------------------------------------ one scale
-def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, incremental: bool) -> dict:
-    sdir = (out / f"scale_{scale}").resolve()
+def bench_scale(scale: int | str, out: Path, *, all_years: bool, regenerate: bool, incremental: bool) -> dict:
+    """The five steps at one scale of the sample, or on the independent shape (`CONTRACT`)."""
+    sdir = (out / (CONTRACT if scale == CONTRACT else f"scale_{scale}")).resolve()
     sdir.mkdir(parents=True, exist_ok=True)
-    data = generate(scale, sdir, all_years=all_years, regenerate=regenerate)
+    data = (generate_contract(sdir, regenerate=regenerate) if scale == CONTRACT
+            else generate(scale, sdir, all_years=all_years, regenerate=regenerate))
+    name = label(scale)
     home = fresh_state(sdir)
     env = pipeline_env(sdir, home)
     warehouse = Path(env["SHOUYANG_WAREHOUSE"])
 
     cores = parallel_throughput()  # what the machine gives two processes now: its busy hours differ
-    log(f"{scale}x: {cores['cores_effective'] or cores.get('error')} cores' worth for two processes; "
+    log(f"{name}: {cores['cores_effective'] or cores.get('error')} cores' worth for two processes; "
         f"full run of {len(data['periods'])} periods ...")
     started = time.time()
     full = timed([*shouyang_cmd(), "run"], sdir / "full.json", env=env, cwd=sdir, log_file=sdir / "full.log",
@@ -254,22 +293,22 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
     full["rows_per_s"] = round(totals["rows_read"] / full["wall_s"], 1)
     full["ms_per_period"] = round(1000 * full["wall_s"] / len(data["periods"]))
     full["warehouse_mb"] = round(warehouse.stat().st_size / 2**20, 1)
-    log(f"{scale}x: full run {full['wall_s']:.1f}s, peak {full['peak_rss_mb']:.0f} MB")
+    log(f"{name}: full run {full['wall_s']:.1f}s, peak {full['peak_rss_mb']:.0f} MB")
 
-    log(f"{scale}x: second run, no file changed ...")
+    log(f"{name}: second run, no file changed ...")
     started = time.time()
     again = timed([*shouyang_cmd(), "run"], sdir / "second.json", env=env, cwd=sdir, log_file=sdir / "second.log",
                   timeline=sdir / "second.rss")
     again["steps"] = run_steps(home, sdir / "second.rss", started, again["wall_s"])
     again["share_of_full"] = round(again["wall_s"] / full["wall_s"], 3)
-    log(f"{scale}x: second run {again['wall_s']:.1f}s = {100 * again['share_of_full']:.1f}% of the first")
+    log(f"{name}: second run {again['wall_s']:.1f}s = {100 * again['share_of_full']:.1f}% of the first")
 
     staging_rows = export_staging(warehouse, sdir / "staging_csv")
     base = run_baseline(sdir, monthly=False)
     base["rows_per_s"] = round(totals["rows_read"] / base["wall_s"], 1)
-    log(f"{scale}x: baseline {base['wall_s']:.2f}s, peak {base['peak_rss_mb']:.0f} MB")
+    log(f"{name}: baseline {base['wall_s']:.2f}s, peak {base['peak_rss_mb']:.0f} MB")
     base_m = run_baseline(sdir, monthly=True)
-    log(f"{scale}x: baseline, month by month {base_m['wall_s']:.2f}s, peak {base_m['peak_rss_mb']:.0f} MB")
+    log(f"{name}: baseline, month by month {base_m['wall_s']:.2f}s, peak {base_m['peak_rss_mb']:.0f} MB")
 
     result = {"scale": scale, "data": data, "ingest": totals, "staging_rows": staging_rows,
               "parallel_before": cores, "parallel_after": parallel_throughput(),
@@ -285,12 +324,12 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
             dest = holdout / p.relative_to(sdir / "raw")
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(p, dest)
-        log(f"{scale}x: withdrawing {period} ({len(new_files)} files), untimed ...")
+        log(f"{name}: withdrawing {period} ({len(new_files)} files), untimed ...")
         timed([*shouyang_cmd(), "run", "--period", period], sdir / "withdraw.json", env=env, cwd=sdir,
               log_file=sdir / "withdraw.log")
         for p in new_files:
             shutil.move(holdout / p.relative_to(sdir / "raw"), p)
-        log(f"{scale}x: incremental run of {period} ...")
+        log(f"{name}: incremental run of {period} ...")
         started = time.time()
         inc = timed([*shouyang_cmd(), "run", "--period", period], sdir / "incremental.json", env=env,
                     cwd=sdir, log_file=sdir / "incremental.log", timeline=sdir / "incremental.rss")
@@ -299,16 +338,22 @@ def bench_scale(scale: int, out: Path, *, all_years: bool, regenerate: bool, inc
         inc["files"] = len(new_files)
         inc["share_of_full"] = round(inc["wall_s"] / full["wall_s"], 3)
         result["incremental"] = inc
-        log(f"{scale}x: incremental {inc['wall_s']:.1f}s = {100 * inc['share_of_full']:.1f}% of the full run")
+        log(f"{name}: incremental {inc['wall_s']:.1f}s = {100 * inc['share_of_full']:.1f}% of the full run")
     return result
+
+
+def label(scale: int | str) -> str:
+    """`1000x` for a multiple of the sample, `contract` for the independent shape."""
+    return scale if scale == CONTRACT else f"{scale}x"
 
 
 # ------------------------------------------------------------------------------ report
 def marginal(results: list[dict]) -> list[dict]:
-    """The cost of one more row: the slope of wall time over rows read between two scales, of the
-    full run and of the once baseline, and their ratio (the fixed costs drop out of a slope)."""
+    """The cost of one more row: the slope of wall time over rows read between two scales of the
+    sample, of the full run and of the once baseline, and their ratio (the fixed costs drop out of
+    a slope; the independent shape is another shape, so not on the line)."""
     out = []
-    by_rows = sorted(results, key=lambda r: r["ingest"]["rows_read"])
+    by_rows = sorted((r for r in results if r["scale"] != CONTRACT), key=lambda r: r["ingest"]["rows_read"])
     for a, b in zip(by_rows, by_rows[1:]):
         rows = b["ingest"]["rows_read"] - a["ingest"]["rows_read"]
         if rows <= 0:
@@ -335,7 +380,7 @@ def table(results: list[dict]) -> str:
         d, f, b, i, a = r["data"], r["full_run"], r["baseline"], r.get("incremental"), r.get("second_run")
         fmt = d["by_format"]
         lines.append([
-            f"{r['scale']}x", str(r["ingest"]["rows_read"]), f"{fmt.get('xlsx', {}).get('files', 0)}/{fmt.get('csv', {}).get('files', 0)}",
+            label(r["scale"]), str(r["ingest"]["rows_read"]), f"{fmt.get('xlsx', {}).get('files', 0)}/{fmt.get('csv', {}).get('files', 0)}",
             str(len(d["periods"])), f"{f['wall_s']:.1f}", f"{f['rows_per_s']:.0f}", f"{f['peak_rss_mb']:.0f}",
             f"{b['wall_s']:.2f}", f"{b['peak_rss_mb']:.0f}", f"{r['ratio_full_to_baseline']:.1f}x",
             f"{r['baseline_monthly']['wall_s']:.2f}" if "baseline_monthly" in r else "-",
@@ -346,7 +391,7 @@ def table(results: list[dict]) -> str:
     out = _render(lines)
     big = max(results, key=lambda r: r["ingest"]["rows_read"])
     if big["full_run"].get("steps"):
-        lines = [[f"{big['scale']}x full run: step", "s", "peak MB"]]
+        lines = [[f"{label(big['scale'])} full run: step", "s", "peak MB"]]
         for e in sorted(big["full_run"]["steps"], key=lambda e: -e["s"])[:12]:
             lines.append([e["step"], f"{e['s']:.1f}", str(e["peak_rss_mb"])])
         out += "\n\n" + _render(lines)
@@ -362,14 +407,15 @@ def table(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m shouyang_pipeline_bench", description=__doc__.split("\n")[0])
-    ap.add_argument("--scales", default="1,10,100,1000", help="comma-separated multiples of the sample's rows")
+    ap.add_argument("--scales", default=f"1,10,100,1000,{CONTRACT}",
+                    help=f"comma-separated multiples of the sample's rows, and `{CONTRACT}` for the independent shape")
     ap.add_argument("--out", type=Path, default=Path("bench_out"))
     ap.add_argument("--all-years", action="store_true",
                     help="keep every year the generator writes (more periods) instead of the sample's year only")
     ap.add_argument("--regenerate", action="store_true", help="regenerate submissions even if the out dir has them")
     ap.add_argument("--no-incremental", dest="incremental", action="store_false")
     args = ap.parse_args(argv)
-    scales = [int(s) for s in args.scales.split(",") if s.strip()]
+    scales = [s.strip() if s.strip() == CONTRACT else int(s) for s in args.scales.split(",") if s.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.json"
     report = {"measured_at": time.strftime("%Y-%m-%d %H:%M:%S %z"), "machine": machine(),
