@@ -419,6 +419,8 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
 
         if reason := pdf_unavailable():  # the briefings were written without their PDF
             say(f"简报PDF未生成：{reason}。简报的Markdown和HTML版本照常写出。", "yellow")
+    for note in _materialization_notes(result, "stale_wal_note"):
+        say(note, "yellow")
     if not result.success:
         for message in _failure_messages(result):
             console.print(f"[red]{message}[/]")
@@ -439,6 +441,10 @@ def finish_committed_publish(settings: Settings) -> None:
         say(done.note, "yellow")
     elif done.rolled_forward:
         say(f"上次运行在发布途中中断（已提交）：已补完发布，{settings.warehouse} 和简报目录现为该次运行的结果。", "yellow")
+        if done.stale_wal is not None:
+            from .warehouse.publish import stale_wal_note
+
+            say(stale_wal_note(done.stale_wal), "yellow")
 
 
 def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
@@ -461,6 +467,18 @@ def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=tags,
                                         run_id=run_id)
     return result, label
+
+
+def _materialization_notes(result, key: str) -> list[str]:
+    """The texts a run's materialisations carry under metadata `key` (a note for the operator,
+    such as the publish's of a `.wal` set aside), in the order they came."""
+    notes = []
+    for event in result.all_events:
+        if event.is_step_materialization:
+            entry = event.step_materialization_data.materialization.metadata.get(key)
+            if entry is not None:
+                notes.append(str(getattr(entry, "value", entry)))
+    return notes
 
 
 def _failure_messages(result) -> list[str]:

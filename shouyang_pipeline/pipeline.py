@@ -44,7 +44,7 @@ from .warehouse.load import ensure_load_tables, load_period, load_unplaced
 if TYPE_CHECKING:
     import pandas as pd
 from .warehouse.publish import (
-    PublishedWarehouseInUse, pending_warehouse, read_write_holder, record_path, recover_publish, roll_forward,
+    PublishedWarehouseInUse, pending_warehouse, read_write_holder, record_path, recover_publish, roll_forward, wal_path,
 )
 
 # Set on a run (`shouyang run --allow-empty`, or as a run tag in the UI) to confirm that a raw
@@ -114,7 +114,8 @@ def preflight(settings: Settings) -> list[RawFile]:
     # An analyst writing to the published file: say so now rather than fail at the publish.
     holder = read_write_holder(settings.warehouse)
     if holder is not None:
-        raise PublishedWarehouseInUse(settings.warehouse, holder.pid, holder.program, settings.work_warehouse)
+        raise PublishedWarehouseInUse(settings.warehouse, holder.pid, holder.program, settings.work_warehouse,
+                                      before_run=True)
     return discover(settings.raw_dir)
 
 
@@ -262,6 +263,8 @@ def unchanged_since_last_run(settings: Settings, inputs: str | None) -> bool:
         return False
     if last.get("warehouse") != _file_state(settings.warehouse):  # written to since (an analyst, a copy)
         return False
+    if wal_path(settings.warehouse).exists():  # writes of a read-write session not (yet) in the file:
+        return False  # every reader sees them; the run sets the log aside and publishes anew
     if not all(_exports_intact(settings.export_dir, entry) for entry in exports.values()):
         return False
     without_pdf = any(not any(f.endswith(".pdf") for f in entry["files"]) for entry in exports.values())
@@ -334,7 +337,7 @@ def check_work_file(settings: Settings) -> str | None:
     except duckdb.Error as exc:
         damaged = settings.work_warehouse.with_name(f"damaged-{datetime.now():%Y%m%d-%H%M%S}-{settings.work_warehouse.name}")
         os.replace(settings.work_warehouse, damaged)
-        settings.work_warehouse.with_name(settings.work_warehouse.name + ".wal").unlink(missing_ok=True)
+        wal_path(settings.work_warehouse).unlink(missing_ok=True)
         note = f"工作文件 {settings.work_warehouse} 已损坏（{str(exc).splitlines()[0][:120]}），已移到 {damaged}"
         if _opens(settings.warehouse):
             ensure_work_copy(settings.work_warehouse, settings.warehouse)
@@ -426,6 +429,7 @@ class PendingPublish:
 
     rolled_forward: bool = False
     note: str | None = None  # one Chinese line when the publish had to be left for later
+    stale_wal: Path | None = None  # where a stale `.wal` of the replaced file was moved (`publish.stale_wal_note`)
 
 
 def finish_committed_publish(settings: Settings, *, in_run: bool = False) -> PendingPublish:
@@ -455,7 +459,7 @@ def finish_committed_publish(settings: Settings, *, in_run: bool = False) -> Pen
     if done is None:
         return PendingPublish()
     clear_unpublished(settings)
-    return PendingPublish(rolled_forward=True)
+    return PendingPublish(rolled_forward=True, stale_wal=done.stale_wal)
 
 
 def pending_or_published(settings: Settings) -> Path:

@@ -9,6 +9,8 @@ instance under DAGSTER_HOME.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from shouyang_pipeline.ingest.discover import discover
 
 from conftest import KP_HEADER, kp_row, write_csv
 from test_cli import _env
+from test_faults import hold, release
 
 SKIPPED = "不必重新运行"
 
@@ -117,6 +120,69 @@ def test_a_deleted_export_or_a_pending_month_means_running_again(settings, tmp_p
 
     pipeline.mark_unpublished(settings, ["2023-04"])  # a run whose publish did not happen
     assert not pipeline.unchanged_since_last_run(settings, inputs)
+
+
+def _write_and_die(database: Path, sql: str) -> None:
+    """A read-write session that writes `sql` and dies before closing (a crash, a killed window):
+    its writes are left in the `.wal` beside the file."""
+    code = ("import duckdb, os, sys; c = duckdb.connect(sys.argv[1]); c.execute(sys.argv[2]); "
+            "sys.stdout.flush(); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code, str(database), sql], check=True, timeout=120)
+
+
+def test_a_wal_left_by_a_dead_session_means_running_again_and_is_said(settings, tmp_path):
+    _write(settings, "2023-04")
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}
+    Path(env["DAGSTER_HOME"]).mkdir()
+    cli = CliRunner()
+    assert cli.invoke(main, ["run"], env=env).exit_code == 0
+    inputs = pipeline.run_inputs(replace(settings, clock=datetime(2023, 6, 20, 9, 0)), discover(settings.raw_dir))
+    assert pipeline.unchanged_since_last_run(settings, inputs)
+
+    _write_and_die(settings.warehouse, "DELETE FROM staging.key_projects")
+    wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
+    assert wal.is_file()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:  # every reader sees the deletion
+        assert conn.execute("SELECT count(*) FROM staging.key_projects").fetchone()[0] == 0
+    assert not pipeline.unchanged_since_last_run(settings, inputs)
+
+    again = cli.invoke(main, ["run"], env=env)
+    assert again.exit_code == 0, again.output
+    assert SKIPPED not in again.output and _runs(env) == 2
+    said = " ".join(again.output.split())
+    assert ".wal 日志" in said and "stale-wal-" in said  # the operator is told where the session's writes went
+    assert not wal.exists()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM staging.key_projects").fetchone()[0] == 1
+    kept = sorted(settings.work_warehouse.parent.glob("stale-wal-*.duckdb"))
+    assert len(kept) == 1
+    with duckdb.connect(str(kept[0]), read_only=True) as conn:  # the session's writes are not lost
+        assert conn.execute("SELECT count(*) FROM staging.key_projects").fetchone()[0] == 0
+    assert pipeline.unchanged_since_last_run(settings, inputs)
+
+
+def test_a_run_refused_for_a_read_write_session_says_that_nothing_ran(settings, tmp_path):
+    _write(settings, "2023-04")
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}
+    Path(env["DAGSTER_HOME"]).mkdir()
+    cli = CliRunner()
+    assert cli.invoke(main, ["run"], env=env).exit_code == 0
+    work = settings.work_warehouse.read_bytes()
+    _write(settings, "2023-04", ytd=175)  # a correction
+    analyst, seen = hold(settings.warehouse, "rw", "SELECT count(*) FROM staging.key_projects")
+    try:
+        assert seen == "1"
+        refused = cli.invoke(main, ["run"], env=env)
+        said = "".join(refused.output.split())
+        assert refused.exit_code == 2, refused.output
+        assert f"进程号{analyst.pid}" in said and "本次运行没有开始，什么都没有改动" in said
+        assert "保存在工作文件" not in said and "会话关闭后重新运行即可" in said
+        assert settings.work_warehouse.read_bytes() == work and _runs(env) == 1  # nothing ran indeed
+    finally:
+        release(analyst)
+    assert cli.invoke(main, ["run"], env=env).exit_code == 0
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT sum(ytd_investment) FROM staging.key_projects").fetchone()[0] == 175
 
 
 def test_a_publish_without_its_staged_exports_leaves_the_months_to_the_next_run(settings, tmp_path):

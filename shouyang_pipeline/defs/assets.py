@@ -49,6 +49,7 @@ from ..pipeline import (
     start_export_workers,
 )
 from ..warehouse import queries
+from ..warehouse.publish import stale_wal_note
 from .metadata import definition_metadata, markdown, preview, previews
 from .partitions import monthly
 from .resources import WarehouseResource
@@ -565,8 +566,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     if done.deleted:
         metadata["deleted"] = dg.MetadataValue.md("\n".join(f"- `{p}`" for p in done.deleted))
     if done.stale_wal is not None:
-        note = (f"已发布的数据仓库旁有一个无人持有的 .wal 日志（某个读写会话未正常关闭），已移到 {done.stale_wal}；"
-                f"打开同目录的 {done.stale_wal.with_suffix('')} 可看到该会话写入的内容。")
+        note = stale_wal_note(done.stale_wal)  # (the CLI prints it from this metadata too)
         context.log.warning(note)
         metadata["stale_wal"] = dg.MetadataValue.path(str(done.stale_wal))
         metadata["stale_wal_note"] = note

@@ -63,14 +63,19 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (
 class PublishedWarehouseInUse(SetupError):
     """Another process holds the published warehouse open read-write: it was not replaced."""
 
-    def __init__(self, path: Path, pid: int | None, program: str | None, work: Path):
+    def __init__(self, path: Path, pid: int | None, program: str | None, work: Path, *, before_run: bool = False):
+        """`before_run`: found before the run began (`pipeline.preflight`), so that nothing was read
+        or written; else at the publish, the run's results kept in the work file."""
         self.path, self.pid, self.program, self.work = Path(path), pid, program, Path(work)
         who = "、".join(x for x in (f"进程号 {pid}" if pid else "", program or "") if x) or "未知进程"
+        done = "本次运行没有开始，什么都没有改动" if before_run else "本次运行没有替换它"
+        then = ("会话关闭后重新运行即可。" if before_run
+                else f"本次运行的结果保存在工作文件 {work} 中，下一次运行时会一并发布。")
         super().__init__(
-            f"已发布的数据仓库文件 {path} 正被另一个程序（{who}）以读写方式打开，本次运行没有替换它"
+            f"已发布的数据仓库文件 {path} 正被另一个程序（{who}）以读写方式打开，{done}"
             "（否则该会话的 .wal 日志会让所有人都打不开新文件）。"
             f"请该分析人员关闭这个读写会话，之后以只读方式重新打开：make sql（或 duckdb -readonly {path}）。"
-            f"本次运行的结果保存在工作文件 {work} 中，下一次运行时会一并发布。")
+            + then)
 
 
 @dataclass
@@ -263,10 +268,22 @@ def _refuse_if_held(published: Path, work: Path) -> None:
         raise PublishedWarehouseInUse(published, holder.pid, holder.program, work)
 
 
+def wal_path(database: Path) -> Path:
+    """The write-ahead log DuckDB keeps beside a database file while a read-write session has
+    writes not yet checkpointed into it (left behind when such a session dies)."""
+    return database.with_name(database.name + ".wal")
+
+
+def stale_wal_note(kept: Path) -> str:
+    """What a run or a command says of a `.wal` it set aside (`_set_aside_wal`, `kept`: where)."""
+    return (f"已发布的数据仓库旁有一个无人持有的 .wal 日志（某个读写会话未正常关闭），已移到 {kept}；"
+            f"打开同目录的 {kept.with_suffix('')} 可看到该会话写入的内容。")
+
+
 def _set_aside_wal(published: Path, work_dir: Path) -> Path | None:
     """Move a `.wal` nobody holds into the work dir, with a hard link to the file it belongs to:
     opening `stale-wal-<time>.duckdb` there replays it (the analyst's writes are not lost)."""
-    wal = published.with_name(published.name + ".wal")
+    wal = wal_path(published)
     if not wal.exists():
         return None
     work_dir.mkdir(parents=True, exist_ok=True)
