@@ -238,6 +238,44 @@ def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings, ins
     assert [code for code, *_ in _published_rows(settings)] == ["XM001", "XM002", "XM003"]
 
 
+def test_a_change_whose_run_failed_is_asked_for_again_a_while_after(settings, instance, monkeypatch):
+    from shouyang_pipeline.defs import automation
+
+    from test_faults import hold, release
+
+    defs = build_definitions(settings)
+    sensor, job = defs.resolve_sensor_def("raw_files_sensor"), defs.resolve_job_def("monthly_refresh")
+
+    def tick(cursor, last_run_key=None):
+        with sensor_context(settings, instance, cursor, last_run_key) as context:
+            return sensor.evaluate_tick(context)
+
+    write_kp(settings.raw_dir)
+    first = tick(None)
+    assert job.execute_in_process(partition_key=PERIOD, tags=first.run_requests[0].tags, instance=instance).success
+    write_kp(settings.raw_dir, codes=("XM001", "XM002", "XM003"))  # a correction
+    second = tick(first.cursor, first.run_requests[0].run_key)
+    (request,) = second.run_requests
+    analyst, _ = hold(settings.warehouse, "rw", "SELECT 1")  # the run fails: nothing is published
+    try:
+        failed = job.execute_in_process(partition_key=PERIOD, tags=request.tags, instance=instance, raise_on_error=False)
+    finally:
+        release(analyst)
+    assert not failed.success
+    assert [code for code, *_ in _published_rows(settings)] == ["XM001", "XM002"]
+
+    # Right after the failure: not yet (a lasting cause would fail a run every tick).
+    quiet = tick(second.cursor, request.run_key)
+    assert quiet.run_requests == [] and "本次不运行" in quiet.skip_message
+    # Once the failure is old enough: the month again, under a key of its own.
+    monkeypatch.setattr(automation, "RETRY_FAILED_AFTER_SECONDS", 0)
+    (retry,) = tick(quiet.cursor, request.run_key).run_requests
+    assert retry.partition_key == PERIOD and retry.run_key != request.run_key
+    assert job.execute_in_process(partition_key=PERIOD, tags=retry.tags, instance=instance).success
+    assert [code for code, *_ in _published_rows(settings)] == ["XM001", "XM002", "XM003"]
+    assert tick(quiet.cursor, retry.run_key).run_requests == []  # published: nothing more to ask for
+
+
 def test_switching_the_sensor_on_after_a_run_requests_only_what_changed_since(settings):
     write_kp(settings.raw_dir)
     write_csv(settings.raw_dir / "city_indicators" / "2023-03.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.1"]])

@@ -9,10 +9,16 @@ Each tick first finishes the publish of a run killed after its commit record
 (`pipeline.finish_committed_publish`: skipped while a run holds the run lock), so the published
 warehouse and the exports agree without waiting for the next run, and the tick reads the
 warehouse that was committed.
+
+A run the sensor asked for that failed (an analyst's read-write session on the published file,
+a full disk) leaves its month's files as the warehouse had them: the sensor asks for that month
+again once the failure is `RETRY_FAILED_AFTER_SECONDS` old, for as long as the files differ from
+what the published warehouse holds and its last run failed.
 """
 
 
 import json
+import time
 from datetime import datetime
 
 import dagster as dg
@@ -100,6 +106,35 @@ def already_loaded(settings) -> dict[str, str]:
     return {path: sha for path, sha, _ in rows if sha}
 
 
+# How long after a failed run of a month the sensor asks for it again (not every tick: a cause that
+# lasts, such as a read-write session left open, would otherwise fail a run every 30 seconds).
+RETRY_FAILED_AFTER_SECONDS = 600
+_FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+def _unpublished_changes(settings, current: dict[str, str]) -> dict[str, list[str]]:
+    """period -> the files (present, or removed) whose version the published warehouse does not hold."""
+    held = already_loaded(settings)
+    out: dict[str, list[str]] = {}
+    for path in sorted(p for p, digest in current.items() if held.get(p) != digest):
+        out.setdefault(path.split("/")[-1][:7], []).append(path)
+    for path in sorted(set(held) - set(current)):
+        out.setdefault(path.split("/")[-1][:7], []).append(path)
+    return out
+
+
+def _failed_a_while_ago(instance: dg.DagsterInstance, period: str) -> bool:
+    """Whether the newest run of `period`'s partition failed (or was canceled) at least
+    RETRY_FAILED_AFTER_SECONDS ago (a run queued or going since: no)."""
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=monthly_refresh.name, tags={"dagster/partition": period}), limit=1)
+    if not records or records[0].dagster_run.status not in _FAILED:
+        return False
+    record = records[0]
+    ended = record.end_time if record.end_time is not None else record.update_timestamp.timestamp()
+    return time.time() - ended >= RETRY_FAILED_AFTER_SECONDS
+
+
 @dg.sensor(
     job=monthly_refresh,
     minimum_interval_seconds=30,
@@ -129,6 +164,10 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
     for path in removed:
         period = path.split("/")[-1][:7]
         periods.setdefault(period, []).append(path)
+    # Changes asked for before whose run failed: asked for again, a while after the failure.
+    for period, paths in _unpublished_changes(settings, current).items():
+        if period not in periods and _failed_a_while_ago(context.instance, period):
+            periods[period] = paths
     requests = []
     now = current_period()
     # Dagster never launches a run_key this sensor used before, and a state can come back (a
@@ -148,4 +187,8 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
         # Written here rather than returned as dynamic_partitions_requests: keeping the keys in
         # calendar order may mean deleting and re-adding some, which one SensorResult cannot hold.
         add_months(context.instance, [r.partition_key for r in requests])
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, ensure_ascii=False, sort_keys=True))
+    cursor = json.dumps(current, ensure_ascii=False, sort_keys=True)
+    if not requests:
+        return dg.SensorResult(cursor=cursor, skip_reason=dg.SkipReason(
+            "原始数据目录中没有新增、更正或删除的文件，也没有到重试时间的失败运行：本次不运行。"))
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
