@@ -246,7 +246,7 @@ class _Group(_Chinese, click.Group):
             end(exc.exit_code)
         except click.Abort:
             click.echo("已中断。", err=True)
-            end(1)
+            end(INTERRUPTED)
         except SystemExit as exc:  # a command's own exit code (2: a set-up problem)
             if exc.code is None or isinstance(exc.code, int):
                 end(exc.code or 0)
@@ -321,11 +321,21 @@ class _Scale(click.ParamType):
         return n
 
 
+# The command line's runs keep no compute logs (the steps' stdout and stderr copied into files):
+# what the steps print is the terminal's already, and capturing it starts a `tail` and a watcher
+# interpreter for every step, which print tracebacks of their own at Ctrl-C. Runs of the UI, the
+# schedule and the sensor keep them, as the instance's settings say.
+_CLI_INSTANCE = {"compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager",
+                                  "class": "NoOpComputeLogManager", "config": {}}}
+
+
 def _instance():
     """The Dagster instance at DAGSTER_HOME (default the project's .dagster_home, `config.project_dir`),
     so `make ui` shows these runs. A DAGSTER_HOME without settings gets the project's
-    (`dagster_instance.yaml`, as `make` copies them), or, without the project's, telemetry off."""
+    (`dagster_instance.yaml`, as `make` copies them), or, without the project's, telemetry off;
+    the command line's own runs keep no compute logs (`_CLI_INSTANCE`)."""
     from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
 
     project = project_dir()
     home = Path(os.environ.setdefault("DAGSTER_HOME", str((project / ".dagster_home").resolve())))
@@ -336,7 +346,7 @@ def _instance():
             settings = project / "dagster_instance.yaml"
             config.write_text(settings.read_text(encoding="utf-8") if settings.is_file() else "telemetry:\n  enabled: false\n",
                               encoding="utf-8")
-        return DagsterInstance.get()
+        return DagsterInstance.from_ref(InstanceRef.from_dir(str(home.resolve()), overrides=_CLI_INSTANCE))
     except OSError as exc:
         raise SetupError(f"无法使用Dagster的运行记录目录 {home}（{os_reason(exc)}）：请把环境变量 DAGSTER_HOME "
                          "指向一个可写的文件夹。本次运行未做任何改动。") from exc
@@ -421,6 +431,10 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
             say(f"简报PDF未生成：{reason}。简报的Markdown和HTML版本照常写出。", "yellow")
     for note in _materialization_notes(result, "stale_wal_note"):
         say(note, "yellow")
+    if not result.success and _interrupted(result):
+        console.print(f"[yellow]已中断（报告期 {label}）：本次运行没有做完，下一次运行时重做；已发布的数据仓库和简报"
+                      "是最近一次做完的运行的结果。[/]")
+        sys.exit(INTERRUPTED)
     if not result.success:
         for message in _failure_messages(result):
             console.print(f"[red]{message}[/]")
@@ -479,6 +493,17 @@ def _materialization_notes(result, key: str) -> list[str]:
             if entry is not None:
                 notes.append(str(getattr(entry, "value", entry)))
     return notes
+
+
+# The exit code of a command stopped by Ctrl-C (SIGINT), as a shell gives it.
+INTERRUPTED = 130
+
+
+def _interrupted(result) -> bool:
+    """Whether the run failed because it was interrupted (Ctrl-C: Dagster stops the step going)."""
+    return any(event.is_step_failure and event.step_failure_data and event.step_failure_data.error
+               and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
+               for event in result.all_events)
 
 
 def _failure_messages(result) -> list[str]:

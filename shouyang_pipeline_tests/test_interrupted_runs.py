@@ -82,3 +82,50 @@ def test_the_next_shouyang_run_marks_a_killed_run_and_records_its_own_process(se
         latest = [r for r in instance.get_runs() if r.run_id != killed][0]
         assert latest.status == dg.DagsterRunStatus.SUCCESS
         assert latest.tags[PROCESS_TAG] == process_tag(latest.run_id)  # `shouyang run` is this process
+
+
+def _interrupted_result():
+    """What a run stopped by Ctrl-C gives: Dagster stops the step going with
+    DagsterExecutionInterruptedError, and the run fails."""
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    @dg.op
+    def going():
+        raise DagsterExecutionInterruptedError()
+
+    @dg.job
+    def stopped():
+        going()
+
+    return stopped.execute_in_process(raise_on_error=False)
+
+
+def test_a_run_stopped_with_ctrl_c_says_so_and_exits_130(settings, tmp_path, monkeypatch):
+    from shouyang_pipeline import cli
+
+    write_csv(settings.raw_dir / "key_projects" / "2023-04__发改局.csv", [KP_HEADER, kp_row("XM001")])
+    result = _interrupted_result()
+    assert cli._interrupted(result) and not result.success
+    monkeypatch.setattr(cli, "_execute", lambda settings, todo, tags: (result, "2023-04"))
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}
+    ran = CliRunner().invoke(main, ["run"], env=env)
+    assert ran.exit_code == cli.INTERRUPTED == 130, ran.output
+    said = "".join(ran.output.split())
+    assert "已中断（报告期2023-04）" in said and "DagsterExecutionInterruptedError" not in said
+    assert "管道运行失败" not in said and "Traceback" not in ran.output
+
+
+def test_the_command_lines_runs_start_no_compute_log_processes(tmp_path, monkeypatch):
+    """A step's stdout is the terminal's already: no `tail` and watcher interpreter a step, whose
+    own tracebacks a Ctrl-C would print."""
+    from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+
+    from shouyang_pipeline import cli
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    instance = cli._instance()
+    try:
+        assert isinstance(instance.compute_log_manager, NoOpComputeLogManager)
+        assert (tmp_path / "home" / "dagster.yaml").is_file()  # the instance's own settings, for the UI
+    finally:
+        instance.dispose()
