@@ -107,3 +107,24 @@ def test_a_partition_added_by_hand_that_is_not_a_month_fails_the_run_first(setti
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert failure.step_key == "reference_tables" and "2023-13" in failure.step_failure_data.error.message
     assert not settings.warehouse.exists()
+
+
+def test_a_run_of_some_assets_says_that_it_publishes_nothing(settings):
+    """A run of assets chosen in the UI without `exports/published_warehouse` writes the work file
+    only: its log says so, and the published warehouse is not touched; a run of the whole job
+    does not say it."""
+    from shouyang_pipeline.defs import assets
+    from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
+
+    write_csv(settings.raw_dir / "key_projects" / "2023-02__发改局.csv", [KP_HEADER, kp_row("XM001")])
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-02"])
+    some = job.execute_in_process(partition_key="2023-02", instance=instance,
+                                  asset_selection=[*assets.REFERENCE_KEYS, dg.AssetKey(["staging", "key_projects"])])
+    assert some.success and not settings.warehouse.exists()
+    said = [e.user_message for e in instance.all_logs(some.run_id)]
+    assert sum("不含 exports/published_warehouse" in m for m in said) == 1
+    whole = job.execute_in_process(partition_key="2023-02", instance=instance)
+    assert whole.success and settings.warehouse.exists()
+    assert not any("不含 exports/published_warehouse" in e.user_message for e in instance.all_logs(whole.run_id))

@@ -94,13 +94,22 @@ def begin_once(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     months. Every step calls this and the run's first step does it: the reference step in a run
     of the job, the first step of the months in a run without the reference lists (a backfill of
     all assets launched in the UI is split by Dagster into a run of the unpartitioned reference
-    lists and a run of the months)."""
+    lists and a run of the months). A run of months that does not publish (assets chosen in the
+    UI) says so in its log."""
     if warehouse.run_begun:
         return
     with setup_failure():
-        begin_run(warehouse.settings, run_periods(context), context.run.tags.get(ALLOW_EMPTY_TAG) == "true",
-                  context.run_id)
+        months = run_periods(context)
+        begin_run(warehouse.settings, months, context.run.tags.get(ALLOW_EMPTY_TAG) == "true", context.run_id)
     warehouse.mark_run_begun()
+    selected = context.run.asset_selection  # (none or empty: the whole job)
+    if months and selected and PUBLISHED_KEY not in selected:  # (the reference lists' own run of a backfill: no)
+        context.log.warning(
+            "本次运行只物化所选的资产，不含 exports/published_warehouse：结果只写入工作文件，分析人员打开的数据仓库和"
+            "简报不变，要到下一次包含发布的运行（make run、每月定时运行、文件传感器或在界面中物化全部资产）才一并发布。")
+
+
+PUBLISHED_KEY = dg.AssetKey(["exports", "published_warehouse"])
 
 
 def run_periods(context: dg.AssetExecutionContext) -> list[str]:
