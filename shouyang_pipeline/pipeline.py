@@ -399,7 +399,7 @@ def run_lock(settings: Settings, *, wait_seconds: float = 0.0) -> Iterator[None]
                                  "请等它结束后再运行。本次运行未做任何改动。") from None
             time.sleep(0.5)
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"进程 {os.getpid()}，开始于 {datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
+    os.pwrite(fd, f"进程 {os.getpid()}，开始于 {datetime.now(BEIJING):%Y-%m-%d %H:%M:%S}（北京时间）".encode(), 0)
     _held[key] = (fd, 1)
     try:
         yield

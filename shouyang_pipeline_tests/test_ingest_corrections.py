@@ -105,3 +105,32 @@ def test_running_a_partition_twice_changes_nothing(raw, run_period):
     run = run_period("key_projects", "2023-02")
     assert run.snapshot() == before
     assert_consistent_counts(run)
+
+
+def test_ingested_at_is_on_the_county_clock_as_received_at(raw, settings, run_period):
+    """Both times of a file version are Beijing time, whatever the machine's own zone (a server
+    kept on UTC): `received_at` from the file's modification time, `ingested_at` the run's."""
+    import os
+    import time
+    from datetime import datetime, timedelta
+
+    from shouyang_pipeline.catalog.tables import RECEIVED_FROM_MTIME
+    from shouyang_pipeline.config import BEIJING
+
+    zone = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    try:
+        write_csv(raw / PATH, [KP_HEADER, kp_row("XM001")])
+        run = run_period("key_projects", "2023-02")
+    finally:
+        if zone is None:
+            os.environ.pop("TZ")
+        else:
+            os.environ["TZ"] = zone
+        time.tzset()
+    (row,) = run.q("SELECT ingested_at, received_at, received_from FROM audit.ingest_log WHERE file_path = ?", PATH)
+    now = datetime.now(BEIJING).replace(tzinfo=None)
+    assert row["received_from"] == RECEIVED_FROM_MTIME
+    assert abs(row["ingested_at"] - now) < timedelta(minutes=5)
+    assert abs(row["ingested_at"] - row["received_at"]) < timedelta(minutes=5)

@@ -182,7 +182,7 @@ AUDIT: dict[str, Table] = {
             Column("totals_check", "VARCHAR", "合计行核对", "ok（已核对的合计都一致）、mismatch（有合计与明细不符）；无合计行，或合计行没有可核对的数字（空白、不是数字、公式未保存计算结果，原因见message）时为空"),
             Column("message", "VARCHAR", "中文说明", ""),
             Column("is_current", "BOOLEAN", "是否为该路径最新读到的版本", ""),
-            Column("ingested_at", "TIMESTAMP", "首次读到该版本的时间", ""),
+            Column("ingested_at", "TIMESTAMP", "首次读到该版本的时间（北京时间）", ""),
             Column("received_at", "TIMESTAMP", "收到该版本的时间（北京时间）", "收文登记（原始数据目录下的 收文登记.csv）中有该文件时取登记的时间，否则取首次读到该版本时文件的修改时间"),
             Column("received_from", "VARCHAR", "收到时间的来源", "收文登记 或 文件修改时间"),
             Column("expected_submitter", "VARCHAR", "对应的报送日历单位", "reference.submitters 中与文件名的报送单位（或全称，或园区、乡镇的别名）相符的 submitter；不属于任何应报单位（名单外）时为空"),

@@ -15,13 +15,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from ..catalog.tables import RECEIVED_FROM_MTIME, RECEIVED_FROM_REGISTER
+from ..config import BEIJING
 from ..text import norm, strip_ends
 
 REGISTER_NAME = "收文登记.csv"
-BEIJING = ZoneInfo("Asia/Shanghai")
 # The register is a few hundred lines a year; anything far larger is not a register.
 MAX_REGISTER_BYTES = 5 * 1024 * 1024
 _TIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")

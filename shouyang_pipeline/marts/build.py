@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from importlib import resources
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -32,11 +31,11 @@ from ..catalog.datasets import DATASETS
 from ..catalog.marts import MARTS, StatusCheck
 from ..catalog.rules import OneOf
 from ..catalog.tables import Table
+from ..config import BEIJING
 from ..warehouse.ddl import comment_statements, ident
 from .lineage import build_order
 from .sentences import WRITERS
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 _FIGURES = "_mart_figures"  # the TEMP table of a mart with sentence columns
 

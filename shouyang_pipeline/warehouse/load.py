@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ..config import BEIJING
 from ..catalog.tables import AUDIT, RECEIVED_FROM_MTIME, REFERENCE, STAGING, PeriodFrames, Table
 from ..reference import REFERENCE_FILES, read_reference_csv
 from .connection import transaction
@@ -94,7 +95,7 @@ def load_period(conn: duckdb.DuckDBPyConnection, result: PeriodFrames, now: date
     `tables_ensured`: the caller made sure of the tables on this connection (`ensure_load_tables`)
     before loading its dataset-periods, so that each load does not ask the catalogue again (about
     5 ms, for each of a year's 84 dataset-periods)."""
-    now = now or datetime.now()
+    now = now or datetime.now(BEIJING).replace(tzinfo=None)  # the county's clock, as received_at
     staging = STAGING[result.dataset]
     if not tables_ensured:
         ensure_load_tables(conn)
@@ -114,4 +115,4 @@ def load_unplaced(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, now: datet
     """Files that fit no dataset-period (unknown folder, bad period): their ingest-log rows, in one transaction."""
     ensure_tables(conn)
     with transaction(conn):
-        _replace_log_rows(conn, log, "partition_key IS NULL", [], now or datetime.now())
+        _replace_log_rows(conn, log, "partition_key IS NULL", [], now or datetime.now(BEIJING).replace(tzinfo=None))
