@@ -399,6 +399,7 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
             if asked:
                 todo = [p for p in todo if asked[0] <= p <= asked[-1]]
                 if empty := [p for p in asked if p not in todo]:
+                    _forget_months(empty)  # (a month a failed run added, whose files were removed since)
                     say(f"报告期 {'、'.join(empty)} 没有任何报送文件，数据仓库中也没有该期的数据：不运行，"
                         "Dagster 中也不记录这些月份。", "yellow")
             refuse_wipe(settings, files, todo, allow_empty)
@@ -415,7 +416,7 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
                 summarize(settings)
                 return
             tags = {**({ALLOW_EMPTY_TAG: "true"} if allow_empty else {}), **({FORCE_TAG: "true"} if force else {})}
-            result, label = _execute(settings, todo, tags)
+            result, label = _execute(settings, todo, tags, scope=(asked[0], asked[-1]) if asked else None)
             if result.success and not asked:
                 remember_run(settings, inputs)
     except SetupError as exc:
@@ -461,15 +462,33 @@ def finish_committed_publish(settings: Settings) -> None:
             say(stale_wal_note(done.stale_wal), "yellow")
 
 
-def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str]):
+def _forget_months(months: list[str]) -> None:
+    """`months` (with no file and no data) are not partitions of the instance any more."""
+    from .defs.partitions import remove_months
+
+    instance = _instance()
+    try:
+        remove_months(instance, months)
+    finally:
+        instance.dispose()
+
+
+def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str], *,
+             scope: tuple[str, str] | None = None):
+    """One Dagster run of the months `todo`, every month with a file or data in `scope` (the
+    months asked for, first and last; None: every month)."""
     from .defs import build_definitions
     from .defs.interrupted import PROCESS_TAG, process_tag
-    from .defs.partitions import add_months
+    from .defs.partitions import add_months, months_of, remove_months
     from .defs.storage import kept_open
 
     instance = _instance()
     job = build_definitions(settings).resolve_job_def("monthly_refresh")
-    # The months become partitions (kept in calendar order, so the range below is these months).
+    # A month of the scope with no file and no data is no partition (a failed run added it, and
+    # its files were removed since); the months become partitions (kept in calendar order, so
+    # the range below is these months).
+    remove_months(instance, [m for m in months_of(instance) if m not in todo
+                             and (scope is None or scope[0] <= m <= scope[1])])
     add_months(instance, todo)
     first, last = min(todo), max(todo)
     # One Dagster run for the whole range (a single-run backfill): every asset handles all its months.

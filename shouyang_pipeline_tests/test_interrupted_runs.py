@@ -106,7 +106,7 @@ def test_a_run_stopped_with_ctrl_c_says_so_and_exits_130(settings, tmp_path, mon
     write_csv(settings.raw_dir / "key_projects" / "2023-04__发改局.csv", [KP_HEADER, kp_row("XM001")])
     result = _interrupted_result()
     assert cli._interrupted(result) and not result.success
-    monkeypatch.setattr(cli, "_execute", lambda settings, todo, tags: (result, "2023-04"))
+    monkeypatch.setattr(cli, "_execute", lambda settings, todo, tags, **scope: (result, "2023-04"))
     env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}
     ran = CliRunner().invoke(main, ["run"], env=env)
     assert ran.exit_code == cli.INTERRUPTED == 130, ran.output

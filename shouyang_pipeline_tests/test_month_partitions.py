@@ -40,6 +40,23 @@ def test_a_month_without_files_is_said_and_not_run(settings, tmp_path):
         assert months_of(instance) == ["2023-02"]
 
 
+def test_a_month_a_failed_run_added_and_whose_files_went_is_no_partition_after_a_run(settings, tmp_path):
+    """The sensor adds a month before its run; the run fails, the file is taken away: the month
+    has no file and no data, and the next run (of it by name, or of every month) forgets it."""
+    env = _env(settings, tmp_path)
+    write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    assert _run(env).exit_code == 0
+    with _instance(tmp_path) as instance:
+        add_months(instance, ["2023-04", "2023-06"])  # as the sensor's ticks did; their runs failed
+    result = _run(env, "--period", "2023-04")
+    assert result.exit_code == 0 and "Dagster 中也不记录这些月份" in result.output
+    with _instance(tmp_path) as instance:
+        assert months_of(instance) == ["2023-02", "2023-06"]
+    assert _run(env, "--force").exit_code == 0
+    with _instance(tmp_path) as instance:
+        assert months_of(instance) == ["2023-02"]
+
+
 def test_a_range_runs_its_months_that_have_files_or_data(settings, tmp_path):
     env = _env(settings, tmp_path)
     for month in ("2023-02", "2023-05"):
