@@ -430,9 +430,11 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
 
         if reason := pdf_unavailable():  # the briefings were written without their PDF
             say(f"简报PDF未生成：{reason}。简报的Markdown和HTML版本照常写出。", "yellow")
-    for note in _materialization_notes(result, "stale_wal_note"):
+    for note in dict.fromkeys(_materialization_notes(result, "stale_wal_note")):  # (one a month: said once)
         say(note, "yellow")
     if not result.success and _interrupted(result):
+        for message in _failure_messages(result, interruptions=False):  # what failed before the Ctrl-C
+            console.print(f"[red]{message}[/]")
         console.print(f"[yellow]已中断（报告期 {label}）：本次运行没有做完，下一次运行时重做；已发布的数据仓库和简报"
                       "是最近一次做完的运行的结果。[/]")
         sys.exit(INTERRUPTED)
@@ -518,19 +520,42 @@ def _materialization_notes(result, key: str) -> list[str]:
 INTERRUPTED = 130
 
 
+# What a step stopped by Ctrl-C fails with: Dagster's own error, or, when the signal came while
+# DuckDB ran a query, DuckDB's (which takes the interrupt for its query's).
+_INTERRUPTIONS = {"DagsterExecutionInterruptedError", "KeyboardInterrupt", "InterruptException"}
+_INTERRUPTED_QUERY = ("Query interrupted", "INTERRUPT Error")
+
+
+def _interrupt_error(error) -> bool:
+    """Whether a step's error (`SerializableErrorInfo`), or any error it came from, is an interruption."""
+    seen = 0
+    while error is not None and seen < 20:
+        if error.cls_name in _INTERRUPTIONS or any(words in (error.message or "") for words in _INTERRUPTED_QUERY):
+            return True
+        error = error.cause or error.context
+        seen += 1
+    return False
+
+
+def _step_errors(result) -> list:
+    return [event.step_failure_data.error for event in result.all_events
+            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error]
+
+
 def _interrupted(result) -> bool:
     """Whether the run failed because it was interrupted (Ctrl-C: Dagster stops the step going)."""
-    return any(event.is_step_failure and event.step_failure_data and event.step_failure_data.error
-               and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
-               for event in result.all_events)
+    return any(map(_interrupt_error, _step_errors(result)))
 
 
-def _failure_messages(result) -> list[str]:
-    """What failed, as the step said it (a Dagster Failure's description), without the traceback."""
+def _failure_messages(result, *, interruptions: bool = True) -> list[str]:
+    """What failed, as the step said it (a Dagster Failure's description), without the traceback;
+    `interruptions`: also the steps stopped by Ctrl-C."""
     messages = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
+            if not interruptions and _interrupt_error(error):
+                continue
             while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
                 error = error.cause
             text = error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")

@@ -276,6 +276,51 @@ def test_a_change_whose_run_failed_is_asked_for_again_a_while_after(settings, in
     assert tick(quiet.cursor, retry.run_key).run_requests == []  # published: nothing more to ask for
 
 
+def test_the_sensor_gives_up_after_its_retries_and_never_retries_others_runs(settings, instance, monkeypatch):
+    from shouyang_pipeline.defs import automation
+
+    from test_faults import hold, release
+
+    monkeypatch.setattr(automation, "RETRY_FAILED_AFTER_SECONDS", 0)
+    monkeypatch.setattr(automation, "RETRIES", 1)
+    defs = build_definitions(settings)
+    sensor, job = defs.resolve_sensor_def("raw_files_sensor"), defs.resolve_job_def("monthly_refresh")
+
+    def tick(cursor, last_run_key=None):
+        with sensor_context(settings, instance, cursor, last_run_key) as context:
+            return sensor.evaluate_tick(context)
+
+    def fails(tags=None):
+        return not job.execute_in_process(partition_key=PERIOD, tags=tags or {}, instance=instance,
+                                          raise_on_error=False).success
+
+    write_kp(settings.raw_dir)
+    first = tick(None)
+    assert job.execute_in_process(partition_key=PERIOD, tags=first.run_requests[0].tags, instance=instance).success
+    write_kp(settings.raw_dir, codes=("XM001", "XM002", "XM003"))  # a correction
+    asked = tick(first.cursor, first.run_requests[0].run_key)
+    (request,) = asked.run_requests
+    analyst, _ = hold(settings.warehouse, "rw", "SELECT 1")  # left open: every run fails
+    try:
+        # A run of the month started by hand (the UI, no tag of the sensor's) that failed: not retried.
+        assert fails()
+        assert tick(asked.cursor, request.run_key).run_requests == []
+        assert fails(request.tags)  # the sensor's own run
+        retried = tick(asked.cursor, request.run_key)
+        (retry,) = retried.run_requests  # its one retry (RETRIES = 1)
+        assert retry.run_key != request.run_key and fails(retry.tags)
+        last = tick(retried.cursor, retry.run_key)
+    finally:
+        release(analyst)
+    assert last.run_requests == []
+    assert "连续失败2次，不再自动重试" in last.skip_message and PERIOD in last.skip_message
+    assert tick(last.cursor, retry.run_key).run_requests == []  # given up until someone runs the month
+    # A run canceled by hand is not asked for again either.
+    canceled = instance.get_runs(limit=1)[0]
+    instance.report_run_canceled(canceled)
+    assert tick(last.cursor, retry.run_key).run_requests == []
+
+
 def test_switching_the_sensor_on_after_a_run_requests_only_what_changed_since(settings):
     write_kp(settings.raw_dir)
     write_csv(settings.raw_dir / "city_indicators" / "2023-03.csv", [["指标名称", "全市数值"], ["规上工业增加值增速", "9.1"]])

@@ -434,11 +434,11 @@ def test_overlapping_merges_are_a_file_problem():
         read_xlsx(data)
 
 
-class _Panic(BaseException):
-    """What a Rust panic inside python-calamine arrives as (pyo3's PanicException)."""
+class PanicException(BaseException):
+    """What a Rust panic inside python-calamine arrives as (pyo3's PanicException, by that name)."""
 
 
-@pytest.mark.parametrize("error", [MemoryError, OverflowError, zipfile.BadZipFile, zipfile.LargeZipFile, _Panic])
+@pytest.mark.parametrize("error", [MemoryError, OverflowError, zipfile.BadZipFile, zipfile.LargeZipFile, PanicException])
 def test_any_reader_error_ends_as_a_file_problem(monkeypatch, error):
     class Exploding:
         @staticmethod
@@ -451,6 +451,25 @@ def test_any_reader_error_ends_as_a_file_problem(monkeypatch, error):
     # the clerk reads Chinese; the reader's own error, a class name, stays the exception's cause
     assert str(caught.value) == "Excel文件已损坏或不是有效的.xlsx文件，无法打开（文件中的工作表内容无法解析）"
     assert isinstance(caught.value.__cause__, error)
+
+
+@pytest.mark.parametrize("interrupt", ["DagsterExecutionInterruptedError", "KeyboardInterrupt", "SystemExit"])
+def test_an_interrupt_while_reading_is_no_file_problem(monkeypatch, interrupt):
+    """Ctrl-C during a step arrives as Dagster's DagsterExecutionInterruptedError (a BaseException):
+    it stops the run, and the file being read is not sent back as damaged."""
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    error = {"DagsterExecutionInterruptedError": DagsterExecutionInterruptedError,
+             "KeyboardInterrupt": KeyboardInterrupt, "SystemExit": SystemExit}[interrupt]
+
+    class Interrupted:
+        @staticmethod
+        def from_filelike(_):
+            raise error()
+
+    monkeypatch.setattr(read_module, "CalamineWorkbook", Interrupted)
+    with pytest.raises(error):
+        read_xlsx(book())
 
 
 def test_the_child_reader_has_a_memory_limit():

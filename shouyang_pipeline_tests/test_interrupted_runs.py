@@ -84,27 +84,57 @@ def test_the_next_shouyang_run_marks_a_killed_run_and_records_its_own_process(se
         assert latest.tags[PROCESS_TAG] == process_tag(latest.run_id)  # `shouyang run` is this process
 
 
-def _interrupted_result():
+def _interrupted_result(how: str = "dagster", *, also_failed: bool = False):
     """What a run stopped by Ctrl-C gives: Dagster stops the step going with
-    DagsterExecutionInterruptedError, and the run fails."""
+    DagsterExecutionInterruptedError (`how` "dagster"), or DuckDB, running a query then, takes
+    the interrupt for its query's ("duckdb"); and the run fails. `also_failed`: another step
+    had failed for a reason of its own before."""
     from dagster._core.errors import DagsterExecutionInterruptedError
 
     @dg.op
     def going():
+        if how == "duckdb":
+            raise RuntimeError("Query interrupted")
         raise DagsterExecutionInterruptedError()
+
+    @dg.op
+    def full_disk():
+        raise OSError(28, "No space left on device")
 
     @dg.job
     def stopped():
+        if also_failed:
+            full_disk()
         going()
 
     return stopped.execute_in_process(raise_on_error=False)
+
+
+def test_an_interruption_is_told_from_other_failures():
+    from shouyang_pipeline import cli
+
+    assert cli._interrupted(_interrupted_result("dagster"))
+    assert cli._interrupted(_interrupted_result("duckdb"))
+    both = _interrupted_result(also_failed=True)
+    assert cli._interrupted(both)
+    assert [m.split("：")[0] for m in cli._failure_messages(both, interruptions=False)] == ["full_disk"]
+
+    @dg.op
+    def broken():
+        raise ValueError("a bug")
+
+    @dg.job
+    def failed():
+        broken()
+
+    assert not cli._interrupted(failed.execute_in_process(raise_on_error=False))
 
 
 def test_a_run_stopped_with_ctrl_c_says_so_and_exits_130(settings, tmp_path, monkeypatch):
     from shouyang_pipeline import cli
 
     write_csv(settings.raw_dir / "key_projects" / "2023-04__发改局.csv", [KP_HEADER, kp_row("XM001")])
-    result = _interrupted_result()
+    result = _interrupted_result(also_failed=True)
     assert cli._interrupted(result) and not result.success
     monkeypatch.setattr(cli, "_execute", lambda settings, todo, tags, **scope: (result, "2023-04"))
     env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}
@@ -113,6 +143,7 @@ def test_a_run_stopped_with_ctrl_c_says_so_and_exits_130(settings, tmp_path, mon
     said = "".join(ran.output.split())
     assert "已中断（报告期2023-04）" in said and "DagsterExecutionInterruptedError" not in said
     assert "管道运行失败" not in said and "Traceback" not in ran.output
+    assert said.index("磁盘空间已满") < said.index("已中断")  # what failed before the Ctrl-C is said too
 
 
 def test_the_command_lines_runs_start_no_compute_log_processes(tmp_path, monkeypatch):

@@ -12,8 +12,9 @@ warehouse that was committed.
 
 A run the sensor asked for that failed (an analyst's read-write session on the published file,
 a full disk) leaves its month's files as the warehouse had them: the sensor asks for that month
-again once the failure is `RETRY_FAILED_AFTER_SECONDS` old, for as long as the files differ from
-what the published warehouse holds and its last run failed.
+again once the failure is `RETRY_FAILED_AFTER_SECONDS` old, while the files differ from what the
+published warehouse holds, up to `RETRIES` times in a row; then it says in its tick that it gave
+up. A run canceled by hand, or one the schedule or the UI started, is not asked for again.
 """
 
 
@@ -107,9 +108,11 @@ def already_loaded(settings) -> dict[str, str]:
 
 
 # How long after a failed run of a month the sensor asks for it again (not every tick: a cause that
-# lasts, such as a read-write session left open, would otherwise fail a run every 30 seconds).
+# lasts, such as a read-write session left open, would otherwise fail a run every 30 seconds), and
+# how many times in a row (a cause that does not go away by itself is for a person to look at).
 RETRY_FAILED_AFTER_SECONDS = 600
-_FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+RETRIES = 3
+CHANGED_FILES_TAG = "shouyang/changed_files"  # on the runs the sensor asks for
 
 
 def _unpublished_changes(settings, current: dict[str, str]) -> dict[str, list[str]]:
@@ -123,16 +126,26 @@ def _unpublished_changes(settings, current: dict[str, str]) -> dict[str, list[st
     return out
 
 
-def _failed_a_while_ago(instance: dg.DagsterInstance, period: str) -> bool:
-    """Whether the newest run of `period`'s partition failed (or was canceled) at least
-    RETRY_FAILED_AFTER_SECONDS ago (a run queued or going since: no)."""
+def _retry(instance: dg.DagsterInstance, period: str) -> str | None:
+    """Whether to ask for `period` again: "now" when the newest run of its partition is one the
+    sensor asked for that failed at least RETRY_FAILED_AFTER_SECONDS ago, "later" when more
+    recently, "given up" after RETRIES such runs in a row after the first; else None (a run
+    queued, going, done, canceled, or not the sensor's)."""
     records = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=monthly_refresh.name, tags={"dagster/partition": period}), limit=1)
-    if not records or records[0].dagster_run.status not in _FAILED:
-        return False
-    record = records[0]
-    ended = record.end_time if record.end_time is not None else record.update_timestamp.timestamp()
-    return time.time() - ended >= RETRY_FAILED_AFTER_SECONDS
+        filters=dg.RunsFilter(job_name=monthly_refresh.name, tags={"dagster/partition": period}), limit=RETRIES + 2)
+    failed = 0
+    for record in records:
+        run = record.dagster_run
+        if run.status != dg.DagsterRunStatus.FAILURE or CHANGED_FILES_TAG not in run.tags:
+            break
+        failed += 1
+    if failed == 0:
+        return None
+    if failed > RETRIES:
+        return "given up"
+    newest = records[0]
+    ended = newest.end_time if newest.end_time is not None else newest.update_timestamp.timestamp()
+    return "now" if time.time() - ended >= RETRY_FAILED_AFTER_SECONDS else "later"
 
 
 @dg.sensor(
@@ -165,9 +178,15 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
         period = path.split("/")[-1][:7]
         periods.setdefault(period, []).append(path)
     # Changes asked for before whose run failed: asked for again, a while after the failure.
+    given_up = []
     for period, paths in _unpublished_changes(settings, current).items():
-        if period not in periods and _failed_a_while_ago(context.instance, period):
+        if period in periods:
+            continue
+        retry = _retry(context.instance, period)
+        if retry == "now":
             periods[period] = paths
+        elif retry == "given up":
+            given_up.append(period)
     requests = []
     now = current_period()
     # Dagster never launches a run_key this sensor used before, and a state can come back (a
@@ -181,7 +200,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
         requests.append(dg.RunRequest(
             run_key=f"files:{period}:{sha256_of(f'{previous}|{changed}'.encode())[:16]}",
             partition_key=period,
-            tags={"shouyang/changed_files": changed[:1000]},
+            tags={CHANGED_FILES_TAG: changed[:1000]},
         ))
     if requests:
         # Written here rather than returned as dynamic_partitions_requests: keeping the keys in
@@ -189,6 +208,9 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
         add_months(context.instance, [r.partition_key for r in requests])
     cursor = json.dumps(current, ensure_ascii=False, sort_keys=True)
     if not requests:
-        return dg.SensorResult(cursor=cursor, skip_reason=dg.SkipReason(
-            "原始数据目录中没有新增、更正或删除的文件，也没有到重试时间的失败运行：本次不运行。"))
+        why = "原始数据目录中没有新增、更正或删除的文件，也没有到重试时间的失败运行：本次不运行。"
+        if given_up:
+            why += (f"报告期 {'、'.join(given_up)} 的运行已连续失败{RETRIES + 1}次，不再自动重试："
+                    "请在运行记录中查看原因，排除后用 shouyang run --period 重新运行。")
+        return dg.SensorResult(cursor=cursor, skip_reason=dg.SkipReason(why))
     return dg.SensorResult(run_requests=requests, cursor=cursor)

@@ -446,10 +446,10 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
             raise
         except XlsxRejected as exc:
             raise FileRejected(str(exc)) from exc
-        except (KeyboardInterrupt, SystemExit, GeneratorExit):
-            raise
         except BaseException as exc:  # noqa: BLE001 - the readers raise many types for a damaged file,
             # MemoryError and RecursionError included, and a Rust panic arrives as a BaseException
+            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+                raise  # an interrupt (Ctrl-C, Dagster stopping the step), an exit: not the file's doing
             failure = failure or exc  # the first failure is the one said
     # the reader's own error (a class name, in English) is not for the clerk: it stays the cause
     raise FileRejected(DAMAGED.format("文件中的工作表内容无法解析")) from failure
