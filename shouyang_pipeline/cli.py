@@ -341,12 +341,14 @@ def _instance():
     home = Path(os.environ.setdefault("DAGSTER_HOME", str((project / ".dagster_home").resolve())))
     try:
         home.mkdir(parents=True, exist_ok=True)
+        home = home.resolve()
+        os.environ["DAGSTER_HOME"] = str(home)  # (a relative one, as Dagster's own commands need it)
         config = home / "dagster.yaml"
         if not config.exists():
             settings = project / "dagster_instance.yaml"
             config.write_text(settings.read_text(encoding="utf-8") if settings.is_file() else "telemetry:\n  enabled: false\n",
                               encoding="utf-8")
-        return DagsterInstance.from_ref(InstanceRef.from_dir(str(home.resolve()), overrides=_CLI_INSTANCE))
+        return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=_CLI_INSTANCE))
     except OSError as exc:
         raise SetupError(f"无法使用Dagster的运行记录目录 {home}（{os_reason(exc)}）：请把环境变量 DAGSTER_HOME "
                          "指向一个可写的文件夹。本次运行未做任何改动。") from exc
@@ -399,13 +401,14 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
             if asked:
                 todo = [p for p in todo if asked[0] <= p <= asked[-1]]
                 if empty := [p for p in asked if p not in todo]:
-                    _forget_months(empty)  # (a month a failed run added, whose files were removed since)
                     say(f"报告期 {'、'.join(empty)} 没有任何报送文件，数据仓库中也没有该期的数据：不运行，"
                         "Dagster 中也不记录这些月份。", "yellow")
             refuse_wipe(settings, files, todo, allow_empty)
             if not todo:
                 if not asked:
                     say(f"{settings.raw_dir} 下没有可处理的文件。", "yellow")
+                else:  # (a month a failed run added, whose files were removed since: no partition)
+                    _forget_months(asked[0], asked[-1])
                 return
             # A run of every period with nothing changed since the last one is not run (`--force` runs it).
             inputs = None if asked else run_inputs(settings, files)
@@ -458,19 +461,17 @@ def finish_committed_publish(settings: Settings) -> None:
         say(done.note, "yellow")
     elif done.rolled_forward:
         say(f"上次运行在发布途中中断（已提交）：已补完发布，{settings.warehouse} 和简报目录现为该次运行的结果。", "yellow")
-        if done.stale_wal is not None:
-            from .warehouse.publish import stale_wal_note
-
-            say(stale_wal_note(done.stale_wal), "yellow")
+        if done.wal_note:
+            say(done.wal_note, "yellow")
 
 
-def _forget_months(months: list[str]) -> None:
-    """`months` (with no file and no data) are not partitions of the instance any more."""
-    from .defs.partitions import remove_months
+def _forget_months(first: str, last: str) -> None:
+    """The months from `first` to `last` (none with a file or data) are not partitions any more."""
+    from .defs.partitions import months_of, remove_months
 
     instance = _instance()
     try:
-        remove_months(instance, months)
+        remove_months(instance, [m for m in months_of(instance) if first <= m <= last])
     finally:
         instance.dispose()
 

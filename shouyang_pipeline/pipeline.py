@@ -44,7 +44,8 @@ from .warehouse.load import ensure_load_tables, load_period, load_unplaced
 if TYPE_CHECKING:
     import pandas as pd
 from .warehouse.publish import (
-    PublishedWarehouseInUse, pending_warehouse, read_write_holder, record_path, recover_publish, roll_forward, wal_path,
+    PublishedWarehouseInUse, pending_warehouse, read_write_holder, record_path, recover_publish, roll_forward,
+    stale_wal_note, wal_path,
 )
 
 # Set on a run (`shouyang run --allow-empty`, or as a run tag in the UI) to confirm that a raw
@@ -429,7 +430,12 @@ class PendingPublish:
 
     rolled_forward: bool = False
     note: str | None = None  # one Chinese line when the publish had to be left for later
-    stale_wal: Path | None = None  # where a stale `.wal` of the replaced file was moved (`publish.stale_wal_note`)
+    stale_wal: Path | None = None  # where a stale `.wal` of the replaced file was moved
+
+    @property
+    def wal_note(self) -> str | None:
+        """What to say of a stale `.wal` the publish moved aside (`publish.stale_wal_note`), if any."""
+        return stale_wal_note(self.stale_wal) if self.stale_wal is not None else None
 
 
 def finish_committed_publish(settings: Settings, *, in_run: bool = False) -> PendingPublish:

@@ -127,7 +127,7 @@ def generate_contract(sdir: Path, *, regenerate: bool, options: tuple[str, ...] 
     meta_path = sdir / "generated.json"
     if meta_path.exists() and not regenerate:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("layout") == CONTRACT_LAYOUT:
+        if meta.get("layout") == CONTRACT_LAYOUT and meta.get("options", []) == list(options):
             log(f"{CONTRACT}: reusing {sdir / 'raw'} ({meta['rows']} rows)")
             return meta
     t = time.perf_counter()
@@ -137,7 +137,8 @@ def generate_contract(sdir: Path, *, regenerate: bool, options: tuple[str, ...] 
     summary = json.loads(written.stdout.strip().splitlines()[-1])
     files = sorted(p for p in (sdir / "raw").rglob("*.csv") if p.parent != sdir / "raw")
     meta = {
-        "scale": CONTRACT, "layout": CONTRACT_LAYOUT, "generate_s": round(gen_s, 1), "files": len(files),
+        "scale": CONTRACT, "layout": CONTRACT_LAYOUT, "options": list(options), "generate_s": round(gen_s, 1),
+        "files": len(files),
         "rows": summary["total_rows"], "rows_by_dataset": summary["rows"],
         "by_format": {"csv": {"files": len(files), "rows": summary["total_rows"]}},
         "periods": sorted({p.name[:7] for p in files}), "raw_bytes": summary["bytes"],

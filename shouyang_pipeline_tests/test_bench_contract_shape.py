@@ -15,20 +15,23 @@ def _result(scale, rows: int, run_s: float, base_s: float, data: dict | None = N
             "baseline": {"wall_s": base_s, "peak_rss_mb": 200}, "ratio_full_to_baseline": run_s / base_s}
 
 
+SMALL = ("--projects", "30", "--enterprises", "40", "--years", "2023")
+
+
 def test_the_contract_shape_is_generated_by_contract_csv_and_described(tmp_path):
-    meta = bench.generate_contract(tmp_path, regenerate=False,
-                                   options=("--projects", "30", "--enterprises", "40", "--years", "2023"))
+    meta = bench.generate_contract(tmp_path, regenerate=False, options=SMALL)
     files = sorted(p for p in (tmp_path / "raw").rglob("*.csv") if p.parent != tmp_path / "raw")
     assert meta["scale"] == bench.CONTRACT and meta["files"] == len(files) > 0
     assert meta["periods"] == sorted({p.name[:7] for p in files}) and meta["periods"][0] == "2023-01"
     assert meta["rows_by_dataset"]["key_projects"] == 30 * 12 and meta["rows"] == sum(meta["rows_by_dataset"].values())
     assert (tmp_path / "reference" / "submitters.csv").is_file()
     assert json.loads((tmp_path / "generated.json").read_text(encoding="utf-8")) == meta
-    # generated once: the next bench reuses it
+    # generated once: the next bench of the same shape reuses it; another shape is written anew
     (files[0]).unlink()
-    assert bench.generate_contract(tmp_path, regenerate=False) == meta
-    assert bench.generate_contract(tmp_path, regenerate=True,
-                                   options=("--projects", "30", "--enterprises", "40", "--years", "2023"))["files"] == len(files)
+    assert bench.generate_contract(tmp_path, regenerate=False, options=SMALL) == meta
+    assert bench.generate_contract(tmp_path, regenerate=True, options=SMALL)["files"] == len(files)
+    other = bench.generate_contract(tmp_path, regenerate=False, options=(*SMALL[:1], "20", *SMALL[2:]))
+    assert other["rows_by_dataset"]["key_projects"] == 20 * 12 and other["options"][1] == "20"
 
 
 def test_the_contract_shape_is_reported_by_name_and_off_the_slope():

@@ -153,10 +153,12 @@ def test_the_command_lines_runs_start_no_compute_log_processes(tmp_path, monkeyp
 
     from shouyang_pipeline import cli
 
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", "home")  # relative: made absolute, as Dagster's own commands need
     instance = cli._instance()
     try:
         assert isinstance(instance.compute_log_manager, NoOpComputeLogManager)
         assert (tmp_path / "home" / "dagster.yaml").is_file()  # the instance's own settings, for the UI
+        assert os.environ["DAGSTER_HOME"] == str((tmp_path / "home").resolve())
     finally:
         instance.dispose()

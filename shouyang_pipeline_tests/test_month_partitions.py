@@ -47,8 +47,8 @@ def test_a_month_a_failed_run_added_and_whose_files_went_is_no_partition_after_a
     write_csv(settings.raw_dir / "key_projects" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
     assert _run(env).exit_code == 0
     with _instance(tmp_path) as instance:
-        add_months(instance, ["2023-04", "2023-06"])  # as the sensor's ticks did; their runs failed
-    result = _run(env, "--period", "2023-04")
+        add_months(instance, ["2023-04", "2023-05", "2023-06"])  # as the sensor's ticks did; their runs failed
+    result = _run(env, "--period", "2023-04", "--period", "2023-05")
     assert result.exit_code == 0 and "Dagster 中也不记录这些月份" in result.output
     with _instance(tmp_path) as instance:
         assert months_of(instance) == ["2023-02", "2023-06"]

@@ -162,6 +162,17 @@ def test_a_wal_left_by_a_dead_session_means_running_again_and_is_said(settings, 
     assert pipeline.unchanged_since_last_run(settings, inputs)
 
 
+def test_the_note_on_a_wal_set_aside_names_the_copy_only_when_there_is_one(tmp_path):
+    from shouyang_pipeline.warehouse.publish import stale_wal_note
+
+    kept = tmp_path / "stale-wal-20231204T090000.duckdb.wal"
+    kept.write_bytes(b"")
+    assert "不能建立硬链接，只保留了日志本身" in stale_wal_note(kept)
+    (tmp_path / "stale-wal-20231204T090000.duckdb").write_bytes(b"")
+    said = stale_wal_note(kept)
+    assert f"打开同目录的 {tmp_path / 'stale-wal-20231204T090000.duckdb'} 可看到" in said and "硬链接" not in said
+
+
 def test_a_run_refused_for_a_read_write_session_says_that_nothing_ran(settings, tmp_path):
     _write(settings, "2023-04")
     env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-06-20 09:00"}

@@ -78,6 +78,8 @@ def _finish_publish(context, settings) -> None:
         context.log.warning(pending.note)
     elif pending.rolled_forward:
         context.log.info("上次运行在发布途中中断（已提交）：已补完发布")
+        if pending.wal_note:
+            context.log.warning(pending.wal_note)
 
 
 def held_periods(settings) -> set[str]:

@@ -76,6 +76,8 @@ class WarehouseResource(DuckDBResource):
             context.log.warning(pending.note)
         elif pending.rolled_forward and context.log is not None:
             context.log.info("上次运行在发布途中中断（已提交）：已补完发布")
+            if pending.wal_note:
+                context.log.warning(pending.wal_note)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         try:

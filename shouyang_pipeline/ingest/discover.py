@@ -10,9 +10,9 @@ import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from ..catalog.datasets import DATASETS
+from ..config import BEIJING
 from ..errors import SetupError, os_reason
 from .register import is_register
 
@@ -27,7 +27,7 @@ NAMING_HINT = "<数据集>/<报告期YYYY-MM>[__<报送单位>].xlsx 或 .csv，
 
 
 def current_period(now: datetime | None = None) -> str:
-    now = now or datetime.now(ZoneInfo("Asia/Shanghai"))
+    now = now or datetime.now(BEIJING)
     return f"{now.year:04d}-{now.month:02d}"
 
 

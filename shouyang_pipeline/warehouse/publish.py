@@ -276,8 +276,10 @@ def wal_path(database: Path) -> Path:
 
 def stale_wal_note(kept: Path) -> str:
     """What a run or a command says of a `.wal` it set aside (`_set_aside_wal`, `kept`: where)."""
-    return (f"已发布的数据仓库旁有一个无人持有的 .wal 日志（某个读写会话未正常关闭），已移到 {kept}；"
-            f"打开同目录的 {kept.with_suffix('')} 可看到该会话写入的内容。")
+    moved = f"已发布的数据仓库旁有一个无人持有的 .wal 日志（某个读写会话未正常关闭），已移到 {kept}"
+    if kept.with_suffix("").exists():
+        return f"{moved}；打开同目录的 {kept.with_suffix('')} 可看到该会话写入的内容。"
+    return f"{moved}（此处不能建立硬链接，只保留了日志本身，它属于被替换前的数据仓库文件）。"
 
 
 def _set_aside_wal(published: Path, work_dir: Path) -> Path | None:
