@@ -383,8 +383,8 @@ def main() -> None:
                    "即使自上次运行以来文件、参考名录和程序都没有变化（默认只做有变化的部分，没有任何变化时不运行）。")
 def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
     from .pipeline import (
-        ALLOW_EMPTY_TAG, FORCE_TAG, check_work_file, parse_period, periods_to_run, precheck, preflight, refuse_wipe,
-        remember_run, run_inputs, run_lock, unchanged_since_last_run,
+        ALLOW_EMPTY_TAG, FORCE_TAG, check_work_file, parse_period, periods_to_run, precheck,
+        preflight, published_files, refuse_wipe, remember_run, run_inputs, run_lock, unchanged_since_last_run,
     )
 
     try:
@@ -419,6 +419,7 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
                 summarize(settings)
                 return
             tags = {**({ALLOW_EMPTY_TAG: "true"} if allow_empty else {}), **({FORCE_TAG: "true"} if force else {})}
+            before = published_files(settings)
             result, label = _execute(settings, todo, tags, scope=(asked[0], asked[-1]) if asked else None)
             if result.success and not asked:
                 remember_run(settings, inputs)
@@ -427,6 +428,8 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
         sys.exit(2)
     mark = "[green]✓[/]" if result.success else "[red]✗[/]"
     console.print(f"{mark} {label}  run {result.run_id[:8]}")
+    if result.success:
+        _print_changes(settings, before)
     summarize(settings)
     if result.success:
         from .exports.pdf import pdf_unavailable
@@ -447,6 +450,47 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
         console.print(f"[red]管道运行失败（报告期 {label}），详见 make ui 中 run {result.run_id[:8]} 的日志；"
                       "已发布的数据仓库和简报仍是上一次成功运行的结果。[/]")
         sys.exit(1)
+
+
+# The files of a kind a run's summary names one by one; more are counted.
+_CHANGES_LISTED = 20
+
+
+def _version_text(v) -> str:
+    return STATUS_TEXT.get(v.status, v.status) + (f"，入库{v.rows_loaded}行" if v.rows_loaded else "") + (
+        f"，拒收{v.rows_rejected}行" if v.rows_rejected else "")
+
+
+def _print_changes(settings: Settings, before) -> None:
+    """What this run changed among the submitted files, before the summary of every file: which
+    were sent for the first time, sent again, judged otherwise or taken out (a run that reads one
+    corrected file says which, not only the warehouse's totals)."""
+    from .pipeline import published_files, version_changes
+
+    after = published_files(settings)
+    if after is None:
+        return
+    if before is None:
+        say(f"本次是这个数据仓库的第一次运行：读入 {len(after)} 个文件（情况见下）。")
+        return
+    changes = version_changes(before, after)
+    if not changes:
+        say("本次运行没有新报送、重新报送或撤下的文件。")
+        return
+    kinds = [("新报送", [(p, _version_text(v)) for p, v in changes.new]),
+             ("重新报送（内容有改动）", [(p, _version_text(v)) for p, v in changes.resent]),
+             ("内容未改、重新核对后结果有变（参考名录或程序有变化）",
+              [(p, f"{_version_text(b)} → {_version_text(a)}") for p, b, a in changes.rejudged]),
+             ("已不在报送目录、从数据仓库撤下", [(p, "") for p in changes.removed])]
+    say("本次运行处理的文件：" + "，".join(f"{kind} {len(items)} 个" for kind, items in kinds if items))
+    for kind, items in kinds:
+        if not items:
+            continue
+        say(f"{kind}：", indent=2)
+        for path, text in items[:_CHANGES_LISTED]:
+            say(f"{path}" + (f"：{text}" if text else ""), indent=4)
+        if len(items) > _CHANGES_LISTED:
+            say(f"……另有 {len(items) - _CHANGES_LISTED} 个（见 audit.ingest_log）", indent=4)
 
 
 def finish_committed_publish(settings: Settings) -> None:

@@ -1560,6 +1560,45 @@ def run_summary(settings: Settings) -> RunSummary | None:
     )
 
 
+def published_files(settings: Settings) -> dict[str, queries.FileVersion] | None:
+    """The published warehouse's current file versions; None when there is no published
+    warehouse yet (or it cannot be read: then nothing is said of what a run changed)."""
+    if not settings.warehouse.exists():
+        return None
+    try:
+        with connect(settings.warehouse, read_only=True) as conn:
+            return queries.file_versions(conn)
+    except duckdb.Error:
+        return None
+
+
+@dataclass(frozen=True)
+class VersionChanges:
+    """What a run changed among the current files: sent for the first time, sent again with
+    other contents, the same contents judged otherwise (a reference list or the program changed),
+    and taken out (no longer in the raw dir)."""
+
+    new: tuple[tuple[str, queries.FileVersion], ...]
+    resent: tuple[tuple[str, queries.FileVersion], ...]
+    rejudged: tuple[tuple[str, queries.FileVersion, queries.FileVersion], ...]  # (path, before, after)
+    removed: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.resent or self.rejudged or self.removed)
+
+
+def version_changes(before: dict[str, queries.FileVersion],
+                    after: dict[str, queries.FileVersion]) -> VersionChanges:
+    """The current files' changes between two states of the published warehouse."""
+    return VersionChanges(
+        new=tuple((p, v) for p, v in after.items() if p not in before),
+        resent=tuple((p, v) for p, v in after.items() if p in before and before[p].sha256 != v.sha256),
+        rejudged=tuple((p, before[p], v) for p, v in after.items()
+                       if p in before and before[p].sha256 == v.sha256 and before[p] != v),
+        removed=tuple(p for p in before if p not in after),
+    )
+
+
 # ------------------------------------------------------------------ who has not reported (shouyang status)
 
 @dataclass(frozen=True)

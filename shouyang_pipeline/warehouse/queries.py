@@ -115,6 +115,26 @@ class FileSummary:
         return sum(f.totals == state for f in self.to_look_at)
 
 
+@dataclass(frozen=True)
+class FileVersion:
+    """A current file's version in audit.ingest_log, as a run's summary compares them before
+    and after the run."""
+
+    sha256: str
+    status: str
+    rows_loaded: int
+    rows_rejected: int
+
+
+def file_versions(conn: duckdb.DuckDBPyConnection) -> dict[str, FileVersion]:
+    """Every current file of audit.ingest_log (placed or not) by its path."""
+    if not has_ingest_log(conn):
+        return {}
+    rows = conn.execute("""SELECT file_path, sha256, status, rows_loaded, rows_rejected
+                           FROM audit.ingest_log WHERE is_current ORDER BY file_path""").fetchall()
+    return {path: FileVersion(sha, status, loaded or 0, rejected or 0) for path, sha, status, loaded, rejected in rows}
+
+
 def _with_money_columns() -> list[str]:
     """The datasets whose totals row is checked (those with money columns)."""
     from ..catalog.datasets import DATASETS
