@@ -336,7 +336,7 @@ def check_work_file(settings: Settings) -> str | None:
         with open_work(settings):
             return None
     except duckdb.Error as exc:
-        damaged = settings.work_warehouse.with_name(f"damaged-{datetime.now():%Y%m%d-%H%M%S}-{settings.work_warehouse.name}")
+        damaged = settings.work_warehouse.with_name(f"damaged-{datetime.now(BEIJING):%Y%m%d-%H%M%S}-{settings.work_warehouse.name}")
         os.replace(settings.work_warehouse, damaged)
         wal_path(settings.work_warehouse).unlink(missing_ok=True)
         note = f"工作文件 {settings.work_warehouse} 已损坏（{str(exc).splitlines()[0][:120]}），已移到 {damaged}"

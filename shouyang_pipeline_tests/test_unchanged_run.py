@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +20,7 @@ import duckdb
 from click.testing import CliRunner
 
 from shouyang_pipeline import pipeline
+from shouyang_pipeline.config import BEIJING
 from shouyang_pipeline.cli import main
 from shouyang_pipeline.ingest.discover import discover
 
@@ -157,6 +158,9 @@ def test_a_wal_left_by_a_dead_session_means_running_again_and_is_said(settings, 
         assert conn.execute("SELECT count(*) FROM staging.key_projects").fetchone()[0] == 2
     kept = sorted(settings.work_warehouse.parent.glob("stale-wal-*.duckdb"))
     assert len(kept) == 1
+    # named in Beijing time, as every time the pipeline writes, whatever the machine's zone
+    named = datetime.strptime(kept[0].name[len("stale-wal-"):][:15], "%Y%m%dT%H%M%S")
+    assert abs(datetime.now(BEIJING).replace(tzinfo=None) - named) < timedelta(minutes=5)
     with duckdb.connect(str(kept[0]), read_only=True) as conn:  # the session's writes are not lost
         assert conn.execute("SELECT count(*) FROM staging.key_projects").fetchone()[0] == 0
     assert pipeline.unchanged_since_last_run(settings, inputs)

@@ -50,6 +50,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..config import BEIJING
 from ..errors import SetupError
 from . import connection
 
@@ -289,11 +290,11 @@ def _set_aside_wal(published: Path, work_dir: Path) -> Path | None:
     if not wal.exists():
         return None
     work_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"stale-wal-{datetime.now():%Y%m%dT%H%M%S}"
+    stem = f"stale-wal-{datetime.now(BEIJING):%Y%m%dT%H%M%S}"
     n = 1
     while (work_dir / f"{stem}.duckdb.wal").exists() or (work_dir / f"{stem}.duckdb").exists():
         n += 1
-        stem = f"stale-wal-{datetime.now():%Y%m%dT%H%M%S}-{n}"
+        stem = f"stale-wal-{datetime.now(BEIJING):%Y%m%dT%H%M%S}-{n}"
     kept_db, kept_wal = work_dir / f"{stem}.duckdb", work_dir / f"{stem}.duckdb.wal"
     if published.exists():
         try:
@@ -376,7 +377,7 @@ def publish_run(work: Path, published: Path, export_dir: Path | None = None, run
         record = {
             "version": RECORD_VERSION,
             "run_id": run_id,
-            "created_at": datetime.now().isoformat(timespec="seconds"),
+            "created_at": datetime.now(BEIJING).isoformat(timespec="seconds"),
             "published": published.name,
             "warehouse_tmp": tmp.name,
             "work_dir": _rel(work.parent, base),
@@ -508,7 +509,7 @@ def roll_forward(published: Path, work: Path | None = None) -> Published | None:
         # for a look and publish nothing (the published files stay as they are).
         work_dir = Path(work).parent if work else published.parent / ".work"
         work_dir.mkdir(parents=True, exist_ok=True)
-        _move(rec, work_dir / f"broken-commit-{datetime.now():%Y%m%dT%H%M%S}.json")
+        _move(rec, work_dir / f"broken-commit-{datetime.now(BEIJING):%Y%m%dT%H%M%S}.json")
         return None
     if _at(record, "warehouse_tmp").exists():
         _refuse_if_held(published, Path(work) if work else _at(record, "work_dir") / published.name)
