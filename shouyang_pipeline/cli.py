@@ -803,7 +803,9 @@ def check(path: Path, dataset: str | None, period: str | None, receipt_path: Pat
             continue
         shown = frame[["source_row", "source_cell", "source_column", "value", "rule", "reason"]]
         shown = shown.astype(object).where(shown.notna(), "")
-        issues = [(str(r.source_row), str(r.source_cell), re.sub(r"\s+", "", str(r.source_column)), str(r.value),
+        # (a whole row's problem, such as a duplicate key, has no cell)
+        issues = [(str(r.source_row), str(r.source_cell) or ("整行" if str(r.source_row) else ""),
+                   re.sub(r"\s+", "", str(r.source_column)), str(r.value),
                    rule_name(str(r.rule)), str(r.reason)) for r in shown.itertuples(index=False)]
         rows = [(row, cell, _fitted(column, 16), _fitted(value, 16), _fitted(rule, 16), reason)
                 for row, cell, column, value, rule, reason in issues]

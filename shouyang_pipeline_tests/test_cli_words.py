@@ -124,8 +124,8 @@ def test_check_speaks_to_the_clerk_about_their_own_file(settings, tmp_path):
     assert "读取3行数据，1行可以入库，2行有错、不能入库（原因见下表“不能入库的行”）" in out
     assert "另有1个单元格无法识别或不符合规则，入库时将存为空值（见下表“需要留意的单元格”）" in out
     assert "合计行为公式且未保存计算结果，未核对" in out and "核对一致" not in out
-    # the duplicate key's cells: the key column's cell, its header, the other row of this same file
-    assert re.search(r"│\s+2 │ B2\s+│ 项目编号\s+│ XM001\s+│ 同一对象重复填报 │", out), out
+    # the duplicate key: a whole row's problem, the key as written, the other row of this same file
+    assert re.search(r"│\s+2 │ 整行\s+│\s+│ XM001\s+│ 同一对象重复填报 │", out), out
     assert "另见：本文件第4行" in out and "另见：本文件第2行" in out
     assert "所在乡镇“火星镇”不在乡镇名录中" in out
     for english in ("partial", "loaded", "rejected", "audit.", "key_projects/", "duplicate_key", "not_in_list",
@@ -157,7 +157,7 @@ def test_check_fits_a_narrow_terminal_without_breaking_codes(settings, tmp_path,
     lines = result.output.splitlines()
     assert all(cell_len(line) <= 50 for line in lines), result.output
     assert sum("SY2023-0113" in line for line in lines) >= 4, result.output  # never cut across lines
-    assert "第2行，A2，项目编号：“SY2023-0113”" in result.output
+    assert "第2行，整行：“SY2023-0113”" in result.output
 
 
 # ------------------------------------------------------------------ the run summary

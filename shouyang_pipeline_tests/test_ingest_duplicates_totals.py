@@ -19,10 +19,10 @@ def test_duplicate_key_within_a_file_rejects_every_row(raw, run_period):
     write_xlsx(raw / KP, rows)
     run = run_period("key_projects", "2023-02")
     dup = run.rejected(rule="duplicate_key")
-    # on the key column's cell, the other rows of the same file named by row number only
+    # a whole row's problem (WAREHOUSE.md): no cell, no column; the key as written, the other rows
+    # of the same file named by row number only
     assert [(r["source_row"], r["source_cell"], r["column"], r["source_column"], r["value"]) for r in dup] == [
-        (2, "A2", "project_code", "项目编号", "XM001"), (4, "A4", "project_code", "项目编号", "XM001"),
-        (5, "A5", "project_code", "项目编号", "XM001")]
+        (2, None, None, None, "XM001"), (4, None, None, None, "XM001"), (5, None, None, None, "XM001")]
     assert dup[0]["reason"] == ("项目编号“XM001”在本期重复出现（另见：本文件第4行；本文件第5行），"
                                 "重复的各行均不入库，请核对后只保留一行")
     assert "第2行" in dup[1]["reason"] and "第5行" in dup[1]["reason"] and "第4行" not in dup[1]["reason"]

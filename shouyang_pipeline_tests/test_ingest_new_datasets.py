@@ -433,7 +433,7 @@ def test_duplicate_face_code_rejects_every_row_carrying_it(raw, run_period):
     run = _sm_csv(raw, run_period, sm_row("DW-01"), sm_row("DW-02"), sm_row("ＤＷ－０１", mine="开元"), sm_row("DW-01 "))
     rej = run.rejected()
     assert [(r["source_row"], r["source_cell"], r["rule"]) for r in rej] == [
-        (2, "B2", "duplicate_key"), (4, "B4", "duplicate_key"), (5, "B5", "duplicate_key")]
+        (2, None, "duplicate_key"), (4, None, "duplicate_key"), (5, None, "duplicate_key")]
     assert rej[0]["reason"] == ("工作面编号“DW-01”在本期重复出现（另见：本文件第4行；本文件第5行），"
                                 "重复的各行均不入库，请核对后只保留一行")
     assert "本文件第2行" in rej[1]["reason"] and "本文件第5行" in rej[1]["reason"]
@@ -649,7 +649,7 @@ def test_a_zone_in_two_files_of_one_period_rejects_both(raw, run_period):
     run = run_period("zone_operations", "2023-05")
     rej = run.rejected(rule="duplicate_key")
     assert [(r["file_path"], r["source_row"], r["source_cell"], r["column"]) for r in rej] == [
-        (b, 3, "A3", "zone"), (a, 2, None, "zone")]  # by path: 县 (U+53BF) sorts before 平 (U+5E73)
+        (b, 3, None, None), (a, 2, None, None)]  # by path: 县 (U+53BF) sorts before 平 (U+5E73)
     assert f"另见：{a} 第2行" in rej[0]["reason"] and f"另见：{b} 第3行" in rej[1]["reason"]
     assert rej[1]["reason"].startswith("园区名称“平头融合发展区”在本期重复出现")
     assert _counts(run.log(a)) == ("rejected", 1, 0, 1)
@@ -688,8 +688,8 @@ def test_a_repeated_field_and_kind_rejects_both_rows(raw, run_period):
     run = _ta_csv(raw, run_period, ta_row("数字经济", "领军人才"), ta_row("数字经济", "实用人才"),
                   ta_row("数字经济", "领军型人才", 4, 1))
     rej = run.rejected()
-    assert [(r["source_row"], r["source_cell"], r["rule"]) for r in rej] == [(2, "B2", "duplicate_key"),
-                                                                            (4, "B4", "duplicate_key")]
+    assert [(r["source_row"], r["source_cell"], r["rule"]) for r in rej] == [(2, None, "duplicate_key"),
+                                                                            (4, None, "duplicate_key")]
     assert rej[0]["reason"] == ("产业领域、人才类别“数字经济、领军人才”在本期重复出现（另见：本文件第4行），"
                                 "重复的各行均不入库，请核对后只保留一行")
     assert [(r["field"], r["talent_kind"]) for r in run.staging("talent")] == [("数字经济", "实用型人才")]
@@ -844,7 +844,8 @@ def test_every_reason_of_the_new_datasets_is_for_a_clerk(raw, run_period):
                                            "not_a_boolean"}
     for i in issues:
         _clerk_text(i["reason"])
-        assert re.fullmatch(r"[A-Z]+\d+", i["source_cell"]), i
+        # a cell for every problem but a whole row's (a duplicate key)
+        assert (i["source_cell"] is None) if i["rule"] == "duplicate_key" else re.fullmatch(r"[A-Z]+\d+", i["source_cell"]), i
     assert_consistent_counts(run)
 
 

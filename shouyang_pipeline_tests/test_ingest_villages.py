@@ -111,10 +111,10 @@ def test_same_village_in_two_files_is_a_duplicate_even_spelt_differently(raw, ru
     write_csv(raw / "village_income/2023-03__宗艾镇.csv", [VI_HEADER, [None, "宗艾村", "宗艾镇", 1, 2, None]])
     run = run_period("village_income", "2023-03")
     rej = run.rejected()
-    # on the village's own cell (the key is township and village), its value as written
+    # a whole row's problem, its value the village as written (the key is township and village)
     assert [(r["file_path"], r["source_row"], r["rule"], r["source_cell"], r["column"], r["value"]) for r in rej] == [
-        ("village_income/2023-03__平头镇.csv", 2, "duplicate_key", "B2", "village_name", "黑水村"),
-        ("village_income/2023-03__平头镇补报.csv", 2, "duplicate_key", "B2", "village_name", "黑水")]
+        ("village_income/2023-03__平头镇.csv", 2, "duplicate_key", None, None, "黑水村"),
+        ("village_income/2023-03__平头镇补报.csv", 2, "duplicate_key", None, None, "黑水")]
     assert "village_income/2023-03__平头镇补报.csv 第2行" in rej[0]["reason"]
     assert "village_income/2023-03__平头镇.csv 第2行" in rej[1]["reason"]
     assert "黑水村" in rej[0]["reason"]

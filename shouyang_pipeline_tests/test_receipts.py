@@ -220,7 +220,7 @@ def test_the_workbook_receipt_is_their_sheet_at_its_own_cells_with_the_problems_
     assert said["收到时间"].startswith(f"{received[0]['received_at']:%Y-%m-%d %H:%M}")
     lines = problem_lines(path)
     assert [(l[0], l[1], l[6]) for l in lines] == [
-        (4, "K4", "请核实"), (7, "I7", "退回"), (8, "H8", "提醒"), (9, "B9", "退回"), (10, "B10", "退回"),
+        (4, "K4", "请核实"), (7, "I7", "退回"), (8, "H8", "提醒"), (9, "整行", "退回"), (10, "整行", "退回"),
         (None, None, "请核实")]
     assert lines[1][2] == "总投资" and lines[1][3] == "-200" and lines[1][4] == "金额不大于0"
 

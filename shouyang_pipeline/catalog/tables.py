@@ -155,7 +155,7 @@ _ROW_ISSUE_COLUMNS = (
     Column("source_row", "INTEGER", "Excel显示的行号，或CSV的记录号（表头为第1行）", ""),
     Column("source_cell", "VARCHAR", "单元格，如I48；整行问题为空", ""),
     Column("column", "VARCHAR", "规范列名；整行问题（如编号重复）为空", ""),
-    Column("source_column", "VARCHAR", "文件中的表头原文", ""),
+    Column("source_column", "VARCHAR", "文件中的表头原文；整行问题为空", ""),
     Column("value", "VARCHAR", "单元格原值", ""),
     Column("rule", "VARCHAR", "规则代码（中文名称见数据字典）", "required、not_a_number、not_positive、negative、out_of_range、not_in_list、bad_credit_code、duplicate_key、unknown_village、mismatch、garbled_text、mixed_encoding 等"),
     Column("reason", "VARCHAR", "中文原因，填报人据此改正", ""),

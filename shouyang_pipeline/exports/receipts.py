@@ -106,7 +106,8 @@ class ReceiptLine:
     def line(self) -> tuple:
         """The line as the problem list shows it (without its number)."""
         what = rule_name(self.rule) if self.rule else "整个文件不能入库"
-        return (self.row, self.cell, self.column, self.value, what, self.reason, self.action)
+        cell = self.cell or ("整行" if self.whole_row and self.row is not None else None)
+        return (self.row, cell, self.column, self.value, what, self.reason, self.action)
 
 
 @dataclass(frozen=True)

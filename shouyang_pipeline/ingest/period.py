@@ -282,8 +282,8 @@ def _apply_rules(dataset: Dataset, rows: list[Row], columns: dict[str, list], re
 
 
 def _reject_duplicate_keys(dataset: Dataset, rows: list[Row], keys: dict[str, list]) -> None:
-    """Reject every row whose key another row of the period has, on the cell of its key column
-    (the last key column the file has: 村名称 rather than 所属乡镇), naming the other rows: by row
+    """Reject every row whose key another row of the period has, as a whole row's problem (no
+    cell, no column), naming the other rows: by row
     number in the same file (本文件第N行), by file and row number in another. `keys`: the rows'
     values of the key's columns."""
     groups = _repeated_keys(dataset.key, rows, keys)
@@ -298,13 +298,12 @@ def _reject_duplicate_keys(dataset: Dataset, rows: list[Row], keys: dict[str, li
                               for o in named)
             if len(dupes) - 1 > len(named):
                 others += f"等，共{len(dupes) - 1}行"
+            # A whole row's problem (WAREHOUSE.md): no cell, no column; the value is the key as
+            # written in its last key column (村名称 rather than 所属乡镇), the reason names the key.
             cm = next((c for c in map(row.file.column_map, reversed(dataset.key)) if c is not None), None)
             written = as_written(row.cells[cm.index]) if cm and cm.index < len(row.cells) else None
             row.errors.append(Issue(
-                source_row=row.number,
-                source_cell=cell_name(row.number, cm.index) if cm else None,
-                column=cm.field.name if cm else dataset.key[-1],
-                source_column=cm.header if cm else None,
+                source_row=row.number, source_cell=None, column=None, source_column=None,
                 value=written if written is not None else shown, rule=codes.DUPLICATE_KEY,
                 reason=f"{key_header}“{shown}”在本期重复出现（另见：{others}），重复的各行均不入库，请核对后只保留一行",
             ))
