@@ -40,6 +40,10 @@ class Settings:
     # The reporting calendar's clock (SUBMISSIONS.md 7): Beijing time without zone. None: the
     # machine's clock. `SHOUYANG_NOW=2023-10-11T09:30` sets it (tests, or judging a past month).
     clock: datetime | None = None
+    # The variables of the folders a run writes for people (exports, archive) left to their
+    # defaults in the data dir while SHOUYANG_WAREHOUSE points elsewhere: a run refuses that
+    # (`refuse_shared_outputs`), or it would overwrite the default warehouse's briefings and receipts.
+    left_to_default: tuple[str, ...] = ()
 
     PATHS = ("raw_dir", "warehouse", "export_dir", "archive_dir", "reference_dir")
 
@@ -65,14 +69,31 @@ class Settings:
         def get(key: str) -> Path:
             return Path(env.get(key) or data_dir / ENV_DEFAULTS[key])
 
+        warehouse = get("SHOUYANG_WAREHOUSE")
+        moved = bool(env.get("SHOUYANG_WAREHOUSE")) and not _same_path(warehouse, data_dir / ENV_DEFAULTS["SHOUYANG_WAREHOUSE"])
         return cls(
             raw_dir=get("SHOUYANG_RAW_DIR"),
-            warehouse=get("SHOUYANG_WAREHOUSE"),
+            warehouse=warehouse,
             export_dir=get("SHOUYANG_EXPORT_DIR"),
             archive_dir=get("SHOUYANG_ARCHIVE_DIR"),
             reference_dir=get("SHOUYANG_REFERENCE_DIR"),
             clock=_clock(env.get("SHOUYANG_NOW")),
+            left_to_default=tuple(k for k in ("SHOUYANG_EXPORT_DIR", "SHOUYANG_ARCHIVE_DIR") if moved and not env.get(k)),
         )
+
+    def refuse_shared_outputs(self) -> None:
+        """A run pointed at another warehouse must not write the default exports or archive
+        (WAREHOUSE.md): a set-up error naming the variables to set."""
+        if not self.left_to_default:
+            return
+        folders = {"SHOUYANG_EXPORT_DIR": self.export_dir, "SHOUYANG_ARCHIVE_DIR": self.archive_dir}
+        names = "、".join(self.left_to_default)
+        defaults = "、".join(str(folders[k]) for k in self.left_to_default)
+        raise SetupError(
+            f"环境变量 SHOUYANG_WAREHOUSE 指向另一个数据仓库（{self.warehouse}），但 {names} 没有设置，仍是默认的 "
+            f"{defaults}：这样运行会用另一份数据改写默认数据仓库的简报、工作簿和回执。请同时设置 {names}，指向另外的文件夹；"
+            "或者不设这些变量，只设置 SHOUYANG_DATA_DIR（其下的 raw、warehouse.duckdb、exports、archive 一起使用）。"
+            "本次运行未做任何改动。")
 
 
 PROJECT_MARKER = "workspace.yaml"  # beside `data/` in the project's folder (what `make ui` serves)
@@ -97,6 +118,13 @@ def project_dir() -> Path:
         except OSError:
             continue
     return here
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):  # a loop of links, a folder that cannot be looked into
+        return a == b
 
 
 def _default_data_dir() -> Path:

@@ -81,7 +81,9 @@ def _check_writable(path: Path, what: str, variable: str) -> None:
 
 def precheck(settings: Settings) -> None:
     """What can be checked without writing anything, not even the run lock: the reference lists,
-    the raw dir, and that the warehouse's path is (or can become) a file."""
+    the raw dir, that the warehouse's path is (or can become) a file, and that a run pointed at
+    another warehouse does not write the default exports or archive."""
+    settings.refuse_shared_outputs()
     check_reference(settings.reference_dir)
     check_raw_dir(settings.raw_dir)
     for path, variable in ((settings.warehouse, "SHOUYANG_WAREHOUSE"), (settings.work_warehouse, "SHOUYANG_WAREHOUSE")):

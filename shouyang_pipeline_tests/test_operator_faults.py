@@ -349,3 +349,37 @@ def test_a_correction_of_one_month_rewrites_the_later_months_briefings(settings,
     assert _run(built, "--period", "2023-03").exit_code == 0
     assert (settings.export_dir / "briefing_2023-03.md").read_bytes() != march
     assert april.stat().st_mtime_ns > april_written  # written again by a run of March only
+
+
+def test_a_run_pointed_at_another_warehouse_does_not_write_the_default_exports(settings, tmp_path, built):
+    """WAREHOUSE.md: a run pointed at another raw dir and warehouse must not overwrite the default
+    exports or archive. With the warehouse moved and the exports and archive left to the data
+    dir's defaults, the run refuses, naming the variables; with them set, it runs elsewhere."""
+    data_dir = tmp_path  # as the default data dir, its exports/ and archive/ are the built ones
+    before = _state(settings)
+    other = tmp_path / "other"
+    write_csv(other / "raw" / "key_projects" / "2023-03.csv", [KP_HEADER, kp_row("XM009")])
+    env = {"SHOUYANG_DATA_DIR": str(data_dir), "SHOUYANG_REFERENCE_DIR": str(settings.reference_dir),
+           "SHOUYANG_RAW_DIR": str(other / "raw"), "SHOUYANG_WAREHOUSE": str(other / "wh.duckdb"),
+           "DAGSTER_HOME": built["DAGSTER_HOME"], "COLUMNS": "200"}
+    refused = _run(env)
+    assert refused.exit_code == 2, refused.output
+    said = "".join(refused.output.split())
+    assert "SHOUYANG_EXPORT_DIR、SHOUYANG_ARCHIVE_DIR没有设置" in said and "本次运行未做任何改动" in said
+    assert "Traceback" not in refused.output
+    assert _state(settings) == before and not (other / "wh.duckdb").exists() and not (other / ".work").exists()
+
+    # only the archive left to its default: refused, naming that one
+    only_archive = _run({**env, "SHOUYANG_EXPORT_DIR": str(other / "exports")})
+    assert only_archive.exit_code == 2 and "但SHOUYANG_ARCHIVE_DIR没有设置" in "".join(only_archive.output.split())
+
+    # set apart: it runs, writing only there
+    ok = _run({**env, "SHOUYANG_EXPORT_DIR": str(other / "exports"), "SHOUYANG_ARCHIVE_DIR": str(other / "archive")})
+    assert ok.exit_code == 0, ok.output
+    assert _state(settings) == before
+    assert (other / "exports" / "briefing_2023-03.md").is_file() and (other / "wh.duckdb").is_file()
+
+    # the default warehouse named by its own path is not "another": no refusal
+    same = {**env, "SHOUYANG_WAREHOUSE": str(data_dir / "." / "warehouse.duckdb"), "SHOUYANG_RAW_DIR": str(settings.raw_dir)}
+    from shouyang_pipeline.config import Settings
+    assert Settings.from_env(same).left_to_default == ()
