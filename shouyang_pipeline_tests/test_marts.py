@@ -520,6 +520,36 @@ def test_scorecard_new_targets_without_their_data_name_the_department(con, key, 
         assert dataset not in r["detail"] and r["detail"] == detail
 
 
+@pytest.mark.parametrize("key,dataset,path,sender,detail", [
+    ("smart_working_faces", "smart_mines", "smart_mines/2023-06__能源局.xlsx", "能源局", "县能源局2023-06的报表被退回，尚未重新报送"),
+    ("leading_talent", "talent", "talent/2023-06__组织部.csv", "组织部", "县委组织部2023-06的报表被退回，尚未重新报送"),
+    ("pingtou_industry_cluster", "zone_operations", "zone_operations/2023-06__平头融合发展区.xlsx", "平头融合发展区",
+     "平头融合发展区管委会2023-06的报表被退回，尚未重新报送"),
+    # only another park's file sent back: 平头's was not sent
+    ("pingtou_industry_cluster", "zone_operations", None, None, "平头融合发展区管委会2023-06的报表未报送"),
+])
+def test_scorecard_says_a_file_sent_back_was_sent_back(tmp_path, key, dataset, path, sender, detail):
+    # the department did send the file due, and it was sent back whole: the detail says so (the
+    # briefing's 报送情况 says 被退回 of the same file), not 未报送; another park's file sent back,
+    # or a file of another year, does not count
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    load_example(conn)
+    log = ("INSERT INTO audit.ingest_log (file_path, dataset, period, submitter, sha256, status, rows_read, rows_loaded, "
+           "rows_rejected, is_current, ingested_at, partition_key) VALUES (?, ?, ?, ?, 'x', 'rejected', 1, 0, 1, TRUE, "
+           "now(), ?)")
+    if path is not None:
+        conn.execute(log, [path, dataset, "2023-06", sender, f"{dataset}/2023-06"])
+        conn.execute(log, [path.replace("2023-06", "2022-12"), dataset, "2022-12", sender, f"{dataset}/2022-12"])
+    conn.execute(log, ["zone_operations/2023-06__朝阳煤机制造专业镇.xlsx", "zone_operations", "2023-06", "朝阳煤机制造专业镇",
+                       "zone_operations/2023-06"])
+    build_all(conn)
+    june = one(conn, "SELECT * FROM marts.target_scorecard WHERE period = '2023-06' AND target_key = ?", [key])
+    assert (june["status"], june["detail"]) == ("无数据", detail)
+    january = one(conn, "SELECT * FROM marts.target_scorecard WHERE period = '2023-01' AND target_key = ?", [key])
+    assert "被退回" not in january["detail"]  # a later month's file, and last year's, are not this one's
+    conn.close()
+
+
 def test_scorecard_target_with_no_computation(tmp_path):
     # a target the scorecard has no figure for says so in words
     conn = duckdb.connect(str(tmp_path / "w.duckdb"))

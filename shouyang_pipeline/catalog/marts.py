@@ -230,7 +230,7 @@ TARGET_SCORECARD = Table(
         Column("actual_value", "DOUBLE", "实际值", "单位见 actual_unit（累计数按年度目标对照；已四舍五入）；无数据时为空"),
         Column("actual_unit", "VARCHAR", "实际值单位", "实际值的单位（如个百分点、亿元、个村、个、人）"),
         Column("status", "VARCHAR", "状态", "达标、未达标，或无数据（缺数据或该数据集尚未纳入报送）；按未四舍五入的数判断"),
-        Column("detail", "VARCHAR", "说明", "一句中文说明，年内累计数注明“累计”；无数据时说明哪个部门哪一期的报表未报送"),
+        Column("detail", "VARCHAR", "说明", "一句中文说明，年内累计数注明“累计”；无数据时说明哪个部门哪一期的报表未报送或被退回"),
         Column("dataset", "VARCHAR", "数据集", "判断该目标所用的数据集"),
         Column("data_period", "VARCHAR", "所用数据报告期（YYYY-MM）", "村级收入、人才取本年内不晚于该期的最近一期，其余为该期；无数据时为空"),
     ),

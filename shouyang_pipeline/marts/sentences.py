@@ -49,17 +49,24 @@ def due_period(dataset: str, period: str) -> str | None:
     return f"{period[:4]}-{quarter_month:02d}" if quarter_month else None
 
 
-def not_reported(dataset: str, period: str, department: str | None = None) -> str:
+def not_reported(dataset: str, period: str, department: str | None = None, sent_back: tuple[str, ...] = ()) -> str:
     """`县能源局2023-05的报表未报送`: who has not reported the data a figure of `period` needs, by
     the department's name (the dataset's declared one unless given), never the dataset's code.
     For a quarterly dataset, the quarter due (`县委组织部2023-03的报表未报送`), or before the
-    first quarter that nothing has been sent this year."""
+    first quarter that nothing has been sent this year. When the file due is among `sent_back`
+    (the periods whose file was sent back whole), it says so: `县能源局2023-05的报表被退回，尚未重新报送`."""
     declared = DATASETS[dataset]
     department = department or declared.department
     due = due_period(dataset, period)
     if due is None:
         return f"{department}本年尚未报送{declared.title}（按季度报送，首期为{period[:4]}-03）"
+    if due in sent_back:
+        return f"{department}{due}的报表被退回，尚未重新报送"
     return f"{department}{due}的报表未报送"
+
+
+def _sent_back(row: dict) -> tuple[str, ...]:
+    return tuple(row.get("sent_back_periods") or ())
 
 
 def plain_number(value: Any) -> str:
@@ -128,7 +135,7 @@ def _village_income(row: dict) -> str | None:
 def _smart_faces(row: dict) -> str | None:
     """`2023-12：已建成智能化工作面23个（采煤5个、掘进18个），目标26个（5采21掘）`."""
     if row["data_period"] is None:
-        return not_reported("smart_mines", row["period"])
+        return not_reported("smart_mines", row["period"], sent_back=_sent_back(row))
     return _text(row["period"], "：已建成智能化工作面", row["faces_built"], "个（采煤", row["mining_faces_built"],
                  "个、掘进", row["heading_faces_built"], "个），目标", plain_number(row["target_value"]), "个（",
                  row["mining_required"], "采", row["heading_required"], "掘）")
@@ -141,7 +148,7 @@ def _talent(what: str, column: str) -> Callable[[dict], str | None]:
 
     def sentence(row: dict) -> str | None:
         if row["data_period"] is None:
-            return not_reported("talent", row["period"])
+            return not_reported("talent", row["period"], sent_back=_sent_back(row))
         count = row[column]
         if count is None:
             return None
@@ -165,7 +172,7 @@ def _park_revenue(row: dict) -> str | None:
     from the unrounded revenue."""
     zone = row["scope"]
     if row["data_period"] is None:
-        return not_reported("zone_operations", row["period"], _park_department(zone))
+        return not_reported("zone_operations", row["period"], _park_department(zone), _sent_back(row))
     if row["status"] == "达标":
         verdict = "已达到目标"
     else:

@@ -25,7 +25,7 @@
 --                                 target's scope (平头融合发展区); actual = operating_revenue_yi
 --                                 (亿元, 累计), judged on the unrounded 万元 ÷ 10000 of staging
 -- A period without the data of a target is 无数据; its detail names the department that has not
--- reported (sentences.py).
+-- reported, or whose file was sent back (audit.ingest_log; sentences.py).
 --
 -- The figures shown are read from the marts that compute them. Those marts keep them rounded, so
 -- the unrounded figures that decide a status or a sign (the growth, the gap, the digital output,
@@ -284,6 +284,14 @@ SELECT
     operating_revenue_yi                                                AS revenue_shown,
     revenue_yi_exact,
     --   a target with no computation
-    dataset_in_contract
+    dataset_in_contract,
+    --   any target without its data: the periods of this year up to this one whose file of the
+    --   target's dataset (for a park's target, the park's file) is current and was sent back
+    --   whole, so the detail says 被退回 rather than 未报送 (sentences.py, not_reported)
+    (SELECT list(DISTINCT l.period ORDER BY l.period)
+     FROM audit.ingest_log AS l
+     WHERE l.is_current AND l.status = 'rejected' AND l.dataset = measured.dataset
+       AND substr(l.period, 1, 4) = substr(measured.period, 1, 4) AND l.period <= measured.period
+       AND (measured.dataset <> 'zone_operations' OR l.submitter = measured.scope)) AS sent_back_periods
 FROM measured
 ORDER BY period, target_order  -- the order of reference.targets
