@@ -29,7 +29,7 @@ from .collector import collector_paused
 from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
 from .ingest.discover import (
-    FIRST_PERIOD, RawFile, archived_path, check_raw_dir, current_period, discover, file_sha256,
+    FIRST_PERIOD, RawFile, archived_path, check_raw_dir, current_period, discover, file_sha256, full_width_hint,
 )
 from .ingest.period import PeriodIngest, ingest_period, unplaced_log
 from .ingest.register import read_register
@@ -53,7 +53,7 @@ from .warehouse.publish import (
 ALLOW_EMPTY_TAG = "shouyang/allow_empty"
 # A run that reads and writes everything again, whatever the digests say (`shouyang run --force`).
 FORCE_TAG = "shouyang/force"
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 
 
 def parse_period(text: str, now_period: str | None = None, *, in_range: bool = True) -> str:
@@ -61,7 +61,7 @@ def parse_period(text: str, now_period: str | None = None, *, in_range: bool = T
     now_period = now_period or current_period()
     m = _PERIOD.match(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise SetupError(f"报告期“{text}”无效：应写作YYYY-MM，月份为01至12，如2023-02")
+        raise SetupError(f"报告期“{text}”无效：应写作YYYY-MM，月份为01至12，如2023-02{full_width_hint(text.strip())}")
     if in_range and not FIRST_PERIOD <= text.strip() <= now_period:
         raise SetupError(f"报告期“{text}”超出可接受的范围（{FIRST_PERIOD}至{now_period}）")
     return text.strip()
@@ -1397,8 +1397,8 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
     else:
         from_name = stem.partition("__")[0]
         if not PERIOD_RE.match(from_name) or not 1 <= int(from_name[5:7]) <= 12:
-            raise SetupError(f"无法从文件名“{path.name}”判断报告期（文件名应以YYYY-MM开头，如2023-02.xlsx）："
-                             "请用 --period 指定，如 --period 2023-02")
+            raise SetupError(f"无法从文件名“{path.name}”判断报告期（文件名应以YYYY-MM开头，如2023-02.xlsx"
+                             f"{full_width_hint(from_name)}）：请用 --period 指定，如 --period 2023-02")
         if problem := _period_problem(dataset, from_name, now):
             return FileCheck("rejected", f"文件名中的{problem}（如文件名有误，也可用 --period 指定报告期）",
                              path=path, file_path=f"{dataset}/{name}", dataset=dataset, period=from_name,

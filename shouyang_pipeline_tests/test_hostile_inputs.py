@@ -145,6 +145,33 @@ def test_a_file_name_that_is_not_utf8_is_rejected_by_name(raw, run_period):
     assert run.log("key_projects/2023-02__发改局.csv")["status"] == "loaded"
 
 
+def test_a_period_in_full_width_digits_is_named_as_such_not_a_future_month(raw, run_period, settings, tmp_path):
+    # int() reads ２０２３ as 2023, and "２０２３-０８" > "2026-12" as text: the file was "from the
+    # future". It is a name the rules do not read, and the message shows the name as it should be.
+    write_csv(raw / "key_projects" / "２０２３-０８__发改局.csv", [KP_HEADER, kp_row("XM001")])
+    write_csv(raw / "key_projects" / "2023-08__发改局.csv", [KP_HEADER, kp_row("XM002")])
+    run = run_period("key_projects", "2023-08")
+    odd = run.log("key_projects/２０２３-０８__发改局.csv")
+    assert odd["status"] == "rejected" and odd["period"] is None
+    assert "报告期无法识别" in odd["message"] and "（“２０２３-０８”中有全角字符，应写作2023-08）" in odd["message"]
+    assert "未来" not in odd["message"]
+    assert run.log("key_projects/2023-08__发改局.csv")["status"] == "loaded"
+
+    from click.testing import CliRunner
+
+    from shouyang_pipeline.cli import main
+    from shouyang_pipeline_tests.test_cli import _env
+
+    env = _env(settings, tmp_path)
+    checked = CliRunner().invoke(main, ["check", str(raw / "key_projects" / "２０２３-０８__发改局.csv")], env=env)
+    assert checked.exit_code == 2 and "中有全角字符，应写作2023-08" in checked.output and "未来" not in checked.output
+    typed = CliRunner().invoke(main, ["check", str(raw / "key_projects" / "2023-08__发改局.csv"), "--period", "２０２３-０８"],
+                               env=env)
+    assert typed.exit_code == 2 and "应写作2023-08" in typed.output
+    template = CliRunner().invoke(main, ["template", "key_projects", "--period", "２０２３-０８"], env=env)
+    assert template.exit_code == 2 and "无效" in template.output, template.output
+
+
 def test_a_name_too_long_for_the_archive_is_archived_under_its_hash(raw, settings, run_period):
     folder = raw / "key_projects"
     folder.mkdir(parents=True)

@@ -52,7 +52,7 @@ PARTITIONS_NAME = "period"
 
 monthly = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
 
 _materialised_in_calendar_order()
 

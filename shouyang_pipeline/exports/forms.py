@@ -537,7 +537,7 @@ def write_template(settings: Settings, dataset_name: str, period: str, submitter
     if dataset_name not in DATASETS:
         raise SetupError(f"“{dataset_name}”不是已知的数据集，可选：" + "、".join(DATASETS))
     dataset = DATASETS[dataset_name]
-    if not re.fullmatch(r"\d{4}-\d{2}", period) or not 1 <= int(period[5:7]) <= 12:
+    if not re.fullmatch(r"\d{4}-\d{2}", period, re.ASCII) or not 1 <= int(period[5:7]) <= 12:
         raise SetupError(f"报告期“{period}”无效：应写作YYYY-MM，月份为01至12，如2023-02")
     if not dataset.accepts_period(int(period[5:7])):
         raise SetupError(f"{dataset.title}按季度报送，报告期只能是3、6、9、12月，不能是{period}")

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import stat
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from ..config import BEIJING
 from ..errors import SetupError, os_reason
 from .register import is_register
 
-PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)  # not ２０２３-０８: int() reads those digits too
 FIRST_PERIOD = "2020-01"
 ACCEPTED_SUFFIXES = (".csv", ".xlsx")
 # A file larger than this is archived (streamed) and rejected unread: the largest real
@@ -24,6 +25,15 @@ ACCEPTED_SUFFIXES = (".csv", ".xlsx")
 MAX_FILE_BYTES = 100 * 1024 * 1024
 _ARCHIVE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,10}$")
 NAMING_HINT = "<数据集>/<报告期YYYY-MM>[__<报送单位>].xlsx 或 .csv，数据集为 " + "、".join(DATASETS)
+
+
+def full_width_hint(text: str) -> str:
+    """`（“２０２３-０８”中有全角字符，应写作2023-08）` for a period typed in full-width
+    characters, else nothing."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    if folded != text and PERIOD_RE.match(folded):
+        return f"（“{text}”中有全角字符，应写作{folded}）"
+    return ""
 
 
 def current_period(now: datetime | None = None) -> str:
@@ -188,7 +198,8 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     if suffix not in ACCEPTED_SUFFIXES:
         return reject(f"不接受“{suffix or '无扩展名'}”格式的文件，只接受.xlsx或.csv")
     if period is None:
-        return reject(f"文件名“{name}”中的报告期无法识别，应以YYYY-MM开头，如2023-02", placed=False)
+        return reject(f"文件名“{name}”中的报告期无法识别，应以YYYY-MM开头，如2023-02{full_width_hint(period_text)}",
+                      placed=False)
     month = int(period[5:7])
     if not 1 <= month <= 12:
         return reject(f"文件名中的报告期“{period}”月份无效", placed=False)

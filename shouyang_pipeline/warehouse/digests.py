@@ -45,7 +45,7 @@ LIBRARIES = ("duckdb", "pandas", "numpy", "pyarrow", "pandera", "python-calamine
 
 # The schemas whose tables the exports read (the digests' own table is not one of them).
 EXPORT_SCHEMAS = ("reference", "staging", "audit", "marts")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
 
 INPUTS = Table(
     "internal", "ingest_inputs", "入库输入摘要（运行管道内部使用，分析时无需查询）",
