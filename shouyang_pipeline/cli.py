@@ -389,7 +389,7 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
 
     try:
         settings = Settings.from_env()
-        asked = sorted({parse_period(p) for p in periods})
+        asked = sorted({parse_period(p, settings.current_period()) for p in periods})
         finish_committed_publish(settings)
         precheck(settings)  # before the lock file is made: a set-up error changes nothing at all
         with run_lock(settings):
@@ -999,7 +999,7 @@ def template(dataset: str, period: str, submitter: str | None, output: Path | No
     try:
         settings = Settings.from_env()
         try:  # the current month as a run judges it: SHOUYANG_NOW when set
-            period = parse_period(period, settings.now().strftime("%Y-%m"))
+            period = parse_period(period, settings.current_period())
         except SetupError as exc:
             raise SetupError(f"--period {period}：{exc}") from None
         finish_committed_publish(settings)  # the rows are pre-filled from the published warehouse

@@ -51,6 +51,10 @@ class Settings:
         """Now, Beijing time, without zone: what due dates are compared with."""
         return self.clock or datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
 
+    def current_period(self) -> str:
+        """The month `now` is in (`2023-12`): a file of a later period is from the future."""
+        return f"{self.now():%Y-%m}"
+
     @property
     def work_warehouse(self) -> Path:
         """The private file runs write; the published `warehouse` is replaced from it atomically."""

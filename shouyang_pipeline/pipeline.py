@@ -119,7 +119,7 @@ def preflight(settings: Settings) -> list[RawFile]:
     if holder is not None:
         raise PublishedWarehouseInUse(settings.warehouse, holder.pid, holder.program, settings.work_warehouse,
                                       before_run=True)
-    return discover(settings.raw_dir)
+    return discover(settings.raw_dir, settings.current_period())
 
 
 # ------------------------------------------------------------------ months changed but not yet published
@@ -483,7 +483,7 @@ def emptied_periods(settings: Settings, periods: list[str]) -> list[str]:
     if not periods:
         return []
     try:
-        with_files = {f.period for f in discover(settings.raw_dir) if f.dataset_period}
+        with_files = {f.period for f in discover(settings.raw_dir, settings.current_period()) if f.dataset_period}
     except (SetupError, OSError):
         return []
     held: set[str] = set()
@@ -576,7 +576,7 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
 
     from .warehouse.digests import stored_inputs
 
-    files = discover(settings.raw_dir)
+    files = discover(settings.raw_dir, settings.current_period())
     _refuse_vanished(settings, files, periods, run_id)
     ensure_load_tables(conn)
     register = read_register(settings.raw_dir)
@@ -713,7 +713,7 @@ def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods:
     from .warehouse.digests import stored_inputs
     from .workers import Pool
 
-    files = discover(settings.raw_dir)
+    files = discover(settings.raw_dir, settings.current_period())
     mine = [f for f in files if f.dataset_period and f.dataset_period[0] in datasets and f.dataset_period[1] in periods]
     workers = ingest_workers(len(datasets) * len(periods), sum(_size(f) for f in mine))
     if not workers:

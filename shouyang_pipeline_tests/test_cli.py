@@ -172,3 +172,19 @@ def test_a_folder_above_that_cannot_be_looked_into_is_passed_over(tmp_path, monk
     result = CliRunner().invoke(main, ["check", "x.csv", "--dataset", "key_projects", "--period", "2023-02"],
                                 env={**_UNSET, "COLUMNS": "200"})
     assert result.exit_code == 2, result.output
+
+
+def test_shouyang_now_is_the_clock_of_the_future_months_too(settings, tmp_path):
+    """SHOUYANG_NOW judges the calendar: a file of a later month than it is from the future, as
+    one of a later month than the machine's clock is without it."""
+    write_csv(settings.raw_dir / "key_projects" / "2023-11.csv", [KP_HEADER, kp_row("XM001")])
+    write_csv(settings.raw_dir / "key_projects" / "2024-01.csv", [KP_HEADER, kp_row("XM001")])
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-12-20T09:00"}
+    result = CliRunner().invoke(main, ["run"], env=env)
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        log = dict(conn.execute("SELECT file_path, status || ' ' || message FROM audit.ingest_log WHERE is_current").fetchall())
+    assert log["key_projects/2023-11.csv"].startswith("loaded")
+    assert log["key_projects/2024-01.csv"].startswith("rejected") and "晚于当前月份2023-12" in log["key_projects/2024-01.csv"]
+    asked = CliRunner().invoke(main, ["run", "--period", "2024-01"], env=env)
+    assert asked.exit_code == 2 and "超出可接受的范围（2020-01至2023-12）" in asked.output

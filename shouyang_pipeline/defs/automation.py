@@ -27,7 +27,7 @@ import duckdb
 
 from ..errors import SetupError
 from ..pipeline import finish_committed_publish
-from ..ingest.discover import FIRST_PERIOD, current_period, discover, file_sha256, sha256_of
+from ..ingest.discover import FIRST_PERIOD, discover, file_sha256, sha256_of
 from ..warehouse import queries
 from ..warehouse.connection import connect
 from .partitions import TIMEZONE, add_months, monthly
@@ -62,7 +62,8 @@ def monthly_schedule(context: dg.ScheduleEvaluationContext, warehouse: Warehouse
     settings = warehouse.settings
     _finish_publish(context, settings)
     try:
-        files = [f for f in discover(settings.raw_dir) if f.period == period and f.dataset_period]
+        files = [f for f in discover(settings.raw_dir, settings.current_period())
+                 if f.period == period and f.dataset_period]
     except SetupError as exc:  # a missing raw dir: the run would refuse it anyway
         return dg.SkipReason(str(exc))
     if not files and period not in held_periods(settings):
@@ -163,7 +164,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
     current: dict[str, str] = {}
     periods: dict[str, list[str]] = {}
     try:
-        found = discover(settings.raw_dir)
+        found = discover(settings.raw_dir, settings.current_period())
     except SetupError as exc:  # a missing raw dir is not "every file removed"
         return dg.SkipReason(str(exc))
     for raw in found:
@@ -190,7 +191,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
         elif retry == "given up":
             given_up.append(period)
     requests = []
-    now = current_period()
+    now = settings.current_period()
     # Dagster never launches a run_key this sensor used before, and a state can come back (a
     # correction reverted, a file removed and put back): chaining on the last run key keeps every
     # change's key new, while a retried tick (same cursor, same last key) asks for the same runs.

@@ -77,7 +77,7 @@ def _ingest_period(settings: Settings, dataset_name: str, period: str, reference
                    files: list[RawFile] | None, *, archive: bool) -> PeriodIngest:
     dataset = DATASETS[dataset_name]
     if files is None:
-        files = [f for f in discover(settings.raw_dir) if f.dataset_period == (dataset_name, period)]
+        files = [f for f in discover(settings.raw_dir, settings.current_period()) if f.dataset_period == (dataset_name, period)]
     register = read_register(settings.raw_dir)
     archive_dir = settings.archive_dir if archive else None
     outcomes: list[FileOutcome] = []
@@ -515,7 +515,7 @@ def _received(raw: RawFile, register: Register) -> dict:
 def unplaced_log(settings: Settings, files: list[RawFile] | None = None) -> pd.DataFrame:
     """Ingest-log rows for files no partition can hold (unknown folder, bad or out-of-range period)."""
     if files is None:
-        files = discover(settings.raw_dir)
+        files = discover(settings.raw_dir, settings.current_period())
     register = read_register(settings.raw_dir)
     records = []
     for raw in files:
