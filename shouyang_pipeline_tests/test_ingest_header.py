@@ -83,6 +83,27 @@ def test_required_column_missing_rejects_the_file(raw, run_period):
     assert run.staging("key_projects") == []
 
 
+@pytest.mark.parametrize("written,unit", [("总投资（千元）", "千元"), ("总投资（单位：美元）", "美元"), ("总投资/千元", "千元")])
+def test_a_header_with_a_unit_the_rules_cannot_read_says_so(raw, run_period, written, unit):
+    # 总投资 is in the header, with a unit no figure can be read in: not "missing" without a word
+    header = list(KP_HEADER)
+    header[7] = written
+    run = _run(raw, run_period, [header, kp_row()])
+    log = run.log(PATH)
+    assert log["status"] == "rejected" and "缺少必填列：总投资" in log["message"]
+    assert f"表头“{written}”中的单位“{unit}”无法识别：总投资的单位只能是元、万元或亿元" in log["message"]
+    assert "其他单位的金额请换算后重新报送" in log["message"]
+
+
+@pytest.mark.parametrize("written", ["总投资【亿元】", "总投资[亿元]", "总投资（单位：亿元）", "总投资/亿元", "总投资 (亿元)"])
+def test_a_unit_in_any_bracket_or_after_a_slash_is_the_columns_unit(raw, run_period, written):
+    header = list(KP_HEADER)
+    header[7] = written
+    run = _run(raw, run_period, [header, kp_row(total=2)])
+    (row,) = run.staging("key_projects")
+    assert row["total_investment"] == Decimal("20000") and run.log(PATH)["status"] == "loaded"
+
+
 def test_optional_columns_may_be_missing(raw, run_period):
     header = ["项目编号", "项目名称", "项目级别", "总投资", "年度计划投资", "本年累计完成投资", "建设状态"]
     run = _run(raw, run_period, [header, ["XM001", "项目", "县级", 10, 5, 1, "未开工"]])

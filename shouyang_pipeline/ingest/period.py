@@ -21,7 +21,7 @@ from ..reference import Reference
 from ..catalog.tables import (FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, UNREAD_KEY_PART, PeriodFrames,
                               dataset_period_key)
 from .discover import RawFile, discover, take
-from .layout import find_layout, money_unit, unread_sheets_note
+from .layout import find_layout, money_unit, unread_sheets_note, unread_unit_hint
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .register import Register, read_register
 from ..text import as_written
@@ -172,7 +172,8 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
                    and f.name not in from_submitter]
         if missing:
             names = "；".join(f"{f.header}（也可写作：{'、'.join(f.aliases)}）" if f.aliases else f.header for f in missing)
-            raise FileRejected(f"缺少必填列：{names}" + "".join(_submitter_hint(f, raw, reference) for f in missing))
+            raise FileRejected(f"缺少必填列：{names}" + "".join(_submitter_hint(f, raw, reference) for f in missing)
+                               + "".join(unread_unit_hint(f, layout.ignored) for f in missing))
         parsed = parse_file(raw.rel_path, layout, dataset, reference)
     except FileRejected as exc:
         return FileOutcome(raw, digest, rejection=str(exc))
