@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from .catalog.marts import NOT_YET_DUE, OVERDUE
-from .catalog.tables import ROW_KINDS, STAGING, PeriodFrames, dataset_period_key
+from .catalog.tables import NAMING_MARK, ROW_KINDS, STAGING, PeriodFrames, dataset_period_key
 from .collector import collector_paused
 from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
@@ -1407,7 +1407,7 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
     raw = classify_as(path, f"{dataset}/{name}", now)
     where = dict(path=path, file_path=f"{dataset}/{name}", dataset=dataset, period=period)
     if raw.naming_problem:
-        return FileCheck("rejected", raw.naming_problem.removesuffix(f"。文件应放在：{NAMING_HINT}"), **where,
+        return FileCheck("rejected", raw.naming_problem.removesuffix(f"{NAMING_MARK}{NAMING_HINT}"), **where,
                          misnamed=True)
     reference = Reference.load(settings.reference_dir)
     # Nothing is archived or written: a clerk's check leaves no trace (a 3 GB file is not copied).

@@ -329,6 +329,28 @@ def test_a_clean_month_says_so_and_names_the_sender_not_the_file_label(warehouse
     conn.close()
 
 
+def test_a_file_rejected_for_its_name_is_said_without_the_naming_rule(warehouse, tmp_path):
+    """The naming rule ends the log's message (文件应放在：<数据集>/…，数据集为 key_projects、…):
+    for the sender's receipt. The office reads why the file was not taken, without the folders'
+    code names."""
+    from shouyang_pipeline.ingest.discover import classify_as
+
+    old_excel = tmp_path / "2023-06__发改局.xls"
+    old_excel.write_bytes(b"\xd0\xcf\x11\xe0")
+    raw = classify_as(old_excel, "key_projects/2023-06__发改局.xls")
+    assert "数据集为 key_projects" in raw.naming_problem
+    conn = _rebuilt(warehouse, tmp_path)
+    conn.execute("""INSERT INTO audit.ingest_log (file_path, dataset, period, submitter, sha256, status, rows_read,
+                    rows_loaded, rows_rejected, message, is_current, ingested_at, partition_key) VALUES
+                    ('key_projects/2023-06__发改局.xls', 'key_projects', '2023-06', '发改局', 'x1', 'rejected', 0, 0, 0,
+                     ?, TRUE, now(), 'key_projects/2023-06')""", [raw.naming_problem])
+    build_all(conn)
+    md = write_briefing(conn, "2023-06", tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert "原因：不接受旧版Excel（.xls）文件，请另存为.xlsx" in md
+    assert "文件应放在" not in md and "数据集为" not in md and "industrial_output" not in md
+    conn.close()
+
+
 def test_a_file_whose_every_row_failed_says_why_without_a_table_name(warehouse, tmp_path):
     """The log's message for such a file sends analysts to audit.rejected_rows; the briefing says
     it in the office's words, the reasons following (WAREHOUSE.md: never a table's code name)."""

@@ -219,9 +219,11 @@ LOG_STATE_COLUMNS = ("is_current", "ingested_at")
 # (received_at and received_from are filled by ingest; the warehouse keeps a version's first
 # modification time when no register line names it: `warehouse.load`.)
 FILE_LOG_COLUMNS = [c for c in AUDIT["ingest_log"].column_names if c not in LOG_STATE_COLUMNS]
-# Notes of audit.ingest_log.message that its readers (the briefing) recognise: how the message of
-# a file whose every row failed starts (`ingest.period._all_rejected`), and the note on sheets
-# with data that were not read (`ingest.layout.unread_sheets_note`).
+# Notes of audit.ingest_log.message that its readers (the briefing, the receipts) recognise: how
+# the message of a file whose every row failed starts (`ingest.period._all_rejected`), the note on
+# sheets with data that were not read (`ingest.layout.unread_sheets_note`), and how the message
+# of a file rejected for its name or place goes on to the naming rule (`ingest.discover`).
+NAMING_MARK = "。文件应放在："
 ALL_ROWS_REJECTED_NOTE = re.compile(r"^全部\d+行数据均未通过校验")
 UNREAD_SHEETS_NOTE = re.compile(r"工作表[^；]*中也有数据，未读取；只读取了“[^”]*”")
 ISSUE_COLUMNS = AUDIT["rejected_rows"].column_names

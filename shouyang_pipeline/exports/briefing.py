@@ -51,7 +51,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ..catalog.datasets import DATASETS
 from ..catalog.marts import NOT_YET_DUE, OVERDUE, PARTLY_LOADED, SENT_BACK, SUBMITTED, UNLISTED
 from ..catalog.rules import GARBLED_TEXT, MIXED_ENCODING, PLAN_CHANGED, YTD_DECREASED, rule_name
-from ..catalog.tables import ALL_ROWS_REJECTED_NOTE, UNREAD_SHEETS_NOTE
+from ..catalog.tables import ALL_ROWS_REJECTED_NOTE, NAMING_MARK, UNREAD_SHEETS_NOTE
 from ..marts.sentences import month_range, no_industry_data
 from . import charts
 
@@ -726,7 +726,9 @@ def _file_paragraph(conn, f: dict) -> str:
         text = "整个文件被退回，不计入任何数据"
         if f["rows_read"]:
             text += f"（读到数据行{f['rows_read']}行）"
-        message = (f["message"] or "").rstrip("。")
+        # (a file rejected for its name: the naming rule, which names the folders by their code, is
+        # for the sender's receipt, not the office)
+        message = (f["message"] or "").split(NAMING_MARK)[0].rstrip("。")
         if rejected and ALL_ROWS_REJECTED_NOTE.match(message):
             # every row failed, the reasons follow (退回原因): the log's message sends analysts to
             # the audit table; said in the office's words, with what may explain it (columns not

@@ -52,6 +52,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 
 from ..catalog.rules import MISSING_KEY, rule_name
+from ..catalog.tables import NAMING_MARK
 from ..text import as_written
 from . import xlsx_rows
 
@@ -81,8 +82,6 @@ MAX_DATA_CELLS = 3_000_000
 # the rest are counted in one line by problem and column (every cell is still coloured). A file
 # with 200,000 rows of the same mistake gets a receipt one can open, not 400,000 comments.
 MAX_LISTED = 1000
-# How the ingest's message about a file rejected for its name ends (`ingest.discover.NAMING_HINT`).
-NAMING_MARK = "。文件应放在："
 PAPER_A4 = 9
 PROBLEM_HEADERS = ("序号", "行号", "单元格", "列（表头原文）", "原值", "问题", "原因", "处理")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")  # not in XML; a lone surrogate not in UTF-8

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..catalog.datasets import DATASETS
+from ..catalog.tables import NAMING_MARK
 from ..config import BEIJING
 from ..errors import SetupError, os_reason
 from .register import is_register
@@ -181,7 +182,7 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
                  and FIRST_PERIOD <= period <= now_period and DATASETS[dataset].accepts_period(int(period[5:7])))
 
     def reject(msg: str, placed: bool = True) -> RawFile:
-        return RawFile(**base, naming_problem=f"{msg}。文件应放在：{NAMING_HINT}", placed=placed and placeable)
+        return RawFile(**base, naming_problem=f"{msg}{NAMING_MARK}{NAMING_HINT}", placed=placed and placeable)
 
     if kind != "file":
         return reject(_UNREAD[kind])
