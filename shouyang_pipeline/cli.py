@@ -383,7 +383,7 @@ def main() -> None:
                    "即使自上次运行以来文件、参考名录和程序都没有变化（默认只做有变化的部分，没有任何变化时不运行）。")
 def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
     from .pipeline import (
-        ALLOW_EMPTY_TAG, FORCE_TAG, check_work_file, parse_period, periods_to_run, precheck,
+        ALLOW_EMPTY_TAG, FORCE_TAG, check_work_file, nothing_to_run, parse_period, periods_to_run, precheck,
         preflight, published_files, refuse_wipe, remember_run, run_inputs, run_lock, unchanged_since_last_run,
     )
 
@@ -392,6 +392,9 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
         asked = sorted({parse_period(p, settings.current_period()) for p in periods})
         finish_committed_publish(settings)
         precheck(settings)  # before the lock file is made: a set-up error changes nothing at all
+        if not asked and nothing_to_run(settings):  # (nor a first run with no file: no folder made)
+            say(f"{settings.raw_dir} 下没有可处理的文件。", "yellow")
+            return
         with run_lock(settings):
             files = preflight(settings)
             if note := check_work_file(settings):

@@ -92,6 +92,14 @@ def precheck(settings: Settings) -> None:
                              "指向一个文件（如 data/warehouse.duckdb），或移走该文件夹。本次运行未做任何改动。")
 
 
+def nothing_to_run(settings: Settings) -> bool:
+    """No warehouse yet, and no file under the raw dir that a month could hold: a run would only
+    make its folders (checked before the run lock, which is one of them)."""
+    if settings.warehouse.exists() or settings.work_warehouse.exists():
+        return False
+    return not any(f.dataset_period for f in discover(settings.raw_dir, settings.current_period()))
+
+
 def _remove_leftovers(settings: Settings) -> None:
     """What a run that was killed left half done, under the run lock (no other run is at it):
     half-written archive copies (`<sha>.<ext>.<pid>.part`; the whole file is archived again when

@@ -188,3 +188,14 @@ def test_shouyang_now_is_the_clock_of_the_future_months_too(settings, tmp_path):
     assert log["key_projects/2024-01.csv"].startswith("rejected") and "晚于当前月份2023-12" in log["key_projects/2024-01.csv"]
     asked = CliRunner().invoke(main, ["run", "--period", "2024-01"], env=env)
     assert asked.exit_code == 2 and "超出可接受的范围（2020-01至2023-12）" in asked.output
+
+
+def test_a_first_run_with_no_file_makes_no_folder(settings, tmp_path):
+    """Nothing to run and no warehouse yet: the run says so and writes nothing (WAREHOUSE.md: its
+    summary names every place it wrote; it wrote none). A file no month can hold is no file to run."""
+    (settings.raw_dir / "notes").mkdir()
+    write_csv(settings.raw_dir / "notes" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    result = CliRunner().invoke(main, ["run"], env=_env(settings, tmp_path))
+    assert result.exit_code == 0 and "下没有可处理的文件" in result.output, result.output
+    for made in (settings.warehouse.parent, settings.export_dir, settings.archive_dir):
+        assert not made.exists(), made
