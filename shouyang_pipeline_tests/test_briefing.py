@@ -177,7 +177,7 @@ def test_briefing_villages_and_scorecard(con, tmp_path):
     assert "朝阳镇报送的《village_income/2023-03__朝阳镇.csv》" in quality
     assert "村名不在行政村名录中：1行（如第5行：村名称“幸福村”不是朝阳镇的行政村）" in quality
     assert "统计局副本" not in quality  # a 2023-03 file of another dataset belongs to March's briefing
-    assert "（含各乡镇2023年3月报送的村级集体经济收入表1个）" in quality
+    assert "（含各乡镇2023年3月报送的村级集体经济收入情况表1个）" in quality
     assert html.count("<svg") >= 2
 
 
@@ -348,6 +348,33 @@ def test_a_file_rejected_for_its_name_is_said_without_the_naming_rule(warehouse,
     md = write_briefing(conn, "2023-06", tmp_path / "out")[0].read_text(encoding="utf-8")
     assert "原因：不接受旧版Excel（.xls）文件，请另存为.xlsx" in md
     assert "文件应放在" not in md and "数据集为" not in md and "industrial_output" not in md
+    conn.close()
+
+
+def test_the_quarters_files_the_briefing_uses_are_in_its_data_quality(sample_year):
+    """July's briefing speaks of June's villages and June's talent (quarterly): both quarters'
+    files with problems are listed, as the files of July are."""
+    md = (sample_year.export_dir / "briefing_2023-07.md").read_text(encoding="utf-8")
+    quality = md[md.index("、数据质量\n"):]
+    assert "《village_income/2023-06__南燕竹镇.csv》" in quality and "《talent/2023-06__组织部.csv》" in quality
+    assert "县委组织部2023年6月报送的人才引育情况表1个" in quality and "各乡镇2023年6月报送的村级集体经济收入情况表" in quality
+
+
+def test_files_no_period_could_hold_are_in_their_own_months_briefing_or_the_latest(warehouse, tmp_path):
+    conn = _rebuilt(warehouse, tmp_path)
+    log = ("INSERT INTO audit.ingest_log (file_path, dataset, period, submitter, sha256, status, rows_read, rows_loaded, "
+           "rows_rejected, message, is_current, ingested_at, partition_key) VALUES (?, ?, ?, NULL, ?, 'rejected', 0, 0, 0, "
+           "'无法判断属于哪个数据集', TRUE, now(), NULL)")
+    conn.execute(log, ["foo/2023-02.csv", None, "2023-02", "u1"])  # its month has a briefing
+    conn.execute(log, ["key_projects/2030-01__发改局.csv", "key_projects", "2030-01", "u2"])  # a month with none
+    conn.execute(log, ["readme.xlsx", None, None, "u3"])  # no month at all
+    build_all(conn)
+    latest = conn.execute("SELECT max(period) FROM marts.target_scorecard").fetchone()[0]
+    assert latest != "2023-02"
+    february = write_briefing(conn, "2023-02", tmp_path / "out")[0].read_text(encoding="utf-8")
+    last = write_briefing(conn, latest, tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert "foo/2023-02.csv" in february and "2030-01" not in february and "readme.xlsx" not in february
+    assert "foo/2023-02.csv" not in last and "2030-01__发改局.csv" in last and "readme.xlsx" in last
     conn.close()
 
 

@@ -40,6 +40,7 @@ import math
 import os
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -766,20 +767,26 @@ def _file_paragraph(conn, f: dict) -> str:
 
 
 def quality_section(conn, period: str, village_period: str | None) -> Section:
-    """Every current file of this period (and the village files of the village period the
-    briefing uses, and files no period could hold): how many went in whole, and for each of the
-    others what was sent back, which cells were stored empty or kept as read (cell warnings), and
-    which 合计 rows disagree with their details."""
+    """Every current file of this period, the quarterly files of the quarter the briefing speaks
+    of (villages, talent), and the files no period could hold (of this period by their name; in
+    the latest period's briefing when their name has no period, or one no briefing is written
+    for): how many went in whole, and for each of the others what was sent back, which cells were
+    stored empty or kept as read (cell warnings), and which 合计 rows disagree with their details."""
     s = Section("数据质量")
     files = _rows(conn, """
+        WITH briefed AS (SELECT DISTINCT period FROM marts.target_scorecard)
         SELECT l.*, coalesce(w.cells, 0) AS warned_cells
         FROM audit.ingest_log AS l
         LEFT JOIN (SELECT file_path, count(*) AS cells FROM audit.cell_warnings GROUP BY file_path) AS w
           ON w.file_path = l.file_path
         WHERE l.is_current
-          AND (l.period = ? OR (l.dataset = 'village_income' AND l.period = ?) OR l.partition_key IS NULL)
+          AND (l.period = $period
+               OR (l.dataset = 'village_income' AND l.period = $village)
+               OR (l.dataset = 'talent' AND l.period = $talent)
+               OR (l.partition_key IS NULL AND $period = (SELECT max(period) FROM briefed)
+                   AND (l.period IS NULL OR l.period NOT IN (SELECT period FROM briefed))))
         ORDER BY l.dataset NULLS LAST, l.period, l.file_path
-    """, [period, village_period])
+    """, {"period": period, "village": village_period, "talent": talent_data_period(conn, period)})
     if not files:
         s.paragraphs.append("本期未读到任何报送文件。")
         return s
@@ -794,10 +801,10 @@ def quality_section(conn, period: str, village_period: str | None) -> Section:
     }
     problems = [f for group in kinds.values() for f in group]
     clean = len(files) - len(problems)
-    earlier = [f for f in files if village_period and village_period != period and f["period"] == village_period
-               and f["dataset"] == "village_income"]
-    count = f"本期共读到报送文件{len(files)}个" + (
-        f"（含各乡镇{period_zh(village_period)}报送的村级集体经济收入表{len(earlier)}个）" if earlier else "")
+    earlier = [f for f in files if f["period"] != period and f["partition_key"] is not None]  # the quarter's
+    quarters = "、".join(f"{DATASETS[d].department}{period_zh(p)}报送的{DATASETS[d].title}{n}个" for (d, p), n in
+                         Counter((f["dataset"], f["period"]) for f in earlier).items())
+    count = f"本期共读到报送文件{len(files)}个" + (f"（含{quarters}）" if earlier else "")
     if not problems:
         s.paragraphs.append(f"{count}，均全部入库，未发现被退回的文件或数据行、需要核实的单元格或与明细不符的合计行。")
     else:
