@@ -768,13 +768,15 @@ def _file_paragraph(conn, f: dict) -> str:
 
 def quality_section(conn, period: str, village_period: str | None) -> Section:
     """Every current file of this period, the quarterly files of the quarter the briefing speaks
-    of (villages, talent), and the files no period could hold (of this period by their name; in
-    the latest period's briefing when their name has no period, or one no briefing is written
-    for): how many went in whole, and for each of the others what was sent back, which cells were
-    stored empty or kept as read (cell warnings), and which 合计 rows disagree with their details."""
+    of (villages, talent), and the files no period could hold: those whose name gives this month
+    (`foo/2023-06.csv`), and those whose name gives none, in every month's. A briefing reads the
+    rows of its month, the earlier months of its year and of no month (`warehouse.digests`): a file
+    named for a month with no data (`2030-01`) is in no briefing, but in the run's summary, the
+    audit and `shouyang status`. For each: how many went in whole, and for the others what was
+    sent back, which cells were stored empty or kept as read (cell warnings), and which 合计 rows
+    disagree with their details."""
     s = Section("数据质量")
     files = _rows(conn, """
-        WITH briefed AS (SELECT DISTINCT period FROM marts.target_scorecard)
         SELECT l.*, coalesce(w.cells, 0) AS warned_cells
         FROM audit.ingest_log AS l
         LEFT JOIN (SELECT file_path, count(*) AS cells FROM audit.cell_warnings GROUP BY file_path) AS w
@@ -783,8 +785,7 @@ def quality_section(conn, period: str, village_period: str | None) -> Section:
           AND (l.period = $period
                OR (l.dataset = 'village_income' AND l.period = $village)
                OR (l.dataset = 'talent' AND l.period = $talent)
-               OR (l.partition_key IS NULL AND $period = (SELECT max(period) FROM briefed)
-                   AND (l.period IS NULL OR l.period NOT IN (SELECT period FROM briefed))))
+               OR (l.partition_key IS NULL AND l.period IS NULL))
         ORDER BY l.dataset NULLS LAST, l.period, l.file_path
     """, {"period": period, "village": village_period, "talent": talent_data_period(conn, period)})
     if not files:
