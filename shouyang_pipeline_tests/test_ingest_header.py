@@ -166,6 +166,25 @@ def test_row_kinds_are_skipped_and_counted(raw, run_period):
     assert log["totals_check"] == "ok"
 
 
+@pytest.mark.parametrize("label", ["全镇合计", "全乡合计", "全区合计", "全园区合计", "总合计", "合计：", "合 计", "总计:"])
+def test_a_totals_row_worded_as_a_township_or_a_park_words_it_is_a_totals_row(raw, run_period, label):
+    # not a data row sent back with 项目编号为必填项 and the file 部分入库
+    path = "key_projects/2023-02__平头镇.csv"
+    write_csv(raw / path, [KP_HEADER, kp_row("XM001", total=1000), kp_row("XM002", total=500),
+                           [label, None, None, None, None, None, None, 1500, 1000, 200]])
+    run = run_period("key_projects", "2023-02")
+    log = run.log(path)
+    assert (log["status"], log["rows_read"], log["rows_totals"], log["totals_check"]) == ("loaded", 2, 1, "ok"), label
+    assert run.rejected() == []
+
+
+@pytest.mark.parametrize("name", ["合计村", "全镇合计收入", "小合计"])
+def test_a_name_holding_the_word_is_no_totals_row(raw, run_period, name):
+    write_csv(raw / PATH.replace(".xlsx", ".csv"), [KP_HEADER, kp_row("XM001"), [name, "项目", "县级", None, None, None, None, 10]])
+    run = run_period("key_projects", "2023-02")
+    assert run.log(PATH.replace(".xlsx", ".csv"))["rows_totals"] == 0 and run.rejected() != []
+
+
 def test_every_footer_form(raw, run_period):
     footers = ["填表人：张三", "填报人：王五", "审核人：李四", "负责人：赵六", "注：单位万元", "注:单位万元",
                "说明：略", "说明:略"]

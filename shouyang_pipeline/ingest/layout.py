@@ -33,6 +33,14 @@ _ANY_SUFFIX = re.compile(r"^(?P<name>.+?)\s*(?:[(\[【](?P<bracketed>[^)\]】]+)
 _TITLE_UNIT = re.compile(r"单位\s*[:(]?\s*(?:人民币\s*)?((?:[十百千]?万|[十百千]|万?亿)?美?元)\s*(?:人民币)?(?![\u3400-\u9fff])")
 MONEY_UNITS = ("元", "万元", "亿元")
 TOTALS = {"合计", "总计", "全县合计"}
+# The same, as a township's or a park's file words it, in a row's normalised marker: 全镇合计,
+# 全乡合计, 全区合计, 全园区合计, 总合计, 合计: (SUBMISSIONS.md names 合计, 总计 and 全县合计).
+_TOTALS_WORDED = re.compile(r"(?:全(?:县|镇|乡|区|园区|市)|总)?(?:合计|总计):?")
+
+
+def is_totals(marker: str) -> bool:
+    """Whether a row's normalised marker cell makes it a totals row."""
+    return marker in TOTALS or _TOTALS_WORDED.fullmatch(marker) is not None
 FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:")
 # 一、… / （一）… / 第一类… / 1、…: the numbering of a heading (1.5 is a number, so "1." is not).
 _SECTION = re.compile(r"^([一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节]|\d+、)")
@@ -268,7 +276,7 @@ def classify_row(cells: list[object], *, data_columns: Collection[int] | None = 
         markers = [first]
     else:  # the first cell of its own, and the first cell whatever it holds (a 合计 merged down)
         markers = [_marker_cell(cells, data_columns, copies), _marker_cell(cells, data_columns, ())]
-    if any(m in TOTALS for m in markers):
+    if any(is_totals(m) for m in markers):
         return "totals"
     if any(m == "小计" or m.startswith("其中") for m in markers):
         return "subtotal"
@@ -308,7 +316,7 @@ def _surely_data(cells: list[object], data_columns: Collection[int] | None) -> b
             if first and (c.startswith(FOOTERS) or _SECTION.match(c) or _SECTION_NUMBER.fullmatch(c)):
                 return False
             sequence = c.isdigit()
-            if not sequence and (c in TOTALS or c == "小计" or c.startswith("其中")):
+            if not sequence and (is_totals(c) or c == "小计" or c.startswith("其中")):
                 return False
         elif t is int:
             sequence = True
