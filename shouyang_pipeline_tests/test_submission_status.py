@@ -246,6 +246,25 @@ def test_several_current_files_of_one_submission(raw, run_period):
     assert (row["rows_loaded"], row["rows_rejected"]) == (1, 0)  # a file without its columns has no row read
 
 
+def test_the_same_content_sent_twice_is_sent_not_partly_loaded(raw, run_period):
+    # the department sends one file under its short and its full name: the copy is sent back as
+    # 重复提交 (SUBMISSIONS.md 1), every row of the content is loaded: 已报送; a copy of a file
+    # that was itself sent back leaves the submission 被退回
+    _kp(raw, "key_projects/2023-09__发改局.csv", datetime(2023, 10, 6, 8, 0), code="XM001")
+    _kp(raw, "key_projects/2023-09__县发改局.csv", datetime(2023, 10, 7, 8, 0), code="XM001")
+    _vi(raw, "village_income/2023-09__平头镇.csv", "平头镇", rows=[["140725103201", "黑水村", "平头镇", "暂无", 60, "光伏"]])
+    _vi(raw, "village_income/2023-09__平头镇人民政府.csv", "平头镇", rows=[["140725103201", "黑水村", "平头镇", "暂无", 60, "光伏"]])
+    run_period("village_income", "2023-09")
+    run = run_period("key_projects", "2023-09")
+    # (县 U+53BF sorts before 发 U+53D1: the full name's file loads, the short name's is the copy)
+    assert run.log("key_projects/2023-09__发改局.csv")["message"].startswith("重复提交")
+    rows = _status(run.conn, datetime(2023, 10, 11))
+    row = _one(rows, "2023-09", "key_projects")
+    assert row["status"] == "已报送" and (row["rows_loaded"], row["rows_rejected"]) == (1, 0)
+    assert row["file_path"] == "key_projects/2023-09__县发改局.csv、key_projects/2023-09__发改局.csv"
+    assert _one(rows, "2023-09", "village_income", "平头镇")["status"] == "被退回"
+
+
 # ------------------------------------------------------------------ unexplained cross-period flags
 
 

@@ -11,6 +11,8 @@
 --   none: 逾期未报 once run_clock() has passed the end of the due day, else 未到期;
 --   every one rejected: 被退回; every one wholly loaded: 已报送;
 --   otherwise (rows rejected, or several files of which some were sent back): 部分入库.
+--   A file sent back as a byte-for-byte copy of another (重复提交, SUBMISSIONS.md 1) is not counted
+--   in the status: the same content sent twice, one of them loaded, is 已报送.
 -- Late: the earliest received time of any version of its files' paths is after the due day
 -- (received on the due day at 23:59 is on time).
 WITH calendar AS (
@@ -35,7 +37,8 @@ WITH calendar AS (
 
 current_files AS (
     -- the current files placed in a dataset-period (a file no partition holds is in no period)
-    SELECT file_path, dataset, period, submitter, expected_submitter, status, rows_loaded, rows_rejected
+    SELECT file_path, dataset, period, submitter, expected_submitter, status, rows_loaded, rows_rejected,
+           status = 'rejected' AND starts_with(coalesce(message, ''), '重复提交') AS is_copy
     FROM audit.ingest_log
     WHERE is_current AND partition_key IS NOT NULL AND dataset IS NOT NULL AND period IS NOT NULL
 ),
@@ -103,7 +106,8 @@ submissions AS (
         e.department,
         e.due_date,
         count(f.file_path) AS files,
-        count(f.file_path) FILTER (WHERE f.status = 'rejected') AS files_rejected,
+        count(f.file_path) FILTER (WHERE NOT f.is_copy) AS files_counted,
+        count(f.file_path) FILTER (WHERE f.status = 'rejected' AND NOT f.is_copy) AS files_rejected,
         count(f.file_path) FILTER (WHERE f.status = 'loaded') AS files_loaded,
         list(f.file_path ORDER BY f.file_path) FILTER (WHERE f.file_path IS NOT NULL) AS paths,
         min(f.first_received_at) AS first_received_at,
@@ -126,8 +130,8 @@ expected_rows AS (
         CASE
             WHEN s.files = 0 AND run_clock() >= s.due_date + INTERVAL 1 DAY THEN '逾期未报'
             WHEN s.files = 0 THEN '未到期'
-            WHEN s.files_rejected = s.files THEN '被退回'
-            WHEN s.files_loaded = s.files THEN '已报送'
+            WHEN s.files_rejected = s.files_counted THEN '被退回'
+            WHEN s.files_loaded = s.files_counted THEN '已报送'
             ELSE '部分入库'
         END AS status,
         array_to_string(s.paths, '、') AS file_path,
