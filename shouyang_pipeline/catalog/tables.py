@@ -224,6 +224,7 @@ FILE_LOG_COLUMNS = [c for c in AUDIT["ingest_log"].column_names if c not in LOG_
 # sheets with data that were not read (`ingest.layout.unread_sheets_note`), and how the message
 # of a file rejected for its name or place goes on to the naming rule (`ingest.discover`).
 NAMING_MARK = "。文件应放在："
+FIRST_PERIOD = "2020-01"  # the earliest reporting month accepted (SUBMISSIONS.md 1)
 ALL_ROWS_REJECTED_NOTE = re.compile(r"^全部\d+行数据均未通过校验")
 UNREAD_SHEETS_NOTE = re.compile(r"工作表[^；]*中也有数据，未读取；只读取了“[^”]*”")
 ISSUE_COLUMNS = AUDIT["rejected_rows"].column_names

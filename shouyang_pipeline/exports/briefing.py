@@ -52,7 +52,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ..catalog.datasets import DATASETS
 from ..catalog.marts import NOT_YET_DUE, OVERDUE, PARTLY_LOADED, SENT_BACK, SUBMITTED, UNLISTED
 from ..catalog.rules import GARBLED_TEXT, MIXED_ENCODING, PLAN_CHANGED, YTD_DECREASED, rule_name
-from ..catalog.tables import ALL_ROWS_REJECTED_NOTE, NAMING_MARK, UNREAD_SHEETS_NOTE
+from ..catalog.tables import ALL_ROWS_REJECTED_NOTE, FIRST_PERIOD, NAMING_MARK, UNREAD_SHEETS_NOTE
 from ..marts.sentences import month_range, no_industry_data
 from . import charts
 
@@ -768,13 +768,12 @@ def _file_paragraph(conn, f: dict) -> str:
 
 def quality_section(conn, period: str, village_period: str | None) -> Section:
     """Every current file of this period, the quarterly files of the quarter the briefing speaks
-    of (villages, talent), and the files no period could hold: those whose name gives this month
-    (`foo/2023-06.csv`), and those whose name gives none, in every month's. A briefing reads the
-    rows of its month, the earlier months of its year and of no month (`warehouse.digests`): a file
-    named for a month with no data (`2030-01`) is in no briefing, but in the run's summary, the
-    audit and `shouyang status`. For each: how many went in whole, and for the others what was
-    sent back, which cells were stored empty or kept as read (cell warnings), and which 合计 rows
-    disagree with their details."""
+    of (villages, talent), and the files no period could hold: in the briefing of the month their
+    name gives (`foo/2023-06.csv`), and in every briefing when their name gives no month, or one
+    before 2020 or after the briefing's year (`2099-01`: no briefing of its own to be in). (A
+    briefing's digest counts the rows of such files in every month: `warehouse.digests`.) For
+    each: how many went in whole, and for the others what was sent back, which cells were stored
+    empty or kept as read (cell warnings), and which 合计 rows disagree with their details."""
     s = Section("数据质量")
     files = _rows(conn, """
         SELECT l.*, coalesce(w.cells, 0) AS warned_cells
@@ -785,9 +784,11 @@ def quality_section(conn, period: str, village_period: str | None) -> Section:
           AND (l.period = $period
                OR (l.dataset = 'village_income' AND l.period = $village)
                OR (l.dataset = 'talent' AND l.period = $talent)
-               OR (l.partition_key IS NULL AND l.period IS NULL))
+               OR (l.partition_key IS NULL AND (l.period IS NULL OR l.period < $first
+                                                OR l.period > substr($period, 1, 4) || '-12')))
         ORDER BY l.dataset NULLS LAST, l.period, l.file_path
-    """, {"period": period, "village": village_period, "talent": talent_data_period(conn, period)})
+    """, {"period": period, "village": village_period, "talent": talent_data_period(conn, period),
+          "first": FIRST_PERIOD})
     if not files:
         s.paragraphs.append("本期未读到任何报送文件。")
         return s

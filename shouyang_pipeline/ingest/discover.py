@@ -13,13 +13,12 @@ from datetime import datetime
 from pathlib import Path
 
 from ..catalog.datasets import DATASETS
-from ..catalog.tables import NAMING_MARK
+from ..catalog.tables import FIRST_PERIOD, NAMING_MARK
 from ..config import BEIJING
 from ..errors import SetupError, os_reason
 from .register import is_register
 
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)  # not ２０２３-０８: int() reads those digits too
-FIRST_PERIOD = "2020-01"
 ACCEPTED_SUFFIXES = (".csv", ".xlsx")
 # A file larger than this is archived (streamed) and rejected unread: the largest real
 # submission is a few MB, and reading means holding it in memory several times over.
