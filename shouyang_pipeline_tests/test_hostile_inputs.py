@@ -152,7 +152,8 @@ def test_a_period_in_full_width_digits_is_named_as_such_not_a_future_month(raw, 
     write_csv(raw / "key_projects" / "2023-08__发改局.csv", [KP_HEADER, kp_row("XM002")])
     run = run_period("key_projects", "2023-08")
     odd = run.log("key_projects/２０２３-０８__发改局.csv")
-    assert odd["status"] == "rejected" and odd["period"] is None
+    # not read for any month, but logged in the month meant: the sender's receipt and the briefing are that month's
+    assert odd["status"] == "rejected" and odd["period"] == "2023-08" and odd["partition_key"] is None
     assert "报告期无法识别" in odd["message"] and "（“２０２３-０８”中有全角字符，应写作2023-08）" in odd["message"]
     assert "未来" not in odd["message"]
     assert run.log("key_projects/2023-08__发改局.csv")["status"] == "loaded"

@@ -172,7 +172,11 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     period_text, _, submitter = stem.partition("__")
     dataset = parts[0] if len(parts) == 2 and parts[0] in DATASETS else None
     period = period_text if PERIOD_RE.match(period_text) else None
-    base = dict(path=path, rel_path=rel, dataset=dataset, period=period,
+    # A month typed in full-width digits is no period a file is read for, but the month its
+    # sender meant: its log row (and the sender's receipt, and the briefing) are that month's.
+    folded = unicodedata.normalize("NFKC", period_text).strip()
+    meant = period or (folded if folded != period_text and PERIOD_RE.match(folded) else None)
+    base = dict(path=path, rel_path=rel, dataset=dataset, period=meant,
                 submitter=submitter.strip() or None, suffix=suffix, kind=kind)
 
     # A file is placed in the dataset-period (dataset, period) when both exist: its ingest logs it.
