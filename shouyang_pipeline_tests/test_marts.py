@@ -550,6 +550,24 @@ def test_scorecard_says_a_file_sent_back_was_sent_back(tmp_path, key, dataset, p
     conn.close()
 
 
+def test_a_month_whose_every_file_was_sent_back_has_its_scorecard(tmp_path):
+    # May has no loaded row of any dataset, only a file sent back: the month is in the warehouse
+    # (its briefing is written), so it has its scorecard, each target saying why it has no data
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    load_example(conn)
+    conn.execute("INSERT INTO audit.ingest_log (file_path, dataset, period, submitter, sha256, status, rows_read, "
+                 "rows_loaded, rows_rejected, is_current, ingested_at, partition_key) VALUES "
+                 "('smart_mines/2023-05__能源局.xlsx', 'smart_mines', '2023-05', '能源局', 'x', 'rejected', 3, 0, 3, TRUE, "
+                 "now(), 'smart_mines/2023-05')")
+    build_all(conn)
+    may = {r["target_key"]: r for r in
+           [one(conn, "SELECT * FROM marts.target_scorecard WHERE period = '2023-05' AND target_key = ?", [k])
+            for (k, *_) in TARGETS]}
+    assert len(may) == len(TARGETS) and {r["status"] for r in may.values()} <= {"无数据", "达标", "未达标"}
+    assert may["smart_working_faces"]["detail"] == "县能源局2023-05的报表被退回，尚未重新报送"
+    conn.close()
+
+
 def test_scorecard_target_with_no_computation(tmp_path):
     # a target the scorecard has no figure for says so in words
     conn = duckdb.connect(str(tmp_path / "w.duckdb"))

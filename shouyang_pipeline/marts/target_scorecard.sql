@@ -1,6 +1,8 @@
 -- marts.target_scorecard: every target of reference.targets against the data, per period.
 -- One row per target and per period that any mart has (= any period with a loaded row of any
--- dataset). Status is decided on unrounded figures:
+-- dataset), and per period the warehouse holds a current file of (a month whose every file was
+-- sent back: its briefing's scorecard says which department's was). Status is decided on
+-- unrounded figures:
 --   无数据  the figure is missing, or the target's dataset is not yet part of the contract
 --   达标    actual <comparator> target_value (comparator from targets.csv: >= or >)
 --   未达标  otherwise
@@ -45,6 +47,8 @@ WITH periods AS (
     UNION SELECT period FROM marts.smart_mine_summary         -- smart_mines
     UNION SELECT period FROM marts.zone_operations_summary    -- zone_operations
     UNION SELECT period FROM marts.talent_summary             -- talent
+    UNION SELECT period FROM audit.ingest_log                 -- a month of files all sent back
+          WHERE is_current AND partition_key IS NOT NULL AND period IS NOT NULL
 ),
 
 -- 规上工业: as shown (the mart) and unrounded (staging)
