@@ -390,10 +390,12 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
     try:
         settings = Settings.from_env()
         asked = sorted({parse_period(p, settings.current_period()) for p in periods})
+        settings.refuse_shared_outputs()  # before anything is written, a pending publish's exports too
         finish_committed_publish(settings)
         precheck(settings)  # before the lock file is made: a set-up error changes nothing at all
-        if not asked and nothing_to_run(settings):  # (nor a first run with no file: no folder made)
-            say(f"{settings.raw_dir} 下没有可处理的文件。", "yellow")
+        if nothing_to_run(settings):  # (nor a first run with no file: no folder made)
+            say(f"{settings.raw_dir} 下没有可处理的文件" + (f"（报告期 {asked[0]} … {asked[-1]}）" if asked else "") + "。",
+                "yellow")
             return
         with run_lock(settings):
             files = preflight(settings)
@@ -482,7 +484,7 @@ def _print_changes(settings: Settings, before) -> None:
         return
     kinds = [("新报送", [(p, _version_text(v)) for p, v in changes.new]),
              ("重新报送（内容有改动）", [(p, _version_text(v)) for p, v in changes.resent]),
-             ("内容未改、重新核对后结果有变（参考名录或程序有变化）",
+             ("内容未改、重新核对后结果有变（同期其他文件、参考名录或程序有变化）",
               [(p, f"{_version_text(b)} → {_version_text(a)}") for p, b, a in changes.rejudged]),
              ("已不在报送目录、从数据仓库撤下", [(p, "") for p in changes.removed])]
     say("本次运行处理的文件：" + "，".join(f"{kind} {len(items)} 个" for kind, items in kinds if items))

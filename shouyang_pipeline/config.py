@@ -52,8 +52,10 @@ class Settings:
         return self.clock or datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
 
     def current_period(self) -> str:
-        """The month `now` is in (`2023-12`): a file of a later period is from the future."""
-        return f"{self.now():%Y-%m}"
+        """The latest month a file may be for (`2023-12`): the later of `now`'s and the machine's.
+        A SHOUYANG_NOW ahead of the machine accepts its month's files; one behind it (rebuilding
+        a past month's status) does not make the warehouse's later months "from the future"."""
+        return max(f"{self.now():%Y-%m}", f"{datetime.now(BEIJING):%Y-%m}")
 
     @property
     def work_warehouse(self) -> Path:

@@ -174,20 +174,35 @@ def test_a_folder_above_that_cannot_be_looked_into_is_passed_over(tmp_path, monk
     assert result.exit_code == 2, result.output
 
 
-def test_shouyang_now_is_the_clock_of_the_future_months_too(settings, tmp_path):
-    """SHOUYANG_NOW judges the calendar: a file of a later month than it is from the future, as
-    one of a later month than the machine's clock is without it."""
-    write_csv(settings.raw_dir / "key_projects" / "2023-11.csv", [KP_HEADER, kp_row("XM001")])
-    write_csv(settings.raw_dir / "key_projects" / "2024-01.csv", [KP_HEADER, kp_row("XM001")])
-    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-12-20T09:00"}
+def test_shouyang_now_ahead_of_the_machine_is_the_clock_of_the_future_months(settings, tmp_path):
+    """A SHOUYANG_NOW ahead of the machine's clock accepts its month's files (and `--period`, and
+    the Dagster run's months); a file of a later month is from the future."""
+    write_csv(settings.raw_dir / "key_projects" / "2099-01.csv", [KP_HEADER, kp_row("XM001")])
+    write_csv(settings.raw_dir / "key_projects" / "2099-03.csv", [KP_HEADER, kp_row("XM001")])
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2099-02-10T09:00"}
     result = CliRunner().invoke(main, ["run"], env=env)
     assert result.exit_code == 0, result.output
     with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
         log = dict(conn.execute("SELECT file_path, status || ' ' || message FROM audit.ingest_log WHERE is_current").fetchall())
-    assert log["key_projects/2023-11.csv"].startswith("loaded")
-    assert log["key_projects/2024-01.csv"].startswith("rejected") and "晚于当前月份2023-12" in log["key_projects/2024-01.csv"]
-    asked = CliRunner().invoke(main, ["run", "--period", "2024-01"], env=env)
-    assert asked.exit_code == 2 and "超出可接受的范围（2020-01至2023-12）" in asked.output
+    assert log["key_projects/2099-01.csv"].startswith("loaded")
+    assert log["key_projects/2099-03.csv"].startswith("rejected") and "晚于当前月份2099-02" in log["key_projects/2099-03.csv"]
+    one = CliRunner().invoke(main, ["run", "--period", "2099-01", "--force"], env=env)
+    assert one.exit_code == 0, one.output
+
+
+def test_shouyang_now_behind_the_machine_leaves_the_later_months_alone(settings, tmp_path):
+    """Rebuilding a past month's status with SHOUYANG_NOW: the warehouse's later months are not
+    "from the future" (their files were refused, then rejected: the warehouse was rewritten)."""
+    write_csv(settings.raw_dir / "key_projects" / "2023-09.csv", [KP_HEADER, kp_row("XM001")])
+    write_csv(settings.raw_dir / "key_projects" / "2023-12.csv", [KP_HEADER, kp_row("XM001")])
+    assert CliRunner().invoke(main, ["run"], env=_env(settings, tmp_path)).exit_code == 0
+    env = {**_env(settings, tmp_path), "SHOUYANG_NOW": "2023-10-11T09:30"}
+    for args in (["run", "--force"], ["run", "--period", "2023-09"]):
+        result = CliRunner().invoke(main, args, env=env)
+        assert result.exit_code == 0, result.output
+        with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+            assert conn.execute("SELECT status FROM audit.ingest_log WHERE is_current AND file_path = "
+                                "'key_projects/2023-12.csv'").fetchone() == ("loaded",)
 
 
 def test_a_first_run_with_no_file_makes_no_folder(settings, tmp_path):
@@ -195,7 +210,8 @@ def test_a_first_run_with_no_file_makes_no_folder(settings, tmp_path):
     summary names every place it wrote; it wrote none). A file no month can hold is no file to run."""
     (settings.raw_dir / "notes").mkdir()
     write_csv(settings.raw_dir / "notes" / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
-    result = CliRunner().invoke(main, ["run"], env=_env(settings, tmp_path))
-    assert result.exit_code == 0 and "下没有可处理的文件" in result.output, result.output
-    for made in (settings.warehouse.parent, settings.export_dir, settings.archive_dir):
-        assert not made.exists(), made
+    for args in (["run"], ["run", "--period", "2023-02"]):
+        result = CliRunner().invoke(main, args, env=_env(settings, tmp_path))
+        assert result.exit_code == 0 and "下没有可处理的文件" in result.output, result.output
+        for made in (settings.warehouse.parent, settings.export_dir, settings.archive_dir):
+            assert not made.exists(), made

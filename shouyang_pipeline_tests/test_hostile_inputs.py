@@ -152,8 +152,9 @@ def test_a_period_in_full_width_digits_is_named_as_such_not_a_future_month(raw, 
     write_csv(raw / "key_projects" / "2023-08__发改局.csv", [KP_HEADER, kp_row("XM002")])
     run = run_period("key_projects", "2023-08")
     odd = run.log("key_projects/２０２３-０８__发改局.csv")
-    # not read for any month, but logged in the month meant: the sender's receipt and the briefing are that month's
-    assert odd["status"] == "rejected" and odd["period"] == "2023-08" and odd["partition_key"] is None
+    # rejected for its name in the month meant, as a .xls is: the sender's receipt, the calendar's
+    # 被退回 and the briefing are that month's
+    assert odd["status"] == "rejected" and odd["period"] == "2023-08" and odd["partition_key"] == "key_projects/2023-08"
     assert "报告期无法识别" in odd["message"] and "（“２０２３-０８”中有全角字符，应写作2023-08）" in odd["message"]
     assert "未来" not in odd["message"]
     assert run.log("key_projects/2023-08__发改局.csv")["status"] == "loaded"
@@ -171,6 +172,11 @@ def test_a_period_in_full_width_digits_is_named_as_such_not_a_future_month(raw, 
     assert typed.exit_code == 2 and "应写作2023-08" in typed.output
     template = CliRunner().invoke(main, ["template", "key_projects", "--period", "２０２３-０８"], env=env)
     assert template.exit_code == 2 and "无效" in template.output, template.output
+
+    # a month 13 in full-width digits is no month: no hint of one, no month meant
+    write_csv(raw / "key_projects" / "２０２３-１３__发改局.csv", [KP_HEADER, kp_row("XM003")])
+    thirteen = run_period("key_projects", "2023-08").log("key_projects/２０２３-１３__发改局.csv")
+    assert thirteen["period"] is None and "应写作" not in thirteen["message"]
 
 
 def test_a_name_too_long_for_the_archive_is_archived_under_its_hash(raw, settings, run_period):

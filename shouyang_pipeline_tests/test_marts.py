@@ -558,13 +558,17 @@ def test_a_month_whose_every_file_was_sent_back_has_its_scorecard(tmp_path):
     conn.execute("INSERT INTO audit.ingest_log (file_path, dataset, period, submitter, sha256, status, rows_read, "
                  "rows_loaded, rows_rejected, is_current, ingested_at, partition_key) VALUES "
                  "('smart_mines/2023-05__能源局.xlsx', 'smart_mines', '2023-05', '能源局', 'x', 'rejected', 3, 0, 3, TRUE, "
-                 "now(), 'smart_mines/2023-05')")
+                 "now(), 'smart_mines/2023-05'), "
+                 # a file no dataset-period holds (a subfolder): no submission of the calendar's
+                 "('talent/old/2023-03__组织部.csv', 'talent', '2023-03', '组织部', 'y', 'rejected', 0, 0, 0, TRUE, "
+                 "now(), NULL)")
     build_all(conn)
     may = {r["target_key"]: r for r in
            [one(conn, "SELECT * FROM marts.target_scorecard WHERE period = '2023-05' AND target_key = ?", [k])
             for (k, *_) in TARGETS]}
     assert len(may) == len(TARGETS) and {r["status"] for r in may.values()} <= {"无数据", "达标", "未达标"}
     assert may["smart_working_faces"]["detail"] == "县能源局2023-05的报表被退回，尚未重新报送"
+    assert may["leading_talent"]["detail"] == "县委组织部2023-03的报表未报送"
     conn.close()
 
 

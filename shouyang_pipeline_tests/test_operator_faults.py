@@ -379,7 +379,20 @@ def test_a_run_pointed_at_another_warehouse_does_not_write_the_default_exports(s
     assert _state(settings) == before
     assert (other / "exports" / "briefing_2023-03.md").is_file() and (other / "wh.duckdb").is_file()
 
+    # a run of the UI, the schedule or the sensor refuses it as well (the resource keeps what was left)
+    from shouyang_pipeline.config import Settings
+
+    moved = Settings.from_env(env)
+    assert WarehouseResource.from_settings(moved).settings.left_to_default == moved.left_to_default != ()
+    job = build_definitions(moved).resolve_job_def("monthly_refresh")
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, ["2023-03"])
+    result = job.execute_in_process(partition_key="2023-03", instance=instance, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert "SHOUYANG_EXPORT_DIR、SHOUYANG_ARCHIVE_DIR 没有设置" in failure.step_failure_data.error.message
+    assert _state(settings) == before
+
     # the default warehouse named by its own path is not "another": no refusal
     same = {**env, "SHOUYANG_WAREHOUSE": str(data_dir / "." / "warehouse.duckdb"), "SHOUYANG_RAW_DIR": str(settings.raw_dir)}
-    from shouyang_pipeline.config import Settings
     assert Settings.from_env(same).left_to_default == ()

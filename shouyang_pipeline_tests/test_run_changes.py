@@ -66,7 +66,7 @@ def test_a_reference_list_that_changes_a_files_result_is_said(settings, tmp_path
     with open(settings.reference_dir / "villages.csv", "a", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerow(["140725103299", "新村", "平头镇"])
     said = _section(_run(settings, tmp_path))
-    assert "内容未改、重新核对后结果有变（参考名录或程序有变化） 1 个" in said
+    assert "内容未改、重新核对后结果有变（同期其他文件、参考名录或程序有变化） 1 个" in said
     assert ("village_income/2023-03__平头镇.csv：部分入库，入库1行，拒收1行 → 全部入库，入库2行" in
             [line.strip() for line in said.splitlines()])
 

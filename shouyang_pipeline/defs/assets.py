@@ -99,7 +99,7 @@ def begin_once(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     if warehouse.run_begun:
         return
     with setup_failure():
-        months = run_periods(context)
+        months = run_periods(context, warehouse.settings.current_period())
         begin_run(warehouse.settings, months, context.run.tags.get(ALLOW_EMPTY_TAG) == "true", context.run_id)
     warehouse.mark_run_begun()
     selected = context.run.asset_selection  # (none or empty: the whole job)
@@ -112,12 +112,12 @@ def begin_once(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
 PUBLISHED_KEY = dg.AssetKey(["exports", "published_warehouse"])
 
 
-def run_periods(context: dg.AssetExecutionContext) -> list[str]:
-    """The months of the run, checked to be months (a partition added by hand in the UI may be
-    anything); none when the run has no partition (the reference lists alone)."""
+def run_periods(context: dg.AssetExecutionContext, now_period: str) -> list[str]:
+    """The months of the run, checked to be months up to `now_period` (a partition added by hand
+    in the UI may be anything); none when the run has no partition (the reference lists alone)."""
     if not (context.has_partition_key or context.has_partition_key_range):
         return []
-    return [parse_period(key) for key in context.partition_keys]
+    return [parse_period(key, now_period) for key in context.partition_keys]
 
 
 @contextmanager

@@ -36,6 +36,7 @@ class WarehouseResource(DuckDBResource):
     archive_dir: str
     reference_dir: str
     clock: str = ""  # Settings.clock as ISO text; "" for the machine's clock
+    left_to_default: str = ""  # Settings.left_to_default, comma-separated: a run refuses them
     _run_lock: ExitStack | None = PrivateAttr(default=None)
     _run_begun: bool = PrivateAttr(default=False)
     _export_workers: object = PrivateAttr(default=None)  # a workers.Pool started ahead for the exports step
@@ -132,12 +133,14 @@ class WarehouseResource(DuckDBResource):
             connection_config=dict(connection.PIPELINE_CONFIG),
             **{name: str(getattr(settings, name)) for name in Settings.PATHS},
             clock=settings.clock.isoformat() if settings.clock else "",
+            left_to_default=",".join(settings.left_to_default),
         )
 
     @property
     def settings(self) -> Settings:
         return Settings(**{name: Path(getattr(self, name)) for name in Settings.PATHS},
-                        clock=datetime.fromisoformat(self.clock) if self.clock else None)
+                        clock=datetime.fromisoformat(self.clock) if self.clock else None,
+                        left_to_default=tuple(filter(None, self.left_to_default.split(","))))
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -27,13 +27,20 @@ _ARCHIVE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,10}$")
 NAMING_HINT = "<数据集>/<报告期YYYY-MM>[__<报送单位>].xlsx 或 .csv，数据集为 " + "、".join(DATASETS)
 
 
-def full_width_hint(text: str) -> str:
-    """`（“２０２３-０８”中有全角字符，应写作2023-08）` for a period typed in full-width
-    characters, else nothing."""
+def full_width_month(text: str) -> str | None:
+    """The month `２０２３-０８` (typed in full-width characters) means, `2023-08`; None when the
+    text is no such month (a month 13 included)."""
     folded = unicodedata.normalize("NFKC", text).strip()
-    if folded != text and PERIOD_RE.match(folded):
-        return f"（“{text}”中有全角字符，应写作{folded}）"
-    return ""
+    if folded != text and PERIOD_RE.match(folded) and 1 <= int(folded[5:7]) <= 12:
+        return folded
+    return None
+
+
+def full_width_hint(text: str) -> str:
+    """`（“２０２３-０８”中有全角字符，应写作2023-08）` for a month typed in full-width
+    characters, else nothing."""
+    meant = full_width_month(text)
+    return f"（“{text}”中有全角字符，应写作{meant}）" if meant else ""
 
 
 def current_period(now: datetime | None = None) -> str:
@@ -173,16 +180,16 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     dataset = parts[0] if len(parts) == 2 and parts[0] in DATASETS else None
     period = period_text if PERIOD_RE.match(period_text) else None
     # A month typed in full-width digits is no period a file is read for, but the month its
-    # sender meant: its log row (and the sender's receipt, and the briefing) are that month's.
-    folded = unicodedata.normalize("NFKC", period_text).strip()
-    meant = period or (folded if folded != period_text and PERIOD_RE.match(folded) else None)
+    # sender meant: the file is rejected in that dataset-period for its name, as a `.xls` is (the
+    # sender's receipt, the calendar's 被退回 and the briefing are that month's).
+    meant = period or full_width_month(period_text)
     base = dict(path=path, rel_path=rel, dataset=dataset, period=meant,
                 submitter=submitter.strip() or None, suffix=suffix, kind=kind)
 
     # A file is placed in the dataset-period (dataset, period) when both exist: its ingest logs it.
     # Anything else (including a month the dataset's cadence does not report) is unplaced.
-    placeable = (dataset is not None and period is not None and 1 <= int(period[5:7]) <= 12
-                 and FIRST_PERIOD <= period <= now_period and DATASETS[dataset].accepts_period(int(period[5:7])))
+    placeable = (dataset is not None and meant is not None and 1 <= int(meant[5:7]) <= 12
+                 and FIRST_PERIOD <= meant <= now_period and DATASETS[dataset].accepts_period(int(meant[5:7])))
 
     def reject(msg: str, placed: bool = True) -> RawFile:
         return RawFile(**base, naming_problem=f"{msg}{NAMING_MARK}{NAMING_HINT}", placed=placed and placeable)
@@ -203,7 +210,7 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
         return reject(f"不接受“{suffix or '无扩展名'}”格式的文件，只接受.xlsx或.csv")
     if period is None:
         return reject(f"文件名“{name}”中的报告期无法识别，应以YYYY-MM开头，如2023-02{full_width_hint(period_text)}",
-                      placed=False)
+                      placed=meant is not None)
     month = int(period[5:7])
     if not 1 <= month <= 12:
         return reject(f"文件名中的报告期“{period}”月份无效", placed=False)

@@ -294,8 +294,9 @@ SELECT
     --   whole, so the detail says 被退回 rather than 未报送 (sentences.py, not_reported)
     (SELECT list(DISTINCT l.period ORDER BY l.period)
      FROM audit.ingest_log AS l
-     WHERE l.is_current AND l.status = 'rejected' AND l.dataset = measured.dataset
+     WHERE l.is_current AND l.status = 'rejected' AND l.partition_key IS NOT NULL AND l.dataset = measured.dataset
        AND substr(l.period, 1, 4) = substr(measured.period, 1, 4) AND l.period <= measured.period
-       AND (measured.dataset <> 'zone_operations' OR l.submitter = measured.scope)) AS sent_back_periods
+       AND (measured.dataset <> 'zone_operations' OR measured.scope IN (l.submitter, l.expected_submitter))
+    ) AS sent_back_periods
 FROM measured
 ORDER BY period, target_order  -- the order of reference.targets
