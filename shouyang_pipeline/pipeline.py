@@ -30,6 +30,7 @@ from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
 from .ingest.discover import (
     FIRST_PERIOD, RawFile, archived_path, check_raw_dir, current_period, discover, file_sha256, full_width_hint,
+    full_width_month,
 )
 from .ingest.period import PeriodIngest, ingest_period, unplaced_log
 from .ingest.register import read_register
@@ -1404,7 +1405,9 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
         name = f"{period}{'__' + submitter if submitter else ''}{suffix}"
     else:
         from_name = stem.partition("__")[0]
-        if not PERIOD_RE.match(from_name) or not 1 <= int(from_name[5:7]) <= 12:
+        if meant := full_width_month(from_name):  # (a run rejects this name: the check says so, not "use --period")
+            from_name = meant
+        elif not PERIOD_RE.match(from_name) or not 1 <= int(from_name[5:7]) <= 12:
             raise SetupError(f"无法从文件名“{path.name}”判断报告期（文件名应以YYYY-MM开头，如2023-02.xlsx"
                              f"{full_width_hint(from_name)}）：请用 --period 指定，如 --period 2023-02")
         if problem := _period_problem(dataset, from_name, now):

@@ -165,8 +165,10 @@ def test_a_period_in_full_width_digits_is_named_as_such_not_a_future_month(raw, 
     from shouyang_pipeline_tests.test_cli import _env
 
     env = _env(settings, tmp_path)
+    # the check says what a run would: the name, not "use --period"
     checked = CliRunner().invoke(main, ["check", str(raw / "key_projects" / "２０２３-０８__发改局.csv")], env=env)
-    assert checked.exit_code == 2 and "中有全角字符，应写作2023-08" in checked.output and "未来" not in checked.output
+    assert checked.exit_code == 1 and "中有全角字符，应写作2023-08" in checked.output and "未来" not in checked.output
+    assert "--period" not in checked.output
     typed = CliRunner().invoke(main, ["check", str(raw / "key_projects" / "2023-08__发改局.csv"), "--period", "２０２３-０８"],
                                env=env)
     assert typed.exit_code == 2 and "应写作2023-08" in typed.output
