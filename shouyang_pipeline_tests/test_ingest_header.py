@@ -83,7 +83,8 @@ def test_required_column_missing_rejects_the_file(raw, run_period):
     assert run.staging("key_projects") == []
 
 
-@pytest.mark.parametrize("written,unit", [("总投资（千元）", "千元"), ("总投资（单位：美元）", "美元"), ("总投资/千元", "千元")])
+@pytest.mark.parametrize("written,unit", [("总投资（千元）", "千元"), ("总投资（单位：美元）", "美元"), ("总投资/千元", "千元"),
+                                          ("总投资/万元/亿元", "万元/亿元")])
 def test_a_header_with_a_unit_the_rules_cannot_read_says_so(raw, run_period, written, unit):
     # 总投资 is in the header, with a unit no figure can be read in: not "missing" without a word
     header = list(KP_HEADER)
@@ -91,7 +92,7 @@ def test_a_header_with_a_unit_the_rules_cannot_read_says_so(raw, run_period, wri
     run = _run(raw, run_period, [header, kp_row()])
     log = run.log(PATH)
     assert log["status"] == "rejected" and "缺少必填列：总投资" in log["message"]
-    assert f"表头“{written}”中的单位“{unit}”无法识别：总投资的单位只能是元、万元或亿元" in log["message"]
+    assert f"表头“{written}”中的单位“{unit}”无法识别：总投资的单位只能是元、万元或亿元中的一个" in log["message"]
     assert "其他单位的金额请换算后重新报送" in log["message"]
 
 

@@ -25,7 +25,7 @@ _UNITS = "元|万元|亿元|%|个|人|家|户"
 _UNIT_SUFFIX = re.compile(rf"^(?P<name>.+?)\s*(?:[(\[【]\s*(?:单位\s*:?\s*)?(?P<unit>{_UNITS})\s*[)\]】]|/\s*(?P<slashed>{_UNITS}))$")
 # Anything in brackets, or after a slash, at a header's end: what a unit the rules do not know
 # looks like (`总投资(千元)`, `总投资/万元`), for the message of a column not found.
-_ANY_SUFFIX = re.compile(r"^(?P<name>.+?)\s*(?:[(\[【](?P<bracketed>[^)\]】]+)[)\]】]|/(?P<slashed>[^/]+))$")
+_ANY_SUFFIX = re.compile(r"^(?P<name>.+?)\s*(?:[(\[【](?P<bracketed>[^)\]】]+)[)\]】]|/(?P<slashed>.+))$")
 # A title's money unit, in its NFKC text, spaces kept (`单位：万元`, `单位（亿元）`, `单位 万元`,
 # `单位：人民币元`, `金额单位：万元`): a unit followed by no Chinese character, so that a name holding
 # one is none (`填报单位：元亨公司`, `各单位元旦慰问金`, `填报单位：县发改局　单位：万元` is 万元).
@@ -80,8 +80,9 @@ def unread_unit_hint(f: Field, ignored: list[str]) -> str:
             continue
         unit = re.sub(r"^单位\s*:?\s*", "", (m.group("bracketed") or m.group("slashed")).strip())
         if f.kind == "money":
-            return (f"。表头“{written}”中的单位“{unit}”无法识别：{f.header}的单位只能是元、万元或亿元，写在列名后的括号中，"
-                    f"如“{f.header}（万元）”，或不写单位而在标题中写“单位：万元”；其他单位的金额请换算后重新报送")
+            return (f"。表头“{written}”中的单位“{unit}”无法识别：{f.header}的单位只能是元、万元或亿元中的一个，写在列名后的括号中"
+                    f"或斜杠后，如“{f.header}（万元）”“{f.header}/万元”，或不写单位而在标题中写“单位：万元”；"
+                    "其他单位的金额请换算后重新报送")
         return f"。表头“{written}”中的“{unit}”无法识别：请把表头改为“{f.header}”"
     return ""
 
