@@ -1004,7 +1004,7 @@ def template(dataset: str, period: str, submitter: str | None, output: Path | No
     try:
         settings = Settings.from_env()
         try:  # the current month as a run judges it: SHOUYANG_NOW when set
-            period = parse_period(period, settings.current_period())
+            period = parse_period(period, f"{settings.now():%Y-%m}")  # (the calendar's clock: SHOUYANG_NOW)
         except SetupError as exc:
             raise SetupError(f"--period {period}：{exc}") from None
         finish_committed_publish(settings)  # the rows are pre-filled from the published warehouse
