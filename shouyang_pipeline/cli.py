@@ -393,9 +393,10 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
         settings.refuse_shared_outputs()  # before anything is written, a pending publish's exports too
         finish_committed_publish(settings)
         precheck(settings)  # before the lock file is made: a set-up error changes nothing at all
-        if nothing_to_run(settings):  # (nor a first run with no file: no folder made)
+        if (unplaceable := nothing_to_run(settings)) is not None:  # (nor a first run with no file: no folder made)
             say(f"{settings.raw_dir} 下没有可处理的文件" + (f"（报告期 {asked[0]} … {asked[-1]}）" if asked else "") + "。",
                 "yellow")
+            _print_unplaceable(unplaceable)
             return
         with run_lock(settings):
             files = preflight(settings)
@@ -459,6 +460,22 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
 
 # The files of a kind a run's summary names one by one; more are counted.
 _CHANGES_LISTED = 20
+
+
+def _print_unplaceable(files) -> None:
+    """The files a run with nothing to do found but could not place in any month, each with why
+    (a file is never passed over in silence, SUBMISSIONS.md 1), and where files belong, once."""
+    from .catalog.tables import NAMING_MARK
+    from .ingest.discover import NAMING_HINT
+
+    if not files:
+        return
+    say(f"以下 {len(files)} 个文件无法归入任何数据集和报告期，未读取：")
+    for f in files[:_CHANGES_LISTED]:
+        say(f"{f.rel_path}：{(f.naming_problem or '').removesuffix(NAMING_MARK + NAMING_HINT)}", indent=2)
+    if len(files) > _CHANGES_LISTED:
+        say(f"……另有 {len(files) - _CHANGES_LISTED} 个", indent=2)
+    say(f"文件应放在：{NAMING_HINT}", indent=2)
 
 
 def _version_text(v) -> str:

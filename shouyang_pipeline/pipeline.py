@@ -93,12 +93,14 @@ def precheck(settings: Settings) -> None:
                              "指向一个文件（如 data/warehouse.duckdb），或移走该文件夹。本次运行未做任何改动。")
 
 
-def nothing_to_run(settings: Settings) -> bool:
+def nothing_to_run(settings: Settings) -> list[RawFile] | None:
     """No warehouse yet, and no file under the raw dir that a month could hold: a run would only
-    make its folders (checked before the run lock, which is one of them)."""
+    make its folders (checked before the run lock, which is one of them). Returns the files there
+    are (none a month can hold), or None when there is something to run."""
     if settings.warehouse.exists() or settings.work_warehouse.exists():
-        return False
-    return not any(f.dataset_period for f in discover(settings.raw_dir, settings.current_period()))
+        return None
+    files = discover(settings.raw_dir, settings.current_period())
+    return None if any(f.dataset_period for f in files) else files
 
 
 def _remove_leftovers(settings: Settings) -> None:

@@ -213,5 +213,8 @@ def test_a_first_run_with_no_file_makes_no_folder(settings, tmp_path):
     for args in (["run"], ["run", "--period", "2023-02"]):
         result = CliRunner().invoke(main, args, env=_env(settings, tmp_path))
         assert result.exit_code == 0 and "下没有可处理的文件" in result.output, result.output
+        said = "".join(result.output.split())
+        assert "以下1个文件无法归入任何数据集和报告期，未读取" in said  # never passed over in silence
+        assert "notes/2023-02.csv：目录“notes”不是已知的数据集" in said and "文件应放在" in said
         for made in (settings.warehouse.parent, settings.export_dir, settings.archive_dir):
             assert not made.exists(), made
