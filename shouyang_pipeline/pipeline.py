@@ -1390,7 +1390,7 @@ def check_file(settings: Settings, path: Path, dataset: str | None, period: str 
         raise SetupError(f"找不到要检查的文件：{path}。请检查文件名和所在文件夹（文件名中有空格时请加引号）")
     if path.is_dir():
         raise SetupError(f"{path} 是一个文件夹：请指定要检查的表格文件（.xlsx 或 .csv）")
-    now = settings.now().strftime("%Y-%m")
+    now = settings.current_period()  # (as a run judges a file's month)
     if dataset is None:
         # the folder it lies in, also for a bare name typed inside that folder (`check 2023-02.xlsx`)
         folder = path.absolute().parent.name
