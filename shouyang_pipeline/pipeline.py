@@ -29,8 +29,8 @@ from .collector import collector_paused
 from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
 from .ingest.discover import (
-    FIRST_PERIOD, RawFile, archived_path, check_raw_dir, current_period, discover, file_sha256, full_width_hint,
-    full_width_month,
+    FIRST_PERIOD, RawFile, archived_path, check_raw_dir, current_period, file_sha256, full_width_hint,
+    full_width_month, raw_files,
 )
 from .ingest.period import PeriodIngest, ingest_period, unplaced_log
 from .ingest.register import read_register
@@ -99,7 +99,7 @@ def nothing_to_run(settings: Settings) -> list[RawFile] | None:
     are (none a month can hold), or None when there is something to run."""
     if settings.warehouse.exists() or settings.work_warehouse.exists():
         return None
-    files = discover(settings.raw_dir, settings.current_period())
+    files = raw_files(settings)
     return None if any(f.dataset_period for f in files) else files
 
 
@@ -130,7 +130,7 @@ def preflight(settings: Settings) -> list[RawFile]:
     if holder is not None:
         raise PublishedWarehouseInUse(settings.warehouse, holder.pid, holder.program, settings.work_warehouse,
                                       before_run=True)
-    return discover(settings.raw_dir, settings.current_period())
+    return raw_files(settings)
 
 
 # ------------------------------------------------------------------ months changed but not yet published
@@ -494,7 +494,7 @@ def emptied_periods(settings: Settings, periods: list[str]) -> list[str]:
     if not periods:
         return []
     try:
-        with_files = {f.period for f in discover(settings.raw_dir, settings.current_period()) if f.dataset_period}
+        with_files = {f.period for f in raw_files(settings) if f.dataset_period}
     except (SetupError, OSError):
         return []
     held: set[str] = set()
@@ -587,7 +587,7 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
 
     from .warehouse.digests import stored_inputs
 
-    files = discover(settings.raw_dir, settings.current_period())
+    files = raw_files(settings)
     _refuse_vanished(settings, files, periods, run_id)
     ensure_load_tables(conn)
     register = read_register(settings.raw_dir)
@@ -724,7 +724,7 @@ def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods:
     from .warehouse.digests import stored_inputs
     from .workers import Pool
 
-    files = discover(settings.raw_dir, settings.current_period())
+    files = raw_files(settings)
     mine = [f for f in files if f.dataset_period and f.dataset_period[0] in datasets and f.dataset_period[1] in periods]
     workers = ingest_workers(len(datasets) * len(periods), sum(_size(f) for f in mine))
     if not workers:

@@ -138,6 +138,17 @@ def test_a_removed_file_requests_a_run_of_its_period(settings, instance):
     assert evaluate(settings, cursor2)[0] == []
 
 
+def test_a_file_named_in_full_width_digits_is_its_months_both_sent_and_removed(settings, instance):
+    # rejected in the month its name means (as a .xls is): its arrival and its removal ask for that month
+    odd = "key_projects/２０２３-０２__发改局.xlsx"
+    write_kp(settings.raw_dir, odd)
+    requests, cursor = evaluate(settings, instance=instance)
+    assert periods(requests) == [PERIOD] and set(json.loads(cursor)) == {odd}
+    (settings.raw_dir / odd).unlink()
+    requests, _ = evaluate(settings, cursor, instance=instance)
+    assert periods(requests) == [PERIOD] and "removed" in requests[0].tags["shouyang/changed_files"]
+
+
 @pytest.mark.parametrize("rel_path", [
     "unknown_dataset/2023-02.xlsx",        # unknown folder
     "2023-02.xlsx",                         # raw dir root: no dataset
@@ -238,11 +249,9 @@ def test_the_sensors_run_request_runs_and_publishes_the_files_rows(settings, ins
     assert [code for code, *_ in _published_rows(settings)] == ["XM001", "XM002", "XM003"]
 
 
-def test_a_change_whose_run_failed_is_asked_for_again_a_while_after(settings, instance, monkeypatch):
-    from shouyang_pipeline.defs import automation
-
-    from test_faults import hold, release
-
+def _a_correction_asked_for(settings: Settings, instance: dg.DagsterInstance):
+    """The sensor's tick (cursor, last run key -> its result) and the job, after a file the
+    sensor asked for was run and published and then corrected; and the tick asking for the correction."""
     defs = build_definitions(settings)
     sensor, job = defs.resolve_sensor_def("raw_files_sensor"), defs.resolve_job_def("monthly_refresh")
 
@@ -254,7 +263,15 @@ def test_a_change_whose_run_failed_is_asked_for_again_a_while_after(settings, in
     first = tick(None)
     assert job.execute_in_process(partition_key=PERIOD, tags=first.run_requests[0].tags, instance=instance).success
     write_kp(settings.raw_dir, codes=("XM001", "XM002", "XM003"))  # a correction
-    second = tick(first.cursor, first.run_requests[0].run_key)
+    return tick, job, tick(first.cursor, first.run_requests[0].run_key)
+
+
+def test_a_change_whose_run_failed_is_asked_for_again_a_while_after(settings, instance, monkeypatch):
+    from shouyang_pipeline.defs import automation
+
+    from test_faults import hold, release
+
+    tick, job, second = _a_correction_asked_for(settings, instance)
     (request,) = second.run_requests
     analyst, _ = hold(settings.warehouse, "rw", "SELECT 1")  # the run fails: nothing is published
     try:
@@ -283,22 +300,12 @@ def test_the_sensor_gives_up_after_its_retries_and_never_retries_others_runs(set
 
     monkeypatch.setattr(automation, "RETRY_FAILED_AFTER_SECONDS", 0)
     monkeypatch.setattr(automation, "RETRIES", 1)
-    defs = build_definitions(settings)
-    sensor, job = defs.resolve_sensor_def("raw_files_sensor"), defs.resolve_job_def("monthly_refresh")
-
-    def tick(cursor, last_run_key=None):
-        with sensor_context(settings, instance, cursor, last_run_key) as context:
-            return sensor.evaluate_tick(context)
+    tick, job, asked = _a_correction_asked_for(settings, instance)
 
     def fails(tags=None):
         return not job.execute_in_process(partition_key=PERIOD, tags=tags or {}, instance=instance,
                                           raise_on_error=False).success
 
-    write_kp(settings.raw_dir)
-    first = tick(None)
-    assert job.execute_in_process(partition_key=PERIOD, tags=first.run_requests[0].tags, instance=instance).success
-    write_kp(settings.raw_dir, codes=("XM001", "XM002", "XM003"))  # a correction
-    asked = tick(first.cursor, first.run_requests[0].run_key)
     (request,) = asked.run_requests
     analyst, _ = hold(settings.warehouse, "rw", "SELECT 1")  # left open: every run fails
     try:

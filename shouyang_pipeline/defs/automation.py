@@ -27,7 +27,7 @@ import duckdb
 
 from ..errors import SetupError
 from ..pipeline import finish_committed_publish
-from ..ingest.discover import FIRST_PERIOD, discover, file_sha256, sha256_of
+from ..ingest.discover import FIRST_PERIOD, file_sha256, month_named, raw_files, sha256_of
 from ..warehouse import queries
 from ..warehouse.connection import connect
 from .partitions import TIMEZONE, add_months, monthly
@@ -62,7 +62,7 @@ def monthly_schedule(context: dg.ScheduleEvaluationContext, warehouse: Warehouse
     settings = warehouse.settings
     _finish_publish(context, settings)
     try:
-        files = [f for f in discover(settings.raw_dir, settings.current_period())
+        files = [f for f in raw_files(settings)
                  if f.period == period and f.dataset_period]
     except SetupError as exc:  # a missing raw dir: the run would refuse it anyway
         return dg.SkipReason(str(exc))
@@ -123,9 +123,10 @@ def _unpublished_changes(settings, current: dict[str, str]) -> dict[str, list[st
     held = already_loaded(settings)
     out: dict[str, list[str]] = {}
     for path in sorted(p for p, digest in current.items() if held.get(p) != digest):
-        out.setdefault(path.split("/")[-1][:7], []).append(path)
+        out.setdefault(month_named(path), []).append(path)
     for path in sorted(set(held) - set(current)):
-        out.setdefault(path.split("/")[-1][:7], []).append(path)
+        out.setdefault(month_named(path), []).append(path)
+    out.pop(None, None)  # (a file whose name gives no month: no partition to run)
     return out
 
 
@@ -164,7 +165,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
     current: dict[str, str] = {}
     periods: dict[str, list[str]] = {}
     try:
-        found = discover(settings.raw_dir, settings.current_period())
+        found = raw_files(settings)
     except SetupError as exc:  # a missing raw dir is not "every file removed"
         return dg.SkipReason(str(exc))
     for raw in found:
@@ -178,8 +179,8 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseRe
             periods.setdefault(raw.period, []).append(raw.rel_path)
     removed = sorted(set(seen) - set(current))
     for path in removed:
-        period = path.split("/")[-1][:7]
-        periods.setdefault(period, []).append(path)
+        if (period := month_named(path)) is not None:
+            periods.setdefault(period, []).append(path)
     # Changes asked for before whose run failed: asked for again, a while after the failure.
     given_up = []
     for period, paths in _unpublished_changes(settings, current).items():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..catalog.datasets import DATASETS
 from ..catalog.tables import FIRST_PERIOD, NAMING_MARK
-from ..config import BEIJING
+from ..config import BEIJING, Settings
 from ..errors import SetupError, os_reason
 from .register import is_register
 
@@ -178,11 +178,11 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     stem = name[: len(name) - len(suffix)] if suffix else name
     period_text, _, submitter = stem.partition("__")
     dataset = parts[0] if len(parts) == 2 and parts[0] in DATASETS else None
-    period = period_text if PERIOD_RE.match(period_text) else None
     # A month typed in full-width digits is no period a file is read for, but the month its
     # sender meant: the file is rejected in that dataset-period for its name, as a `.xls` is (the
     # sender's receipt, the calendar's 被退回 and the briefing are that month's).
-    meant = period or full_width_month(period_text)
+    meant = month_named(rel)
+    period = meant if meant == period_text else None
     base = dict(path=path, rel_path=rel, dataset=dataset, period=meant,
                 submitter=submitter.strip() or None, suffix=suffix, kind=kind)
 
@@ -222,6 +222,20 @@ def classify_as(path: Path, rel: str, now_period: str | None = None, *, kind: st
     if not ds.accepts_period(month):
         return reject(f"{ds.title}按季度报送，报告期只能是3、6、9、12月，不能是{period}", placed=False)
     return RawFile(**base, naming_problem=None)
+
+
+def raw_files(settings: Settings) -> list[RawFile]:
+    """The files of a run's raw dir, months judged at its clock (`Settings.current_period`)."""
+    return discover(settings.raw_dir, settings.current_period())
+
+
+def month_named(rel_path: str) -> str | None:
+    """The month a raw file's name gives (`2023-08`, also when typed in full-width digits), as
+    `classify_as` reads it; None when it gives none."""
+    name = rel_path.rsplit("/", 1)[-1]
+    suffix = Path(name).suffix
+    period_text = (name[: len(name) - len(suffix)] if suffix else name).partition("__")[0]
+    return period_text if PERIOD_RE.match(period_text) else full_width_month(period_text)
 
 
 def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:

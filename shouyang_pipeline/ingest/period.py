@@ -20,7 +20,7 @@ from ..catalog.datasets import DATASETS, Dataset, Field
 from ..reference import Reference
 from ..catalog.tables import (FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, UNREAD_KEY_PART, PeriodFrames,
                               dataset_period_key)
-from .discover import RawFile, discover, take
+from .discover import RawFile, raw_files, take
 from .layout import find_layout, money_unit, unread_sheets_note, unread_unit_hint
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .register import Register, read_register
@@ -77,7 +77,7 @@ def _ingest_period(settings: Settings, dataset_name: str, period: str, reference
                    files: list[RawFile] | None, *, archive: bool) -> PeriodIngest:
     dataset = DATASETS[dataset_name]
     if files is None:
-        files = [f for f in discover(settings.raw_dir, settings.current_period()) if f.dataset_period == (dataset_name, period)]
+        files = [f for f in raw_files(settings) if f.dataset_period == (dataset_name, period)]
     register = read_register(settings.raw_dir)
     archive_dir = settings.archive_dir if archive else None
     outcomes: list[FileOutcome] = []
@@ -516,7 +516,7 @@ def _received(raw: RawFile, register: Register) -> dict:
 def unplaced_log(settings: Settings, files: list[RawFile] | None = None) -> pd.DataFrame:
     """Ingest-log rows for files no partition can hold (unknown folder, bad or out-of-range period)."""
     if files is None:
-        files = discover(settings.raw_dir, settings.current_period())
+        files = raw_files(settings)
     register = read_register(settings.raw_dir)
     records = []
     for raw in files:
