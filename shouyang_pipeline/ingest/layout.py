@@ -39,8 +39,9 @@ _TOTALS_WORDED = re.compile(r"(?:全(?:县|镇|乡|区|园区|市)|总)?(?:合�
 
 
 def is_totals(marker: str) -> bool:
-    """Whether a row's normalised marker cell makes it a totals row."""
-    return marker in TOTALS or _TOTALS_WORDED.fullmatch(marker) is not None
+    """Whether a row's normalised marker cell makes it a totals row (the pattern is tried only on a
+    text holding 计: `_surely_data` asks this of nearly every row)."""
+    return marker in TOTALS or ("计" in marker and _TOTALS_WORDED.fullmatch(marker) is not None)
 FOOTERS = ("填表人", "填报人", "审核人", "负责人", "注:", "说明:")
 # 一、… / （一）… / 第一类… / 1、…: the numbering of a heading (1.5 is a number, so "1." is not).
 _SECTION = re.compile(r"^([一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|第[一二三四五六七八九十\d]+[类部批项章节]|\d+、)")

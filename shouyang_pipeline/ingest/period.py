@@ -25,7 +25,7 @@ from .layout import find_layout, money_unit, unread_sheets_note, unread_unit_hin
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
 from .register import Register, read_register
 from ..text import as_written
-from .read import FileRejected, cell_name, read_grids
+from .read import FileRejected, read_grids
 from .validate import RuleContext, rule_failures, values_frame
 from .villages import check_village
 
