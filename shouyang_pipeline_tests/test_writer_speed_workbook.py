@@ -9,13 +9,16 @@ import io
 import math
 import random
 import re
+import struct
 import unicodedata
 import zipfile
+import zlib
 from xml.etree.ElementTree import ParseError
 from datetime import date, datetime
 from decimal import Decimal
 
 import xlsxwriter
+from isal import isal_zlib
 from openpyxl import load_workbook
 
 from shouyang_pipeline.catalog.marts import MARTS
@@ -336,3 +339,52 @@ def test_texts_of_other_types_are_written_as_their_own_text():
     rows = xlsx_rows.RowsXml([[1, True, 1.0, "1", None, ""]], [xlsx_rows.TEXT])
     xml = "".join(rows.chunks([None]))
     assert re.findall(r"<t>(.*?)</t>", xml) == ["1", "True", "1.0", "1"] and xml.count("<row ") == 4
+
+
+def raw_member(path, name: str) -> bytes:
+    """A zip member's bytes as stored (compressed), read past its local header."""
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(name)
+    data = path.read_bytes()
+    at = info.header_offset
+    name_len, extra_len = struct.unpack("<HH", data[at + 26:at + 30])
+    start = at + 30 + name_len + extra_len
+    return data[start:start + info.compress_size]
+
+
+def test_spliced_sheets_are_deflated_by_isal_and_read_as_before(tmp_path):
+    """The sheets `splice` writes are compressed by ISA-L (`fast_deflate`): a plain raw DEFLATE
+    stream (zlib inflates it) of the very XML xlsxwriter's own rows make."""
+    cols, rows = project_rows(3000)
+    plain, fast = write_both(tmp_path, cols, rows)
+    name = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(fast) as z:
+        assert z.testzip() is None
+        assert z.getinfo(name).compress_type == zipfile.ZIP_DEFLATED
+        xml = z.read(name)
+    stored = raw_member(fast, name)
+    isal = isal_zlib.compressobj(xlsx_rows.FAST_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    chunks = [xml[i:i + (1 << 20)] for i in range(0, len(xml), 1 << 20)]  # as `splice` copies the sheet
+    assert stored == b"".join(map(isal.compress, chunks)) + isal.flush()  # ISA-L's stream, not zlib's
+    assert stored != zlib.compress(xml, 1, wbits=-zlib.MAX_WBITS)
+    assert zlib.decompress(stored, -zlib.MAX_WBITS) == xml
+    with zipfile.ZipFile(plain) as z:
+        assert z.read(name) == xml
+    assert load_workbook(fast)["数据"].max_row == 3001
+
+
+def test_fast_deflate_leaves_a_member_it_cannot_take_to_zipfile():
+    target = io.BytesIO()
+    with zipfile.ZipFile(target, "w") as z:
+        stored = zipfile.ZipInfo("stored.xml")  # no compressor at all
+        with z.open(stored, "w") as out:
+            assert not xlsx_rows.fast_deflate(out)
+            out.write(b"<a/>")
+        deflated = zipfile.ZipInfo("deflated.xml")
+        deflated.compress_type = zipfile.ZIP_DEFLATED
+        with z.open(deflated, "w") as out:
+            assert xlsx_rows.fast_deflate(out)
+            out.write(b"<b/>" * 10_000)
+    with zipfile.ZipFile(target) as z:
+        assert z.testzip() is None
+        assert z.read("stored.xml") == b"<a/>" and z.read("deflated.xml") == b"<b/>" * 10_000

@@ -6,7 +6,7 @@ rows. Everything but the rows (formats, widths, header rows, comments, merges, p
 still written by the library; the rows are written here as strings, several times faster, and
 `splice` puts them into the sheets of the finished file (the sheet's XML is the library's own,
 with the rows added; the other members are copied; the sheets written here are compressed at
-level 1).
+level 1, by ISA-L's deflate where zipfile lets it in: `fast_deflate`).
 
 - `RowsXml`, for the analysts' workbook (xlsxwriter, constant_memory mode, the sheet written with
   its header row alone): the `<row>` elements of `Worksheet.write_string`, `write_number` and
@@ -39,6 +39,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -47,6 +48,7 @@ from itertools import chain, compress, repeat
 from operator import is_not
 from pathlib import Path
 
+from isal import isal_zlib
 from openpyxl.cell.cell import ERROR_CODES
 from xlsxwriter.utility import xl_col_to_name
 
@@ -561,7 +563,26 @@ def splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"]
                 member.file_size = xml.tell()  # so that zip64 is used exactly when the sheet needs it
                 xml.seek(0)
                 with zout.open(member, "w") as out:
+                    fast_deflate(out)
                     shutil.copyfileobj(xml, out, 1 << 20)
+
+
+# ISA-L's deflate at its level 1 (python-isal, pinned): the same DEFLATE stream format as zlib's,
+# about as small as zlib's level 1 and 3-4 times faster (a 1000x month's 123 MB project sheet:
+# 0.12 s against 0.43 s, 16.6 MB against 16.7 MB), so any unzip, Excel and LibreOffice read it.
+FAST_LEVEL = 1
+_ZLIB_COMPRESS = type(zlib.compressobj())
+
+
+def fast_deflate(member) -> bool:
+    """Have the zip member being written (`ZipFile.open(info, "w")`, deflated) compressed by ISA-L
+    instead of zlib, before anything is written to it; whether it was. zipfile takes no compressor of
+    one's choosing: its writer's is swapped where it is zlib's (CPython 3.11-3.14 name it
+    `_compressor`); anywhere else the member is left to zlib, the same file a little slower."""
+    if type(getattr(member, "_compressor", None)) is not _ZLIB_COMPRESS:
+        return False
+    member._compressor = isal_zlib.compressobj(FAST_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return True
 
 
 def _like(info: zipfile.ZipInfo, compresslevel: int) -> zipfile.ZipInfo:
