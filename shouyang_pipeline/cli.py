@@ -546,7 +546,7 @@ def _execute(settings: Settings, todo: list[str], extra_tags: dict[str, str], *,
     """One Dagster run of the months `todo`, every month with a file or data in `scope` (the
     months asked for, first and last; None: every month)."""
     from .defs import build_definitions
-    from .defs.interrupted import PROCESS_TAG, process_tag
+    from .run_processes import PROCESS_TAG, process_tag
     from .defs.partitions import add_months, months_of, remove_months
     from .defs.storage import kept_open
 

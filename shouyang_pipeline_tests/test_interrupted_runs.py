@@ -4,19 +4,24 @@ without the tag, is left as it is."""
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import dagster as dg
 from click.testing import CliRunner
 
 from shouyang_pipeline.cli import main
-from shouyang_pipeline.defs.interrupted import (PROCESS_TAG, _machine, mark_interrupted_runs, process_gone,
-                                                process_identity, process_tag)
+from shouyang_pipeline.run_processes import (PROCESS_TAG, ProcessRunLauncher, _machine, mark_interrupted_runs,
+                                            process_gone, process_identity, process_tag)
 from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
 from shouyang_pipeline_tests.test_cli import _env
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def _dead_identity() -> str:
@@ -162,3 +167,44 @@ def test_the_command_lines_runs_start_no_compute_log_processes(tmp_path, monkeyp
         assert os.environ["DAGSTER_HOME"] == str((tmp_path / "home").resolve())
     finally:
         instance.dispose()
+
+
+def _project_instance(home) -> dg.DagsterInstance:
+    """An instance with the project's settings (dagster_instance.yaml, as `make` copies it)."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT / "dagster_instance.yaml", home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def test_run_monitoring_under_the_ui_marks_a_run_whose_process_is_gone(tmp_path):
+    """`make ui`'s daemon monitors the runs shown as running (dagster_instance.yaml): Dagster's own
+    monitoring, asking the project's launcher, fails a run whose process is gone, so that the runs
+    queued behind it (one at a time) start; a live, untagged or foreign run is left running."""
+    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+    with _project_instance(tmp_path / "home") as instance:
+        assert isinstance(instance.run_launcher, ProcessRunLauncher)
+        assert instance.run_monitoring_enabled and instance.run_monitoring_max_resume_run_attempts == 0
+        dead = _started_run(instance, _dead_identity())
+        alive = _started_run(instance, process_identity())
+        untagged = _started_run(instance, None)
+        elsewhere = _started_run(instance, f"another-host/1:{os.getpid()}:1")
+        copied = _started_run(instance, None, tags={**instance.get_run_by_id(dead).tags,
+                                                    "dagster/parent_run_id": dead})
+        for run_id in (dead, alive, untagged, elsewhere, copied):
+            record = instance.get_run_records(dg.RunsFilter(run_ids=[run_id]))[0]
+            monitor_started_run(instance, None, record, logging.getLogger("test"))
+        assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
+        messages = [e.message or "" for e in instance.all_logs(dead) if e.is_dagster_event]
+        assert any("进程已不存在" in m and "运行监控" in m for m in messages)
+        for run_id in (alive, untagged, elsewhere, copied):
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def test_the_launcher_module_loads_without_the_pipeline():
+    """The UI's webserver and daemon import the launcher with the instance: nothing of the pipeline
+    (its definitions, DuckDB, pandas) comes with it."""
+    code = ("import sys, shouyang_pipeline.run_processes; "
+            "print(sorted(m for m in sys.modules if m.startswith('shouyang_pipeline') or m in ('duckdb', 'pandas')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['shouyang_pipeline', 'shouyang_pipeline.run_processes']"

@@ -16,7 +16,7 @@ from ..config import Settings
 from ..errors import SetupError
 from ..pipeline import emptied_periods, finish_committed_publish, open_work, run_lock
 from ..warehouse import connection
-from .interrupted import mark_interrupted_runs, record_process
+from ..run_processes import mark_interrupted_runs, record_process
 from .storage import kept_open
 
 # A run started while another holds the warehouse waits this long, then fails saying so.

@@ -1,11 +1,21 @@
 """Runs whose process is gone: a run killed outright (kill -9, out of memory, the machine
-restarted) never says it ended, and Dagster would show it as running for good. Each run records
-its process in a tag when it starts (`PROCESS_TAG`: the run's id, then the host and its pid
-namespace, the pid and the process's start time, so a pid used again by another process is not
-taken for it; `shouyang run` tags its run when it creates it). The next run (under the run lock)
-marks every run still shown as running whose process is surely gone as failed, with a message in
-Chinese. A run of another host or pid namespace, one without the tag, or one whose tag names
-another run (Dagster copies a run's tags into its re-execution) is left as it is."""
+restarted, `make ui` killed) never says it ended, and Dagster would show it as running for good;
+with one run at a time (dagster_instance.yaml's queue) every run the UI, the schedule or the sensor
+asks for would then wait behind it for good. Each run records its process in a tag when it starts
+(`PROCESS_TAG`: the run's id, then the host and its pid namespace, the pid and the process's start
+time, so a pid used again by another process is not taken for it; `shouyang run` tags its run when
+it creates it). Two things mark a run still shown as running whose process is surely gone as
+failed, with a message in Chinese:
+
+- the next run, under the run lock (`mark_interrupted_runs`);
+- under `make ui`, Dagster's run monitoring (the daemon, every `poll_interval_seconds` of
+  dagster_instance.yaml), asking the instance's run launcher, `ProcessRunLauncher`: Dagster's own
+  launcher, which answers that question from the tag (Dagster's has no answer for a run in a
+  process of its code server). This module is light, as the UI's processes import it with the
+  instance: no definitions, no pipeline.
+
+A run of another host or pid namespace, one without the tag, or one whose tag names another run
+(Dagster copies a run's tags into its re-execution) is left as it is."""
 
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ import socket
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
 
 PROCESS_TAG = "shouyang/process"
 
@@ -76,16 +87,41 @@ def process_gone(identity: str) -> bool:
     return bool(started and now and now != started)
 
 
+def run_process_gone(run: dg.DagsterRun) -> bool:
+    """Whether the process that did `run` (its own tag, not one copied from another run) is surely gone."""
+    owner, _, identity = run.tags.get(PROCESS_TAG, "").partition("@")
+    return owner == run.run_id and process_gone(identity)
+
+
 def mark_interrupted_runs(instance: dg.DagsterInstance, current_run_id: str) -> list[str]:
     """Every other run shown as running whose process is gone, reported failed; their ids."""
     marked = []
     for run in instance.get_runs(dg.RunsFilter(statuses=_RUNNING)):
-        owner, _, identity = run.tags.get(PROCESS_TAG, "").partition("@")
-        if run.run_id == current_run_id or owner != run.run_id or not process_gone(identity):
+        if run.run_id == current_run_id or not run_process_gone(run):
             continue
         instance.report_run_failed(run, INTERRUPTED.format(by=current_run_id[:8]))
         marked.append(run.run_id)
     return marked
+
+
+FOUND_BY_MONITORING = ("该次运行的进程已不存在（被中断、被系统终止或机器重启），运行未正常结束；由Dagster的运行监控发现并标记为失败。"
+                       "它没有发布任何东西（若它中断前已提交发布，下一次运行会补完并说明），"
+                       "已发布的数据仓库和简报仍是此前最后一次成功运行的结果；排队的运行随后开始。")
+
+
+class ProcessRunLauncher(DefaultRunLauncher):
+    """Dagster's default launcher (runs in a process of the code server), which also tells run
+    monitoring whether a run's process is still there: FAILED when surely gone (`run_process_gone`),
+    else RUNNING (a run not tagged yet, of another host, or alive). Named in dagster_instance.yaml."""
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
+        if run_process_gone(run):
+            return CheckRunHealthResult(WorkerStatus.FAILED, FOUND_BY_MONITORING)
+        return CheckRunHealthResult(WorkerStatus.RUNNING)
 
 
 def record_process(instance: dg.DagsterInstance, run_id: str) -> None:
