@@ -203,6 +203,39 @@ def test_a_second_run_refuses_while_the_first_holds_the_lock(settings, tmp_path,
     assert _run(built).exit_code == 0  # the lock goes with its process
 
 
+def test_a_dagster_run_waiting_for_the_lock_has_recorded_its_process(settings, tmp_path, built, monkeypatch):
+    """A run launched by the UI, the schedule or the sensor tags its process before it waits for
+    the run lock (up to LOCK_WAIT_SECONDS): killed while it waits, it is then told from a live one
+    (run_processes) instead of keeping the UI's one-at-a-time queue blocked for good."""
+    from shouyang_pipeline.defs import resources
+    from shouyang_pipeline.run_processes import PROCESS_TAG, process_tag
+
+    monkeypatch.setattr(resources, "LOCK_WAIT_SECONDS", 1)
+    code = f"""
+        from pathlib import Path
+        from shouyang_pipeline.config import Settings
+        from shouyang_pipeline.pipeline import run_lock
+        settings = Settings(*[Path(p) for p in {[str(p) for p in (settings.raw_dir, settings.warehouse,
+                              settings.export_dir, settings.archive_dir, settings.reference_dir)]!r}])
+        lock = run_lock(settings)
+        lock.__enter__()
+    """
+    proc = _hold(code, tmp_path / "ready")
+    try:
+        job = build_definitions(settings).resolve_job_def("monthly_refresh")
+        with dg.DagsterInstance.ephemeral() as instance:
+            add_months(instance, ["2023-02"])
+            result = job.execute_in_process(partition_key="2023-02", instance=instance, raise_on_error=False)
+            assert not result.success
+            said = " ".join(str(e.dagster_event) for e in instance.all_logs(result.run_id) if e.is_dagster_event)
+            assert "另一次运行正在进行" in said  # it waited for the lock, and gave up
+            tags = instance.get_run_by_id(result.run_id).tags
+            assert tags[PROCESS_TAG] == process_tag(result.run_id)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_the_run_lock_is_reentrant_in_one_process(settings):
     with run_lock(settings):
         with run_lock(settings):

@@ -176,3 +176,30 @@ def test_make_ui_starts_quietly_and_stops_promptly_on_sigterm(settings, tmp_path
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def _launcher_module():
+    """ui.py as `make ui` runs it: a script, loaded without the package's definitions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ui_launcher", LAUNCHER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_ui_says_which_later_settings_an_older_instance_lacks(tmp_path):
+    """`make` never overwrites a DAGSTER_HOME's own dagster.yaml: one made before run monitoring
+    was a setting is told so at the UI's start, in Chinese, with what it loses."""
+    ui = _launcher_module()
+    current = (PROJECT / "dagster_instance.yaml").read_text(encoding="utf-8")
+    older = current.split("\nrun_launcher:")[0].split("\n# A run whose process is gone")[0] + "\n"
+    assert "run_monitoring" not in older and "nux:" in older
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "dagster.yaml").write_text(older, encoding="utf-8")
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "dagster.yaml").write_text(current, encoding="utf-8")
+    (said,) = ui.missing_settings(str(tmp_path / "old"))
+    assert "run_monitoring" in said and "排队的运行会一直等待" in said and str(tmp_path / "old") in said
+    assert ui.missing_settings(str(tmp_path / "new")) == []
+    assert ui.missing_settings(str(tmp_path / "none")) == [] and ui.missing_settings(None) == []

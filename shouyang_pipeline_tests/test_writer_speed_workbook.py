@@ -385,6 +385,13 @@ def test_fast_deflate_leaves_a_member_it_cannot_take_to_zipfile():
         with z.open(deflated, "w") as out:
             assert xlsx_rows.fast_deflate(out)
             out.write(b"<b/>" * 10_000)
+        late = zipfile.ZipInfo("late.xml")  # already written to: left to zlib, whose stream it began
+        late.compress_type = zipfile.ZIP_DEFLATED
+        with z.open(late, "w") as out:
+            out.write(b"<c/>" * 10_000)
+            assert not xlsx_rows.fast_deflate(out)
+            out.write(b"<d/>" * 10_000)
     with zipfile.ZipFile(target) as z:
         assert z.testzip() is None
         assert z.read("stored.xml") == b"<a/>" and z.read("deflated.xml") == b"<b/>" * 10_000
+        assert z.read("late.xml") == b"<c/>" * 10_000 + b"<d/>" * 10_000

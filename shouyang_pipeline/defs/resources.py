@@ -50,6 +50,12 @@ class WarehouseResource(DuckDBResource):
         self._run_begun = False
         if context.dagster_run is None:
             return
+        if context.instance is not None:  # this run's process, before it may wait for the lock (up to
+            try:  # LOCK_WAIT_SECONDS): a run killed while it waits is then told from a live one
+                record_process(context.instance, context.dagster_run.run_id)
+            except Exception as exc:  # noqa: BLE001 -- the run's outcome never depends on this tidying
+                if context.log is not None:
+                    context.log.warning(f"未能记录本次运行的进程（{type(exc).__name__}: {exc}）")
         stack = ExitStack()
         try:
             stack.enter_context(run_lock(self.settings, wait_seconds=LOCK_WAIT_SECONDS))
@@ -61,12 +67,11 @@ class WarehouseResource(DuckDBResource):
                 stack.enter_context(kept_open(context.instance, context.dagster_run.run_id))
             except Exception:  # noqa: BLE001 -- only time is at stake
                 pass
-        if context.instance is not None:  # the runs Dagster would show as running for good, and this one's process
+        if context.instance is not None:  # the runs Dagster would show as running for good
             try:
                 for run_id in mark_interrupted_runs(context.instance, context.dagster_run.run_id):
                     if context.log is not None:
                         context.log.warning(f"运行 {run_id[:8]} 的进程已不存在（被中断），已标记为失败")
-                record_process(context.instance, context.dagster_run.run_id)
             except Exception as exc:  # noqa: BLE001 -- the run's outcome never depends on this tidying
                 if context.log is not None:
                     context.log.warning(f"未能检查被中断的运行（{type(exc).__name__}: {exc}）")

@@ -4,7 +4,9 @@ It runs `dagster dev` (the webserver, and the daemon that runs the schedule, the
 runs launched in the UI) and adds two things:
 
 - `dagster dev` 1.13 warns on every start that it is superseded by `dg dev` (another package,
-  `dagster-dg-cli`, not in the pinned set); that one warning is filtered out.
+  `dagster-dg-cli`, not in the pinned set); that one warning is filtered out. And the instance's
+  settings lacking one of dagster_instance.yaml's that came later (`make` never overwrites a
+  `DAGSTER_HOME`'s own) are said, in Chinese, with what is lost without them.
 - A stop that is prompt whatever asked for it. `dagster dev` stops its services on SIGINT, and on
   SIGTERM only when SIGINT was not ignored at its start (`dagster._utils.interrupts` maps SIGTERM
   to SIGINT's handler: a `make ui &` from a script ignores both). And a run in progress keeps its
@@ -86,6 +88,28 @@ def stop(proc: subprocess.Popen, grace: float = GRACE_SECONDS, hurry=lambda: Fal
     return time.monotonic() - started
 
 
+# Settings of dagster_instance.yaml that an instance's dagster.yaml made before them lacks (`make`
+# copies the file only where DAGSTER_HOME has none): each with what is lost without it.
+LATER_SETTINGS = {
+    "run_monitoring": "被中断的运行（make ui 被强行结束、机器重启）不会被自动标记为失败，其后排队的运行会一直等待",
+}
+
+
+def missing_settings(dagster_home: str | None) -> list[str]:
+    """What the instance's settings (`$DAGSTER_HOME/dagster.yaml`) lack of dagster_instance.yaml's,
+    said in Chinese, one line each (none when there is no such file yet: `make` copies it)."""
+    if not dagster_home:
+        return []
+    try:
+        text = open(os.path.join(dagster_home, "dagster.yaml"), encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError):
+        return []
+    keys = {line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha()}
+    return [f"{os.path.join(dagster_home, 'dagster.yaml')} 缺少 dagster_instance.yaml 中的 {key} 设置：{lost}；"
+            f"请把该段从 dagster_instance.yaml 复制过去（见 docs/ENGINEERS.md）"
+            for key, lost in LATER_SETTINGS.items() if key not in keys]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Dagster UI (dagster dev) for shouyang-pipeline")
     parser.add_argument("--host", default="127.0.0.1")
@@ -96,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"端口 {args.port} 已被占用（另一个 make ui 或别的程序）：请关掉它，或换一个端口，如 make ui PORT={int(args.port) + 1}",
               file=sys.stderr)
         return 2
+
+    for line in missing_settings(os.environ.get("DAGSTER_HOME")):
+        print(f"注意：{line}", file=sys.stderr, flush=True)
 
     asked: list[int] = []
 

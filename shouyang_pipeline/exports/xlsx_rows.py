@@ -576,10 +576,10 @@ _ZLIB_COMPRESS = type(zlib.compressobj())
 
 def fast_deflate(member) -> bool:
     """Have the zip member being written (`ZipFile.open(info, "w")`, deflated) compressed by ISA-L
-    instead of zlib, before anything is written to it; whether it was. zipfile takes no compressor of
-    one's choosing: its writer's is swapped where it is zlib's (CPython 3.11-3.14 name it
+    instead of zlib; whether it was. zipfile takes no compressor of one's choosing: its writer's is
+    swapped where it is zlib's and nothing was written yet (CPython 3.11-3.14 name it
     `_compressor`); anywhere else the member is left to zlib, the same file a little slower."""
-    if type(getattr(member, "_compressor", None)) is not _ZLIB_COMPRESS:
+    if type(getattr(member, "_compressor", None)) is not _ZLIB_COMPRESS or getattr(member, "_file_size", 1):
         return False
     member._compressor = isal_zlib.compressobj(FAST_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
     return True
