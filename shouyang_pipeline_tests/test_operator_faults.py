@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import shutil
 import subprocess
 import sys
@@ -229,6 +230,9 @@ def test_a_dagster_run_waiting_for_the_lock_has_recorded_its_process(settings, t
             assert not result.success
             said = " ".join(str(e.dagster_event) for e in instance.all_logs(result.run_id) if e.is_dagster_event)
             assert "另一次运行正在进行" in said  # it waited for the lock, and gave up
+            logged = [e.user_message for e in instance.all_logs(result.run_id)
+                      if not e.is_dagster_event and e.level == logging.ERROR]
+            assert any(m.startswith("另一次运行正在进行") for m in logged)  # a line of its own in the UI's log
             tags = instance.get_run_by_id(result.run_id).tags
             assert tags[PROCESS_TAG] == process_tag(result.run_id)
     finally:

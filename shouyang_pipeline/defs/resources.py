@@ -59,7 +59,9 @@ class WarehouseResource(DuckDBResource):
         stack = ExitStack()
         try:
             stack.enter_context(run_lock(self.settings, wait_seconds=LOCK_WAIT_SECONDS))
-        except SetupError as exc:
+        except SetupError as exc:  # said as a line of the run's log of its own too: in the UI the
+            if context.log is not None:  # failure of a resource's set-up is Dagster's wrapper and its stack
+                context.log.error(str(exc))
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         self._run_lock = stack
         if context.instance is not None:  # Dagster's files held open while the run stores its events
