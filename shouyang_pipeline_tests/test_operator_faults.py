@@ -183,7 +183,8 @@ def test_another_process_holding_the_work_file_is_a_message(settings, tmp_path, 
         proc.wait()
 
 
-def test_a_second_run_refuses_while_the_first_holds_the_lock(settings, tmp_path, built):
+def _hold_the_lock(settings, ready: Path) -> subprocess.Popen:
+    """Another process holding the run lock of `settings`."""
     code = f"""
         from pathlib import Path
         from shouyang_pipeline.config import Settings
@@ -193,7 +194,11 @@ def test_a_second_run_refuses_while_the_first_holds_the_lock(settings, tmp_path,
         lock = run_lock(settings)
         lock.__enter__()
     """
-    proc = _hold(code, tmp_path / "ready")
+    return _hold(code, ready)
+
+
+def test_a_second_run_refuses_while_the_first_holds_the_lock(settings, tmp_path, built):
+    proc = _hold_the_lock(settings, tmp_path / "ready")
     try:
         result = _run(built)
         assert result.exit_code == 2, result.output
@@ -212,16 +217,7 @@ def test_a_dagster_run_waiting_for_the_lock_has_recorded_its_process(settings, t
     from shouyang_pipeline.run_processes import PROCESS_TAG, process_tag
 
     monkeypatch.setattr(resources, "LOCK_WAIT_SECONDS", 1)
-    code = f"""
-        from pathlib import Path
-        from shouyang_pipeline.config import Settings
-        from shouyang_pipeline.pipeline import run_lock
-        settings = Settings(*[Path(p) for p in {[str(p) for p in (settings.raw_dir, settings.warehouse,
-                              settings.export_dir, settings.archive_dir, settings.reference_dir)]!r}])
-        lock = run_lock(settings)
-        lock.__enter__()
-    """
-    proc = _hold(code, tmp_path / "ready")
+    proc = _hold_the_lock(settings, tmp_path / "ready")
     try:
         job = build_definitions(settings).resolve_job_def("monthly_refresh")
         with dg.DagsterInstance.ephemeral() as instance:
