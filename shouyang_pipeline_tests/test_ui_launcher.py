@@ -163,7 +163,9 @@ def test_make_ui_starts_quietly_and_stops_promptly_on_sigterm(settings, tmp_path
         assert took < STOP_LIMIT, (took, log.read_text(errors="replace"))
         assert proc.returncode == 0
         assert _alive(family) == set(), log.read_text(errors="replace")
-        assert "Dagster 已停止" in log.read_text(errors="replace")
+        stopped = log.read_text(errors="replace")
+        assert "Dagster 已停止" in stopped
+        assert "Traceback" not in stopped and "Stack Trace" not in stopped, stopped  # left out (StopFilter)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             run = instance.get_run_by_id(run_id)
             assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.SUCCESS)
@@ -203,3 +205,25 @@ def test_make_ui_says_which_later_settings_an_older_instance_lacks(tmp_path):
     assert "run_monitoring" in said and "排队的运行会一直等待" in said and str(tmp_path / "old") in said
     assert ui.missing_settings(str(tmp_path / "new")) == []
     assert ui.missing_settings(str(tmp_path / "none")) == [] and ui.missing_settings(None) == []
+
+
+def test_while_stopping_only_dagsters_log_lines_are_passed_on():
+    """What `dagster dev` prints goes through as it is until the stop; then the tracebacks its
+    interrupted processes print are left out, counted, and said in one Chinese line."""
+    import io
+    import threading
+
+    ui = _launcher_module()
+    out, stopping = io.BytesIO(), threading.Event()
+    output = ui.StopFilter(out, stopping)
+    log = b"\x1b[32m2026-12-04 13:20:27 +0000\x1b[0m - dagster - \x1b[34mINFO\x1b[0m - Launching Dagster services...\n"
+    plain_log = b"2026-12-04 13:21:00 +0000 - dagster - ERROR - monthly_refresh - 889d2166 - RUN_FAILURE - Execution failed.\n"
+    traceback = [b"Traceback (most recent call last):\n", b'  File "watch_orphans.py", line 38, in watch\n',
+                 b"KeyboardInterrupt\n", b"\n", b"Stack Trace:\n"]
+    output.forward(io.BytesIO(log + b"".join(traceback)))  # before the stop: everything, as it was
+    assert out.getvalue() == log + b"".join(traceback) and output.summary() is None
+    stopping.set()
+    out.seek(0), out.truncate()
+    output.forward(io.BytesIO(traceback[0] + log + b"".join(traceback[1:]) + plain_log))
+    assert out.getvalue() == log + plain_log
+    assert output.left_out == 5 and "5行已略去" in output.summary() and "未发布任何内容" in output.summary()

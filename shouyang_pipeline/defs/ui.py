@@ -14,7 +14,10 @@ runs launched in the UI) and adds two things:
   Ctrl-C, SIGTERM or a closed terminal (SIGHUP) interrupt every process `dagster dev` started, as
   Ctrl-C in a terminal would (a run in progress is recorded as failed and publishes nothing, as
   any interrupted run), and whatever is still there after `GRACE_SECONDS`, or at a second
-  Ctrl-C, is killed.
+  Ctrl-C, is killed. While it stops, only Dagster's own log lines are passed on: the tracebacks
+  its processes print as they are interrupted (its log watchers' KeyboardInterrupt, the stack of
+  the interrupted run) are left out, and one Chinese line says so (`StopFilter`); the run's
+  failure and its stack stay in the UI's run log.
 
 Run as a script, so that starting it does not load the definitions (`python -P` keeps this
 folder off `sys.path`); it imports nothing of the project:
@@ -26,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 # The message of the SupersessionWarning `dagster dev` emits on every start (a -W filter matches
@@ -110,6 +115,34 @@ def missing_settings(dagster_home: str | None) -> list[str]:
             for key, lost in LATER_SETTINGS.items() if key not in keys]
 
 
+# A line of Dagster's own log: its time (after the colour code of `--log-format colored`), then " - ".
+LOG_LINE = re.compile(rb"^(?:\x1b\[[0-9;]*m)?\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}(?:\x1b\[[0-9;]*m)? - ")
+LEFT_OUT = "（停止时被中断的进程打印的错误堆栈共{lines}行已略去：被中断的运行已记为失败，未发布任何内容，详情见 UI 中该次运行的日志）"
+
+
+class StopFilter:
+    """What `dagster dev` prints, passed on line by line to `out` (bytes, colours kept): all of it
+    until `stopping` is set, then Dagster's log lines alone (`LOG_LINE`), counting the others."""
+
+    def __init__(self, out, stopping: threading.Event):
+        self.out, self.stopping, self.left_out = out, stopping, 0
+
+    def pass_on(self, line: bytes) -> None:
+        if self.stopping.is_set() and not LOG_LINE.match(line):
+            self.left_out += 1
+            return
+        self.out.write(line)
+        self.out.flush()
+
+    def forward(self, stream) -> None:
+        for line in iter(stream.readline, b""):
+            self.pass_on(line)
+
+    def summary(self) -> str | None:
+        """The Chinese line saying what was left out (None: nothing)."""
+        return LEFT_OUT.format(lines=self.left_out) if self.left_out else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Dagster UI (dagster dev) for shouyang-pipeline")
     parser.add_argument("--host", default="127.0.0.1")
@@ -135,15 +168,28 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signo, on_signal)
     # Its own process group: every process it starts (webserver, daemon, code server, run
     # workers) can be reached at once, and a Ctrl-C in the terminal reaches only this process.
-    proc = subprocess.Popen(dagster_dev_command(args.host, args.port, args.workspace), start_new_session=True)
+    # Its output through this process (unbuffered, so that lines come as they are printed), to
+    # leave out what its processes print as they are interrupted (`StopFilter`).
+    proc = subprocess.Popen(dagster_dev_command(args.host, args.port, args.workspace), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    stopping = threading.Event()
+    output = StopFilter(sys.stderr.buffer, stopping)
+    forwarder = threading.Thread(target=output.forward, args=(proc.stdout,), daemon=True)
+    forwarder.start()
     while proc.poll() is None and not asked:
         time.sleep(0.2)
     if not asked:  # `dagster dev` ended by itself (a port in use, say): nothing of it is left behind either
         stop(proc, grace=5)
+        forwarder.join(timeout=2)
         return proc.returncode
+    stopping.set()
     print(f"正在停止 Dagster（收到 {signal.Signals(asked[0]).name}；再按一次 Ctrl-C 立即结束）……",
           file=sys.stderr, flush=True)
     took = stop(proc, hurry=lambda: len(asked) > 1)
+    forwarder.join(timeout=2)  # (a process that left the group may hold the pipe: not waited for)
+    if note := output.summary():
+        print(note, file=sys.stderr, flush=True)
     print(f"Dagster 已停止（{took:.1f} 秒）。", file=sys.stderr, flush=True)
     return 0
 
