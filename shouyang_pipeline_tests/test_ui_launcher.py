@@ -227,3 +227,18 @@ def test_while_stopping_only_dagsters_log_lines_are_passed_on():
     output.forward(io.BytesIO(traceback[0] + log + b"".join(traceback[1:]) + plain_log))
     assert out.getvalue() == log + plain_log
     assert output.left_out == 5 and "5行已略去" in output.summary() and "未发布任何内容" in output.summary()
+
+
+def test_output_that_cannot_be_written_is_still_drained():
+    """A terminal gone (or a full disk) does not stop the reading: `dagster dev` would block on a full pipe."""
+    import io
+    import threading
+
+    class Gone(io.RawIOBase):
+        def write(self, data):
+            raise OSError(5, "Input/output error")
+
+    ui = _launcher_module()
+    lines = io.BytesIO(b"".join(b"2026-12-04 13:21:00 +0000 - dagster - INFO - line %d\n" % i for i in range(10_000)))
+    ui.StopFilter(Gone(), threading.Event()).forward(lines)
+    assert lines.tell() == len(lines.getvalue())  # read to the end

@@ -131,8 +131,11 @@ class StopFilter:
         if self.stopping.is_set() and not LOG_LINE.match(line):
             self.left_out += 1
             return
-        self.out.write(line)
-        self.out.flush()
+        try:
+            self.out.write(line)
+            self.out.flush()
+        except (OSError, ValueError):  # the terminal gone, a full disk: still drained, or `dagster dev` would block
+            pass
 
     def forward(self, stream) -> None:
         for line in iter(stream.readline, b""):
