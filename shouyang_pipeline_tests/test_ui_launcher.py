@@ -242,3 +242,52 @@ def test_output_that_cannot_be_written_is_still_drained():
     lines = io.BytesIO(b"".join(b"2026-12-04 13:21:00 +0000 - dagster - INFO - line %d\n" % i for i in range(10_000)))
     ui.StopFilter(Gone(), threading.Event()).forward(lines)
     assert lines.tell() == len(lines.getvalue())  # read to the end
+
+
+def test_a_colour_left_open_by_a_line_left_out_is_reset():
+    """Dagster colours an ERROR's message and resets the colour at the end of its last line: when
+    that line is left out, the reset comes before the next line passed on (or the summary)."""
+    import io
+    import threading
+
+    ui = _launcher_module()
+    out, stopping = io.BytesIO(), threading.Event()
+    output = ui.StopFilter(out, stopping)
+    stopping.set()
+    error = b"\x1b[32m2026-12-04 13:21:00 +0000\x1b[0m - dagster.daemon - \x1b[34mERROR\x1b[0m - \x1b[31mCaught error:\n"
+    output.forward(io.BytesIO(error + b"Traceback (most recent call last):\n" + b"OSError: gone\x1b[0m\n"))
+    assert out.getvalue() == error and output.summary().startswith("\x1b[0m（")
+    after = b"2026-12-04 13:21:01 +0000 - dagster - INFO - Dagster services shut down.\n"
+    output.pass_on(after)
+    assert out.getvalue() == error + ui.RESET + after and not output.summary().startswith("\x1b[0m")
+
+
+def test_a_stop_that_cannot_be_said_still_stops_dagster(tmp_path):
+    """Its messages unwritable (stderr on a full disk, a terminal gone), `make ui` still stops
+    every process it started, and exits 0."""
+    alive = tmp_path / "alive"
+    script = f"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("ui_launcher", {str(LAUNCHER)!r})
+ui = importlib.util.module_from_spec(spec); spec.loader.exec_module(ui)
+child = "import pathlib, time; pathlib.Path({str(alive)!r}).write_text('x'); time.sleep(120)"
+ui.dagster_dev_command = lambda *args: [sys.executable, "-c", child]
+sys.exit(ui.main(["--port", "{_free_port()}"]))
+"""
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.Popen([sys.executable, "-c", script], stderr=full, stdout=full, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not alive.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        family = _descendants(proc.pid)
+        assert family
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert _alive(family) == set()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _alive(_descendants(proc.pid)):
+            os.kill(pid, signal.SIGKILL)

@@ -117,7 +117,9 @@ def missing_settings(dagster_home: str | None) -> list[str]:
 
 # A line of Dagster's own log: its time (after the colour code of `--log-format colored`), then " - ".
 LOG_LINE = re.compile(rb"^(?:\x1b\[[0-9;]*m)?\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}(?:\x1b\[[0-9;]*m)? - ")
-LEFT_OUT = "（停止时被中断的进程打印的错误堆栈共{lines}行已略去：被中断的运行已记为失败，未发布任何内容，详情见 UI 中该次运行的日志）"
+LEFT_OUT = ("（停止时各进程打印的错误堆栈共{lines}行已略去；若有运行正在进行，它已被中断并记为失败，未发布任何内容，"
+            "详情见 UI 中该次运行的日志）")
+RESET = b"\x1b[0m"  # the end of a coloured log message (Dagster's `colored` format colours an ERROR's message)
 
 
 class StopFilter:
@@ -126,11 +128,15 @@ class StopFilter:
 
     def __init__(self, out, stopping: threading.Event):
         self.out, self.stopping, self.left_out = out, stopping, 0
+        self.reset_owed = False  # a colour's reset was in a line left out: written before the next line
 
     def pass_on(self, line: bytes) -> None:
         if self.stopping.is_set() and not LOG_LINE.match(line):
             self.left_out += 1
+            self.reset_owed = self.reset_owed or RESET in line
             return
+        if self.reset_owed:
+            line, self.reset_owed = RESET + line, False
         try:
             self.out.write(line)
             self.out.flush()
@@ -142,8 +148,19 @@ class StopFilter:
             self.pass_on(line)
 
     def summary(self) -> str | None:
-        """The Chinese line saying what was left out (None: nothing)."""
-        return LEFT_OUT.format(lines=self.left_out) if self.left_out else None
+        """The Chinese line saying what was left out (None: nothing), after a colour's reset owed."""
+        if not self.left_out:
+            return None
+        return ("\x1b[0m" if self.reset_owed else "") + LEFT_OUT.format(lines=self.left_out)
+
+
+def say(text: str) -> None:
+    """A line of its own on stderr; nothing when it cannot be written (the terminal gone, a full
+    disk): stopping `dagster dev` must not depend on it."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,12 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", default="workspace.yaml")
     args = parser.parse_args(argv)
     if port_taken(args.host, int(args.port)):
-        print(f"端口 {args.port} 已被占用（另一个 make ui 或别的程序）：请关掉它，或换一个端口，如 make ui PORT={int(args.port) + 1}",
-              file=sys.stderr)
+        say(f"端口 {args.port} 已被占用（另一个 make ui 或别的程序）：请关掉它，或换一个端口，如 make ui PORT={int(args.port) + 1}")
         return 2
 
     for line in missing_settings(os.environ.get("DAGSTER_HOME")):
-        print(f"注意：{line}", file=sys.stderr, flush=True)
+        say(f"注意：{line}")
 
     asked: list[int] = []
 
@@ -187,13 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         forwarder.join(timeout=2)
         return proc.returncode
     stopping.set()
-    print(f"正在停止 Dagster（收到 {signal.Signals(asked[0]).name}；再按一次 Ctrl-C 立即结束）……",
-          file=sys.stderr, flush=True)
+    say(f"正在停止 Dagster（收到 {signal.Signals(asked[0]).name}；再按一次 Ctrl-C 立即结束）……")
     took = stop(proc, hurry=lambda: len(asked) > 1)
     forwarder.join(timeout=2)  # (a process that left the group may hold the pipe: not waited for)
     if note := output.summary():
-        print(note, file=sys.stderr, flush=True)
-    print(f"Dagster 已停止（{took:.1f} 秒）。", file=sys.stderr, flush=True)
+        say(note)
+    say(f"Dagster 已停止（{took:.1f} 秒）。")
     return 0
 
 
