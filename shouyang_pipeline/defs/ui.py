@@ -151,7 +151,7 @@ class StopFilter:
         """The Chinese line saying what was left out (None: nothing), after a colour's reset owed."""
         if not self.left_out:
             return None
-        return ("\x1b[0m" if self.reset_owed else "") + LEFT_OUT.format(lines=self.left_out)
+        return (RESET.decode() if self.reset_owed else "") + LEFT_OUT.format(lines=self.left_out)
 
 
 def say(text: str) -> None:
