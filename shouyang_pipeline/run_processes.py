@@ -28,8 +28,9 @@ from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, Wor
 
 PROCESS_TAG = "shouyang/process"
 
-INTERRUPTED = ("该次运行的进程已不存在（被中断、被系统终止或机器重启），运行未正常结束；由其后的运行 {by} 发现并标记为失败。"
-               "若它中断前已提交发布，其发布已由之后的命令补完（该命令会说明）；否则它没有发布任何东西，"
+# Why a run was marked failed; `by`: who found it (the run after it, or Dagster's run monitoring).
+INTERRUPTED = ("该次运行的进程已不存在（被中断、被系统终止或机器重启），运行未正常结束；由{by}发现并标记为失败。"
+               "若它中断前已提交发布，其发布由之后的命令补完（该命令会说明）；否则它没有发布任何东西，"
                "已发布的数据仓库和简报仍是此前最后一次成功运行的结果。")
 
 # NOT_STARTED: a `shouyang run` killed while Dagster was still creating its run (the CLI tags it
@@ -99,14 +100,12 @@ def mark_interrupted_runs(instance: dg.DagsterInstance, current_run_id: str) -> 
     for run in instance.get_runs(dg.RunsFilter(statuses=_RUNNING)):
         if run.run_id == current_run_id or not run_process_gone(run):
             continue
-        instance.report_run_failed(run, INTERRUPTED.format(by=current_run_id[:8]))
+        instance.report_run_failed(run, INTERRUPTED.format(by=f"其后的运行 {current_run_id[:8]} "))
         marked.append(run.run_id)
     return marked
 
 
-FOUND_BY_MONITORING = ("该次运行的进程已不存在（被中断、被系统终止或机器重启），运行未正常结束；由Dagster的运行监控发现并标记为失败。"
-                       "它没有发布任何东西（若它中断前已提交发布，下一次运行会补完并说明），"
-                       "已发布的数据仓库和简报仍是此前最后一次成功运行的结果；排队的运行随后开始。")
+FOUND_BY_MONITORING = INTERRUPTED.format(by="Dagster的运行监控") + "排队的运行随后开始。"
 
 
 class ProcessRunLauncher(DefaultRunLauncher):

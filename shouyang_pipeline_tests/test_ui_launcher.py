@@ -204,6 +204,10 @@ def test_make_ui_says_which_later_settings_an_older_instance_lacks(tmp_path):
     (said,) = ui.missing_settings(str(tmp_path / "old"))
     assert "run_monitoring" in said and "排队的运行会一直等待" in said and str(tmp_path / "old") in said
     assert ui.missing_settings(str(tmp_path / "new")) == []
+    (tmp_path / "half").mkdir()  # run monitoring copied, the launcher that answers it not
+    (tmp_path / "half" / "dagster.yaml").write_text(current.replace("run_launcher:", "# run_launcher:"), encoding="utf-8")
+    (said,) = ui.missing_settings(str(tmp_path / "half"))
+    assert "run_launcher 设置" in said and "run_monitoring" not in said
     assert ui.missing_settings(str(tmp_path / "none")) == [] and ui.missing_settings(None) == []
 
 

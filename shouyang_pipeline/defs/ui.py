@@ -94,10 +94,12 @@ def stop(proc: subprocess.Popen, grace: float = GRACE_SECONDS, hurry=lambda: Fal
 
 
 # Settings of dagster_instance.yaml that an instance's dagster.yaml made before them lacks (`make`
-# copies the file only where DAGSTER_HOME has none): each with what is lost without it.
-LATER_SETTINGS = {
-    "run_monitoring": "被中断的运行（make ui 被强行结束、机器重启）不会被自动标记为失败，其后排队的运行会一直等待",
-}
+# copies the file only where DAGSTER_HOME has none): the keys that work together, and what is
+# lost without them.
+LATER_SETTINGS = [
+    (("run_launcher", "run_monitoring"),
+     "被中断的运行（make ui 被强行结束、机器重启）不会被自动标记为失败，其后排队的运行会一直等待"),
+]
 
 
 def missing_settings(dagster_home: str | None) -> list[str]:
@@ -110,9 +112,12 @@ def missing_settings(dagster_home: str | None) -> list[str]:
     except (OSError, UnicodeDecodeError):
         return []
     keys = {line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha()}
-    return [f"{os.path.join(dagster_home, 'dagster.yaml')} 缺少 dagster_instance.yaml 中的 {key} 设置：{lost}；"
-            f"请把该段从 dagster_instance.yaml 复制过去（见 docs/ENGINEERS.md）"
-            for key, lost in LATER_SETTINGS.items() if key not in keys]
+    said = []
+    for together, lost in LATER_SETTINGS:
+        if missing := [key for key in together if key not in keys]:
+            said.append(f"{os.path.join(dagster_home, 'dagster.yaml')} 缺少 dagster_instance.yaml 中的 "
+                        f"{'、'.join(missing)} 设置：{lost}；请把这些段从 dagster_instance.yaml 复制过去（见 docs/ENGINEERS.md）")
+    return said
 
 
 # A line of Dagster's own log: its time (after the colour code of `--log-format colored`), then " - ".
