@@ -47,7 +47,7 @@ def exit_now(code: int) -> NoReturn:
     flushed, temporary folders and files removed), and the output is flushed; then the process
     ends without the interpreter's own teardown, which frees every module and every object one by
     one and collects them again (0.5–0.9 s after a run or a worker's months, with Dagster, pandas,
-    matplotlib and WeasyPrint loaded). It exits as usual (`sys.exit`) while another thread that
+    matplotlib and Typst loaded). It exits as usual (`sys.exit`) while another thread that
     is not a daemon still runs (the usual exit waits for it), and under a profiler or a debugger
     (which write what they found at the usual exit)."""
     if sys.getprofile() is not None or sys.gettrace() is not None or any(

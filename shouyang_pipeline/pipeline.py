@@ -999,12 +999,13 @@ class MonthExports:
 
 
 def _write_briefing_part(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str) -> MonthExports:
-    from .exports.briefing import write_briefing
+    from .exports.briefing import briefing_context, write_briefing_text
     from .exports.pdf import write_pdf
 
     with collector_paused(collect_after=True):
-        md, html = write_briefing(conn, period, stage_dir)
-        pdf = write_pdf(html)
+        sections = briefing_context(conn, period)
+        md, html = write_briefing_text(sections, stage_dir)
+        pdf = write_pdf(sections, stage_dir / f"briefing_{period}.pdf")
     if pdf.path is not None:
         return MonthExports(period, files=[md.name, html.name, pdf.path.name])
     return MonthExports(period, files=[md.name, html.name], remove=[f"briefing_{period}.pdf"], pdf_reason=pdf.reason or "")
@@ -1052,7 +1053,7 @@ def export_workers(months: int) -> int:
 
 def ahead_export_workers(months: list[str]) -> int:
     """How many export workers a run of `months` starts when its files are read, so that their
-    start-up (the imports of the writers and WeasyPrint, the fonts: a few seconds) is over by its
+    start-up (the imports of the writers, Typst's fonts: a second or two) is over by its
     exports step: as many as `export_workers` gives for several months; none for a single month
     (written in the run's own process: its parts side by side in two workers were no faster at a
     province's size, where its workbook alone is most of its time)."""
@@ -1071,12 +1072,12 @@ def start_export_workers(workers: int):
 
 def warm_exports() -> None:
     """What an export worker loads before its first part: the writers and, when this machine can
-    make PDFs, WeasyPrint."""
+    make PDFs, Typst's compiler with the fonts it found."""
     from .exports import briefing, receipts, workbook  # noqa: F401
-    from .exports.pdf import pdf_unavailable
+    from .exports.pdf import _compiler, pdf_unavailable
 
     if pdf_unavailable() is None:
-        import weasyprint  # noqa: F401
+        _compiler()
 
 
 def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, months: list[str],
@@ -1133,7 +1134,7 @@ def export_parts(job: dict):
 
 def _exports_current(export_dir: Path, entry: dict | None, digest: str, period: str) -> bool:
     """The month's published exports were written from these very inputs and are all still there,
-    its PDF included unless this machine still cannot make one (asked only then: it loads WeasyPrint)."""
+    its PDF included unless this machine still cannot make one (asked only then: it looks for the fonts)."""
     from .exports.pdf import pdf_unavailable
 
     if entry is None or entry["digest"] != digest or not _exports_intact(export_dir, entry):

@@ -1,7 +1,7 @@
 """Worker processes for a run's pure-Python work, one per core: reading and checking the
 departments' files (ingest) and writing the months' exports.
 
-Both are pure Python (the parsers, xlsxwriter, openpyxl, matplotlib, WeasyPrint), so a process per
+Both are pure Python (the parsers, xlsxwriter, openpyxl, matplotlib), so a process per
 core is what uses the cores. A `Pool` starts its workers with `python -P -c`, this very package's
 folder first on their path (never another checkout the working directory holds). Each worker
 imports the handler named (`module:function`, a context manager taking the job and giving the

@@ -1,11 +1,12 @@
-"""The briefing on hostile names: nothing from the data becomes markup, in the .md or the .html.
+"""The briefing on hostile names: nothing from the data becomes markup, in the .md, the .html or the PDF.
 
 A file name, a submitter, a project, zone, chain, township, village or target name, a rejection
 message, reason or rule code can carry line breaks, Markdown (`# 假标题`, `- 列表`, `1. `, `> `,
 links, images, emphasis, code, table pipes) or HTML (`<script>`). The warehouse of test_marts is
 given such names everywhere the briefing prints one, and the briefings written from it must show
 every one of them as text: the Markdown keeps the template's own headings, lists nothing, links
-nothing, keeps every table row's column count and holds no `<` at all; the HTML is escaped.
+nothing, keeps every table row's column count and holds no `<` at all; the HTML is escaped; the
+PDF (Typst, whose markup is `#`, `*`, `_`, `$`, `@`, `<…>`, `\`, `//`) shows them as written.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ try:
 except ImportError:  # rootdir-style imports (no package __init__)
     from test_marts import load_example
 
-from shouyang_pipeline.exports.briefing import md_text, write_briefing
+from shouyang_pipeline.exports import pdf as pdf_export
+from shouyang_pipeline.exports.briefing import briefing_context, md_text, write_briefing
 from shouyang_pipeline.marts.build import build_all
 
 ZONE = "> 引用园区<script>alert('zone')</script>"  # the first zone: it starts the zones paragraph
@@ -33,7 +35,8 @@ TOWN = "朝阳镇\n# 假标题镇 <img src=x onerror=alert(1)>"
 VILLAGE = "东村](http://evil.example) [点我"
 PROJECT = "项目\n- 列表项 [点我](http://evil.example) `code` <script>alert('p')</script>"
 PROJECT_2 = "1. 有序\r\n    缩进代码 ___x___ ~~删~~ &lt;b&gt;"
-TARGET = "- 列表目标 <b>粗</b> | 列"  # has data in June: starts a scorecard paragraph
+# has data in June: starts a scorecard paragraph; Typst's markup, and a call that would stop its run
+TARGET = "- 列表目标 <b>粗</b> | 列 #panic(\"排版\") *粗* _斜_ $x^2$ @引用 <标签> \\ // 注释"
 TARGET_DATASET = "smart_mines\n# 假标题 <script>alert('ds')</script>"
 FILE = "key_projects/2023-06__<script>alert('file')</script>|x\n# 假标题.xlsx"
 SUBMITTER = "# 假标题 [点我](javascript:alert(1))"  # starts a data-quality paragraph
@@ -310,3 +313,46 @@ def test_md_text_renders_as_the_text_itself(markdown_it, text):
     cell = markdown_it.render(f"| h |\n| --- |\n| {md_text(text, cell=True)} |\n")
     cells = parse(cell).rows
     assert [len(r) for r in cells] == [1, 1] and cells[1][0] == expected, cell
+
+
+# --- the PDF -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pdf_texts(tmp_path_factory) -> dict[str, str]:
+    """period → the text of the PDF written from the hostile warehouse (`pdftotext -raw`)."""
+    import shutil
+    import subprocess
+
+    if pdf_export.pdf_unavailable() is not None or shutil.which("pdftotext") is None:
+        pytest.skip("no PDF here (Typst, a Chinese font, poppler-utils: test_briefing_print requires them under CI)")
+    tmp = tmp_path_factory.mktemp("escaping_pdf")
+    conn = duckdb.connect(str(tmp / "warehouse.duckdb"))
+    out = {}
+    try:
+        load_hostile_names(conn)
+        for period in PERIODS:
+            outcome = pdf_export.write_pdf(briefing_context(conn, period), tmp / f"briefing_{period}.pdf")
+            assert outcome.reason is None, outcome.reason  # `#panic(...)` in a name stops nothing
+            out[period] = subprocess.run(["pdftotext", "-raw", str(outcome.path), "-"], capture_output=True,
+                                         text=True, check=True).stdout
+    finally:
+        conn.close()
+    return out
+
+
+def _unspaced(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_pdf_shows_the_data_as_it_is(pdf_texts, period):
+    text = _unspaced(pdf_texts[period])
+    expected = {CHAIN, TOWN, TARGET} | (
+        {ZONE, PROJECT, PROJECT_2, FILE, SUBMITTER, MESSAGE, REASON, RULE, SUBMITTER_2} if period == "2023-06"
+        else {VILLAGE})
+    for value in expected:
+        assert _unspaced(value) in text, value
+    assert "smart_mines" not in text
+    # the template's own headings only: the title once in the body (and in each page's header)
+    assert text.count("一、工业经济") == 1 and "假标题" in text

@@ -1,7 +1,7 @@
 """Printing, as a county office does with everything: the briefing's A4 print stylesheet and its
 PDF, and the analysts' workbook's print setup, number formats and column widths.
 
-The PDF tests need WeasyPrint, Pango and a Chinese font; the checks of the PDF read it with
+The PDF tests need Typst (the `typst` package) and a Chinese font; the checks of the PDF read it with
 poppler-utils (pdfinfo, pdffonts, pdftotext, pdftoppm); the workbook is printed with LibreOffice
 Calc (soffice). `.ci/run` installs them all, and under CI (CI=true) a missing one fails the test;
 on a developer's machine without them those tests are skipped.
@@ -28,7 +28,7 @@ except ImportError:  # rootdir-style imports (no package __init__)
 
 from shouyang_pipeline.catalog.marts import MARTS
 from shouyang_pipeline.exports import pdf as pdf_export
-from shouyang_pipeline.exports.briefing import write_briefing
+from shouyang_pipeline.exports.briefing import briefing_context, write_briefing_text
 from shouyang_pipeline.exports.workbook import (
     AUDIT_SHEETS, COUNT_FORMAT, MONEY_FORMAT, PERCENT_FORMAT, display_width, sheet_name, write_workbook,
 )
@@ -69,8 +69,13 @@ def con(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def feb(con, tmp_path_factory):
-    md, html = write_briefing(con, "2023-02", tmp_path_factory.mktemp("feb"))
+def feb_sections(con):
+    return briefing_context(con, "2023-02")
+
+
+@pytest.fixture(scope="module")
+def feb(feb_sections, tmp_path_factory):
+    md, html = write_briefing_text(feb_sections, tmp_path_factory.mktemp("feb"))
     return html
 
 
@@ -99,9 +104,9 @@ def test_the_page_header_cannot_end_the_stylesheet():
 # --- the PDF ------------------------------------------------------------------------------
 
 
-def test_pdf_is_a4_with_a_real_chinese_font_and_its_charts(feb):
+def test_pdf_is_a4_with_a_real_chinese_font_and_its_charts(feb, feb_sections):
     need_pdf()
-    outcome = pdf_export.write_pdf(feb)
+    outcome = pdf_export.write_pdf(feb_sections, feb.with_suffix(".pdf"))
     assert outcome.reason is None and outcome.path == feb.with_suffix(".pdf")
     pdf = outcome.path
     assert pdf.read_bytes().startswith(b"%PDF-")
@@ -135,12 +140,12 @@ def test_pdf_is_a4_with_a_real_chinese_font_and_its_charts(feb):
     assert blue > 200, blue
 
 
-def test_without_the_pdf_tool_nothing_is_written_and_the_reason_is_given(feb, monkeypatch):
-    monkeypatch.setattr(pdf_export, "pdf_unavailable", lambda: "未安装PDF排版程序WeasyPrint（测试）")
+def test_without_the_pdf_tool_nothing_is_written_and_the_reason_is_given(feb, feb_sections, monkeypatch):
+    monkeypatch.setattr(pdf_export, "pdf_unavailable", lambda: "未安装PDF排版程序Typst（测试）")
     stale = feb.with_suffix(".pdf")
     stale.unlink(missing_ok=True)
-    outcome = pdf_export.write_pdf(feb)
-    assert outcome == pdf_export.PdfOutcome(None, "未安装PDF排版程序WeasyPrint（测试）")
+    outcome = pdf_export.write_pdf(feb_sections, stale)
+    assert outcome == pdf_export.PdfOutcome(None, "未安装PDF排版程序Typst（测试）")
     assert not stale.exists()
 
 
@@ -149,8 +154,8 @@ def test_a_missing_tool_is_found_before_any_rendering(monkeypatch):
     try:
         monkeypatch.setattr(pdf_export, "chinese_fonts", lambda: 0)
         reason = pdf_export.pdf_unavailable()
-        if reason is not None and "WeasyPrint" in reason and "字体" not in reason:
-            pytest.skip("WeasyPrint itself is missing here")
+        if reason is not None and "Typst" in reason and "字体" not in reason:
+            pytest.skip("Typst itself is missing here")
         assert reason is not None and "中文的字体" in reason and "fonts-noto-cjk" in reason
     finally:
         pdf_export.pdf_unavailable.cache_clear()
@@ -185,7 +190,7 @@ def test_a_run_publishes_the_pdf_with_the_briefing_or_says_why_not(settings, mon
 
     # the tool is gone: the run still goes through, says why once, and takes the old PDF away
     # rather than leave it beside a newer briefing
-    monkeypatch.setattr(pdf_export, "pdf_unavailable", lambda: "未安装PDF排版程序WeasyPrint（测试）")
+    monkeypatch.setattr(pdf_export, "pdf_unavailable", lambda: "未安装PDF排版程序Typst（测试）")
     with caplog.at_level(logging.WARNING, logger="shouyang_pipeline"):
         staged = _stage_and_publish(settings, ["2023-02"], "run-without-pdf")
     assert (settings.export_dir / "briefing_2023-02.md").exists()
@@ -193,7 +198,7 @@ def test_a_run_publishes_the_pdf_with_the_briefing_or_says_why_not(settings, mon
     assert (settings.export_dir / "marts_2023-02.xlsx").exists()
     assert not pdf.exists() and "briefing_2023-02.pdf" in staged.to_delete
     said = [r.getMessage() for r in caplog.records if r.name == "shouyang_pipeline"]
-    assert said == ["简报PDF未生成（2023-02）：未安装PDF排版程序WeasyPrint（测试）。简报的Markdown和HTML版本照常写出。"]
+    assert said == ["简报PDF未生成（2023-02）：未安装PDF排版程序Typst（测试）。简报的Markdown和HTML版本照常写出。"]
     assert not any(r.exc_info for r in caplog.records)
 
 

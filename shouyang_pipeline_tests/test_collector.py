@@ -95,11 +95,12 @@ def test_each_part_of_a_month_is_written_with_the_collector_off(monkeypatch, tmp
             return result(*args)
         return write
 
-    monkeypatch.setattr(briefing, "write_briefing", spy("briefing", lambda conn, period, d: (d / "b.md", d / "b.html")))
-    monkeypatch.setattr(pdf, "write_pdf", spy("pdf", lambda html: pdf.PdfOutcome(html.with_suffix(".pdf"))))
+    monkeypatch.setattr(briefing, "briefing_context", spy("sections", lambda conn, period: {"period": period}))
+    monkeypatch.setattr(briefing, "write_briefing_text", spy("briefing", lambda ctx, d: (d / "b.md", d / "b.html")))
+    monkeypatch.setattr(pdf, "write_pdf", spy("pdf", lambda ctx, path: pdf.PdfOutcome(path.with_name("b.pdf"))))
     monkeypatch.setattr(workbook, "write_workbook", spy("workbook", lambda conn, period, d: d / "w.xlsx"))
     done = pipeline.write_month_exports(None, None, tmp_path, "2023-03", ("briefing", "workbook"))
-    assert seen == {"briefing": False, "pdf": False, "workbook": False} and gc.isenabled()
+    assert seen == {"sections": False, "briefing": False, "pdf": False, "workbook": False} and gc.isenabled()
     assert done.files == ["b.md", "b.html", "b.pdf", "w.xlsx"]
 
 

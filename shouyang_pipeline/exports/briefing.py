@@ -7,8 +7,8 @@ sentences), the village target (reference.targets, as the marts read it).
 `write_briefing(conn, period, export_dir)` writes `briefing_<period>.md` and
 `briefing_<period>.html` (templates in `templates/`; the HTML carries inline SVG charts and
 no external resource, so it opens offline). The HTML has an A4 print stylesheet (its own page
-header and page numbers, no table or chart cut in two), from which `exports.pdf` typesets
-`briefing_<period>.pdf`.
+header and page numbers, no table or chart cut in two); `exports.pdf` typesets
+`briefing_<period>.pdf` from the same sections (`briefing_context`) in the same look.
 
 The sections, numbered in the order shown: industry, key projects, parks' key projects, village
 collective income, then, each only when its data is there, the intelligent working faces against
@@ -55,6 +55,7 @@ from ..catalog.rules import GARBLED_TEXT, MIXED_ENCODING, PLAN_CHANGED, YTD_DECR
 from ..catalog.tables import ALL_ROWS_REJECTED_NOTE, FIRST_PERIOD, NAMING_MARK, UNREAD_SHEETS_NOTE
 from ..marts.sentences import month_range, no_industry_data
 from . import charts
+from .fonts import CSS_FONT_FAMILY
 
 VILLAGE_TARGET_KEY = "village_operating_income_min"
 
@@ -1072,7 +1073,7 @@ def briefing_context(conn: duckdb.DuckDBPyConnection, period: str) -> dict:
         "sections": shown,
         "source": f"数据来源：{'、'.join(departments)}报送的统计报表，经校验汇总；金额单位为亿元或万元，四舍五入；"
                   "增速为按现价计算的名义增速。",
-        "font_family": charts.CSS_FONT_FAMILY,
+        "font_family": CSS_FONT_FAMILY,
         "page_header": css_string(title),
     }
 
@@ -1153,8 +1154,8 @@ def _md_finalize(value: Any) -> str:
 
 
 # A table cell shows at most this many characters of a text (a submitted name, a remark): a cell
-# of thousands of characters takes WeasyPrint's table layout minutes (2,000: 14 s, 32,767: hours),
-# and the whole text is in the warehouse.
+# of thousands of characters would fill pages with one table row (and took the PDF's former
+# typesetter, WeasyPrint, minutes to hours), and the whole text is in the warehouse.
 CELL_CHARS = 200
 
 
@@ -1190,12 +1191,16 @@ def _write(path: Path, text: str) -> None:
 
 def write_briefing(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str | Path) -> list[Path]:
     """Write briefing_<period>.md and briefing_<period>.html into export_dir; return both paths.
-    (The PDF is `exports.pdf.write_pdf` of the HTML: it may be missing on a machine.)"""
+    (A run writes the PDF from the same sections: `write_briefing_text` and `exports.pdf.write_pdf`.)"""
+    return write_briefing_text(briefing_context(conn, period), export_dir)
+
+
+def write_briefing_text(ctx: dict, export_dir: str | Path) -> list[Path]:
+    """The Markdown and the HTML of a briefing's sections (`briefing_context`); returns both paths."""
     export_dir = Path(export_dir)
     export_dir.mkdir(parents=True, exist_ok=True)
-    ctx = briefing_context(conn, period)
-    md = export_dir / f"briefing_{period}.md"
-    html = export_dir / f"briefing_{period}.html"
+    md = export_dir / f"briefing_{ctx['period']}.md"
+    html = export_dir / f"briefing_{ctx['period']}.html"
     _write(md, _MD_ENV.get_template("briefing.md.j2").render(**ctx))
     _write(html, _ENV.get_template("briefing.html.j2").render(**ctx))
     return [md, html]

@@ -1,4 +1,4 @@
-"""Charts for the HTML briefing: matplotlib figures rendered as inline SVG.
+"""Charts for the briefing: matplotlib figures rendered as SVG, inline in the HTML and drawn in the PDF.
 
 Text stays text (`svg.fonttype = none`), so Chinese is rendered by the reader's browser with a
 Chinese-capable font from the family list below; the SVG carries no external reference (no
@@ -23,8 +23,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-FONT_FAMILIES = ["Noto Sans CJK SC", "Microsoft YaHei", "SimHei", "PingFang SC", "WenQuanYi Micro Hei", "DejaVu Sans"]
-CSS_FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", SimHei, "PingFang SC", "WenQuanYi Micro Hei", sans-serif'
+from .fonts import FONT_FAMILIES
 
 BLUE, ORANGE, GREY, GREEN, RED = "#2b6cb0", "#dd6b20", "#a0aec0", "#2f855a", "#c53030"
 

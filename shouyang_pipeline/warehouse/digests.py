@@ -38,10 +38,10 @@ from .publish import DIGESTS_NAME
 DIGESTS_FILE = DIGESTS_NAME
 DIGESTS_VERSION = 2  # 2: each file with its sha256 (a file edited by hand is written again)
 
-CODE_SUFFIXES = (".py", ".sql", ".j2", ".css")
+CODE_SUFFIXES = (".py", ".sql", ".j2", ".css", ".typ")
 # Libraries whose behaviour shapes what is read and written: a new version redoes everything.
 LIBRARIES = ("duckdb", "pandas", "numpy", "pyarrow", "pandera", "python-calamine", "openpyxl", "xlsxwriter",
-             "jinja2", "matplotlib", "weasyprint")
+             "jinja2", "matplotlib", "typst")
 
 # The schemas whose tables the exports read (the digests' own table is not one of them).
 EXPORT_SCHEMAS = ("reference", "staging", "audit", "marts")

@@ -1,0 +1,12 @@
+"""The fonts the briefing asks for, in order, wherever it is shown: the charts (matplotlib), the
+HTML (the reader's browser) and the PDF (Typst). One list, so that the three agree."""
+
+from __future__ import annotations
+
+# Families that show Simplified Chinese: Debian's fonts-noto-cjk first, then what Windows, macOS
+# and older Linux desktops have.
+CHINESE_FONTS = ["Noto Sans CJK SC", "Microsoft YaHei", "SimHei", "PingFang SC", "WenQuanYi Micro Hei"]
+# matplotlib's list: a Latin font last, for a machine without any of them
+FONT_FAMILIES = [*CHINESE_FONTS, "DejaVu Sans"]
+# the HTML's: a name with a space quoted, the browser's own sans-serif last
+CSS_FONT_FAMILY = ", ".join([*(f'"{f}"' if " " in f else f for f in CHINESE_FONTS), "sans-serif"])
