@@ -389,7 +389,7 @@ def villages_section(conn, period: str) -> Section:
             ("已报未达标", [t["villages_reported"] - t["villages_meeting_target"] for t in shown], charts.ORANGE),
             ("未报送", [t["villages_expected"] - t["villages_reported"] for t in shown], charts.GREY),
         ],
-        "行政村（个）",
+        "行政村（个）", counts=True,
     ))
     return s
 

@@ -1,0 +1,91 @@
+"""The briefing's charts: every text inside the figure, clear of the bars, with margins worked out
+from the texts' sizes (charts._place) rather than by matplotlib's constrained layout; a name too
+long for any margin still makes a chart; counts are marked in whole numbers."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import matplotlib
+import pytest
+from matplotlib.text import Text
+
+from shouyang_pipeline.exports import charts
+
+CHAINS = ["玉米全产业链", "特优农产产业链", "造纸产业链", "化工产业链", "煤机制造产业链", "建筑材料产业链", "煤炭全产业链",
+          "现代物流产业链"]
+VALUES = [3.88, 3.82, 9.63, 17.58, 21.0, 15.55, 81.59, 0.0]
+TOWNS = ["朝阳镇", "南燕竹镇", "宗艾镇", "平头镇", "松塔镇", "西洛镇", "尹灵芝镇", "平舒乡", "解愁乡", "温家庄乡"]
+
+
+def _texts(fig):
+    """Every visible, non-empty text of the figure with its extent (display units), after a draw
+    in the chart's fonts."""
+    with matplotlib.rc_context(charts._RC):
+        fig.draw_without_rendering()
+        renderer = fig._get_renderer()
+        # a tick outside the axis's range is not drawn, though its label exists
+        drawn = {id(t.label1) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis) for t in axis._update_ticks()}
+        ticks = {id(t.label1) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                 for t in axis.get_major_ticks() + axis.get_minor_ticks()}
+        return [(t.get_text(), t.get_window_extent(renderer)) for t in fig.findobj(Text)
+                if t.get_visible() and t.get_text() and (id(t) not in ticks or id(t) in drawn)]
+
+
+def _inside(fig, found, slack=1.0):
+    width, height = (v * fig.dpi for v in fig.get_size_inches())
+    out = [(t, b) for t, b in found if b.x0 < -slack or b.y0 < -slack or b.x1 > width + slack or b.y1 > height + slack]
+    assert not out, out
+
+
+@pytest.mark.parametrize("labels", [CHAINS, ["一", "二"], ["平头融合发展区（省级开发区）暨朝阳煤机专业镇", "二", "三"]])
+def test_every_text_of_a_bar_chart_is_inside_the_figure(labels):
+    values = (VALUES * 3)[:len(labels)]
+    fig = charts.hbar_figure("1—12月各产业链规上工业增加值（亿元）", labels, values, "亿元", reference=40,
+                             reference_label="目标40万元")
+    found = _texts(fig)
+    _inside(fig, found)
+    # the names end left of the bars, the title is above them
+    axes = fig.axes[0].get_window_extent()
+    for text, box in found:
+        if text in labels:
+            assert box.x1 <= axes.x0 + 0.5, text
+        if text.startswith("1—12月"):
+            assert box.y0 >= axes.y1, text
+
+
+def test_every_text_of_a_stacked_chart_is_inside_the_figure_and_clear_of_the_axis():
+    series = [("达标（不低于40万元）", [13, 10, 15, 13, 9, 17, 5, 13, 7, 6], charts.GREEN),
+              ("已报未达标", [7, 3, 7, 4, 5, 1, 7, 3, 4, 6], charts.ORANGE),
+              ("未报送", [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], charts.GREY)]
+    fig = charts.stacked_hbar_figure("各乡镇行政村经营性收入达标情况（2023年12月）", TOWNS, series, "行政村（个）",
+                                     counts=True)
+    found = _texts(fig)
+    _inside(fig, found)
+    axes = fig.axes[0]
+    ticks = [box for text, box in found if text.isdigit() and box.y1 <= axes.get_window_extent().y0]
+    assert ticks  # the x axis's marks, below the bars
+    xlabel = next(box for text, box in found if text == "行政村（个）")
+    legend = [box for text, box in found if text in {"达标（不低于40万元）", "已报未达标", "未报送"}]
+    assert len(legend) == 3
+    # the axis's marks, then its label, then the legend, from the bars down, none over another
+    assert max(b.y1 for b in legend) <= xlabel.y0 and xlabel.y1 <= min(b.y0 for b in ticks)
+    # counts: whole numbers only
+    assert all(float(t).is_integer() for t in axes.get_xticks())
+
+
+def test_a_name_longer_than_any_margin_still_makes_a_chart_and_is_written_whole():
+    long = "超长名称" * 60 + "<script>alert(1)</script>"
+    svg = charts.hbar_chart("chart-long", "标题", [long, "短"], [1.0, 2.0], "亿元")
+    labels = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert long in labels and "<script" not in svg
+    fig = charts.hbar_figure("标题", [long, "短"], [1.0, 2.0], "亿元")
+    axes = fig.axes[0].get_position()
+    assert axes.x0 <= charts._WIDEST_LEFT + 1e-9 and axes.width > 0.2  # the bars keep the rest
+
+
+def test_names_and_titles_of_several_lines_stay_inside():
+    labels = ["朝阳镇\n# 假标题镇", "南燕竹镇"]
+    fig = charts.hbar_figure("第一行标题\n第二行标题", labels, [1.0, 2.0], "亿元")
+    _inside(fig, _texts(fig))
