@@ -28,9 +28,13 @@ from shouyang_pipeline_tests.test_xlsx_text_in_numbers import kp_file, with_cell
 ROWS = [["名称", "数值"], ["甲", 1], ["乙", 2], ["丙", 3], ["丁", 4], ["戊", 5], ["己", 6], ["庚", 7]]
 
 
+# openpyxl streams a workbook after calamine only when it has a percentage format (read.read_xlsx)
+PERCENT_HEADER = {(0, 0): "0.0%"}
+
+
 @pytest.mark.parametrize("percent_formats", [False, True])  # calamine alone, and openpyxl after it
 def test_cells_of_a_type_no_reader_reads_are_read_as_the_text_they_store(percent_formats, capfd):
-    data = with_cells(workbook(ROWS), {
+    data = with_cells(workbook(ROWS, PERCENT_HEADER if percent_formats else None), {
         "B2": b'<c r="B2" t="b"><v>abc</v></c>',  # calamine: Unrecognized boolean cell value
         "B3": b'<c r="B3" t="b"><v>2</v></c>',
         "B4": b'<c r="B4" t="e"><v>#SPILL!</v></c>',  # calamine: Unsupported cell error value
@@ -51,7 +55,7 @@ def test_each_such_cell_failed_the_readers_on_the_whole_file_before():
     for ref, cell in {"B2": b'<c r="B2" t="b"><v>abc</v></c>', "B4": b'<c r="B4" t="e"><v>#CALC!</v></c>',
                       "B5": b'<c r="B5" t="zz"><v>200</v></c>', "B6": b'<c r="B6" t="d"><v>2023-13-45</v></c>',
                       "B7": b'<c r="B7" s="abc"><v>7.5</v></c>'}.items():
-        data = with_cells(workbook(ROWS), {ref: cell})
+        data = with_cells(workbook(ROWS, PERCENT_HEADER), {ref: cell})  # (openpyxl's pass too)
         with pytest.raises(Exception):
             read_module._read_xlsx(data, True)
         assert xlsx_limits.unreadable_cells_copy(data) is not None
@@ -128,7 +132,7 @@ def test_key_projects_with_such_cells_loads_its_other_rows_naming_each(raw, run_
 ])
 @pytest.mark.parametrize("percent_formats", [False, True])
 def test_a_sheet_with_comments_cdata_or_instructions_is_read_without_them(cell, read, percent_formats, capfd):
-    data = with_cells(workbook(ROWS), {"B2": cell})
+    data = with_cells(workbook(ROWS, PERCENT_HEADER if percent_formats else None), {"B2": cell})
     assert xlsx_limits.has_other_markup(zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml"))
     (grid,) = read_xlsx(data, percent_formats=percent_formats)
     assert grid.rows[1][1] == ["甲", read] and grid.rows[2][1] == ["乙", 2.0]
@@ -234,3 +238,40 @@ def test_a_sheet_too_large_is_rejected_for_its_size_before_its_odd_index_is_look
         read_xlsx(data)
     with pytest.raises(xlsx_limits.XlsxRejected):
         xlsx_limits.inspect_xlsx(data)  # (not OddSharedIndex: the size is said first)
+
+
+# ------------------------------------------------------------------ openpyxl only where a percentage can be
+
+NUMBERS = [["名称", "增速"], ["甲", 0.106], ["乙", 2]]
+
+
+@pytest.mark.parametrize("code, percent", [
+    (None, False),  # no number format at all
+    ("#,##0.00", False),
+    ('0.0"%"', False),  # the % is text: 10.6 shows as 10.6%
+    ("0.0\\%", False),
+    ("0%", True),  # a built-in percentage (number format 9)
+    ("0.00%", True),  # built-in 10
+    ("0.0%", True),  # a custom one
+    ("[红色]0.0%;-0.0%", True),
+])
+def test_openpyxl_reads_a_workbook_again_only_when_it_has_a_percentage_format(code, percent, monkeypatch):
+    data = workbook(NUMBERS, {(1, 1): code} if code else None)
+    assert xlsx_limits.inspect_xlsx(data).has_percent_styles is percent
+    calls = []
+    real = read_module._openpyxl_extras
+    monkeypatch.setattr(read_module, "_openpyxl_extras", lambda *a, **k: calls.append(1) or real(*a, **k))
+    (grid,) = read_xlsx(data, percent_formats=True)
+    assert bool(calls) is percent
+    assert grid.percent_cells == ({(2, 1)} if percent else set())
+    assert [cells for _, cells in grid.rows] == NUMBERS
+
+
+def test_a_style_numbered_as_a_percentage_with_another_code_still_reads_the_cells(monkeypatch):
+    """A custom format given number 9 (a built-in percentage's): looked at with openpyxl, which
+    reads the custom code; a superset is safe, a miss would not be."""
+    data = workbook(NUMBERS, {(1, 1): "0.000"})
+    data = patch(data, "xl/styles.xml", lambda x: x.replace(b'numFmtId="164"', b'numFmtId="9"'))
+    assert xlsx_limits.inspect_xlsx(data).has_percent_styles
+    (grid,) = read_xlsx(data, percent_formats=True)
+    assert [cells for _, cells in grid.rows] == NUMBERS

@@ -429,7 +429,8 @@ def read_xlsx(data: bytes, *, percent_formats: bool = True) -> list[Grid]:
     .xls renamed .xlsx, parts that unpack too large, cells reaching too far are rejected first.
 
     Number formats and error values are not in calamine's reach: openpyxl streams the file once
-    more when they matter, for datasets with percent columns or files that store an error value.
+    more when they matter, for datasets with percent columns in a workbook with a percentage
+    format, or files that store an error value.
 
     A file the readers fail on is read once more from a copy in which the cells whose type they
     cannot read are text (`xlsx_limits.unreadable_cells_copy`: a `#SPILL!`, a boolean of `abc`);
@@ -468,9 +469,10 @@ def _read_xlsx(data: bytes, percent_formats: bool) -> list[Grid]:
     metadata = book.sheets_metadata
     sheets = [book.get_sheet_by_index(i) for i in range(len(metadata))]
     extras: dict[str, tuple[set, dict]] = {}
-    if percent_formats or inspection.has_error_cells:
+    percent = percent_formats and inspection.has_percent_styles  # (a workbook with no percentage format has no such cell)
+    if percent or inspection.has_error_cells:
         bounds = {s.name: (s.end[0] + 1, s.end[1] + 1) for s in sheets if s.end is not None}
-        extras = _openpyxl_extras(data, bounds, percent=percent_formats, errors=inspection.has_error_cells)
+        extras = _openpyxl_extras(data, bounds, percent=percent, errors=inspection.has_error_cells)
     return [_sheet_grid(sheet, *extras.get(sheet.name, (set(), {})),
                         hidden=meta.visible != SheetVisibleEnum.Visible,
                         uncomputed=inspection.uncomputed_formulas.get(sheet.name),
