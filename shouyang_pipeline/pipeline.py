@@ -1244,22 +1244,7 @@ def _archived_bytes(settings: Settings, record) -> bytes | None:
     return data if hashlib.sha256(data).hexdigest() == record.sha256 else None
 
 
-def _merges(data: bytes, sheet: str | None) -> list[tuple[int, int, int, int]]:
-    """The merged ranges of an XLSX sheet, 1-based (the Grid keeps only the cells they fill)."""
-    import io
-
-    from python_calamine import CalamineWorkbook
-
-    if sheet is None:
-        return []
-    try:
-        ranges = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(sheet).merged_cell_ranges
-    except Exception:  # noqa: BLE001 - the file was read once already; the merges are a nicety
-        return []
-    return [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in ranges or []]
-
-
-def receipt_sheet(layout, data: bytes | None, suffix: str, file_name: str):
+def receipt_sheet(layout, suffix: str, file_name: str):
     """(DataSheet, FileColumns, note) of the sheet a file's layout was found in: every cell at its
     own row and column (a Grid's rows start at column A and row 1), the cells a merge fills left
     empty and the merge kept as a range. No DataSheet, and a note saying so, when the file is too
@@ -1281,7 +1266,7 @@ def receipt_sheet(layout, data: bytes | None, suffix: str, file_name: str):
     stem = file_name[: len(file_name) - len(suffix)] if suffix else file_name
     sheet = DataSheet(
         title=grid.sheet or stem, rows=rows, first_column=1,
-        merges=_merges(data, grid.sheet) if suffix == ".xlsx" and data is not None else [],
+        merges=[(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in grid.merges],
         percent_cells={(r, c + 1) for r, c in grid.percent_cells}, header_row=header_number, span=span,
         is_csv=suffix == ".csv")
     return sheet, where, None
@@ -1305,7 +1290,7 @@ def receipt_of(settings: Settings, record):
     else:
         try:
             layout = find_layout(read_grids(data, suffix), DATASETS[record.dataset])
-            sheet, where, note = receipt_sheet(layout, data, suffix, record.file_name)
+            sheet, where, note = receipt_sheet(layout, suffix, record.file_name)
             if note:
                 notes.append(note)
         except Exception as exc:  # noqa: BLE001 - the problem list stands without the copy
@@ -1521,12 +1506,7 @@ def check_receipt(result: FileCheck):
     sheet = where = None
     notes = [result.flags_note] if result.flags_note else []
     if not record.whole_file and result.layout is not None:
-        suffix = result.path.suffix.lower()
-        try:
-            data = result.path.read_bytes()
-        except OSError:
-            data = None
-        sheet, where, note = receipt_sheet(result.layout, data, suffix, result.path.name)
+        sheet, where, note = receipt_sheet(result.layout, result.path.suffix.lower(), result.path.name)
         if note:
             notes.append(note)
     return build_receipt(record, sheet, where, notes=notes, checked_at=datetime.now(BEIJING).replace(tzinfo=None))

@@ -36,6 +36,8 @@ class Grid:
     rows: list[tuple[int, list[object]]]  # (row number as Excel shows it / CSV record number, cells)
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # (row number, column index)
     merge_copies: set[tuple[int, int]] = field(default_factory=set)  # cells filled from a merge's top-left
+    # an XLSX sheet's merged ranges as the reader gave them, ((first row, column), (last row, column)), 0-based
+    merges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     hidden: bool = False  # an XLSX sheet hidden (or "very hidden") in Excel
     uncomputed: set[tuple[int, int]] = field(default_factory=set)  # formula cells without a value Excel computed (read as empty)
 
@@ -417,7 +419,7 @@ def _sheet_grid(sheet, percent: set[tuple[int, int]], errors: dict[tuple[int, in
                 if is_uncomputed:
                     uncomputed.add((r + 1, c))
     rows = list(zip(count(1), values))
-    return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies, hidden=hidden,
+    return Grid(sheet=sheet.name, rows=rows, percent_cells=percent, merge_copies=copies, merges=list(merges), hidden=hidden,
                 uncomputed=uncomputed)
 
 
