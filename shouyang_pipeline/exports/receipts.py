@@ -564,6 +564,18 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
         sample.fill = fill
         fills[action] = sample._style
     sent = xlsx_rows.NumberedRows(ws)
+    # the styles `_data_cell` gives a date and a time of day, registered once: a row of texts,
+    # numbers and dates is then written by xlsx_rows as openpyxl would write it
+    day_style, time_style = (_format_style(ws, code) for code in (DAY_FORMAT, TIME_FORMAT))
+
+    def bare(value):
+        if type(value) is str:
+            return _text(value)
+        if isinstance(value, date) and getattr(value, "tzinfo", None) is None:
+            timed = isinstance(value, datetime) and value.time() != time()
+            return xlsx_rows.dated(value, time_style if timed else day_style)
+        return value
+
     # Rows with a cell a merge covers or a percentage: every cell goes through `_data_cell`.
     special = {r for r, _ in anchor} | {r for r, _ in data.percent_cells}
     lead = [None] * (data.first_column - 1)
@@ -575,8 +587,8 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
             if _plain_texts(cells):  # the common row of a CSV, told at once
                 sent.plain(number, lead + list(cells))
                 continue
-            # what `_data_cell` leaves bare for a text, a number or a flag; anything else is not plain
-            values = [_text(v) if type(v) is str else v for v in cells]
+            # what `_data_cell` leaves bare for a text, a number or a flag, and its dates; anything else is not plain
+            values = list(map(bare, cells))
             if any(v is not None for v in values) and all(map(xlsx_rows.plain, values)):
                 sent.plain(number, lead + values)  # written by xlsx_rows once the workbook is saved
                 continue
@@ -615,6 +627,16 @@ def _styled(ws, value) -> Cell:
     return cell
 
 
+DAY_FORMAT, TIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"  # a date, a date with its time of day
+
+
+def _format_style(ws, code: str) -> int:
+    """The workbook's style index of a cell of number format `code` (registered if new)."""
+    cell = WriteOnlyCell(ws)
+    cell.number_format = code
+    return cell.style_id
+
+
 def _data_cell(ws, value: object, percent: bool):
     """One of their values as the write-only sheet takes it: a bare value where openpyxl writes it
     as it is, else a cell with its type and format set (`put`'s rules: text is never a formula)."""
@@ -634,11 +656,11 @@ def _data_cell(ws, value: object, percent: bool):
         return value
     if isinstance(value, datetime):
         cell = WriteOnlyCell(ws, value=value)
-        cell.number_format = "yyyy-mm-dd" if value.time() == time() else "yyyy-mm-dd hh:mm:ss"
+        cell.number_format = DAY_FORMAT if value.time() == time() else TIME_FORMAT
         return cell
     if isinstance(value, date):
         cell = WriteOnlyCell(ws, value=value)
-        cell.number_format = "yyyy-mm-dd"
+        cell.number_format = DAY_FORMAT
         return cell
     if isinstance(value, (time, timedelta)):
         return value

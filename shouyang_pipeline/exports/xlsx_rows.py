@@ -383,7 +383,8 @@ class PlainRows:
     written as one empty row to the run's last row (`NumberedRows` writes a run so), and a row in
     neither stands for itself. They are written as openpyxl writes them (checked byte for byte in
     the tests): a text inline, `xml:space="preserve"` when it has whitespace at either end but is
-    not all whitespace; a number `%.16g` of type n; a bool 1 or 0."""
+    not all whitespace; a number `%.16g` of type n; a bool 1 or 0; a `Styled` number (a date) with
+    its style."""
 
     rows: dict[int, Sequence]
     runs: dict[int, int] = field(default_factory=dict)
@@ -493,6 +494,8 @@ def _plain_row(number: int, values: Sequence, letters: list[str], templates: dic
             parts.append(f'{ref} t="inlineStr"><is><t{space}>{text}</t></is></c>')
         elif kind is bool:
             parts.append(f'{ref} t="b"><v>{1 if v else 0}</v></c>')
+        elif kind is Styled:
+            parts.append(f'{ref} s="{v.style}" t="n"><v>{"%.16g" % v.number}</v></c>')
         else:
             parts.append(f'{ref} t="n"><v>{"%.16g" % v}</v></c>')
     return f'<row r="{number}">{"".join(parts)}</row>'
@@ -516,13 +519,33 @@ def text_to_openpyxl(value: str) -> bool:
     return not value.startswith("=") and value not in ERROR_CODES
 
 
+@dataclass(frozen=True, slots=True)
+class Styled:
+    """A number in a cell format, as openpyxl writes a cell given a number format: `number` is
+    written `%.16g`, type n, with the workbook's style `style` (a date: its serial day, `dated`)."""
+
+    number: float
+    style: int
+
+
+def dated(value: date | datetime, style: int) -> Styled:
+    """A date or a naive datetime as openpyxl writes it in a cell of style `style`: its serial
+    day in the 1900 date system (openpyxl's `to_excel`, the workbook's default epoch)."""
+    from openpyxl.utils.datetime import to_excel
+
+    return Styled(to_excel(value), style)
+
+
 def plain(value) -> bool:
-    """Whether `PlainRows` writes `value` as openpyxl would write it bare."""
+    """Whether `PlainRows` writes `value` as openpyxl would write it bare (a `Styled`: as openpyxl
+    writes its number in its style)."""
     kind = type(value)
     if kind is str:
         return bool(value) and text_to_openpyxl(value) and len(value) <= STRING_MAX
     if kind is float:
         return math.isfinite(value)
+    if kind is Styled:
+        return math.isfinite(value.number)
     return value is None or kind is bool or (kind is int and abs(value) < 2**1000)  # "%.16g" takes a float
 
 
