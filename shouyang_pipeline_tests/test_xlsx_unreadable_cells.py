@@ -245,24 +245,24 @@ def test_a_sheet_too_large_is_rejected_for_its_size_before_its_odd_index_is_look
 NUMBERS = [["名称", "增速"], ["甲", 0.106], ["乙", 2]]
 
 
-@pytest.mark.parametrize("code, percent", [
-    (None, False),  # no number format at all
-    ("#,##0.00", False),
-    ('0.0"%"', False),  # the % is text: 10.6 shows as 10.6%
-    ("0.0\\%", False),
-    ("0%", True),  # a built-in percentage (number format 9)
-    ("0.00%", True),  # built-in 10
-    ("0.0%", True),  # a custom one
-    ("[红色]0.0%;-0.0%", True),
+@pytest.mark.parametrize("code, may, percent", [
+    (None, False, False),  # no number format at all
+    ("#,##0.00", False, False),
+    ('0.0"%"', True, False),  # the % is text (10.6 shows as 10.6%): openpyxl is asked, and says so
+    ("0.0\\%", True, False),
+    ("0%", True, True),  # a built-in percentage (number format 9)
+    ("0.00%", True, True),  # built-in 10
+    ("0.0%", True, True),  # a custom one
+    ("[红色]0.0%;-0.0%", True, True),
 ])
-def test_openpyxl_reads_a_workbook_again_only_when_it_has_a_percentage_format(code, percent, monkeypatch):
+def test_openpyxl_reads_a_workbook_again_only_when_it_may_have_a_percentage_format(code, may, percent, monkeypatch):
     data = workbook(NUMBERS, {(1, 1): code} if code else None)
-    assert xlsx_limits.inspect_xlsx(data).has_percent_styles is percent
+    assert xlsx_limits.inspect_xlsx(data).has_percent_styles is may
     calls = []
     real = read_module._openpyxl_extras
     monkeypatch.setattr(read_module, "_openpyxl_extras", lambda *a, **k: calls.append(1) or real(*a, **k))
     (grid,) = read_xlsx(data, percent_formats=True)
-    assert bool(calls) is percent
+    assert bool(calls) is may
     assert grid.percent_cells == ({(2, 1)} if percent else set())
     assert [cells for _, cells in grid.rows] == NUMBERS
 
@@ -275,3 +275,34 @@ def test_a_style_numbered_as_a_percentage_with_another_code_still_reads_the_cell
     assert xlsx_limits.inspect_xlsx(data).has_percent_styles
     (grid,) = read_xlsx(data, percent_formats=True)
     assert [cells for _, cells in grid.rows] == NUMBERS
+
+
+@pytest.mark.parametrize("xf", [
+    b'<xf numFmtId="9"/>', b'<xf numFmtId="+9"/>', b'<xf numFmtId="09"/>', b'<xf numFmtId=" 9"/>',
+    b'<xf numFmtId="&#57;"/>', b"<xf numFmtId='10'/>", b'<x:xf numFmtId="9"/>', b'<xf numFmtId="0_9"/>',
+    b'<xf numFmtId="164"/><!-- </cellXfs> -->',
+])
+def test_a_percentage_however_its_number_is_written_is_not_missed(xf):
+    """Found by the raw bytes, not by parsing them: a built-in percentage written oddly, behind an
+    entity, a prefix or a comment still counts (openpyxl reads each as format 9 or 10)."""
+    styles = b'<styleSheet><cellXfs count="2"><xf numFmtId="0"/>' + xf + b"</cellXfs></styleSheet>"
+    assert xlsx_limits.may_show_percentages(styles)
+
+
+@pytest.mark.parametrize("numfmts", [
+    b'<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0%"/></numFmts>',
+    b'<numFmts count="1"><numFmt numFmtId="0164" formatCode="0.0&#37;"/></numFmts>',
+    b"<numFmts count=\"1\"><numFmt numFmtId='164' formatCode='0.0&#x25;'/></numFmts>",
+])
+def test_a_custom_percentage_is_not_missed(numfmts):
+    styles = b"<styleSheet>" + numfmts + b'<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs></styleSheet>'
+    assert xlsx_limits.may_show_percentages(styles)
+
+
+def test_styles_with_plain_numbers_and_no_percentage_are_passed_over():
+    styles = (b'<styleSheet><numFmts count="1"><numFmt numFmtId="164" formatCode="#,##0.00"/></numFmts>'
+              b'<cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="14"/><xf numFmtId="3"/>'
+              b"</cellXfs></styleSheet>")
+    assert not xlsx_limits.may_show_percentages(styles)
+    assert xlsx_limits.may_show_percentages(styles.encode("utf-16") if isinstance(styles, str) else
+                                            styles.decode().encode("utf-16"))  # read by none of the scans here

@@ -99,8 +99,8 @@ class Extent:
 class Inspection:
     extents: dict[str, Extent] = field(default_factory=dict)  # worksheet part -> extent
     has_error_cells: bool = False  # some worksheet stores an error value (`t="e"`)
-    # some cell format shows a number as a percentage (`percent_styles` of the styles part, the one
-    # openpyxl reads as well): without one, no cell of the workbook is shown as a percentage
+    # some cell format may show a number as a percentage (`may_show_percentages` of the styles part,
+    # the one openpyxl reads as well): without one, no cell of the workbook is shown as a percentage
     has_percent_styles: bool = False
     # sheet name -> (row number, 0-based column) of every formula cell stored without the value
     # Excel computed (a file written by a program, never opened and saved in Excel): such a cell
@@ -192,7 +192,7 @@ def inspect_xlsx(data: bytes) -> Inspection:
     longest = max(string_sizes, default=0)
     styles_parts = [_inflate(data, i) for i in infos if i.filename == STYLES_PART]
     styles = frozenset().union(*map(date_styles, styles_parts))
-    inspection.has_percent_styles = any(map(percent_styles, styles_parts))
+    inspection.has_percent_styles = any(map(may_show_percentages, styles_parts))
     text_bytes = 0
     odd_index = None
     on_load = names = None  # `computed_on_load`, `sheet_names_by_part`: read once a sheet has a formula
@@ -582,35 +582,41 @@ def is_percent_format(code: str | None) -> bool:
 def date_styles(xml: bytes) -> frozenset[int]:
     """The cell formats of a styles part (`s` of a cell: its index among the `<xf>` of `<cellXfs>`)
     whose number format may make calamine read a number as a date, time or duration."""
-    return _styles_with(xml, is_date_format, DATE_FORMAT_IDS)
+    custom = {}
+    for m in _NUM_FMT.finditer(xml):
+        a = _attrs(m.group(1))
+        if b"numFmtId" in a and b"formatCode" in a:
+            custom[a[b"numFmtId"].strip()] = is_date_format(unescape(a[b"formatCode"].decode("utf-8", "replace")))
+    found = []
+    xfs = (xf for block in _cell_xfs_blocks(xml) for xf in _XF.finditer(block))
+    for index, m in enumerate(xfs):
+        ident = _attrs(m.group(1)).get(b"numFmtId", b"").strip()
+        if custom.get(ident) or (ident.isdigit() and int(ident) in DATE_FORMAT_IDS):
+            found.append(index)
+    return frozenset(found)
 
 
 # Built-in number formats that show a number as a percentage: 0% and 0.00%.
 PERCENT_FORMAT_IDS = frozenset([9, 10])
 
 
-def percent_styles(xml: bytes) -> frozenset[int]:
-    """The cell formats of a styles part whose number format may show a number as a percentage
-    (`is_percent_format`): a superset of those openpyxl reads so (a custom format given a built-in
-    percentage's number counts too). No cell of a workbook without one is shown as a percentage."""
-    return _styles_with(xml, is_percent_format, PERCENT_FORMAT_IDS)
+_NUMBER_FORMAT_ID = re.compile(rb"""numFmtId\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_PLAIN_ID = re.compile(rb"0|[1-9][0-9]{0,8}")
 
 
-def _styles_with(xml: bytes, is_kind: Callable[[str], bool], builtin_ids: frozenset[int]) -> frozenset[int]:
-    """The indexes among the `<xf>` of `<cellXfs>` whose number format is a built-in one of
-    `builtin_ids` or a custom one whose code `is_kind`."""
-    custom = {}
-    for m in _NUM_FMT.finditer(xml):
-        a = _attrs(m.group(1))
-        if b"numFmtId" in a and b"formatCode" in a:
-            custom[a[b"numFmtId"].strip()] = is_kind(unescape(a[b"formatCode"].decode("utf-8", "replace")))
-    found = []
-    xfs = (xf for block in _cell_xfs_blocks(xml) for xf in _XF.finditer(block))
-    for index, m in enumerate(xfs):
-        ident = _attrs(m.group(1)).get(b"numFmtId", b"").strip()
-        if custom.get(ident) or (ident.isdigit() and int(ident) in builtin_ids):
-            found.append(index)
-    return frozenset(found)
+def may_show_percentages(xml: bytes) -> bool:
+    """Whether a styles part may give a cell a format that shows its number as a percentage, as
+    openpyxl reads it; False only when surely not. A percentage is a built-in format 9 or 10, or a
+    custom code with a `%`: so a part with no `%` (nor `&`, which could write one or a digit, nor
+    `<!`, a comment or a DTD that could hide either) whose every `numFmtId` is written as a plain
+    number other than 9 and 10 has none, however its elements are prefixed or nested."""
+    if b"%" in xml or b"&" in xml or b"<!" in xml or b"\x00" in xml:  # (\x00: UTF-16, unread here)
+        return True
+    for m in _NUMBER_FORMAT_ID.finditer(xml):
+        ident = m.group(1) if m.group(1) is not None else m.group(2)
+        if _PLAIN_ID.fullmatch(ident) is None or int(ident) in PERCENT_FORMAT_IDS:
+            return True
+    return False
 
 
 def _cell_xfs_blocks(xml: bytes) -> Iterator[bytes]:
