@@ -140,6 +140,51 @@ def test_pdf_is_a4_with_a_real_chinese_font_and_its_charts(feb, feb_sections):
     assert blue > 200, blue
 
 
+def _with_table(sections: dict, caption: str, headers: list[str], rows: list[list[str]]) -> dict:
+    """The briefing's sections with one more table at the end of the first section."""
+    import copy
+
+    from shouyang_pipeline.exports.briefing import Block, _table
+
+    sections = copy.deepcopy(sections)
+    sections["sections"][0].more.append(Block(paragraphs=["附表。"], tables=[_table(caption, headers, rows)]))
+    return sections
+
+
+def _words(pdf: Path) -> list[tuple[float, str]]:
+    """(right edge, text) of every word of the PDF, from `pdftotext -bbox`."""
+    out = subprocess.run([need_tool("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    return [(float(m.group(1)), m.group(2)) for m in re.finditer(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" '
+                                                                   r'yMax="[\d.]+">([^<]*)</word>', out)]
+
+
+def test_a_short_table_taller_than_a_page_loses_no_row(feb_sections, tmp_path):
+    """A table of at most 30 rows is kept on one page when it fits on one; one that does not (long
+    texts in its cells) breaks between rows, every row printed (an unbreakable block taller than a
+    page would run off its foot)."""
+    need_pdf()
+    rows = [[f"第{i:02d}行", "项目名称很长很长" * 12 + f"结尾{i:02d}", "说明文字" * 30] for i in range(1, 29)]
+    sections = _with_table(feb_sections, "长表", ["行", "名称", "说明"], rows)
+    assert sections["sections"][0].more[-1].tables[0]["keep"]
+    outcome = pdf_export.write_pdf(sections, tmp_path / "briefing_2023-02.pdf")
+    assert outcome.reason is None
+    text = subprocess.run([need_tool("pdftotext"), str(outcome.path), "-"], capture_output=True, text=True,
+                          check=True).stdout.replace("\n", "")
+    assert all(f"结尾{i:02d}" in text for i in range(1, 29))
+
+
+def test_a_long_name_without_spaces_wraps_inside_its_cell(feb_sections, tmp_path):
+    need_pdf()
+    token = "key_projects/2023-02__" + "x" * 150 + ".xlsx"  # (a cell shows 200 characters at most)
+    rows = [[token, "县发改局", "全部入库", "12"]]
+    sections = _with_table(feb_sections, "报送文件", ["文件", "报送单位", "状态", "数据行"], rows)
+    outcome = pdf_export.write_pdf(sections, tmp_path / "briefing_2023-02.pdf")
+    words = _words(outcome.path)
+    assert "".join(t for _, t in words if t.startswith(("key_", "x", "xx"))).count("x") >= 150
+    assert max(right for right, _ in words) <= 595.3 - 16 / 25.4 * 72 + 1  # nothing past the right margin
+
+
 def test_without_the_pdf_tool_nothing_is_written_and_the_reason_is_given(feb, feb_sections, monkeypatch):
     monkeypatch.setattr(pdf_export, "pdf_unavailable", lambda: "未安装PDF排版程序Typst（测试）")
     stale = feb.with_suffix(".pdf")

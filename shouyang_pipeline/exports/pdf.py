@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -81,15 +83,89 @@ def _line(value) -> str:
     return " ".join(str(value).splitlines())
 
 
+# The page's body: A4's 297 mm less the margins (briefing.typ), and the width a chart takes of it.
+PAGE_BODY_MM, CHART_WIDTH_MM = 297 - 20 - 18, (210 - 16 - 16) * 0.88
+_VIEW_BOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')
+
+
+def _chart(svg: str) -> dict:
+    """A chart for the template: the SVG as the HTML inlines it, given back the namespaces a
+    standalone image declares, and whether it is too tall for a page at the width it is shown
+    (`tall`: shown as tall as the page allows instead)."""
+    found = _VIEW_BOX.search(svg)
+    tall = found is not None and CHART_WIDTH_MM * float(found.group(2)) / float(found.group(1)) > PAGE_BODY_MM - 20
+    svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ', 1)
+    return {"svg": svg, "tall": tall}
+
+
+# Bounds of a table's height as briefing.typ sets it, in points: 8.5 pt text, a line at most
+# 1.4 em with its leading, a cell padded 0.4 em a side and 0.32 em above and below, a full-width
+# character 1 em wide and any other at most 0.7 em; a line of Latin text may waste up to a word
+# of 8 characters (the longest piece the template breaks it into); A4 less the margins.
+_EM = 8.5
+_LINE, _PAD_X, _PAD_Y, _OTHER, _WORD = 1.4 * _EM, 0.8 * _EM + 0.6, 0.64 * _EM + 0.6, 0.7 * _EM, 8 * 0.7 * _EM
+_TEXT_WIDTH = (210 - 16 - 16) / 25.4 * 72
+_PAGE_BODY = (297 - 20 - 18) / 25.4 * 72 - 2 * 10.5  # (less the caption's room)
+_ROW_WHOLE = 200.0  # a row at most this tall is not split across pages
+
+
+def _width(text: str) -> float:
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
+    return wide * _EM + (len(text) - wide) * _OTHER
+
+
+def _columns(widest: list[float]) -> list[float]:
+    """The widths Typst gives automatic columns whose widest cells are `widest` (padding included)
+    when they do not all fit: a column within the fair share keeps its width, the others share
+    what is left equally (typst's `shrink_auto_columns`)."""
+    if sum(widest) <= _TEXT_WIDTH:
+        return widest
+    fair, last = float("-inf"), None
+    while fair != last:
+        last = fair
+        overlarge = sum(1 for w in widest if w > fair)
+        if overlarge == 0:
+            break
+        fair = (_TEXT_WIDTH - sum(w for w in widest if w <= fair)) / overlarge
+    return [min(w, fair) for w in widest]
+
+
+def _heights(rows: list[list[str]]) -> list[float]:
+    """An upper bound of each row's height, in the column widths Typst gives the table's cells."""
+    n = max(map(len, rows), default=1)
+    widest = [0.0] * n
+    for row in rows:
+        for j, cell in enumerate(row):
+            widest[j] = max(widest[j], _width(cell) + _PAD_X)
+    columns = [max(_EM, w - _PAD_X) for w in _columns(widest)]
+    heights = []
+    for row in rows:
+        lines = 1
+        for j, cell in enumerate(row):
+            width, room = _width(cell), columns[j]
+            if width > room:
+                if any(ch.isascii() for ch in cell):  # (Latin text breaks at words, not anywhere)
+                    room = max(_EM, room - _WORD)
+                lines = max(lines, -(-int(width) // max(1, int(room))) + 1)
+        heights.append(lines * _LINE + _PAD_Y)
+    return heights
+
+
 def document(ctx: dict) -> dict:
     """What the template typesets, from a briefing's sections: titles, paragraphs, tables (cells as
     the HTML shows them, `briefing.cell_text`) and the charts' SVG, all plain values."""
     from .briefing import cell_text
 
     def table(t: dict) -> dict:
-        return {"caption": _line(t["caption"]), "headers": [_line(h) for h in t["headers"]],
-                "rows": [[_line(cell_text(c)) for c in r] for r in t["rows"]],
-                "numeric": ["n" in c.split() for c in t["classes"]], "keep": t["keep"]}
+        headers = [_line(h) for h in t["headers"]]
+        rows = [[_line(cell_text(c)) for c in r] for r in t["rows"]]
+        heights = _heights([headers, *rows])
+        return {"caption": _line(t["caption"]), "headers": headers, "rows": rows,
+                "numeric": ["n" in c.split() for c in t["classes"]],
+                # kept on one page: surely short enough (a bound of its height), or when measured so
+                "keep": t["keep"], "fits": t["keep"] and sum(heights) <= _PAGE_BODY,
+                # a row of surely moderate height is not split across pages; a taller one may be
+                "whole": [h <= _ROW_WHOLE for h in heights[1:]]}
 
     return {
         "title": ctx["title"],
@@ -97,9 +173,7 @@ def document(ctx: dict) -> dict:
         "fonts": CHINESE_FONTS,
         "sections": [{
             "title": s.title,
-            # the SVG as the HTML inlines it, given back the namespaces a standalone image declares
-            "charts": [c.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" '
-                                 'xmlns:xlink="http://www.w3.org/1999/xlink" ', 1) for c in s.charts],
+            "charts": [_chart(c) for c in s.charts],
             "blocks": [{"paragraphs": [_line(p) for p in b.paragraphs], "tables": [table(t) for t in b.tables]}
                        for b in (s, *s.more)],
         } for s in ctx["sections"]],
