@@ -1077,7 +1077,10 @@ def warm_exports() -> None:
     from .exports.pdf import _compiler, pdf_unavailable
 
     if pdf_unavailable() is None:
-        _compiler()
+        try:
+            _compiler()
+        except Exception:  # noqa: BLE001 - said by write_pdf, as the PDF's reason, when a month asks for it
+            pass
 
 
 def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, months: list[str],

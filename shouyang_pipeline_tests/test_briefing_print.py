@@ -206,6 +206,30 @@ def test_a_missing_tool_is_found_before_any_rendering(monkeypatch):
         pdf_export.pdf_unavailable.cache_clear()
 
 
+def test_any_chinese_family_the_pdf_knows_will_do(monkeypatch):
+    """A machine with only a serif or an older Chinese font still makes the PDF (in that font),
+    not only one with the sans-serif families the HTML names first."""
+    pytest.importorskip("typst")
+
+    class Found:
+        def __init__(self, families):
+            self._families = families
+
+        def families(self):
+            return self._families
+
+    pdf_export.pdf_unavailable.cache_clear()
+    try:
+        for families, count in ((["Noto Serif CJK SC", "DejaVu Sans"], 1), (["WenQuanYi Zen Hei"], 1),
+                                (["DejaVu Sans", "Noto Serif CJK JP"], 0)):
+            monkeypatch.setattr(pdf_export, "_fonts", lambda families=families: Found(families))
+            pdf_export.pdf_unavailable.cache_clear()
+            assert pdf_export.chinese_fonts() == count
+            assert (pdf_export.pdf_unavailable() is None) is (count > 0)
+    finally:
+        pdf_export.pdf_unavailable.cache_clear()
+
+
 def _stage_and_publish(settings, months: list[str], run_id: str):
     """The export and publish steps of a run over `months`, on the run's work file."""
     from shouyang_pipeline.pipeline import publish, stage_exports_for

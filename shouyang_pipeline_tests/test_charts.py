@@ -89,3 +89,40 @@ def test_names_and_titles_of_several_lines_stay_inside():
     labels = ["朝阳镇\n# 假标题镇", "南燕竹镇"]
     fig = charts.hbar_figure("第一行标题\n第二行标题", labels, [1.0, 2.0], "亿元")
     _inside(fig, _texts(fig))
+
+
+@pytest.mark.parametrize("values", [[3200000, 1500000, 40], [1e24, 5, 0], [0.0012, 0.0034, 0.0005], [536.08, 266.04, 122.82]])
+def test_large_and_small_figures_are_marked_in_full_and_labelled_inside(values):
+    """The axis is marked in whole numbers written out (no `1e6` below it, which a reader would
+    miss), and each bar's label ends inside the figure, however long."""
+    fig = charts.hbar_figure("各项目投资（万元）", ["甲项目", "乙项目", "丙项目"], values, "万元")
+    found = _texts(fig)
+    _inside(fig, found)
+    assert not any("e+" in text or "e-" in text or text.startswith("1e") for text, _ in found)
+    assert fig.axes[0].xaxis.get_offset_text().get_text() == ""
+
+
+def test_a_reference_line_near_the_end_has_its_label_inside():
+    fig = charts.hbar_figure("村集体经营性收入（万元）", TOWNS[:3], [30.0, 45.0, 52.0], "万元", reference=50,
+                             reference_label="目标50万元（村集体经营性收入）")
+    _inside(fig, _texts(fig))
+
+
+def test_a_legend_name_of_two_lines_keeps_clear_of_the_axis_label():
+    series = [("达标\n（不低于40万元）", [3, 4], charts.GREEN), ("未达标", [1, 2], charts.ORANGE)]
+    fig = charts.stacked_hbar_figure("标题", ["甲镇", "乙镇"], series, "行政村（个）", counts=True)
+    found = _texts(fig)
+    _inside(fig, found)
+    xlabel = next(box for text, box in found if text == "行政村（个）")
+    assert all(box.y1 <= xlabel.y0 for text, box in found if text in {"达标\n（不低于40万元）", "未达标"})
+
+
+def test_a_name_holding_what_xml_does_not_allow_still_makes_an_image():
+    import xml.etree.ElementTree as ET
+
+    svg = charts.hbar_chart("chart-x", "标题", ["甲\uffff乙", "丙\x01丁", "戊\ufffe"], [1.0, 2.0, 3.0], "亿元")
+    # well-formed once given back its namespaces, as the PDF's image is (exports.pdf._chart)
+    ET.fromstring(svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" '
+                              'xmlns:xlink="http://www.w3.org/1999/xlink" ', 1))
+    labels = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert "甲\ufffd乙" in labels and "丙\ufffd丁" in labels

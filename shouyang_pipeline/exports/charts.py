@@ -48,6 +48,9 @@ def value_label(v: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _svg(fig: Figure, chart_id: str) -> str:
     buf = io.StringIO()
     with warnings.catch_warnings():
@@ -55,7 +58,9 @@ def _svg(fig: Figure, chart_id: str) -> str:
         logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
         with matplotlib.rc_context({**_RC, "svg.hashsalt": chart_id}):
             FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None, "Creator": None})
-    text = buf.getvalue()
+    # a character XML does not allow (a control character, U+FFFE, U+FFFF, a lone surrogate) in a
+    # label: matplotlib writes it as it is, and no SVG reader takes the image then
+    text = _NOT_XML.sub("\ufffd", buf.getvalue())
     text = re.sub(r"<\?xml[^>]*\?>\s*", "", text)
     text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text)
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
@@ -96,23 +101,40 @@ def _text_size(text: str, size: float) -> tuple[float, float]:
 
 
 def _place(fig: Figure, ax, *, labels: Sequence[str], title: str, above: float = 0.0, xlabel: str = "",
-           legend: bool = False) -> None:
+           legend: Sequence[str] = (), ends: Sequence[tuple[float, str]] = ()) -> None:
     """Margins that hold the y tick labels, the title, the x tick labels, the x label and a legend
-    below (sizes in points: `above` is a text's height over the top bar, the reference line's)."""
+    below (sizes in points: `above` is a text's height over the top bar, the reference line's);
+    `ends`: (a bar's end, its label written after it), for which the axis reaches far enough.
+    The axis's marks are whole numbers written out, never with an offset or an exponent below."""
     width, height = (v * 72 for v in fig.get_size_inches())
+    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    left = min(max((_text_size(str(label), 10)[0] for label in labels), default=0.0) + _TICK + _EDGE,
+               width * _WIDEST_LEFT)
+    _room_for_ends(ax, width - left - 2 * _EDGE, ends)
     locs = [x for x in ax.get_xticks() if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
     ticks = [t for t in ax.xaxis.get_major_formatter().format_ticks(locs) if t]
     tick_height = max((_text_size(t, 9)[1] for t in ticks), default=0.0)
-    left = max((_text_size(str(label), 10)[0] for label in labels), default=0.0) + _TICK + _EDGE
     right = max((_text_size(t, 9)[0] for t in ticks[-1:]), default=0.0) / 2 + _EDGE
     top = _text_size(title, 12)[1] + _TITLE_PAD + above + _EDGE
     bottom = _TICK + tick_height + _EDGE
     if xlabel:
         bottom += _LABEL_PAD + _text_size(xlabel, 10)[1]
     if legend:
-        bottom += _LEGEND_LINE * 8
-    left = min(left, width * _WIDEST_LEFT)
+        bottom += _LEGEND_LINE * 8 + max(str(name).count("\n") for name in legend) * 1.2 * 8
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height)
+
+
+def _room_for_ends(ax, axis_width: float, ends: Sequence[tuple[float, str]]) -> None:
+    """Reach the axis far enough to the right that each bar's label (9 pt, 3 pt after its end)
+    ends inside it, at least 18 % past the longest bar (as before). `axis_width` in points."""
+    longest = max((end for end, _ in ends), default=0.0)
+    reach = 1.18
+    if longest > 0 and math.isfinite(longest):
+        for end, label in ends:
+            room = axis_width - _text_size(label, 9)[0] - 3 - _EDGE
+            if end > 0 and room > axis_width * 0.1:  # (a label wider than most of the axis is let run off)
+                reach = max(reach, axis_width * end / longest / room)
+    ax.margins(x=min(reach, 10.0) - 1)
 
 
 def hbar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence[float], unit: str,
@@ -131,15 +153,19 @@ def hbar_figure(title: str, labels: Sequence[str], values: Sequence[float], unit
         ys = list(range(len(labels)))[::-1]
         bars = ax.barh(ys, values, color=color, height=0.6)
         ax.set_yticks(ys, labels)
-        ax.bar_label(bars, labels=[f"{value_label(v)}{unit}" for v in values], padding=3, fontsize=9)
+        ends = [(float(v), f"{value_label(v)}{unit}") for v in values]
+        ax.bar_label(bars, labels=[label for _, label in ends], padding=3, fontsize=9)
         if reference is not None:
             ax.axvline(reference, color=RED, linestyle="--", linewidth=1)
-            ax.text(reference, len(labels) - 0.4, reference_label, color=RED, fontsize=9, ha="left", va="bottom")
         ax.set_title(title, loc="left", fontsize=12)
-        ax.margins(x=0.18)
         ax.tick_params(axis="x", labelsize=9)
-        _place(fig, ax, labels=labels, title=title,
+        _place(fig, ax, labels=labels, title=title, ends=ends,
                above=_text_size(reference_label, 9)[1] if reference is not None and reference_label else 0.0)
+        if reference is not None and reference_label:
+            # written to the right of the line, or to its left when it is in the right half
+            low, high = ax.get_xlim()
+            ax.text(reference, len(labels) - 0.4, reference_label, color=RED, fontsize=9, va="bottom",
+                    ha="right" if reference > (low + high) / 2 else "left")
     return fig
 
 
@@ -169,7 +195,7 @@ def stacked_hbar_figure(title: str, labels: Sequence[str], series: Sequence[tupl
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title, loc="left", fontsize=12)
         ax.tick_params(axis="x", labelsize=9)
-        _place(fig, ax, labels=labels, title=title, xlabel=unit, legend=True)
+        _place(fig, ax, labels=labels, title=title, xlabel=unit, legend=[name for name, _, _ in series])
         fig.legend(loc="lower center", bbox_to_anchor=(0.5, _EDGE / 72 / fig.get_size_inches()[1]), fontsize=8,
                    frameon=False, ncols=len(series), borderaxespad=0, borderpad=0)
     return fig

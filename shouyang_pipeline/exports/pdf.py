@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .fonts import CHINESE_FONTS
+from .fonts import CHINESE_FONTS, PDF_FONTS
 
 INSTALL_HINT = "（安装方法：pip install -r requirements.lock；apt-get install fonts-noto-cjk）"
 TEMPLATE = "briefing.typ"
@@ -47,8 +47,8 @@ def _fonts():
 
 
 def chinese_fonts() -> int:
-    """How many of the briefing's Chinese font families (`fonts.CHINESE_FONTS`) Typst finds here."""
-    return len(set(CHINESE_FONTS) & set(_fonts().families()))
+    """How many of the PDF's Chinese font families (`fonts.PDF_FONTS`) Typst finds here."""
+    return len(set(PDF_FONTS) & set(_fonts().families()))
 
 
 @functools.cache
@@ -170,7 +170,7 @@ def document(ctx: dict) -> dict:
     return {
         "title": ctx["title"],
         "source": ctx["source"],
-        "fonts": CHINESE_FONTS,
+        "fonts": PDF_FONTS,
         "sections": [{
             "title": s.title,
             "charts": [_chart(c) for c in s.charts],
