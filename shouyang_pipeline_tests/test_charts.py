@@ -126,3 +126,31 @@ def test_a_name_holding_what_xml_does_not_allow_still_makes_an_image():
                               'xmlns:xlink="http://www.w3.org/1999/xlink" ', 1))
     labels = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
     assert "甲\ufffd乙" in labels and "丙\ufffd丁" in labels
+
+
+def _apart(found, texts):
+    boxes = sorted((box for text, box in found if text in texts), key=lambda b: b.x0)
+    return all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))
+
+
+@pytest.mark.parametrize("values", [[1e24, 5, 0], [2.5e9, 1.2e9, 3], [123456789.5, 0, 1]])
+def test_the_axis_marks_of_large_figures_stay_apart_and_exact(values):
+    fig = charts.hbar_figure("投资（万元）", ["朝阳镇新建工业园区项目", "宗艾镇", "平头镇"], values, "万元")
+    found = _texts(fig)
+    ax = fig.axes[0]
+    marks = {t.get_text() for t in ax.get_xticklabels() if t.get_text()}
+    assert marks and _apart(found, marks)
+    assert all(mark.isdigit() or mark.replace(".", "", 1).isdigit() for mark in marks)
+    assert not any(mark.endswith("16777216") for mark in marks)  # no float noise
+
+
+@pytest.mark.parametrize("values, reference", [([12.3, 25.0, 8.1], 16.7), ([50.0, 60.0, 45.0], 55.0), ([1.0], 0.5)])
+def test_the_reference_label_keeps_clear_of_the_title(values, reference):
+    title = "按计划进度（100%）衡量的重点项目完成率（%）"
+    fig = charts.hbar_figure(title, ["市级及以上", "县级", "全部"][:len(values)], values, "%", reference=reference,
+                             reference_label=f"序时进度{reference}%")
+    found = _texts(fig)
+    _inside(fig, found)
+    label = next(box for text, box in found if text.startswith("序时进度"))
+    heading = next(box for text, box in found if text == title)
+    assert label.y1 <= heading.y0

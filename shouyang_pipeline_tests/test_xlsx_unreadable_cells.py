@@ -281,6 +281,7 @@ def test_a_style_numbered_as_a_percentage_with_another_code_still_reads_the_cell
     b'<xf numFmtId="9"/>', b'<xf numFmtId="+9"/>', b'<xf numFmtId="09"/>', b'<xf numFmtId=" 9"/>',
     b'<xf numFmtId="&#57;"/>', b"<xf numFmtId='10'/>", b'<x:xf numFmtId="9"/>', b'<xf numFmtId="0_9"/>',
     b'<xf numFmtId="164"/><!-- </cellXfs> -->',
+    b'<xf numFmtId="164"><numFmtId>9</numFmtId></xf>',  # openpyxl takes a child element for the attribute
 ])
 def test_a_percentage_however_its_number_is_written_is_not_missed(xf):
     """Found by the raw bytes, not by parsing them: a built-in percentage written oddly, behind an

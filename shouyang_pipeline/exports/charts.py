@@ -21,7 +21,7 @@ from decimal import Decimal
 import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .fonts import FONT_FAMILIES
 
@@ -100,22 +100,30 @@ def _text_size(text: str, size: float) -> tuple[float, float]:
     return max(w for w, _ in sizes), sizes[0][1] + (len(lines) - 1) * 1.2 * size
 
 
-def _place(fig: Figure, ax, *, labels: Sequence[str], title: str, above: float = 0.0, xlabel: str = "",
-           legend: Sequence[str] = (), ends: Sequence[tuple[float, str]] = ()) -> None:
+def _place(fig: Figure, ax, *, labels: Sequence[str], title: str, xlabel: str = "", legend: Sequence[str] = (),
+           ends: Sequence[tuple[float, str]] = (), counts: bool = False) -> None:
     """Margins that hold the y tick labels, the title, the x tick labels, the x label and a legend
-    below (sizes in points: `above` is a text's height over the top bar, the reference line's);
-    `ends`: (a bar's end, its label written after it), for which the axis reaches far enough.
-    The axis's marks are whole numbers written out, never with an offset or an exponent below."""
+    below; `ends`: (a bar's end, its label written after it), for which the axis reaches far
+    enough. The axis's marks are figures written out as the bars' labels are (`value_label`: no
+    offset or exponent below the axis, which a reader would miss), as few as keep them apart
+    (`counts`: whole numbers only)."""
     width, height = (v * 72 for v in fig.get_size_inches())
-    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: value_label(float(v))))
     left = min(max((_text_size(str(label), 10)[0] for label in labels), default=0.0) + _TICK + _EDGE,
                width * _WIDEST_LEFT)
-    _room_for_ends(ax, width - left - 2 * _EDGE, ends)
-    locs = [x for x in ax.get_xticks() if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
-    ticks = [t for t in ax.xaxis.get_major_formatter().format_ticks(locs) if t]
+    axis_width = width - left - 2 * _EDGE
+    _room_for_ends(ax, axis_width, ends)
+    for bins in (None, 6, 4, 3, 2):
+        if bins is not None:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=bins, integer=counts))
+        locs = [x for x in ax.get_xticks() if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
+        ticks = [t for t in ax.xaxis.get_major_formatter().format_ticks(locs) if t]
+        widest = max((_text_size(t, 9)[0] for t in ticks), default=0.0)
+        if len(ticks) < 2 or (widest + 6) * len(ticks) <= axis_width:  # the marks side by side, 6 pt apart
+            break
     tick_height = max((_text_size(t, 9)[1] for t in ticks), default=0.0)
     right = max((_text_size(t, 9)[0] for t in ticks[-1:]), default=0.0) / 2 + _EDGE
-    top = _text_size(title, 12)[1] + _TITLE_PAD + above + _EDGE
+    top = _text_size(title, 12)[1] + _TITLE_PAD + _EDGE
     bottom = _TICK + tick_height + _EDGE
     if xlabel:
         bottom += _LABEL_PAD + _text_size(xlabel, 10)[1]
@@ -159,8 +167,9 @@ def hbar_figure(title: str, labels: Sequence[str], values: Sequence[float], unit
             ax.axvline(reference, color=RED, linestyle="--", linewidth=1)
         ax.set_title(title, loc="left", fontsize=12)
         ax.tick_params(axis="x", labelsize=9)
-        _place(fig, ax, labels=labels, title=title, ends=ends,
-               above=_text_size(reference_label, 9)[1] if reference is not None and reference_label else 0.0)
+        if reference is not None and reference_label:
+            ax.set_ylim(-0.6, len(labels) + 0.1)  # room above the top bar for the line's label, under the title
+        _place(fig, ax, labels=labels, title=title, ends=ends)
         if reference is not None and reference_label:
             # written to the right of the line, or to its left when it is in the right half
             low, high = ax.get_xlim()
@@ -195,7 +204,7 @@ def stacked_hbar_figure(title: str, labels: Sequence[str], series: Sequence[tupl
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title, loc="left", fontsize=12)
         ax.tick_params(axis="x", labelsize=9)
-        _place(fig, ax, labels=labels, title=title, xlabel=unit, legend=[name for name, _, _ in series])
+        _place(fig, ax, labels=labels, title=title, xlabel=unit, legend=[name for name, _, _ in series], counts=counts)
         fig.legend(loc="lower center", bbox_to_anchor=(0.5, _EDGE / 72 / fig.get_size_inches()[1]), fontsize=8,
                    frameon=False, ncols=len(series), borderaxespad=0, borderpad=0)
     return fig

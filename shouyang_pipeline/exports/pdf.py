@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
-import unicodedata
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -99,19 +99,22 @@ def _chart(svg: str) -> dict:
 
 
 # Bounds of a table's height as briefing.typ sets it, in points: 8.5 pt text, a line at most
-# 1.4 em with its leading, a cell padded 0.4 em a side and 0.32 em above and below, a full-width
-# character 1 em wide and any other at most 0.7 em; a line of Latin text may waste up to a word
-# of 8 characters (the longest piece the template breaks it into); A4 less the margins.
+# 1.4 em with its leading, a cell padded 0.4 em a side and 0.32 em above and below; every
+# character taken as 1 em wide (Noto Sans CJK's widest Latin letters, its quotes and circled
+# numbers are at most that), but the few drawn wider (the long dashes ⸺ ⸻) and those beyond the
+# BMP (emoji, from another font) at 2.5 em; a line may waste up to a piece of 8 characters (the
+# template breaks a run without breaks into such pieces, and a word moves whole to the next line);
+# A4 less the margins.
 _EM = 8.5
-_LINE, _PAD_X, _PAD_Y, _OTHER, _WORD = 1.4 * _EM, 0.8 * _EM + 0.6, 0.64 * _EM + 0.6, 0.7 * _EM, 8 * 0.7 * _EM
+_LINE, _PAD_X, _PAD_Y, _PIECE = 1.4 * _EM, 0.8 * _EM + 0.6, 0.64 * _EM + 0.6, 8 * _EM
 _TEXT_WIDTH = (210 - 16 - 16) / 25.4 * 72
 _PAGE_BODY = (297 - 20 - 18) / 25.4 * 72 - 2 * 10.5  # (less the caption's room)
 _ROW_WHOLE = 200.0  # a row at most this tall is not split across pages
+_WIDER = re.compile("[\u2e3a\u2e3b\U00010000-\U0010ffff]")
 
 
 def _width(text: str) -> float:
-    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
-    return wide * _EM + (len(text) - wide) * _OTHER
+    return (len(text) + 1.5 * len(_WIDER.findall(text))) * _EM
 
 
 def _columns(widest: list[float]) -> list[float]:
@@ -143,10 +146,8 @@ def _heights(rows: list[list[str]]) -> list[float]:
         lines = 1
         for j, cell in enumerate(row):
             width, room = _width(cell), columns[j]
-            if width > room:
-                if any(ch.isascii() for ch in cell):  # (Latin text breaks at words, not anywhere)
-                    room = max(_EM, room - _WORD)
-                lines = max(lines, -(-int(width) // max(1, int(room))) + 1)
+            if width > room:  # each line holds at least the room less a piece, or half the room
+                lines = max(lines, math.ceil(width / max(room - _PIECE, room / 2)) + 1)
         heights.append(lines * _LINE + _PAD_Y)
     return heights
 

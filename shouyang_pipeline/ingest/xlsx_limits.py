@@ -609,14 +609,19 @@ def may_show_percentages(xml: bytes) -> bool:
     openpyxl reads it; False only when surely not. A percentage is a built-in format 9 or 10, or a
     custom code with a `%`: so a part with no `%` (nor `&`, which could write one or a digit, nor
     `<!`, a comment or a DTD that could hide either) whose every `numFmtId` is written as a plain
-    number other than 9 and 10 has none, however its elements are prefixed or nested."""
+    number other than 9 and 10 (and never otherwise, as openpyxl also reads a child element of that
+    name) has none, however its elements are prefixed or nested."""
     if b"%" in xml or b"&" in xml or b"<!" in xml or b"\x00" in xml:  # (\x00: UTF-16, unread here)
         return True
+    found = 0
     for m in _NUMBER_FORMAT_ID.finditer(xml):
         ident = m.group(1) if m.group(1) is not None else m.group(2)
         if _PLAIN_ID.fullmatch(ident) is None or int(ident) in PERCENT_FORMAT_IDS:
             return True
-    return False
+        found += 1
+    # a numFmtId not written as an attribute (openpyxl takes a child element `<numFmtId>9</numFmtId>`
+    # of an `<xf>` for one): not read here, so it may be a percentage
+    return xml.count(b"numFmtId") != found
 
 
 def _cell_xfs_blocks(xml: bytes) -> Iterator[bytes]:
