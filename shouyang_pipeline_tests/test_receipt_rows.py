@@ -37,6 +37,17 @@ def random_rows(n: int, seed: int) -> dict[int, list]:
     return rows
 
 
+def save(wb, path, plain: dict[int, list] | None = None, sheet: int = 1):
+    """`wb` saved to `path`, as it is, or with the rows `plain` spliced into its sheet `sheet`."""
+    if plain is None:
+        wb.save(path)
+    else:
+        saved = io.BytesIO()
+        wb.save(saved)
+        xlsx_rows.splice(saved.getvalue(), path, {sheet: xlsx_rows.PlainRows(plain)})
+    return path
+
+
 def write_both(tmp_path, rows: dict[int, list], last: int):
     paths = []
     for fast in (False, True):
@@ -46,14 +57,7 @@ def write_both(tmp_path, rows: dict[int, list], last: int):
         for number in range(1, last + 1):
             values = rows.get(number, [])
             ws.append([] if fast and number in rows else values)
-        path = tmp_path / f"{'fast' if fast else 'plain'}.xlsx"
-        if fast:
-            saved = io.BytesIO()
-            wb.save(saved)
-            xlsx_rows.splice(saved.getvalue(), path, {2: xlsx_rows.PlainRows(rows)})
-        else:
-            wb.save(path)
-        paths.append(path)
+        paths.append(save(wb, tmp_path / f"{'fast' if fast else 'plain'}.xlsx", rows if fast else None, sheet=2))
     return paths
 
 
@@ -321,14 +325,7 @@ def test_dates_in_plain_rows_are_what_openpyxl_writes(tmp_path):
                 cell = WriteOnlyCell(ws, value=day)
                 cell.number_format = TIME_FORMAT if timed else DAY_FORMAT
                 ws.append([name, cell, amount])
-        path = tmp_path / f"{'fast' if fast else 'plain'}.xlsx"
-        if fast:
-            saved = io.BytesIO()
-            wb.save(saved)
-            xlsx_rows.splice(saved.getvalue(), path, {1: xlsx_rows.PlainRows(plain)})
-        else:
-            wb.save(path)
-        paths.append(path)
+        paths.append(save(wb, tmp_path / f"{'fast' if fast else 'plain'}.xlsx", plain if fast else None))
     a, b = members(paths[0]), members(paths[1])
     assert list(a) == list(b) and [n for n in a if a[n] != b[n]] == ["xl/styles.xml"]
     assert b'<c r="B1" s="1" t="n"><v>45047</v></c>' in b["xl/worksheets/sheet1.xml"]

@@ -305,5 +305,4 @@ def test_styles_with_plain_numbers_and_no_percentage_are_passed_over():
               b'<cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="14"/><xf numFmtId="3"/>'
               b"</cellXfs></styleSheet>")
     assert not xlsx_limits.may_show_percentages(styles)
-    assert xlsx_limits.may_show_percentages(styles.encode("utf-16") if isinstance(styles, str) else
-                                            styles.decode().encode("utf-16"))  # read by none of the scans here
+    assert xlsx_limits.may_show_percentages(styles.decode().encode("utf-16"))  # read by none of the scans here

@@ -83,8 +83,17 @@ def _line(value) -> str:
     return " ".join(str(value).splitlines())
 
 
-# The page's body: A4's 297 mm less the margins (briefing.typ), and the width a chart takes of it.
-PAGE_BODY_MM, CHART_WIDTH_MM = 297 - 20 - 18, (210 - 16 - 16) * 0.88
+# The page and the tables as the template sets them (it reads these from `document`): A4, its
+# margins (top, right, bottom, left) in mm, a table's text in pt and its cells' padding in em,
+# and the share of the width a chart takes.
+PAGE_MM, MARGINS_MM = (210, 297), (20, 16, 18, 16)
+TABLE_PT, CELL_INSET_EM = 8.5, (0.4, 0.32)
+BREAK_EVERY = 8  # a run of twice as many characters with no place to break wraps every so many
+CHART_WIDTH = 0.88
+_MM = 72 / 25.4  # points
+_TEXT_WIDTH = (PAGE_MM[0] - MARGINS_MM[1] - MARGINS_MM[3]) * _MM
+_BODY_HEIGHT = (PAGE_MM[1] - MARGINS_MM[0] - MARGINS_MM[2]) * _MM
+_CHART_MAX = _BODY_HEIGHT - 4 * 10.5  # a chart at most this tall (4 em of the body's 10.5 pt text spare)
 _VIEW_BOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')
 
 
@@ -93,22 +102,22 @@ def _chart(svg: str) -> dict:
     standalone image declares, and whether it is too tall for a page at the width it is shown
     (`tall`: shown as tall as the page allows instead)."""
     found = _VIEW_BOX.search(svg)
-    tall = found is not None and CHART_WIDTH_MM * float(found.group(2)) / float(found.group(1)) > PAGE_BODY_MM - 20
+    tall = found is not None and _TEXT_WIDTH * CHART_WIDTH * float(found.group(2)) / float(found.group(1)) > _CHART_MAX
     svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ', 1)
     return {"svg": svg, "tall": tall}
 
 
-# Bounds of a table's height as briefing.typ sets it, in points: 8.5 pt text, a line at most
-# 1.4 em with its leading, a cell padded 0.4 em a side and 0.32 em above and below; every
+# Bounds of a table's height as briefing.typ sets it, in points: TABLE_PT text, a line at most
+# 1.4 em with its leading, a cell padded by CELL_INSET_EM (and its rule); every
 # character taken as 1 em wide (Noto Sans CJK's widest Latin letters, its quotes and circled
 # numbers are at most that), but the few drawn wider (the long dashes ⸺ ⸻) and those beyond the
-# BMP (emoji, from another font) at 2.5 em; a line may waste up to a piece of 8 characters (the
-# template breaks a run without breaks into such pieces, and a word moves whole to the next line);
-# A4 less the margins.
-_EM = 8.5
-_LINE, _PAD_X, _PAD_Y, _PIECE = 1.4 * _EM, 0.8 * _EM + 0.6, 0.64 * _EM + 0.6, 8 * _EM
-_TEXT_WIDTH = (210 - 16 - 16) / 25.4 * 72
-_PAGE_BODY = (297 - 20 - 18) / 25.4 * 72 - 2 * 10.5  # (less the caption's room)
+# BMP (emoji, from another font) at 2.5 em; a line may waste up to a piece of BREAK_EVERY
+# characters (the template breaks a run without breaks into such pieces, and a word moves whole
+# to the next line); a page's body less room for the caption (2 em of the body's 10.5 pt text).
+_EM = TABLE_PT
+_LINE, _PIECE = 1.4 * _EM, BREAK_EVERY * _EM
+_PAD_X, _PAD_Y = 2 * CELL_INSET_EM[0] * _EM + 0.6, 2 * CELL_INSET_EM[1] * _EM + 0.6
+_PAGE_BODY = _BODY_HEIGHT - 2 * 10.5
 _ROW_WHOLE = 200.0  # a row at most this tall is not split across pages
 _WIDER = re.compile("[\u2e3a\u2e3b\U00010000-\U0010ffff]")
 
@@ -172,6 +181,9 @@ def document(ctx: dict) -> dict:
         "title": ctx["title"],
         "source": ctx["source"],
         "fonts": PDF_FONTS,
+        "page": {"width_mm": PAGE_MM[0], "height_mm": PAGE_MM[1], "margins_mm": MARGINS_MM, "table_pt": TABLE_PT,
+                 "cell_inset_em": CELL_INSET_EM, "break_every": BREAK_EVERY, "chart_width": CHART_WIDTH,
+                 "chart_max_pt": _CHART_MAX},
         "sections": [{
             "title": s.title,
             "charts": [_chart(c) for c in s.charts],
