@@ -82,6 +82,38 @@ def test_row_lines_are_lines_needed_per_row():
     assert _row_lines(columns, [0, 1], widths) == expected and expected
 
 
+@pytest.fixture(autouse=True)
+def nothing_measured_yet(monkeypatch):
+    """Each test measures its texts itself: none remembered from another's (`workbook._MEASURED`)."""
+    monkeypatch.setattr("shouyang_pipeline.exports.workbook._MEASURED", {})
+
+
+def test_row_lines_measure_a_text_once_a_process(monkeypatch):
+    """The texts a worker measured for one month's workbook are not measured again for the
+    next's (the same projects' names), with the same lines; a text of that width not seen before
+    is; past MEASURED_KEPT texts a width forgets them."""
+    names = [f"寿阳县重点项目第{i}号工程建设" for i in range(12)] + [None, "短"]
+    measured: list[int] = []
+    real = lines_needed
+
+    def counted(text, width):
+        measured.append(width)
+        return real(text, width)
+
+    monkeypatch.setattr("shouyang_pipeline.exports.workbook.lines_needed", counted)
+    first = _row_lines([names], [0], [12])
+    assert first and len(measured) == 12
+    names_next_month = names[::-1] + ["寿阳县重点项目第99号工程建设"]
+    assert _row_lines([names_next_month], [0], [12]) == {
+        i: n for i, t in enumerate(names_next_month) if t and (n := real(t, 12)) > 1}
+    assert len(measured) == 13  # only the new one
+    _row_lines([names], [0], [14])  # another width: its own lines
+    assert len(measured) == 25
+    monkeypatch.setattr("shouyang_pipeline.exports.workbook.MEASURED_KEPT", 5)
+    _row_lines([names[:6]], [0], [12])  # 13 kept at width 12: forgotten, then these 6 measured
+    assert len(measured) == 31
+
+
 @pytest.mark.parametrize("at_once_from", [0, 10**9])
 def test_row_lines_at_every_width_and_length(monkeypatch, at_once_from):
     """The one-line shortcut of `_row_lines` against `lines_needed`, where 2.2 a wide glyph sums

@@ -130,6 +130,11 @@ def _place(fig: Figure, ax, *, labels: Sequence[str], title: str, xlabel: str = 
     if legend:
         bottom += _LEGEND_LINE * 8 + max(str(name).count("\n") for name in legend) * 1.2 * 8
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height)
+    # An axis without a label is told where its (empty) label goes, as the title is told its height
+    # (y=1.0): else matplotlib measures every tick label again at the draw to place what is not drawn.
+    ax.yaxis.set_label_coords(0.0, 0.5)
+    if not xlabel:
+        ax.xaxis.set_label_coords(0.5, 0.0)
 
 
 def _room_for_ends(ax, axis_width: float, ends: Sequence[tuple[float, str]]) -> None:
@@ -165,7 +170,7 @@ def hbar_figure(title: str, labels: Sequence[str], values: Sequence[float], unit
         ax.bar_label(bars, labels=[label for _, label in ends], padding=3, fontsize=9)
         if reference is not None:
             ax.axvline(reference, color=RED, linestyle="--", linewidth=1)
-        ax.set_title(title, loc="left", fontsize=12)
+        ax.set_title(title, loc="left", fontsize=12, y=1.0)
         ax.tick_params(axis="x", labelsize=9)
         if reference is not None and reference_label:
             ax.set_ylim(-0.6, len(labels) + 0.1)  # room above the top bar for the line's label, under the title
@@ -202,7 +207,7 @@ def stacked_hbar_figure(title: str, labels: Sequence[str], series: Sequence[tupl
         ax.set_xlabel(unit)
         if counts:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(title, loc="left", fontsize=12)
+        ax.set_title(title, loc="left", fontsize=12, y=1.0)
         ax.tick_params(axis="x", labelsize=9)
         _place(fig, ax, labels=labels, title=title, xlabel=unit, legend=[name for name, _, _ in series], counts=counts)
         fig.legend(loc="lower center", bbox_to_anchor=(0.5, _EDGE / 72 / fig.get_size_inches()[1]), fontsize=8,

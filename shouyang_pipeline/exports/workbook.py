@@ -269,8 +269,11 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
             distinct = set(values)
             of = {v: 1 for v in distinct if v is None or (math.ceil(2.2 * len(v)) + 1 <= room and "\n" not in v)}
             rest = distinct.difference(of)
-            of.update(_lines_of(rest, widths[j]) if len(rest) > LINES_AT_ONCE_FROM
-                      else {v: lines_needed(v, widths[j]) for v in rest})
+            measured = _measured(widths[j])
+            unknown = rest.difference(measured)
+            measured.update(_lines_of(unknown, widths[j]) if len(unknown) > LINES_AT_ONCE_FROM
+                            else {v: lines_needed(v, widths[j]) for v in unknown})
+            of.update(zip(rest, map(measured.__getitem__, rest)))
             if max(of.values(), default=1) <= 1:
                 continue
             counts = map(of.__getitem__, values)
@@ -280,6 +283,20 @@ def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dic
             if n > 1 and n > lines.get(i, 1):
                 lines[i] = n
     return lines
+
+
+# The lines of the texts measured in this process, by column width: the month after, a workbook
+# holds the same projects' names and units again (a city's 110,000 of them measured once, not once
+# a month). Forgotten past MEASURED_KEPT texts of a width.
+_MEASURED: dict[int, dict[str, int]] = {}
+MEASURED_KEPT = 1_000_000
+
+
+def _measured(width: int) -> dict[str, int]:
+    known = _MEASURED.setdefault(width, {})
+    if len(known) > MEASURED_KEPT:
+        known.clear()
+    return known
 
 
 # A wrapped column with more texts than this to measure has their wide glyphs counted at once
