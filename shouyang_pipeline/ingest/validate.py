@@ -12,13 +12,17 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from ..catalog.datasets import Dataset, Field, Rule
 from ..reference import Reference
+
+# pandera is imported where a schema is made: a process that checks nothing (an export worker,
+# whose handler's module imports this one) spends no 0.2 s on it.
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 # Nullable boolean: blank is FALSE, but an unreadable optional cell is NULL (SUBMISSIONS.md 3).
 PANDERA_DTYPES = {"money": "float64", "percent": "float64", "integer": "Int64", "boolean": "boolean"}
@@ -53,6 +57,8 @@ def _check(field: Field, number: int, rule: Rule, reference: RuleContext) -> pa.
     """The rule as a pandera check named `<column>#<rule number>`; NULLs pass (ignore_na).
 
     A column comparison checks the whole frame (its failures still carry the row index)."""
+    import pandera.pandas as pa
+
     if rule.is_comparison:
         fn = lambda df: rule.frame_check(df, field.name)  # noqa: E731
     else:
@@ -61,6 +67,8 @@ def _check(field: Field, number: int, rule: Rule, reference: RuleContext) -> pa.
 
 
 def pandera_schema(dataset: Dataset, reference: RuleContext) -> pa.DataFrameSchema:
+    import pandera.pandas as pa
+
     columns, frame_checks = {}, []
     for f in dataset.all_fields:
         checks = []
@@ -81,6 +89,8 @@ def rule_failures(dataset: Dataset, frame: pd.DataFrame, reference: Reference,
                   period: str | None = None) -> list[tuple[int, Field, Rule]]:
     """(row position, field, rule) for every value that breaks a declared rule (`period`, the
     reporting month, for the rules that compare a date with it)."""
+    from pandera.errors import SchemaErrors
+
     try:
         pandera_schema(dataset, RuleContext.for_period(reference, period)).validate(frame, lazy=True)
         return []
