@@ -77,6 +77,41 @@ def test_plain_rows_take_the_quick_path_and_markers_do_not():
     assert not layout._surely_data(["1", 2.0], {2, 3})  # nothing but 序号: classify_row reads it
 
 
+# First cells that come close to what `_all_surely_data` lets through: ASCII codes and digits, and
+# what must stop it (a bracketed number, a space, a control or full-width character, a blank, a
+# float, a bool, a marker).
+CODES = ["SY2023-000001", "XM01", "91140725MA0P7AKM1P", "140725100201", "A", "x-y_z.1", "#1", "=1", "XM(01)",
+         "(1)", "(备注)", "(a", "SY 1", "SY\t1", "SY\n1", "ＳＹ1", "合计", "注:", "一、", "1、续建", "", None, 1, 1.0, True]
+SEQUENCES = ["1", "2", "10", "007", "1.5", "-1", "１", "", None, 1, 2, -3, 3.0, True, "a", "合计", "(1)"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_table_surely_data_only_where_every_row_is(seed):
+    """`_all_surely_data` (a whole table told at once) against `_surely_data` of each row, on
+    tables of plain rows with a tempting cell put in now and then; and it fires on plain tables."""
+    rng = random.Random(200 + seed)
+    fired = 0
+    for _ in range(3000):
+        n = rng.randint(1, 8)
+        rows = [[str(i + 1), f"SY2023-{i:06d}", "造纸项目", "12.5"] for i in range(n)]
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            row = rng.choice(rows)
+            row[rng.choice([0, 1])] = rng.choice(SEQUENCES + CODES)
+        if rng.random() < 0.1:
+            rng.choice(rows)[:] = rng.choice([[], ["1"], [None]])
+        for columns in (None, {1, 2, 3}, {0, 1, 2, 3}, {2, 3}, set()):
+            told = layout._all_surely_data(rows, columns)
+            fired += told
+            if told:
+                assert all(layout._surely_data(r, columns) for r in rows), (rows, columns)
+    assert fired > 3000  # plain tables are told at once
+    plain = [["1", "SY2023-000001", "开元煤矿5G智能化改造项目"], [2, "SY2023-000002", "段王煤矿"]]
+    assert not layout._all_surely_data(plain, {1, 2})  # a 序号 column of strings and ints: row by row
+    assert layout._all_surely_data([[str(i), f"SY{i}", "名称"] for i in range(1, 5)], {1, 2})
+    assert layout._all_surely_data([[i, f"SY{i}", "名称"] for i in range(1, 5)], {1, 2})
+    assert layout._all_surely_data([[f"SY{i}", "名称"] for i in range(1, 5)], None)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_row_kinds_are_those_of_classify_row_row_by_row(seed):
     """`row_kinds` with its quick path against the same rule applied with `classify_row` alone,
@@ -93,6 +128,33 @@ def test_row_kinds_are_those_of_classify_row_row_by_row(seed):
             want = [("blank" if k == "blank" else "footer") if i >= start else (None if k == "footer" else k)
                     for i, k in enumerate(want)]
             assert row_kinds(rows, data_columns=columns) == want, rows
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_row_kinds_of_plain_tables_with_rows_around_them(seed, monkeypatch):
+    """Tables of plain coded rows with a title's, a totals', a subtotal's, a footer's or a tempting
+    row above, below or among them: `row_kinds` tells the plain middle at once
+    (`_all_surely_data`) and the rest row by row, with the kinds `classify_row` gives row by row."""
+    rng = random.Random(300 + seed)
+    told = []
+    real = layout._all_surely_data
+    monkeypatch.setattr(layout, "_all_surely_data", lambda rows, columns: told.append(r := real(rows, columns)) or r)
+    extra = [["合计", None, None, "30"], [None, "小计", None, "20"], ["注：本表单位为万元"], ["填表人：张三", None, "审核人"],
+             [], [None], ["(一)", "新建"], ["1", "(1)", "造纸", "1"], ["1", "SY 1", "造纸", "1"], ["1", "ＳＹ1", "造纸", "1"],
+             ["x", "SY-9", "造纸", "1"], [1, "SY-8", "供热", "2"]]
+    for _ in range(300):
+        rows = [[str(i + 1), f"SY-{i}", "造纸项目", "10"] for i in range(rng.randint(1, 10))]
+        for _ in range(rng.choice([0, 1, 1, 2, 3])):
+            rows.insert(rng.choice([0, len(rows), rng.randint(0, len(rows))]), list(rng.choice(extra)))
+        for columns in (None, {1, 2, 3}, {0, 1, 2, 3}):
+            want = [classify_row(r, data_columns=columns) for r in rows]
+            last = next((i for i in range(len(rows) - 1, -1, -1)
+                         if want[i] is None and layout._is_substantial(rows[i], columns)), -1)
+            start = next((i for i in range(last + 1, len(rows)) if want[i] == "footer"), len(rows))
+            want = [("blank" if k == "blank" else "footer") if i >= start else (None if k == "footer" else k)
+                    for i, k in enumerate(want)]
+            assert row_kinds(rows, data_columns=columns) == want, (rows, columns)
+    assert sum(told) > 300  # the plain middle is told at once
 
 
 # ------------------------------------------------------------------ texts vouched for

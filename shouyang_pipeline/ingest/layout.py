@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from ..catalog.datasets import Dataset, Field
 from ..catalog.datasets.base import SEQUENCE_HEADERS
@@ -332,6 +333,66 @@ def _surely_data(cells: list[object], data_columns: Collection[int] | None) -> b
     return False  # nothing but 序号: blank, or a row `classify_row` reads
 
 
+def _code_at(data_columns: Collection[int] | None) -> int | None:
+    """Where `_all_surely_data` looks for a row's code: the first cell when it is a data column (or
+    all are), the second when the first is not and the second is; None otherwise."""
+    if data_columns is None or 0 in data_columns:
+        return 0
+    return 1 if 1 in data_columns else None
+
+
+def _plain_span(rows: list[list[object]], data_columns: Collection[int] | None) -> tuple[int, int]:
+    """(start, stop): the rows from the first to the last whose code (`_code_at`) looks like what
+    `_all_surely_data` lets through, found from either end (a title's or a footer's rows lie
+    outside); (0, 0) when there is none."""
+    at = _code_at(data_columns)
+    if at is None:
+        return 0, 0
+
+    def plain(cells: list[object]) -> bool:
+        if len(cells) <= at:
+            return False
+        c = cells[at]
+        if at and not (type(cells[0]) is int or (type(cells[0]) is str and cells[0].isascii() and cells[0].isdigit())):
+            return False
+        return type(c) is str and c != "" and c.isascii() and c.isprintable() and " " not in c and c[0] != "("
+
+    start = next((i for i, cells in enumerate(rows) if plain(cells)), None)
+    if start is None:
+        return 0, 0
+    stop = next(i for i in range(len(rows) - 1, start - 1, -1) if plain(rows[i])) + 1
+    return start, stop
+
+
+def _all_surely_data(rows: list[list[object]], data_columns: Collection[int] | None) -> bool:
+    """True only when `_surely_data` is True of every row, told for the table at once, column by
+    column in C; False: ask it row by row. The common table of a big file: every row's first cell a
+    code (`SY2023-000001`: ASCII, printable, no space, not opening a bracket, so neither a marker nor
+    a section's number), or a 序号 of ASCII digits (or ints) outside `data_columns` and such a code
+    in the next cell, a data column. No marker is ASCII but a bracketed number (`(1)`)."""
+    at = _code_at(data_columns)
+    if not rows or at is None:
+        return False
+    try:
+        firsts = list(map(itemgetter(0), rows))
+        codes = list(map(itemgetter(at), rows)) if at else firsts
+    except IndexError:  # a row shorter than that
+        return False
+    if at:
+        kinds = set(map(type, firsts))
+        if kinds == {str}:
+            numbers = "".join(firsts)
+            if not (numbers.isascii() and numbers.isdigit() and all(firsts)):
+                return False
+        elif kinds != {int}:
+            return False
+    if set(map(type, codes)) != {str} or not all(codes):
+        return False
+    joined = "\n".join(codes)  # each code starts a line
+    return (joined.isascii() and "".join(codes).isprintable() and " " not in joined
+            and not joined.startswith("(") and "\n(" not in joined)
+
+
 # `联系电话：0354-…`, `填报日期: 2023-03-05`: a label and its value, as written under a table.
 _LABEL = re.compile(r"^[^\W\d_]{1,8}:")
 _DATA_VALUES = 4  # values that make a row data, whatever its first cell looks like
@@ -365,11 +426,20 @@ def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None 
     `classify_row`; `notes`, when given, gets the index of each footer-marker row read as data.
     """
     copies = copies or [()] * len(rows)
-    # Most rows of a big file are plain data rows: `_surely_data` says so in a few C-level string
-    # operations, and `classify_row` decides every other row (and every row a merge fills).
-    kinds = [None if not row_copies and _surely_data(cells, data_columns) else
-             classify_row(cells, data_columns=data_columns, copies=row_copies)
-             for cells, row_copies in zip(rows, copies)]
+    # Most rows of a big file are plain data rows: `_all_surely_data` says so of a whole table at
+    # once, `_surely_data` of a row in a few C-level string operations, and `classify_row` decides
+    # every other row (and every row a merge fills).
+    def one_by_one(first: int, stop: int) -> list[str | None]:
+        return [None if not row_copies and _surely_data(cells, data_columns) else
+                classify_row(cells, data_columns=data_columns, copies=row_copies)
+                for cells, row_copies in zip(rows[first:stop], copies[first:stop])]
+
+    start, stop = _plain_span(rows, data_columns) if not any(copies) else (0, 0)
+    if start < stop and _all_surely_data(rows[start:stop], data_columns):
+        # the rows above and below the plain ones (a totals row, a footer) one by one
+        kinds: list[str | None] = [*one_by_one(0, start), *[None] * (stop - start), *one_by_one(stop, len(rows))]
+    else:
+        kinds = one_by_one(0, len(rows))
     last_data = next((i for i in range(len(rows) - 1, -1, -1)
                       if kinds[i] is None and _is_substantial(rows[i], data_columns)), -1)
     footer_start = next((i for i in range(last_data + 1, len(rows)) if kinds[i] == "footer"), len(rows))
