@@ -334,3 +334,63 @@ def test_dates_in_plain_rows_are_what_openpyxl_writes(tmp_path):
     assert re.findall(rb"<cellXfs.*</cellXfs>", a["xl/styles.xml"]) == re.findall(rb"<cellXfs.*</cellXfs>", b["xl/styles.xml"])
     assert re.sub(rb'<numFmts count="3">(.*)<numFmt numFmtId="166" formatCode="yyyy-mm-dd h:mm:ss" /></numFmts>',
                   rb'<numFmts count="2">\1</numFmts>', a["xl/styles.xml"]) == b["xl/styles.xml"]
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_runs_of_texts_put_together_at_once_are_what_openpyxl_writes(tmp_path, seed, monkeypatch):
+    """A run of rows of texts and blanks (a CSV's records) is put together a block of rows at a
+    time (`_text_block`), rows of different widths among them; a block holding a text the template
+    does not take (`&`, a space at an end, an empty text) is written row by row. Byte for byte what
+    openpyxl writes (which takes no NUL: `test_a_block_of_texts_is_the_rows_written_one_by_one`)."""
+    rng = random.Random(seed)
+    tempting = [*ROW_OF_TEXTS, ""]
+    rows = {}
+    for number in range(3, 3 + 40 * xlsx_rows.TEXT_BLOCK_FROM):
+        width = rng.choice([15, 15, 16, rng.randint(1, 20)])
+        values = [None if rng.random() < 0.15 else f"文本{rng.randint(0, 999)}" for _ in range(width)]
+        if rng.random() < 0.01:
+            values[rng.randrange(width)] = rng.choice(tempting)
+        if any(v is not None for v in values) and all(xlsx_rows.plain(v) for v in values):
+            rows[number] = values
+    told = []
+    real = xlsx_rows._text_block
+    monkeypatch.setattr(xlsx_rows, "_text_block", lambda *a: told.append((r := real(*a)) is not None) or r)
+    paths = []
+    for fast in (False, True):
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("数据")
+        path = tmp_path / f"{'fast' if fast else 'plain'}.xlsx"
+        if fast:
+            sent = xlsx_rows.NumberedRows(ws)
+            sent.row(1, ["序号", "项目名称"])
+            for number, values in rows.items():
+                sent.plain(number, values)
+            saved = io.BytesIO()
+            wb.save(saved)
+            xlsx_rows.splice(saved.getvalue(), path, {1: sent.rows})
+        else:
+            ws.append(["序号", "项目名称"])
+            for number in range(2, max(rows) + 1):
+                ws.append(rows.get(number, []))
+            wb.save(path)
+        paths.append(path)
+    a, b = members(paths[0]), members(paths[1])
+    sheet = "xl/worksheets/sheet1.xml"
+    assert re.sub(rb'<row r="\d+"></row>', b"", a[sheet]) == b[sheet]
+    assert True in told and False in told  # blocks put together at once, and blocks row by row
+
+
+def test_a_block_of_texts_is_the_rows_written_one_by_one():
+    """`_text_block` against `_plain_row` of each row, on blocks with a tempting text in one row."""
+    rng = random.Random(7)
+    letters = [xlsx_rows.xl_col_to_name(j) for j in range(24)]
+    for _ in range(400):
+        block = [[None if rng.random() < 0.2 else f"名称{rng.randint(0, 9)}" for _ in range(rng.randint(0, 8))]
+                 for _ in range(rng.randint(1, 6))]
+        if rng.random() < 0.5:
+            rng.choice([row for row in block if row] or [[None]])[0] = rng.choice(
+                ["", " a", "a ", "a&b", "<", "\x00", "a\x00 b", "\u3000全", "中\n间", "\x01", 5, None, "x"])
+        numbers = range(10, 10 + len(block))
+        together = xlsx_rows._text_block(numbers, block, letters)
+        one_by_one = "".join(xlsx_rows._plain_row(n, row, letters, {}) for n, row in zip(numbers, block))
+        assert together is None or together == one_by_one, block

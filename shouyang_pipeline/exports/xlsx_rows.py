@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import chain, compress, repeat
-from operator import is_not
+from operator import is_, is_not
 from pathlib import Path
 
 from isal import isal_zlib
@@ -392,6 +392,7 @@ class PlainRows:
     def sheet(self, xml: str, name: str) -> Iterator[str]:
         """`xml` with each of its empty rows numbered in `rows` replaced by that row (by its run)."""
         rows, runs, done, at, out = self.rows, self.runs, 0, 0, []
+        pending = 0  # the pieces in `out` (a row, or openpyxl's XML between runs), yielded before they pass _ROWS_PER_CHUNK
         letters = [xl_col_to_name(j) for j in range(max(map(len, rows.values()), default=0))]
         templates: dict[tuple | int, list[str]] = {}
         for m in PLACEHOLDER.finditer(xml):
@@ -399,11 +400,20 @@ class PlainRows:
             if first not in rows:
                 continue
             out.append(xml[at:m.start()])
-            for number in range(first, runs.get(first, first) + 1):
-                out.append(_plain_row(number, rows[number], letters, templates))
-                if len(out) >= _ROWS_PER_CHUNK:  # a run may be the whole sheet: a chunk at a time
+            pending += 1
+            last = runs.get(first, first)
+            for start in range(first, last + 1, _ROWS_PER_CHUNK):  # a run may be the whole sheet: a chunk at a time
+                numbers = range(start, min(start + _ROWS_PER_CHUNK, last + 1))
+                if pending + len(numbers) > _ROWS_PER_CHUNK:
                     yield "".join(out)
-                    out = []
+                    out, pending = [], 0
+                block = (_text_block(numbers, [rows[number] for number in numbers], letters)
+                         if len(numbers) >= TEXT_BLOCK_FROM else None)
+                if block is not None:
+                    out.append(block)
+                else:
+                    out += [_plain_row(number, rows[number], letters, templates) for number in numbers]
+                pending += len(numbers)
             at = m.end()
             done += runs.get(first, first) - first + 1
         if done != len(rows):
@@ -501,6 +511,52 @@ def _plain_row(number: int, values: Sequence, letters: list[str], templates: dic
     return f'<row r="{number}">{"".join(parts)}</row>'
 
 
+def _text_block(numbers: range, block: list, letters: list[str]) -> str | None:
+    """The `<row>` elements of consecutive rows (`numbers`, their values `block`) of texts and
+    blanks whose texts `_plain_row` writes from its template (none empty, nothing to escape, no
+    whitespace at a text's end), put together at once: the pieces of every cell put into place in
+    one list a column at a time, in C, the blanks' pieces then emptied, the list joined; the same
+    XML as `_plain_row` of each. None, when any row is not such: then they are written one by one."""
+    if not block or set(map(type, block)) != {list}:
+        return None
+    width = max(map(len, block))
+    if min(map(len, block)) < width:  # a row ending sooner: blanks after its end, the same XML
+        block = [row if len(row) == width else row + [None] * (width - len(row)) for row in block]
+    cells = list(chain.from_iterable(block))
+    if not width or not set(map(type, cells)) <= _STR_NONE:
+        return None
+    texts = list(filter(None, cells))
+    blanks = cells.count(None)
+    if not texts or len(texts) + blanks != len(cells):  # an empty text (not None): the long way
+        return None
+    joined = "\x00".join(texts)
+    if ("&" in joined or "<" in joined or ">" in joined or _ROW_MARK in joined
+            or joined.count("\x00") != len(texts) - 1  # a NUL of a text's own: the long way
+            or not all(map(is_, map(str.strip, texts), texts))):  # (strip gives the text itself when it has no end to strip)
+        return None
+    count, span = len(block), 4 + 5 * width  # a row's pieces: <row r=", its number, ">, 5 a cell, </row>
+    numbers_written = list(map(str, numbers))
+    pieces: list = [None] * (count * span)
+    pieces[0::span] = ['<row r="'] * count
+    pieces[1::span] = numbers_written
+    pieces[2::span] = ['">'] * count
+    for j in range(width):
+        at = 3 + 5 * j
+        column = cells[j::width]
+        pieces[at::span] = [f'<c r="{letters[j]}'] * count
+        pieces[at + 1::span] = numbers_written
+        pieces[at + 2::span] = ['" t="inlineStr"><is><t>'] * count
+        pieces[at + 3::span] = column
+        pieces[at + 4::span] = ["</t></is></c>"] * count
+        if blanks:
+            for k in compress(range(count), map(is_, column, repeat(None))):
+                pieces[k * span + at:k * span + at + 5] = _NO_CELL
+    pieces[span - 1::span] = ["</row>"] * count
+    return "".join(pieces)
+
+
+_NO_CELL = ("",) * 5  # a blank's pieces in `_text_block`
+TEXT_BLOCK_FROM = 32  # rows: a shorter run is as quickly written row by row
 _STR_NONE = {str, type(None)}
 _SPACE_AT_AN_END = re.compile(r"\x00\s|\s\x00")  # of a text in texts joined by NUL (one of its own NULs: the long way)
 _ROW_MARK = "\x01"  # the row number's place in a template; never in a text it takes
