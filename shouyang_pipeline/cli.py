@@ -385,6 +385,7 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
         ALLOW_EMPTY_TAG, FORCE_TAG, check_work_file, nothing_to_run, parse_period, periods_to_run, precheck,
         preflight, published_files, refuse_wipe, remember_run, run_inputs, run_lock, unchanged_since_last_run,
     )
+    from .ingest.discover import hashes_remembered
 
     try:
         settings = Settings.from_env()
@@ -397,7 +398,7 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
                 "yellow")
             _print_unplaceable(unplaceable)
             return
-        with run_lock(settings):
+        with run_lock(settings), hashes_remembered():
             files = preflight(settings)
             if note := check_work_file(settings):
                 console.print(f"[yellow]{escape(note)}[/]")

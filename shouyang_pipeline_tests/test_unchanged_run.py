@@ -244,3 +244,33 @@ def test_every_input_of_a_run_is_in_its_digest(settings):
     changed = inputs()
     assert inputs(replace(settings, clock=datetime(2023, 6, 20, 23, 59))) == changed  # the same day
     assert inputs(replace(settings, clock=datetime(2023, 6, 21, 0, 0))) != changed
+
+
+def test_a_run_reads_each_file_once_to_hash_it(tmp_path, monkeypatch):
+    """Inside `hashes_remembered` (a run's span) a file not changed since it was hashed there is not
+    read again; one written since is, even at the same size and modification time; outside it
+    nothing is remembered."""
+    import hashlib
+    import os
+
+    from shouyang_pipeline.ingest import discover as d
+
+    read: list[str] = []
+    real = hashlib.file_digest
+    monkeypatch.setattr(hashlib, "file_digest", lambda fh, name: read.append(fh.name) or real(fh, name))
+    path = tmp_path / "2023-05__发改局.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    first = d.file_sha256(path)
+    assert d.file_sha256(path) == first and len(read) == 2  # outside: read every time
+    with d.hashes_remembered():
+        assert d.file_sha256(path) == first and len(read) == 3
+        with d.hashes_remembered():  # (nested: the same memory)
+            assert d.file_sha256(path) == first and len(read) == 3
+        stat = path.stat()
+        path.write_bytes(b"a,b\n1,3\n")  # the same size, its modification time put back
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        second = d.file_sha256(path)
+        assert second != first and len(read) == 4 and second == hashlib.sha256(b"a,b\n1,3\n").hexdigest()
+        assert d.file_sha256(path) == second and len(read) == 4
+    assert d.file_sha256(path) == second and len(read) == 5  # after: read again
+    assert d.file_sha256(tmp_path / "missing.csv") is None
