@@ -138,6 +138,16 @@ class _Serials(dict):
         return number
 
 
+class _RowStarts(dict):
+    """A row's height (points, None for none) -> the end of its `<row>` start tag, each height
+    written once (a sheet's rows take a few heights)."""
+
+    def __missing__(self, height: float | None) -> str:
+        written = self[height] = ('">' if height is None else
+                                  f'" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">')
+        return written
+
+
 class _Rows:
     """What `RowsXml` and `QueriedRows` share: each row's cells as one string (`bodies`), put into
     `<row>` elements and into the sheet; `heights` holds the points of the rows whose height is set
@@ -160,19 +170,13 @@ class _Rows:
     def chunks(self, styles: Sequence[int | None]) -> Iterator[str]:
         """The `<row>` elements, `_ROWS_PER_CHUNK` rows a string; `styles` is each column's style
         index (None: none), as the `<cols>` element of the sheet has them."""
-        heights = self.heights
+        heights, starts = self.heights, _RowStarts()
         for start, bodies in self.bodies(styles):
             out: list[str] = []
             for i, body in enumerate(bodies, start):
                 if not body:  # a row without cells is left out, its height too (as constant_memory mode does)
                     continue
-                number = self.first_row + i + 1
-                height = heights.get(i)
-                if height is not None:
-                    out.append(f'<row r="{number}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" '
-                               f'customHeight="1">{body}</row>')
-                else:
-                    out.append(f'<row r="{number}">{body}</row>')
+                out.append(f'<row r="{self.first_row + i + 1}{starts[heights.get(i)]}{body}</row>')
             yield "".join(out)
 
     def sheet(self, xml: str, name: str) -> Iterator[str]:
