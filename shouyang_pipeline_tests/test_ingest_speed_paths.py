@@ -112,6 +112,17 @@ def test_a_table_surely_data_only_where_every_row_is(seed):
     assert layout._all_surely_data([[f"SY{i}", "名称"] for i in range(1, 5)], None)
 
 
+def kinds_row_by_row(rows: list[list[object]], columns) -> list[str | None]:
+    """`row_kinds`' rule with `classify_row` alone on every row: the footer starts at the first
+    footer row after the last substantial data row."""
+    want = [classify_row(r, data_columns=columns) for r in rows]
+    last = next((i for i in range(len(rows) - 1, -1, -1)
+                 if want[i] is None and layout._is_substantial(rows[i], columns)), -1)
+    start = next((i for i in range(last + 1, len(rows)) if want[i] == "footer"), len(rows))
+    return [("blank" if k == "blank" else "footer") if i >= start else (None if k == "footer" else k)
+            for i, k in enumerate(want)]
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_row_kinds_are_those_of_classify_row_row_by_row(seed):
     """`row_kinds` with its quick path against the same rule applied with `classify_row` alone,
@@ -121,12 +132,7 @@ def test_row_kinds_are_those_of_classify_row_row_by_row(seed):
     for _ in range(300):
         rows = [list(rng.choice(plain)) if rng.random() < 0.7 else _fuzz_row(rng) for _ in range(rng.randint(1, 12))]
         for columns in (None, {1, 2, 3}):
-            want = [classify_row(r, data_columns=columns) for r in rows]
-            last = next((i for i in range(len(rows) - 1, -1, -1)
-                         if want[i] is None and layout._is_substantial(rows[i], columns)), -1)
-            start = next((i for i in range(last + 1, len(rows)) if want[i] == "footer"), len(rows))
-            want = [("blank" if k == "blank" else "footer") if i >= start else (None if k == "footer" else k)
-                    for i, k in enumerate(want)]
+            want = kinds_row_by_row(rows, columns)
             assert row_kinds(rows, data_columns=columns) == want, rows
 
 
@@ -147,12 +153,7 @@ def test_row_kinds_of_plain_tables_with_rows_around_them(seed, monkeypatch):
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
             rows.insert(rng.choice([0, len(rows), rng.randint(0, len(rows))]), list(rng.choice(extra)))
         for columns in (None, {1, 2, 3}, {0, 1, 2, 3}):
-            want = [classify_row(r, data_columns=columns) for r in rows]
-            last = next((i for i in range(len(rows) - 1, -1, -1)
-                         if want[i] is None and layout._is_substantial(rows[i], columns)), -1)
-            start = next((i for i in range(last + 1, len(rows)) if want[i] == "footer"), len(rows))
-            want = [("blank" if k == "blank" else "footer") if i >= start else (None if k == "footer" else k)
-                    for i, k in enumerate(want)]
+            want = kinds_row_by_row(rows, columns)
             assert row_kinds(rows, data_columns=columns) == want, (rows, columns)
     assert sum(told) > 300  # the plain middle is told at once
 
