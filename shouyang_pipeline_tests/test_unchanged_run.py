@@ -247,9 +247,9 @@ def test_every_input_of_a_run_is_in_its_digest(settings):
 
 
 def test_a_run_reads_each_file_once_to_hash_it(tmp_path, monkeypatch):
-    """Inside `hashes_remembered` (a run's span) a file not changed since it was hashed there is not
-    read again; one written since is, even at the same size and modification time; outside it
-    nothing is remembered."""
+    """Inside `hashes_remembered` (a run's span) a file not changed since it was hashed there, and
+    last written well before, is not read again; one written since is, even at the same size and
+    modification time; outside it nothing is remembered."""
     import hashlib
     import os
 
@@ -264,13 +264,62 @@ def test_a_run_reads_each_file_once_to_hash_it(tmp_path, monkeypatch):
     assert d.file_sha256(path) == first and len(read) == 2  # outside: read every time
     with d.hashes_remembered():
         assert d.file_sha256(path) == first and len(read) == 3
+        assert d.file_sha256(path) == first and len(read) == 4  # written just now: not remembered
+        monkeypatch.setattr(d, "RACY_NS", 0)  # (as if written long before)
+        assert d.file_sha256(path) == first and len(read) == 5
+        assert d.file_sha256(path) == first and len(read) == 5
         with d.hashes_remembered():  # (nested: the same memory)
-            assert d.file_sha256(path) == first and len(read) == 3
+            assert d.file_sha256(path) == first and len(read) == 5
         stat = path.stat()
         path.write_bytes(b"a,b\n1,3\n")  # the same size, its modification time put back
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         second = d.file_sha256(path)
-        assert second != first and len(read) == 4 and second == hashlib.sha256(b"a,b\n1,3\n").hexdigest()
-        assert d.file_sha256(path) == second and len(read) == 4
-    assert d.file_sha256(path) == second and len(read) == 5  # after: read again
+        assert second != first and len(read) == 6 and second == hashlib.sha256(b"a,b\n1,3\n").hexdigest()
+        assert d.file_sha256(path) == second and len(read) == 6
+    assert d.file_sha256(path) == second and len(read) == 7  # after: read again
     assert d.file_sha256(tmp_path / "missing.csv") is None
+
+
+def test_a_file_rewritten_within_its_clocks_tick_is_hashed_again(tmp_path, monkeypatch):
+    """On a filesystem whose times move in whole seconds (a network share's, an old kernel's tick),
+    a file rewritten in place at the same size right after it was hashed keeps every time it had:
+    it was written too recently to be remembered, so its new content is read."""
+    import os
+
+    from shouyang_pipeline.ingest import discover as d
+
+    real_fstat = os.fstat
+
+    def coarse(fd):
+        st = real_fstat(fd)
+        values = list(st)
+        for i in (7, 8, 9):  # st_atime, st_mtime, st_ctime as whole seconds
+            values[i] = int(values[i])
+        extra = {name: getattr(st, name) // 10**9 * 10**9 for name in ("st_atime_ns", "st_mtime_ns", "st_ctime_ns")}
+        return type("Stat", (), {**{n: getattr(st, n) for n in ("st_dev", "st_ino", "st_size")}, **extra})()
+
+    monkeypatch.setattr(d.os, "fstat", coarse)
+    path = tmp_path / "2023-05__发改局.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    with d.hashes_remembered():
+        first = d.file_sha256(path)
+        with open(path, "r+b") as fh:
+            fh.write(b"a,b\n1,3\n")
+        assert d.file_sha256(path) != first
+
+
+def test_hashes_are_remembered_in_their_own_context_only(tmp_path, monkeypatch):
+    """Another thread sees nothing of a run's memory, and spans that end out of order leave none
+    behind (the memory is a context variable, not a module's global)."""
+    import threading
+
+    from shouyang_pipeline.ingest import discover as d
+
+    monkeypatch.setattr(d, "RACY_NS", 0)
+    seen = []
+    with d.hashes_remembered():
+        thread = threading.Thread(target=lambda: seen.append(d._remembered.get()))
+        thread.start()
+        thread.join()
+        assert d._remembered.get() == {}
+    assert seen == [None] and d._remembered.get() is None

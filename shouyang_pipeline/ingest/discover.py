@@ -7,9 +7,11 @@ import os
 import re
 import shutil
 import stat
+import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -296,17 +298,22 @@ def sha256_of(data: bytes) -> str:
 def file_sha256(path: Path) -> str | None:
     """The sha256 of a file read streaming (any size), or None when it cannot be read; inside
     `hashes_remembered`, that of a file not changed since it was hashed there is not read again."""
+    remembered = _remembered.get()
     try:
         with open(path, "rb") as fh:
-            if _remembered is None:
+            if remembered is None:
                 return hashlib.file_digest(fh, "sha256").hexdigest()
+            started = time.time_ns()
             before = _identity(os.fstat(fh.fileno()))
-            known = _remembered.get(str(path))
+            known = remembered.get(str(path))
             if known is not None and known[0] == before:
                 return known[1]
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
-            if _identity(os.fstat(fh.fileno())) == before:  # (not written to while it was read)
-                _remembered[str(path)] = (before, digest)
+            after = os.fstat(fh.fileno())
+            # Remembered only when not written to while it was read, and last written well before:
+            # a file written again within its clock's tick keeps its times (git's "racily clean").
+            if _identity(after) == before and started - max(after.st_mtime_ns, after.st_ctime_ns) > RACY_NS:
+                remembered[str(path)] = (before, digest)
             return digest
     except OSError:
         return None
@@ -316,26 +323,30 @@ def _identity(st: os.stat_result) -> tuple:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-_remembered: dict[str, tuple[tuple, str]] | None = None
+# A file's times tell a change only once its clock has moved on: whole seconds on some network
+# shares and old filesystems, 2 s on FAT, a kernel tick (1-10 ms) for ext4 and xfs before Linux
+# 6.13. A file written less than this before it is hashed is not remembered.
+RACY_NS = 3_000_000_000
+
+_remembered: ContextVar[dict[str, tuple[tuple, str]] | None] = ContextVar("shouyang_hashes_remembered", default=None)
 
 
 @contextmanager
 def hashes_remembered() -> Iterator[None]:
     """Inside, `file_sha256` of a file whose inode, size and modification and change times are
-    those it had when it was hashed there gives that digest again without reading it: a run hashes
-    every raw file three times (whether anything changed since the last run; planning the reading
-    ahead; planning each dataset's load), 311 MB at 1000× the sample, the first two before the
-    reading workers are given anything. One run's span, not longer: a file rewritten within a
-    coarse clock (a network share's, FAT's 2 s) may keep its times, and what a run loads is
-    told by the digest its reading takes of the bytes it read, not by these."""
-    global _remembered
-    outer = _remembered
-    if outer is None:
-        _remembered = {}
+    those it had when it was hashed there (and that was last written more than RACY_NS before)
+    gives that digest again without reading it: a run hashes every raw file three times (whether
+    anything changed since the last run; planning the reading ahead; planning each dataset's
+    load), 311 MB at 1000× the sample, the first two before the reading workers are given
+    anything. One run's span, not longer, and in its own context (a thread or a task elsewhere
+    sees none of it); what a run loads is told by the digest its reading takes of the bytes it read,
+    not by these."""
+    outer = _remembered.get()
+    token = _remembered.set({} if outer is None else outer)
     try:
         yield
     finally:
-        _remembered = outer
+        _remembered.reset(token)
 
 
 def archived_path(digest: str, suffix: str, archive_dir: Path) -> Path:
