@@ -342,26 +342,22 @@ def _code_at(data_columns: Collection[int] | None) -> int | None:
 
 
 def _plain_span(rows: list[list[object]], data_columns: Collection[int] | None) -> tuple[int, int]:
-    """(start, stop): the rows from the first to the last whose code (`_code_at`) looks like what
-    `_all_surely_data` lets through, found from either end (a title's or a footer's rows lie
-    outside); (0, 0) when there is none."""
-    at = _code_at(data_columns)
-    if at is None:
-        return 0, 0
+    """(start, stop): the rows from the first to the last that `_all_surely_data` lets through on
+    their own, looked for among the first and the last PLAIN_SPAN_EDGE rows (a title's, a totals'
+    or a footer's rows lie outside; a table with no such row near either end is not looked through
+    to its other end); (0, 0) when there is none."""
+    def plain(i: int) -> bool:
+        return _all_surely_data(rows[i:i + 1], data_columns)
 
-    def plain(cells: list[object]) -> bool:
-        if len(cells) <= at:
-            return False
-        c = cells[at]
-        if at and not (type(cells[0]) is int or (type(cells[0]) is str and cells[0].isascii() and cells[0].isdigit())):
-            return False
-        return type(c) is str and c != "" and c.isascii() and c.isprintable() and " " not in c and c[0] != "("
-
-    start = next((i for i, cells in enumerate(rows) if plain(cells)), None)
+    n = len(rows)
+    start = next((i for i in range(min(n, PLAIN_SPAN_EDGE)) if plain(i)), None)
     if start is None:
         return 0, 0
-    stop = next(i for i in range(len(rows) - 1, start - 1, -1) if plain(rows[i])) + 1
-    return start, stop
+    last = next((i for i in range(n - 1, max(start, n - PLAIN_SPAN_EDGE) - 1, -1) if plain(i)), None)
+    return (0, 0) if last is None else (start, last + 1)
+
+
+PLAIN_SPAN_EDGE = 64
 
 
 def _all_surely_data(rows: list[list[object]], data_columns: Collection[int] | None) -> bool:
