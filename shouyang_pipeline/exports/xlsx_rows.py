@@ -483,10 +483,7 @@ def _plain_row(number: int, values: Sequence, letters: list[str], templates: dic
     a template kept in `templates` by where its blanks are (`_text_row_template`)."""
     if type(values) is list and set(map(type, values)) <= _STR_NONE and "" not in values:
         texts = list(filter(None, values)) if None in values else values
-        joined = "\x00".join(texts)
-        if not ("&" in joined or "<" in joined or ">" in joined or _ROW_MARK in joined) and (
-                not joined or joined.split() == [joined]  # no whitespace at all
-                or not (joined[0].isspace() or joined[-1].isspace() or _SPACE_AT_AN_END.search(joined))):
+        if _template_takes(texts):
             filled = tuple(map(is_not, values, repeat(None))) if texts is not values else len(values)
             pieces = templates.get(filled)
             if pieces is None:
@@ -531,12 +528,7 @@ def _text_block(numbers: range, block: list, letters: list[str]) -> str | None:
         return None
     texts = list(filter(None, cells))
     blanks = cells.count(None)
-    if not texts or len(texts) + blanks != len(cells):  # an empty text (not None): the long way
-        return None
-    joined = "\x00".join(texts)
-    if ("&" in joined or "<" in joined or ">" in joined or _ROW_MARK in joined
-            or joined.count("\x00") != len(texts) - 1  # a NUL of a text's own: the long way
-            or not all(map(is_, map(str.strip, texts), texts))):  # (strip gives the text itself when it has no end to strip)
+    if not texts or len(texts) + blanks != len(cells) or not _template_takes(texts):  # ("": the long way)
         return None
     count, span = len(block), 4 + 5 * width  # a row's pieces: <row r=", its number, ">, 5 a cell, </row>
     numbers_written = list(map(str, numbers))
@@ -547,11 +539,13 @@ def _text_block(numbers: range, block: list, letters: list[str]) -> str | None:
     for j in range(width):
         at = 3 + 5 * j
         column = cells[j::width]
-        pieces[at::span] = [f'<c r="{letters[j]}'] * count
+        start, end = _text_row_template([letters[j]])  # (the cell as `_plain_row` writes it)
+        ref, mid = start.split(_ROW_MARK)
+        pieces[at::span] = [ref] * count
         pieces[at + 1::span] = numbers_written
-        pieces[at + 2::span] = ['" t="inlineStr"><is><t>'] * count
+        pieces[at + 2::span] = [mid] * count
         pieces[at + 3::span] = column
-        pieces[at + 4::span] = ["</t></is></c>"] * count
+        pieces[at + 4::span] = [end] * count
         if blanks:
             for k in compress(range(count), map(is_, column, repeat(None))):
                 pieces[k * span + at:k * span + at + 5] = _NO_CELL
@@ -562,8 +556,18 @@ def _text_block(numbers: range, block: list, letters: list[str]) -> str | None:
 _NO_CELL = ("",) * 5  # a blank's pieces in `_text_block`
 TEXT_BLOCK_FROM = 32  # rows: a shorter run is as quickly written row by row
 _STR_NONE = {str, type(None)}
-_SPACE_AT_AN_END = re.compile(r"\x00\s|\s\x00")  # of a text in texts joined by NUL (one of its own NULs: the long way)
 _ROW_MARK = "\x01"  # the row number's place in a template; never in a text it takes
+
+
+def _template_takes(texts: list[str]) -> bool:
+    """Whether texts (none empty) are written by the row template as openpyxl writes them: nothing
+    to escape (`&<>`), no whitespace at a text's end (none at all: no space and printable, the
+    common row, told in two passes; else `str.strip` gives each text itself back), and none holding
+    a NUL or `_ROW_MARK` (the long way: never in a receipt's texts)."""
+    joined = "\x00".join(texts)
+    if "&" in joined or "<" in joined or ">" in joined or _ROW_MARK in joined or joined.count("\x00") != max(len(texts) - 1, 0):
+        return False
+    return (" " not in joined and "".join(texts).isprintable()) or all(map(is_, map(str.strip, texts), texts))
 
 
 def _text_row_template(letters: list[str]) -> list[str]:
