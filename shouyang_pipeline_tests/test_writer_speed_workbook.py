@@ -345,16 +345,71 @@ def test_rows_beyond_excels_last_are_not_written(monkeypatch):
     assert 'r="A10"' in xml and 'r="A11"' not in xml and rows.last_row() == 9
 
 
+def local_header(path, name: str) -> bytes:
+    """A zip member's local header as written: its 30 fixed bytes, its name and its extra field."""
+    with zipfile.ZipFile(path) as z:
+        at = z.getinfo(name).header_offset
+    data = path.read_bytes()
+    name_len, extra_len = struct.unpack("<HH", data[at + 26:at + 30])
+    return data[at:at + 30 + name_len + extra_len]
+
+
 def test_a_sheet_is_zip64_only_when_it_needs_to_be(tmp_path, monkeypatch):
-    monkeypatch.setattr(xlsx_rows, "SPOOL_BYTES", 1)  # the sheet's XML through a temporary file
+    """A sheet's XML goes straight into its member (`splice`), its size unknown when the member's
+    header is written: not zip64 (version 20, no zip64 extra), the sizes put in afterwards."""
+    monkeypatch.setattr(xlsx_rows, "DEFLATE_BYTES", 4096)  # the sheet in many blocks
     cols, rows = project_rows(50)
     plain, fast = write_both(tmp_path, cols, rows)
     assert_same_members(plain, fast)
-    with zipfile.ZipFile(fast) as z, open(fast, "rb") as f:
-        info = z.getinfo("xl/worksheets/sheet1.xml")
-        f.seek(info.header_offset)
-        local = f.read(30)
+    local = local_header(fast, "xl/worksheets/sheet1.xml")
     assert local[:4] == b"PK\x03\x04" and int.from_bytes(local[4:6], "little") == 20  # no zip64 header
+    assert len(local) == 30 + len("xl/worksheets/sheet1.xml")  # no extra field
+    with zipfile.ZipFile(fast) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        assert z.testzip() is None and info.file_size > 4 * 4096 and info.file_size == len(z.read(info))
+        assert struct.unpack("<LLL", local[14:26]) == (info.CRC, info.compress_size, info.file_size)
+
+
+def test_a_sheet_beyond_the_zip_limit_is_written_again_as_zip64(tmp_path, monkeypatch):
+    """A sheet found beyond the zip limit as its member closes (zipfile refuses it) makes the file
+    written again, that sheet's member zip64 from the start and the others as they were."""
+    cols, rows = project_rows(50)
+    target = io.BytesIO()
+    wb = xlsxwriter.Workbook(target, {"constant_memory": True})
+    sheets = {}
+    for number, n in ((1, 50), (2, 2)):
+        ws = wb.add_worksheet(f"表{number}")
+        ws.write_row(0, 0, [c.name for c in cols])
+        sheets[number] = (ws, rows[:n])
+    data = {number: data_rows_of(ws, list(zip(*part)), cols, {}) for number, (ws, part) in sheets.items()}
+    wb.close()
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def counting_open(self, name, mode="r", pwd=None, *, force_zip64=False):
+        if mode == "w" and getattr(name, "filename", "").startswith("xl/worksheets/sheet"):
+            opened.append((name.filename, force_zip64))
+        return real_open(self, name, mode, pwd, force_zip64=force_zip64)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
+    size_of_first = len("".join(data[1].sheet(_sheet_xml(target, 1), "xl/worksheets/sheet1.xml")).encode())
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", size_of_first - 1)  # the first sheet just beyond, the second within
+    path = tmp_path / "x.xlsx"
+    xlsx_rows.splice(target.getvalue(), path, data)
+    assert opened == [("xl/worksheets/sheet1.xml", False),  # refused as it closed
+                      ("xl/worksheets/sheet1.xml", True), ("xl/worksheets/sheet2.xml", False)]
+    first, second = (local_header(path, f"xl/worksheets/sheet{n}.xml") for n in (1, 2))
+    assert int.from_bytes(first[4:6], "little") == 45 and int.from_bytes(second[4:6], "little") == 20
+    monkeypatch.undo()
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+    book = load_workbook(path)
+    assert book["表1"].max_row == 51 and book["表2"].max_row == 3
+
+
+def _sheet_xml(target: io.BytesIO, number: int) -> str:
+    with zipfile.ZipFile(io.BytesIO(target.getvalue())) as z:
+        return z.read(f"xl/worksheets/sheet{number}.xml").decode("utf-8")
 
 
 def test_widest_is_the_widest_display_width():

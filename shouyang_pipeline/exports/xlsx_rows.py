@@ -36,8 +36,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -65,7 +63,6 @@ _COL = re.compile(r'<col min="(\d+)" max="(\d+)"([^>]*)/>')
 _STYLE = re.compile(r' style="(\d+)"')
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _ROWS_PER_CHUNK = 2000
-SPOOL_BYTES = 64 << 20  # a sheet's XML is kept in memory up to this size, in a temporary file beyond
 ROW_LIMIT = 1_048_576  # Excel's rows; xlsxwriter writes none beyond
 
 
@@ -635,23 +632,61 @@ def _styles(sheet_xml: str, columns: int) -> list[int | None]:
 
 def splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"]) -> None:
     """Write `workbook` (an XLSX whose sheets' data rows were left out) to `path` with the rows of
-    `sheets` (sheet number from 1 -> rows) put into those sheets."""
+    `sheets` (sheet number from 1 -> rows) put into those sheets.
+
+    A sheet's XML goes straight into its deflated member, its size not known beforehand: zipfile
+    writes the member's header for a size within the zip limit (2 GiB) and puts the sizes in it
+    once written. A sheet found beyond that limit (zipfile refuses it as it closes the member) is
+    written again, the whole file, with that sheet's member zip64 from the start."""
+    zip64: set[int] = set()
+    while True:
+        try:
+            return _splice(workbook, path, sheets, zip64)
+        except _BeyondZipLimit as exc:
+            if exc.sheet in zip64:
+                raise
+            zip64.add(exc.sheet)
+
+
+class _BeyondZipLimit(Exception):
+    def __init__(self, sheet: int):
+        super().__init__(sheet)
+        self.sheet = sheet
+
+
+# A sheet's XML handed to the compressor this many bytes at a time (its stream depends on them).
+DEFLATE_BYTES = 1 << 20
+
+
+def _splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"], zip64: set[int]) -> None:
+    """`splice`, the sheets numbered in `zip64` written as zip64 members."""
     with zipfile.ZipFile(io.BytesIO(workbook)) as zin, zipfile.ZipFile(path, "w") as zout:
         for info in zin.infolist():
             m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
-            rows = sheets.get(int(m.group(1))) if m else None
+            number = int(m.group(1)) if m else None
+            rows = sheets.get(number)
             if rows is None:
                 zout.writestr(info, zin.read(info))
                 continue
-            with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as xml:
-                for chunk in rows.sheet(zin.read(info).decode("utf-8"), info.filename):
-                    xml.write(chunk.encode("utf-8"))
-                member = _like(info, compresslevel=1)
-                member.file_size = xml.tell()  # so that zip64 is used exactly when the sheet needs it
-                xml.seek(0)
-                with zout.open(member, "w") as out:
+            try:
+                with zout.open(_like(info, compresslevel=1), "w", force_zip64=number in zip64) as out:
                     fast_deflate(out)
-                    shutil.copyfileobj(xml, out, 1 << 20)
+                    pending = bytearray()
+                    for chunk in rows.sheet(zin.read(info).decode("utf-8"), info.filename):
+                        pending += chunk.encode("utf-8")
+                        if len(pending) >= DEFLATE_BYTES:
+                            whole = len(pending) - len(pending) % DEFLATE_BYTES
+                            view = memoryview(pending)
+                            for at in range(0, whole, DEFLATE_BYTES):
+                                out.write(view[at:at + DEFLATE_BYTES])
+                            view.release()
+                            del pending[:whole]
+                    if pending:
+                        out.write(pending)
+            except RuntimeError as exc:  # (zipfile's "File size too large, try using force_zip64")
+                if "force_zip64" not in str(exc):
+                    raise
+                raise _BeyondZipLimit(number) from exc
 
 
 # ISA-L's deflate at its level 1 (python-isal, pinned): the same DEFLATE stream format as zlib's,
