@@ -362,6 +362,65 @@ def test_csv_records_beyond_the_field_limit_are_the_csv_module_s():
         csv.field_size_limit(limit)
 
 
+_UNQUOTED_PIECES = ["a", "寿阳", ",", ",,", "\n", "\r", "\r\n", " ", "", "\x00", "x" * 40, "\u3000",
+                    "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "'", "\t"]
+
+
+@pytest.mark.parametrize("seed", range(400))
+def test_a_quote_free_file_is_split_at_once_into_the_records_of_its_lines(seed):
+    """`_unquoted_records` (a file without a quote, split at once) gives exactly the records
+    `_records` gives of its lines, or hands the file to it (None): lone carriage returns, blank
+    lines, no final line break, and the line breaks `str.splitlines` knows and the csv module does
+    not (form feed, NEL, U+2028), in the middle and at the very end."""
+    rng = random.Random(seed)
+    text = "".join(rng.choice(_UNQUOTED_PIECES) for _ in range(rng.randint(0, 120)))
+    lines = io.StringIO(text, newline="").readlines()
+    at_once = read._unquoted_records(text)
+    if at_once is not None:
+        assert at_once == read._records(lines)[0]
+    else:
+        assert any(c in text for c in read._OTHER_LINE_BREAKS)
+
+
+def test_a_file_the_split_at_once_does_not_take_is_read_line_by_line(monkeypatch):
+    assert read._unquoted_records("a,b\r\nc,d\r\n\r\ne") == [["a", "b"], ["c", "d"], [], ["e"]]
+    assert read._unquoted_records("") == [] and read._unquoted_records("\n") == [[]]
+    assert read._unquoted_records('a,"b"\n') is None  # a quote
+    assert read._unquoted_records("a\x0cb\n") is None and read._unquoted_records("a,b\x85") is None  # other breaks
+    assert read._unquoted_records("a,b\n" * 3) == [["a", "b"]] * 3
+    monkeypatch.setattr(read, "MAX_CSV_LINES", 2)
+    assert read._unquoted_records("a,b\n" * 3) is None  # too many lines: `read_csv` says so
+    monkeypatch.setattr(read, "MAX_CSV_LINES", 200_000)
+    monkeypatch.setattr(read, "MAX_COLUMNS", 3)
+    assert read._unquoted_records("a,b,c\n") == [["a", "b", "c"]]
+    assert read._unquoted_records("a,b,c,,\n") is None  # too wide: `_records` tells it, without its empty end
+    assert read_csv("a,b,c,,\n".encode())[0].rows == [(1, ["a", "b", "c"])]
+    with pytest.raises(FileRejected, match="第2行有4列"):
+        read_csv("a\na,b,c,d\n".encode())
+    limit = csv.field_size_limit(10)
+    try:
+        assert read._unquoted_records("a,bbbbbbbbb\n") is None  # as long as the field limit: the csv module's
+        assert read._unquoted_records("a,bbbbbbb\n") == [["a", "bbbbbbb"]]
+        with pytest.raises(FileRejected, match="第1行有一个单元格超过10个字符"):
+            read_csv(("x" * 11 + "\n").encode())
+    finally:
+        csv.field_size_limit(limit)
+
+
+def test_a_quote_free_file_is_read_without_its_lines(monkeypatch):
+    """`read_csv` of a quote-free file takes the split at once (the lines are not made), and gives
+    the grid the lines would: blanks None, record numbers, a row in another encoding still told."""
+    made = []
+    real = read._lines
+    monkeypatch.setattr(read, "_lines", lambda text: made.append(1) or real(text))
+    grid = read_csv("编号,名称\r\n1,寿阳\r\n\r\n2,\r\n".encode())[0]
+    assert grid.rows == [(1, ["编号", "名称"]), (2, ["1", "寿阳"]), (3, []), (4, ["2", None])] and made == []
+    mixed = "编号,名称\n".encode("gb18030") + "1,寿阳\n".encode() + "2,平头\n".encode("gb18030")
+    grid = read_csv(mixed)[0]
+    assert grid.encoding == "GBK" and grid.other_encoding == {2: "UTF-8"} and grid.rows[2] == (3, ["2", "平头"])
+    assert made == [1]  # the lines only to place the row in the other encoding
+
+
 def test_quote_free_lines_do_not_go_through_the_csv_module(monkeypatch):
     calls = []
     real = csv.reader

@@ -50,17 +50,15 @@ class Grid:
 
 
 def _blanks_to_none(rows: list[list[object]]) -> None:
-    """Every empty-string cell made None, in place (a C-level search of each row, each search
-    from where the last one stopped: a row 16,384 blanks wide is walked once)."""
+    """Every empty-string cell made None, in place: each row's blanks counted and found by C-level
+    searches, each from where the last one stopped (a row 16,384 blanks wide is walked once)."""
+    index = list.index
     for cells in rows:
-        at = 0
-        try:
-            while True:
-                at = cells.index("", at)
-                cells[at] = None
-                at += 1
-        except ValueError:
-            pass
+        blanks, at = cells.count(""), -1
+        while blanks:
+            at = index(cells, "", at + 1)
+            cells[at] = None
+            blanks -= 1
 
 
 def cell_name(row_number: int, col_index: int) -> str:
@@ -210,7 +208,11 @@ def read_csv(data: bytes) -> list[Grid]:
     if line_count > MAX_CSV_LINES:
         raise FileRejected(_too_many_lines(line_count))
     decoded = _decode(data)
-    lines = io.StringIO(decoded.text, newline="").readlines()
+    if (records := _unquoted_records(decoded.text)) is not None:
+        _check_cells(records)
+        _blanks_to_none(records)
+        return [_csv_grid(records, range(len(records)), decoded)]
+    lines = _lines(decoded.text)
     if len(lines) > MAX_CSV_LINES:  # (lines ending in \r and in \n mixed: more than either count)
         raise FileRejected(_too_many_lines(len(lines)))
     records, first_lines = _records(lines)
@@ -231,11 +233,20 @@ def read_csv(data: bytes) -> list[Grid]:
     if '="' in decoded.text:
         _text_formulas_to_text(records)
     _blanks_to_none(records)
-    rows = list(zip(count(1), records))
-    grid = CsvGrid(sheet=None, rows=rows, encoding=decoded.encoding)
+    return [_csv_grid(records, first_lines, decoded)]
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of `text`, each with its line break: at "\n", "\r\n" or "\r", as the csv module."""
+    return io.StringIO(text, newline="").readlines()
+
+
+def _csv_grid(records: list[list[object]], first_lines: range | list[int], decoded: _Decoded) -> CsvGrid:
+    """The grid of `records` (`first_lines`: the index of each one's first line in `decoded`)."""
+    grid = CsvGrid(sheet=None, rows=list(zip(count(1), records)), encoding=decoded.encoding)
     if decoded.other:
         starts, offset = [], 0
-        for line in lines:
+        for line in _lines(decoded.text):
             starts.append(offset)
             offset += len(line)
         record_starts = [starts[i] for i in first_lines]
@@ -243,7 +254,34 @@ def read_csv(data: bytes) -> list[Grid]:
             number = bisect.bisect_right(record_starts, at)  # the record holding that offset, 1-based
             if number:
                 grid.other_encoding[number] = encoding
-    return [grid]
+    return grid
+
+
+# What `str.splitlines` breaks a line at besides "\n", "\r\n" and "\r"
+_OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def _unquoted_records(text: str) -> list[list[str]] | None:
+    """The records of a file without a double quote, each line split at its commas (a blank line a
+    record of no field), all at once: what `_records` makes of its lines. None where `_records` is
+    asked instead: a quote somewhere, a line longer than the csv module's field limit, another
+    line break (`_OTHER_LINE_BREAKS`, which `str.splitlines` breaks at and the csv module does not),
+    more lines than MAX_CSV_LINES, a record wider than MAX_COLUMNS (each told as `_records` tells it)."""
+    if '"' in text:
+        return None
+    bodies = text.splitlines()
+    # as many lines as "\n", "\r\n" and "\r" make: no other break, or one at the very end
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if len(bodies) != breaks + (text[-1:] not in ("", "\n", "\r")) or text.endswith(_OTHER_LINE_BREAKS):
+        return None
+    if len(bodies) > MAX_CSV_LINES or max(map(len, bodies), default=0) >= csv.field_size_limit():
+        return None
+    records = [body.split(",") for body in bodies]
+    for i in compress(range(len(bodies)), map(operator.not_, bodies)):
+        records[i] = []
+    if max(map(len, records), default=0) > MAX_COLUMNS:
+        return None
+    return records
 
 
 def _text_formulas_to_text(records: list[list[str]]) -> None:
