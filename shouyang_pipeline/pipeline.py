@@ -32,7 +32,7 @@ from .ingest.discover import (
     FIRST_PERIOD, RawFile, archived_path, check_raw_dir, current_period, file_sha256, full_width_hint,
     full_width_month, raw_files,
 )
-from .ingest.period import PeriodIngest, ingest_period, unplaced_log
+from .ingest.period import ingest_period, unplaced_log
 from .ingest.register import read_register
 from .marts.build import mart_rows_at
 from .marts.flags import TABLE as FLAGS_TABLE, FlagSummary, flag_summary, periods_after, recompute_flags
@@ -40,7 +40,7 @@ from .reference import Reference, check_reference
 from .warehouse import queries
 from .warehouse.connection import connect, ensure_work_copy
 from .warehouse.ddl import ensure_tables
-from .warehouse.load import ensure_load_tables, load_period, load_unplaced
+from .warehouse.load import ensure_load_tables, load_period, load_unplaced, write_parquet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -617,8 +617,7 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
             logs.append(result.log)
             rejected.append(result.rejected)
             warnings += len(result.warnings)
-            if isinstance(result, PeriodIngest):  # read here, not ahead (those come as frames alone)
-                result.release()
+            result.release()
             del result
     return DatasetOutcome(
         log=pd.concat(logs, ignore_index=True),
@@ -771,7 +770,8 @@ def _size(raw: RawFile) -> int:
 @contextmanager
 def ingest_parts(job: dict):
     """A reading worker (`ingest_ahead`): each item `(dataset, period)` read and checked from the
-    files the run found, its frames pickled into the spool folder; answers the file's path."""
+    files the run found, its frames pickled into the spool folder (the staging rows beside them as
+    Parquet, `write_parquet`); answers the pickle's path."""
     import pickle
 
     settings, reference = job["settings"], None
@@ -784,6 +784,8 @@ def ingest_parts(job: dict):
         with collector_paused(collect_after=True):
             result = ingest_period(settings, key[0], key[1], reference, files=job["files"][key])
             frames = PeriodFrames(**{f.name: getattr(result, f.name) for f in fields(PeriodFrames)})
+            if len(frames.staging):  # the staging rows as Parquet, loaded natively (`write_parquet`)
+                frames.staging = write_parquet(frames.staging, job["spool"] / f"{key[0]}.{key[1]}.parquet")
             path = job["spool"] / f"{key[0]}.{key[1]}.pickle"
             with open(path, "wb") as fh:
                 pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)

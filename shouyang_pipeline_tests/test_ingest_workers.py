@@ -204,3 +204,33 @@ def test_workers_started_before_the_hashing_are_stopped_when_all_is_held(setting
     pool, = started
     assert pool._procs and all(p.poll() is not None for p in pool._procs)  # started, then stopped
     assert list(settings.work_warehouse.parent.glob(f"{pipeline.INGEST_SPOOL_PREFIX}*")) == []
+
+
+def test_a_workers_staging_rows_come_as_parquet_and_go_once_loaded(settings, monkeypatch):
+    """A reading worker hands a period's staging rows over as a Parquet file beside its pickle
+    (`write_parquet`); the load takes them from it, and the file is gone once loaded, each
+    period's before the next period's is loaded (a 1000× year's would fill the disk otherwise)."""
+    from shouyang_pipeline.catalog.tables import PeriodFrames
+
+    _two_months(settings, monkeypatch, {"ytd": 100}, {"ytd": 200})
+    seen = []
+    real_take = pipeline.IngestAhead.take
+
+    def take(self, plan):
+        frames = real_take(self, plan)
+        spool = settings.work_warehouse.parent
+        seen.append((type(frames).__name__, frames.staging, sorted(p.name for p in spool.glob("ingest-spool.*/*.parquet"))))
+        return frames
+
+    monkeypatch.setattr(pipeline.IngestAhead, "take", take)
+    with _work(settings) as conn:
+        with pipeline.ingest_ahead(settings, _factory(conn), ["key_projects"], PERIODS) as ahead:
+            ahead._pool.results()  # both read before the first is loaded
+            pipeline.ingest_and_load(settings, conn, "key_projects", PERIODS, ahead=ahead)
+            left = list(settings.work_warehouse.parent.glob(f"{pipeline.INGEST_SPOOL_PREFIX}*/*.parquet"))
+        got = dict(conn.execute("SELECT period, ytd_investment FROM staging.key_projects").fetchall())
+    assert got == {"2023-02": 100, "2023-03": 200} and left == []
+    (kind, feb, files_feb), (_, mar, files_mar) = seen
+    assert kind == PeriodFrames.__name__ and feb.suffix == mar.suffix == ".parquet"
+    assert files_feb == ["key_projects.2023-02.parquet", "key_projects.2023-03.parquet"]
+    assert files_mar == ["key_projects.2023-03.parquet"]  # February's removed once loaded

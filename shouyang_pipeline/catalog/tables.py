@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .datasets import DATASETS, Dataset
@@ -242,7 +243,7 @@ class PeriodFrames:
 
     dataset: str
     period: str
-    staging: "pd.DataFrame"
+    staging: "pd.DataFrame | Path"  # or a Parquet file of it, handed over by a reading worker
     rejected: "pd.DataFrame"
     warnings: "pd.DataFrame"
     log: "pd.DataFrame"
@@ -250,6 +251,12 @@ class PeriodFrames:
     @property
     def key(self) -> str:
         return dataset_period_key(self.dataset, self.period)
+
+    def release(self) -> None:
+        """Lets go of what the frames hold besides themselves, once loaded: the Parquet file of the
+        staging rows a reading worker handed over (`warehouse.load.write_parquet`)."""
+        if isinstance(self.staging, Path):
+            self.staging.unlink(missing_ok=True)
 
 
 def all_tables() -> list[Table]:

@@ -60,6 +60,7 @@ class PeriodIngest(PeriodFrames):
         """Lets go of the rows read; the frames stay. A row refers to its file and the file to its
         rows: a cycle that only the garbage collector would free, and ingest holds it off
         (`collector_paused`). Called once the rows are no longer needed, they are freed at once."""
+        super().release()
         for o in self.files:
             if o.parsed is not None:
                 o.parsed.rows, o.parsed.columns = [], {}

@@ -5,6 +5,7 @@ The warehouse loads plain frames whose columns the catalogue declares; it knows 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +20,12 @@ from .ddl import ensure_tables, ident
 from .digests import INPUTS, record_inputs
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame) -> None:
+def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: "pd.DataFrame | Path") -> None:
+    """The rows of `frame` added to `table`: a frame's columns by name, or a Parquet file written
+    by `write_parquet` (its columns by name too)."""
+    if isinstance(frame, Path):
+        conn.execute(f"INSERT INTO {table.qualified} BY NAME SELECT * FROM read_parquet(?)", [str(frame)])
+        return
     if frame.empty:
         return
     view = f"_incoming_{table.schema}_{table.name}"
@@ -29,6 +35,29 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame) 
         conn.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM {ident(view)}")
     finally:
         conn.unregister(view)
+
+
+@functools.cache
+def _in_memory() -> duckdb.DuckDBPyConnection:
+    """This process's in-memory DuckDB that writes `write_parquet`'s files (one thread: a reading
+    worker has a core of its own at most)."""
+    return duckdb.connect(config={"threads": 1})
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """`frame` written to `path` as a Parquet file that `_insert` loads: its columns typed as
+    DuckDB reads them from the frame (as `_insert` would have, given the frame), uncompressed
+    (written once, read once, from the same disk). A reading worker hands a period's staging
+    rows over so: the run's process loads them natively, without unpickling a frame and
+    converting its Python values, and the worker does not pickle them."""
+    conn = _in_memory()
+    view = "_outgoing"
+    conn.register(view, frame)
+    try:
+        conn.execute(f"COPY {view} TO ? (FORMAT parquet, COMPRESSION uncompressed)", [str(path)])
+    finally:
+        conn.unregister(view)
+    return path
 
 
 def load_reference(conn: duckdb.DuckDBPyConnection, reference_dir: Path) -> dict[str, int]:
