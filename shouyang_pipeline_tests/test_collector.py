@@ -137,12 +137,13 @@ def test_receipts_are_written_one_at_a_time_each_one_s_garbage_freed(monkeypatch
 def test_rows_read_by_the_run_are_loaded_and_released_with_the_collector_off(monkeypatch, settings, raw, tmp_path):
     import duckdb
 
+    from shouyang_pipeline.ingest.period import PeriodIngest
     from shouyang_pipeline.warehouse.load import load_reference
     from shouyang_pipeline_tests.conftest import KP_HEADER, kp_row, write_csv
 
     write_csv(raw / "key_projects" / "2023-03__发改局.csv", [KP_HEADER, kp_row("XM001"), kp_row("XM002")])
     seen = []
-    real_load, real_release = pipeline.load_period, pipeline.PeriodIngest.release
+    real_load, real_release = pipeline.load_period, PeriodIngest.release
 
     def load(conn, result, **kwargs):
         seen.append(("load", gc.isenabled()))
@@ -153,7 +154,7 @@ def test_rows_read_by_the_run_are_loaded_and_released_with_the_collector_off(mon
         return real_release(self)
 
     monkeypatch.setattr(pipeline, "load_period", load)
-    monkeypatch.setattr(pipeline.PeriodIngest, "release", release)
+    monkeypatch.setattr(PeriodIngest, "release", release)
     with duckdb.connect(str(tmp_path / "t.duckdb")) as conn:
         load_reference(conn, settings.reference_dir)
         outcome = pipeline.ingest_and_load(settings, conn, "key_projects", ["2023-03"])

@@ -189,6 +189,23 @@ def test_table_rows_size_the_columns_as_all_their_values(tmp_path):
     assert [left[j] for j in range(len(cols))] == [list(v) for v in fetched]
 
 
+def test_table_rows_texts_are_the_values_fetched(tmp_path):
+    """A text column is fetched through NumPy (`TableRows.__getitem__`): the same list as row by
+    row, NULL as None, for a column of nothing but NULL, NUL and other controls, emoji, blanks."""
+    cols, rows = project_rows(50, texts=["\x00前", "a\x01b", "😀", "", " ", "\x1f", "尾\n"])
+    names = [c.name for c in cols]
+    blank = names.index("remarks")
+    rows = [tuple(None if j == blank else v for j, v in enumerate(row)) for row in rows]
+    conn = table_with(tmp_path, rows)
+    left = TableRows(conn, TABLE, PERIOD, len(rows))
+    fetched = list(zip(*conn.execute(workbook._rows_sql(TABLE, ", ".join(f'"{n}"' for n in names)), [PERIOD]).fetchall()))
+    texts = [j for j, c in enumerate(cols) if c.sql_type == "VARCHAR"]
+    assert blank in texts and left[blank] == [None] * 50
+    for j in texts:
+        assert left[j] == list(fetched[j]) and all(v is None or type(v) is str for v in left[j])
+    assert any("\x00前" in (v or "") for j in texts for v in left[j])
+
+
 def test_the_sample_workbooks_are_the_same_written_either_way(sample_year, tmp_path, monkeypatch):
     """Every mart sheet of three months of the bundled sample left in DuckDB where it can be (the
     threshold lowered to none): the same workbooks as with every sheet fetched."""

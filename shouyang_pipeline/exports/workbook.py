@@ -396,8 +396,11 @@ class TableRows:
         return self.count
 
     def __getitem__(self, j: int) -> list:
-        sql = _rows_sql(self.table, ident(self.table.columns[j].name))
-        return [v for v, in self.conn.execute(sql, [self.period]).fetchall()]
+        column = self.table.columns[j]
+        result = self.conn.execute(_rows_sql(self.table, ident(column.name)), [self.period])
+        if column.sql_type == "VARCHAR":  # texts through NumPy (NULL masked, None in the list): no tuple a row
+            return result.fetchnumpy()[column.name].tolist()
+        return [v for v, in result.fetchall()]
 
     def contents(self, codes: list[str | None]) -> list[list]:
         """Each column's values that `content_width` needs for its width, as for all of them: a
