@@ -66,7 +66,10 @@ def both(tmp_path, conn, table: Table = TABLE, lines: dict[int, int] | None = No
     heights = {i: workbook.row_height(n) for i, n in lines.items()}
     kinds = [_kind(c) for c in cols]
     plain = xlsx_rows.RowsXml(list(zip(*fetched)) if fetched else [() for _ in cols], kinds, dict(heights))
-    queried = xlsx_rows.QueriedRows(conn, table.qualified, PERIOD, [c.name for c in cols], kinds, count, dict(heights))
+    # the text columns tested cell by cell for whitespace at an end: those `can_query` names, or all
+    preserved = xlsx_rows.can_query(conn, table.qualified, PERIOD, [c.name for c in cols], [c.sql_type for c in cols])
+    queried = xlsx_rows.QueriedRows(conn, table.qualified, PERIOD, [c.name for c in cols], kinds, count, dict(heights),
+                                    preserved=preserved)
     return spliced(tmp_path, "plain", cols, plain), spliced(tmp_path, "queried", cols, queried), plain, queried
 
 
@@ -75,7 +78,7 @@ def test_rows_put_together_by_duckdb_are_the_rows_fetched(tmp_path, monkeypatch,
     monkeypatch.setattr(xlsx_rows, "_ROWS_PER_CHUNK", chunk)
     cols, rows = project_rows(300, texts=SAFE_TEXTS)
     conn = table_with(tmp_path, rows)
-    assert xlsx_rows.can_query(conn, TABLE.qualified, PERIOD, [c.name for c in cols], [c.sql_type for c in cols])
+    assert xlsx_rows.can_query(conn, TABLE.qualified, PERIOD, [c.name for c in cols], [c.sql_type for c in cols]) is not None
     plain, queried, a, b = both(tmp_path, conn)
     assert_same_members(tmp_path / "plain.xlsx", tmp_path / "queried.xlsx")
     assert a.last_row() == b.last_row() == 300 and len(b) == 300
@@ -111,6 +114,29 @@ def test_rows_put_together_by_duckdb_at_the_edges(tmp_path, monkeypatch, case):
         assert len(b) == 10 and 'r="A11"' in queried["xl/worksheets/sheet1.xml"].decode()
 
 
+@pytest.mark.parametrize("spaced", [[], ["remarks"], ["project_name", "remarks"]])
+def test_only_the_text_columns_with_whitespace_at_an_end_are_tested_cell_by_cell(tmp_path, spaced):
+    """`can_query` names the text columns holding a text that starts or ends with whitespace (what
+    Python calls so: U+3000, NBSP, U+0085, a tab, a line break): only their cells are tested as
+    DuckDB puts them together; the others are written `<t>` at once, and the sheet is the same."""
+    cols, rows = project_rows(60, texts=["寿阳", "a & b", "<<>>", "中\n间", "😀", "在建"])
+    names = [c.name for c in cols]
+    ends = ["\u3000前", "后\xa0", "\x85首", "尾\t", " ", "尾\n"]
+    for k, name in enumerate(spaced):
+        j = names.index(name)
+        rows[3 + k] = tuple(ends[k] if i == j else v for i, v in enumerate(rows[3 + k]))
+        rows[40 + k] = tuple(ends[-1 - k] if i == j else v for i, v in enumerate(rows[40 + k]))
+    conn = table_with(tmp_path, rows)
+    assert xlsx_rows.can_query(conn, TABLE.qualified, PERIOD, names, [c.sql_type for c in cols]) == set(spaced)
+    plain, queried, _, _ = both(tmp_path, conn)
+    assert plain == queried
+    if spaced:
+        assert b'xml:space="preserve"' in queried["xl/worksheets/sheet1.xml"]
+    # a control character in a column with whitespace at an end: still refused
+    conn.execute(f"UPDATE {TABLE.qualified} SET {spaced[0] if spaced else 'remarks'} = ' 控制\x01' WHERE source_row = 7")
+    assert xlsx_rows.can_query(conn, TABLE.qualified, PERIOD, names, [c.sql_type for c in cols]) is None
+
+
 def test_dates_are_the_serial_days_python_writes(tmp_path):
     """Dates around Excel's false 29 February 1900, its day 0 and far ones, as `excel_serial` writes them."""
     table = Table("marts", "dates_only", "日期", "", (Column("period", "VARCHAR", "报告期", ""),
@@ -121,7 +147,7 @@ def test_dates_are_the_serial_days_python_writes(tmp_path):
     days += [date.fromordinal(rng.randint(date(1, 1, 1).toordinal(), date(9999, 12, 31).toordinal())) for _ in range(300)]
     rows = [("x", d, [True, False, None][i % 3]) for i, d in enumerate(days)]
     conn = table_with(tmp_path, rows, table, other_period_every=0)
-    assert xlsx_rows.can_query(conn, table.qualified, PERIOD, ["period", "d", "flag"], ["VARCHAR", "DATE", "BOOLEAN"])
+    assert xlsx_rows.can_query(conn, table.qualified, PERIOD, ["period", "d", "flag"], ["VARCHAR", "DATE", "BOOLEAN"]) == set()
     plain, queried, _, _ = both(tmp_path, conn, table, lines={})
     assert plain == queried
 
@@ -165,7 +191,7 @@ def test_rows_duckdb_would_write_otherwise_are_fetched(tmp_path, monkeypatch, ho
     conn = table_with(tmp_path, rows, table)
     if hostile == "infinite date":  # (no serial day; not a date a submission gives, but DuckDB holds one)
         conn.execute(f"UPDATE {table.qualified} SET start_date = 'infinity' WHERE source_row = 9")
-    assert not xlsx_rows.can_query(conn, table.qualified, PERIOD, [c.name for c in cols], [c.sql_type for c in cols])
+    assert xlsx_rows.can_query(conn, table.qualified, PERIOD, [c.name for c in cols], [c.sql_type for c in cols]) is None
     monkeypatch.setattr(workbook, "QUERIED_FROM_ROWS", 0)
     assert not isinstance(_rows_of(conn, table, PERIOD), TableRows)
     if hostile != "time":  # and without it, the same rows are left in DuckDB

@@ -354,7 +354,8 @@ def data_rows_of(ws, columns: "list | TableRows", cols: list[Column], lines: dic
     kinds = [_kind(c) for c in cols]
     if isinstance(columns, TableRows):
         return xlsx_rows.QueriedRows(columns.conn, columns.table.qualified, columns.period,
-                                     [c.name for c in cols], kinds, len(columns), heights)
+                                     [c.name for c in cols], kinds, len(columns), heights,
+                                     preserved=columns.preserved)
     return xlsx_rows.RowsXml(columns, kinds, heights)
 
 
@@ -376,9 +377,9 @@ def _rows_of(conn: duckdb.DuckDBPyConnection, table: Table, period: str) -> "lis
     DuckDB write, left there."""
     count = conn.execute(f"SELECT count(*) FROM {table.qualified} WHERE period = ?", [period]).fetchone()[0]
     cols = table.columns
-    if count > QUERIED_FROM_ROWS and xlsx_rows.can_query(conn, table.qualified, period, [c.name for c in cols],
-                                                         [c.sql_type for c in cols]):
-        return TableRows(conn, table, period, count)
+    if count > QUERIED_FROM_ROWS and (preserved := xlsx_rows.can_query(
+            conn, table.qualified, period, [c.name for c in cols], [c.sql_type for c in cols])) is not None:
+        return TableRows(conn, table, period, count, preserved)
     return conn.execute(_rows_sql(table, ", ".join(ident(c.name) for c in cols)), [period]).fetchall()
 
 
@@ -391,6 +392,7 @@ class TableRows:
     table: Table
     period: str
     count: int
+    preserved: frozenset[str] | None = None  # `xlsx_rows.can_query`'s text columns with whitespace at an end
 
     def __len__(self) -> int:
         return self.count

@@ -265,6 +265,7 @@ _SPACE = "[" + "".join(f"\\x{{{cp:X}}}" for cp in range(0x110000) if chr(cp).iss
 PRESERVE_RE2 = f"^{_SPACE}|{_SPACE}$"  # (RE2, DuckDB's regular expressions)
 # What `inline_text` writes otherwise than with `&`, `<` and `>` escaped (`_NEEDS_WORK` less those).
 ESCAPES_RE2 = r"[\x00-\x08\x0b-\x1f\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
+_ESCAPES_OR_PRESERVE_RE2 = f"(?:{ESCAPES_RE2})|(?:{PRESERVE_RE2})"
 # A DECIMAL's double in DuckDB is its unscaled integer (exact below 2**53) divided by a power of
 # ten: one correctly rounded division, so the same double as Python's float(Decimal).
 EXACT_UNSCALED = 2**53
@@ -276,13 +277,14 @@ def _written_sql(kind: int, x: str) -> str:
     return f"{x} <> ''" if kind == TEXT else f"{x} IS NOT NULL"
 
 
-def _cell_sql(kind: int, name: str) -> str:
+def _cell_sql(kind: int, name: str, preserved: bool = True) -> str:
     """The SQL of one cell (NULL for none), its row's number left as ROW_MARK; two parameters for a
-    text (its start up to its value, PRESERVE_RE2), one for the others (see `_cell_start`)."""
+    text whose column may hold a text starting or ending with whitespace (`preserved`: its start
+    up to its value, PRESERVE_RE2), one for the others (see `_cell_start`)."""
     x = ident(name)
     if kind == TEXT:
-        value = (f"CASE WHEN regexp_matches({x}, ?) THEN '<t xml:space=\"preserve\">' ELSE '<t>' END, "
-                 f"replace(replace(replace({x}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '</t></is></c>'")
+        start = f"CASE WHEN regexp_matches({x}, ?) THEN '<t xml:space=\"preserve\">' ELSE '<t>' END" if preserved else "'<t>'"
+        value = f"{start}, replace(replace(replace({x}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '</t></is></c>'"
     elif kind == NUMBER:
         value = f"printf('%.16G', CAST({x} AS DOUBLE)), '</v></c>'"
     elif kind == FLAG:
@@ -304,29 +306,47 @@ def _cell_start(j: int, kind: int, style: int | None) -> str:
     return f"{ref}{ROW_MARK}{mid}"
 
 
-def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Sequence[str]) -> bool:
+def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Sequence[str]) -> frozenset[str] | None:
     """Whether `QueriedRows` writes the rows of `table` (a qualified, quoted name) of `period` as
     `RowsXml` would: columns of the types it knows; no text with a character `inline_text` escapes
     otherwise or long enough to be cut (bytes, an upper bound of characters); no DECIMAL beyond
-    EXACT_UNSCALED; no infinite date."""
-    tests, params = [], []
+    EXACT_UNSCALED; no infinite date. None where it does not; else the text columns holding a
+    text that starts or ends with whitespace (`PRESERVE_RE2`), the only ones whose cells
+    `QueriedRows` tests for it (`preserved`).
+
+    One pass over the texts looks for either (`_ESCAPES_OR_PRESERVE_RE2`); only the text columns
+    where it finds one are looked at again, to tell which."""
+    texts, others, params = [], [], []  # the text columns' tests first, then the others'
     for name, sql_type in zip(names, sql_types):
-        m = QUERIED_TYPES.fullmatch(sql_type)
-        if m is None:
-            return False
-        x = ident(name)
+        if QUERIED_TYPES.fullmatch(sql_type) is None:
+            return None
         if sql_type == "VARCHAR":
-            tests.append(f"bool_or(regexp_matches({x}, ?) OR strlen({x}) > ?)")
-            params += [ESCAPES_RE2, STRING_MAX // 2]
-        elif m.group(1):
-            tests.append(f"bool_or(abs({x}) >= ?)")
+            texts.append(name)
+            params += [_ESCAPES_OR_PRESERVE_RE2, STRING_MAX // 2]
+    tests = [f"bool_or(regexp_matches({ident(n)}, ?) OR strlen({ident(n)}) > ?)" for n in texts]
+    for name, sql_type in zip(names, sql_types):
+        x, m = ident(name), QUERIED_TYPES.fullmatch(sql_type)
+        if m.group(1):
+            others.append(f"bool_or(abs({x}) >= ?)")
             params.append(Decimal(EXACT_UNSCALED) / 10 ** int(m.group(2)))
         elif sql_type == "DATE":
-            tests.append(f"bool_or(NOT isfinite({x}))")  # (infinity has no serial day)
+            others.append(f"bool_or(NOT isfinite({x}))")  # (infinity has no serial day)
+    tests += others
     if not tests:
-        return True
+        return frozenset()
     found = conn.execute(f"SELECT {', '.join(tests)} FROM {table} WHERE period = ?", [*params, period]).fetchone()
-    return not any(found)
+    if any(found[len(texts):]):
+        return None
+    flagged = [name for name, hit in zip(texts, found) if hit]
+    if not flagged:
+        return frozenset()
+    tests = [f"bool_or(regexp_matches({ident(n)}, ?) OR strlen({ident(n)}) > ?), bool_or(regexp_matches({ident(n)}, ?))"
+             for n in flagged]
+    params = [p for _ in flagged for p in (ESCAPES_RE2, STRING_MAX // 2, PRESERVE_RE2)]
+    found = conn.execute(f"SELECT {', '.join(tests)} FROM {table} WHERE period = ?", [*params, period]).fetchone()
+    if any(found[0::2]):
+        return None
+    return frozenset(name for name, preserved in zip(flagged, found[1::2]) if preserved)
 
 
 @dataclass
@@ -343,6 +363,8 @@ class QueriedRows(_Rows):
     count: int
     heights: dict[int, float] = field(default_factory=dict)
     first_row: int = 1
+    # the text columns whose cells are tested for whitespace at an end (`can_query`); None: all
+    preserved: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return min(self.count, rows_below(self.first_row))
@@ -355,8 +377,9 @@ class QueriedRows(_Rows):
     def bodies(self, styles: Sequence[int | None]) -> Iterator[tuple[int, list[str]]]:
         cells, params = [], []
         for j, (name, kind, style) in enumerate(zip(self.names, self.kinds, styles)):
-            cells.append(_cell_sql(kind, name))
-            params += [_cell_start(j, kind, style), *([PRESERVE_RE2] if kind == TEXT else [])]
+            preserved = kind == TEXT and (self.preserved is None or name in self.preserved)
+            cells.append(_cell_sql(kind, name, preserved))
+            params += [_cell_start(j, kind, style), *([PRESERVE_RE2] if preserved else [])]
         result = self.conn.execute(self._select(f"concat({', '.join(cells)})"), [*params, self.period, len(self)])
         start = 0
         while chunk := result.fetchmany(_ROWS_PER_CHUNK):
