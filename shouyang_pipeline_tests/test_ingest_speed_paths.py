@@ -112,6 +112,39 @@ def test_a_table_surely_data_only_where_every_row_is(seed):
     assert layout._all_surely_data([[f"SY{i}", "名称"] for i in range(1, 5)], None)
 
 
+# Names after a 序号 (a mine's, a village's) and what must stop a table of them being told at once:
+# a marker anywhere in it (计, a line starting 其中), a text that is not its own NFKC or holds an
+# invisible or spacing character, a section's or footer's look (harmless here: not a first cell).
+NAMES = ["段王煤矿", "上湖乡", "前庄七村", "开元煤矿5G智能化改造项目", "x矿", "其中：省级", "其中", "中其矿", "合计", "小计",
+         "全镇合计", "累计完成", "ｱ煤矿", "Ⅳ矿", "e\u0301矿", "煤\u200b矿", "宗艾 镇", "宗艾\u3000镇", "①", "一、", "(一)",
+         "注：本表", "填表人", "㈠新建", "１２", "", None, 1, 2.5]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_table_of_names_after_a_sequence_number_is_told_at_once_only_where_every_row_is(seed):
+    """`_all_surely_data` of tables whose rows are a 序号 then a name (not ASCII) in a data column:
+    True only where `_surely_data` is of every row, and True of plain ones."""
+    rng = random.Random(400 + seed)
+    fired = 0
+    for _ in range(3000):
+        n = rng.randint(1, 8)
+        rows = [[str(i + 1), rng.choice(NAMES[:5]), f"DW-C{i:02d}", "12.5"] for i in range(n)]
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            rng.choice(rows)[1] = rng.choice(NAMES)
+        for columns in ({1, 2, 3}, {0, 1, 2, 3}, None, {2, 3}):
+            told = layout._all_surely_data(rows, columns)
+            fired += told
+            if told:
+                assert all(layout._surely_data(r, columns) for r in rows), (rows, columns)
+            if columns == {1, 2, 3}:
+                assert row_kinds(rows, data_columns=columns) == kinds_row_by_row(rows, columns), rows
+    assert fired > 1500
+    assert layout._all_surely_data([[str(i), "段王煤矿", "DW-C01"] for i in range(1, 5)], {1, 2})
+    assert not layout._all_surely_data([["段王煤矿", "DW-C01"] for i in range(1, 5)], {0, 1})  # a first cell: row by row
+    for tempting in ("合计", "其中：省级", "ｱ煤矿", "煤\u200b矿", "累计完成"):
+        assert not layout._all_surely_data([["1", "段王煤矿", "A"], ["2", tempting, "B"]], {1, 2}), tempting
+
+
 def kinds_row_by_row(rows: list[list[object]], columns) -> list[str | None]:
     """`row_kinds`' rule with `classify_row` alone on every row: the footer starts at the first
     footer row after the last substantial data row."""
@@ -585,12 +618,12 @@ def test_credit_codes_remembered_are_stdnum_s_answer():
 
 
 def test_a_table_without_plain_codes_is_not_looked_through_for_them(monkeypatch):
-    """A table whose codes are not plain (a village file's 乡镇 first) is told row by row as before,
-    and costs the quick path no more than the rows near its two ends."""
+    """A table whose codes are not plain (its names spaced with U+3000) is told row by row as
+    before, and costs the quick path no more than the rows near its two ends."""
     asked = []
     real = layout._all_surely_data
     monkeypatch.setattr(layout, "_all_surely_data", lambda rows, columns: asked.append(len(rows)) or real(rows, columns))
-    rows = [[str(i), "宗艾镇", f"村{i}", "12.5"] for i in range(1, 5001)]
+    rows = [[str(i), "宗艾\u3000镇", f"村{i}", "12.5"] for i in range(1, 5001)]
     assert row_kinds(rows, data_columns={1, 2, 3}) == [None] * len(rows)
     assert len(asked) <= layout.PLAIN_SPAN_EDGE
     rows[0:0] = [["合计", None, None, "9"]] * (layout.PLAIN_SPAN_EDGE + 1)  # plain rows beyond the edge: row by row

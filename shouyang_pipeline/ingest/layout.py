@@ -364,8 +364,9 @@ def _all_surely_data(rows: list[list[object]], data_columns: Collection[int] | N
     """True only when `_surely_data` is True of every row, told for the table at once, column by
     column in C; False: ask it row by row. The common table of a big file: every row's first cell a
     code (`SY2023-000001`: ASCII, printable, no space, not opening a bracket, so neither a marker nor
-    a section's number), or a 序号 of ASCII digits (or ints) outside `data_columns` and such a code
-    in the next cell, a data column. No marker is ASCII but a bracketed number (`(1)`)."""
+    a section's number), or a 序号 of ASCII digits (or ints) outside `data_columns` and in the next
+    cell, a data column, such a code or a name that holds no marker (a mine's, a village's). No
+    marker is ASCII but a bracketed number (`(1)`)."""
     at = _code_at(data_columns)
     if not rows or at is None:
         return False
@@ -385,8 +386,15 @@ def _all_surely_data(rows: list[list[object]], data_columns: Collection[int] | N
     if set(map(type, codes)) != {str} or not all(codes):
         return False
     joined = "\n".join(codes)  # each code starts a line
-    return (joined.isascii() and "".join(codes).isprintable() and " " not in joined
-            and not joined.startswith("(") and "\n(" not in joined)
+    if not ("".join(codes).isprintable() and " " not in joined):
+        return False
+    if joined.isascii():
+        return not joined.startswith("(") and "\n(" not in joined
+    # A name after a 序号 (`1 | 段王煤矿 | DW-C01`, `1 | 上湖乡 | 前庄村`): not the row's first cell,
+    # so only a totals', a subtotal's or a 其中 marker could be in it (no 计 anywhere, no line
+    # starting 其中), once it is its own `norm` (NFKC, which no line break joins across).
+    return (at == 1 and "计" not in joined and not ("\n" + joined).count("\n其中")
+            and unicodedata.is_normalized("NFKC", joined) and _PRINTABLE_INVISIBLE.search(joined) is None)
 
 
 # `联系电话：0354-…`, `填报日期: 2023-03-05`: a label and its value, as written under a table.
