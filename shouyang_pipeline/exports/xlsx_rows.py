@@ -316,37 +316,45 @@ def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Se
 
     One pass over the texts looks for either (`_ESCAPES_OR_PRESERVE_RE2`); only the text columns
     where it finds one are looked at again, to tell which."""
-    texts, others, params = [], [], []  # the text columns' tests first, then the others'
+    texts, others, other_params = [], [], []
     for name, sql_type in zip(names, sql_types):
-        if QUERIED_TYPES.fullmatch(sql_type) is None:
+        m = QUERIED_TYPES.fullmatch(sql_type)
+        if m is None:
             return None
+        x = ident(name)
         if sql_type == "VARCHAR":
             texts.append(name)
-            params += [_ESCAPES_OR_PRESERVE_RE2, STRING_MAX // 2]
-    tests = [f"bool_or(regexp_matches({ident(n)}, ?) OR strlen({ident(n)}) > ?)" for n in texts]
-    for name, sql_type in zip(names, sql_types):
-        x, m = ident(name), QUERIED_TYPES.fullmatch(sql_type)
-        if m.group(1):
+        elif m.group(1):
             others.append(f"bool_or(abs({x}) >= ?)")
-            params.append(Decimal(EXACT_UNSCALED) / 10 ** int(m.group(2)))
+            other_params.append(Decimal(EXACT_UNSCALED) / 10 ** int(m.group(2)))
         elif sql_type == "DATE":
             others.append(f"bool_or(NOT isfinite({x}))")  # (infinity has no serial day)
-    tests += others
-    if not tests:
-        return frozenset()
-    found = conn.execute(f"SELECT {', '.join(tests)} FROM {table} WHERE period = ?", [*params, period]).fetchone()
+    text_params = [p for _ in texts for p in (_ESCAPES_OR_PRESERVE_RE2, STRING_MAX // 2)]
+    found = _found(conn, table, period, [*map(_refused_sql, texts), *others], [*text_params, *other_params])
     if any(found[len(texts):]):
         return None
     flagged = [name for name, hit in zip(texts, found) if hit]
     if not flagged:
         return frozenset()
-    tests = [f"bool_or(regexp_matches({ident(n)}, ?) OR strlen({ident(n)}) > ?), bool_or(regexp_matches({ident(n)}, ?))"
-             for n in flagged]
-    params = [p for _ in flagged for p in (ESCAPES_RE2, STRING_MAX // 2, PRESERVE_RE2)]
-    found = conn.execute(f"SELECT {', '.join(tests)} FROM {table} WHERE period = ?", [*params, period]).fetchone()
+    found = _found(conn, table, period, [f"{_refused_sql(n)}, bool_or(regexp_matches({ident(n)}, ?))" for n in flagged],
+                   [p for _ in flagged for p in (ESCAPES_RE2, STRING_MAX // 2, PRESERVE_RE2)])
     if any(found[0::2]):
         return None
     return frozenset(name for name, preserved in zip(flagged, found[1::2]) if preserved)
+
+
+def _refused_sql(name: str) -> str:
+    """`can_query`'s test of a text column: a text matching a pattern (its parameter) or longer
+    than a number of bytes (its second)."""
+    x = ident(name)
+    return f"bool_or(regexp_matches({x}, ?) OR strlen({x}) > ?)"
+
+
+def _found(conn, table: str, period: str, tests: list[str], params: list) -> tuple:
+    """The aggregates `tests` over the rows of `period` in one pass (none: an empty tuple)."""
+    if not tests:
+        return ()
+    return conn.execute(f"SELECT {', '.join(tests)} FROM {table} WHERE period = ?", [*params, period]).fetchone()
 
 
 @dataclass
