@@ -192,6 +192,24 @@ def test_row_kinds_of_plain_tables_with_rows_around_them(seed, monkeypatch):
     assert len(told) > 300  # the plain middle is told at once
 
 
+def test_a_section_among_plain_rows_costs_one_block_row_by_row(monkeypatch):
+    """A big table of plain coded rows with a section's row (`二、城市建设类项目`) in its middle, as a
+    key-projects file is sent: the kinds `classify_row` gives row by row, the blocks without the
+    section told at once (`PLAIN_BLOCK_ROWS`), only the section's block asked row by row."""
+    block = layout.PLAIN_BLOCK_ROWS
+    rows = [["一、产业转型类项目", None, None, None]]
+    rows += [[str(i), f"SY2023-{i:06d}", "造纸项目", "10"] for i in range(1, 3 * block)]
+    rows.insert(block + 7, ["二、城市建设类项目", None, None, None])
+    rows += [["合计", None, None, "30"], ["填表人：张三", None, "审核人"]]
+    asked = []
+    real = layout._surely_data
+    monkeypatch.setattr(layout, "_surely_data", lambda cells, columns: asked.append(1) or real(cells, columns))
+    got = row_kinds(rows, data_columns={1, 2, 3})
+    assert got == kinds_row_by_row(rows, {1, 2, 3})
+    assert got[block + 7] == "section" and got.count(None) == 3 * block - 1
+    assert 0 < len(asked) <= block + layout.PLAIN_SPAN_EDGE
+
+
 # ------------------------------------------------------------------ texts vouched for
 
 TEXTS = ["开元煤矿5G智能化改造项目", "宗艾镇", "项目×二期", "é¡¹ç›®", "椤圭洰鍚嶇О", "锟斤拷", "名称\ufffd", "Café™",

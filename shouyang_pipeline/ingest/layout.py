@@ -358,6 +358,7 @@ def _plain_span(rows: list[list[object]], data_columns: Collection[int] | None) 
 
 
 PLAIN_SPAN_EDGE = 64
+PLAIN_BLOCK_ROWS = 4096  # rows of a plain span told at once by `row_kinds`
 
 
 def _all_surely_data(rows: list[list[object]], data_columns: Collection[int] | None) -> bool:
@@ -430,7 +431,7 @@ def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None 
     `classify_row`; `notes`, when given, gets the index of each footer-marker row read as data.
     """
     copies = copies or [()] * len(rows)
-    # Most rows of a big file are plain data rows: `_all_surely_data` says so of a whole table at
+    # Most rows of a big file are plain data rows: `_all_surely_data` says so of a block of them at
     # once, `_surely_data` of a row in a few C-level string operations, and `classify_row` decides
     # every other row (and every row a merge fills).
     def one_by_one(first: int, stop: int) -> list[str | None]:
@@ -439,11 +440,13 @@ def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None 
                 for cells, row_copies in zip(rows[first:stop], copies[first:stop])]
 
     start, stop = _plain_span(rows, data_columns) if not any(copies) else (0, 0)
-    if start < stop and _all_surely_data(rows[start:stop], data_columns):
-        # the rows above and below the plain ones (a totals row, a footer) one by one
-        kinds: list[str | None] = [*one_by_one(0, start), *[None] * (stop - start), *one_by_one(stop, len(rows))]
-    else:
-        kinds = one_by_one(0, len(rows))
+    # the rows above and below the plain ones (a totals row, a footer) one by one, and those
+    # among them a block at a time: a block with a section's row in it (`二、城市建设类项目`) one by one
+    kinds: list[str | None] = one_by_one(0, start)
+    for first in range(start, stop, PLAIN_BLOCK_ROWS):
+        last = min(first + PLAIN_BLOCK_ROWS, stop)
+        kinds += [None] * (last - first) if _all_surely_data(rows[first:last], data_columns) else one_by_one(first, last)
+    kinds += one_by_one(stop, len(rows))
     last_data = next((i for i in range(len(rows) - 1, -1, -1)
                       if kinds[i] is None and _is_substantial(rows[i], data_columns)), -1)
     footer_start = next((i for i in range(last_data + 1, len(rows)) if kinds[i] == "footer"), len(rows))
