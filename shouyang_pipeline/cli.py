@@ -383,7 +383,8 @@ def main() -> None:
 def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
     from .pipeline import (
         ALLOW_EMPTY_TAG, FORCE_TAG, check_work_file, nothing_to_run, parse_period, periods_to_run, precheck,
-        preflight, published_files, refuse_wipe, remember_run, run_inputs, run_lock, unchanged_since_last_run,
+        preflight, published_files, reading_early, refuse_wipe, remember_run, run_inputs, run_lock,
+        unchanged_since_last_run,
     )
     from .ingest.discover import hashes_remembered
 
@@ -426,7 +427,8 @@ def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
                 return
             tags = {**({ALLOW_EMPTY_TAG: "true"} if allow_empty else {}), **({FORCE_TAG: "true"} if force else {})}
             before = published_files(settings)
-            result, label = _execute(settings, todo, tags, scope=(asked[0], asked[-1]) if asked else None)
+            with reading_early(settings, todo, force=force):  # the files read while Dagster sets the run up
+                result, label = _execute(settings, todo, tags, scope=(asked[0], asked[-1]) if asked else None)
             if result.success and not asked:
                 remember_run(settings, inputs)
     except SetupError as exc:

@@ -15,7 +15,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, closing, contextmanager, nullcontext
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -109,10 +109,15 @@ def _remove_leftovers(settings: Settings) -> None:
     read) and the spool folders of its reading workers (`ingest_ahead`)."""
     import shutil
 
+    # (the reading `reading_early` started for this very run is no leftover: its spool, its workers' copies)
+    early_pids = {f".{pid}.part" for ahead in _EARLY.values() for pid in ahead.pids}
+    early_spools = {ahead.spool for ahead in _EARLY.values()}
     for part in settings.archive_dir.glob("*.part"):
-        part.unlink(missing_ok=True)
+        if not part.name.endswith(tuple(early_pids)):
+            part.unlink(missing_ok=True)
     for spool in settings.work_warehouse.parent.glob(f"{INGEST_SPOOL_PREFIX}*"):
-        shutil.rmtree(spool, ignore_errors=True)
+        if spool not in early_spools:
+            shutil.rmtree(spool, ignore_errors=True)
 
 
 def preflight(settings: Settings) -> list[RawFile]:
@@ -673,9 +678,24 @@ class IngestAhead:
     in the order the run loads them, while this process loads the ones done: `ingest_and_load`
     takes each from here. Their frames wait in a spool folder beside the work file, not in memory."""
 
-    def __init__(self, pool, planned: dict[tuple[str, str], _PeriodPlan]):
-        self._pool, self._planned = pool, planned
+    def __init__(self, pool, planned: dict[tuple[str, str], _PeriodPlan], spool: Path):
+        self._pool, self._planned, self._spool = pool, planned, spool
         self._failed = False  # a reading raised: the rest is read by the step itself
+
+    @property
+    def spool(self) -> Path:
+        return self._spool
+
+    @property
+    def pids(self) -> list[int]:
+        return self._pool.pids
+
+    def close(self) -> None:
+        """Stops the workers; the frames not taken go with the spool folder."""
+        import shutil
+
+        self._pool.close()
+        shutil.rmtree(self._spool, ignore_errors=True)
 
     def take(self, plan: _PeriodPlan) -> PeriodFrames | None:
         """The frames of this dataset-period, read from exactly these inputs; None when it was not
@@ -716,7 +736,21 @@ class IngestAhead:
 def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods: list[str], *,
                  force: bool = False) -> Iterator[IngestAhead | None]:
     """Starts reading the run's dataset-periods that need it in worker processes (`ingest_workers`
-    says how many; None: none, each is read as it is loaded); they are stopped on leaving."""
+    says how many; None: none, each is read as it is loaded); they are stopped on leaving. The
+    reading `reading_early` started for these datasets and months is taken over instead."""
+    ahead = _EARLY.pop((frozenset(datasets), tuple(periods), force), None)
+    if ahead is None:
+        ahead = start_reading(settings, conn_factory, datasets, periods, force=force)
+    try:
+        yield ahead
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def start_reading(settings: Settings, conn_factory, datasets: list[str], periods: list[str], *,
+                  force: bool = False) -> IngestAhead | None:
+    """`ingest_ahead`'s reading, begun (None: too little to read); the caller closes it."""
     import shutil
     import tempfile
 
@@ -727,10 +761,11 @@ def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods:
     mine = [f for f in files if f.dataset_period and f.dataset_period[0] in datasets and f.dataset_period[1] in periods]
     workers = ingest_workers(len(datasets) * len(periods), sum(_size(f) for f in mine))
     if not workers:
-        yield None  # too little to read, whatever is held: nothing hashed
-        return
+        return None  # too little to read, whatever is held: nothing hashed
     # The workers are started first: they load their modules while the files are hashed here.
-    with Pool("shouyang_pipeline.pipeline:ingest_parts", workers, name="读取进程") as pool:
+    pool = Pool("shouyang_pipeline.pipeline:ingest_parts", workers, name="读取进程")
+    spool = None
+    try:
         register = read_register(settings.raw_dir)
         base = _inputs_base(settings)
         with conn_factory() as conn:
@@ -739,15 +774,58 @@ def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods:
                      for plan in [_plan(settings, conn, files, dataset, period, base, register, stored)]
                      if not plan.held]
         if not ingest_workers(len(plans), sum(_size(f) for plan in plans for f in plan.files)):
-            yield None  # what is left to read is too little after all: the workers are stopped
-            return
+            pool.close()  # what is left to read is too little after all: the workers are stopped
+            return None
+        settings.work_warehouse.parent.mkdir(parents=True, exist_ok=True)
         spool = Path(tempfile.mkdtemp(prefix=INGEST_SPOOL_PREFIX, dir=settings.work_warehouse.parent))
         job = {"settings": settings, "spool": spool, "files": {(p.dataset, p.period): p.files for p in plans}}
-        try:
-            pool.begin(job, [(p.dataset, p.period) for p in plans], describe=_reading)
-            yield IngestAhead(pool, {(p.dataset, p.period): p for p in plans})
-        finally:
+        pool.begin(job, [(p.dataset, p.period) for p in plans], describe=_reading)
+        return IngestAhead(pool, {(p.dataset, p.period): p for p in plans}, spool)
+    except BaseException:
+        pool.close()
+        if spool is not None:
             shutil.rmtree(spool, ignore_errors=True)
+        raise
+
+
+# The reading `reading_early` started, by (datasets, months, force), for the run's staging step.
+_EARLY: dict[tuple[frozenset, tuple, bool], IngestAhead] = {}
+
+
+@contextmanager
+def reading_early(settings: Settings, periods: list[str], *, force: bool = False) -> Iterator[None]:
+    """Around a run of the job executed in this process (`shouyang run`): every dataset's files of
+    `periods` start being read by the reading workers now, while Dagster sets the run up (a few
+    seconds of one core), for its staging step to take over (`ingest_ahead`). What the step finds
+    otherwise than planned here (the work file changed at the run's start) it reads itself
+    (`IngestAhead.take`). Only time is at stake: anything that stops the early start leaves the
+    reading to the step, as without it. Whatever the step did not take is stopped on leaving."""
+    from .catalog.datasets import DATASETS
+
+    datasets = list(DATASETS)
+    key = (frozenset(datasets), tuple(periods), force)
+    work = settings.work_warehouse
+    ahead = None
+    if work.exists() or not settings.warehouse.exists():  # (the step would start a missing work file from the published one)
+        try:
+            ahead = start_reading(settings, lambda: _read_only_or_empty(work), datasets, periods, force=force)
+        except Exception as exc:  # noqa: BLE001 - the step reads (and meets any problem) as without it
+            logging.getLogger("shouyang_pipeline").debug("no early reading: %s", exc)
+    if ahead is not None:
+        _EARLY[key] = ahead
+    try:
+        yield
+    finally:
+        left = _EARLY.pop(key, None)
+        if left is not None:
+            left.close()
+
+
+@contextmanager
+def _read_only_or_empty(path: Path):
+    """The work file read-only, or an empty in-memory database when there is none yet."""
+    with (connect(path, read_only=True) if path.exists() else closing(duckdb.connect())) as conn:
+        yield conn
 
 
 # The spool folders of `ingest_ahead`, beside the work file; a killed run's are removed by the next.

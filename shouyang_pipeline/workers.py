@@ -137,6 +137,10 @@ class Pool:
     def workers(self) -> int:
         return len(self._procs)
 
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self._procs]
+
     def begin(self, job: object, items: list, *, describe: Callable[[Hashable], str]) -> "Pool":
         """Hands `job` to every worker, then `items` one at a time to whichever is free (once)."""
         if self._feeds or self._closed:

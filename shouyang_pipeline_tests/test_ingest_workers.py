@@ -234,3 +234,90 @@ def test_a_workers_staging_rows_come_as_parquet_and_go_once_loaded(settings, mon
     assert kind == PeriodFrames.__name__ and feb.suffix == mar.suffix == ".parquet"
     assert files_feb == ["key_projects.2023-02.parquet", "key_projects.2023-03.parquet"]
     assert files_mar == ["key_projects.2023-03.parquet"]  # February's removed once loaded
+
+
+def test_reading_started_early_is_taken_over_by_the_runs_staging_step(sample_year, tmp_path, monkeypatch):
+    """`reading_early` around the job's execution (as `shouyang run` does): the workers begin
+    before Dagster sets the run up; the run's first step (its check for leftovers among them)
+    leaves their spool and archive copies alone, the staging step takes their reading over
+    (no reading of its own started), and the warehouse is the one read in turn."""
+    from shouyang_pipeline.defs import build_definitions
+    from shouyang_pipeline.defs.partitions import add_months
+
+    shutil.copytree(PROJECT_REFERENCE.parent / "raw", tmp_path / "raw")
+    settings = Settings(tmp_path / "raw", tmp_path / "warehouse.duckdb", tmp_path / "exports", tmp_path / "archive",
+                        PROJECT_REFERENCE, clock=SAMPLE_CLOCK)
+    monkeypatch.setattr(pipeline, "ingest_workers", lambda dataset_periods, size: 2 if dataset_periods > 1 else 0)
+    monkeypatch.setattr(pipeline, "export_workers", lambda months: 1)
+    started, removed = [], []
+    real_start, real_remove = pipeline.start_reading, pipeline._remove_leftovers
+    monkeypatch.setattr(pipeline, "start_reading", lambda *a, **k: started.append(a[3]) or real_start(*a, **k))
+
+    def leftovers(settings):
+        removed.append({a.spool for a in pipeline._EARLY.values()})
+        real_remove(settings)
+        assert all(a.spool.is_dir() for a in pipeline._EARLY.values())
+
+    monkeypatch.setattr(pipeline, "_remove_leftovers", leftovers)
+    instance = dg.DagsterInstance.ephemeral()
+    add_months(instance, MONTHS)
+    job = build_definitions(settings).resolve_job_def("monthly_refresh")
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    tags = {"dagster/asset_partition_range_start": MONTHS[0], "dagster/asset_partition_range_end": MONTHS[-1]}
+    with pipeline.reading_early(settings, MONTHS):
+        early = dict(pipeline._EARLY)
+        assert len(early) == 1
+        assert job.execute_in_process(instance=instance, run_config=quiet, tags=tags).success
+        assert pipeline._EARLY == {}  # taken
+    assert started == [MONTHS]  # the early start only
+    assert removed and removed[0]  # the run's first step looked for leftovers while the early reading went on
+    ahead, = early.values()
+    assert not ahead.spool.exists() and all(p.poll() is not None for p in ahead._pool._procs)
+    assert not list(settings.archive_dir.glob("*.part"))
+    got, in_turn = _tables(settings.warehouse, MONTHS), _tables(sample_year.warehouse, MONTHS)
+    assert got.keys() == in_turn.keys()
+    for table in got:
+        assert got[table] == in_turn[table], table
+
+
+def test_reading_started_early_and_not_taken_is_stopped(settings, monkeypatch):
+    """A run that ends before its staging step (or whose months are others): the early reading is
+    stopped on leaving, its workers ended and its spool removed. A published warehouse without
+    a work file (the run starts one from it) or a work file that cannot be opened: no early
+    reading, and nothing is in the way of the run."""
+    _two_months(settings, monkeypatch, {"ytd": 100}, {"ytd": 200})
+    with pipeline.reading_early(settings, PERIODS):
+        ahead, = pipeline._EARLY.values()
+        assert ahead.spool.is_dir()
+    assert pipeline._EARLY == {} and not ahead.spool.exists()
+    assert all(p.poll() is not None for p in ahead._pool._procs)
+    with pipeline.ingest_ahead(settings, lambda: _work(settings), ["key_projects"], PERIODS) as own:
+        assert own is not None and own is not ahead  # nothing early left to take: its own
+    settings.work_warehouse.unlink()
+    settings.warehouse.write_bytes(b"")  # published, and no work file
+    with pipeline.reading_early(settings, PERIODS):
+        assert pipeline._EARLY == {}
+    settings.work_warehouse.write_bytes(b"not a duckdb file")
+    with pipeline.reading_early(settings, PERIODS):
+        assert pipeline._EARLY == {}
+    assert not list(settings.work_warehouse.parent.glob(f"{pipeline.INGEST_SPOOL_PREFIX}*"))
+
+
+def test_leftovers_of_other_runs_are_removed_and_the_early_readings_kept(settings, monkeypatch):
+    """`_remove_leftovers` (a killed run's spool and half-written archive copies) spares the spool
+    and the copies being written by the workers of the reading started early for this run."""
+    _two_months(settings, monkeypatch, {"ytd": 100}, {"ytd": 200})
+    settings.archive_dir.mkdir(parents=True, exist_ok=True)
+    killed = settings.work_warehouse.parent / f"{pipeline.INGEST_SPOOL_PREFIX}killed"
+    killed.mkdir()
+    old_part = settings.archive_dir / "abc.csv.999999.part"
+    old_part.write_bytes(b"half")
+    with pipeline.reading_early(settings, PERIODS):
+        ahead, = pipeline._EARLY.values()
+        ahead._pool.results()
+        parts = [settings.archive_dir / f"def.csv.{pid}.part" for pid in ahead.pids]
+        for part in parts:
+            part.write_bytes(b"being written")
+        pipeline._remove_leftovers(settings)
+        assert ahead.spool.is_dir() and all(p.exists() for p in parts)
+        assert not killed.exists() and not old_part.exists()
