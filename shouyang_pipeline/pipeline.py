@@ -673,6 +673,16 @@ def ingest_workers(dataset_periods: int, size: int) -> int:
     return workers if workers > 1 else 0
 
 
+def early_reading_workers(dataset_periods: int, size: int) -> int:
+    """How many processes read a run's files early (`reading_early`): as many as `ingest_workers`
+    says, or for fewer bytes one, while the run's own process sets Dagster up on one core and
+    another is idle (a city's incremental month is read before its staging step begins); none
+    on a single core or for a single dataset-period."""
+    from .workers import usable_cores
+
+    return ingest_workers(dataset_periods, size) or (1 if dataset_periods > 1 and usable_cores() > 1 else 0)
+
+
 class IngestAhead:
     """The dataset-periods a run reads again, read and checked by worker processes (`ingest_parts`)
     in the order the run loads them, while this process loads the ones done: `ingest_and_load`
@@ -749,8 +759,9 @@ def ingest_ahead(settings: Settings, conn_factory, datasets: list[str], periods:
 
 
 def start_reading(settings: Settings, conn_factory, datasets: list[str], periods: list[str], *,
-                  force: bool = False) -> IngestAhead | None:
-    """`ingest_ahead`'s reading, begun (None: too little to read); the caller closes it."""
+                  force: bool = False, workers_for=None) -> IngestAhead | None:
+    """`ingest_ahead`'s reading, begun (None: too little to read); the caller closes it.
+    `workers_for(dataset_periods, bytes)` says how many workers (`ingest_workers` when None)."""
     import shutil
     import tempfile
 
@@ -759,7 +770,8 @@ def start_reading(settings: Settings, conn_factory, datasets: list[str], periods
 
     files = raw_files(settings)
     mine = [f for f in files if f.dataset_period and f.dataset_period[0] in datasets and f.dataset_period[1] in periods]
-    workers = ingest_workers(len(datasets) * len(periods), sum(_size(f) for f in mine))
+    workers_for = workers_for or ingest_workers
+    workers = workers_for(len(datasets) * len(periods), sum(_size(f) for f in mine))
     if not workers:
         return None  # too little to read, whatever is held: nothing hashed
     # The workers are started first: they load their modules while the files are hashed here.
@@ -773,7 +785,7 @@ def start_reading(settings: Settings, conn_factory, datasets: list[str], periods
             plans = [plan for dataset in datasets for period in periods
                      for plan in [_plan(settings, conn, files, dataset, period, base, register, stored)]
                      if not plan.held]
-        if not ingest_workers(len(plans), sum(_size(f) for plan in plans for f in plan.files)):
+        if not workers_for(len(plans), sum(_size(f) for plan in plans for f in plan.files)):
             pool.close()  # what is left to read is too little after all: the workers are stopped
             return None
         settings.work_warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -808,7 +820,8 @@ def reading_early(settings: Settings, periods: list[str], *, force: bool = False
     ahead = None
     if work.exists() or not settings.warehouse.exists():  # (the step would start a missing work file from the published one)
         try:
-            ahead = start_reading(settings, lambda: _read_only_or_empty(work), datasets, periods, force=force)
+            ahead = start_reading(settings, lambda: _read_only_or_empty(work), datasets, periods, force=force,
+                                  workers_for=early_reading_workers)
         except Exception as exc:  # noqa: BLE001 - the step reads (and meets any problem) as without it
             logging.getLogger("shouyang_pipeline").debug("no early reading: %s", exc)
     if ahead is not None:

@@ -130,6 +130,18 @@ def test_few_bytes_or_one_core_read_in_turn(settings, monkeypatch):
             assert ahead is None
 
 
+def test_early_reading_takes_one_worker_for_few_bytes(monkeypatch):
+    """Read early, while the run's process sets Dagster up on one core, one worker reads what is
+    too little for workers otherwise (a month's files); a big run takes what `ingest_workers` says;
+    a single core or a single dataset-period takes none."""
+    monkeypatch.setattr("shouyang_pipeline.workers.usable_cores", lambda: 2)
+    assert pipeline.early_reading_workers(7, 2_000_000) == 1 and pipeline.ingest_workers(7, 2_000_000) == 0
+    assert pipeline.early_reading_workers(84, 10**9) == 2
+    assert pipeline.early_reading_workers(1, 10**9) == 0
+    monkeypatch.setattr("shouyang_pipeline.workers.usable_cores", lambda: 1)
+    assert pipeline.early_reading_workers(7, 2_000_000) == 0 and pipeline.early_reading_workers(84, 10**9) == 0
+
+
 def test_a_killed_runs_spool_is_removed_by_the_next_run(settings):
     spool = settings.work_warehouse.parent / f"{pipeline.INGEST_SPOOL_PREFIX}x1y2"
     spool.mkdir(parents=True)
