@@ -274,7 +274,7 @@ class _TerminalLog(logging.Handler):
 
         try:
             line = record.getMessage()
-            if record.exc_info:
+            if record.exc_info or record.exc_text:  # (a reading worker's record: its traceback as text)
                 if self.path is None:
                     fd, self.path = tempfile.mkstemp(prefix="shouyang-error-", suffix=".txt")
                     os.close(fd)

@@ -727,7 +727,7 @@ class IngestAhead:
         if (planned.files, planned.hashes, planned.inputs) != (plan.files, plan.hashes, plan.inputs):
             return None  # not waited for: its frames go with the spool
         try:
-            path = self._pool.get(key)
+            path, records = self._pool.get(key)
         except PoolFailed as failed:
             if (error := failed.first_error(SetupError)) is not None:
                 raise error from failed
@@ -735,6 +735,8 @@ class IngestAhead:
                 raise
             self._failed = True
             return None
+        for record in records:  # what the worker's reading said, said here as it is taken
+            logging.getLogger(record.name).handle(record)
         try:
             with open(path, "rb") as fh:
                 return pickle.load(fh)
@@ -862,12 +864,21 @@ def _size(raw: RawFile) -> int:
 def ingest_parts(job: dict):
     """A reading worker (`ingest_ahead`): each item `(dataset, period)` read and checked from the
     files the run found, its frames pickled into the spool folder (the staging rows beside them as
-    Parquet, `write_parquet`); answers the pickle's path."""
+    Parquet, `write_parquet`); answers the pickle's path and what the reading logged (`_KeptRecords`)."""
     import pickle
 
     settings, reference = job["settings"], None
+    package = logging.getLogger("shouyang_pipeline")
 
-    def read(key: tuple[str, str]) -> Path:
+    def read(key: tuple[str, str]) -> tuple[Path, list[logging.LogRecord]]:
+        kept = _KeptRecords()
+        package.addHandler(kept)
+        try:
+            return _read(key), kept.records
+        finally:
+            package.removeHandler(kept)
+
+    def _read(key: tuple[str, str]) -> Path:
         nonlocal reference
         reference = reference or Reference.load(settings.reference_dir)
         # held off until the rows are released, then one collection: whatever else of the
@@ -885,6 +896,25 @@ def ingest_parts(job: dict):
         return path
 
     yield read
+
+
+class _KeptRecords(logging.Handler):
+    """The package's records of WARNING and above met while a reading worker reads an item (a
+    file sent back for a fault of the program's, with its traceback), kept in a form that pickles,
+    for the run's own process to say when it takes the item (`IngestAhead.take`): said in the
+    worker, they would reach neither the terminal nor the run's log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kept = logging.makeLogRecord(record.__dict__)
+        kept.msg, kept.args = record.getMessage(), None
+        if record.exc_info:
+            kept.exc_text = logging.Formatter().formatException(record.exc_info)
+        kept.exc_info = None
+        self.records.append(kept)
 
 
 def _inputs_base(settings: Settings) -> dict | None:

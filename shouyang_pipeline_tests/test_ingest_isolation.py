@@ -25,7 +25,11 @@ BAD = "key_projects/2023-02__工信局.csv"
 
 @pytest.fixture
 def faulty_key(monkeypatch):
-    """row_key_text raising on the row named TRIGGER, as an unforeseen bug would."""
+    """row_key_text raising on the row named TRIGGER, as an unforeseen bug would: in this process,
+    so a run reads its files here (no reading worker started early, which would not have it)."""
+    from shouyang_pipeline import pipeline
+
+    monkeypatch.setattr(pipeline, "early_reading_workers", lambda dataset_periods, size: 0)
     real = period.row_key_text
 
     def key_text(dataset, row):
@@ -140,3 +144,47 @@ def test_a_fault_is_in_the_runs_log_in_the_ui_under_the_projects_instance_settin
         (run,) = instance.get_runs()
         logged = [e.message for e in instance.all_logs(run.run_id) if e.dagster_event is None]
     assert any(f"单独校验{BAD}时程序出错" in m for m in logged), logged
+
+
+def test_a_fault_met_by_a_reading_worker_is_said_by_the_run_with_its_traceback(tmp_path, faulty_key, capsys):
+    """What a reading worker logs while it reads (`pipeline.ingest_parts`: the file sent back for a
+    fault, with its traceback) comes back with its answer, in a form that pickles, and is said by
+    the run's own process when it takes the period (`IngestAhead.take`): in the terminal with the
+    report file, as when the run reads the files itself. (The worker's reading is called here, in
+    this process, where the fault is injected.)"""
+    import pickle
+
+    from shouyang_pipeline import pipeline
+    from shouyang_pipeline.cli import _log_to_terminal
+    from shouyang_pipeline.ingest.discover import raw_files
+    from test_receipts import make_settings
+
+    settings = make_settings(tmp_path)
+    write_csv(settings.raw_dir / GOOD, [KP_HEADER, kp_row("XM001"), kp_row("XM002")])
+    write_csv(settings.raw_dir / BAD, [KP_HEADER, kp_row("XM003"), kp_row("XM004", name=TRIGGER, total=-5)])
+    files = sorted((f for f in raw_files(settings) if f.dataset_period == ("key_projects", "2023-02")),
+                   key=lambda f: f.rel_path)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    key = ("key_projects", "2023-02")
+    with pipeline.ingest_parts({"settings": settings, "spool": spool, "files": {key: files}}) as read:
+        answer = read(key)
+    path, records = pickle.loads(pickle.dumps(answer))  # (as it comes from the worker)
+    assert [r.getMessage() for r in records] == ["校验key_projects 2023-02的文件时程序出错，正逐个文件重新校验",
+                                                 f"单独校验{BAD}时程序出错"]
+    assert all(r.exc_info is None and "RuntimeError: injected fault" in r.exc_text for r in records)
+
+    class Answered:
+        def get(self, item):
+            return path, records
+
+    plan = pipeline._PeriodPlan("key_projects", "2023-02", files, {}, False, None)
+    ahead = pipeline.IngestAhead(Answered(), {key: plan}, spool)
+    with _log_to_terminal():
+        frames = ahead.take(plan)
+    assert list(frames.log.status) == ["loaded", "rejected"]
+    said = capsys.readouterr().err
+    assert f"单独校验{BAD}时程序出错" in said
+    report = _report(said)
+    assert "RuntimeError: injected fault" in report.read_text(encoding="utf-8")
+    report.unlink()
