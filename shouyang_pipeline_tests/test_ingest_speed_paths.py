@@ -647,3 +647,44 @@ def test_a_table_without_plain_codes_is_not_looked_through_for_them(monkeypatch)
     rows[0:0] = [["合计", None, None, "9"]] * (layout.PLAIN_SPAN_EDGE + 1)  # plain rows beyond the edge: row by row
     rows += [[str(i), f"SY-{i}", "造纸", "1"] for i in range(3)]
     assert row_kinds(rows, data_columns={1, 2, 3}) == kinds_row_by_row(rows, {1, 2, 3})
+
+
+def test_the_staging_rows_taken_from_the_checked_values_are_those_made_again(tmp_path, monkeypatch):
+    """`_staging_frame` takes the loaded rows from the values `_apply_rules` checked (the values it
+    dropped dropped there too, after every rule was told) instead of making a frame of the
+    columns again: every dataset-period of the bundled sample (its planted errors: rejected rows,
+    optional values dropped, duplicate keys, files sent back whole), and a file with a money and a
+    text of loaded rows dropped, give the same staging rows, dtypes and problems both ways."""
+    import shutil
+
+    import pandas as pd
+
+    from shouyang_pipeline.config import Settings
+    from shouyang_pipeline.ingest import period as ingest
+    from shouyang_pipeline.ingest.discover import raw_files
+    from shouyang_pipeline.reference import Reference
+    from conftest import IO_HEADER, PROJECT_REFERENCE, SAMPLE_CLOCK, write_csv
+
+    shutil.copytree(PROJECT_REFERENCE.parent / "raw", tmp_path / "raw")
+    write_csv(tmp_path / "raw" / "industrial_output" / "2023-02__统计局.csv",
+              [IO_HEADER, ["91140725MA0K2X3Y4P", "甲企业", "造纸产业链", "平头镇", "10", "8", "-5", "是"],
+               ["91110000100000000R", "乙企业", "不存在的链", "平头镇", "12", "9", "30", "否"]])
+    settings = Settings(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "exports", tmp_path / "archive",
+                        PROJECT_REFERENCE, clock=SAMPLE_CLOCK)
+    reference = Reference.load(settings.reference_dir)
+    keys = sorted({f.dataset_period for f in raw_files(settings) if f.dataset_period})
+    real = ingest._staging_frame
+    dropped = None
+    for dataset, month in keys:
+        taken = ingest.ingest_period(settings, dataset, month, reference, archive=False)
+        monkeypatch.setattr(ingest, "_staging_frame", lambda d, p, outcomes, values=None: real(d, p, outcomes))
+        again = ingest.ingest_period(settings, dataset, month, reference, archive=False)
+        monkeypatch.setattr(ingest, "_staging_frame", real)
+        pd.testing.assert_frame_equal(taken.staging, again.staging, check_exact=True)
+        for name in ("rejected", "warnings", "log"):
+            pd.testing.assert_frame_equal(getattr(taken, name), getattr(again, name), check_exact=True)
+        if (dataset, month) == ("industrial_output", "2023-02"):
+            mine = taken.staging[taken.staging["source_file"] == "industrial_output/2023-02__统计局.csv"]
+            dropped = (mine["output_value_ytd"].isna().tolist(), mine["industry_chain"].isna().tolist())
+    assert len(keys) > 60
+    assert dropped == ([True, False], [False, True])  # a money and a text dropped, each row loaded

@@ -135,10 +135,12 @@ def _checked(dataset: Dataset, period: str, outcomes: list[FileOutcome], registe
     rows = [row for o in outcomes for row in o.rows]
     read = [o.parsed.columns for o in outcomes if o.rows]  # the columns of those rows, file by file
     _canonicalise(dataset, read, reference)
-    _apply_rules(dataset, rows, _joined(read, [f.name for f in dataset.all_fields]), reference, period)
+    values = _apply_rules(dataset, rows, _joined(read, [f.name for f in dataset.all_fields]), reference, period)
     for check in dataset.row_checks:
         for row in rows:
             ROW_CHECKS[check](row, reference)
+    if dataset.row_checks:
+        values = None  # (a row check may change a value: the staging rows are taken from the columns again)
     _reject_duplicate_keys(dataset, rows, _joined(read, dataset.key))
     for o in outcomes:
         if o.parsed and not o.rejection and o.rows and all(r.is_rejected for r in o.rows):
@@ -148,7 +150,7 @@ def _checked(dataset: Dataset, period: str, outcomes: list[FileOutcome], registe
         dataset=dataset.name,
         period=period,
         files=outcomes,
-        staging=_staging_frame(dataset, period, outcomes),
+        staging=_staging_frame(dataset, period, outcomes, values),
         rejected=_issue_frame(dataset, period, outcomes, "errors"),
         warnings=_issue_frame(dataset, period, outcomes, "warnings"),
         log=pd.DataFrame([_log_row(o, dataset, period, register, reference) for o in outcomes],
@@ -242,12 +244,14 @@ def _canonicalise(dataset: Dataset, files: list[dict[str, list]], reference: Ref
 
 
 def _apply_rules(dataset: Dataset, rows: list[Row], columns: dict[str, list], reference: Reference,
-                 period: str) -> None:
+                 period: str) -> pd.DataFrame | None:
     """Every declared rule checked over the period's rows (`columns`: their values, in order); a
-    failing cell is a problem of its row, and an optional one's value dropped."""
+    failing cell is a problem of its row, and an optional one's value dropped. Returns the rows'
+    values as checked (`values_frame`), the values dropped dropped there too (None for no row)."""
     if not rows:
-        return
+        return None
     frame = values_frame(dataset, columns, len(rows))
+    dropped: list[tuple[int, str]] = []
     failures = rule_failures(dataset, frame, reference, period)
     context = RuleContext.for_period(reference, period)
     # A comparison with a column that itself broke a rule says nothing useful (总投资 -200 is
@@ -281,6 +285,10 @@ def _apply_rules(dataset: Dataset, rows: list[Row], columns: dict[str, list], re
         else:
             row.warnings.append(found)
             row.values[f.name] = None
+            dropped.append((position, f.name))
+    for position, name in dropped:  # (after the loop: a cell's other failures are told from its value)
+        frame.at[position, name] = None
+    return frame
 
 
 def _reject_duplicate_keys(dataset: Dataset, rows: list[Row], keys: dict[str, list]) -> None:
@@ -336,21 +344,33 @@ def _repeated_keys(key: tuple[str, ...], rows: list[Row], columns: dict[str, lis
     return repeated
 
 
-def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome]) -> pd.DataFrame:
+def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome],
+                   values: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The loaded rows of the period's files; `values`, when given, is every row's values as
+    `_apply_rules` checked them (the rows of the files with rows, in order): the loaded rows are
+    taken from there rather than made into a frame again."""
     table = STAGING[dataset.name]
     kept: list[tuple[dict[str, list], list[bool]]] = []  # each loaded file's columns, and which rows are loaded
+    taken: list[bool] = []  # every row of `values`: loaded or not
     files: list[str] = []
     numbers: list[int] = []
     for o in outcomes:
-        if o.rejection or not o.rows:
+        if not o.rows:
+            continue
+        if o.rejection:
+            taken += [False] * len(o.rows)
             continue
         loaded = [not row.errors for row in o.rows]  # not row.is_rejected
+        taken += loaded
         kept.append((o.parsed.columns, loaded))
         numbers += [row.number for row in compress(o.rows, loaded)]
         files += [o.raw.rel_path] * sum(loaded)
-    columns = {f.name: list(chain.from_iterable(compress(c[f.name], loaded) for c, loaded in kept))
-               for f in dataset.all_fields}
-    frame = values_frame(dataset, columns, len(numbers))
+    if values is not None and len(values) == len(taken):
+        frame = values[taken].reset_index(drop=True) if not all(taken) else values
+    else:
+        columns = {f.name: list(chain.from_iterable(compress(c[f.name], loaded) for c, loaded in kept))
+                   for f in dataset.all_fields}
+        frame = values_frame(dataset, columns, len(numbers))
     frame["period"] = pd.Series([period] * len(numbers), dtype="object")
     frame["source_file"] = pd.Series(files, dtype="object")
     frame["source_row"] = pd.Series(numbers, dtype="Int64")
