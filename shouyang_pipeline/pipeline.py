@@ -111,12 +111,12 @@ def _remove_leftovers(settings: Settings) -> None:
 
     # (the reading `reading_early` started for this very run is no leftover: its spool, its workers' copies)
     early_pids = {f".{pid}.part" for ahead in _EARLY.values() for pid in ahead.pids}
-    early_spools = {ahead.spool for ahead in _EARLY.values()}
+    early_spools = {ahead.spool.resolve() for ahead in _EARLY.values()}  # (mkdtemp's path is absolute from Python 3.12 on)
     for part in settings.archive_dir.glob("*.part"):
         if not part.name.endswith(tuple(early_pids)):
             part.unlink(missing_ok=True)
     for spool in settings.work_warehouse.parent.glob(f"{INGEST_SPOOL_PREFIX}*"):
-        if spool not in early_spools:
+        if spool.resolve() not in early_spools:
             shutil.rmtree(spool, ignore_errors=True)
 
 

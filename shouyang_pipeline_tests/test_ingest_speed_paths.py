@@ -673,18 +673,26 @@ def test_the_staging_rows_taken_from_the_checked_values_are_those_made_again(tmp
                         PROJECT_REFERENCE, clock=SAMPLE_CLOCK)
     reference = Reference.load(settings.reference_dir)
     keys = sorted({f.dataset_period for f in raw_files(settings) if f.dataset_period})
-    real = ingest._staging_frame
-    dropped = None
+    real, made = ingest._staging_frame, ingest.values_frame
+    frames_made: list[int] = []  # frames of values made by an ingest_period
+    monkeypatch.setattr(ingest, "values_frame", lambda *a: frames_made.append(1) or made(*a))
+    dropped, reused = None, 0
     for dataset, month in keys:
+        frames_made.clear()
         taken = ingest.ingest_period(settings, dataset, month, reference, archive=False)
-        monkeypatch.setattr(ingest, "_staging_frame", lambda d, p, outcomes, values=None: real(d, p, outcomes))
+        once = len(frames_made)
+        monkeypatch.setattr(ingest, "_staging_frame", lambda d, p, outcomes, loaded=None: real(d, p, outcomes))
+        frames_made.clear()
         again = ingest.ingest_period(settings, dataset, month, reference, archive=False)
         monkeypatch.setattr(ingest, "_staging_frame", real)
+        if len(taken.staging) and dataset != "village_income":  # (a row check: made again)
+            assert (once, len(frames_made)) == (1, 2), (dataset, month)
+            reused += 1
         pd.testing.assert_frame_equal(taken.staging, again.staging, check_exact=True)
         for name in ("rejected", "warnings", "log"):
             pd.testing.assert_frame_equal(getattr(taken, name), getattr(again, name), check_exact=True)
         if (dataset, month) == ("industrial_output", "2023-02"):
             mine = taken.staging[taken.staging["source_file"] == "industrial_output/2023-02__统计局.csv"]
             dropped = (mine["output_value_ytd"].isna().tolist(), mine["industry_chain"].isna().tolist())
-    assert len(keys) > 60
+    assert len(keys) > 60 and reused > 50
     assert dropped == ([True, False], [False, True])  # a money and a text dropped, each row loaded

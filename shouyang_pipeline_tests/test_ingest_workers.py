@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from contextlib import contextmanager
+from pathlib import Path
 from datetime import datetime
 
 import dagster as dg
@@ -333,3 +334,27 @@ def test_leftovers_of_other_runs_are_removed_and_the_early_readings_kept(setting
         pipeline._remove_leftovers(settings)
         assert ahead.spool.is_dir() and all(p.exists() for p in parts)
         assert not killed.exists() and not old_part.exists()
+
+
+def test_the_early_readings_spool_is_spared_under_relative_paths(tmp_path, monkeypatch):
+    """`make run` names the work folder relatively (`data/.work`): the spool's path as `mkdtemp`
+    gives it (absolute from Python 3.12 on, as made here) and as the folder's glob gives it
+    (relative) are the same folder, spared."""
+    import os
+    import tempfile
+
+    from test_receipts import make_settings
+
+    made = make_settings(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(Path("raw"), Path("warehouse") / "warehouse.duckdb", Path("exports"), Path("archive"),
+                        made.reference_dir)
+    _two_months(settings, monkeypatch, {"ytd": 100}, {"ytd": 200})
+    real = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: os.path.abspath(real(*a, **k)))
+    with pipeline.reading_early(settings, PERIODS):
+        ahead, = pipeline._EARLY.values()
+        assert ahead.spool.is_absolute()
+        pipeline._remove_leftovers(settings)
+        assert ahead.spool.is_dir()
+    assert not ahead.spool.exists()

@@ -134,6 +134,8 @@ def _checked(dataset: Dataset, period: str, outcomes: list[FileOutcome], registe
     and the duplicate keys over all their rows, then the frames."""
     rows = [row for o in outcomes for row in o.rows]
     read = [o.parsed.columns for o in outcomes if o.rows]  # the columns of those rows, file by file
+    # each file's rows as read, before a file whose every row is rejected is sent back (its rows go)
+    with_rows = [(o, o.rows) for o in outcomes if o.rows]
     _canonicalise(dataset, read, reference)
     values = _apply_rules(dataset, rows, _joined(read, [f.name for f in dataset.all_fields]), reference, period)
     for check in dataset.row_checks:
@@ -146,11 +148,15 @@ def _checked(dataset: Dataset, period: str, outcomes: list[FileOutcome], registe
         if o.parsed and not o.rejection and o.rows and all(r.is_rejected for r in o.rows):
             o.all_rows_rejected = True
             o.rejection = _all_rejected(len(o.rows), RUN)
+    loaded = None  # the values of the rows loaded, taken from those the rules checked
+    if values is not None:
+        taken = [not o.rejection and not row.errors for o, its in with_rows for row in its]
+        loaded = values if all(taken) else values[taken].reset_index(drop=True)
     return PeriodIngest(
         dataset=dataset.name,
         period=period,
         files=outcomes,
-        staging=_staging_frame(dataset, period, outcomes, values),
+        staging=_staging_frame(dataset, period, outcomes, loaded),
         rejected=_issue_frame(dataset, period, outcomes, "errors"),
         warnings=_issue_frame(dataset, period, outcomes, "warnings"),
         log=pd.DataFrame([_log_row(o, dataset, period, register, reference) for o in outcomes],
@@ -345,28 +351,22 @@ def _repeated_keys(key: tuple[str, ...], rows: list[Row], columns: dict[str, lis
 
 
 def _staging_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome],
-                   values: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The loaded rows of the period's files; `values`, when given, is every row's values as
-    `_apply_rules` checked them (the rows of the files with rows, in order): the loaded rows are
-    taken from there rather than made into a frame again."""
+                   loaded_values: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The loaded rows of the period's files; `loaded_values`, when given, is their values as
+    `_apply_rules` checked them (`_checked`), taken rather than made into a frame again."""
     table = STAGING[dataset.name]
     kept: list[tuple[dict[str, list], list[bool]]] = []  # each loaded file's columns, and which rows are loaded
-    taken: list[bool] = []  # every row of `values`: loaded or not
     files: list[str] = []
     numbers: list[int] = []
     for o in outcomes:
-        if not o.rows:
-            continue
-        if o.rejection:
-            taken += [False] * len(o.rows)
+        if o.rejection or not o.rows:
             continue
         loaded = [not row.errors for row in o.rows]  # not row.is_rejected
-        taken += loaded
         kept.append((o.parsed.columns, loaded))
         numbers += [row.number for row in compress(o.rows, loaded)]
         files += [o.raw.rel_path] * sum(loaded)
-    if values is not None and len(values) == len(taken):
-        frame = values[taken].reset_index(drop=True) if not all(taken) else values
+    if loaded_values is not None and len(loaded_values) == len(numbers):
+        frame = loaded_values
     else:
         columns = {f.name: list(chain.from_iterable(compress(c[f.name], loaded) for c, loaded in kept))
                    for f in dataset.all_fields}
