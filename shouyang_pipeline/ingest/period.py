@@ -134,8 +134,6 @@ def _checked(dataset: Dataset, period: str, outcomes: list[FileOutcome], registe
     and the duplicate keys over all their rows, then the frames."""
     rows = [row for o in outcomes for row in o.rows]
     read = [o.parsed.columns for o in outcomes if o.rows]  # the columns of those rows, file by file
-    # each file's rows as read, before a file whose every row is rejected is sent back (its rows go)
-    with_rows = [(o, o.rows) for o in outcomes if o.rows]
     _canonicalise(dataset, read, reference)
     values = _apply_rules(dataset, rows, _joined(read, [f.name for f in dataset.all_fields]), reference, period)
     for check in dataset.row_checks:
@@ -148,9 +146,9 @@ def _checked(dataset: Dataset, period: str, outcomes: list[FileOutcome], registe
         if o.parsed and not o.rejection and o.rows and all(r.is_rejected for r in o.rows):
             o.all_rows_rejected = True
             o.rejection = _all_rejected(len(o.rows), RUN)
-    loaded = None  # the values of the rows loaded, taken from those the rules checked
+    loaded = None  # the values of the rows loaded (no error: a file sent back has one on every row)
     if values is not None:
-        taken = [not o.rejection and not row.errors for o, its in with_rows for row in its]
+        taken = [not row.errors for row in rows]
         loaded = values if all(taken) else values[taken].reset_index(drop=True)
     return PeriodIngest(
         dataset=dataset.name,
