@@ -146,8 +146,8 @@ class _RowStarts(dict):
 
 
 class _Rows:
-    """What `RowsXml` and `QueriedRows` share: each row's cells as one string (`bodies`), put into
-    `<row>` elements and into the sheet; `heights` holds the points of the rows whose height is set
+    """What `RowsXml` and `QueriedRows` share: the `<row>` elements (`chunks`; `RowsXml`'s from each
+    row's cells as one string, `bodies`) put into the sheet; `heights` holds the points of the rows whose height is set
     (data row index from 0 -> points), `first_row` the 0-based sheet row of the first data row."""
 
     kinds: Sequence[int]
@@ -176,7 +176,7 @@ class _Rows:
                 out.append(f'<row r="{self.first_row + i + 1}{starts[heights.get(i)]}{body}</row>')
             yield "".join(out)
 
-    def sheet(self, xml: str, name: str) -> Iterator[str]:
+    def sheet(self, xml: str, name: str) -> Iterator[str | bytes]:
         """The sheet xlsxwriter wrote (`xml`, its header rows alone) with these rows added to its
         `<sheetData>` and its `<dimension>` grown to them."""
         head, end, tail = xml.partition("</sheetData>")
@@ -278,9 +278,10 @@ def _written_sql(kind: int, x: str) -> str:
 
 
 def _cell_sql(kind: int, name: str, preserved: bool = True) -> str:
-    """The SQL of one cell (NULL for none), its row's number left as ROW_MARK; two parameters for a
-    text whose column may hold a text starting or ending with whitespace (`preserved`: its start
-    up to its value, PRESERVE_RE2), one for the others (see `_cell_start`)."""
+    """The SQL of one cell (NULL for none), its row's number the column `n` (text): three parameters
+    for a text whose column may hold a text starting or ending with whitespace (`preserved`: the
+    cell's start up to its row's number and from there to its value, as `_cell_parts` has them,
+    then PRESERVE_RE2), two for the others."""
     x = ident(name)
     if kind == TEXT:
         start = f"CASE WHEN regexp_matches({x}, ?) THEN '<t xml:space=\"preserve\">' ELSE '<t>' END" if preserved else "'<t>'"
@@ -292,23 +293,13 @@ def _cell_sql(kind: int, name: str, preserved: bool = True) -> str:
     else:
         days = f"date_diff('day', DATE '1899-12-31', {x})"
         value = f"CASE WHEN {days} > 59 THEN {days} + 1 ELSE {days} END, '</v></c>'"
-    return f"CASE WHEN {_written_sql(kind, x)} THEN concat(?, {value}) END"
-
-
-# Where a row's number goes in the cells DuckDB puts together: a character no text it is given
-# holds (`can_query`), replaced by the number as each row is fetched.
-ROW_MARK = "\x01"
-
-
-def _cell_start(j: int, kind: int, style: int | None) -> str:
-    """`_cell_parts` with ROW_MARK for the row's number."""
-    ref, mid = _cell_parts(j, kind, style)
-    return f"{ref}{ROW_MARK}{mid}"
+    return f"CASE WHEN {_written_sql(kind, x)} THEN concat(?, n, ?, {value}) END"
 
 
 def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Sequence[str]) -> frozenset[str] | None:
     """Whether `QueriedRows` writes the rows of `table` (a qualified, quoted name) of `period` as
-    `RowsXml` would: columns of the types it knows; no text with a character `inline_text` escapes
+    `RowsXml` would: the rows one run of rowids (as a table made by one statement has them: a row's
+    number is its rowid's distance from the first's); columns of the types it knows; no text with a character `inline_text` escapes
     otherwise or long enough to be cut (bytes, an upper bound of characters); no DECIMAL beyond
     EXACT_UNSCALED; no infinite date. None where it does not; else the text columns holding a
     text that starts or ends with whitespace (`PRESERVE_RE2`), the only ones whose cells
@@ -316,7 +307,7 @@ def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Se
 
     One pass over the texts looks for either (`_ESCAPES_OR_PRESERVE_RE2`); only the text columns
     where it finds one are looked at again, to tell which."""
-    texts, others, other_params = [], [], []
+    texts, others, other_params = [], ["count(*) <> coalesce(max(rowid) - min(rowid) + 1, 0)"], []
     for name, sql_type in zip(names, sql_types):
         m = QUERIED_TYPES.fullmatch(sql_type)
         if m is None:
@@ -382,17 +373,31 @@ class QueriedRows(_Rows):
         ORDER BY, as the rows fetched are)."""
         return f"SELECT {what} FROM {self.table} WHERE period = ? LIMIT ?"
 
-    def bodies(self, styles: Sequence[int | None]) -> Iterator[tuple[int, list[str]]]:
+    def chunks(self, styles: Sequence[int | None]) -> Iterator[bytes]:
+        """The `<row>` elements as UTF-8, put together by DuckDB (a row's number from its rowid, the
+        rows being one run of them: `can_query`) and fetched `_ROWS_PER_CHUNK` at a time; a row
+        with a height has it put into its start tag here, a row without cells is left out."""
         cells, params = [], []
         for j, (name, kind, style) in enumerate(zip(self.names, self.kinds, styles)):
             preserved = kind == TEXT and (self.preserved is None or name in self.preserved)
             cells.append(_cell_sql(kind, name, preserved))
-            params += [_cell_start(j, kind, style), *([PRESERVE_RE2] if preserved else [])]
-        result = self.conn.execute(self._select(f"concat({', '.join(cells)})"), [*params, self.period, len(self)])
-        start = 0
+            params += [*_cell_parts(j, kind, style), *([PRESERVE_RE2] if preserved else [])]
+        first = self.conn.execute(f"SELECT min(rowid) FROM {self.table} WHERE period = ?", [self.period]).fetchone()[0]
+        numbered = self._select("CAST(rowid - ? AS VARCHAR) AS n, *")
+        result = self.conn.execute(
+            "SELECT CASE WHEN b <> '' THEN encode(concat('<row r=\"', n, '\">', b, '</row>')) ELSE ''::BLOB END "
+            f"FROM (SELECT n, concat({', '.join(cells)}) AS b FROM ({numbered}))",
+            [*params, (first or 0) - self.first_row - 1, self.period, len(self)])
+        tall, starts, at, start = sorted(self.heights), _RowStarts(), 0, 0
         while chunk := result.fetchmany(_ROWS_PER_CHUNK):
-            yield start, [body.replace(ROW_MARK, str(self.first_row + i + 1)) for i, (body,) in enumerate(chunk, start)]
-            start += len(chunk)
+            rows = [row for row, in chunk]
+            end = start + len(rows)
+            while at < len(tall) and tall[at] < end:
+                if rows[tall[at] - start]:  # its start tag ends at the element's first `">`
+                    rows[tall[at] - start] = rows[tall[at] - start].replace(b'">', starts[self.heights[tall[at]]].encode(), 1)
+                at += 1
+            yield b"".join(rows)
+            start = end
 
     def last_row(self) -> int | None:
         written = " OR ".join(_written_sql(k, ident(name)) for name, k in zip(self.names, self.kinds)) or "false"
@@ -704,7 +709,7 @@ def _splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"
                     fast_deflate(out)
                     pending = bytearray()
                     for chunk in rows.sheet(zin.read(info).decode("utf-8"), info.filename):
-                        pending += chunk.encode("utf-8")
+                        pending += chunk if type(chunk) is bytes else chunk.encode("utf-8")
                         if len(pending) >= DEFLATE_BYTES:
                             whole = len(pending) - len(pending) % DEFLATE_BYTES
                             view = memoryview(pending)
