@@ -149,10 +149,11 @@ def generate_contract(sdir: Path, *, regenerate: bool, options: tuple[str, ...] 
 
 
 def run_steps(home: Path, timeline: Path, started: float, wall_s: float) -> list[dict]:
-    """Each step of the newest Dagster run under `home`: its wall time and the peak RSS sampled
-    while it ran (from `timeline`), plus what came before the first step (interpreter, imports,
-    checks) and after the last (the CLI's summary). The same run may hold a step twice (retries
-    do not happen here): its times add up."""
+    """Each step of the newest Dagster run under `home`: its wall time, the peak RSS sampled
+    while it ran and the cores' worth of CPU all the run's processes used meanwhile (from
+    `timeline`: 2.0 is both cores busy throughout on this machine), plus what came before the
+    first step (interpreter, imports, checks) and after the last (the CLI's summary). The same
+    run may hold a step twice (retries do not happen here): its times add up."""
     import sqlite3
     from datetime import datetime, timezone
 
@@ -172,7 +173,11 @@ def run_steps(home: Path, timeline: Path, started: float, wall_s: float) -> list
         return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
 
     def peak(t0: float, t1: float) -> float:
-        return max((mb for t, mb in samples if t0 - 0.25 <= t <= t1 + 0.25), default=0.0)
+        return max((mb for t, mb, _ in samples if t0 - 0.25 <= t <= t1 + 0.25), default=0.0)
+
+    def cpu_at(when: float) -> float:
+        """The CPU used by then: at the last sample before `when` (0 before the first)."""
+        return max((cpu for t, _, cpu in samples if t <= when), default=0.0)
 
     spans: list[tuple[str, float, float]] = []
     open_at: dict[str, float] = {}
@@ -185,16 +190,18 @@ def run_steps(home: Path, timeline: Path, started: float, wall_s: float) -> list
         return []
     ended = started + wall_s
     steps = [{"step": "start-up (interpreter, imports, checks, Dagster run set-up)", "s": spans[0][1] - started,
-              "peak_rss_mb": peak(started, spans[0][1])}]
+              "peak_rss_mb": peak(started, spans[0][1]), "cpu_s": cpu_at(spans[0][1])}]
     by_step: dict[str, dict] = {}
     for step, t0, t1 in spans:
-        entry = by_step.setdefault(step, {"step": step, "s": 0.0, "peak_rss_mb": 0.0})
+        entry = by_step.setdefault(step, {"step": step, "s": 0.0, "peak_rss_mb": 0.0, "cpu_s": 0.0})
         entry["s"] += t1 - t0
         entry["peak_rss_mb"] = max(entry["peak_rss_mb"], peak(t0, t1))
+        entry["cpu_s"] += cpu_at(t1) - cpu_at(t0)
     steps += list(by_step.values())
     steps.append({"step": "after the last step (run summary)", "s": ended - spans[-1][2],
-                  "peak_rss_mb": peak(spans[-1][2], ended)})
-    return [{**e, "s": round(e["s"], 2), "peak_rss_mb": round(e["peak_rss_mb"])} for e in steps]
+                  "peak_rss_mb": peak(spans[-1][2], ended), "cpu_s": cpu_at(ended + 1) - cpu_at(spans[-1][2])})
+    return [{**e, "s": round(e["s"], 2), "peak_rss_mb": round(e["peak_rss_mb"]), "cpu_s": round(e["cpu_s"], 2),
+             "cores": round(e["cpu_s"] / e["s"], 2) if e["s"] > 0.05 else None} for e in steps]
 
 
 def pipeline_env(sdir: Path, home: Path) -> dict:
@@ -392,9 +399,10 @@ def table(results: list[dict]) -> str:
     out = _render(lines)
     big = max(results, key=lambda r: r["ingest"]["rows_read"])
     if big["full_run"].get("steps"):
-        lines = [[f"{label(big['scale'])} full run: step", "s", "peak MB"]]
+        lines = [[f"{label(big['scale'])} full run: step", "s", "peak MB", "cores"]]
         for e in sorted(big["full_run"]["steps"], key=lambda e: -e["s"])[:12]:
-            lines.append([e["step"], f"{e['s']:.1f}", str(e["peak_rss_mb"])])
+            cores = e.get("cores")  # (None: too short to tell; missing in results of before it was measured)
+            lines.append([e["step"], f"{e['s']:.1f}", str(e["peak_rss_mb"]), "-" if cores is None else f"{cores:.2f}"])
         out += "\n\n" + _render(lines)
     slopes = marginal(results)
     if slopes:
