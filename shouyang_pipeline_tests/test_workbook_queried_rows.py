@@ -275,3 +275,21 @@ def test_rows_numbered_by_rowid_after_a_row_deleted(tmp_path, checkpoint):
     else:
         plain, queried, _, _ = both(tmp_path, conn)
         assert plain == queried
+
+
+@pytest.mark.parametrize("name", ["n", "b", "body", "N", "rowid", "RowID", xlsx_rows.ROW_NUMBER])
+def test_a_column_named_as_the_rows_sql_names_things(tmp_path, name):
+    """A column named as a name the rows' SQL gives (the row's number, the row's cells) is written
+    as fetched; one that would hide DuckDB's row id, or take the row number's name, is fetched."""
+    table = Table("marts", "named", "名称", "", (Column("period", "VARCHAR", "报告期", ""),
+                                             Column(name, "VARCHAR", "值", ""), Column("k", "BIGINT", "序号", "")))
+    rows = [("x", f"值{i}" if i % 4 else None, i) for i in range(40)]
+    conn = table_with(tmp_path, rows, table)
+    found = xlsx_rows.can_query(conn, table.qualified, PERIOD, ["period", name, "k"], ["VARCHAR", "VARCHAR", "BIGINT"])
+    if name.lower() in ("rowid", xlsx_rows.ROW_NUMBER):
+        assert found is None
+        return
+    assert found is not None
+    plain, queried, _, _ = both(tmp_path, conn, table, lines={2: 2, 39: 3})
+    assert plain == queried
+    assert "值1<" in queried["xl/worksheets/sheet1.xml"].decode()

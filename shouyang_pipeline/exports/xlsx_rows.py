@@ -278,7 +278,7 @@ def _written_sql(kind: int, x: str) -> str:
 
 
 def _cell_sql(kind: int, name: str, preserved: bool = True) -> str:
-    """The SQL of one cell (NULL for none), its row's number the column `n` (text): three parameters
+    """The SQL of one cell (NULL for none), its row's number the column ROW_NUMBER (text): three parameters
     for a text whose column may hold a text starting or ending with whitespace (`preserved`: the
     cell's start up to its row's number and from there to its value, as `_cell_parts` has them,
     then PRESERVE_RE2), two for the others."""
@@ -293,7 +293,13 @@ def _cell_sql(kind: int, name: str, preserved: bool = True) -> str:
     else:
         days = f"date_diff('day', DATE '1899-12-31', {x})"
         value = f"CASE WHEN {days} > 59 THEN {days} + 1 ELSE {days} END, '</v></c>'"
-    return f"CASE WHEN {_written_sql(kind, x)} THEN concat(?, n, ?, {value}) END"
+    return f"CASE WHEN {_written_sql(kind, x)} THEN concat(?, {ROW_NUMBER}, ?, {value}) END"
+
+
+# The row's number beside a table's columns in the SQL of `QueriedRows`; `can_query` refuses a
+# table with a column of that name, or one named `rowid` (it would hide DuckDB's row id).
+ROW_NUMBER = "_row_number_in_sheet_"
+_TAKEN_NAMES = {ROW_NUMBER, "rowid"}
 
 
 def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Sequence[str]) -> frozenset[str] | None:
@@ -307,6 +313,8 @@ def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Se
 
     One pass over the texts looks for either (`_ESCAPES_OR_PRESERVE_RE2`); only the text columns
     where it finds one are looked at again, to tell which."""
+    if any(name.lower() in _TAKEN_NAMES for name in names):
+        return None
     texts, others, other_params = [], ["count(*) <> coalesce(max(rowid) - min(rowid) + 1, 0)"], []
     for name, sql_type in zip(names, sql_types):
         m = QUERIED_TYPES.fullmatch(sql_type)
@@ -375,18 +383,20 @@ class QueriedRows(_Rows):
 
     def chunks(self, styles: Sequence[int | None]) -> Iterator[bytes]:
         """The `<row>` elements as UTF-8, put together by DuckDB (a row's number from its rowid, the
-        rows being one run of them: `can_query`) and fetched `_ROWS_PER_CHUNK` at a time; a row
-        with a height has it put into its start tag here, a row without cells is left out."""
+        rows being one run of them: `can_query`) and fetched `_ROWS_PER_CHUNK` at a time, in the
+        table's order (the connection keeps insertion order, DuckDB's default, as every sheet's
+        rows and heights assume); a row with a height has it put into its start tag here, a row
+        without cells is left out."""
         cells, params = [], []
         for j, (name, kind, style) in enumerate(zip(self.names, self.kinds, styles)):
             preserved = kind == TEXT and (self.preserved is None or name in self.preserved)
             cells.append(_cell_sql(kind, name, preserved))
             params += [*_cell_parts(j, kind, style), *([PRESERVE_RE2] if preserved else [])]
         first = self.conn.execute(f"SELECT min(rowid) FROM {self.table} WHERE period = ?", [self.period]).fetchone()[0]
-        numbered = self._select("CAST(rowid - ? AS VARCHAR) AS n, *")
-        result = self.conn.execute(
-            "SELECT CASE WHEN b <> '' THEN encode(concat('<row r=\"', n, '\">', b, '</row>')) ELSE ''::BLOB END "
-            f"FROM (SELECT n, concat({', '.join(cells)}) AS b FROM ({numbered}))",
+        numbered = self._select(f"CAST(rowid - ? AS VARCHAR) AS {ROW_NUMBER}, {', '.join(map(ident, self.names))}")
+        result = self.conn.execute(  # (the outer query sees the number and the cells alone: no column's name)
+            f"SELECT CASE WHEN body <> '' THEN encode(concat('<row r=\"', {ROW_NUMBER}, '\">', body, '</row>')) "
+            f"ELSE ''::BLOB END FROM (SELECT {ROW_NUMBER}, concat({', '.join(cells)}) AS body FROM ({numbered}))",
             [*params, (first or 0) - self.first_row - 1, self.period, len(self)])
         tall, starts, at, start = sorted(self.heights), _RowStarts(), 0, 0
         while chunk := result.fetchmany(_ROWS_PER_CHUNK):
