@@ -278,10 +278,10 @@ def _written_sql(kind: int, x: str) -> str:
 
 
 def _cell_sql(kind: int, name: str, preserved: bool = True) -> str:
-    """The SQL of one cell (NULL for none), its row's number the column ROW_NUMBER (text): three parameters
-    for a text whose column may hold a text starting or ending with whitespace (`preserved`: the
-    cell's start up to its row's number and from there to its value, as `_cell_parts` has them,
-    then PRESERVE_RE2), two for the others."""
+    """The SQL of one cell (NULL for none), its row's number the column ROW_NUMBER (text): three
+    parameters for a text whose column may hold a text starting or ending with whitespace
+    (`preserved`: the cell's start up to its row's number and from there to its value, as
+    `_cell_parts` has them, then PRESERVE_RE2), two for the others."""
     x = ident(name)
     if kind == TEXT:
         start = f"CASE WHEN regexp_matches({x}, ?) THEN '<t xml:space=\"preserve\">' ELSE '<t>' END" if preserved else "'<t>'"
@@ -304,10 +304,11 @@ _TAKEN_NAMES = {ROW_NUMBER, "rowid"}
 
 def can_query(conn, table: str, period: str, names: Sequence[str], sql_types: Sequence[str]) -> frozenset[str] | None:
     """Whether `QueriedRows` writes the rows of `table` (a qualified, quoted name) of `period` as
-    `RowsXml` would: the rows one run of rowids (as a table made by one statement has them: a row's
-    number is its rowid's distance from the first's); columns of the types it knows; no text with a character `inline_text` escapes
-    otherwise or long enough to be cut (bytes, an upper bound of characters); no DECIMAL beyond
-    EXACT_UNSCALED; no infinite date. None where it does not; else the text columns holding a
+    `RowsXml` would: the rows one run of rowids (as a table made by one statement has them: a
+    row's number is its rowid's distance from the first's); no column named as the SQL names its
+    row number, or `rowid`; columns of the types it knows; no text with a character `inline_text`
+    escapes otherwise or long enough to be cut (bytes, an upper bound of characters); no DECIMAL
+    beyond EXACT_UNSCALED; no infinite date. None where it does not; else the text columns holding a
     text that starts or ends with whitespace (`PRESERVE_RE2`), the only ones whose cells
     `QueriedRows` tests for it (`preserved`).
 
