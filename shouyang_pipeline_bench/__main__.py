@@ -199,7 +199,7 @@ def run_steps(home: Path, timeline: Path, started: float, wall_s: float) -> list
         entry["cpu_s"] += cpu_at(t1) - cpu_at(t0)
     steps += list(by_step.values())
     steps.append({"step": "after the last step (run summary)", "s": ended - spans[-1][2],
-                  "peak_rss_mb": peak(spans[-1][2], ended), "cpu_s": cpu_at(ended + 1) - cpu_at(spans[-1][2])})
+                  "peak_rss_mb": peak(spans[-1][2], ended), "cpu_s": (samples[-1][2] if samples else 0.0) - cpu_at(spans[-1][2])})
     return [{**e, "s": round(e["s"], 2), "peak_rss_mb": round(e["peak_rss_mb"]), "cpu_s": round(e["cpu_s"], 2),
              "cores": round(e["cpu_s"] / e["s"], 2) if e["s"] > 0.05 else None} for e in steps]
 

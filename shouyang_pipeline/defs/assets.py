@@ -273,9 +273,10 @@ class _Staging:
 def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource, datasets: list[str]):
     """The selected datasets' files read ahead by worker processes when there is enough to read
     (`pipeline.ingest_ahead`); they are stopped when the step ends. The datasets are loaded on
-    one connection to the work file (an open and a close, with its checkpoint, about 25 ms each
-    a dataset). Then, when the run goes on to its exports, the export workers it will use are
-    started (`pipeline.ahead_export_workers`): they get ready while the audit and the marts are built."""
+    one connection to the work file, not one each: a close checkpoints the file (0.55 s of the
+    sample's run, BENCHMARKS.md). Then, when the run goes on to its exports, the export workers
+    it will use are started (`pipeline.ahead_export_workers`): they get ready while the audit and
+    the marts are built."""
     with setup_failure(), ingest_ahead(warehouse.settings, warehouse.get_connection, datasets, context.partition_keys,
                                        force=context.run.tags.get(FORCE_TAG) == "true") as ahead:
         with warehouse.get_connection() as conn:
