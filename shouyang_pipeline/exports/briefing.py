@@ -214,6 +214,10 @@ def industry_section(conn, period: str) -> Section:
     return s
 
 
+# The projects behind schedule a briefing names (the rest are counted).
+BEHIND_LISTED = 10
+
+
 def projects_section(conn, period: str) -> Section:
     s = Section("重点项目")
     mr = month_range(period)
@@ -246,21 +250,25 @@ def projects_section(conn, period: str) -> Section:
           r["plan_completion_pct"], r["started_projects"], r["start_rate_pct"], r["projects_over_100m"],
           r["productive_projects"]] for r in scopes.values()],
     ))
+    # The first BEHIND_LISTED of the projects behind schedule, each with how many there are (a
+    # city's tens of thousands are counted in DuckDB, not fetched).
     behind = _rows(conn, """
-        SELECT project_name, level, status, plan_completion_pct
+        SELECT project_name, level, status, plan_completion_pct, count(*) OVER () AS behind_count
         FROM marts.project_progress WHERE period = ? AND behind_schedule
         ORDER BY CASE level WHEN '省级' THEN 1 WHEN '市级' THEN 2 ELSE 3 END, plan_completion_pct NULLS FIRST, project_code
-    """, [period])
+        LIMIT ?
+    """, [period, BEHIND_LISTED])
     elapsed = Decimal(month_of(period) * 100) / 12
     if behind:
         names = "、".join(
             f"{b['project_name']}（{b['level']}，{b['status']}"
             + (f"，完成{b['plan_completion_pct']}%" if b["plan_completion_pct"] is not None else "") + "）"
-            for b in behind[:10]
+            for b in behind
         )
-        more = "，按级别列前10个" if len(behind) > 10 else ""
+        count = behind[0]["behind_count"]
+        more = f"，按级别列前{BEHIND_LISTED}个" if count > BEHIND_LISTED else ""
         s.paragraphs.append(
-            f"按时间进度（{elapsed.quantize(Decimal('0.1'))}%）衡量，进度滞后的项目{len(behind)}个{more}：{names}。"
+            f"按时间进度（{elapsed.quantize(Decimal('0.1'))}%）衡量，进度滞后的项目{count}个{more}：{names}。"
         )
     else:
         s.paragraphs.append("本期无进度滞后项目。")
