@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from shouyang_pipeline.catalog import rules as codes
@@ -121,9 +122,13 @@ def test_a_new_rule_kind_is_one_class():
     assert [c.name for c in schema.columns["n"].checks] == ["n#0"]
     assert [c.name for c in schema.checks] == ["used#0"]  # a comparison checks the frame
     columns = {f.name: files[0].get(f.name, [None] * 2) + files[1].get(f.name, [None]) for f in MADE_UP.all_fields}
-    failures = rule_failures(MADE_UP, values_frame(MADE_UP, columns, 3), Reference())
+    frame = values_frame(MADE_UP, columns, 3)
+    before = frame.copy()
+    failures = rule_failures(MADE_UP, frame, Reference())
     assert [(position, f.name, rule) for position, f, rule in failures] == [
         (1, "letter", Letter("AB")), (1, "n", Even()), (1, "used", AtMostTwice("cap"))]
+    # checked in place (not copied), and left as it was: values, types, columns, index
+    pd.testing.assert_frame_equal(frame, before)
     assert [rule.name for _, _, rule in failures] == ["取值不在规定范围或名录中", "数值超出允许范围", "数值超出允许范围"]
 
 

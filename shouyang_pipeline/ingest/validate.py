@@ -92,7 +92,9 @@ def rule_failures(dataset: Dataset, frame: pd.DataFrame, reference: Reference,
     from pandera.errors import SchemaErrors
 
     try:
-        pandera_schema(dataset, RuleContext.for_period(reference, period)).validate(frame, lazy=True)
+        # inplace: the frame is not copied first (the schema coerces nothing, adds no column and
+        # sets no default: only the checks read it), 0.4 s of a 1000x run's reading
+        pandera_schema(dataset, RuleContext.for_period(reference, period)).validate(frame, lazy=True, inplace=True)
         return []
     except SchemaErrors as exc:
         cases = exc.failure_cases
