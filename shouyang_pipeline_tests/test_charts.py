@@ -154,3 +154,37 @@ def test_the_reference_label_keeps_clear_of_the_title(values, reference):
     label = next(box for text, box in found if text.startswith("序时进度"))
     heading = next(box for text, box in found if text == title)
     assert label.y1 <= heading.y0
+
+
+def test_a_chart_asked_for_again_is_the_one_drawn_and_only_equal_arguments_share_one(monkeypatch):
+    drawn = []
+    real = charts._svg
+    monkeypatch.setattr(charts, "_svg", lambda fig, chart_id: drawn.append(chart_id) or real(fig, chart_id))
+    monkeypatch.setattr(charts, "_DRAWN", {})
+    first = charts.hbar_chart("chart-zones", "各园区重点项目总投资（亿元）", ["园区甲", "园区乙"], [3.0, 1.5], "亿元")
+    again = charts.hbar_chart("chart-zones", "各园区重点项目总投资（亿元）", ("园区甲", "园区乙"), [3.0, 1.5], "亿元")
+    assert again == first and len(drawn) == 1
+    # anything different is drawn: a value, a label, the id, the colour, a reference, the type of a value
+    for args, kw in [((["园区甲", "园区乙"], [3.0, 1.6]), {}), ((["园区甲", "园区丙"], [3.0, 1.5]), {}),
+                     ((["园区甲", "园区乙"], [3.0, 1.5]), {"color": charts.ORANGE}),
+                     ((["园区甲", "园区乙"], [3.0, 1.5]), {"reference": 2.0, "reference_label": "时间进度"}),
+                     ((["园区甲", "园区乙"], [3, 1.5]), {})]:
+        svg = charts.hbar_chart("chart-zones", "各园区重点项目总投资（亿元）", *args, "亿元", **kw)
+        assert svg == real(charts.hbar_figure("各园区重点项目总投资（亿元）", *args, "亿元", **kw), "chart-zones")
+    assert len(drawn) == 6
+    assert charts.hbar_chart("chart-other", "各园区重点项目总投资（亿元）", ["园区甲", "园区乙"], [3.0, 1.5], "亿元") != first
+    series = [("达标", [3, 1], charts.GREEN), ("未达标", [1, 2], charts.GREY)]
+    stacked = charts.stacked_hbar_chart("chart-villages", "各乡镇", ["甲镇", "乙镇"], series, "个", counts=True)
+    assert charts.stacked_hbar_chart("chart-villages", "各乡镇", ["甲镇", "乙镇"], list(series), "个", counts=True) == stacked
+    assert len(drawn) == 8
+    other = charts.stacked_hbar_chart("chart-villages", "各乡镇", ["甲镇", "乙镇"], [("达标", [3, 1], charts.GREEN),
+                                                                                  ("未达标", [1, 3], charts.GREY)], "个", counts=True)
+    assert other != stacked and len(drawn) == 9
+
+
+def test_the_charts_kept_are_forgotten_past_their_limit(monkeypatch):
+    monkeypatch.setattr(charts, "_DRAWN", {})
+    monkeypatch.setattr(charts, "CHARTS_KEPT", 3)
+    for n in range(5):
+        charts.hbar_chart("chart-zones", "图", ["甲"], [float(n)], "亿元")
+        assert len(charts._DRAWN) <= 3
