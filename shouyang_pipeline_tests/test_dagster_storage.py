@@ -120,7 +120,7 @@ def test_while_held_the_events_share_one_engine_and_connection_per_file(tmp_path
             made_held = (len(engines), len(connections))
             with storage.run_connection(held) as conn:  # Dagster's own connection: SQLite's default (FULL)
                 assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
-            assert "_connect" not in vars(storage) and "has_table" not in vars(storage)  # Dagster's own again
+            assert not {"_connect", "has_table", "_has_asset_key_col_on_connection"} & set(vars(storage))  # Dagster's own again
             assert _events(instance, held) == _events(instance, plain)
             assert len(_events(instance, held)) >= 15
             assert _run(instance, str(uuid.uuid4())).success  # and after it, as before
@@ -131,6 +131,29 @@ def test_while_held_the_events_share_one_engine_and_connection_per_file(tmp_path
     # connections setting the new file up); not held, some for every event
     assert made_plain[0] >= 15 and made_plain[1] >= 15, made_plain
     assert made_held[0] <= 4 and made_held[1] <= 8, made_held
+
+
+def test_while_held_the_asset_keys_columns_are_read_once_not_at_every_asset_event(tmp_path, monkeypatch):
+    """Dagster reads the asset keys' table's columns (SQLAlchemy's inspector) at every asset event it
+    stores; held, once a run: the same events stored, and the same asset records."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    asked = []
+    real = SqliteEventLogStorage._has_asset_key_col_on_connection
+    monkeypatch.setattr(SqliteEventLogStorage, "_has_asset_key_col_on_connection",
+                        lambda self, conn, name: asked.append(name) or real(self, conn, name))
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        plain, held = str(uuid.uuid4()), str(uuid.uuid4())
+        assert _run(instance, plain).success
+        asked_plain, asked[:] = list(asked), []
+        with kept_open(instance, held):
+            assert _run(instance, held).success
+            asked_held = list(asked)
+        assert _events(instance, held) == _events(instance, plain)
+        assert instance.get_latest_materialization_event(dg.AssetKey("two")).run_id == held
+        assert instance.get_asset_records([dg.AssetKey("two")])[0].asset_entry.last_materialization.run_id == held
+    assert asked_plain.count("last_materialization_timestamp") >= 4  # an asset event, a question
+    assert sorted(asked_held) == sorted(set(asked_plain)) and len(set(asked_held)) == len(asked_held)  # each once
 
 
 def test_while_held_each_event_marks_the_run_s_file_modified(tmp_path):

@@ -21,8 +21,9 @@ kept (a year's run stores some 1,300 events). The connections hold no transactio
 events, like the ones held open above, and are closed before them. After each event the run's
 file is touched (`_touched`): the UI follows a running run by watching that file, which in WAL
 mode with the file held open changes only at checkpoints. Dagster's own
-`_connect` and `has_table` are replaced on the storage object for the while and given back
-after, so this leans on Dagster's internals as `run_files` does (dagster is pinned; re-check
+`_connect`, `has_table` and `_has_asset_key_col_on_connection` (which reads the table's columns
+at every asset event: 0.2 s of the sample's run) are replaced on the storage object for the
+while and given back after, so this leans on Dagster's internals as `run_files` does (dagster is pinned; re-check
 on an upgrade: shouyang_pipeline_tests/test_dagster_storage.py).
 """
 
@@ -97,7 +98,8 @@ def _synced_at_checkpoints(dbapi_connection, _record) -> None:
 @contextmanager
 def _engines_reused(storage) -> Iterator[None]:
     """`storage` (Dagster's `SqliteEventLogStorage`) connecting through one engine per file (one
-    connection a thread, kept), and remembering the tables it found, while the body runs.
+    connection a thread, kept), and remembering the tables and the asset keys' columns it
+    found, while the body runs.
     Anything else (another storage, one already reusing them: `kept_open` inside `kept_open`)
     is left as it is."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
@@ -136,12 +138,19 @@ def _engines_reused(storage) -> Iterator[None]:
             tables.add(name)
         return name in tables
 
-    storage._connect, storage.has_table = _connect, has_table
+    columns: set[str] = set()
+
+    def has_asset_key_col(conn, name: str) -> bool:  # asked at every asset event; a column once there stays there
+        if name not in columns and SqliteEventLogStorage._has_asset_key_col_on_connection(storage, conn, name):
+            columns.add(name)
+        return name in columns
+
+    storage._connect, storage.has_table, storage._has_asset_key_col_on_connection = _connect, has_table, has_asset_key_col
     try:
         yield
     finally:
         with storage._db_lock:  # no event half stored on a connection closed under it
-            del storage._connect, storage.has_table
+            del storage._connect, storage.has_table, storage._has_asset_key_col_on_connection
             for engine in engines.values():
                 engine.dispose()
 
