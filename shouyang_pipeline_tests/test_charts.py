@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal
 
 import matplotlib
+import numpy as np
 import pytest
 from matplotlib.text import Text
 
@@ -168,7 +170,7 @@ def test_a_chart_asked_for_again_is_the_one_drawn_and_only_equal_arguments_share
     for args, kw in [((["园区甲", "园区乙"], [3.0, 1.6]), {}), ((["园区甲", "园区丙"], [3.0, 1.5]), {}),
                      ((["园区甲", "园区乙"], [3.0, 1.5]), {"color": charts.ORANGE}),
                      ((["园区甲", "园区乙"], [3.0, 1.5]), {"reference": 2.0, "reference_label": "时间进度"}),
-                     ((["园区甲", "园区乙"], [3, 1.5]), {})]:
+                     ((["园区甲", "园区乙"], [3, 1.5]), {})]:  # 3 and 3.0: equal, labelled alike here, kept apart
         svg = charts.hbar_chart("chart-zones", "各园区重点项目总投资（亿元）", *args, "亿元", **kw)
         assert svg == real(charts.hbar_figure("各园区重点项目总投资（亿元）", *args, "亿元", **kw), "chart-zones")
     assert len(drawn) == 6
@@ -188,3 +190,20 @@ def test_the_charts_kept_are_forgotten_past_their_limit(monkeypatch):
     for n in range(5):
         charts.hbar_chart("chart-zones", "图", ["甲"], [float(n)], "亿元")
         assert len(charts._DRAWN) <= 3
+
+
+@pytest.mark.parametrize("first, then", [
+    ([0.0, 5.0], [-0.0, 5.0]),  # equal, but -0.0 is labelled -0
+    ([Decimal("1.5"), 5.0], [Decimal("1.50"), 5.0]),  # equal, labelled 1.5 and 1.50
+    ([np.float64(0.0), 5.0], [np.float64(-0.0), 5.0]),
+])
+def test_values_equal_in_python_but_drawn_differently_are_not_taken_for_each_other(monkeypatch, first, then):
+    monkeypatch.setattr(charts, "_DRAWN", {})
+    charts.hbar_chart("chart-x", "图", ["甲", "乙"], first, "亿元")
+    got = charts.hbar_chart("chart-x", "图", ["甲", "乙"], then, "亿元")
+    assert got == charts._svg(charts.hbar_figure("图", ["甲", "乙"], then, "亿元"), "chart-x")
+
+
+def test_a_unit_or_a_title_of_another_type_is_another_chart(monkeypatch):
+    monkeypatch.setattr(charts, "_DRAWN", {})
+    assert charts.hbar_chart("chart-x", "图", ["甲"], [1.0], 1) != charts.hbar_chart("chart-x", "图", ["甲"], [1.0], True)

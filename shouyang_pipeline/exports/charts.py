@@ -153,7 +153,7 @@ def _room_for_ends(ax, axis_width: float, ends: Sequence[tuple[float, str]]) -> 
 def hbar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence[float], unit: str,
                *, reference: float | None = None, reference_label: str = "", color: str = BLUE) -> str:
     """A horizontal bar chart, first label on top, each bar labelled with its value."""
-    key = ("hbar", chart_id, title, _exact(labels), _exact(values), unit, _exact([reference]), reference_label, color)
+    key = ("hbar", _exact([chart_id, title, unit, reference, reference_label, color]), _exact(labels), _exact(values))
     return _remembered(key, lambda: _svg(hbar_figure(title, labels, values, unit, reference=reference,
                                                      reference_label=reference_label, color=color), chart_id))
 
@@ -188,8 +188,8 @@ def stacked_hbar_chart(chart_id: str, title: str, labels: Sequence[str],
                        series: Sequence[tuple[str, Sequence[float], str]], unit: str, *, counts: bool = False) -> str:
     """Horizontal stacked bars: series is (name, values, colour). `counts`: the axis is marked in
     whole numbers only (faces, villages: no 2.5)."""
-    key = ("stacked", chart_id, title, _exact(labels), unit, counts,
-           tuple((_exact([name]), _exact(values), colour) for name, values, colour in series))
+    key = ("stacked", _exact([chart_id, title, unit, counts]), _exact(labels),
+           tuple((_exact([name, colour]), _exact(values)) for name, values, colour in series))
     return _remembered(key, lambda: _svg(stacked_hbar_figure(title, labels, series, unit, counts=counts), chart_id))
 
 
@@ -203,22 +203,20 @@ CHARTS_KEPT = 64
 
 
 def _exact(values) -> tuple:
-    """Each value with its type: 1, 1.0 and True (equal in Python) draw different labels."""
-    return tuple((type(v), v) for v in values)
+    """Each value by its type and its repr: values equal in Python may draw different labels (1,
+    1.0 and True; 0.0 and -0.0; Decimal 1.5 and 1.50), and a float's repr is the float itself."""
+    return tuple((type(v), repr(v)) for v in values)
 
 
 def _remembered(key: tuple, draw) -> str:
     try:
         return _DRAWN[key]
-    except (KeyError, TypeError):  # (TypeError: a value that is not hashable, drawn each time)
+    except KeyError:
         pass
     svg = draw()
-    try:
-        if len(_DRAWN) >= CHARTS_KEPT:
-            _DRAWN.clear()
-        _DRAWN[key] = svg
-    except TypeError:
-        pass
+    if len(_DRAWN) >= CHARTS_KEPT:
+        _DRAWN.clear()
+    _DRAWN[key] = svg
     return svg
 
 
