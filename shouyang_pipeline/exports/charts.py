@@ -10,6 +10,7 @@ the briefing). Values are labelled without exponents, whatever their size.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -86,9 +87,12 @@ _LEGEND_LINE = 1.9  # a legend row's height, in its font sizes (the text, its pa
 _WIDEST_LEFT = 0.6  # the tick labels take at most this share of the width (a longer name runs off the edge)
 
 
+@functools.lru_cache(maxsize=4096)
 def _text_size(text: str, size: float) -> tuple[float, float]:
     """A text's width and height in points, in the chart's font, as the SVG writer measures it
-    (a text of several lines: its widest line, and its lines one below the other)."""
+    (a text of several lines: its widest line, and its lines one below the other). Measured once
+    a process (the same names, marks and titles in every month's charts): called inside the
+    charts' settings (`_RC`) only, whose fonts do not change."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
 
