@@ -195,7 +195,11 @@ def first_rows_by_period(conn: duckdb.DuckDBPyConnection, table, periods: list[s
                          "WHERE period IN (SELECT unnest(?))) "
                          f"QUALIFY row_number() OVER (PARTITION BY period ORDER BY _written) <= {int(limit)} "
                          "ORDER BY _written", [list(periods)]).df()
-    return {p: frame[frame["period"] == p].reset_index(drop=True) for p in periods}
+    # split by period once (a comparison over the frame for each period cost a millisecond each,
+    # 0.4 s of a year's run over its tables)
+    found = {p: rows.reset_index(drop=True) for p, rows in frame.groupby("period", sort=False)}
+    none = frame.iloc[0:0].reset_index(drop=True)
+    return {p: found[p] if p in found else none.copy() for p in periods}
 
 
 def first_rows(conn: duckdb.DuckDBPyConnection, table, periods: list[str] | None = None, limit: int = 10):
