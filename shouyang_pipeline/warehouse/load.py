@@ -82,21 +82,22 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
                       owner_args: list, now: datetime) -> None:
     """Mark the owner's earlier rows not current; insert the current versions, keeping first-seen times."""
     table = AUDIT["ingest_log"]
-    seen = conn.execute(
-        f"SELECT file_path, sha256, min(ingested_at), min(received_at) FILTER (WHERE received_from = ?) "
-        f"FROM {table.qualified} GROUP BY ALL", [RECEIVED_FROM_MTIME]
-    ).fetchall()
-    first_seen = {(p, s): t for p, s, t, _ in seen}
-    first_mtime = {(p, s): m for p, s, _, m in seen if m is not None}
     conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE {owner_sql}", owner_args)
     if log.empty:
         return
-    paths = log["file_path"].tolist()
+    paths, shas = log["file_path"].tolist(), log["sha256"].tolist()
+    # the first-seen times of these files' versions only (the log holds every version of every
+    # file of every run: years of them, read again at each of a run's loads before)
+    seen = conn.execute(
+        f"SELECT file_path, sha256, min(ingested_at), min(received_at) FILTER (WHERE received_from = ?) "
+        f"FROM {table.qualified} WHERE file_path IN (SELECT unnest(?)) GROUP BY ALL", [RECEIVED_FROM_MTIME, paths]
+    ).fetchall()
+    first_seen = {(p, s): t for p, s, t, _ in seen}
+    first_mtime = {(p, s): m for p, s, _, m in seen if m is not None}
     conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE file_path IN (SELECT unnest(?))", [paths])
-    for path, sha in zip(log["file_path"], log["sha256"]):
-        conn.execute(
-            f"DELETE FROM {table.qualified} WHERE file_path = ? AND sha256 IS NOT DISTINCT FROM ?", [path, sha]
-        )
+    conn.execute(  # the same versions' earlier rows, replaced below (a version without a digest: NULL)
+        f"DELETE FROM {table.qualified} AS t USING (SELECT unnest(?) AS file_path, unnest(?) AS sha256) AS v "
+        "WHERE t.file_path = v.file_path AND t.sha256 IS NOT DISTINCT FROM v.sha256", [paths, shas])
     frame = log.copy()
     frame["is_current"] = True
     frame["ingested_at"] = [first_seen.get((p, s), now) for p, s in zip(frame["file_path"], frame["sha256"])]
