@@ -211,6 +211,50 @@ def test_a_hard_link_is_rejected_unread_like_a_symbolic_link(raw, tmp_path, sett
         p.read_bytes() != secret.read_bytes() for p in settings.archive_dir.iterdir())
 
 
+def _log_rows(run, file_path: str) -> list[tuple]:
+    return [(r["sha256"], r["is_current"], r["ingested_at"]) for r in run.q(
+        "SELECT sha256, is_current, ingested_at FROM audit.ingest_log WHERE file_path = ? ORDER BY ingested_at, sha256 NULLS LAST",
+        file_path)]
+
+
+def test_a_file_without_a_digest_beside_one_with_keeps_one_log_row_across_runs(raw, tmp_path, run_period):
+    """A hard link has no digest (None) beside a file with one: pandas holds the column's None as
+    NaN, which was bound as the text 'nan' (or failed as a number), so the link's row was never
+    replaced and one more accrued each run."""
+    secret = tmp_path / "outside" / "secret.csv"
+    write_csv(secret, [KP_HEADER, kp_row("XM009")])
+    folder = raw / "key_projects"
+    folder.mkdir(parents=True)
+    os.link(secret, folder / "2023-02__链接.csv")
+    write_csv(folder / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    for _ in range(3):
+        run = run_period("key_projects", "2023-02")
+    link = _log_rows(run, "key_projects/2023-02__链接.csv")
+    assert [(sha, current) for sha, current, _ in link] == [(None, True)]
+    plain = _log_rows(run, "key_projects/2023-02.csv")
+    assert len(plain) == 1 and plain[0][0] is not None and plain[0][1] is True
+
+
+def test_a_file_replaced_by_a_link_keeps_its_read_version_and_one_row_for_the_link(raw, tmp_path, run_period):
+    folder = raw / "key_projects"
+    folder.mkdir(parents=True)
+    write_csv(folder / "2023-02__甲.csv", [KP_HEADER, kp_row("XM002")])
+    write_csv(folder / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    first = run_period("key_projects", "2023-02")
+    read = _log_rows(first, "key_projects/2023-02__甲.csv")
+    assert len(read) == 1 and read[0][0] is not None
+    secret = tmp_path / "outside" / "secret.csv"
+    write_csv(secret, [KP_HEADER, kp_row("XM009")])
+    (folder / "2023-02__甲.csv").unlink()
+    os.link(secret, folder / "2023-02__甲.csv")
+    for _ in range(2):  # (this failed on converting the digests to numbers before)
+        run = run_period("key_projects", "2023-02")
+    rows = _log_rows(run, "key_projects/2023-02__甲.csv")
+    assert [(sha, current) for sha, current, _ in rows] == [(read[0][0], False), (None, True)]
+    assert rows[0][2] == read[0][2]  # the version read keeps the time it was first seen
+    assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001"]
+
+
 def test_a_fifo_is_listed_not_opened(raw, run_period):
     folder = raw / "key_projects"
     folder.mkdir(parents=True)

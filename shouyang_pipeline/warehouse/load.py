@@ -85,7 +85,11 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
     conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE {owner_sql}", owner_args)
     if log.empty:
         return
-    paths, shas = log["file_path"].tolist(), log["sha256"].tolist()
+    paths = log["file_path"].tolist()
+    # A file not read (a link, a FIFO) has no digest: None, which a column of texts holds as NaN
+    # beside files with one (pandas' str dtype) and DuckDB would take as the text 'nan' (or fail
+    # on it as a number): its rows are then neither found nor replaced, and one accrues a run.
+    shas = [s if isinstance(s, str) else None for s in log["sha256"]]
     # the first-seen times of these files' versions only (the log holds every version of every
     # file of every run: years of them, read again at each of a run's loads before)
     seen = conn.execute(
@@ -99,14 +103,15 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
         f"DELETE FROM {table.qualified} AS t USING (SELECT unnest(?) AS file_path, unnest(?) AS sha256) AS v "
         "WHERE t.file_path = v.file_path AND t.sha256 IS NOT DISTINCT FROM v.sha256", [paths, shas])
     frame = log.copy()
+    frame["sha256"] = pd.Series(shas, index=frame.index, dtype=object)
     frame["is_current"] = True
-    frame["ingested_at"] = [first_seen.get((p, s), now) for p, s in zip(frame["file_path"], frame["sha256"])]
+    frame["ingested_at"] = [first_seen.get((p, s), now) for p, s in zip(paths, shas)]
     frame["ingested_at"] = pd.to_datetime(frame["ingested_at"])
     # A version's received time is the register's line when there is one, else its modification
     # time when it was first seen (a later touch of the same content changes nothing).
     by_mtime = frame["received_from"] == RECEIVED_FROM_MTIME
     frame["received_at"] = [first_mtime.get((p, s), t) if m else t for p, s, t, m in
-                            zip(frame["file_path"], frame["sha256"], frame["received_at"], by_mtime)]
+                            zip(paths, shas, frame["received_at"], by_mtime)]
     frame["received_at"] = pd.to_datetime(frame["received_at"])
     _insert(conn, table, frame)
 
