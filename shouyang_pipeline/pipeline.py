@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from .catalog.marts import NOT_YET_DUE, OVERDUE
-from .catalog.tables import NAMING_MARK, ROW_KINDS, STAGING, PeriodFrames, dataset_period_key
+from .catalog.tables import NAMING_MARK, ROW_KINDS, STAGING, PeriodFrames, dataset_period_key, file_digests
 from .collector import collector_paused
 from .config import BEIJING, Settings
 from .errors import SetupError, os_reason
@@ -616,7 +616,7 @@ def ingest_and_load(settings: Settings, conn: duckdb.DuckDBPyConnection, dataset
                 reference = reference or Reference.load(settings.reference_dir)
                 result = ingest_period(settings, dataset, period, reference, files=plan.files)
             # the digest of the versions ingest actually read (a file replaced meanwhile is read again next run)
-            read = {p: (s if isinstance(s, str) else None) for p, s in zip(result.log["file_path"], result.log["sha256"])}
+            read = dict(zip(result.log["file_path"], file_digests(result.log)))
             inputs = _inputs_digest(base, dataset, period, plan.files, read, register) if read == plan.hashes else None
             load_period(conn, result, inputs=inputs, tables_ensured=True)
             logs.append(result.log)

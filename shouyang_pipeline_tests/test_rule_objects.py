@@ -127,7 +127,8 @@ def test_a_new_rule_kind_is_one_class():
     failures = rule_failures(MADE_UP, frame, Reference())
     assert [(position, f.name, rule) for position, f, rule in failures] == [
         (1, "letter", Letter("AB")), (1, "n", Even()), (1, "used", AtMostTwice("cap"))]
-    # checked in place (not copied), and left as it was: values, types, columns, index
+    # pandera checks the frame in place (no copy): it must leave it as it was (a schema that coerced
+    # or added a column would change it here): values, types, columns, index
     pd.testing.assert_frame_equal(frame, before)
     assert [rule.name for _, _, rule in failures] == ["取值不在规定范围或名录中", "数值超出允许范围", "数值超出允许范围"]
 

@@ -220,6 +220,13 @@ LOG_STATE_COLUMNS = ("is_current", "ingested_at")
 # (received_at and received_from are filled by ingest; the warehouse keeps a version's first
 # modification time when no register line names it: `warehouse.load`.)
 FILE_LOG_COLUMNS = [c for c in AUDIT["ingest_log"].column_names if c not in LOG_STATE_COLUMNS]
+
+
+def file_digests(log) -> list[str | None]:
+    """The `sha256` of each row of a file log (a frame of FILE_LOG_COLUMNS), None for a file not
+    read (a link, a FIFO): pandas holds such a None as NaN in a column of texts beside digests,
+    which DuckDB would take as the text 'nan' (or fail on as a number) and which equals nothing."""
+    return [s if isinstance(s, str) else None for s in log["sha256"]]
 # Notes of audit.ingest_log.message that its readers (the briefing, the receipts) recognise: how
 # the message of a file whose every row failed starts (`ingest.period._all_rejected`), the note on
 # sheets with data that were not read (`ingest.layout.unread_sheets_note`), and how the message

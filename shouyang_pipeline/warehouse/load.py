@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from ..config import BEIJING
-from ..catalog.tables import AUDIT, RECEIVED_FROM_MTIME, REFERENCE, STAGING, PeriodFrames, Table
+from ..catalog.tables import AUDIT, RECEIVED_FROM_MTIME, REFERENCE, STAGING, PeriodFrames, Table, file_digests
 from ..reference import REFERENCE_FILES, read_reference_csv
 from .connection import transaction
 from .ddl import ensure_tables, ident
@@ -86,10 +86,7 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
     if log.empty:
         return
     paths = log["file_path"].tolist()
-    # A file not read (a link, a FIFO) has no digest: None, which a column of texts holds as NaN
-    # beside files with one (pandas' str dtype) and DuckDB would take as the text 'nan' (or fail
-    # on it as a number): its rows are then neither found nor replaced, and one accrues a run.
-    shas = [s if isinstance(s, str) else None for s in log["sha256"]]
+    shas = file_digests(log)  # (None for a file not read: its earlier rows found and replaced too)
     # the first-seen times of these files' versions only (the log holds every version of every
     # file of every run: years of them, read again at each of a run's loads before)
     seen = conn.execute(
