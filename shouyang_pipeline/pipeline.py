@@ -1332,6 +1332,8 @@ def month_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_di
                 note = f"原表未能写入本回执（{type(exc).__name__}），本回执只列出问题"
                 write_receipt(replace(receipt, data=None, notes=[*receipt.notes, note]) if receipt is not None
                               else build_receipt(record, None, None, notes=[note]), target)
+            finally:  # their rows freed now, not walked by the collection on leaving (a million objects a big file)
+                receipt = None
         written.append(f"{RECEIPTS_DIR}/{period}/{names[record.file_path]}")
     remove = []
     published = settings.export_dir / RECEIPTS_DIR / period

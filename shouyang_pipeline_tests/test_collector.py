@@ -134,6 +134,46 @@ def test_receipts_are_written_one_at_a_time_each_one_s_garbage_freed(monkeypatch
     assert gc.isenabled() and all(ref() is None for ref in left)
 
 
+def test_a_receipt_s_rows_are_freed_before_the_collection_that_follows_it(monkeypatch, settings, tmp_path):
+    """The collection after each receipt walks what is left of it (openpyxl's cycles), not the
+    file's rows it held (a million objects for a city's file): the receipt is let go first."""
+    import dataclasses
+    import weakref
+
+    from shouyang_pipeline.exports import receipts
+
+    class Rows(list):  # (a list itself cannot be weakly referenced)
+        pass
+
+    records = [receipts.FileRecord(f"key_projects/2023-03__单位{i}.csv", "key_projects", "2023-03", "rejected")
+               for i in range(2)]
+    monkeypatch.setattr(receipts, "period_files", lambda conn, period: records)
+    made: list = []
+
+    def receipt_of(settings, record):  # a receipt holding their rows (a stand-in for their sheet)
+        rows = Rows([[f"{record.file_path}:{i}"] for i in range(1000)])
+        made.append(weakref.ref(rows))
+        return dataclasses.replace(receipts.build_receipt(record, None, None), data=rows)
+
+    def write(receipt, path):
+        path.write_bytes(b"receipt")
+        return path
+
+    at_collection = []
+    real_collect = gc.collect
+
+    def collect(*args):
+        at_collection.append([ref() is None for ref in made])
+        return real_collect(*args)
+
+    monkeypatch.setattr(pipeline, "receipt_of", receipt_of)
+    monkeypatch.setattr(receipts, "write_receipt", write)
+    monkeypatch.setattr(gc, "collect", collect)
+    written, _ = pipeline.month_receipts(settings, None, tmp_path, "2023-03")
+    assert len(written) == 2
+    assert at_collection == [[True], [True, True]]
+
+
 def test_rows_read_by_the_run_are_loaded_and_released_with_the_collector_off(monkeypatch, settings, raw, tmp_path):
     import duckdb
 
