@@ -293,3 +293,14 @@ def test_a_column_named_as_the_rows_sql_names_things(tmp_path, name):
     plain, queried, _, _ = both(tmp_path, conn, table, lines={2: 2, 39: 3})
     assert plain == queried
     assert "值1<" in queried["xl/worksheets/sheet1.xml"].decode()
+
+
+def test_the_whitespace_duckdb_tests_for_is_all_of_python_s():
+    """`PRESERVE_RE2` is made of the characters up to `LAST_SPACE`: none after it is whitespace to
+    this Python, so the class holds every character `str.isspace` says is, and only those."""
+    import re
+
+    every = {chr(cp) for cp in range(0x110000) if chr(cp).isspace()}
+    assert max(map(ord, every)) <= xlsx_rows.LAST_SPACE
+    in_class = {chr(int(cp, 16)) for cp in re.findall(r"\\x\{([0-9A-F]+)\}", xlsx_rows.PRESERVE_RE2.split("|")[0])}
+    assert in_class == every
