@@ -82,6 +82,32 @@ def test_row_lines_are_lines_needed_per_row():
     assert _row_lines(columns, [0, 1], widths) == expected and expected
 
 
+def test_row_lines_take_each_row_s_most_wrapped_cell_of_every_kind_of_column():
+    """Random columns of texts (with blanks, line breaks, names past `LINES_AT_ONCE_FROM`), of
+    numbers and of mixed values: each row's most lines over the wrapped columns, the rows taking
+    one left out, in the rows' order."""
+    import random
+
+    rng = random.Random(14)
+    rows = 7000
+    glyphs = "项目名称寿阳县重点工程ab12 （）—"
+    texts = [None if rng.random() < 0.1 else "".join(rng.choice(glyphs) for _ in range(rng.randint(1, 40)))
+             for _ in range(rows)]
+    breaks = [rng.choice([None, "一行", "两行\n第二行很长很长很长很长很长很长", "x" * rng.randint(1, 30)]) for _ in range(rows)]
+    numbers = [rng.choice([None, 1.5, 123456789.25, -3]) for _ in range(rows)]
+    mixed = [rng.choice([None, "长文本" * rng.randint(1, 9), 12.5, True]) for _ in range(rows)]
+    columns, widths = [texts, breaks, numbers, mixed], [14, 12, 8, 10]
+    for wrapped in ([0], [1, 0], [2], [3, 0, 1], [0, 1, 2, 3], []):
+        expected = {}
+        for i in range(rows):
+            lines = max((lines_needed(str(columns[j][i] or ""), widths[j]) for j in wrapped), default=1)
+            if lines > 1:
+                expected[i] = lines
+        got = _row_lines(columns, wrapped, widths)
+        assert got == expected and list(got) == sorted(got), wrapped
+        assert all(type(i) is int and type(n) is int for i, n in got.items())
+
+
 @pytest.fixture(autouse=True)
 def nothing_measured_yet(monkeypatch):
     """Each test measures its texts itself: none remembered from another's (`workbook._MEASURED`)."""

@@ -33,6 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import xlsxwriter
 
 from ..catalog.datasets import DATASETS
@@ -260,34 +261,38 @@ AUDIT_SHEETS: dict[str, tuple[Table, str, str]] = {
 
 def _row_lines(columns: list, wrapped_cols: list[int], widths: list[int]) -> dict[int, int]:
     """Data row (0-based) -> the lines its most wrapped cell takes, for the rows taking more than
-    one (`lines_needed` of each distinct text once)."""
-    lines: dict[int, int] = {}
+    one, in the rows' order (`lines_needed` of each distinct text once; each column's counts put
+    side by side as arrays, not row by row)."""
+    most = None  # each row's most lines so far
     for j in wrapped_cols:
         values = columns[j]
-        if all(v is None or type(v) is str for v in values):
-            room = widths[j] - 3  # a text of at most ceil(2.2 n) + 1 units (`widest`) fits on one line
-            distinct = set(values)
-            of = {v: 1 for v in distinct if v is None or (math.ceil(2.2 * len(v)) + 1 <= room and "\n" not in v)}
-            rest = distinct.difference(of)
-            measured = _measured(widths[j])
-            unknown = rest.difference(measured)
-            measured.update(_lines_of(unknown, widths[j]) if len(unknown) > LINES_AT_ONCE_FROM
-                            else {v: lines_needed(v, widths[j]) for v in unknown})
-            of.update(zip(rest, map(measured.__getitem__, rest)))
-            if max(of.values(), default=1) <= 1:
-                continue
-            counts = map(of.__getitem__, values)
+        if set(map(type, values)) <= _TEXT_OR_NONE:
+            measured = _measured(widths[j])  # what this process measured before: the month before's names
+            unknown = set(values).difference(measured)
+            if unknown:
+                room = widths[j] - 3  # a text of at most ceil(2.2 n) + 1 units (`widest`) fits on one line
+                one = {v: 1 for v in unknown if v is None or (math.ceil(2.2 * len(v)) + 1 <= room and "\n" not in v)}
+                rest = unknown.difference(one)
+                measured.update(one)
+                measured.update(_lines_of(rest, widths[j]) if len(rest) > LINES_AT_ONCE_FROM
+                                else {v: lines_needed(v, widths[j]) for v in rest})
+            counts = map(measured.__getitem__, values)
         else:
             counts = (lines_needed(str(v or ""), widths[j]) for v in values)
-        for i, n in enumerate(counts):
-            if n > 1 and n > lines.get(i, 1):
-                lines[i] = n
-    return lines
+        column = np.fromiter(counts, dtype=np.int64, count=len(values))
+        most = column if most is None else np.maximum(most, column)
+    if most is None:
+        return {}
+    tall = np.flatnonzero(most > 1)
+    return dict(zip(tall.tolist(), most[tall].tolist()))
 
 
-# The lines of the texts measured in this process, by column width: the month after, a workbook
-# holds the same projects' names and units again (a city's 110,000 of them measured once, not once
-# a month). Forgotten past MEASURED_KEPT texts of a width.
+_TEXT_OR_NONE = {str, type(None)}
+
+
+# The lines of the texts measured in this process (a blank: one), by column width: the month after,
+# a workbook holds the same projects' names and units again (a city's 110,000 of them measured
+# once, not once a month). Forgotten past MEASURED_KEPT texts of a width.
 _MEASURED: dict[int, dict[str, int]] = {}
 MEASURED_KEPT = 1_000_000
 
