@@ -219,6 +219,30 @@ def test_table_rows_size_the_columns_as_all_their_values(tmp_path):
     assert [left[j] for j in range(len(cols))] == [list(v) for v in fetched]
 
 
+@pytest.mark.parametrize("texts", [
+    ["SY2023-000001", "SY2023-000002-LONGER-CODE", "a\nb", "\x01\x7f", ""],  # ASCII only (a line break, controls, empty)
+    ["项目名称", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "é"],  # the widest is ASCII
+    ["寿阳县重点项目第一期工程建设", "SY-1", "e\u0301", "😀😀", "\u3000x"],  # the widest is not
+    ["中" * 10, "a" * 22, "中" * 5 + "a" * 11],  # 22.0 units as a float sum of 2.2s: one more than 22
+])
+def test_table_rows_size_text_columns_by_their_longest_ascii_text(tmp_path, texts):
+    """A text column's ASCII texts stand for themselves by one as long as the longest
+    (`TableRows.contents`): each column's width as from all its texts, wherever the widest is."""
+    cols, rows = project_rows(120, texts=texts)
+    names = [c.name for c in cols]
+    conn = table_with(tmp_path, rows)
+    codes = [number_format(c) for c in cols]
+    left = TableRows(conn, TABLE, PERIOD, len(rows))
+    fetched = list(zip(*conn.execute(workbook._rows_sql(TABLE, ", ".join(f'"{n}"' for n in names)), [PERIOD]).fetchall()))
+    assert [workbook.content_width(v, code) for v, code in zip(left.contents(codes), codes)] == \
+        [workbook.content_width(v, code) for v, code in zip(fetched, codes)]
+    text_columns = [j for j, c in enumerate(cols) if c.sql_type == "VARCHAR"]
+    ascii_only = [all(t is None or t.isascii() for t in fetched[j]) for j in text_columns]
+    if all(t.isascii() for t in texts):  # nothing but the one stand-in fetched
+        assert ascii_only and all(ascii_only)
+        assert all(len(left.contents(codes)[j]) <= 1 for j in text_columns)
+
+
 def test_table_rows_texts_are_the_values_fetched(tmp_path):
     """A text column is fetched through NumPy (`TableRows.__getitem__`): the same list as row by
     row, NULL as None, for a column of nothing but NULL, NUL and other controls, emoji, blanks."""

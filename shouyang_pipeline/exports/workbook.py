@@ -412,13 +412,19 @@ class TableRows:
     def contents(self, codes: list[str | None]) -> list[list]:
         """Each column's values that `content_width` needs for its width, as for all of them: a
         figure of an exact type (no NaN) in a format of fixed decimals, its smallest, its largest and
-        a zero if there is one; any other column, its distinct values."""
+        a zero if there is one; a text column, its distinct texts of other characters than ASCII and,
+        for the ASCII ones (as wide as they are long: codes, file names), one as long as the longest
+        (`ASCII_STAND_IN`) instead of every one; any other column, its distinct values."""
         parts, spans = [], []
         for c, code in zip(self.table.columns, codes):
             x = ident(c.name)
             if _EXACT_NUMBER.fullmatch(c.sql_type) and _fixed_decimals(code):
                 parts += [f"min({x})", f"max({x})", f"bool_or({x} = 0)"]
                 spans.append(3)
+            elif c.sql_type == "VARCHAR":  # (a text is ASCII when it has as many bytes as characters)
+                parts += [f"list(DISTINCT {x}) FILTER (WHERE strlen({x}) <> length({x}))",
+                          f"max(length({x})) FILTER (WHERE strlen({x}) = length({x}))"]
+                spans.append(2)
             else:
                 parts.append(f"list(DISTINCT {x})")
                 spans.append(1)
@@ -429,10 +435,16 @@ class TableRows:
             if span == 3:
                 lo, hi, zero = found[at:at + 3]
                 contents.append([lo, hi, *([0] if zero else [])])
+            elif span == 2:
+                others, longest = found[at:at + 2]
+                contents.append([*(others or []), *([ASCII_STAND_IN * longest] if longest is not None else [])])
             else:
                 contents.append(found[at])
             at += span
         return contents
+
+
+ASCII_STAND_IN = "x"  # repeated as long as a column's longest ASCII text: as wide (`display_width`)
 
 
 def _header_text(text: str) -> str:
