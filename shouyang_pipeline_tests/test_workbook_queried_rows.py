@@ -210,13 +210,19 @@ def test_table_rows_size_the_columns_as_all_their_values(tmp_path):
     names = [c.name for c in cols]
     at = names.index("total_investment")
     rows[3] = tuple(Decimal(0) if j == at else v for j, v in enumerate(rows[3]))
-    conn = table_with(tmp_path, rows)
+    left, fetched, _ = _sized_from_contents_as_from_all(table_with(tmp_path, rows), cols, len(rows))
+    assert [left[j] for j in range(len(cols))] == [list(v) for v in fetched]
+
+
+def _sized_from_contents_as_from_all(conn, cols, count: int):
+    """Asserts that each column's `content_width` of `TableRows.contents` is that of all its values
+    fetched; gives the rows left in DuckDB, the values fetched and the columns' formats."""
     codes = [number_format(c) for c in cols]
-    left = TableRows(conn, TABLE, PERIOD, len(rows))
-    fetched = list(zip(*conn.execute(workbook._rows_sql(TABLE, ", ".join(f'"{n}"' for n in names)), [PERIOD]).fetchall()))
+    left = TableRows(conn, TABLE, PERIOD, count)
+    fetched = list(zip(*conn.execute(workbook._rows_sql(TABLE, ", ".join(f'"{c.name}"' for c in cols)), [PERIOD]).fetchall()))
     assert [workbook.content_width(v, code) for v, code in zip(left.contents(codes), codes)] == \
         [workbook.content_width(v, code) for v, code in zip(fetched, codes)]
-    assert [left[j] for j in range(len(cols))] == [list(v) for v in fetched]
+    return left, fetched, codes
 
 
 @pytest.mark.parametrize("texts", [
@@ -229,13 +235,7 @@ def test_table_rows_size_text_columns_by_their_longest_ascii_text(tmp_path, text
     """A text column's ASCII texts stand for themselves by one as long as the longest
     (`TableRows.contents`): each column's width as from all its texts, wherever the widest is."""
     cols, rows = project_rows(120, texts=texts)
-    names = [c.name for c in cols]
-    conn = table_with(tmp_path, rows)
-    codes = [number_format(c) for c in cols]
-    left = TableRows(conn, TABLE, PERIOD, len(rows))
-    fetched = list(zip(*conn.execute(workbook._rows_sql(TABLE, ", ".join(f'"{n}"' for n in names)), [PERIOD]).fetchall()))
-    assert [workbook.content_width(v, code) for v, code in zip(left.contents(codes), codes)] == \
-        [workbook.content_width(v, code) for v, code in zip(fetched, codes)]
+    left, fetched, codes = _sized_from_contents_as_from_all(table_with(tmp_path, rows), cols, len(rows))
     text_columns = [j for j, c in enumerate(cols) if c.sql_type == "VARCHAR"]
     ascii_only = [all(t is None or t.isascii() for t in fetched[j]) for j in text_columns]
     if all(t.isascii() for t in texts):  # nothing but the one stand-in fetched
