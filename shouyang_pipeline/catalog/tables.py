@@ -227,6 +227,8 @@ def file_digests(log) -> list[str | None]:
     read (a link, a FIFO): pandas holds such a None as NaN in a column of texts beside digests,
     which DuckDB would take as the text 'nan' (or fail on as a number) and which equals nothing."""
     return [s if isinstance(s, str) else None for s in log["sha256"]]
+
+
 # Notes of audit.ingest_log.message that its readers (the briefing, the receipts) recognise: how
 # the message of a file whose every row failed starts (`ingest.period._all_rejected`), the note on
 # sheets with data that were not read (`ingest.layout.unread_sheets_note`), and how the message

@@ -262,7 +262,7 @@ def _cell_parts(j: int, kind: int, style: int | None) -> tuple[str, str]:
 # the rows for which that holds; the others are written by `RowsXml`.
 
 # What Python calls whitespace: nothing after U+3000 is (a test checks it of this Python), so the
-# characters up to there are looked at, not all of Unicode's (40 ms at every export worker's start).
+# characters up to there are looked at, not all of Unicode's (45 ms at every export worker's start).
 LAST_SPACE = 0x3000
 _SPACE = "[" + "".join(f"\\x{{{cp:X}}}" for cp in range(LAST_SPACE + 1) if chr(cp).isspace()) + "]"
 PRESERVE_RE2 = f"^{_SPACE}|{_SPACE}$"  # (RE2, DuckDB's regular expressions)
