@@ -213,6 +213,19 @@ WRITE_POINTS = {
 }
 
 
+def enospc_copy_after_half(fin, fout, count):
+    """A `_copy_range` (the kernel's copy of the warehouse) that copies half of what it is asked,
+    then fails as a full disk does."""
+    data = fin.read(count)
+    fout.write(data[: len(data) // 2])
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), fout.name)
+
+
+def no_kernel_copy(fin, fout, count):
+    """A `_copy_range` on a system that cannot copy in the kernel: the copy is read and written."""
+    raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
+
+
 def enospc_after_half(is_target):
     """A `_write_all` that writes half the bytes of the target file, then fails as a full disk does."""
     original = publish._write_all
@@ -236,7 +249,8 @@ def enospc_export_writer(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-@pytest.mark.parametrize("where", ["export", "manifest", "warehouse copy", "commit record"])
+@pytest.mark.parametrize("where", ["export", "manifest", "warehouse copy", "warehouse copy, read and written",
+                                   "commit record"])
 def test_a_full_disk_at_any_write_leaves_the_previous_run_and_no_temp_file(tmp_path, monkeypatch, where):
     run(tmp_path, "A")
     write_work(tmp_path, "B")
@@ -245,13 +259,86 @@ def test_a_full_disk_at_any_write_leaves_the_previous_run_and_no_temp_file(tmp_p
             stage(tmp_path, "B", writer=enospc_export_writer)
         else:
             with monkeypatch.context() as m:
-                m.setattr(publish, "_write_all", enospc_after_half(WRITE_POINTS[where]))
+                if where == "warehouse copy":  # copied by the kernel
+                    m.setattr(publish, "_copy_range", enospc_copy_after_half)
+                else:
+                    if where == "warehouse copy, read and written":  # where the kernel cannot copy it
+                        m.setattr(publish, "_copy_range", no_kernel_copy)
+                    m.setattr(publish, "_write_all", enospc_after_half(WRITE_POINTS[where.split(",")[0]]))
                 stage(tmp_path, "B")
                 publish_marker(tmp_path, "B")
     assert err.value.errno == errno.ENOSPC
     assert_one_run(tmp_path, "A")  # no recovery needed: the failing run cleaned up after itself
     run(tmp_path, "C")
     assert_one_run(tmp_path, "C")
+
+
+# ------------------------------------------------------------------ the copy itself
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 3 * 4096 + 17])
+@pytest.mark.parametrize("kernel", [True, False], ids=["by the kernel", "read and written"])
+def test_a_copy_is_the_file_byte_for_byte_and_says_when_its_first_chunk_is_copied(tmp_path, monkeypatch, size, kernel):
+    monkeypatch.setattr(publish, "_CHUNK", 4096)  # several chunks
+    if not kernel:
+        monkeypatch.setattr(publish, "_copy_range", no_kernel_copy)
+    copied, points = [], []
+    original_copy, original_write = publish._copy_range, publish._write_all
+    # each chunk counted once it is copied (the refused kernel copy is not)
+    monkeypatch.setattr(publish, "_copy_range", lambda fin, fout, n: (k := original_copy(fin, fout, n), copied.append(k))[0])
+    monkeypatch.setattr(publish, "_write_all", lambda fh, data: (original_write(fh, data), copied.append(len(data)))[0])
+    monkeypatch.setattr(publish, "_checkpoint", lambda point: points.append((point, len(copied))))
+    src, dst = tmp_path / "src.duckdb", tmp_path / "dst.duckdb"
+    data = os.urandom(size)
+    src.write_bytes(data)
+    dst.write_bytes(b"x" * (size + 5000))  # an older, longer file there: replaced, not overwritten in part
+    publish.copy_file(src, dst)
+    assert dst.read_bytes() == data
+    # the named point once, after the first chunk (none for an empty file: nothing was copied)
+    assert points == ([("copying", 1)] if size else [])
+    assert sum(copied) == size and all(n <= 4096 for n in copied)
+
+
+@pytest.mark.parametrize("code", [errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP])
+def test_a_copy_the_kernel_cannot_do_between_two_files_is_read_and_written(tmp_path, monkeypatch, code):
+    def refused(fin, fout, count):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(publish, "_copy_range", refused)
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(b"warehouse" * 1000)
+    publish.copy_file(src, dst, point=None)
+    assert dst.read_bytes() == b"warehouse" * 1000
+
+
+def test_a_copy_failing_half_way_or_for_another_reason_is_not_read_again(tmp_path, monkeypatch):
+    """An error after the kernel copied part of the file (a full disk half-way), or one that is no
+    sign of a missing kernel copy (an I/O error at once), is the caller's: not hidden by copying again."""
+    monkeypatch.setattr(publish, "_CHUNK", 4096)
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(os.urandom(3 * 4096))
+    original = publish._copy_range
+    calls = []
+
+    def second_fails(fin, fout, count):
+        calls.append(count)
+        if len(calls) == 2:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        return original(fin, fout, count)
+
+    monkeypatch.setattr(publish, "_copy_range", second_fails)
+    monkeypatch.setattr(publish, "_write_all", lambda fh, data: pytest.fail("read and written after a partial copy"))
+    with pytest.raises(OSError) as err:
+        publish.copy_file(src, dst, point=None)
+    assert err.value.errno == errno.EXDEV
+
+    def io_error(fin, fout, count):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(publish, "_copy_range", io_error)
+    with pytest.raises(OSError) as err:
+        publish.copy_file(src, dst, point=None)
+    assert err.value.errno == errno.EIO
 
 
 @pytest.fixture
@@ -297,10 +384,12 @@ def test_a_really_full_disk_leaves_the_previous_run_and_no_temp_file(small_disk,
     room["warehouse copy"] = room["manifest"] + blocks(1)
     room["commit record"] = room["warehouse copy"] + blocks(work.stat().st_size)
     fill(root, room[where])
-    written = []  # the files `_write_all` was asked to write, to see which one the disk refused
-    original = publish._write_all
+    written = []  # the files `_write_all` or `_copy_range` was asked to write, to see which one the disk refused
+    original, original_copy = publish._write_all, publish._copy_range
     monkeypatch.setattr(publish, "_write_all", lambda fh, data: (written.append(Path(fh.name).name),
                                                                  original(fh, data)))
+    monkeypatch.setattr(publish, "_copy_range", lambda fin, fout, count: (written.append(Path(fout.name).name),
+                                                                          original_copy(fin, fout, count))[1])
     with pytest.raises(OSError) as err:
         stage(root, "B", size=export_size)
         publish_marker(root, "B")

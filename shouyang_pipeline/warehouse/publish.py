@@ -155,8 +155,11 @@ def _checkpoint(point: str) -> None:
 
 
 def _write_all(fh, data: bytes) -> None:
-    """Every byte written to the published side goes through here (the tests make it fail)."""
-    fh.write(data)
+    """Every byte written to the published side goes through here but what the kernel copies
+    (`_copy_range`); the tests make it fail."""
+    view = memoryview(data)
+    while view:  # (an unbuffered file may take part of it at a time)
+        view = view[fh.write(view):]
 
 
 def _fsync(path: Path) -> None:
@@ -168,16 +171,47 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _copy_range(fin, fout, count: int) -> int:
+    """Up to `count` bytes copied by the kernel from `fin`'s position to `fout`'s, both advanced;
+    0 at the end of `fin`. Every byte copied to the published side goes through here (the tests
+    make it fail). Raises OSError, with an errno of `_NO_KERNEL_COPY` when the system cannot copy so."""
+    return os.copy_file_range(fin.fileno(), fout.fileno(), count)
+
+
+# What `copy_file_range` says where the kernel cannot copy between these two files (another
+# file system on an older kernel, a file system or a system without it): copied by reading then.
+_NO_KERNEL_COPY = {errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EBADF}
+
+
 def copy_file(src: Path, dst: Path, *, point: str | None = "copying") -> None:
-    """Copy src to dst and fsync it; dst is left half-written on failure (the caller removes it)."""
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
+    """Copy src to dst and fsync it; dst is left half-written on failure (the caller removes it).
+
+    The kernel copies it (`copy_file_range`) where it can: no byte passes through this process.
+    A 150 MB warehouse took 0.12 s so on this machine, and 0.16-1.48 s read and written a chunk
+    at a time (the first time in a process mostly: the system time of memory the VM had not
+    touched, BENCHMARKS.md), every time. Elsewhere it is read and written a chunk at a time."""
+    with open(src, "rb", buffering=0) as fin, open(dst, "wb", buffering=0) as fout:
         first = True
-        while chunk := fin.read(_CHUNK):
-            _write_all(fout, chunk)
+        kernel = hasattr(os, "copy_file_range")
+        while True:
+            if kernel:
+                try:
+                    copied = _copy_range(fin, fout, _CHUNK)
+                except OSError as exc:
+                    if not first or exc.errno not in _NO_KERNEL_COPY:
+                        raise  # a full disk, an I/O error: the caller's to handle
+                    kernel = False  # nothing copied yet: read and written instead, from the start
+                    continue
+            else:
+                chunk = fin.read(_CHUNK)
+                if chunk:
+                    _write_all(fout, chunk)
+                copied = len(chunk)
+            if not copied:
+                break
             if first and point:
                 _checkpoint(point)
             first = False
-        fout.flush()
         os.fsync(fout.fileno())
 
 
