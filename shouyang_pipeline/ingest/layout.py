@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -419,8 +419,9 @@ def _is_substantial(cells: list[object], data_columns: Collection[int] | None) -
     return not (isinstance(first, str) and _LABEL.match(norm(first)))
 
 
-def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None = None,
-              copies: list[Collection[int]] | None = None, notes: list[int] | None = None) -> list[str | None]:
+def row_kinds(rows: Sequence[list[object]], *, data_columns: Collection[int] | None = None,
+              copies: list[Collection[int]] | None = None, notes: list[int] | None = None,
+              heads: Callable[[int, int], list[list[object]]] | None = None) -> list[str | None]:
     """The kind of every row below the header (None for a data row).
 
     A footer is a footer only if no data row follows it: the footer starts at the first
@@ -428,7 +429,9 @@ def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None 
     there on is footer (blank rows stay blank). A footer-marker row with data rows after it is
     a data row, so that a `注：` line in the middle of the data never hides the rows below it
     (the clerk finds it among the rejected rows). `data_columns`, `copies` (one per row): see
-    `classify_row`; `notes`, when given, gets the index of each footer-marker row read as data.
+    `classify_row`; `notes`, when given, gets the index of each footer-marker row read as data;
+    `heads(first, stop)`, when given, the first two cells of those rows (all `_all_surely_data`
+    reads of a block of rows), for `rows` that make each row only when it is asked for.
     """
     copies = copies or [()] * len(rows)
     # Most rows of a big file are plain data rows: `_all_surely_data` says so of a block of them at
@@ -445,7 +448,8 @@ def row_kinds(rows: list[list[object]], *, data_columns: Collection[int] | None 
     kinds: list[str | None] = one_by_one(0, start)
     for first in range(start, stop, PLAIN_BLOCK_ROWS):
         last = min(first + PLAIN_BLOCK_ROWS, stop)
-        kinds += [None] * (last - first) if _all_surely_data(rows[first:last], data_columns) else one_by_one(first, last)
+        block = heads(first, last) if heads else rows[first:last]
+        kinds += [None] * (last - first) if _all_surely_data(block, data_columns) else one_by_one(first, last)
     kinds += one_by_one(stop, len(rows))
     last_data = next((i for i in range(len(rows) - 1, -1, -1)
                       if kinds[i] is None and _is_substantial(rows[i], data_columns)), -1)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from itertools import count, filterfalse, repeat, zip_longest
-from operator import add
+from itertools import compress, count, filterfalse, repeat, zip_longest
+from operator import add, is_, is_not
 
 from openpyxl.utils import get_column_letter
 
@@ -19,8 +19,9 @@ from ..catalog.tables import ROW_KINDS
 from ..reference import Reference
 from ..text import as_written, char_class
 from .layout import ColumnMap, Layout, money_unit, row_kinds, split_header
-from .read import CsvGrid, cell_name
-from .values import EMPTY, CellProblem, is_empty, parse_column, parse_number, parse_numbers, parse_value
+from .read import CsvGrid, CsvLines, cell_name, line_record, text_columns
+from .values import (EMPTY, PLAIN_NUMBER_PATTERN, CellProblem, is_empty, parse_column, parse_number, parse_numbers,
+                     parse_plain_number_column, parse_value)
 
 TOTALS_TOLERANCE = 0.01
 
@@ -43,9 +44,17 @@ class Row:
     file: "ParsedFile"
     number: int  # row number a person sees
     position: int  # the row's place in its file's columns (`ParsedFile.columns`)
-    cells: list[object] = field(default_factory=list, repr=False)
+    # its cells as read; None until asked for, for a file read a column at a time (`cells`)
+    read_cells: list[object] | None = field(default=None, repr=False)
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def cells(self) -> list[object]:
+        """The row's cells as read (a row of a file read a column at a time made from its line)."""
+        if self.read_cells is None:
+            self.read_cells = line_record(self.file.row_lines[self.position])
+        return self.read_cells
 
     @property
     def values(self) -> "RowValues":
@@ -119,6 +128,8 @@ class ParsedFile:
     skipped: dict[str, int] = field(default_factory=lambda: {k: 0 for k in ROW_KINDS})
     totals_check: str | None = None
     totals_notes: list[str] = field(default_factory=list)
+    # a file read a column at a time (`parse_lines`): each row's line, its cells made when asked
+    row_lines: list[str] | None = field(default=None, repr=False)
 
     def column_map(self, name: str) -> ColumnMap | None:
         return self.layout.column(name)
@@ -174,13 +185,21 @@ def _uncomputed_reason(f: Field) -> str:
             + "：请用Excel打开文件并保存后重新报送")
 
 
+def _absent(layout: Layout, dataset: Dataset) -> dict[str, object]:
+    """The value of each field the file has no column for: blank cells' (NULL, or FALSE for a boolean)."""
+    absent = {f.name: parse_value(f.kind, None) for f in dataset.all_fields if layout.column(f.name) is None}
+    return {k: (None if v is EMPTY else v) for k, v in absent.items()}
+
+
+def _units(layout: Layout) -> dict[int, str]:
+    """Each column's unit of money (万元 for the others), by column index."""
+    return {cm.index: money_unit(layout, cm) if cm.field.kind == "money" else "万元" for cm in layout.columns}
+
+
 def parse_file(rel_path: str, layout: Layout, dataset: Dataset, reference: Reference) -> ParsedFile:
     pf = ParsedFile(rel_path, layout)
     grid = layout.grid
-    # A column the file does not have reads as blank cells (NULL, or FALSE for a boolean).
-    absent = {f.name: parse_value(f.kind, None) for f in dataset.all_fields if layout.column(f.name) is None}
-    absent = {k: (None if v is EMPTY else v) for k, v in absent.items()}
-    units = {cm.index: money_unit(layout, cm) if cm.field.kind == "money" else "万元" for cm in layout.columns}
+    absent, units = _absent(layout, dataset), _units(layout)
     totals_rows: list[tuple[int, list[object]]] = []
     below = grid.rows[layout.header_row + 1:]
     copies = grid.merge_copies_by_row()
@@ -238,6 +257,103 @@ def _say_notes_read_as_data(rows: list[Row], numbers: set[int]) -> None:
                        "最后一行数据之后，或删去"))
 
 
+def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLines) -> ParsedFile:
+    """`parse_file` of a CSV file each line of which is a record (`read.csv_lines`), `layout` found
+    in its first lines (`CsvLines.head`): the same rows, values and problems, its data rows read a
+    column at a time (`read.text_columns`) and each row's cells made only when asked for (a row
+    with a problem: `Row.cells`). The money and integer columns are read as numbers where their
+    text is a plain number, all at once, and by the per-cell parser elsewhere
+    (`values.parse_plain_number_column`); the other columns as `parse_file` parses them."""
+    pf = ParsedFile(rel_path, layout)
+    absent, units = _absent(layout, dataset), _units(layout)
+    top = layout.header_row + 1  # the index of the first line below the header (a line is a record)
+    below = csv_file.lines[top:]
+
+    class Below(Sequence):  # the records below the header, made when asked for
+        def __len__(self) -> int:
+            return len(below)
+
+        def __getitem__(self, at):
+            if isinstance(at, slice):
+                first, stop, _ = at.indices(len(below))
+                return csv_file.records(top + first, top + max(first, stop))
+            return line_record(below[at])
+
+    notes: list[int] = []
+    kinds = row_kinds(Below(), data_columns={cm.index for cm in layout.columns}, notes=notes,
+                      heads=lambda first, stop: csv_file.heads(top + first, top + stop))
+    totals_rows: list[tuple[int, list[object]]] = []
+    for i in compress(range(len(kinds)), map(is_not, kinds, repeat(None))):  # the rows not of data
+        pf.skipped[kinds[i]] += 1
+        if kinds[i] == "totals":
+            totals_rows.append((top + i + 1, line_record(below[i])))
+    data_at = list(compress(range(len(kinds)), map(is_, kinds, repeat(None))))
+    pf.row_lines = [below[i] for i in data_at]
+    rows = pf.rows = list(map(Row, repeat(pf), map(add, data_at, repeat(top + 1)), count()))
+    if notes:
+        _say_notes_read_as_data(rows, {top + i + 1 for i in notes})
+    keys = {k for k in dataset.key if dataset.field(k).kind == "text"}
+    texts = text_columns(pf.row_lines, [cm.index for cm in layout.columns]) if rows else {}
+    read: dict[int, list] = {}  # column index -> its cells as Python values, when made
+    written: dict[int, list] = {}  # money column index -> `parse_numbers` of its cells, when told by `_number_column`
+
+    def cells_of(index: int) -> list:
+        if index not in read:
+            read[index] = texts[index].to_list() if rows else []
+        return read[index]
+
+    parsed = {}
+    for cm in layout.columns:
+        if cm.field.kind in ("money", "integer") and rows:
+            numbers, as_written_numbers = _number_column(cm, texts[cm.index], units[cm.index])
+            if as_written_numbers is not None:
+                written[cm.index] = as_written_numbers
+            parsed[cm.field.name] = list(_parse_column(rows, cm, _LineCells(pf.row_lines, cm.index), units[cm.index],
+                                                       set(), is_key=False, parsed=numbers))
+        else:
+            parsed[cm.field.name] = list(_parse_column(rows, cm, cells_of(cm.index), units[cm.index], set(),
+                                                       is_key=cm.field.name in keys, texts_only=True))
+    pf.columns = {**{name: [value] * len(rows) for name, value in absent.items()}, **parsed}
+    _check_totals(pf, dataset, totals_rows, cells_of,
+                  lambda index: (_LineCells(pf.row_lines, index), written[index]) if index in written else None)
+    return pf
+
+
+class _LineCells:
+    """A column's cells as `parse_file`'s columns have them, each made from its row's line when asked."""
+
+    def __init__(self, lines: list[str], index: int):
+        self._lines, self._index = lines, index
+
+    def __getitem__(self, i: int):
+        cells = line_record(self._lines[i])
+        return cells[self._index] if self._index < len(cells) else None
+
+
+def _number_column(cm: ColumnMap, texts, unit: str) -> tuple[tuple[list, dict[int, object]], list | None]:
+    """A money or integer column (a Polars string Series) parsed as `parse_column` parses its cells,
+    and `parse_numbers` of them (the totals check's), None when they are left to it."""
+    import polars as pl
+
+    plain = texts.str.contains(PLAIN_NUMBER_PATTERN).fill_null(False)
+    plain_at = plain.arg_true().to_numpy()
+    numbers = texts.filter(plain).cast(pl.Float64, strict=False)
+    if numbers.null_count():  # (a plain text its cast does not read: the per-cell parser says why)
+        return parse_column(cm.field.kind, texts.to_list(), unit=unit, texts_only=True), None
+    other_at = ((~plain) & texts.is_not_null()).arg_true().to_list()
+    blank_at = texts.is_null().arg_true().to_list()
+    other = dict(zip(other_at, texts.gather(other_at).to_list()))
+    plain_numbers = numbers.to_numpy()
+    parsed = parse_plain_number_column(cm.field.kind, len(texts), plain_at, plain_numbers, blank_at, other,
+                                       lambda at: dict(zip(at, texts.gather(at).to_list())), unit=unit)
+    as_written_numbers: list = [EMPTY] * len(texts)  # `parse_numbers`: a plain text is float() of it
+    for i, x in zip(plain_at.tolist(), plain_numbers.tolist()):
+        as_written_numbers[i] = x
+    for i, text in other.items():
+        as_written_numbers[i] = EMPTY if is_empty(text) else parse_number(text)
+    return parsed, as_written_numbers
+
+
 def _columns(data: list[tuple[int, list[object]]]):
     """The data rows turned into columns in one pass (a row shorter than others reads as None
     past its last cell); returns a look-up from column index to that column's cells."""
@@ -248,14 +364,18 @@ def _columns(data: list[tuple[int, list[object]]]):
 
 def _parse_column(rows: list[Row], cm: ColumnMap, cells: list[object], unit: str,
                   percent_cells: set[tuple[int, int]], *, is_key: bool, texts_only: bool = False,
-                  uncomputed: set[int] | None = None) -> list[object]:
+                  uncomputed: set[int] | None = None, parsed: tuple[list, dict] | None = None) -> list[object]:
     """The column's values, one per row (None when empty or unreadable); its problems appended to
     each row's errors (a required column) or warnings, and the warnings about garbled text.
-    `uncomputed`: the row numbers of its formulas without a computed result (empty, and said so)."""
+    `uncomputed`: the row numbers of its formulas without a computed result (empty, and said so).
+    `parsed`: `parse_column`'s (values, odd) of the cells, when parsed already (`cells` is then
+    only asked for the odd ones)."""
     f = cm.field
-    percent = ({i for i, row in enumerate(rows) if (row.number, cm.index) in percent_cells}
-               if f.kind == "percent" and percent_cells else frozenset())
-    values, odd = parse_column(f.kind, cells, unit=unit, percent_formatted=percent, texts_only=texts_only)
+    if parsed is None:
+        percent = ({i for i, row in enumerate(rows) if (row.number, cm.index) in percent_cells}
+                   if f.kind == "percent" and percent_cells else frozenset())
+        parsed = parse_column(f.kind, cells, unit=unit, percent_formatted=percent, texts_only=texts_only)
+    values, odd = parsed
     if uncomputed:
         for i, row in enumerate(rows):
             if row.number in uncomputed:
@@ -476,7 +596,7 @@ def garbled_reading(text: str) -> str | None:
 
 
 def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int, list[object]]],
-                  cells_of=None) -> None:
+                  cells_of=None, numbers_of=None) -> None:
     """Compare each money column's 合计 with the sum of its readable cells over all data rows.
 
     `pf.totals_notes` says what was found, including what could not be compared and why (a
@@ -509,6 +629,8 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
                 )
                 continue
             compared = True
+            if cm.index not in read and numbers_of and (told := numbers_of(cm.index)) is not None:
+                read[cm.index] = told  # (cells as written, `parse_numbers` of them) from a columnar reading
             if cm.index not in read:
                 column = (cells_of(cm.index) if cells_of else
                           [row.cells[cm.index] if cm.index < len(row.cells) else None for row in pf.rows])
@@ -518,13 +640,14 @@ def _check_totals(pf: ParsedFile, dataset: Dataset, totals_rows: list[tuple[int,
             if set(map(type, numbers)) == {float}:  # every cell a number: added in C, in the same order
                 total = reduce(add, numbers, 0.0)
             else:
-                for row, value, n in zip(pf.rows, read[cm.index][0], numbers):
+                column_cells = read[cm.index][0]  # (asked only for an unreadable cell: a columnar reading makes it then)
+                for i, (row, n) in enumerate(zip(pf.rows, numbers)):
                     if n is EMPTY:
                         if (row.number, cm.index) in uncomputed:
                             blank_formulas.append(cell_name(row.number, cm.index))
                         continue
                     if isinstance(n, CellProblem):
-                        unreadable.append(f"{cell_name(row.number, cm.index)}“{as_written(value)}”")
+                        unreadable.append(f"{cell_name(row.number, cm.index)}“{as_written(column_cells[i])}”")
                     else:
                         total += n  # in row order, as always: the same float sum to the last bit
             if abs(total - stated) > TOTALS_TOLERANCE + 1e-9:

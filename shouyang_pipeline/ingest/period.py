@@ -21,11 +21,11 @@ from ..reference import Reference
 from ..catalog.tables import (FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, UNREAD_KEY_PART, PeriodFrames,
                               dataset_period_key)
 from .discover import RawFile, raw_files, take
-from .layout import find_layout, money_unit, unread_sheets_note, unread_unit_hint
-from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file
+from .layout import HEADER_SEARCH_ROWS, find_layout, money_unit, unread_sheets_note, unread_unit_hint
+from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file, parse_lines
 from .register import Register, read_register
 from ..text import as_written
-from .read import FileRejected, read_grids
+from .read import FileRejected, csv_lines, read_grids
 from .validate import RuleContext, rule_failures, values_frame
 from .villages import check_village
 
@@ -173,7 +173,10 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
     first_by_sha[digest] = raw.rel_path
     try:
         needs_formats = any(f.kind == "percent" for f in dataset.fields)
-        layout = find_layout(read_grids(data, raw.suffix, percent_formats=needs_formats), dataset)
+        # a big CSV file of one record a line is read a column at a time (`parse_lines`)
+        lines = csv_lines(data) if raw.suffix == ".csv" else None
+        grids = [lines.head(HEADER_SEARCH_ROWS)] if lines else read_grids(data, raw.suffix, percent_formats=needs_formats)
+        layout = find_layout(grids, dataset)
         from_submitter = _submitter_values(raw, dataset, reference, layout)
         missing = [f for f in dataset.fields if f.required and layout.column(f.name) is None
                    and f.name not in from_submitter]
@@ -181,7 +184,8 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
             names = "；".join(f"{f.header}（也可写作：{'、'.join(f.aliases)}）" if f.aliases else f.header for f in missing)
             raise FileRejected(f"缺少必填列：{names}" + "".join(_submitter_hint(f, raw, reference) for f in missing)
                                + "".join(unread_unit_hint(f, layout.ignored) for f in missing))
-        parsed = parse_file(raw.rel_path, layout, dataset, reference)
+        parsed = (parse_lines(raw.rel_path, layout, dataset, lines) if lines
+                  else parse_file(raw.rel_path, layout, dataset, reference))
     except FileRejected as exc:
         return FileOutcome(raw, digest, rejection=str(exc))
     except Exception as exc:  # noqa: BLE001 - a reader's bug on one file must not stop the county

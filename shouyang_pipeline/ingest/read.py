@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import operator
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import time as dt_time
@@ -236,6 +237,90 @@ def read_csv(data: bytes) -> list[Grid]:
     return [_csv_grid(records, first_lines, decoded)]
 
 
+# A CSV file of at least this many lines is read a column at a time (`CsvLines`) when it can be:
+# below, reading it as records costs no more than starting the columnar reader (and importing it).
+COLUMNAR_MIN_LINES = 5000
+
+
+def line_record(line: str) -> list[str | None]:
+    """The record of one line of a file `_unquoted_lines` reads, as `read_csv` has it: its fields
+    (a blank line none), each empty one None."""
+    fields = line.split(",") if line else []
+    _blanks_to_none([fields])
+    return fields
+
+
+@dataclass
+class CsvLines:
+    """A CSV file each line of which is one record (`_unquoted_lines`: no double quote), in one
+    encoding: its lines as decoded, for a columnar reading of its data rows (`parse.parse_lines`),
+    which read the same as `read_csv`'s records of it. `head(n)`: the grid of its first n lines."""
+
+    lines: list[str]
+    encoding: str
+
+    def head(self, n: int) -> CsvGrid:
+        return CsvGrid(sheet=None, rows=list(zip(count(1), map(line_record, self.lines[:n]))), encoding=self.encoding)
+
+    def records(self, first: int, stop: int) -> list[list[str | None]]:
+        return list(map(line_record, self.lines[first:stop]))
+
+    def heads(self, first: int, stop: int) -> list[list[str | None]]:
+        """The first two fields of each of the lines from `first` to `stop` (fewer for a line of
+        fewer; an empty one None): what `layout._all_surely_data` reads of a block of rows."""
+        heads = list(map(str.split, self.lines[first:stop], repeat(","), repeat(2)))
+        for fields in heads:
+            del fields[2:]
+            if not fields[0]:
+                fields[0] = None  # (a blank line: `[""]` made `[]` below)
+            if len(fields) > 1 and not fields[1]:
+                fields[1] = None
+        for i in compress(range(len(heads)), map(operator.not_, self.lines[first:stop])):
+            heads[i] = []
+        return heads
+
+
+def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines | None:
+    """The file's lines when `read_csv` would read it without error as one record a line, in one
+    encoding, with at least `min_lines` lines and no NUL; None otherwise (`read_csv` then reads
+    it, or says what is wrong with it)."""
+    if len(data) < min_lines or b"\x00" in data or _not_a_csv(data):  # (NUL is no part of another character in either encoding)
+        return None
+    if not min_lines <= max(data.count(b"\n"), data.count(b"\r")) + 1 <= MAX_CSV_LINES:
+        return None
+    try:
+        decoded = _decode(data)
+    except FileRejected:
+        return None
+    if decoded.other or (lines := _unquoted_lines(decoded.text)) is None:
+        return None
+    width = max(map(str.count, lines, repeat(",")), default=-1) + 1  # (a blank line's 1 field is none: no wider)
+    if width > MAX_COLUMNS or width * len(lines) > MAX_SHEET_CELLS:
+        return None
+    return CsvLines(lines, decoded.encoding)
+
+
+def text_columns(lines: list[str], indexes: list[int]):
+    """The fields at `indexes` (0-based) of each of `lines` (each a record split at its commas, as
+    `line_record` splits it), a column each: a Polars string Series of one value a line, None
+    for an empty field or one past the line's end. Read by Polars' CSV reader: no Python object a
+    cell."""
+    # One thread: a run reads on a worker process a core (`workers`); set before Polars starts its pool.
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    import polars as pl
+
+    width = max(map(str.count, lines, repeat(",")), default=0) + 1
+    # The reader takes the number of columns from the first line: a first line of empty fields as
+    # wide as the widest line, dropped after; a shorter line is padded with nulls.
+    body = "\n".join([","* (width - 1), *lines]).encode("utf-8")
+    wanted = sorted(set(indexes))
+    read = [j for j in wanted if j < width]
+    frame = pl.read_csv(body, has_header=False, schema={f"c{j}": pl.String for j in range(width)},
+                        quote_char=None, columns=read).slice(1)
+    blank = pl.Series([None] * len(lines), dtype=pl.String)
+    return {j: frame.get_column(frame.columns[read.index(j)]) if j < width else blank for j in wanted}
+
+
 def _lines(text: str) -> list[str]:
     """The lines of `text`, each with its line break: at "\n", "\r\n" or "\r", as the csv module."""
     return io.StringIO(text, newline="").readlines()
@@ -261,12 +346,12 @@ def _csv_grid(records: list[list[object]], first_lines: range | list[int], decod
 _OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
-def _unquoted_records(text: str) -> list[list[str]] | None:
-    """The records of a file without a double quote, each line split at its commas (a blank line a
-    record of no field), all at once: what `_records` makes of its lines. None where `_records` is
-    asked instead: a quote somewhere, a line longer than the csv module's field limit, another
-    line break (`_OTHER_LINE_BREAKS`, which `str.splitlines` breaks at and the csv module does not),
-    more lines than MAX_CSV_LINES, a record wider than MAX_COLUMNS (each told as `_records` tells it)."""
+def _unquoted_lines(text: str) -> list[str] | None:
+    """The lines of a file without a double quote (without their line breaks), each of which is a
+    record, its fields the line split at its commas; None where `_records` is asked instead: a
+    quote somewhere, a line longer than the csv module's field limit, another line break
+    (`_OTHER_LINE_BREAKS`, which `str.splitlines` breaks at and the csv module does not), more
+    lines than MAX_CSV_LINES (each told as `_records` tells it)."""
     if '"' in text:
         return None
     bodies = text.splitlines()
@@ -275,6 +360,17 @@ def _unquoted_records(text: str) -> list[list[str]] | None:
     if len(bodies) != breaks + (text[-1:] not in ("", "\n", "\r")) or text.endswith(_OTHER_LINE_BREAKS):
         return None
     if len(bodies) > MAX_CSV_LINES or max(map(len, bodies), default=0) >= csv.field_size_limit():
+        return None
+    return bodies
+
+
+def _unquoted_records(text: str) -> list[list[str]] | None:
+    """The records of a file without a double quote, each line split at its commas (a blank line a
+    record of no field), all at once: what `_records` makes of its lines. None where `_records` is
+    asked instead (`_unquoted_lines`), or for a record wider than MAX_COLUMNS (told as `_records`
+    tells it)."""
+    bodies = _unquoted_lines(text)
+    if bodies is None:
         return None
     records = [body.split(",") for body in bodies]
     for i in compress(range(len(bodies)), map(operator.not_, bodies)):

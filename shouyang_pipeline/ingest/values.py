@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import compress, repeat
@@ -396,9 +397,13 @@ def _numbers(kind: str, cells: list, types: set, unit: str, values: list, undeci
                 odd[i] = EMPTY
             else:
                 undecided.append(i)
-    if not xs:
-        return
-    numbers = np.array(xs, dtype=np.float64)
+    if xs:
+        _scaled(kind, unit, at, np.array(xs, dtype=np.float64), values, undecided)
+
+
+def _scaled(kind: str, unit: str, at, numbers: np.ndarray, values: list, undecided: list[int]) -> None:
+    """The numbers read at positions `at` (as `float()` reads their text) scaled to 万元 (money) or
+    made ints (integer) into `values`, each out of range or not whole put in `undecided` instead."""
     with np.errstate(over="ignore", invalid="ignore"):  # 1e308 亿元 is inf: out of range, said per cell
         if kind == "money":
             parsed = numbers * UNIT_FACTORS[unit]
@@ -437,6 +442,32 @@ def _plain_numbers(cells: list, types: set, odd: dict) -> tuple[list[int] | rang
         return None, None
     odd.update(dict.fromkeys(nones, EMPTY))
     return at, xs
+
+
+# A text `float()` reads as `_numbers` does (made of `_NUMBER_CHARS` only), as a regular
+# expression: what a columnar reader reads at once (`columnar`); float() and its own cast
+# (correctly rounded both) give the same number of it.
+PLAIN_NUMBER_PATTERN = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
+
+
+def parse_plain_number_column(kind: str, n: int, plain_at: np.ndarray, plain: np.ndarray, blank_at, other: dict[int, str],
+                              texts_of: Callable[[list[int]], dict[int, str]], *,
+                              unit: str = "万元") -> tuple[list, dict[int, object]]:
+    """`parse_column(kind, cells)` of a money or integer column of `n` text cells told apart by a
+    columnar reader: at the positions `plain_at` a text matching PLAIN_NUMBER_PATTERN, read as
+    `plain` (float64); at `blank_at` none; at each other position its text (`other`). A plain one
+    out of range is parsed from its text (`texts_of`: position -> text) by the per-cell parser."""
+    values: list = [None] * n
+    odd: dict[int, object] = dict.fromkeys(blank_at, EMPTY)
+    undecided: list[int] = []
+    if len(plain_at):
+        _scaled(kind, unit, plain_at.tolist(), plain, values, undecided)
+    cells = dict(other)
+    if undecided:  # plain, but out of range or not whole
+        cells.update(texts_of(undecided))
+    if cells:
+        _per_cell(kind, cells, sorted(cells), unit, frozenset(), values, odd)
+    return values, odd
 
 
 def _per_cell(kind: str, cells: list, positions, unit: str, percent_formatted, values: list, odd: dict) -> None:

@@ -1,0 +1,213 @@
+"""A big CSV file of one record a line is read a column at a time (`read.csv_lines`,
+`parse.parse_lines`): the same rows, cells, values, problems, skipped rows and totals check as
+`read_csv` + `parse_file` give, for the bundled sample's CSV files and for every kind of careless
+or hostile row put into them. The comparison is made on each file whole (`parse_lines` of it
+against `parse_file` of it), whatever its size; the run reads only files of at least
+`COLUMNAR_MIN_LINES` lines so (checked end to end at the bottom)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+from shouyang_pipeline.catalog.datasets import DATASETS
+from shouyang_pipeline.ingest import period as period_module
+from shouyang_pipeline.ingest import read as read_module
+from shouyang_pipeline.ingest.layout import HEADER_SEARCH_ROWS, find_layout
+from shouyang_pipeline.ingest.parse import ParsedFile, parse_file, parse_lines
+from shouyang_pipeline.ingest.period import ingest_period
+from shouyang_pipeline.ingest.read import FileRejected, csv_lines, read_grids
+from shouyang_pipeline.reference import Reference
+
+SAMPLE_RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+SAMPLE_CSVS = sorted(SAMPLE_RAW.glob("*/*.csv"))
+
+
+def _value(v):
+    """A value with its type (1 and 1.0 and True are not the same cell); NaN equal to itself."""
+    return (type(v).__name__, "nan" if isinstance(v, float) and math.isnan(v) else v)
+
+
+def picture(pf: ParsedFile) -> dict:
+    """Everything a parsed file tells the rest of ingest."""
+    return {
+        "rows": [(r.number, r.position, list(r.cells), [dataclasses.astuple(i) for i in r.errors],
+                  [dataclasses.astuple(i) for i in r.warnings]) for r in pf.rows],
+        "columns": {name: [_value(v) for v in values] for name, values in pf.columns.items()},
+        "skipped": dict(pf.skipped), "totals_check": pf.totals_check, "totals_notes": list(pf.totals_notes),
+    }
+
+
+def both_ways(data: bytes, dataset_name: str, reference: Reference) -> tuple[dict | str, dict | str | None]:
+    """(the records' reading, the columnar one: None when the file is not one it reads), each the
+    file's `picture`, or the Chinese message of its rejection."""
+    dataset = DATASETS[dataset_name]
+
+    def records():
+        try:
+            layout = find_layout(read_grids(data, ".csv"), dataset)
+            return picture(parse_file("f.csv", layout, dataset, reference))
+        except FileRejected as exc:
+            return str(exc)
+
+    lines = csv_lines(data, min_lines=1)
+    if lines is None:
+        return records(), None
+    try:
+        layout = find_layout([lines.head(HEADER_SEARCH_ROWS)], dataset)
+        columnar = picture(parse_lines("f.csv", layout, dataset, lines))
+    except FileRejected as exc:
+        columnar = str(exc)
+    return records(), columnar
+
+
+@pytest.fixture(scope="module")
+def reference() -> Reference:
+    return Reference.load(SAMPLE_RAW.parent / "reference")
+
+
+def test_the_sample_has_csv_files_of_every_encoding_to_compare():
+    assert len(SAMPLE_CSVS) >= 40
+    assert {csv_lines(p.read_bytes(), min_lines=1) is not None for p in SAMPLE_CSVS} == {True, False}
+
+
+@pytest.mark.parametrize("path", SAMPLE_CSVS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_each_sample_csv_reads_the_same_in_columns(path, reference):
+    records, columnar = both_ways(path.read_bytes(), path.parent.name, reference)
+    if columnar is not None:
+        assert columnar == records
+
+
+# Careless and hostile cells, put into a copy of a sample file's data rows (column by column).
+ODD_CELLS = [
+    "", " ", "-", "—", "无", "/", "0", "-0", "007", "1.", ".5", "+5", "+-5", "1.2.3", "1e5", "inf", "nan",
+    "1 200", "- 5", "１２３４", "１２３．５", "12 34", "1" + "0" * 400, "-" + "9" * 30, "0.1", "4.35", "99999999999",
+    "9999999999.9999", "100万", "￥100", "是", "否", "√", "×", "abc", "ＳＹ２０２３－００３", "SY2023-003 ",
+    " 平头镇", "平头镇\u3000", "\u200b平头镇", "椤圭洰鍚嶇О", "é¡¹ç›®", "锟斤拷", "\ufffd", "😀项目", "=1+1", "#N/A",
+    "2023-03-15", "2023/3/15", "2023.3.15", "2023年3月", "2023年13月", "1899-12-31", "140725100201.0", "x" * 40000,
+    "合计", "小计", "注：本表", "填表人：张三", "（一）", "(1)", "其中：", "二、城市建设类",
+]
+
+
+def mutated(data: bytes, rng: random.Random, rows: int) -> bytes:
+    """The file with `rows` of its data rows changed: a random cell of each made an odd one (or
+    the row cut short, made longer, blank, or a 合计/注 row), and rows added at the end."""
+    text = read_module.decode_csv(data)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.count(",") >= 2)
+    body = list(range(header + 1, len(lines)))
+    for i in rng.sample(body, min(rows, len(body))):
+        fields = lines[i].split(",")
+        what = rng.random()
+        if what < 0.75:
+            fields[rng.randrange(len(fields))] = rng.choice(ODD_CELLS).replace(",", "，")
+        elif what < 0.82:
+            fields = fields[: rng.randrange(1, len(fields))]
+        elif what < 0.88:
+            fields = fields + [rng.choice(ODD_CELLS)] * rng.randrange(1, 4)
+        elif what < 0.93:
+            fields = []
+        else:
+            fields = [rng.choice(["合计", "注：本表金额单位为万元", "填表人：", "小计"])] + fields[1:]
+        lines[i] = ",".join(fields)
+    lines += rng.choice([[], [""], ["合计,,,,,,,,1"], ["", "填表人：李四", "注：1、本表"], [",,,"]])
+    return newline.join(lines).encode("utf-8") + newline.encode()
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_odd_cells_and_rows_read_the_same_in_columns(seed, reference):
+    rng = random.Random(seed)
+    path = rng.choice([p for p in SAMPLE_CSVS if csv_lines(p.read_bytes(), min_lines=1) is not None])
+    data = mutated(path.read_bytes(), rng, rows=rng.randrange(1, 25))
+    records, columnar = both_ways(data, path.parent.name, reference)
+    assert columnar is not None, "the mutated file is still one record a line"
+    assert columnar == records
+
+
+@pytest.mark.parametrize("path", [p for p in SAMPLE_CSVS if csv_lines(p.read_bytes(), min_lines=1) is not None][::4],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_odd_cell_in_every_column_reads_the_same_in_columns(path, reference):
+    """Each odd cell in each column of a copy of the file's first data row, a row each, then a
+    totals row (the sum of the readable amounts checked from the cells)."""
+    text = read_module.decode_csv(path.read_bytes())
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.count(",") >= 2)
+    base = lines[header + 1].split(",")
+    rows = [",".join(base[:j] + [odd.replace(",", "，")] + base[j + 1:]) for odd in ODD_CELLS for j in range(len(base))]
+    totals = ["合计"] + ["12345"] * (len(base) - 1)
+    data = "\n".join(lines[: header + 1] + rows + [",".join(totals)]).encode("utf-8")
+    records, columnar = both_ways(data, path.parent.name, reference)
+    assert columnar is not None
+    assert columnar == records
+
+
+def test_a_big_file_of_mostly_plain_rows_reads_the_same_in_columns(reference):
+    """Thousands of rows (the plain span told a block at a time), a few odd ones among them."""
+    rng = random.Random(7)
+    path = SAMPLE_RAW / "key_projects" / "2023-01__发改局.csv"
+    text = read_module.decode_csv(path.read_bytes())
+    lines = text.splitlines()
+    head, body = lines[:1], [line for line in lines[1:] if line.count(",") >= 10]
+    rows = []
+    for n in range(9000):
+        fields = rng.choice(body).split(",")
+        fields[0], fields[1] = str(n + 1), f"SY2023-{n + 1:06d}"
+        rows.append(",".join(fields))
+    data = mutated("\n".join(head + rows).encode("utf-8"), rng, rows=40)
+    records, columnar = both_ways(data, "key_projects", reference)
+    assert columnar is not None
+    assert columnar == records
+    assert len(columnar["rows"]) > 8000
+
+
+@pytest.mark.parametrize("data", [
+    b'\xef\xbb\xbf\xe5\xba\x8f\xe5\x8f\xb7,"a"\n1,2\n',  # a double quote: read as records
+    "序号,项目编号\n1,\u2028x\n".encode("utf-8"),  # a line break str.splitlines knows and csv does not
+    "序号,项目编号\n1,SY\x00\n".encode("utf-8"),  # NUL
+    "序号,项目编号\n1,SY\n".encode("utf-8") + "2,项目".encode("gbk") + b"\n",  # two encodings
+    b"PK\x03\x04rest",  # a workbook named .csv
+    b"\xff\xfe\x00\x00garbage\x81",  # neither encoding
+    ("a," * 20000 + "\n").encode(),  # wider than a sheet
+])
+def test_files_the_columnar_reading_does_not_take_are_read_as_records(data):
+    assert csv_lines(data, min_lines=1) is None
+
+
+def test_a_small_file_is_read_as_records_and_a_big_one_in_columns():
+    small = "\n".join(f"{i},SY{i}" for i in range(100)).encode()
+    big = "\n".join(f"{i},SY{i}" for i in range(read_module.COLUMNAR_MIN_LINES)).encode()
+    assert csv_lines(small) is None and csv_lines(big) is not None
+
+
+def test_a_period_of_big_files_ingests_the_same_in_columns(settings, monkeypatch):
+    """End to end (`ingest_period`): a big file read in columns, the same frames as when read as records."""
+    rng = random.Random(3)
+    path = SAMPLE_RAW / "key_projects" / "2023-01__发改局.csv"
+    lines = read_module.decode_csv(path.read_bytes()).splitlines()
+    body = [line for line in lines[1:] if line.count(",") >= 10]
+    rows = []
+    for n in range(read_module.COLUMNAR_MIN_LINES + 10):
+        fields = rng.choice(body).split(",")
+        fields[0], fields[1] = str(n + 1), f"SY2023-{n + 1:06d}"
+        rows.append(",".join(fields))
+    data = mutated("\n".join(lines[:1] + rows).encode("utf-8"), rng, rows=30)
+    target = settings.raw_dir / "key_projects" / "2023-01__发改局.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(data)
+    reference = Reference.load(settings.reference_dir)
+    columnar = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
+    taken = []
+    monkeypatch.setattr(period_module, "csv_lines", lambda data: taken.append(data) or None)
+    records = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
+    assert taken, "the records' reading was asked"
+    for name in ("staging", "rejected", "warnings", "log"):
+        left, right = getattr(columnar, name), getattr(records, name)
+        assert left.columns.tolist() == right.columns.tolist(), name
+        assert left.astype(object).where(left.notna(), None).values.tolist() == \
+            right.astype(object).where(right.notna(), None).values.tolist(), name
+    assert len(columnar.staging) > read_module.COLUMNAR_MIN_LINES - 100
