@@ -299,7 +299,7 @@ def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLi
 
     def cells_of(index: int) -> list:
         if index not in read:
-            read[index] = texts[index].to_list() if rows else []
+            read[index] = _python_cells(texts[index]) if rows else []
         return read[index]
 
     parsed = {}
@@ -317,6 +317,21 @@ def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLi
     _check_totals(pf, dataset, totals_rows, cells_of,
                   lambda index: (_LineCells(pf.row_lines, index), written[index]) if index in written else None)
     return pf
+
+
+def _python_cells(texts) -> list:
+    """A Polars string Series as a list of str and None: a column of few distinct texts (a level,
+    a township, a date) made from them, each cell the same object as the others of its text (the
+    parsers after hash it once), a column of mostly different ones (codes, names) cell by cell."""
+    import numpy as np
+    import polars as pl
+
+    head = texts.head(256)
+    if len(head) < 64 or head.n_unique() * 4 > len(head) or (distinct := texts.drop_nulls().unique(maintain_order=True)).len() * 4 > len(texts):
+        return texts.to_list()
+    names = distinct.to_list()
+    codes = texts.cast(pl.Enum(names)).to_physical().fill_null(len(names)).to_numpy()
+    return np.array([*names, None], dtype=object)[codes].tolist()
 
 
 class _LineCells:
