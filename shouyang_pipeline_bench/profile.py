@@ -31,9 +31,18 @@ ROOMS: dict[str, list[tuple[str, str, str | None, str | None]]] = {
     "ingest: discover files": [(PKG + "ingest/discover.py", "discover", PKG + "ingest/period.py", "ingest_period")],
     "ingest: read bytes, sha256, archive copy": [(PKG + "ingest/discover.py", "take", PKG + "ingest/period.py", "_read_one")],
     "ingest: read cells (CSV decode / calamine / openpyxl)": [(PKG + "ingest/read.py", "read_grids", PKG + "ingest/period.py", "_read_one")],
+    "ingest: read a big CSV's lines (csv_lines)": [(PKG + "ingest/read.py", "csv_lines", PKG + "ingest/period.py", "_read_one")],
+    "ingest: read a big CSV's columns (Polars, in parse_lines)": [
+        (PKG + "ingest/read.py", "text_columns", PKG + "ingest/parse.py", "parse_lines")],
     "ingest: layout (header)": [(PKG + "ingest/layout.py", "find_layout", PKG + "ingest/period.py", "_read_one")],
-    "ingest: row kinds (layout.row_kinds, in parse_file)": [(PKG + "ingest/layout.py", "row_kinds", PKG + "ingest/parse.py", "parse_file")],
-    "ingest: parse values, totals (parse_file less row kinds)": [(PKG + "ingest/parse.py", "parse_file", PKG + "ingest/period.py", "_read_one")],
+    "ingest: row kinds (layout.row_kinds, in parse_file and parse_lines)": [
+        (PKG + "ingest/layout.py", "row_kinds", PKG + "ingest/parse.py", "parse_file"),
+        (PKG + "ingest/layout.py", "row_kinds", PKG + "ingest/parse.py", "parse_lines"),
+    ],
+    "ingest: parse values, totals (parse_file and parse_lines less row kinds)": [
+        (PKG + "ingest/parse.py", "parse_file", PKG + "ingest/period.py", "_read_one"),
+        (PKG + "ingest/parse.py", "parse_lines", PKG + "ingest/period.py", "_read_one"),
+    ],
     "ingest: validate (canonicalise, pandera, villages, duplicate keys)": [
         (PKG + "ingest/period.py", "_canonicalise", PKG + "ingest/period.py", "ingest_period"),
         (PKG + "ingest/period.py", "_apply_rules", PKG + "ingest/period.py", "ingest_period"),
@@ -72,7 +81,9 @@ ROOMS: dict[str, list[tuple[str, str, str | None, str | None]]] = {
     "start-up: build_definitions": [(PKG + "defs/__init__.py", "build_definitions", None, None)],
 }
 # A room whose callee runs another room's: reported net of it.
-NET_OF = {"ingest: parse values, totals (parse_file less row kinds)": ["ingest: row kinds (layout.row_kinds, in parse_file)"]}
+NET_OF = {"ingest: parse values, totals (parse_file and parse_lines less row kinds)": [
+    "ingest: row kinds (layout.row_kinds, in parse_file and parse_lines)",
+    "ingest: read a big CSV's columns (Polars, in parse_lines)"]}
 
 
 def _match(key: tuple, suffix: str | None, func: str | None) -> bool:

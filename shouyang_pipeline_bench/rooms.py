@@ -24,8 +24,11 @@ ROOMS = [
     ("exports: charts", "exports/charts.py"),
     ("exports: the briefing's sections", "briefing_context"),
     ("ingest: reading CSV", "read_csv"),
+    ("ingest: reading CSV", "csv_lines"),  # a big CSV read in columns: its lines, then Polars' columns
+    ("ingest: reading CSV", "text_columns"),
     ("ingest: reading XLSX", "read_xlsx"),
     ("ingest: parsing values, row kinds, totals", "parse_file"),
+    ("ingest: parsing values, row kinds, totals", "parse_lines"),
     ("ingest: the rules", "ingest/validate.py"),
     ("ingest: the rest", "shouyang_pipeline/ingest/"),
     ("loading into DuckDB", "warehouse/load.py"),

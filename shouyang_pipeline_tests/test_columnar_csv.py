@@ -173,6 +173,7 @@ def test_a_big_file_of_mostly_plain_rows_reads_the_same_in_columns(reference):
     b"PK\x03\x04rest",  # a workbook named .csv
     b"\xff\xfe\x00\x00garbage\x81",  # neither encoding
     ("a," * 20000 + "\n").encode(),  # wider than a sheet
+    b"\n" * (read_module.MAX_CSV_LINES + 1),  # more lines than a file may have (told before it is split)
 ])
 def test_files_the_columnar_reading_does_not_take_are_read_as_records(data):
     assert csv_lines(data, min_lines=1) is None
@@ -180,8 +181,9 @@ def test_files_the_columnar_reading_does_not_take_are_read_as_records(data):
 
 def test_a_small_file_is_read_as_records_and_a_big_one_in_columns():
     small = "\n".join(f"{i},SY{i}" for i in range(100)).encode()
+    long_lines = "\n".join(f"{i},{'项目' * 40}" for i in range(read_module.COLUMNAR_MIN_LINES - 1)).encode()
     big = "\n".join(f"{i},SY{i}" for i in range(read_module.COLUMNAR_MIN_LINES)).encode()
-    assert csv_lines(small) is None and csv_lines(big) is not None
+    assert csv_lines(small) is None and csv_lines(long_lines) is None and csv_lines(big) is not None
 
 
 def test_a_period_of_big_files_ingests_the_same_in_columns(settings, monkeypatch):

@@ -286,13 +286,13 @@ def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines |
     it, or says what is wrong with it)."""
     if len(data) < min_lines or b"\x00" in data or _not_a_csv(data):  # (NUL is no part of another character in either encoding)
         return None
-    if not min_lines <= max(data.count(b"\n"), data.count(b"\r")) + 1 <= MAX_CSV_LINES:
+    if max(data.count(b"\n"), data.count(b"\r")) + 1 > MAX_CSV_LINES:  # (before a file of blank lines is split)
         return None
     try:
         decoded = _decode(data)
     except FileRejected:
         return None
-    if decoded.other or (lines := _unquoted_lines(decoded.text)) is None:
+    if decoded.other or (lines := _unquoted_lines(decoded.text)) is None or len(lines) < min_lines:
         return None
     width = max(map(str.count, lines, repeat(",")), default=-1) + 1  # (a blank line's 1 field is none: no wider)
     if width > MAX_COLUMNS or width * len(lines) > MAX_SHEET_CELLS:
