@@ -21,7 +21,8 @@ def machine() -> dict:
     mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
                    if line.startswith("MemTotal:")), 0)
     versions = {}
-    for dist in ("duckdb", "dagster", "pandas", "pandera", "openpyxl", "python-calamine", "isal", "matplotlib", "typst"):
+    for dist in ("duckdb", "dagster", "pandas", "pandera", "polars", "openpyxl", "python-calamine", "isal", "matplotlib",
+                 "typst"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
