@@ -8,7 +8,6 @@ against `parse_file` of it), whatever its size; the run reads only files of at l
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from shouyang_pipeline.catalog.datasets import DATASETS
 from shouyang_pipeline.ingest import period as period_module
 from shouyang_pipeline.ingest import read as read_module
-from shouyang_pipeline.ingest.layout import HEADER_SEARCH_ROWS, find_layout
+from shouyang_pipeline.ingest.layout import find_layout
 from shouyang_pipeline.ingest.parse import ParsedFile, parse_file, parse_lines
 from shouyang_pipeline.ingest.period import ingest_period
 from shouyang_pipeline.ingest.read import FileRejected, csv_lines, read_grids
@@ -28,8 +27,9 @@ SAMPLE_CSVS = sorted(SAMPLE_RAW.glob("*/*.csv"))
 
 
 def _value(v):
-    """A value with its type (1 and 1.0 and True are not the same cell); NaN equal to itself."""
-    return (type(v).__name__, "nan" if isinstance(v, float) and math.isnan(v) else v)
+    """A value with its type (1 and 1.0 and True are not the same cell); a float by its repr (NaN
+    equal to itself, -0.0 not equal to 0.0)."""
+    return (type(v).__name__, repr(v) if isinstance(v, float) else v)
 
 
 def picture(pf: ParsedFile) -> dict:
@@ -39,6 +39,10 @@ def picture(pf: ParsedFile) -> dict:
                   [dataclasses.astuple(i) for i in r.warnings]) for r in pf.rows],
         "columns": {name: [_value(v) for v in values] for name, values in pf.columns.items()},
         "skipped": dict(pf.skipped), "totals_check": pf.totals_check, "totals_notes": list(pf.totals_notes),
+        # the layout, and the grid a clerk's receipt copies (every row of the file)
+        "layout": (pf.layout.header_row, pf.layout.title_unit, pf.layout.ignored, pf.layout.sequence,
+                   [(cm.field.name, cm.index, cm.header, cm.unit) for cm in pf.layout.columns]),
+        "grid": [(n, list(cells)) for n, cells in pf.layout.grid.rows],
     }
 
 
@@ -58,7 +62,7 @@ def both_ways(data: bytes, dataset_name: str, reference: Reference) -> tuple[dic
     if lines is None:
         return records(), None
     try:
-        layout = find_layout([lines.head(HEADER_SEARCH_ROWS)], dataset)
+        layout = find_layout([lines.grid()], dataset)
         columnar = picture(parse_lines("f.csv", layout, dataset, lines))
     except FileRejected as exc:
         columnar = str(exc)
@@ -213,3 +217,96 @@ def test_a_period_of_big_files_ingests_the_same_in_columns(settings, monkeypatch
         assert left.astype(object).where(left.notna(), None).values.tolist() == \
             right.astype(object).where(right.notna(), None).values.tolist(), name
     assert len(columnar.staging) > read_module.COLUMNAR_MIN_LINES - 100
+
+
+def test_a_clerks_check_of_a_big_file_gets_the_same_receipt_in_columns(settings, monkeypatch):
+    """`shouyang check --receipt` of a big CSV: the receipt copies every row of the file (not only
+    the lines the layout was found in), marks the same cells, and says the same; a file too big to
+    copy is said to be so, as when read as records."""
+    from shouyang_pipeline.pipeline import check_file, check_receipt
+
+    path = SAMPLE_RAW / "key_projects" / "2023-01__发改局.csv"
+    lines = read_module.decode_csv(path.read_bytes()).splitlines()
+    body = [line for line in lines[1:] if line.count(",") >= 10]
+
+    def receipts(rows: int) -> tuple:
+        out = []
+        for n in range(rows):
+            fields = body[n % len(body)].split(",")
+            fields[0], fields[1] = str(n + 1), f"SY2023-{n + 1:06d}"
+            if n == rows - 500:
+                fields[8] = "abc"  # a bad amount far below the first lines
+            out.append(",".join(fields))
+        target = settings.raw_dir / f"2023-01__发改局_{rows}.csv"
+        target.write_bytes(("\n".join(lines[:1] + out) + "\n").encode("utf-8"))
+        made = []
+        for reading in ("columns", "records"):
+            with monkeypatch.context() as m:
+                if reading == "records":
+                    m.setattr(period_module, "csv_lines", lambda data: None)
+                receipt = check_receipt(check_file(settings, target, "key_projects", "2023-01"))
+            data = receipt.data
+            made.append(([dataclasses.astuple(p) for p in receipt.problems], receipt.notes,
+                         None if data is None else (data.rows, data.header_row, data.span, data.is_csv)))
+        return made
+
+    columns, records = receipts(read_module.COLUMNAR_MIN_LINES + 1000)
+    assert columns == records
+    assert len(columns[2][0]) == read_module.COLUMNAR_MIN_LINES + 1001  # every row copied
+    from shouyang_pipeline.exports import receipts as receipts_module
+
+    monkeypatch.setattr(receipts_module, "MAX_DATA_CELLS", 50_000)  # more cells than a receipt copies
+    big_columns, big_records = receipts(read_module.COLUMNAR_MIN_LINES + 1000)
+    assert big_columns == big_records and big_columns[2] is None
+    assert any("过大" in note for note in big_columns[1])
+
+
+class PanicException(BaseException):
+    """As a Rust panic reaches Python (pyo3_runtime.PanicException: no Exception)."""
+
+
+@pytest.mark.parametrize("failure", [PanicException("polars panicked"), RuntimeError("polars failed")],
+                         ids=["a panic", "an error"])
+def test_a_big_file_the_columnar_reading_fails_on_is_read_as_records(settings, monkeypatch, failure, caplog):
+    """The county's run goes on: the file is read as records, with the same result, and the
+    failure is in the log."""
+    from shouyang_pipeline.ingest import parse as parse_module
+
+    path = SAMPLE_RAW / "key_projects" / "2023-01__发改局.csv"
+    lines = read_module.decode_csv(path.read_bytes()).splitlines()
+    body = [line for line in lines[1:] if line.count(",") >= 10]
+    rows = [",".join([str(n + 1), f"SY2023-{n + 1:06d}", *body[n % len(body)].split(",")[2:]])
+            for n in range(read_module.COLUMNAR_MIN_LINES + 5)]
+    target = settings.raw_dir / "key_projects" / "2023-01__发改局.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes("\n".join(lines[:1] + rows).encode("utf-8"))
+    reference = Reference.load(settings.reference_dir)
+    records = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
+
+    def fails(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(parse_module, "text_columns", fails)
+    fallen_back = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
+    assert fallen_back.staging.equals(records.staging) and fallen_back.log.drop(columns=["ingested_at"], errors="ignore").equals(
+        records.log.drop(columns=["ingested_at"], errors="ignore"))
+    assert len(fallen_back.staging) == read_module.COLUMNAR_MIN_LINES + 5
+    assert "按列读取" in caplog.text
+
+
+def test_an_interrupt_while_reading_in_columns_is_not_taken_for_the_files_fault(settings, monkeypatch):
+    from shouyang_pipeline.ingest import parse as parse_module
+
+    rows = [f"{n + 1},SY2023-{n + 1:06d},项目,省级,产业转型,造纸产业链,,平头镇,100,50,10,续建,是,2023-03-15,县发改局"
+            for n in range(read_module.COLUMNAR_MIN_LINES + 5)]
+    header = "序号,项目编号,项目名称,项目级别,项目类别,所属产业链,所在园区,所在乡镇,总投资,年度计划投资,本年累计完成投资,建设状态,是否生产性项目,开工时间,责任单位"
+    target = settings.raw_dir / "key_projects" / "2023-01__发改局.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes("\n".join([header, *rows]).encode("utf-8"))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parse_module, "text_columns", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_period(settings, "key_projects", "2023-01", Reference.load(settings.reference_dir), archive=False)

@@ -259,7 +259,7 @@ def _say_notes_read_as_data(rows: list[Row], numbers: set[int]) -> None:
 
 def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLines) -> ParsedFile:
     """`parse_file` of a CSV file each line of which is a record (`read.csv_lines`), `layout` found
-    in its first lines (`CsvLines.head`): the same rows, values and problems, its data rows read a
+    in its grid (`CsvLines.grid`): the same rows, values and problems, its data rows read a
     column at a time (`read.text_columns`) and each row's cells made only when asked for (a row
     with a problem: `Row.cells`). The money and integer columns are read as numbers where their
     text is a plain number, all at once, and by the per-cell parser elsewhere

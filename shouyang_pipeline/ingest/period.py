@@ -21,7 +21,7 @@ from ..reference import Reference
 from ..catalog.tables import (FILE_LOG_COLUMNS, ISSUE_COLUMNS, ROW_KINDS, STAGING, UNREAD_KEY_PART, PeriodFrames,
                               dataset_period_key)
 from .discover import RawFile, raw_files, take
-from .layout import HEADER_SEARCH_ROWS, find_layout, money_unit, unread_sheets_note, unread_unit_hint
+from .layout import find_layout, money_unit, unread_sheets_note, unread_unit_hint
 from .parse import Issue, ParsedFile, Row, display_name, issue, parse_file, parse_lines
 from .register import Register, read_register
 from ..text import as_written
@@ -63,7 +63,7 @@ class PeriodIngest(PeriodFrames):
         super().release()
         for o in self.files:
             if o.parsed is not None:
-                o.parsed.rows, o.parsed.columns = [], {}
+                o.parsed.rows, o.parsed.columns, o.parsed.row_lines = [], {}, None
 
 
 def ingest_period(settings: Settings, dataset_name: str, period: str, reference: Reference,
@@ -175,7 +175,7 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
         needs_formats = any(f.kind == "percent" for f in dataset.fields)
         # a big CSV file of one record a line is read a column at a time (`parse_lines`)
         lines = csv_lines(data) if raw.suffix == ".csv" else None
-        grids = [lines.head(HEADER_SEARCH_ROWS)] if lines else read_grids(data, raw.suffix, percent_formats=needs_formats)
+        grids = [lines.grid()] if lines else read_grids(data, raw.suffix, percent_formats=needs_formats)
         layout = find_layout(grids, dataset)
         from_submitter = _submitter_values(raw, dataset, reference, layout)
         missing = [f for f in dataset.fields if f.required and layout.column(f.name) is None
@@ -184,8 +184,11 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
             names = "；".join(f"{f.header}（也可写作：{'、'.join(f.aliases)}）" if f.aliases else f.header for f in missing)
             raise FileRejected(f"缺少必填列：{names}" + "".join(_submitter_hint(f, raw, reference) for f in missing)
                                + "".join(unread_unit_hint(f, layout.ignored) for f in missing))
-        parsed = (parse_lines(raw.rel_path, layout, dataset, lines) if lines
-                  else parse_file(raw.rel_path, layout, dataset, reference))
+        parsed = _parsed_in_columns(raw, layout, dataset, lines) if lines else None
+        if parsed is None:  # (read as records; also a big file the columnar reading failed on)
+            if lines:
+                layout = find_layout(read_grids(data, raw.suffix, percent_formats=needs_formats), dataset)
+            parsed = parse_file(raw.rel_path, layout, dataset, reference)
     except FileRejected as exc:
         return FileOutcome(raw, digest, rejection=str(exc))
     except Exception as exc:  # noqa: BLE001 - a reader's bug on one file must not stop the county
@@ -196,6 +199,19 @@ def _read_one(raw: RawFile, dataset: Dataset, reference: Reference, archive_dir:
     if not parsed.rows:
         return FileOutcome(raw, digest, parsed, rejection="文件中没有数据行（表头以下只有空行、合计或表尾），未入库")
     return FileOutcome(raw, digest, parsed)
+
+
+def _parsed_in_columns(raw: RawFile, layout, dataset: Dataset, lines) -> ParsedFile | None:
+    """`parse_lines` of a big CSV file; None, said in the log, when it fails on something no rule
+    foresaw (Polars' own error, a panic in its Rust included): the file is then read as records,
+    which say what is wrong with it, if anything."""
+    try:
+        return parse_lines(raw.rel_path, layout, dataset, lines)
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic arrives as a BaseException
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise  # an interrupt (Ctrl-C, Dagster stopping the step), an exit: not the file's doing
+        log.exception("按列读取%s时程序出错，改为逐行读取", raw.rel_path)
+        return None
 
 
 def _submitter_values(raw: RawFile, dataset: Dataset, reference: Reference, layout) -> dict[str, str]:

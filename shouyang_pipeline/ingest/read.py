@@ -13,6 +13,7 @@ import io
 import operator
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import time as dt_time
 from itertools import compress, count, repeat
@@ -250,17 +251,36 @@ def line_record(line: str) -> list[str | None]:
     return fields
 
 
+class _LineRows(Sequence):
+    """A grid's rows, (record number, cells), made from a file's lines when asked for."""
+
+    def __init__(self, lines: list[str]):
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, at):
+        if isinstance(at, slice):
+            first, stop, step = at.indices(len(self._lines))
+            return [(i + 1, line_record(self._lines[i])) for i in range(first, stop, step)]
+        at = range(len(self._lines))[at]  # (a negative index, an IndexError past the end)
+        return at + 1, line_record(self._lines[at])
+
+
 @dataclass
 class CsvLines:
     """A CSV file each line of which is one record (`_unquoted_lines`: no double quote), in one
     encoding: its lines as decoded, for a columnar reading of its data rows (`parse.parse_lines`),
-    which read the same as `read_csv`'s records of it. `head(n)`: the grid of its first n lines."""
+    which read the same as `read_csv`'s records of it. `grid()`: its grid as `read_csv` has it,
+    each row made from its line when asked for (the layout is found in the first lines; a
+    clerk's receipt copies every row)."""
 
     lines: list[str]
     encoding: str
 
-    def head(self, n: int) -> CsvGrid:
-        return CsvGrid(sheet=None, rows=list(zip(count(1), map(line_record, self.lines[:n]))), encoding=self.encoding)
+    def grid(self) -> CsvGrid:
+        return CsvGrid(sheet=None, rows=_LineRows(self.lines), encoding=self.encoding)
 
     def records(self, first: int, stop: int) -> list[list[str | None]]:
         return list(map(line_record, self.lines[first:stop]))
