@@ -326,8 +326,11 @@ def _python_cells(texts) -> list:
     import numpy as np
     import polars as pl
 
-    head = texts.head(256)
-    if len(head) < 64 or head.n_unique() * 4 > len(head) or (distinct := texts.drop_nulls().unique(maintain_order=True)).len() * 4 > len(texts):
+    head = texts.head(256)  # (told from the first rows first, as `values._unique_texts` tells it)
+    if len(head) < 64 or head.n_unique() * 4 > len(head):
+        return texts.to_list()
+    distinct = texts.drop_nulls().unique(maintain_order=True)
+    if len(distinct) * 4 > len(texts):
         return texts.to_list()
     names = distinct.to_list()
     codes = texts.cast(pl.Enum(names)).to_physical().fill_null(len(names)).to_numpy()
