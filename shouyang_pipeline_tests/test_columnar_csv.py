@@ -74,9 +74,12 @@ def reference() -> Reference:
     return Reference.load(SAMPLE_RAW.parent / "reference")
 
 
-def test_the_sample_has_csv_files_of_every_encoding_to_compare():
-    assert len(SAMPLE_CSVS) >= 40
-    assert {csv_lines(p.read_bytes(), min_lines=1) is not None for p in SAMPLE_CSVS} == {True, False}
+def test_the_sample_has_csv_files_of_every_kind_to_compare():
+    """Enough of them, read in columns, with quoted fields among them and in both encodings."""
+    read = [p for p in SAMPLE_CSVS if csv_lines(p.read_bytes(), min_lines=1) is not None]
+    assert len(read) >= 40
+    assert any(b'"' in p.read_bytes() for p in read)
+    assert {csv_lines(p.read_bytes(), min_lines=1).encoding for p in read} == {"UTF-8", "GBK"}
 
 
 @pytest.mark.parametrize("path", SAMPLE_CSVS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -95,6 +98,9 @@ ODD_CELLS = [
     "2023-03-15", "2023/3/15", "2023.3.15", "2023年3月", "2023年13月", "1899-12-31", "140725100201.0", "x" * 40000,
     "合计", "小计", "注：本表", "填表人：张三", "（一）", "(1)", "其中：", "二、城市建设类",
 ]
+# Cells written quoted, as Excel writes a field holding a comma or a quote: each wholly quoted.
+QUOTED_CELLS = ['"1,234.5"', '"127,700.00"', '"-1,000"', '""', '" "', '"a ""quoted"" name"', '"平头镇"',
+                '"SY2023-003"', '"2023-03-15"', '"是"', '"1,2,3"', '"合计"', '"注：本表,单位万元"', '""""']
 
 
 def mutated(data: bytes, rng: random.Random, rows: int) -> bytes:
@@ -108,8 +114,10 @@ def mutated(data: bytes, rng: random.Random, rows: int) -> bytes:
     for i in rng.sample(body, min(rows, len(body))):
         fields = lines[i].split(",")
         what = rng.random()
-        if what < 0.75:
+        if what < 0.65:
             fields[rng.randrange(len(fields))] = rng.choice(ODD_CELLS).replace(",", "，")
+        elif what < 0.75:
+            fields[rng.randrange(len(fields))] = rng.choice(QUOTED_CELLS)
         elif what < 0.82:
             fields = fields[: rng.randrange(1, len(fields))]
         elif what < 0.88:
@@ -143,6 +151,7 @@ def test_every_odd_cell_in_every_column_reads_the_same_in_columns(path, referenc
     header = next(i for i, line in enumerate(lines) if line.count(",") >= 2)
     base = lines[header + 1].split(",")
     rows = [",".join(base[:j] + [odd.replace(",", "，")] + base[j + 1:]) for odd in ODD_CELLS for j in range(len(base))]
+    rows += [",".join(base[:j] + [quoted] + base[j + 1:]) for quoted in QUOTED_CELLS for j in range(len(base))]
     totals = ["合计"] + ["12345"] * (len(base) - 1)
     data = "\n".join(lines[: header + 1] + rows + [",".join(totals)]).encode("utf-8")
     records, columnar = both_ways(data, path.parent.name, reference)
@@ -170,7 +179,10 @@ def test_a_big_file_of_mostly_plain_rows_reads_the_same_in_columns(reference):
 
 
 @pytest.mark.parametrize("data", [
-    b'\xef\xbb\xbf\xe5\xba\x8f\xe5\x8f\xb7,"a"\n1,2\n',  # a double quote: read as records
+    "序号,项目编号\n1,a\"b\n".encode("utf-8"),  # a double quote inside a field: read as records
+    "序号,项目编号\n1,\"a\"b\n".encode("utf-8"),  # a quoted field with more after its closing quote
+    "序号,\"项目\n编号\"\n1,2\n".encode("utf-8"),  # a quoted cell over two lines
+    "序号,项目编号\n1,=\"XM001\"\n".encode("utf-8"),  # a code written for Excel to keep as text
     "序号,项目编号\n1,\u2028x\n".encode("utf-8"),  # a line break str.splitlines knows and csv does not
     "序号,项目编号\n1,SY\x00\n".encode("utf-8"),  # NUL
     "序号,项目编号\n1,SY\n".encode("utf-8") + "2,项目".encode("gbk") + b"\n",  # two encodings
@@ -181,6 +193,10 @@ def test_a_big_file_of_mostly_plain_rows_reads_the_same_in_columns(reference):
 ])
 def test_files_the_columnar_reading_does_not_take_are_read_as_records(data):
     assert csv_lines(data, min_lines=1) is None
+
+
+def test_a_file_with_wholly_quoted_fields_is_read_in_columns():
+    assert csv_lines('序号,项目编号,总投资\n1,SY1,"1,234.5"\n2,"S""Y2",""\n'.encode("utf-8"), min_lines=1) is not None
 
 
 def test_a_small_file_is_read_as_records_and_a_big_one_in_columns():

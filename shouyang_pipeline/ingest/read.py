@@ -243,10 +243,16 @@ def read_csv(data: bytes) -> list[Grid]:
 COLUMNAR_MIN_LINES = 5000
 
 
+# A line each of whose fields is written plainly (no double quote) or wholly quoted (`"1,234.5"`,
+# a quote inside doubled): one record, read the same by the csv module and Polars' reader.
+_QUOTED_FIELD = r'"(?:[^"]|"")*"'
+_WELL_QUOTED = re.compile(f'(?:[^",]*|{_QUOTED_FIELD})(?:,(?:[^",]*|{_QUOTED_FIELD}))*')
+
+
 def line_record(line: str) -> list[str | None]:
-    """The record of one line of a file `_unquoted_lines` reads, as `read_csv` has it: its fields
-    (a blank line none), each empty one None."""
-    fields = line.split(",") if line else []
+    """The record of one line of a file `csv_lines` reads, as `read_csv` has it: its fields (a
+    blank line none; a line with a quote read by the csv module), each empty one None."""
+    fields = (next(csv.reader([line])) if '"' in line else line.split(",")) if line else []
     _blanks_to_none([fields])
     return fields
 
@@ -270,8 +276,8 @@ class _LineRows(Sequence):
 
 @dataclass
 class CsvLines:
-    """A CSV file each line of which is one record (`_unquoted_lines`: no double quote), in one
-    encoding: its lines as decoded, for a columnar reading of its data rows (`parse.parse_lines`),
+    """A CSV file each line of which is one record (`csv_lines`: a double quote only around a whole
+    field), in one encoding: its lines as decoded, for a columnar reading of its data rows (`parse.parse_lines`),
     which read the same as `read_csv`'s records of it. `grid()`: its grid as `read_csv` has it,
     each row made from its line when asked for (the layout is found in the first lines; a
     clerk's receipt copies every row)."""
@@ -288,15 +294,18 @@ class CsvLines:
     def heads(self, first: int, stop: int) -> list[list[str | None]]:
         """The first two fields of each of the lines from `first` to `stop` (fewer for a line of
         fewer; an empty one None): what `layout._all_surely_data` reads of a block of rows."""
-        heads = list(map(str.split, self.lines[first:stop], repeat(","), repeat(2)))
+        lines = self.lines[first:stop]
+        heads = list(map(str.split, lines, repeat(","), repeat(2)))
         for fields in heads:
             del fields[2:]
             if not fields[0]:
                 fields[0] = None  # (a blank line: `[""]` made `[]` below)
             if len(fields) > 1 and not fields[1]:
                 fields[1] = None
-        for i in compress(range(len(heads)), map(operator.not_, self.lines[first:stop])):
+        for i in compress(range(len(heads)), map(operator.not_, lines)):
             heads[i] = []
+        for i in compress(range(len(heads)), map(operator.contains, lines, repeat('"'))):
+            heads[i] = line_record(lines[i])[:2]  # (quoted fields: read as a record)
         return heads
 
 
@@ -312,8 +321,12 @@ def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines |
         decoded = _decode(data)
     except FileRejected:
         return None
-    if decoded.other or (lines := _unquoted_lines(decoded.text)) is None or len(lines) < min_lines:
+    text = decoded.text
+    if decoded.other or (lines := _unquoted_lines(text, quotes=True)) is None or len(lines) < min_lines:
         return None
+    if '"' in text and ('="' in text or not all(map(_WELL_QUOTED.fullmatch,
+                                                  compress(lines, map(operator.contains, lines, repeat('"')))))):
+        return None  # (a field quoted in part, a record over several lines, a code written `="XM001"`)
     width = max(map(str.count, lines, repeat(",")), default=-1) + 1  # (a blank line's 1 field is none: no wider)
     if width > MAX_COLUMNS or width * len(lines) > MAX_SHEET_CELLS:
         return None
@@ -335,8 +348,11 @@ def text_columns(lines: list[str], indexes: list[int]):
     body = "\n".join([","* (width - 1), *lines]).encode("utf-8")
     wanted = sorted(set(indexes))
     read = [j for j in wanted if j < width]
+    quoted = any(map(operator.contains, lines, repeat('"')))
     frame = pl.read_csv(body, has_header=False, schema={f"c{j}": pl.String for j in range(width)},
-                        quote_char=None, columns=read).slice(1)
+                        quote_char='"' if quoted else None, columns=read).slice(1)
+    if quoted:  # a field quoted empty (`""`) is read as an empty text: a blank, as `line_record` has it
+        frame = frame.with_columns(pl.all().replace("", None))
     blank = pl.Series([None] * len(lines), dtype=pl.String)
     return {j: frame.get_column(frame.columns[read.index(j)]) if j < width else blank for j in wanted}
 
@@ -366,13 +382,13 @@ def _csv_grid(records: list[list[object]], first_lines: range | list[int], decod
 _OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
-def _unquoted_lines(text: str) -> list[str] | None:
+def _unquoted_lines(text: str, *, quotes: bool = False) -> list[str] | None:
     """The lines of a file without a double quote (without their line breaks), each of which is a
     record, its fields the line split at its commas; None where `_records` is asked instead: a
-    quote somewhere, a line longer than the csv module's field limit, another line break
-    (`_OTHER_LINE_BREAKS`, which `str.splitlines` breaks at and the csv module does not), more
-    lines than MAX_CSV_LINES (each told as `_records` tells it)."""
-    if '"' in text:
+    quote somewhere (unless `quotes`: the caller looks at them), a line longer than the csv
+    module's field limit, another line break (`_OTHER_LINE_BREAKS`, which `str.splitlines` breaks
+    at and the csv module does not), more lines than MAX_CSV_LINES (each told as `_records` tells it)."""
+    if '"' in text and not quotes:
         return None
     bodies = text.splitlines()
     # as many lines as "\n", "\r\n" and "\r" make: no other break, or one at the very end
