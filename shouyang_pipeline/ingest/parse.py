@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import MutableMapping, Sequence
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
 from itertools import compress, count, filterfalse, repeat, zip_longest
@@ -19,7 +19,7 @@ from ..catalog.tables import ROW_KINDS
 from ..reference import Reference
 from ..text import as_written, char_class
 from .layout import ColumnMap, Layout, money_unit, row_kinds, split_header
-from .read import CsvGrid, CsvLines, cell_name, line_record, text_columns
+from .read import CsvGrid, CsvLines, LineRecords, cell_name, line_record, text_columns
 from .values import (EMPTY, PLAIN_NUMBER_PATTERN, CellProblem, is_empty, parse_column, parse_number, parse_numbers,
                      parse_plain_number_column, parse_value)
 
@@ -268,19 +268,8 @@ def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLi
     absent, units = _absent(layout, dataset), _units(layout)
     top = layout.header_row + 1  # the index of the first line below the header (a line is a record)
     below = csv_file.lines[top:]
-
-    class Below(Sequence):  # the records below the header, made when asked for
-        def __len__(self) -> int:
-            return len(below)
-
-        def __getitem__(self, at):
-            if isinstance(at, slice):
-                first, stop, _ = at.indices(len(below))
-                return csv_file.records(top + first, top + max(first, stop))
-            return line_record(below[at])
-
     notes: list[int] = []
-    kinds = row_kinds(Below(), data_columns={cm.index for cm in layout.columns}, notes=notes,
+    kinds = row_kinds(LineRecords(csv_file.lines, top), data_columns={cm.index for cm in layout.columns}, notes=notes,
                       heads=lambda first, stop: csv_file.heads(top + first, top + stop))
     totals_rows: list[tuple[int, list[object]]] = []
     for i in compress(range(len(kinds)), map(is_not, kinds, repeat(None))):  # the rows not of data
@@ -295,7 +284,7 @@ def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLi
     keys = {k for k in dataset.key if dataset.field(k).kind == "text"}
     texts = text_columns(pf.row_lines, [cm.index for cm in layout.columns]) if rows else {}
     read: dict[int, list] = {}  # column index -> its cells as Python values, when made
-    written: dict[int, list] = {}  # money column index -> `parse_numbers` of its cells, when told by `_number_column`
+    read_numbers: dict[int, tuple] = {}  # money column index -> its numbers as `_number_column` read them
 
     def cells_of(index: int) -> list:
         if index not in read:
@@ -305,17 +294,19 @@ def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLi
     parsed = {}
     for cm in layout.columns:
         if cm.field.kind in ("money", "integer") and rows:
-            numbers, as_written_numbers = _number_column(cm, texts[cm.index], units[cm.index])
-            if as_written_numbers is not None:
-                written[cm.index] = as_written_numbers
+            numbers, read_numbers[cm.index] = _number_column(cm, texts[cm.index], units[cm.index])
             parsed[cm.field.name] = list(_parse_column(rows, cm, _LineCells(pf.row_lines, cm.index), units[cm.index],
                                                        set(), is_key=False, parsed=numbers))
         else:
             parsed[cm.field.name] = list(_parse_column(rows, cm, cells_of(cm.index), units[cm.index], set(),
                                                        is_key=cm.field.name in keys, texts_only=True))
     pf.columns = {**{name: [value] * len(rows) for name, value in absent.items()}, **parsed}
-    _check_totals(pf, dataset, totals_rows, cells_of,
-                  lambda index: (_LineCells(pf.row_lines, index), written[index]) if index in written else None)
+    def numbers_of(index: int) -> tuple | None:  # (the totals check's: asked only when the file has a 合计 row)
+        if read_numbers.get(index) is None:
+            return None
+        return _LineCells(pf.row_lines, index), _numbers_as_written(len(rows), *read_numbers[index])
+
+    _check_totals(pf, dataset, totals_rows, cells_of, numbers_of)
     return pf
 
 
@@ -348,9 +339,9 @@ class _LineCells:
         return cells[self._index] if self._index < len(cells) else None
 
 
-def _number_column(cm: ColumnMap, texts, unit: str) -> tuple[tuple[list, dict[int, object]], list | None]:
+def _number_column(cm: ColumnMap, texts, unit: str) -> tuple[tuple[list, dict[int, object]], tuple | None]:
     """A money or integer column (a Polars string Series) parsed as `parse_column` parses its cells,
-    and `parse_numbers` of them (the totals check's), None when they are left to it."""
+    and what `_numbers_as_written` needs of it (None when it was left to `parse_column`)."""
     import polars as pl
 
     plain = texts.str.contains(PLAIN_NUMBER_PATTERN).fill_null(False)
@@ -364,12 +355,17 @@ def _number_column(cm: ColumnMap, texts, unit: str) -> tuple[tuple[list, dict[in
     plain_numbers = numbers.to_numpy()
     parsed = parse_plain_number_column(cm.field.kind, len(texts), plain_at, plain_numbers, blank_at, other,
                                        lambda at: dict(zip(at, texts.gather(at).to_list())), unit=unit)
-    as_written_numbers: list = [EMPTY] * len(texts)  # `parse_numbers`: a plain text is float() of it
+    return parsed, (plain_at, plain_numbers, other)
+
+
+def _numbers_as_written(n: int, plain_at, plain_numbers, other: dict[int, str]) -> list:
+    """`parse_numbers` of a column `_number_column` read: a plain text is float() of it."""
+    out: list = [EMPTY] * n
     for i, x in zip(plain_at.tolist(), plain_numbers.tolist()):
-        as_written_numbers[i] = x
+        out[i] = x
     for i, text in other.items():
-        as_written_numbers[i] = EMPTY if is_empty(text) else parse_number(text)
-    return parsed, as_written_numbers
+        out[i] = EMPTY if is_empty(text) else parse_number(text)
+    return out
 
 
 def _columns(data: list[tuple[int, list[object]]]):

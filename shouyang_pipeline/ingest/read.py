@@ -257,21 +257,29 @@ def line_record(line: str) -> list[str | None]:
     return fields
 
 
-class _LineRows(Sequence):
-    """A grid's rows, (record number, cells), made from a file's lines when asked for."""
+class LineRecords(Sequence):
+    """The records of a file's lines from the `first` on (`line_record`), each made when asked for."""
 
-    def __init__(self, lines: list[str]):
-        self._lines = lines
+    def __init__(self, lines: list[str], first: int = 0):
+        self._lines, self._first = lines, first
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return len(self._lines) - self._first
 
     def __getitem__(self, at):
         if isinstance(at, slice):
-            first, stop, step = at.indices(len(self._lines))
-            return [(i + 1, line_record(self._lines[i])) for i in range(first, stop, step)]
-        at = range(len(self._lines))[at]  # (a negative index, an IndexError past the end)
-        return at + 1, line_record(self._lines[at])
+            return [self._made(i) for i in range(*at.indices(len(self)))]
+        return self._made(range(len(self))[at])  # (a negative index; an IndexError past the end)
+
+    def _made(self, i: int):
+        return line_record(self._lines[self._first + i])
+
+
+class _LineRows(LineRecords):
+    """A grid's rows, (record number, cells), made from a file's lines when asked for."""
+
+    def _made(self, i: int):
+        return i + 1, line_record(self._lines[i])
 
 
 @dataclass
@@ -287,9 +295,6 @@ class CsvLines:
 
     def grid(self) -> CsvGrid:
         return CsvGrid(sheet=None, rows=_LineRows(self.lines), encoding=self.encoding)
-
-    def records(self, first: int, stop: int) -> list[list[str | None]]:
-        return list(map(line_record, self.lines[first:stop]))
 
     def heads(self, first: int, stop: int) -> list[list[str | None]]:
         """The first two fields of each of the lines from `first` to `stop` (fewer for a line of
@@ -322,7 +327,7 @@ def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines |
     except FileRejected:
         return None
     text = decoded.text
-    if decoded.other or (lines := _unquoted_lines(text, quotes=True)) is None or len(lines) < min_lines:
+    if decoded.other or (lines := _record_lines(text, quotes=True)) is None or len(lines) < min_lines:
         return None
     if '"' in text and ('="' in text or not all(map(_WELL_QUOTED.fullmatch,
                                                   compress(lines, map(operator.contains, lines, repeat('"')))))):
@@ -334,8 +339,8 @@ def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines |
 
 
 def text_columns(lines: list[str], indexes: list[int]):
-    """The fields at `indexes` (0-based) of each of `lines` (each a record split at its commas, as
-    `line_record` splits it), a column each: a Polars string Series of one value a line, None
+    """The fields at `indexes` (0-based) of each of `lines` (each a record, as `line_record` reads
+    it), a column each: a Polars string Series of one value a line, None
     for an empty field or one past the line's end. Read by Polars' CSV reader: no Python object a
     cell."""
     # One thread: a run reads on a worker process a core (`workers`); set before Polars starts its pool.
@@ -382,10 +387,10 @@ def _csv_grid(records: list[list[object]], first_lines: range | list[int], decod
 _OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
-def _unquoted_lines(text: str, *, quotes: bool = False) -> list[str] | None:
+def _record_lines(text: str, *, quotes: bool = False) -> list[str] | None:
     """The lines of a file without a double quote (without their line breaks), each of which is a
     record, its fields the line split at its commas; None where `_records` is asked instead: a
-    quote somewhere (unless `quotes`: the caller looks at them), a line longer than the csv
+    quote somewhere (unless `quotes`: the caller tells its lines apart), a line longer than the csv
     module's field limit, another line break (`_OTHER_LINE_BREAKS`, which `str.splitlines` breaks
     at and the csv module does not), more lines than MAX_CSV_LINES (each told as `_records` tells it)."""
     if '"' in text and not quotes:
@@ -405,7 +410,7 @@ def _unquoted_records(text: str) -> list[list[str]] | None:
     record of no field), all at once: what `_records` makes of its lines. None where `_records` is
     asked instead (`_unquoted_lines`), or for a record wider than MAX_COLUMNS (told as `_records`
     tells it)."""
-    bodies = _unquoted_lines(text)
+    bodies = _record_lines(text)
     if bodies is None:
         return None
     records = [body.split(",") for body in bodies]

@@ -445,8 +445,8 @@ def _plain_numbers(cells: list, types: set, odd: dict) -> tuple[list[int] | rang
 
 
 # A text `float()` reads as `_numbers` does (made of `_NUMBER_CHARS` only), as a regular
-# expression: what a columnar reader reads at once (`columnar`); float() and its own cast
-# (correctly rounded both) give the same number of it.
+# expression: what the columnar reading casts at once (`parse._number_column`); float() and
+# Polars' cast (correctly rounded both) give the same number of it.
 PLAIN_NUMBER_PATTERN = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
 
 
