@@ -178,6 +178,34 @@ def test_a_big_file_of_mostly_plain_rows_reads_the_same_in_columns(reference):
     assert len(columnar["rows"]) > 8000
 
 
+@pytest.mark.parametrize("odd", [None, *ODD_CELLS[::3]])
+def test_a_column_of_mostly_different_texts_reads_the_same_in_columns(odd, reference, monkeypatch):
+    """A file of 6,000 different projects (their codes and names told plain by Polars at once,
+    `values.plain_text_column`), with an odd text in their code's, name's and remarks' columns:
+    those columns parsed cell by cell instead, the same rows, values and problems."""
+    from shouyang_pipeline.ingest import parse as parse_module
+
+    told = []
+    real = parse_module.plain_text_column
+    monkeypatch.setattr(parse_module, "plain_text_column", lambda texts: told.append(real(texts)) or told[-1])
+    path = SAMPLE_RAW / "key_projects" / "2023-01__发改局.csv"
+    lines = read_module.decode_csv(path.read_bytes()).splitlines()
+    header = next(i for i, line in enumerate(lines) if line.count(",") >= 10)
+    base = lines[header + 1].split(",")
+    rows = []
+    for n in range(6000):
+        fields = list(base)
+        fields[1], fields[2] = f"SY2023-{n + 1:06d}", f"{fields[2]}（{n + 1}期）"
+        if odd is not None and n in (17, 2345, 5999):
+            fields[1] = fields[2] = fields[-1] = odd.replace(",", "，")
+        rows.append(",".join(fields))
+    data = "\n".join(lines[: header + 1] + rows).encode("utf-8")
+    records, columnar = both_ways(data, "key_projects", reference)
+    assert columnar is not None
+    assert columnar == records
+    assert True in told
+
+
 @pytest.mark.parametrize("data", [
     "序号,项目编号\n1,a\"b\n".encode("utf-8"),  # a double quote inside a field: read as records
     "序号,项目编号\n1,\"a\"b\n".encode("utf-8"),  # a quoted field with more after its closing quote
@@ -326,3 +354,52 @@ def test_an_interrupt_while_reading_in_columns_is_not_taken_for_the_files_fault(
     monkeypatch.setattr(parse_module, "text_columns", interrupted)
     with pytest.raises(KeyboardInterrupt):
         ingest_period(settings, "key_projects", "2023-01", Reference.load(settings.reference_dir), archive=False)
+
+
+# ------------------------------------------------------------ text columns told plain by Polars
+
+
+def test_the_characters_a_column_is_told_plain_by_are_printable_visible_and_no_other_digits():
+    """Every character of `values.PLAIN_TEXT_RANGES` is one `_plain_text` takes anywhere in a text
+    (printable, not invisible, no decimal digit but ASCII's, no white space but the ASCII space), so
+    that Polars' Unicode tables never decide what is plain."""
+    from shouyang_pipeline.ingest.values import _PRINTABLE_INVISIBLE, PLAIN_TEXT_RANGES
+
+    chars = [chr(cp) for a, b in PLAIN_TEXT_RANGES for cp in range(a, b + 1)]
+    assert len(chars) > 27000
+    for ch in chars:
+        assert ch.isprintable() and not _PRINTABLE_INVISIBLE.search(ch), hex(ord(ch))
+        assert not ch.isdecimal() or ch in "0123456789", hex(ord(ch))
+        assert not ch.isspace() or ch == " ", hex(ord(ch))
+
+
+def test_a_text_column_is_told_plain_by_polars_only_when_each_text_is():
+    """`plain_text_column` of a column is true only when `_plain_text` is of every text, and it is
+    for every column of texts of those characters that each are: odd texts (too short, spaced at an
+    end, a code written as a float, a full-width space or digit, an invisible character, a
+    character just outside the ranges, emoji) one by one and among plain ones."""
+    import polars as pl
+
+    from shouyang_pipeline.ingest.values import PLAIN_TEXT_RANGES, TEXT_MAX_CHARS, _plain_text, plain_text_column
+
+    inside = "".join(chr(cp) for a, b in PLAIN_TEXT_RANGES for cp in (a, b, (a + b) // 2))
+    outside = "".join(chr(cp) for a, b in PLAIN_TEXT_RANGES for cp in (a - 1, b + 1)) + "\u3000０９\u200b\ufeff\u00a0😀\t"
+    odd = ["", "a", "ab", " ab", "ab ", "a b", "1234.0", "1234.00", "1234.05", "１２３.0", "12.0x", "x12.0",
+           "甲乙丙", "甲\u3000丙", "a\u200bb", "SY2023-001", "段王煤矿（一期）", "长" * TEXT_MAX_CHARS,
+           "长" * (TEXT_MAX_CHARS + 1), "·×—‘’“”…√", "abc\n", "a😀b"]
+    rng = random.Random(5)
+    texts = odd + ["".join(rng.choice(inside + outside * (k % 2) + "  0.") for _ in range(rng.randint(0, 12)))
+                   for k in range(3000)]
+    told = 0
+    for text in texts:
+        plain = _plain_text(text)
+        assert plain_text_column(pl.Series([text, None], dtype=pl.String)) == (
+            plain and all(ch in inside or any(a <= ord(ch) <= b for a, b in PLAIN_TEXT_RANGES) for ch in text)), repr(text)
+        told += plain
+    assert told > 500
+    column = [t for t in texts if _plain_text(t) and not set(t) & set(outside)]
+    assert plain_text_column(pl.Series(column + [None] * 3, dtype=pl.String))
+    for text in odd:
+        if not _plain_text(text):
+            assert not plain_text_column(pl.Series(column + [text], dtype=pl.String)), repr(text)
+    assert plain_text_column(pl.Series([None, None], dtype=pl.String))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
 from itertools import compress, count, filterfalse, repeat, zip_longest
@@ -21,7 +21,7 @@ from ..text import as_written, char_class
 from .layout import ColumnMap, Layout, money_unit, row_kinds, split_header
 from .read import CsvGrid, CsvLines, LineRecords, cell_name, line_record, text_columns
 from .values import (EMPTY, PLAIN_NUMBER_PATTERN, CellProblem, is_empty, parse_column, parse_number, parse_numbers,
-                     parse_plain_number_column, parse_value)
+                     parse_plain_number_column, parse_value, plain_text_column)
 
 TOTALS_TOLERANCE = 0.01
 
@@ -299,7 +299,8 @@ def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLi
                                                        set(), is_key=False, parsed=numbers))
         else:
             parsed[cm.field.name] = list(_parse_column(rows, cm, cells_of(cm.index), units[cm.index], set(),
-                                                       is_key=cm.field.name in keys, texts_only=True))
+                                                       is_key=cm.field.name in keys, texts_only=True,
+                                                       parsed=_plain_text_values(cm, texts.get(cm.index), cells_of)))
     pf.columns = {**{name: [value] * len(rows) for name, value in absent.items()}, **parsed}
     def numbers_of(index: int) -> tuple | None:  # (the totals check's: asked only when the file has a 合计 row)
         if read_numbers.get(index) is None:
@@ -308,6 +309,21 @@ def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLi
 
     _check_totals(pf, dataset, totals_rows, cells_of, numbers_of)
     return pf
+
+
+def _plain_text_values(cm: ColumnMap, texts, cells_of: Callable[[int], list]) -> tuple[list, dict[int, object]] | None:
+    """`parse_column` of a text column read by Polars whose every text Polars tells plain
+    (`values.plain_text_column`): each text its own value, each blank EMPTY. None for any other
+    column, which `parse_column` then parses, and for a column of few distinct texts and few
+    blanks (a level, a township), which it parses by its distinct texts more quickly."""
+    if cm.field.kind != "text" or texts is None:
+        return None
+    head = texts.head(256).drop_nulls()  # (told from the first rows, as `_python_cells` tells it)
+    if len(head) * 2 > min(len(texts), 256) and head.n_unique() * 4 <= len(head):
+        return None
+    if not plain_text_column(texts):
+        return None
+    return cells_of(cm.index), dict.fromkeys(texts.is_null().arg_true().to_list(), EMPTY)
 
 
 def _python_cells(texts) -> list:

@@ -261,6 +261,40 @@ def _all_plain_text(strs: list[str]) -> bool:
                 or _FLOAT_DIGITS_LINE.search(lines))
 
 
+# The characters a column read by a columnar reader is told plain by (`plain_text_column`): each
+# printable, none invisible (`_PRINTABLE_INVISIBLE`), none a decimal digit but ASCII's (so that a
+# code written as a float is `[0-9]+\.0+`), listed here rather than taken from the reader's Unicode
+# tables (its version is not Python's): ASCII's printable ones, CJK ideographs (extension A and the
+# basic block), and the punctuation of Chinese text: 、。〃〈〉《》「」『』【】〔〕〖〗〘〙〚〛, the full-width
+# forms but their digits (！ to ／, ： to ＠, the letters, ［ to ｀, ｛ to ～), ·, ×, —, ‘’“”, …, √.
+# A text of any other character is told by `_plain_text` (`parse_column`). Checked in the tests.
+PLAIN_TEXT_RANGES = ((0x20, 0x7E), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0x3001, 0x3003), (0x3008, 0x3011),
+                     (0x3014, 0x301B), (0xFF01, 0xFF0F), (0xFF1A, 0xFF5E), (0xB7, 0xB7), (0xD7, 0xD7),
+                     (0x2014, 0x2014), (0x2018, 0x2019), (0x201C, 0x201D), (0x2026, 0x2026), (0x221A, 0x221A))
+_OUTSIDE_PLAIN_TEXT = "[^" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in PLAIN_TEXT_RANGES) + "]"
+
+
+def plain_text_column(texts) -> bool:
+    """Whether `_plain_text` is true of every text of `texts` (a Polars string Series, None for a
+    blank), told by Polars over the column at once: every character one of PLAIN_TEXT_RANGES (so
+    printable and visible), more than two and at most TEXT_MAX_CHARS of them, no space at either
+    end, not a code Excel wrote as a float. False says nothing: `parse_column` then tells each."""
+    import polars as pl
+
+    filled = texts.drop_nulls()
+    if filled.is_empty():
+        return True
+    told = filled.to_frame("t").select(
+        pl.col("t").str.contains(_OUTSIDE_PLAIN_TEXT).any().alias("outside"),
+        pl.col("t").str.len_chars().min().alias("shortest"),
+        pl.col("t").str.len_chars().max().alias("longest"),
+        (pl.col("t").str.starts_with(" ") | pl.col("t").str.ends_with(" ")).any().alias("spaced"),
+        pl.col("t").str.contains(r"^[0-9]+\.0+$").any().alias("float_digits"),
+    ).row(0, named=True)
+    return (not told["outside"] and told["shortest"] > 2 and told["longest"] <= TEXT_MAX_CHARS
+            and not told["spaced"] and not told["float_digits"])
+
+
 _NONE = type(None)
 
 
