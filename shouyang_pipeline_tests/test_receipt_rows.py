@@ -243,12 +243,26 @@ def _receipt_with_rows(seed: int):
                    status="partial", rows_read=len(rows), problems=problems, data=data)
 
 
+@pytest.mark.parametrize("block_rows", [None, 3])
 @pytest.mark.parametrize("seed", range(3))
-def test_rows_taken_as_plain_are_written_as_openpyxl_writes_every_cell(tmp_path, seed, monkeypatch):
+def test_rows_taken_as_plain_are_written_as_openpyxl_writes_every_cell(tmp_path, seed, block_rows, monkeypatch):
+    """Also with blocks of three consecutive rows told plain at once (`_plain_blocks`): the file's
+    rows in runs of plain texts and blanks, broken by the marked, merged and percentage rows."""
     from shouyang_pipeline.exports import receipts
 
     receipt = _receipt_with_rows(seed)
+    rng = random.Random(seed)
+    plain = ["项目", "甲", "a b", "SY2023-001", "长" * 200, None, None, None, "a\x0bb"]
+    receipt.data.rows += [(number, [rng.choice(plain) for _ in range(rng.randint(1, 9))] if number % 17 else ["=1", "x"])
+                          for number in range(400, 480)]  # runs of plain rows, a formula's text every 17th
+    blocks = []
+    if block_rows:
+        monkeypatch.setattr(receipts, "PLAIN_BLOCK_ROWS", block_rows)
+        real_blocks = receipts._plain_blocks
+        monkeypatch.setattr(receipts, "_plain_blocks", lambda *a: blocks.append(real_blocks(*a)) or blocks[-1])
     quick = receipts.write_receipt(receipt, tmp_path / "quick.xlsx")
+    if block_rows:
+        assert sum(map(len, blocks)) >= 3  # blocks of plain rows were taken
     taken = []
     real = receipts._write_data
 
@@ -262,6 +276,7 @@ def test_rows_taken_as_plain_are_written_as_openpyxl_writes_every_cell(tmp_path,
     assert taken and taken[0] > 20  # the quick path is taken (rows of plain values only)
     monkeypatch.setattr(xlsx_rows, "plain", lambda value: False)  # no row plain: openpyxl writes every cell
     monkeypatch.setattr(receipts, "_plain_texts", lambda cells: False)
+    monkeypatch.setattr(receipts, "_plain_text_rows", lambda rows: False)
     slow = receipts.write_receipt(receipt, tmp_path / "slow.xlsx")
     with zipfile.ZipFile(quick) as a, zipfile.ZipFile(slow) as b:
         assert a.namelist() == b.namelist()

@@ -41,6 +41,7 @@ import re
 from collections import Counter
 from copy import copy
 from dataclasses import dataclass, field
+from itertools import chain
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -197,6 +198,25 @@ def _plain_texts(cells) -> bool:
     joined = "\n".join(filter(None, cells))
     return (0 < len(joined) <= MAX_CELL_CHARS and joined[0] not in "=#" and "\n=" not in joined
             and "\n#" not in joined and _ILLEGAL.search(joined) is None)
+
+
+def _plain_text_rows(rows: list) -> bool:
+    """`_plain_texts` of each of `rows` (their cells), told for them all at once; False may hold of
+    rows each of which is plain (a row of many long texts: each then told by itself)."""
+    cells = list(chain.from_iterable(rows))
+    if not set(map(type, cells)) <= _TEXT_OR_BLANK or "" in cells or not all(map(any, rows)):
+        return False
+    texts = list(filter(None, cells))  # (every row holds one: `any` of each above)
+    if max(map(len, texts)) * max(map(len, rows)) > MAX_CELL_CHARS - max(map(len, rows)):
+        return False  # (a row's texts and the line breaks between them might pass MAX_CELL_CHARS)
+    joined = "\n".join(texts)
+    return (joined[0] not in "=#" and "\n=" not in joined and "\n#" not in joined
+            and _ILLEGAL.search(joined) is None)
+
+
+# Consecutive rows told plain at once (`_plain_text_rows`) when a run of them is at least this long,
+# this many at a time: a run that is not plain (a formula's text in one row) is told row by row.
+PLAIN_BLOCK_ROWS = 1024
 
 
 def put(ws, row: int, column: int, value: object):
@@ -579,7 +599,15 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
     # Rows with a cell a merge covers or a percentage: every cell goes through `_data_cell`.
     special = {r for r, _ in anchor} | {r for r, _ in data.percent_cells}
     lead = [None] * (data.first_column - 1)
+    blocks = _plain_blocks(data.rows, special | marked_rows.keys() | commented_rows.keys())
+    after_block = 0  # the row after the last block of plain rows sent
     for number in range(1, last_row + 1):
+        if number < after_block:
+            continue
+        if (block := blocks.get(number)) is not None:
+            sent.plain_run(number, [lead + cells for cells in block] if lead else block)
+            after_block = number + len(block)
+            continue
         cells = by_row.get(number, ())
         row_marks = marked_rows.get(number, {})
         row_notes = commented_rows.get(number, {})
@@ -617,6 +645,25 @@ def _write_data(ws, data: DataSheet, problems: list[ReceiptLine]) -> xlsx_rows.P
                 cell.comment = comment
         sent.row(number, out)
     return sent.rows
+
+
+def _plain_blocks(rows: list[tuple[int, list]], apart: set[int]) -> dict[int, list[list]]:
+    """The blocks of consecutive rows none of which is `apart` (marked, commented, merged into or
+    formatted as percentages) whose cells are plain texts and blanks (`_plain_text_rows`), as
+    lists: the first row's number -> each row's cells, PLAIN_BLOCK_ROWS rows at most a block."""
+    blocks: dict[int, list[list]] = {}
+    run: list[tuple[int, list]] = []
+    for item in [*rows, (None, None)]:  # (a number no row has ends the last run)
+        number, cells = item
+        if run and (number != run[-1][0] + 1 or number in apart or type(cells) is not list):
+            for at in range(0, len(run) - PLAIN_BLOCK_ROWS + 1, PLAIN_BLOCK_ROWS) if len(run) >= PLAIN_BLOCK_ROWS else ():
+                block = [cells for _, cells in run[at:at + PLAIN_BLOCK_ROWS]]
+                if _plain_text_rows(block):
+                    blocks[run[at][0]] = block
+            run = []
+        if number is not None and number not in apart and type(cells) is list:
+            run.append(item)
+    return blocks
 
 
 def _styled(ws, value) -> Cell:

@@ -516,6 +516,14 @@ class NumberedRows:
         self._run = number
         self._stream.send((number, ()))
 
+    def plain_run(self, first: int, rows: list[Sequence]) -> None:
+        """`plain(number, values)` of each of `rows`, numbered from `first` on."""
+        self.plain(first, rows[0])
+        if len(rows) > 1:
+            last = first + len(rows) - 1
+            self.rows.rows.update(zip(range(first + 1, last + 1), rows[1:]))
+            self.rows.runs[self._run] = self._last = last
+
     def _next(self, number: int) -> None:
         if number <= self._last:
             raise ValueError(f"row {number} sent after row {self._last}")
