@@ -403,3 +403,39 @@ def test_a_text_column_is_told_plain_by_polars_only_when_each_text_is():
         if not _plain_text(text):
             assert not plain_text_column(pl.Series(column + [text], dtype=pl.String)), repr(text)
     assert plain_text_column(pl.Series([None, None], dtype=pl.String))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("seed", range(6))
+def test_polars_reads_the_same_columns_from_the_files_own_bytes(newline, seed):
+    """A UTF-8 file without a double quote is read by Polars from its own bytes (`CsvLines.body`):
+    the same columns as from its lines put together again, whatever its lines (blank ones, short
+    and long ones, a BOM or two, a last line with or without its line break), for any rows of it."""
+    import polars as pl
+
+    rng = random.Random(seed)
+    fields = ["SY2023-001", "段王煤矿", "", " ", "1,234", "１２３", "\u3000", "#", "=1", "x\ty", "\ufeff"]
+    lines = [",".join(rng.choice(fields) for _ in range(rng.randint(0, 7))) for _ in range(rng.randint(1, 300))]
+    text = newline.join(lines) + rng.choice(["", newline, newline * 2])
+    bom = rng.choice([b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf" * 2])
+    found = csv_lines(bom + text.encode("utf-8"), min_lines=1)
+    assert found is not None and found.body is not None
+    at = sorted(rng.sample(range(len(found.lines)), rng.randint(1, len(found.lines))))
+    chosen = [found.lines[i] for i in at]
+    indexes = [0, 1, 3, 6, 9]
+    from_bytes = read_module.text_columns(chosen, indexes, whole=found, at=at)
+    from_lines = read_module.text_columns(chosen, indexes)
+    assert from_bytes.keys() == from_lines.keys()
+    for j in indexes:
+        assert from_bytes[j].dtype == pl.String
+        assert from_bytes[j].to_list() == [(read_module.line_record(line)[j:j + 1] or [None])[0] for line in chosen]
+        if chosen[-1]:  # (lines put together again lose a blank last one: never a data row's)
+            assert from_bytes[j].to_list() == from_lines[j].to_list(), j
+
+
+@pytest.mark.parametrize("data", [b"a,b\rc,d\n" * 3, b'a,"b"\n' * 3, "甲,乙\n".encode("gbk") * 3])
+def test_polars_reads_only_a_utf8_file_without_quotes_or_a_bare_carriage_return_from_its_bytes(data):
+    """(a bare carriage return is a line break to the csv module, not to Polars; quotes are read
+    from the lines; a GBK file's bytes are not UTF-8)"""
+    found = csv_lines(data, min_lines=1)
+    assert found is not None and found.body is None

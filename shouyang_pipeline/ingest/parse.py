@@ -282,7 +282,8 @@ def parse_lines(rel_path: str, layout: Layout, dataset: Dataset, csv_file: CsvLi
     if notes:
         _say_notes_read_as_data(rows, {top + i + 1 for i in notes})
     keys = {k for k in dataset.key if dataset.field(k).kind == "text"}
-    texts = text_columns(pf.row_lines, [cm.index for cm in layout.columns]) if rows else {}
+    texts = text_columns(pf.row_lines, [cm.index for cm in layout.columns], whole=csv_file,
+                         at=[top + i for i in data_at]) if rows else {}
     read: dict[int, list] = {}  # column index -> its cells as Python values, when made
     read_numbers: dict[int, tuple] = {}  # money column index -> its numbers as `_number_column` read them
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import time as dt_time
 from itertools import compress, count, repeat
 
+import numpy as np
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from openpyxl.utils import get_column_letter
@@ -292,6 +293,10 @@ class CsvLines:
 
     lines: list[str]
     encoding: str
+    # the file's own bytes, for Polars to read its columns from (`text_columns`): a UTF-8 file (its
+    # BOM left out) without a double quote whose lines end in "\n" or "\r\n"; None for any other
+    body: bytes | None = field(default=None, repr=False)
+    width: int = 0  # the fields of its widest line
 
     def grid(self) -> CsvGrid:
         return CsvGrid(sheet=None, rows=_LineRows(self.lines), encoding=self.encoding)
@@ -335,18 +340,33 @@ def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines |
     width = max(map(str.count, lines, repeat(",")), default=-1) + 1  # (a blank line's 1 field is none: no wider)
     if width > MAX_COLUMNS or width * len(lines) > MAX_SHEET_CELLS:
         return None
-    return CsvLines(lines, decoded.encoding)
+    body = None
+    if decoded.encoding == UTF8 and '"' not in text and text.count("\r") == text.count("\r\n"):
+        body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    return CsvLines(lines, decoded.encoding, body, width)
 
 
-def text_columns(lines: list[str], indexes: list[int]):
+def text_columns(lines: list[str], indexes: list[int], *, whole: CsvLines | None = None, at: list[int] | None = None):
     """The fields at `indexes` (0-based) of each of `lines` (each a record, as `line_record` reads
     it), a column each: a Polars string Series of one value a line, None
     for an empty field or one past the line's end. Read by Polars' CSV reader: no Python object a
-    cell."""
+    cell. `whole` and `at`: the file `lines` are of, and the index of each among its lines (rising),
+    for Polars to read the file's own bytes (`CsvLines.body`) rather than the lines put together again."""
     # One thread: a run reads on a worker process a core (`workers`); set before Polars starts its pool.
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
     import polars as pl
 
+    if whole is not None and whole.body is not None and at is not None and whole.width:
+        width, wanted = whole.width, sorted(set(indexes))
+        read = [j for j in wanted if j < width]
+        frame = pl.read_csv(b"," * (width - 1) + b"\n" + whole.body, has_header=False, quote_char=None,
+                            schema={f"c{j}": pl.String for j in range(width)}, columns=read)
+        if frame.height == len(whole.lines) + 1:  # (a row a line, as `str.splitlines` has them, past the first)
+            taken = np.zeros(frame.height, dtype=bool)
+            taken[np.array(at, dtype=np.int64) + 1] = True
+            frame = frame.filter(pl.Series(taken))
+            blank = pl.Series([None] * len(at), dtype=pl.String)
+            return {j: frame.get_column(frame.columns[read.index(j)]) if j < width else blank for j in wanted}
     width = max(map(str.count, lines, repeat(",")), default=0) + 1
     # The reader takes the number of columns from the first line: a first line of empty fields as
     # wide as the widest line, dropped after; a shorter line is padded with nulls.
