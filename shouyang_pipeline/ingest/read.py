@@ -325,23 +325,28 @@ def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines |
     it, or says what is wrong with it)."""
     if len(data) < min_lines or b"\x00" in data or _not_a_csv(data):  # (NUL is no part of another character in either encoding)
         return None
-    if max(data.count(b"\n"), data.count(b"\r")) + 1 > MAX_CSV_LINES:  # (before a file of blank lines is split)
+    # Told in the bytes: a line break, a double quote and `=` are never part of another character
+    # in UTF-8 or GB18030, so the text (of one encoding) holds as many of each as its bytes.
+    lf, cr = data.count(b"\n"), data.count(b"\r")
+    if max(lf, cr) + 1 > MAX_CSV_LINES:  # (before a file of blank lines is split)
         return None
     try:
         decoded = _decode(data)
     except FileRejected:
         return None
-    text = decoded.text
-    if decoded.other or (lines := _record_lines(text, quotes=True)) is None or len(lines) < min_lines:
+    if decoded.other:
         return None
-    if '"' in text and ('="' in text or not all(map(_WELL_QUOTED.fullmatch,
-                                                  compress(lines, map(operator.contains, lines, repeat('"')))))):
+    text, crlf, quoted = decoded.text, data.count(b"\r\n"), b'"' in data
+    if (lines := _record_lines(text, quotes=True, breaks=lf + cr - crlf)) is None or len(lines) < min_lines:
+        return None
+    if quoted and (b'="' in data or not all(map(_WELL_QUOTED.fullmatch,
+                                               compress(lines, map(operator.contains, lines, repeat('"')))))):
         return None  # (a field quoted in part, a record over several lines, a code written `="XM001"`)
     width = max(map(str.count, lines, repeat(",")), default=-1) + 1  # (a blank line's 1 field is none: no wider)
     if width > MAX_COLUMNS or width * len(lines) > MAX_SHEET_CELLS:
         return None
     body = None
-    if decoded.encoding == UTF8 and '"' not in text and text.count("\r") == text.count("\r\n"):
+    if decoded.encoding == UTF8 and not quoted and cr == crlf:
         body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
     return CsvLines(lines, decoded.encoding, body, width)
 
@@ -407,17 +412,19 @@ def _csv_grid(records: list[list[object]], first_lines: range | list[int], decod
 _OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
-def _record_lines(text: str, *, quotes: bool = False) -> list[str] | None:
+def _record_lines(text: str, *, quotes: bool = False, breaks: int | None = None) -> list[str] | None:
     """The lines of a file without a double quote (without their line breaks), each of which is a
     record, its fields the line split at its commas; None where `_records` is asked instead: a
     quote somewhere (unless `quotes`: the caller tells its lines apart), a line longer than the csv
     module's field limit, another line break (`_OTHER_LINE_BREAKS`, which `str.splitlines` breaks
-    at and the csv module does not), more lines than MAX_CSV_LINES (each told as `_records` tells it)."""
+    at and the csv module does not), more lines than MAX_CSV_LINES (each told as `_records` tells it).
+    `breaks`: the "\n", "\r\n" and "\r" of `text`, when the caller counted them (in its bytes)."""
     if '"' in text and not quotes:
         return None
     bodies = text.splitlines()
     # as many lines as "\n", "\r\n" and "\r" make: no other break, or one at the very end
-    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if breaks is None:
+        breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
     if len(bodies) != breaks + (text[-1:] not in ("", "\n", "\r")) or text.endswith(_OTHER_LINE_BREAKS):
         return None
     if len(bodies) > MAX_CSV_LINES or max(map(len, bodies), default=0) >= csv.field_size_limit():
