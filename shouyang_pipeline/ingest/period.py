@@ -143,7 +143,7 @@ def _checked(dataset: Dataset, period: str, outcomes: list[FileOutcome], registe
         values = None  # (a row check may change a value: the staging rows are taken from the columns again)
     _reject_duplicate_keys(dataset, rows, _joined(read, dataset.key))
     for o in outcomes:
-        if o.parsed and not o.rejection and o.rows and all(r.is_rejected for r in o.rows):
+        if o.parsed and not o.rejection and o.rows and all(r.errors for r in o.rows):  # (every row rejected)
             o.all_rows_rejected = True
             o.rejection = _all_rejected(len(o.rows), RUN)
     loaded = None  # the values of the rows loaded (no error: a file sent back has one on every row)
@@ -418,7 +418,7 @@ def _issue_frame(dataset: Dataset, period: str, outcomes: list[FileOutcome], whi
         for row in o.parsed.rows:
             if not row.errors and not row.warnings:
                 continue  # nothing to list, whether it was loaded or not
-            loaded = not (o.rejection or row.is_rejected)
+            loaded = not (o.rejection or row.errors)  # (the row not rejected)
             if which == "warnings":
                 issues = row.warnings if loaded else []
             else:
@@ -493,7 +493,7 @@ def file_message(o: FileOutcome, audience: Audience = RUN) -> str:
     pf = o.parsed
     rows = pf.rows if pf else []
     read = len(rows)
-    rejected = sum(1 for r in rows if r.is_rejected)
+    rejected = sum(1 for r in rows if r.errors)  # (r.is_rejected, a property: a million rows read at once)
     notes = []
     if o.all_rows_rejected:
         notes.append(_all_rejected(read, audience))
@@ -507,7 +507,7 @@ def file_message(o: FileOutcome, audience: Audience = RUN) -> str:
         notes.append(f"读取{read}行数据，{read - rejected}行可以入库，{rejected}行有错、不能入库"
                      f"（原因见{audience.rejected_rows}）")
     if not o.rejection:
-        loaded_warnings = [w for r in rows if not r.is_rejected for w in r.warnings]
+        loaded_warnings = [w for r in rows if r.warnings and not r.errors for w in r.warnings]
         if note := warnings_note(loaded_warnings, audience):
             notes.append(note)
     if pf:
@@ -523,7 +523,7 @@ def _log_row(o: FileOutcome, dataset: Dataset, period: str, register: Register, 
     pf = o.parsed
     rows = pf.rows if pf else []
     read = len(rows)
-    rejected = sum(1 for r in rows if r.is_rejected)
+    rejected = sum(1 for r in rows if r.errors)
     if o.rejection:
         status = "rejected"
         loaded = 0
