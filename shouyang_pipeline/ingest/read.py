@@ -374,13 +374,16 @@ def text_columns(lines: list[str], indexes: list[int], *, whole: CsvLines | None
             return {j: frame.get_column(frame.columns[read.index(j)]) if j < width else blank for j in wanted}
     width = max(map(str.count, lines, repeat(",")), default=0) + 1
     # The reader takes the number of columns from the first line: a first line of empty fields as
-    # wide as the widest line, dropped after; a shorter line is padded with nulls.
-    body = "\n".join([","* (width - 1), *lines]).encode("utf-8")
+    # wide as the widest line, dropped after; a shorter line is padded with nulls. Each line ends in
+    # a line break (a blank last line is a row of nulls, as a blank line anywhere).
+    body = ("\n".join([","* (width - 1), *lines]) + "\n").encode("utf-8")
     wanted = sorted(set(indexes))
     read = [j for j in wanted if j < width]
     quoted = any(map(operator.contains, lines, repeat('"')))
     frame = pl.read_csv(body, has_header=False, schema={f"c{j}": pl.String for j in range(width)},
                         quote_char='"' if quoted else None, columns=read).slice(1)
+    if frame.height != len(lines):  # (never for the lines `csv_lines` gives: the file is then read as records)
+        raise ValueError(f"Polars read {frame.height} rows of {len(lines)} lines")
     if quoted:  # a field quoted empty (`""`) is read as an empty text: a blank, as `line_record` has it
         frame = frame.with_columns(pl.all().replace("", None))
     blank = pl.Series([None] * len(lines), dtype=pl.String)
