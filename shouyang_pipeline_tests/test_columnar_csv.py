@@ -209,7 +209,10 @@ def test_a_column_of_mostly_different_texts_reads_the_same_in_columns(odd, refer
 @pytest.mark.parametrize("data", [
     "序号,项目编号\n1,a\"b\n".encode("utf-8"),  # a double quote inside a field: read as records
     "序号,项目编号\n1,\"a\"b\n".encode("utf-8"),  # a quoted field with more after its closing quote
-    "序号,\"项目\n编号\"\n1,2\n".encode("utf-8"),  # a quoted cell over two lines
+    "序号,\"项目\n编,号\"\n1,2\n".encode("utf-8"),  # a cell over two lines, a comma on its second
+    ("序号,项目编号\n" * 60 + "1,\"项目\n编号\"\n").encode("utf-8"),  # a record over two lines far down
+    "序号,\"项\n目\n编\n号\n名\n称\n一\n二\n三\"\n1,2\n".encode("utf-8"),  # a record over nine lines
+    "序号,\"项目\n编号\n1,2\n".encode("utf-8"),  # a quote never closed
     "序号,项目编号\n1,=\"XM001\"\n".encode("utf-8"),  # a code written for Excel to keep as text
     "序号,项目编号\n1,\u2028x\n".encode("utf-8"),  # a line break str.splitlines knows and csv does not
     "序号,项目编号\n1,SY\x00\n".encode("utf-8"),  # NUL
@@ -225,6 +228,54 @@ def test_files_the_columnar_reading_does_not_take_are_read_as_records(data):
 
 def test_a_file_with_wholly_quoted_fields_is_read_in_columns():
     assert csv_lines('序号,项目编号,总投资\n1,SY1,"1,234.5"\n2,"S""Y2",""\n'.encode("utf-8"), min_lines=1) is not None
+
+
+@pytest.mark.parametrize("cell_break", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_cells_own_line_break_is_kept_as_it_is(reference, cell_break, newline):
+    """A cell's line break of another kind than the file's (Excel writes "\n" in a cell of a file of
+    "\r\n"): the records' reading keeps it as it is, and so does the columnar one."""
+    rows = [f"{n},SY2023-{n:06d},项目{n},省级,产业转型,煤炭全产业链,,宗艾镇,100,10,1,续建,是,2022-07-10,县工信局,"
+            for n in range(1, 40)]
+    rows[0] += f'"补{cell_break}报"'  # (its 备注)
+    head = f'序号,项目编号,项目名称,项目级别,项目类别,所属产业链,所在园区,所在乡镇,"总投资{cell_break}（万元）",年度计划投资,本年累计完成投资,建设状态,是否生产性项目,开工时间,责任单位,备注'
+    data = newline.join(["2023年1月重点项目", head, *rows, ""]).encode("utf-8")
+    records, columnar = both_ways(data, "key_projects", reference)
+    assert columnar is not None and columnar == records
+    assert f"补{cell_break}报" in [cells[-1] for _, cells in columnar["grid"] if cells]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("where", ["title", "header", "first data row", "header and data"])
+def test_a_record_over_several_lines_near_the_top_reads_the_same_in_columns(reference, where, newline, encoding):
+    """A cell with a line break in the title, the header (`"项目\n名称"`, as Excel writes a wrapped
+    header cell) or a data row near the top of a 6,000-row file: put back on one line
+    (`read._records_on_one_line`), the same rows, values, problems and row numbers as the records'
+    reading gives."""
+    path = SAMPLE_RAW / "key_projects" / "2023-01__发改局.csv"
+    lines = read_module.decode_csv(path.read_bytes()).splitlines()
+    header = next(i for i, line in enumerate(lines) if line.count(",") >= 10)
+    top, head, base = lines[:header], lines[header].split(","), lines[header + 1].split(",")
+    rows = []
+    for n in range(6000):
+        fields = list(base)
+        fields[1], fields[2] = f"SY2023-{n + 1:06d}", f"{fields[2]}（{n + 1}期）"
+        rows.append(",".join(fields))
+    if where in ("header", "header and data"):
+        head[2] = f'"{head[2][:2]}{newline}{head[2][2:]}"'
+        head[-1] = f'"备{newline}{newline}注"'
+    if where in ("first data row", "header and data"):
+        fields = rows[1].split(",")
+        fields[2], fields[-1] = f'"{fields[2]}{newline}（二期）"', f'"补""报""{newline}"'
+        rows[1] = ",".join(fields)
+    if where == "title":
+        top = [f'"寿阳县重点项目{newline}进度表"'] + top[1:]
+    data = newline.join(top + [",".join(head)] + rows + [""]).encode(encoding)
+    assert csv_lines(data, min_lines=1) is not None
+    records, columnar = both_ways(data, "key_projects", reference)
+    assert columnar == records
+    assert len(columnar["rows"]) == 6000
 
 
 def test_a_small_file_is_read_as_records_and_a_big_one_in_columns():

@@ -339,6 +339,8 @@ def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines |
     text, crlf, quoted = decoded.text, data.count(b"\r\n"), b'"' in data
     if (lines := _record_lines(text, quotes=True, breaks=lf + cr - crlf)) is None or len(lines) < min_lines:
         return None
+    if quoted and (lines := _records_on_one_line(lines, text)) is None:
+        return None
     if quoted and (b'="' in data or not all(map(_WELL_QUOTED.fullmatch,
                                                compress(lines, map(operator.contains, lines, repeat('"')))))):
         return None  # (a field quoted in part, a record over several lines, a code written `="XM001"`)
@@ -349,6 +351,51 @@ def csv_lines(data: bytes, *, min_lines: int = COLUMNAR_MIN_LINES) -> CsvLines |
     if decoded.encoding == UTF8 and not quoted and cr == crlf:
         body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
     return CsvLines(lines, decoded.encoding, body, width)
+
+
+# A record over several lines (a header cell with a line break, as Excel writes one) is put back on
+# one line (`_records_on_one_line`) when it starts among the first MERGED_FROM_LINES lines and runs
+# over MERGED_MAX_LINES lines at most; the file is otherwise read as records.
+MERGED_FROM_LINES, MERGED_MAX_LINES = 50, 8
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # (the breaks `_record_lines` splits at: no other in its files)
+
+
+def _records_on_one_line(lines: list[str], text: str) -> list[str] | None:
+    """`lines` (`text`'s, without their line breaks) with each record over several of them put on
+    one line, with the line breaks it has in `text` (a cell's own, often "\n" in a file of "\r\n"):
+    one record a line, as `_records` reads them. None where the file is left to `_records`: a
+    record over lines past MERGED_FROM_LINES or over more than MERGED_MAX_LINES, a quote never
+    closed, a line of a cell after its first holding a comma (as a quote left open by mistake would
+    swallow records: `_swallowed`), a record longer than the csv module's field limit."""
+    odd = [i for i, n in enumerate(map(str.count, lines, repeat('"'))) if n % 2]
+    if not odd:
+        return lines
+    if odd[-1] >= MERGED_FROM_LINES + MERGED_MAX_LINES:
+        return None
+    breaks = [m.group() for m, _ in zip(_LINE_BREAK.finditer(text), range(odd[-1] + MERGED_MAX_LINES))]
+    merged, at = [], 0
+    while at <= odd[-1]:  # (the lines after the last record over several: as they are, below)
+        if lines[at].count('"') % 2 == 0:
+            merged.append(lines[at])
+            at += 1
+            continue
+        end, open_quote = at + 1, True  # the record runs on until the line that closes its quote
+        while end < len(lines) and end - at < MERGED_MAX_LINES:
+            open_quote ^= lines[end].count('"') % 2 == 1
+            if not open_quote:
+                break
+            end += 1
+        if at >= MERGED_FROM_LINES or open_quote:
+            return None
+        if end > len(breaks):
+            return None
+        record = "".join(line + brk for line, brk in zip(lines[at:end], breaks[at:end])) + lines[end]
+        if len(record) >= csv.field_size_limit() or not _WELL_QUOTED.fullmatch(record) or any(
+                "," in part for cell in line_record(record) if cell for part in cell.splitlines()[1:]):
+            return None
+        merged.append(record)
+        at = end + 1
+    return merged + lines[at:]
 
 
 def text_columns(lines: list[str], indexes: list[int], *, whole: CsvLines | None = None, at: list[int] | None = None):
