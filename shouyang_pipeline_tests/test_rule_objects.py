@@ -170,3 +170,24 @@ def test_a_credit_codes_canonical_form_is_stdnums_compact_form():
                     "91140725MA0K6XYB3", "91140725MA0K6XYB3N ", "911407250000000000", "91140725MA0K6XYB3Ｎ"):
         compact = uscc.compact(written)
         assert rule.canonical(written, None) == (compact if len(compact) == 18 else written), written
+
+
+def test_a_comparison_passes_a_row_of_nulls_by_itself():
+    """pandera's ignore_na is off for the comparisons (`validate._check`): a row whose every value
+    is NULL must pass each comparison of the catalogue (and of a new kind, `AtMostTwice`) by the
+    rule's own test, and a frame of such rows has no failure."""
+    from shouyang_pipeline.catalog.datasets import DATASETS
+
+    checked = 0
+    for dataset in [*DATASETS.values(), MADE_UP]:
+        frame = values_frame(dataset, {f.name: [None] * 3 for f in dataset.all_fields}, 3)
+        for f in dataset.all_fields:
+            for rule in f.rules:
+                if rule.is_comparison:
+                    assert rule.frame_check(frame, f.name).tolist() == [True] * 3, (dataset.name, f.name, rule)
+                    checked += 1
+        assert rule_failures(dataset, frame, Reference(), "2023-06") == []
+    assert checked >= 5
+    schema = pandera_schema(MADE_UP, Reference())
+    assert [c.ignore_na for c in schema.checks] == [False]
+    assert all(c.ignore_na for c in schema.columns["n"].checks)
