@@ -356,6 +356,86 @@ def test_a_clerks_check_of_a_big_file_gets_the_same_receipt_in_columns(settings,
     assert any("过大" in note for note in big_columns[1])
 
 
+def _big_file_with_records_over_lines(seed: int) -> bytes:
+    """A big key-projects file whose title, header cells and some of its first 48 lines hold cells
+    over several lines (each break "\n", "\r\n" or "\r", the file's lines in "\n" or "\r\n"),
+    about COLUMNAR_MIN_LINES rows with odd cells (`mutated`), in UTF-8, UTF-8 with a BOM or GB18030."""
+    rng = random.Random(seed)
+    path = SAMPLE_RAW / "key_projects" / "2023-01__发改局.csv"
+    lines = read_module.decode_csv(path.read_bytes()).splitlines()
+    body = [line for line in lines[1:] if line.count(",") >= 10]
+    newline = rng.choice(["\n", "\r\n"])
+
+    def line_break() -> str:
+        return rng.choice([newline, "\n", "\r\n", "\r"])
+
+    head = lines[0].split(",")
+    for j in rng.sample(range(len(head)), rng.randrange(1, 4)):
+        head[j] = '"' + head[j][:2] + line_break() + head[j][2:] + '"'
+    top = [",".join(head)]
+    if rng.random() < 0.5:
+        top.insert(0, '"2023年1月' + line_break() + '重点项目进度表"')
+    rows = []
+    for n in range(read_module.COLUMNAR_MIN_LINES + rng.choice([-8, 0, 10])):
+        fields = rng.choice(body).split(",")
+        fields[0], fields[1] = str(n + 1), f"SY2023-{n + 1:06d}"
+        rows.append(",".join(fields))
+    text = mutated(newline.join(top + rows).encode("utf-8"), rng, rows=30).decode("utf-8")
+    split = text.split(newline)
+    for _ in range(rng.randrange(0, 4)):  # a data cell over lines among the first 48
+        i = rng.randrange(len(top), 48)
+        fields = split[i].split(",")
+        parts = [rng.choice(["补", "报", "", "1", '"', "合计", "100", " "]) for _ in range(rng.randrange(2, 5))]
+        fields[rng.randrange(len(fields))] = '"' + "".join(part.replace('"', '""') + line_break()
+                                                           for part in parts[:-1]) + parts[-1] + '"'
+        split[i] = ",".join(fields)
+    return newline.join(split).encode(rng.choice(["utf-8", "utf-8-sig", "gb18030"]))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_period_of_big_files_with_records_over_several_lines_ingests_the_same_in_columns(settings, monkeypatch, seed):
+    """End to end (`ingest_period`), with cells over several lines near the top: the same frames
+    in columns as read as records."""
+    target = settings.raw_dir / "key_projects" / "2023-01__发改局.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(_big_file_with_records_over_lines(seed))
+    reference = Reference.load(settings.reference_dir)
+    columnar = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
+    monkeypatch.setattr(period_module, "csv_lines", lambda data: None)
+    records = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
+    for name in ("staging", "rejected", "warnings", "log"):
+        left, right = getattr(columnar, name), getattr(records, name)
+        assert left.columns.tolist() == right.columns.tolist(), name
+        assert left.astype(object).where(left.notna(), None).values.tolist() == \
+            right.astype(object).where(right.notna(), None).values.tolist(), name
+
+
+def test_most_big_files_with_records_over_several_lines_near_the_top_are_read_in_columns():
+    """The files of the test above are mostly read in columns, a record over several lines put on
+    one (a comma on a later line of a cell, or a quote left open, sends a file to the records)."""
+    read = [csv_lines(_big_file_with_records_over_lines(seed)) for seed in range(8)]
+    merged = [lines for lines in read if lines is not None and any("\n" in x or "\r" in x for x in lines.lines[:60])]
+    assert len(merged) >= 4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_a_clerks_receipt_of_a_big_file_with_records_over_several_lines_is_the_same_in_columns(settings, monkeypatch, seed):
+    from shouyang_pipeline.pipeline import check_file, check_receipt
+
+    target = settings.raw_dir / "2023-01__发改局.csv"
+    target.write_bytes(_big_file_with_records_over_lines(seed))
+    made = []
+    for reading in ("columns", "records"):
+        with monkeypatch.context() as m:
+            if reading == "records":
+                m.setattr(period_module, "csv_lines", lambda data: None)
+            receipt = check_receipt(check_file(settings, target, "key_projects", "2023-01"))
+        data = receipt.data
+        made.append(([dataclasses.astuple(p) for p in receipt.problems], receipt.notes,
+                     None if data is None else (data.rows, data.header_row, data.span, data.is_csv)))
+    assert made[0] == made[1]
+
+
 class PanicException(BaseException):
     """As a Rust panic reaches Python (pyo3_runtime.PanicException: no Exception)."""
 
