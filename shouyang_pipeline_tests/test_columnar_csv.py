@@ -285,6 +285,32 @@ def test_a_small_file_is_read_as_records_and_a_big_one_in_columns():
     assert csv_lines(small) is None and csv_lines(long_lines) is None and csv_lines(big) is not None
 
 
+def assert_same_frames(columnar, records) -> None:
+    """`ingest_period`'s frames read in columns and as records: the same columns and values."""
+    for name in ("staging", "rejected", "warnings", "log"):
+        left, right = getattr(columnar, name), getattr(records, name)
+        assert left.columns.tolist() == right.columns.tolist(), name
+        assert left.astype(object).where(left.notna(), None).values.tolist() == \
+            right.astype(object).where(right.notna(), None).values.tolist(), name
+
+
+def receipts_both_ways(settings, monkeypatch, target) -> list[tuple]:
+    """A clerk's receipt of `target` (`shouyang check --receipt`) read in columns, then as records:
+    its problems, notes and the sheet it copies."""
+    from shouyang_pipeline.pipeline import check_file, check_receipt
+
+    made = []
+    for reading in ("columns", "records"):
+        with monkeypatch.context() as m:
+            if reading == "records":
+                m.setattr(period_module, "csv_lines", lambda data: None)
+            receipt = check_receipt(check_file(settings, target, "key_projects", "2023-01"))
+        data = receipt.data
+        made.append(([dataclasses.astuple(p) for p in receipt.problems], receipt.notes,
+                     None if data is None else (data.rows, data.header_row, data.span, data.is_csv)))
+    return made
+
+
 def test_a_period_of_big_files_ingests_the_same_in_columns(settings, monkeypatch):
     """End to end (`ingest_period`): a big file read in columns, the same frames as when read as records."""
     rng = random.Random(3)
@@ -306,11 +332,7 @@ def test_a_period_of_big_files_ingests_the_same_in_columns(settings, monkeypatch
     monkeypatch.setattr(period_module, "csv_lines", lambda data: taken.append(data) or None)
     records = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
     assert taken, "the records' reading was asked"
-    for name in ("staging", "rejected", "warnings", "log"):
-        left, right = getattr(columnar, name), getattr(records, name)
-        assert left.columns.tolist() == right.columns.tolist(), name
-        assert left.astype(object).where(left.notna(), None).values.tolist() == \
-            right.astype(object).where(right.notna(), None).values.tolist(), name
+    assert_same_frames(columnar, records)
     assert len(columnar.staging) > read_module.COLUMNAR_MIN_LINES - 100
 
 
@@ -318,8 +340,6 @@ def test_a_clerks_check_of_a_big_file_gets_the_same_receipt_in_columns(settings,
     """`shouyang check --receipt` of a big CSV: the receipt copies every row of the file (not only
     the lines the layout was found in), marks the same cells, and says the same; a file too big to
     copy is said to be so, as when read as records."""
-    from shouyang_pipeline.pipeline import check_file, check_receipt
-
     path = SAMPLE_RAW / "key_projects" / "2023-01__发改局.csv"
     lines = read_module.decode_csv(path.read_bytes()).splitlines()
     body = [line for line in lines[1:] if line.count(",") >= 10]
@@ -334,16 +354,7 @@ def test_a_clerks_check_of_a_big_file_gets_the_same_receipt_in_columns(settings,
             out.append(",".join(fields))
         target = settings.raw_dir / f"2023-01__发改局_{rows}.csv"
         target.write_bytes(("\n".join(lines[:1] + out) + "\n").encode("utf-8"))
-        made = []
-        for reading in ("columns", "records"):
-            with monkeypatch.context() as m:
-                if reading == "records":
-                    m.setattr(period_module, "csv_lines", lambda data: None)
-                receipt = check_receipt(check_file(settings, target, "key_projects", "2023-01"))
-            data = receipt.data
-            made.append(([dataclasses.astuple(p) for p in receipt.problems], receipt.notes,
-                         None if data is None else (data.rows, data.header_row, data.span, data.is_csv)))
-        return made
+        return receipts_both_ways(settings, monkeypatch, target)
 
     columns, records = receipts(read_module.COLUMNAR_MIN_LINES + 1000)
     assert columns == records
@@ -403,11 +414,7 @@ def test_a_period_of_big_files_with_records_over_several_lines_ingests_the_same_
     columnar = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
     monkeypatch.setattr(period_module, "csv_lines", lambda data: None)
     records = ingest_period(settings, "key_projects", "2023-01", reference, archive=False)
-    for name in ("staging", "rejected", "warnings", "log"):
-        left, right = getattr(columnar, name), getattr(records, name)
-        assert left.columns.tolist() == right.columns.tolist(), name
-        assert left.astype(object).where(left.notna(), None).values.tolist() == \
-            right.astype(object).where(right.notna(), None).values.tolist(), name
+    assert_same_frames(columnar, records)
 
 
 def test_most_big_files_with_records_over_several_lines_near_the_top_are_read_in_columns():
@@ -420,20 +427,10 @@ def test_most_big_files_with_records_over_several_lines_near_the_top_are_read_in
 
 @pytest.mark.parametrize("seed", [0, 1, 5])
 def test_a_clerks_receipt_of_a_big_file_with_records_over_several_lines_is_the_same_in_columns(settings, monkeypatch, seed):
-    from shouyang_pipeline.pipeline import check_file, check_receipt
-
     target = settings.raw_dir / "2023-01__发改局.csv"
     target.write_bytes(_big_file_with_records_over_lines(seed))
-    made = []
-    for reading in ("columns", "records"):
-        with monkeypatch.context() as m:
-            if reading == "records":
-                m.setattr(period_module, "csv_lines", lambda data: None)
-            receipt = check_receipt(check_file(settings, target, "key_projects", "2023-01"))
-        data = receipt.data
-        made.append(([dataclasses.astuple(p) for p in receipt.problems], receipt.notes,
-                     None if data is None else (data.rows, data.header_row, data.span, data.is_csv)))
-    assert made[0] == made[1]
+    columns, records = receipts_both_ways(settings, monkeypatch, target)
+    assert columns == records
 
 
 class PanicException(BaseException):
