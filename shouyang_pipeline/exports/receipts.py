@@ -196,8 +196,14 @@ def _plain_texts(cells) -> bool:
     if not set(map(type, cells)) <= _TEXT_OR_BLANK or "" in cells:
         return False
     joined = "\n".join(filter(None, cells))
-    return (0 < len(joined) <= MAX_CELL_CHARS and joined[0] not in "=#" and "\n=" not in joined
-            and "\n#" not in joined and _ILLEGAL.search(joined) is None)
+    return 0 < len(joined) <= MAX_CELL_CHARS and _plain_joined(joined)
+
+
+def _plain_joined(joined: str) -> bool:
+    """Of texts joined by line breaks (none empty): none starts with `=` or `#`, none holds a
+    character `_text` replaces."""
+    return (joined[0] not in "=#" and "\n=" not in joined and "\n#" not in joined
+            and _ILLEGAL.search(joined) is None)
 
 
 def _plain_text_rows(rows: list) -> bool:
@@ -209,9 +215,7 @@ def _plain_text_rows(rows: list) -> bool:
     texts = list(filter(None, cells))  # (every row holds one: `any` of each above)
     if max(map(len, texts)) * max(map(len, rows)) > MAX_CELL_CHARS - max(map(len, rows)):
         return False  # (a row's texts and the line breaks between them might pass MAX_CELL_CHARS)
-    joined = "\n".join(texts)
-    return (joined[0] not in "=#" and "\n=" not in joined and "\n#" not in joined
-            and _ILLEGAL.search(joined) is None)
+    return _plain_joined("\n".join(texts))
 
 
 # Consecutive rows told plain at once (`_plain_text_rows`) when a run of them is at least this long,

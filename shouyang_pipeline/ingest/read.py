@@ -485,7 +485,7 @@ def _record_lines(text: str, *, quotes: bool = False, breaks: int | None = None)
 def _unquoted_records(text: str) -> list[list[str]] | None:
     """The records of a file without a double quote, each line split at its commas (a blank line a
     record of no field), all at once: what `_records` makes of its lines. None where `_records` is
-    asked instead (`_unquoted_lines`), or for a record wider than MAX_COLUMNS (told as `_records`
+    asked instead (`_record_lines`), or for a record wider than MAX_COLUMNS (told as `_records`
     tells it)."""
     bodies = _record_lines(text)
     if bodies is None:
