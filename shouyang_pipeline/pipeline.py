@@ -700,6 +700,10 @@ class IngestAhead:
     def pids(self) -> list[int]:
         return self._pool.pids
 
+    def when_read(self, callback) -> None:
+        """`callback()` once the workers have read every dataset-period (`workers.Pool.when_done`)."""
+        self._pool.when_done(callback)
+
     def close(self) -> None:
         """Stops the workers; the frames not taken go with the spool folder."""
         import shutil

@@ -129,6 +129,7 @@ class Pool:
         self._stderr = [b"" for _ in self._procs]
         self._feeding = 0
         self._feeds: list[threading.Thread] = []
+        self._done_callbacks: list[Callable[[], None]] = []
         self._drains = [threading.Thread(target=self._drain, args=(i,), daemon=True) for i in range(len(self._procs))]
         for t in self._drains:
             t.start()
@@ -154,6 +155,16 @@ class Pool:
             t.start()
         return self
 
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """`callback()` once every item is answered without a failure (at once if they are), from
+        the thread that got the last answer; never after a failure or `close`."""
+        with self._cv:
+            finished = bool(self._feeds) and not self._feeding and not self._failures and not self._closed
+            if not finished:
+                self._done_callbacks.append(callback)
+        if finished:
+            callback()
+
     def __enter__(self) -> "Pool":
         return self
 
@@ -174,6 +185,11 @@ class Pool:
             with self._cv:
                 self._feeding -= 1
                 self._cv.notify_all()
+                done = self._done_callbacks if not self._feeding and not self._failures else []
+                if not self._feeding:
+                    self._done_callbacks = []
+            for callback in done:  # (outside the lock: it may start processes)
+                callback()
 
     def _feed_items(self, proc: subprocess.Popen, job: bytes) -> None:
         try:
@@ -262,7 +278,8 @@ class Pool:
         now), are killed, the others end with their input."""
         with self._cv:
             self._queue.clear()
-        self._closed = True
+            self._done_callbacks = []
+            self._closed = True
         for i, proc in enumerate(self._procs):
             if not self._feeds or self._feeds[i].is_alive():  # busy with an item nobody will take
                 proc.kill()

@@ -204,3 +204,40 @@ def test_export_workers_that_cannot_be_started_ahead_do_not_fail_the_run(setting
     result = CliRunner().invoke(main, ["run"], env=_env(settings, tmp_path))
     assert result.exit_code == 0, result.output
     assert {"briefing_2023-02.md", "marts_2023-03.xlsx"} <= {p.name for p in settings.export_dir.iterdir()}
+
+
+def test_the_export_workers_ahead_are_started_once_whoever_asks_first(monkeypatch):
+    """The reading workers done (a feeding thread) and the staging step's end both ask for the
+    export workers: they are started once; one that cannot be started is kept as the error to say."""
+    import threading
+
+    from shouyang_pipeline.defs import assets
+
+    kept = []
+
+    class Warehouse:
+        def keep_export_workers(self, pool):
+            kept.append(pool)
+
+    monkeypatch.setattr(assets, "start_export_workers", lambda workers: f"pool of {workers}")
+    ahead = assets._ExportsAhead(Warehouse(), 2)
+    threads = [threading.Thread(target=ahead.start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    ahead.start()
+    for t in threads:
+        t.join()
+    assert kept == ["pool of 2"] and ahead.error is None
+
+    none = assets._ExportsAhead(Warehouse(), 0)  # a run without exports, or of a single month
+    none.start()
+    assert kept == ["pool of 2"]
+
+    def refuse(workers):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(assets, "start_export_workers", refuse)
+    refused = assets._ExportsAhead(Warehouse(), 2)
+    refused.start()
+    refused.start()
+    assert isinstance(refused.error, OSError) and kept == ["pool of 2"]

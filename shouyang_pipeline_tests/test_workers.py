@@ -201,3 +201,49 @@ def test_a_closed_pool_takes_no_job():
     pool.close()
     with pytest.raises(RuntimeError, match="已关闭"):
         pool.begin({}, ["a"], describe=str)
+
+
+def test_a_pool_says_once_when_every_item_is_answered(tmp_path, monkeypatch):
+    """`when_done`: called once all items are answered (from the thread that got the last answer),
+    at once when they already are; never for a pool whose item failed, nor after `close`."""
+    import threading
+
+    _write_module(tmp_path, "slow_handler",
+                  "import time\nfrom contextlib import contextmanager\n"
+                  "@contextmanager\ndef start(job):\n"
+                  "    def do(item):\n        time.sleep(job)\n"
+                  "        if item == 'bad':\n            raise ValueError(item)\n        return item\n"
+                  "    yield do\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    calls = []
+    done = threading.Event()
+
+    def told():
+        calls.append((threading.current_thread() is threading.main_thread(), sorted(pool._results)))
+        done.set()
+
+    with workers.Pool("slow_handler:start", 2, name="测试进程") as pool:
+        pool.begin(0.3, ["a", "b", "c"], describe=str)
+        pool.when_done(told)
+        assert done.wait(60)
+        assert calls == [(False, ["a", "b", "c"])]  # every answer in, told from a feeding thread
+        pool.when_done(told)  # asked again once done: told at once, in the caller's thread
+        assert calls[1] == (True, ["a", "b", "c"])
+        assert sorted(pool.results()) == ["a", "b", "c"]
+    assert len(calls) == 2
+
+    failed = []
+    with workers.Pool("slow_handler:start", 1, name="测试进程") as pool:
+        pool.begin(0, ["bad", "a"], describe=str)
+        pool.when_done(lambda: failed.append("told"))
+        with pytest.raises(workers.PoolFailed):
+            pool.results()
+    assert failed == []
+
+    closed = []
+    pool = workers.Pool("slow_handler:start", 1, name="测试进程")
+    pool.begin(5, ["a"], describe=str)
+    pool.when_done(lambda: closed.append("told"))
+    pool.close()  # the item unanswered: the worker is stopped, nobody told
+    pool.when_done(lambda: closed.append("told after close"))
+    assert closed == []

@@ -27,6 +27,7 @@ each, and each month's gets its own figures (`RUN_PERIODS`, below).
 """
 
 
+import threading
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -274,18 +275,43 @@ def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     """The selected datasets' files read ahead by worker processes when there is enough to read
     (`pipeline.ingest_ahead`); they are stopped when the step ends. The datasets are loaded on
     one connection to the work file, not one each: a close checkpoints the file (0.55 s of the
-    sample's run, BENCHMARKS.md). Then, when the run goes on to its exports, the export workers
-    it will use are started (`pipeline.ahead_export_workers`): they get ready while the audit and
-    the marts are built."""
+    sample's run, BENCHMARKS.md). When the run goes on to its exports, the export workers it will
+    use are started (`pipeline.ahead_export_workers`) as soon as the reading workers are done
+    (`_ExportsAhead`), or else as the step ends: they get ready while this process loads what was
+    read last, and while the audit and the marts are built."""
+    ahead_exports = _ExportsAhead(warehouse, ahead_export_workers(context.partition_keys)
+                                  if _exports_in_run(context) else 0)
     with setup_failure(), ingest_ahead(warehouse.settings, warehouse.get_connection, datasets, context.partition_keys,
                                        force=context.run.tags.get(FORCE_TAG) == "true") as ahead:
+        if ahead is not None and ahead_exports.workers:
+            ahead.when_read(ahead_exports.start)
         with warehouse.get_connection() as conn:
             yield _Staging(ahead, conn)
-    if _exports_in_run(context) and (workers := ahead_export_workers(context.partition_keys)):
-        try:
-            warehouse.keep_export_workers(start_export_workers(workers))
-        except OSError as exc:  # only time is at stake: the exports step starts its own, or writes in-process
-            context.log.warning(f"未能提前启动导出进程（{type(exc).__name__}: {exc}），导出步骤开始时再启动")
+    ahead_exports.start()
+    if ahead_exports.error is not None:  # only time is at stake: the exports step starts its own, or writes in-process
+        context.log.warning(f"未能提前启动导出进程（{type(ahead_exports.error).__name__}: {ahead_exports.error}），"
+                            "导出步骤开始时再启动")
+
+
+class _ExportsAhead:
+    """The export workers of a run started once, by whichever comes first: the reading workers done
+    (from the thread that got their last answer) or the staging step's end."""
+
+    def __init__(self, warehouse: WarehouseResource, workers: int):
+        self.warehouse, self.workers = warehouse, workers
+        self.error: OSError | None = None
+        self._lock = threading.Lock()
+        self._started = False
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started or not self.workers:
+                return
+            self._started = True
+            try:
+                self.warehouse.keep_export_workers(start_export_workers(self.workers))
+            except OSError as exc:
+                self.error = exc
 
 
 BRIEFING_KEY = dg.AssetKey(["exports", "briefing"])
