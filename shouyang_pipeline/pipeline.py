@@ -1055,17 +1055,23 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
         written: list[Path] = []
         with conn_factory() as conn:
             periods = queries.periods_with_data_or_files(conn, months)
-            digests = month_digests(conn, periods)
-            changed = [p for p in periods  # `force`: every month written again
-                       if force or not _exports_current(export_dir, previous.get(p), digests[p], p)]
+            # every month written whatever its digest says (`force`, or none written before): by
+            # workers, its digests are taken while they write (`_read_only_digests`), not before
+            digests = None if force or not any(p in previous for p in periods) else month_digests(conn, periods)
+            changed = periods if digests is None else [
+                p for p in periods if not _exports_current(export_dir, previous.get(p), digests[p], p)]
             if ahead is not None and (not changed or ahead.workers < 2):
                 ahead.close()
                 ahead = None
             workers = ahead.workers if ahead is not None else export_workers(len(changed))
             if workers <= 1:
+                digests = digests if digests is not None else month_digests(conn, periods)
                 done = [write_month_exports(settings, conn, stage.dir, p) for p in changed]
         if workers > 1:  # the run's connection is closed: the workers open the work file read-only
-            done = write_months_in_workers(settings, work, stage.dir, changed, workers, pool=ahead)
+            taken = {}
+            meanwhile = None if digests is not None else lambda: taken.update(_read_only_digests(work, periods))
+            done = write_months_in_workers(settings, work, stage.dir, changed, workers, pool=ahead, meanwhile=meanwhile)
+            digests = digests if digests is not None else taken
         files_of: dict[str, list[Path]] = {}
         receipts: list[Path] = []
         for month in done:
@@ -1077,6 +1083,7 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
                 stage.remove(name)
         for month in done:
             receipts += stage.add([stage.dir / n for n in month.receipts])
+        hashed = {name: sha for month in done for name, sha in month.sha256.items()}
         gone = sorted(set(months) - set(periods))
         if gone:  # no data and no file any more: their receipts are deleted
             with conn_factory() as conn:
@@ -1086,7 +1093,8 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
             files_of.setdefault(path.parent.name, []).append(path)
         for period in changed:
             names = sorted(p.relative_to(export_dir).as_posix() for p in files_of[period])
-            entries[period] = {"digest": digests[period], "files": {n: file_sha256(stage.dir / n) for n in names}}
+            entries[period] = {"digest": digests[period],
+                               "files": {n: hashed[n] if n in hashed else file_sha256(stage.dir / n) for n in names}}
         for period in gone:
             for stale in (f"briefing_{period}.md", f"briefing_{period}.html", f"briefing_{period}.pdf",
                           f"marts_{period}.xlsx"):
@@ -1119,10 +1127,14 @@ class MonthExports:
     receipts: list[str] = field(default_factory=list)  # receipts/<period>/<file>__回执.xlsx
     remove: list[str] = field(default_factory=list)  # published exports to delete: its old PDF, receipts no longer needed
     pdf_reason: str | None = None  # why the PDF could not be made
+    # the sha256 of each of `files` and `receipts` as written (`file_sha256`), by whoever wrote them
+    # (an export worker: the workers hash side by side, not the run's process after them)
+    sha256: dict[str, str | None] = field(default_factory=dict)
 
     def __add__(self, other: "MonthExports") -> "MonthExports":
         return MonthExports(self.period, self.files + other.files, self.receipts + other.receipts,
-                            self.remove + other.remove, self.pdf_reason if other.pdf_reason is None else other.pdf_reason)
+                            self.remove + other.remove, self.pdf_reason if other.pdf_reason is None else other.pdf_reason,
+                            {**self.sha256, **other.sha256})
 
 
 def _write_briefing_part(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_dir: Path, period: str) -> MonthExports:
@@ -1164,7 +1176,9 @@ def write_month_exports(settings: Settings, conn: duckdb.DuckDBPyConnection, sta
     named), into `stage_dir`."""
     done = MonthExports(period)
     for part in parts:
-        done = done + EXPORT_PARTS[part](settings, conn, stage_dir, period)
+        written = EXPORT_PARTS[part](settings, conn, stage_dir, period)
+        written.sha256 = {name: file_sha256(stage_dir / name) for name in written.files + written.receipts}
+        done = done + written
     return done
 
 
@@ -1210,8 +1224,30 @@ def warm_exports() -> None:
             pass
 
 
+def _read_only_digests(work: Path, periods: list[str]) -> dict[str, str]:
+    """`month_digests` of `periods`, the work file opened read-only (beside the export workers,
+    which open it so too)."""
+    from .warehouse.digests import month_digests
+
+    with open_work_read_only(work, "本次运行") as conn:
+        return month_digests(conn, periods)
+
+
+@contextmanager
+def open_work_read_only(work: Path, who: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The run's work file opened read-only by `who` (an export worker, the run's process beside
+    them); a file that cannot be opened so is a `SetupError` in Chinese."""
+    with ExitStack() as stack:
+        try:
+            conn = stack.enter_context(connect(work, read_only=True))
+        except duckdb.Error as exc:
+            raise SetupError(f"{who}无法以只读方式打开本次运行的工作副本 {work}（{str(exc).splitlines()[0]}）："
+                             "请确认没有其他程序打开了它（分析请打开已发布的数据仓库），然后重新运行。") from None
+        yield conn
+
+
 def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, months: list[str],
-                            workers: int, pool=None) -> list[MonthExports]:
+                            workers: int, pool=None, meanwhile=None) -> list[MonthExports]:
     """`write_month_exports` of `months` in `workers` worker processes (`workers.Pool` running
     `export_parts`; `pool`, when given, is such a pool not yet begun, started ahead: it is used
     instead, and closed), each opening the work file read-only. Each part of a month (`EXPORT_PARTS`)
@@ -1219,14 +1255,18 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
     one process would have written them; a part that failed fails the step with the worker's
     traceback, as it would in this process (the months in order, each line starting with the
     month and the part: `2023-05的分析用Excel工作簿未能写出：OSError: …`). The caller holds no
-    connection to the work file (DuckDB lets readers of other processes open it only then)."""
+    connection to the work file (DuckDB lets readers of other processes open it only then).
+    `meanwhile()`, when given, is done in this process while the workers write."""
     from .workers import PoolFailed
 
     items = [(period, part) for part in HEAVIEST_FIRST for period in months]
     job = {"settings": settings, "work": work, "stage_dir": stage_dir}
     with pool or start_export_workers(workers) as pool:
         try:
-            results = pool.begin(job, items, describe=lambda item: f"{item[0]}的{PART_TITLES[item[1]]}未能写出").results()
+            pool.begin(job, items, describe=lambda item: f"{item[0]}的{PART_TITLES[item[1]]}未能写出")
+            if meanwhile is not None:
+                meanwhile()
+            results = pool.results()
         except PoolFailed as failed:  # a set-up problem (the work file unreadable) is said as itself
             if (error := failed.first_error(SetupError)) is not None:
                 raise error from failed
@@ -1247,11 +1287,7 @@ def export_parts(job: dict):
     from .warehouse.connection import MEMORY_LIMIT
 
     with ExitStack() as stack:
-        try:
-            conn = stack.enter_context(connect(job["work"], read_only=True))
-        except duckdb.Error as exc:
-            raise SetupError(f"导出进程无法以只读方式打开本次运行的工作副本 {job['work']}（{str(exc).splitlines()[0]}）："
-                             "请确认没有其他程序打开了它（分析请打开已发布的数据仓库），然后重新运行。") from None
+        conn = stack.enter_context(open_work_read_only(job["work"], "导出进程"))
         # set here, not as the connection's config: DuckDB refuses a second reader of a file in one
         # process whose config differs from the first's, and the readers elsewhere set none
         conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")

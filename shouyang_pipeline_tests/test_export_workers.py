@@ -69,6 +69,18 @@ def test_workers_write_what_one_process_writes(sample_year, tmp_path, monkeypatc
             assert a.read_bytes() == b.read_bytes(), name
         elif name.endswith(".xlsx"):
             assert _cells(a) == _cells(b), name
+    # the months' digests, taken beside the workers on a read-only connection, are those the run's
+    # own process takes; each file's sha256, hashed by the worker that wrote it, is the file's
+    from shouyang_pipeline.ingest.discover import file_sha256
+    from shouyang_pipeline.warehouse.digests import read_export_digests
+
+    kept_alone, kept_shared = read_export_digests(alone_dir), read_export_digests(shared_dir)
+    assert sorted(kept_shared) == sorted(kept_alone) and set(MONTHS) <= set(kept_shared)
+    for month, entry in kept_shared.items():
+        assert entry["digest"] == kept_alone[month]["digest"], month
+        assert sorted(entry["files"]) == sorted(kept_alone[month]["files"]), month
+        if month in MONTHS:  # (the others were not written now: their files are published ones)
+            assert entry["files"] == {n: file_sha256(shared_dir / n) for n in entry["files"]}, month
 
 
 def test_a_failing_worker_fails_with_the_month_named(tmp_path):
@@ -148,9 +160,9 @@ def test_a_run_of_several_months_writes_them_with_the_workers_it_started_while_r
         started.append(pipeline.start_export_workers(workers))
         return started[-1]
 
-    def write(settings, work, stage_dir, months, workers, pool=None):
+    def write(settings, work, stage_dir, months, workers, pool=None, meanwhile=None):
         used.append((months, pool))
-        return real_write(settings, work, stage_dir, months, workers, pool=pool)
+        return real_write(settings, work, stage_dir, months, workers, pool=pool, meanwhile=meanwhile)
 
     monkeypatch.setattr(assets, "start_export_workers", start)
     monkeypatch.setattr(pipeline, "write_months_in_workers", write)
