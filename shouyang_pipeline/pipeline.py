@@ -1229,7 +1229,7 @@ def _read_only_digests(work: Path, periods: list[str]) -> dict[str, str]:
     which open it so too)."""
     from .warehouse.digests import month_digests
 
-    with open_work_read_only(work, "本次运行") as conn:
+    with open_work_read_only(work, "运行进程") as conn:
         return month_digests(conn, periods)
 
 

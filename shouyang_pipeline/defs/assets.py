@@ -299,7 +299,7 @@ class _ExportsAhead:
 
     def __init__(self, warehouse: WarehouseResource, workers: int):
         self.warehouse, self.workers = warehouse, workers
-        self.error: OSError | None = None
+        self.error: Exception | None = None
         self._lock = threading.Lock()
         self._started = False
 
@@ -310,7 +310,7 @@ class _ExportsAhead:
             self._started = True
             try:
                 self.warehouse.keep_export_workers(start_export_workers(self.workers))
-            except OSError as exc:
+            except Exception as exc:  # noqa: BLE001 - said as the step ends: it may be a reading thread's
                 self.error = exc
 
 
