@@ -29,6 +29,7 @@ each, and each month's gets its own figures (`RUN_PERIODS`, below).
 
 import threading
 import warnings
+from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -501,20 +502,77 @@ _MART_SPECS = {name: _mart_spec(name) for name in build_order()}
 
 @contextmanager
 def _one_connection(context: dg.AssetExecutionContext, warehouse: WarehouseResource, tables: list[str]):
-    """One connection to the work file for all the selected marts: an open and a close (with its
-    checkpoint) of the file a mart would cost about 25 ms each, twelve a run."""
+    """One connection to the work file for all the selected marts (an open and a close, with its
+    checkpoint, of the file a mart would cost about 25 ms each, twelve a run), and the marts built
+    on a cursor of it by `_MartsAhead` while the step reports those built."""
     with warehouse.get_connection() as conn:
-        yield conn
+        built = _MartsAhead(conn, tables, warehouse.settings.now)
+        try:
+            yield _Marts(conn, built)
+        except BaseException:
+            built.close(interrupt=True)
+            raise
+        built.close()
+
+
+@dataclass
+class _Marts:
+    conn: duckdb.DuckDBPyConnection  # the step's queries of what was built
+    built: "_MartsAhead"
+
+
+class _MartsAhead:
+    """The marts `names` (in their order: a mart after those it reads) built one after the other
+    (`build_mart`, each in its own transaction) by a thread on a cursor of `conn`, while the step
+    reports each one built: its metadata and checks (queries, and Dagster's events, on the step's
+    own thread) no longer wait between one mart and the next. A mart that fails stops the builds
+    after it; `built(name)` gives a mart's row count once built, or raises what its build raised."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str], now):
+        self._results = {name: Future() for name in names}
+        self._stop = threading.Event()
+        self._cursor = conn.cursor()
+        self._thread = threading.Thread(target=self._build, args=(names, now), name="marts-ahead", daemon=True)
+        self._thread.start()
+
+    def _build(self, names: list[str], now) -> None:
+        failed = False
+        with self._cursor:
+            for name in names:
+                result = self._results[name]
+                if failed or self._stop.is_set():
+                    result.set_exception(RuntimeError(f"marts.{name} 未重建：在它之前重建的指标表出错，或本步骤已停止"))
+                    continue
+                try:
+                    result.set_result(build_mart(self._cursor, name, now=now()))
+                except BaseException as exc:  # noqa: BLE001 - raised where the step asks for this mart
+                    result.set_exception(exc)
+                    failed = True
+
+    def built(self, name: str) -> int:
+        return self._results[name].result()
+
+    def close(self, *, interrupt: bool = False) -> None:
+        """No mart is started after this; the one being built is finished (its own transaction), or
+        with `interrupt` (the step failed) interrupted and rolled back."""
+        self._stop.set()
+        if interrupt and self._thread.is_alive():
+            try:
+                self._cursor.interrupt()
+            except duckdb.Error:  # (closed meanwhile)
+                pass
+        self._thread.join()
 
 
 def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str,
-                  conn: duckdb.DuckDBPyConnection):
+                  marts: _Marts):
     table = MARTS[name]
     key = dg.AssetKey(["marts", name])
     checks = MART_CHECKS.get(name, ())
     periods = context.partition_keys
     period = periods[-1]  # the checks speak of the latest month of the run (by_month: of each)
-    total = build_mart(conn, name, now=warehouse.settings.now())
+    conn = marts.conn
+    total = marts.built.built(name)
     # rebuilt whole: the table's rows of all periods the run's; a month's rows and first rows its own
     rows, samples = queries.rows_by_period(conn, table, periods), previews(conn, table, periods, 30)
     each_month(context, key, lambda p: {"dagster/row_count": rows[p], "preview": samples[p]})
