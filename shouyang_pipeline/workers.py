@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import logging
 import os
 import pickle
 import subprocess
@@ -79,6 +80,15 @@ class Failure:
 
     def __str__(self) -> str:
         return f"{self.what}：{self.message}"
+
+
+def _call(callback: Callable[[], None]) -> None:
+    """A `Pool.when_done` callback called; what it raises is logged (a fault of the program's: it
+    may be on a feeding thread, where nothing would say it), not raised."""
+    try:
+        callback()
+    except Exception:  # noqa: BLE001
+        logging.getLogger(__name__).exception("工作进程全部完成后的后续操作出错（程序错误，不影响本次运行的结果）")
 
 
 class PoolFailed(RuntimeError):
@@ -157,13 +167,16 @@ class Pool:
 
     def when_done(self, callback: Callable[[], None]) -> None:
         """`callback()` once every item is answered without a failure (at once if they are), from
-        the thread that got the last answer; never after a failure or `close`."""
+        the thread that got the last answer; never after a failure or `close` (one asked for after
+        them is dropped). A callback that raises is logged, and the others are still called."""
         with self._cv:
-            finished = bool(self._feeds) and not self._feeding and not self._failures and not self._closed
+            if self._failures or self._closed:
+                return
+            finished = bool(self._feeds) and not self._feeding
             if not finished:
                 self._done_callbacks.append(callback)
         if finished:
-            callback()
+            _call(callback)
 
     def __enter__(self) -> "Pool":
         return self
@@ -185,11 +198,11 @@ class Pool:
             with self._cv:
                 self._feeding -= 1
                 self._cv.notify_all()
-                done = self._done_callbacks if not self._feeding and not self._failures else []
+                done = self._done_callbacks if not (self._feeding or self._failures or self._closed) else []
                 if not self._feeding:
                     self._done_callbacks = []
             for callback in done:  # (outside the lock: it may start processes)
-                callback()
+                _call(callback)
 
     def _feed_items(self, proc: subprocess.Popen, job: bytes) -> None:
         try:

@@ -253,3 +253,29 @@ def test_the_export_workers_ahead_are_started_once_whoever_asks_first(monkeypatc
     refused.start()
     refused.start()
     assert isinstance(refused.error, OSError) and kept == ["pool of 2"]
+
+    # the staging step failed: none started from then on, and one being started by the reading's
+    # thread is waited for, kept by the warehouse before the step's failure goes on (the run's end
+    # stops what it keeps)
+    starting, go_on = threading.Event(), threading.Event()
+
+    def slow(workers):
+        starting.set()
+        go_on.wait(30)
+        return "started by the reading's thread"
+
+    monkeypatch.setattr(assets, "start_export_workers", slow)
+    failing = assets._ExportsAhead(Warehouse(), 2)
+    reading = threading.Thread(target=failing.start)
+    reading.start()
+    assert starting.wait(30)
+    threading.Timer(0.2, go_on.set).start()
+    failing.never()
+    assert kept[-1] == "started by the reading's thread"
+    failing.start()
+    reading.join()
+    assert kept.count("started by the reading's thread") == 1
+    after = assets._ExportsAhead(Warehouse(), 2)
+    after.never()
+    after.start()
+    assert len(kept) == 2

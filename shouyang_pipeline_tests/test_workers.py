@@ -247,3 +247,25 @@ def test_a_pool_says_once_when_every_item_is_answered(tmp_path, monkeypatch):
     pool.close()  # the item unanswered: the worker is stopped, nobody told
     pool.when_done(lambda: closed.append("told after close"))
     assert closed == []
+
+
+def test_a_callback_that_raises_is_logged_and_the_others_are_called(tmp_path, monkeypatch, caplog):
+    import logging
+    import threading
+
+    _write_module(tmp_path, "quick_handler", "from contextlib import contextmanager\n"
+                  "@contextmanager\ndef start(job):\n    yield lambda item: item\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    told = threading.Event()
+
+    def broken():
+        raise ValueError("a fault of the program's")
+
+    with caplog.at_level(logging.ERROR, logger="shouyang_pipeline.workers"):
+        with workers.Pool("quick_handler:start", 1, name="测试进程") as pool:
+            pool.when_done(broken)  # (asked before the job: kept until every item is answered)
+            pool.when_done(told.set)
+            pool.begin("job", ["a"], describe=str)
+            assert told.wait(60)
+            assert pool.results() == {"a": "a"}
+    assert "a fault of the program's" in caplog.text and "后续操作出错" in caplog.text

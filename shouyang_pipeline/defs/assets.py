@@ -282,12 +282,17 @@ def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     read last, and while the audit and the marts are built."""
     ahead_exports = _ExportsAhead(warehouse, ahead_export_workers(context.partition_keys)
                                   if _exports_in_run(context) else 0)
-    with setup_failure(), ingest_ahead(warehouse.settings, warehouse.get_connection, datasets, context.partition_keys,
-                                       force=context.run.tags.get(FORCE_TAG) == "true") as ahead:
-        if ahead is not None and ahead_exports.workers:
-            ahead.when_read(ahead_exports.start)
-        with warehouse.get_connection() as conn:
-            yield _Staging(ahead, conn)
+    try:
+        with setup_failure(), ingest_ahead(warehouse.settings, warehouse.get_connection, datasets,
+                                           context.partition_keys,
+                                           force=context.run.tags.get(FORCE_TAG) == "true") as ahead:
+            if ahead is not None and ahead_exports.workers:
+                ahead.when_read(ahead_exports.start)
+            with warehouse.get_connection() as conn:
+                yield _Staging(ahead, conn)
+    except BaseException:
+        ahead_exports.never()  # (workers being started by the reading's thread are kept first: the run's end stops them)
+        raise
     ahead_exports.start()
     if ahead_exports.error is not None:  # only time is at stake: the exports step starts its own, or writes in-process
         context.log.warning(f"未能提前启动导出进程（{type(ahead_exports.error).__name__}: {ahead_exports.error}），"
@@ -303,6 +308,12 @@ class _ExportsAhead:
         self.error: Exception | None = None
         self._lock = threading.Lock()
         self._started = False
+
+    def never(self) -> None:
+        """None started from now on; a start under way (the reading's thread) is waited for, so that
+        its workers are kept by the warehouse resource before the step fails (its end stops them)."""
+        with self._lock:
+            self._started = True
 
     def start(self) -> None:
         with self._lock:
