@@ -536,12 +536,17 @@ class _MartsAhead:
     """The marts `names` (in their order: a mart after those it reads) built one after the other
     (`build_mart`, each in its own transaction) by a thread on a cursor of `conn`, while the step
     reports each one built: its metadata and checks (queries, and Dagster's events, on the step's
-    own thread) no longer wait between one mart and the next. A mart that fails stops the builds
-    after it; `built(name)` gives a mart's row count once built, or raises what its build raised."""
+    own thread) no longer wait between one mart and the next. The thread is at most one mart ahead
+    of the one the step reports (a step that fails leaves at most one more mart built than it
+    reported). A mart that fails stops the builds after it; `built(name)` gives a mart's row count
+    once built, or raises what its build raised."""
+
+    AHEAD = 1  # marts built beyond the one the step reports
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str], now):
         self._results = {name: Future() for name in names}
         self._stop = threading.Event()
+        self._may_build = threading.Semaphore(1 + self.AHEAD)  # a permit a mart; one more each mart asked for
         self._cursor = conn.cursor()
         self._thread = threading.Thread(target=self._build, args=(names, now), name="marts-ahead", daemon=True)
         self._thread.start()
@@ -551,28 +556,46 @@ class _MartsAhead:
         with self._cursor:
             for name in names:
                 result = self._results[name]
+                if not failed and not self._stop.is_set():
+                    self._may_build.acquire()  # (`close` gives one more, for a wait under way to see the stop)
                 if failed or self._stop.is_set():
                     result.set_exception(RuntimeError(f"marts.{name} 未重建：在它之前重建的指标表出错，或本步骤已停止"))
                     continue
                 try:
-                    result.set_result(build_mart(self._cursor, name, now=now()))
+                    result.set_result(build_mart(self._cursor, name, now=now(), cancelled=self._stop.is_set))
                 except BaseException as exc:  # noqa: BLE001 - raised where the step asks for this mart
                     result.set_exception(exc)
                     failed = True
 
     def built(self, name: str) -> int:
+        self._may_build.release()  # the step is at this mart: the next but one may be built
         return self._results[name].result()
 
     def close(self, *, interrupt: bool = False) -> None:
         """No mart is started after this; the one being built is finished (its own transaction), or
-        with `interrupt` (the step failed) interrupted and rolled back."""
+        with `interrupt` (the step failed) interrupted or, between its statements, rolled back
+        before its commit (`build_mart`'s `cancelled`). A second Ctrl-C while waiting for it
+        interrupts it again, and the wait goes on (a statement at most) before it is raised."""
         self._stop.set()
-        if interrupt and self._thread.is_alive():
+        self._may_build.release()  # (a thread waiting for a permit sees the stop)
+        if interrupt:
+            self._interrupt()
+        again = None
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except KeyboardInterrupt as exc:
+                again = exc
+                self._interrupt()
+        if again is not None:
+            raise again
+
+    def _interrupt(self) -> None:
+        if self._thread.is_alive():
             try:
                 self._cursor.interrupt()
             except duckdb.Error:  # (closed meanwhile)
                 pass
-        self._thread.join()
 
 
 def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str,

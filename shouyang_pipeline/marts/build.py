@@ -112,12 +112,14 @@ def create_macros(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) 
     conn.execute(clock_macro_sql(now))
 
 
-def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True, now: datetime | None = None) -> int:
+def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True, now: datetime | None = None,
+               cancelled=None) -> int:
     """(Re)build marts.<name> for all periods atomically; return its row count.
 
     The marts it reads must be built already (`build_all` builds them in order). With `check`
     (always, but for a test that widens staging on purpose) the built table must match its
-    declaration, or nothing changes."""
+    declaration, or nothing changes. `cancelled()`, when given and true just before the commit of
+    the build's own transaction, rolls it back instead (`BuildCancelled`)."""
     table = MARTS[name]
     sql = mart_sql(name).strip().rstrip(";")
     try:
@@ -139,6 +141,8 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
         if check:
             check_matches_declaration(conn, name)
         rows = conn.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
+        if own_transaction and cancelled is not None and cancelled():
+            raise BuildCancelled(f"marts.{name} 的重建已取消")
         if own_transaction:
             conn.execute("COMMIT")
     except BaseException:
@@ -146,6 +150,10 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
             conn.execute("ROLLBACK")
         raise
     return int(rows)
+
+
+class BuildCancelled(Exception):
+    """A build whose `cancelled()` said so before its commit: rolled back, nothing changed."""
 
 
 def _create_with_sentences(conn: duckdb.DuckDBPyConnection, table: Table, sql: str, writers: dict) -> None:
