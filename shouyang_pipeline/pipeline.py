@@ -1236,13 +1236,18 @@ def _read_only_digests(work: Path, periods: list[str]) -> dict[str, str]:
 @contextmanager
 def open_work_read_only(work: Path, who: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """The run's work file opened read-only by `who` (an export worker, the run's process beside
-    them); a file that cannot be opened so is a `SetupError` in Chinese."""
+    them), within the run's memory limit; a file that cannot be opened so is a `SetupError` in Chinese."""
+    from .warehouse.connection import MEMORY_LIMIT
+
     with ExitStack() as stack:
         try:
             conn = stack.enter_context(connect(work, read_only=True))
         except duckdb.Error as exc:
             raise SetupError(f"{who}无法以只读方式打开本次运行的工作副本 {work}（{str(exc).splitlines()[0]}）："
                              "请确认没有其他程序打开了它（分析请打开已发布的数据仓库），然后重新运行。") from None
+        # set here, not as the connection's config: DuckDB refuses a second reader of a file in one
+        # process whose config differs from the first's, and the readers elsewhere set none
+        conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         yield conn
 
 
@@ -1284,13 +1289,8 @@ def write_months_in_workers(settings: Settings, work: Path, stage_dir: Path, mon
 def export_parts(job: dict):
     """An export worker (`write_months_in_workers`): the work file opened read-only, each item
     `(period, part)` written into the staging folder."""
-    from .warehouse.connection import MEMORY_LIMIT
-
     with ExitStack() as stack:
         conn = stack.enter_context(open_work_read_only(job["work"], "导出进程"))
-        # set here, not as the connection's config: DuckDB refuses a second reader of a file in one
-        # process whose config differs from the first's, and the readers elsewhere set none
-        conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         # one thread: the workers are at most one a core (`export_workers`) and a part's queries are a
         # small share of its time, so DuckDB's own threads would mostly take turns with the other
         # workers' on the same cores (measured within the noise: BENCHMARKS.md, What changed)
