@@ -1387,9 +1387,9 @@ def month_receipts(settings: Settings, conn: duckdb.DuckDBPyConnection, stage_di
 
 def published_receipts(settings: Settings) -> list[Path]:
     """The receipts in the export dir, by period and name."""
-    from .exports.receipts import SUFFIX
+    from .exports import RECEIPT_SUFFIX
 
-    return sorted(p for p in (settings.export_dir / RECEIPTS_DIR).glob(f"*/*{SUFFIX}")
+    return sorted(p for p in (settings.export_dir / RECEIPTS_DIR).glob(f"*/*{RECEIPT_SUFFIX}")
                   if p.is_file() and not p.name.startswith("."))
 
 

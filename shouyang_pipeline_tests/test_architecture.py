@@ -89,3 +89,23 @@ def test_the_checker_sees_imports():
     assert "catalog" in imported_rooms(PACKAGE / "ingest" / "period.py")
     assert "pipeline" in imported_rooms(PACKAGE / "defs" / "assets.py")
     assert "warehouse" not in imported_rooms(PACKAGE / "ingest" / "period.py")
+
+
+def test_the_runs_own_process_starts_without_the_readers_and_writers_libraries(tmp_path):
+    """`shouyang run`'s own process (the CLI, the pipeline, the Dagster definitions built) imports
+    none of the libraries only the reading and export workers use (openpyxl, xlsxwriter,
+    matplotlib, Polars, pandera, Jinja2): each costs start-up time a run with workers does not need."""
+    import subprocess
+    import sys
+
+    heavy = ("openpyxl", "xlsxwriter", "matplotlib", "polars", "pandera", "jinja2")
+    code = ("import sys\n"
+            "from shouyang_pipeline import cli, pipeline\n"
+            "from shouyang_pipeline.config import Settings\n"
+            "from shouyang_pipeline.defs import build_definitions\n"
+            f"build_definitions(Settings.from_env({{'SHOUYANG_DATA_DIR': {str(tmp_path)!r}}}))"
+            ".resolve_job_def('monthly_refresh')\n"
+            "pipeline.published_receipts(Settings.from_env({'SHOUYANG_DATA_DIR': " + repr(str(tmp_path)) + "}))\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

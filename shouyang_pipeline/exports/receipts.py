@@ -55,10 +55,9 @@ from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 from ..catalog.rules import MISSING_KEY, rule_name
 from ..catalog.tables import NAMING_MARK
 from ..text import as_written
-from . import xlsx_rows
+from . import RECEIPT_SUFFIX as SUFFIX, xlsx_rows
 
 SUMMARY_SHEET = "问题清单"
-SUFFIX = "__回执.xlsx"
 # A file system takes 255 bytes in a name; the temporary file beside a receipt adds `.` and
 # `.<pid>.tmp` (a pid has at most 7 digits).
 NAME_LIMIT = 255 - 13

@@ -11,7 +11,6 @@ from functools import lru_cache, reduce
 from itertools import compress, count, filterfalse, repeat, zip_longest
 from operator import add, is_, is_not
 
-from openpyxl.utils import get_column_letter
 
 from ..catalog import rules as codes
 from ..catalog.datasets import Dataset, Field
@@ -19,7 +18,7 @@ from ..catalog.tables import ROW_KINDS
 from ..reference import Reference
 from ..text import as_written, char_class
 from .layout import ColumnMap, Layout, money_unit, row_kinds, split_header
-from .read import CsvGrid, CsvLines, LineRecords, cell_name, line_record, text_columns
+from .read import CsvGrid, CsvLines, LineRecords, cell_name, column_letter, line_record, text_columns
 from .values import (EMPTY, PLAIN_NUMBER_PATTERN, CellProblem, is_empty, parse_column, parse_number, parse_numbers,
                      parse_plain_number_column, parse_value, plain_text_column)
 
@@ -73,7 +72,7 @@ class Row:
         raw = {}
         for idx, cell in enumerate(self.cells):
             header = headers[idx] if idx < len(headers) else None
-            key = str(header).strip() if header is not None else get_column_letter(idx + 1)
+            key = str(header).strip() if header is not None else column_letter(idx)
             if header is not None or cell is not None:
                 raw[key] = clipped(as_written(cell))
         return raw

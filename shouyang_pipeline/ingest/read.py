@@ -19,9 +19,7 @@ from datetime import time as dt_time
 from itertools import compress, count, repeat
 
 import numpy as np
-from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
-from openpyxl.utils import get_column_letter
 
 from .xlsx_limits import (DAMAGED, MAX_COLUMNS, MAX_MERGED_CELLS, MAX_SHEET_CELLS, XlsxRejected, general_format_copy,
                           inspect_xlsx, is_percent_format, plain_markup_copy, unreadable_cells_copy)
@@ -64,9 +62,16 @@ def _blanks_to_none(rows: list[list[object]]) -> None:
             blanks -= 1
 
 
+def column_letter(col_index: int) -> str:
+    """`I` for column index 8 (0-based)."""
+    from openpyxl.utils import get_column_letter  # (imported when first needed: not at a run's start)
+
+    return get_column_letter(col_index + 1)
+
+
 def cell_name(row_number: int, col_index: int) -> str:
     """`I48` for column index 8 (0-based) of row 48."""
-    return f"{get_column_letter(col_index + 1)}{row_number}"
+    return f"{column_letter(col_index)}{row_number}"
 
 
 UTF8, GBK = "UTF-8", "GBK"  # GBK: what a Chinese Windows calls ANSI; read as GB18030, which covers it
@@ -599,6 +604,8 @@ def _openpyxl_extras(data: bytes, bounds: dict[str, tuple[int, int]], *, percent
     every row to the sheet's declared dimension (A1:XFD1048576 makes 16,384 cells of each row)
     and walk every missing row up to it. A sheet calamine found empty is not walked at all.
     """
+    from openpyxl import load_workbook
+
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         found = {}
