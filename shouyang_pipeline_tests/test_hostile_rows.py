@@ -299,6 +299,41 @@ def test_a_line_in_neither_encoding_still_rejects_the_file():
         read_csv("项目编号,总投资\n".encode("gbk") + "寿阳,1\n".encode("utf-8") + b"\xff\xfe\n")
 
 
+def _with_bad_byte(data: bytes, line: int, after: bytes) -> bytes:
+    """`data` with a byte 0xFF (neither UTF-8 nor GB18030 reads it) put in line `line` (from 1)
+    right after the first `after` in it."""
+    lines = data.splitlines(keepends=True)
+    at = lines[line - 1].index(after) + len(after)
+    lines[line - 1] = lines[line - 1][:at] + b"\xff" + lines[line - 1][at:]
+    return b"".join(lines)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+@pytest.mark.parametrize("rows", [3, 6000])  # (6,000 lines: a file read in columns when it can be)
+def test_a_line_in_neither_encoding_is_named_by_its_row_and_cell(encoding, rows):
+    """The clerk is told where the unreadable bytes are: the row, the column and the cell, in a
+    file of a few rows or of thousands, wherever its lines are of an encoding."""
+    data = csv_bytes([KP_HEADER] + [kp_row(f"XM{i:05d}", name=f"项目{i}") for i in range(1, rows)], encoding)
+    row = rows // 2 + 1
+    bad = _with_bad_byte(data, row, f"项目{row - 1}".encode("utf-8" if encoding != "gbk" else "gbk"))
+    column = KP_HEADER.index("项目名称") + 1
+    with pytest.raises(FileRejected) as rejected:
+        read_csv(bad)
+    cell = f"{chr(ord('A') + column - 1)}{row}"
+    assert f"第{row}行第{column}列（{cell}）有既不是UTF-8也不是GBK/GB18030的字节（FF" in str(rejected.value)
+    assert "编码无法识别" in str(rejected.value)
+
+
+def test_a_line_in_neither_encoding_is_counted_as_the_files_rows_are():
+    """Rows are records: a quoted cell over two lines before it is one row; inside such a cell,
+    the row it belongs to is named (its column is not told)."""
+    before = '项目编号,名称\r\nXM1,"甲\r\n乙"\r\nXM2,丙'.encode("gbk")
+    with pytest.raises(FileRejected, match=r"第3行第2列（B3）有.*（FF）"):
+        read_csv(before + b"\xff\r\n")
+    with pytest.raises(FileRejected, match=r"文件编码无法识别：第2行有既不是"):
+        read_csv('项目编号,名称\r\nXM1,"甲\r\n'.encode() + b"\xff" + '乙"\r\n'.encode())
+
+
 # ------------------------------------------------------------------ 4. mojibake
 
 GBK_MOJIBAKE = "椤圭洰鍚嶇О"  # 项目名称 written in UTF-8, read as GBK

@@ -76,7 +76,6 @@ def cell_name(row_number: int, col_index: int) -> str:
 
 UTF8, GBK = "UTF-8", "GBK"  # GBK: what a Chinese Windows calls ANSI; read as GB18030, which covers it
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_UNDECODABLE = "文件编码无法识别：既不是UTF-8也不是GBK/GB18030，请在Excel中另存为“CSV UTF-8”"
 
 
 @dataclass
@@ -118,11 +117,11 @@ def _decode(data: bytes) -> _Decoded:
         try:
             text = line.decode("utf-8")
             kinds.append(UTF8 if _CJK.search(text) else "?")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as not_utf8:
             try:
                 text = line.decode("gb18030")
-            except UnicodeDecodeError:
-                raise FileRejected(_UNDECODABLE) from None
+            except UnicodeDecodeError as not_gbk:
+                raise FileRejected(_undecodable("".join(decoded), line, not_utf8, not_gbk)) from None
             kinds.append(GBK)
         decoded.append(text)
     utf8, gbk = kinds.count(UTF8), kinds.count(GBK)
@@ -146,6 +145,27 @@ def _decode(data: bytes) -> _Decoded:
             other.append((offset, kind))
         offset += len(decoded[i])
     return _Decoded("".join(decoded), encoding, other)
+
+
+def _undecodable(before: str, line: bytes, not_utf8: UnicodeDecodeError, not_gbk: UnicodeDecodeError) -> str:
+    """Why a file with a line in neither encoding is rejected, naming the row (a record, as the
+    file's rows are counted) and, when the line starts its record, the cell where the bytes
+    neither encoding reads begin: `before` is the file's text up to that line."""
+    # where the line stops being readable: as far as the encoding that read more of it got
+    start, got = max((not_utf8.start, "utf-8"), (not_gbk.start, "gb18030"))
+    bad = line[start:start + 4].rstrip(b"\r\n").hex(" ").upper()  # (the bytes from there, at most four)
+    try:
+        records = len(_records(_lines(before))[0]) if before else 0
+    except FileRejected:  # (the lines before have a problem of their own: the line is counted)
+        records = before.count("\n") + before.count("\r") - before.count("\r\n")
+    if _unclosed_quote(before):  # the line goes on a record a quoted cell of which spans lines
+        where = f"第{records}行"
+    else:
+        fields = next(csv.reader([line[:start].decode(got)]), [])
+        column = max(len(fields), 1)
+        where = f"第{records + 1}行第{column}列（{cell_name(records + 1, column - 1)}）"
+    return (f"文件编码无法识别：{where}有既不是UTF-8也不是GBK/GB18030的字节（{bad}），整个文件无法读取。"
+            "请检查该单元格（常见原因是从别的软件粘贴来的乱码），或在Excel中另存为“CSV UTF-8”后重新报送")
 
 
 def decode_csv(data: bytes) -> str:
