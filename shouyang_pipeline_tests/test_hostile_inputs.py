@@ -211,6 +211,27 @@ def test_a_hard_link_is_rejected_unread_like_a_symbolic_link(raw, tmp_path, sett
         p.read_bytes() != secret.read_bytes() for p in settings.archive_dir.iterdir())
 
 
+def test_a_folder_named_as_a_submission_is_said_to_be_a_folder(raw, run_period):
+    """A folder `2023-02__发改局补报.csv` inside a dataset's folder, empty or not, is not passed over in
+    silence: it is rejected in its month as a folder; the files in it are each misplaced; a folder
+    of another name holding nothing says nothing; the month's file loads."""
+    folder = raw / "key_projects"
+    folder.mkdir(parents=True)
+    (folder / "2023-02__发改局补报.csv").mkdir()
+    (folder / "2023-02__统计局.XLSX").mkdir()
+    write_csv(folder / "2023-02__统计局.XLSX" / "2023-02.csv", [KP_HEADER, kp_row("XM002")])
+    (folder / "旧版本").mkdir()
+    write_csv(folder / "2023-02.csv", [KP_HEADER, kp_row("XM001")])
+    run = run_period("key_projects", "2023-02")
+    for name in ("2023-02__发改局补报.csv", "2023-02__统计局.XLSX"):
+        log = run.log(f"key_projects/{name}")
+        assert log["status"] == "rejected" and "这是一个文件夹" in log["message"] and log["sha256"] is None
+    inside = run.log("key_projects/2023-02__统计局.XLSX/2023-02.csv")
+    assert inside["status"] == "rejected" and "多层子目录" in inside["message"]
+    assert not run.q("SELECT * FROM audit.ingest_log WHERE file_path LIKE '%旧版本%'")
+    assert [r["project_code"] for r in run.staging("key_projects")] == ["XM001"]
+
+
 def _log_rows(run, file_path: str) -> list[tuple]:
     return [(r["sha256"], r["is_current"], r["ingested_at"]) for r in run.q(
         "SELECT sha256, is_current, ingested_at FROM audit.ingest_log WHERE file_path = ? ORDER BY ingested_at, sha256 NULLS LAST",

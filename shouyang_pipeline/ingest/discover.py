@@ -64,7 +64,7 @@ class RawFile:
     suffix: str
     naming_problem: str | None  # Chinese; None when the path follows the naming rules
     placed: bool = True  # False when no dataset-period can hold it (unknown folder, bad or out-of-range period)
-    kind: str = "file"  # "file", or "symlink", "hardlink", "special": never opened
+    kind: str = "file"  # "file", or "symlink", "hardlink", "special", "folder": never opened
 
     @property
     def dataset_period(self) -> tuple[str, str] | None:
@@ -160,6 +160,7 @@ _UNREAD = {
     "symlink": "文件是符号链接，出于安全考虑不读取，请放入文件本身",
     "hardlink": "文件有多个硬链接（与其他位置的文件共用内容），出于安全考虑不读取，请放入文件本身的副本",
     "special": "这不是普通文件（可能是管道、设备或无法访问的条目），不读取，请放入文件本身",
+    "folder": "这是一个文件夹，不是文件，不读取（其中的文件也不读取）：请放入文件本身",
 }
 
 
@@ -249,7 +250,9 @@ def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
     A raw dir or a dataset's folder that is missing or cannot be listed is a set-up error: read
     as "no files", it would remove every period from the warehouse. A deeper folder (misplaced
     anyway) that cannot be listed, or an entry that cannot even be looked at (a path too long),
-    is listed as a file that cannot be read, and the run goes on.
+    is listed as a file that cannot be read, and the run goes on. So is a folder inside a
+    dataset's folder whose name ends as a submission's (`.csv`, `.xlsx`, `.xls`): a clerk takes it
+    for a file, and it must not pass in silence (its files are listed too, each misplaced).
     """
     now_period = now_period or current_period()
     check_raw_dir(raw_dir)
@@ -274,7 +277,9 @@ def discover(raw_dir: Path, now_period: str | None = None) -> list[RawFile]:
                 found.append(classify(raw_dir, entry, now_period, kind="special"))
                 continue
             if is_folder:
-                stack.append(entry)
+                stack.append(entry)  # (its files are listed, each as misplaced: `classify`)
+                if folder != raw_dir and Path(entry.name).suffix.lower() in (*ACCEPTED_SUFFIXES, ".xls"):
+                    found.append(classify(raw_dir, entry, now_period, kind="folder"))  # named as a file
             else:
                 found.append(classify(raw_dir, entry, now_period))
     return sorted(found, key=lambda f: f.rel_path)
