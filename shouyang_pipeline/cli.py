@@ -627,7 +627,7 @@ def _failure_messages(result, *, interruptions: bool = True) -> list[str]:
                 continue
             while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
                 error = error.cause
-            text = error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
+            text = _OWN_ERROR.sub("", error.message.strip(), count=1)
             line = text.splitlines()[0] if text else error.cls_name
             for words, chinese in _MACHINE_FAULTS.items():
                 if words in line:
@@ -635,6 +635,12 @@ def _failure_messages(result, *, interruptions: bool = True) -> list[str]:
                     break
             messages.append(f"{event.step_key}：{line}")
     return messages
+
+
+# The class an error's message starts with (`module.Class: `), when it is a Dagster `Failure` or
+# one of the pipeline's own: its words are the Chinese after it. Any other (a fault of the
+# program's, `KeyError: 'x'`) keeps its class, which says what it was.
+_OWN_ERROR = re.compile(r"^(?:dagster\._core\.definitions\.events\.Failure|shouyang_pipeline(?:\.\w+)+): ")
 
 
 # What the machine said, for the operator: the system's words are kept in brackets.

@@ -115,6 +115,38 @@ def _interrupted_result(how: str = "dagster", *, also_failed: bool = False):
     return stopped.execute_in_process(raise_on_error=False)
 
 
+def test_a_failure_of_the_pipelines_own_is_said_without_its_class():
+    """A step that failed with one of the pipeline's own errors (a worker that ended, PoolFailed)
+    is said in its Chinese words alone; a fault of the program's keeps its class."""
+    from shouyang_pipeline import cli, workers
+
+    @dg.op
+    def staging_tables():
+        raise workers.PoolFailed([workers.Failure(("key_projects", "2023-03"), "重点项目2023-03的文件未能读取",
+                                                  "读取进程意外退出（退出码 -9）", None)], "")
+
+    @dg.op
+    def full_disk():
+        raise workers.PoolFailed([workers.Failure("2023-05", "2023-05的简报未能写出",
+                                                  "OSError: [Errno 28] No space left on device", None)], "")
+
+    @dg.op
+    def broken():
+        raise KeyError("x")
+
+    @dg.job
+    def failing():
+        staging_tables()
+        full_disk()
+        broken()
+
+    messages = cli._failure_messages(failing.execute_in_process(raise_on_error=False))
+    assert "staging_tables：重点项目2023-03的文件未能读取：读取进程意外退出（退出码 -9）" in messages
+    assert "full_disk：磁盘空间已满，请清理空间后重新运行（2023-05的简报未能写出：OSError: [Errno 28] No space left on device）" in messages
+    assert "broken：KeyError: 'x'" in messages
+    assert not any("PoolFailed" in m or "shouyang_pipeline." in m for m in messages)
+
+
 def test_an_interruption_is_told_from_other_failures():
     from shouyang_pipeline import cli
 
