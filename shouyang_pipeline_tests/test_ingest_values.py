@@ -164,6 +164,23 @@ def test_required_text_empty(raw, run_period):
     assert (rej["source_cell"], rej["rule"], rej["reason"]) == ("B2", "required", "项目名称为必填项，不能为空")
 
 
+@pytest.mark.parametrize("rows", [3, 6000])  # (6,000: a file read in columns)
+def test_a_number_in_scientific_notation_is_said_to_be_one(raw, run_period, rows):
+    """`1.23457E+17` is what Excel shows, and saves in a CSV, of a long number in a General column:
+    its last digits are gone. It is not read (SUBMISSIONS.md lists no such form), and the clerk is
+    told why; `1e` or `e5` is no number at all, and said so as before."""
+    body = [kp_row(f"XM{i:05d}") for i in range(1, rows)]
+    body[0] = kp_row("XM00001", total="1.23457E+17")
+    body[-1] = kp_row(f"XM{rows - 1:05d}", total="e5")
+    write_csv(raw / "key_projects/2023-02.csv", [KP_HEADER, *body])
+    run = run_period("key_projects", "2023-02")
+    reasons = {r["source_cell"]: (r["rule"], r["reason"]) for r in run.rejected()}
+    assert reasons["H2"] == ("not_a_number", "总投资应填写完整的数字，不能写成科学计数法（当前值：1.23457E+17）："
+                                             "请在Excel中把该列设为数值格式、显示出全部数字后重新报送")
+    assert reasons[f"H{rows}"] == ("not_a_number", "总投资应填写数字（当前值：e5）")
+    assert_consistent_counts(run)
+
+
 def test_required_unreadable_money_rejects(raw, run_period):
     write_xlsx(raw / "key_projects/2023-02.xlsx", [KP_HEADER, kp_row("XM001", total="暂无"), kp_row("XM002")])
     run = run_period("key_projects", "2023-02")

@@ -92,8 +92,16 @@ def parse_number(raw: object) -> float | CellProblem:
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     if not _NUMBER.match(text):
+        if _SCIENTIFIC.fullmatch(text):  # (what Excel shows of a long number in a General column, and saves so in a CSV)
+            return CellProblem(codes.NOT_A_NUMBER, "{header}应填写完整的数字，不能写成科学计数法（当前值：{value}）："
+                                                   "请在Excel中把该列设为数值格式、显示出全部数字后重新报送")
         return CellProblem(codes.NOT_A_NUMBER, "{header}应填写数字（当前值：{value}）")
     return float(text)
+
+
+# A number in scientific notation (`1.2E+10`, `5e3`): not accepted (SUBMISSIONS.md lists no such
+# form, and Excel's `1.23457E+17` has lost the number's last digits), but said as what it is.
+_SCIENTIFIC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 
 
 def _too_large(limit: str) -> CellProblem:
