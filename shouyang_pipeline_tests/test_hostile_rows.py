@@ -320,7 +320,7 @@ def test_a_line_in_neither_encoding_is_named_by_its_row_and_cell(encoding, rows)
     with pytest.raises(FileRejected) as rejected:
         read_csv(bad)
     cell = f"{chr(ord('A') + column - 1)}{row}"
-    assert f"第{row}行第{column}列（{cell}）有既不是UTF-8也不是GBK/GB18030的字节（FF" in str(rejected.value)
+    assert f"第{row}行第{column}列（{cell}）有既不是UTF-8也不是GBK/GB18030的字节（FF）" in str(rejected.value)
     assert "编码无法识别" in str(rejected.value)
 
 

@@ -152,8 +152,8 @@ def _undecodable(before: str, line: bytes, not_utf8: UnicodeDecodeError, not_gbk
     file's rows are counted) and, when the line starts its record, the cell where the bytes
     neither encoding reads begin: `before` is the file's text up to that line."""
     # where the line stops being readable: as far as the encoding that read more of it got
-    start, got = max((not_utf8.start, "utf-8"), (not_gbk.start, "gb18030"))
-    bad = line[start:start + 4].rstrip(b"\r\n").hex(" ").upper()  # (the bytes from there, at most four)
+    start, got, end = max((not_utf8.start, "utf-8", not_utf8.end), (not_gbk.start, "gb18030", not_gbk.end))
+    bad = line[start:min(end, start + 4)].hex(" ").upper()  # (the bytes it could not read there, at most four)
     try:
         records = len(_records(_lines(before))[0]) if before else 0
     except FileRejected:  # (the lines before have a problem of their own: the line is counted)
