@@ -412,3 +412,30 @@ def test_a_block_of_texts_is_the_rows_written_one_by_one():
         assert together is None or together == one_by_one, block
         built += together is not None
     assert 100 < built < 400  # blocks put together at once, and blocks left to be written row by row
+
+
+def test_a_receipt_written_again_for_the_same_file_is_the_same_bytes(tmp_path, monkeypatch):
+    """A receipt's time is its file's (received, or checked by the clerk), not the moment it was
+    written: the zip's members and the workbook's created and modified times. The same receipt
+    written in another second is the same file, byte for byte."""
+    import time as clock
+    from datetime import datetime
+
+    from shouyang_pipeline.exports import receipts
+
+    receipt = _receipt_with_rows(0)
+    receipt.received_at = datetime(2023, 6, 5, 9, 30, 12)
+    first = receipts.write_receipt(receipt, tmp_path / "first.xlsx").read_bytes()
+    later = clock.time() + 3600 * 24 * 400  # a year and more later
+    monkeypatch.setattr(clock, "time", lambda: later)
+    monkeypatch.setattr(clock, "localtime", lambda *a: __import__("time").gmtime(later))
+    again = receipts.write_receipt(receipt, tmp_path / "again.xlsx").read_bytes()
+    assert again == first
+    with zipfile.ZipFile(tmp_path / "first.xlsx") as z:
+        assert {info.date_time for info in z.infolist()} == {(2023, 6, 5, 9, 30, 12)}
+        core = z.read("docProps/core.xml").decode()
+    assert core.count("2023-06-05T09:30:12Z") == 2  # created and modified
+    assert load_workbook(tmp_path / "first.xlsx").properties.created == datetime(2023, 6, 5, 9, 30, 12)
+    receipt.checked_at = datetime(2024, 1, 2, 3, 4, 6)  # a clerk's check before sending: its own time (a zip keeps even seconds)
+    with zipfile.ZipFile(receipts.write_receipt(receipt, tmp_path / "check.xlsx")) as z:
+        assert {info.date_time for info in z.infolist()} == {(2024, 1, 2, 3, 4, 6)}

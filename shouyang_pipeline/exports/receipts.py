@@ -295,13 +295,21 @@ def write_receipt(receipt: Receipt, path: Path) -> Path:
     try:
         saved = io.BytesIO()
         wb.save(saved)
-        xlsx_rows.splice(saved.getvalue(), tmp, rows)
+        xlsx_rows.splice(saved.getvalue(), tmp, rows, stamp=_stamp(receipt))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
 
 
+def _stamp(receipt: Receipt) -> datetime:
+    """The receipt file's own time (`xlsx_rows.splice`): when the clerk checked the file, or when
+    the file was received, not when the receipt was written: a run that writes the receipt of an
+    unchanged file again writes the same bytes."""
+    return receipt.checked_at or receipt.received_at or _NO_TIME
+
+
+_NO_TIME = datetime(1980, 1, 1)  # (the earliest time a zip holds)
 _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
 _HEAD_FILL = PatternFill("solid", fgColor="FFEDF2F7")

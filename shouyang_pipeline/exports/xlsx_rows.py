@@ -688,9 +688,15 @@ def _styles(sheet_xml: str, columns: int) -> list[int | None]:
     return styles
 
 
-def splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"]) -> None:
+def splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"], *,
+           stamp: datetime | None = None) -> None:
     """Write `workbook` (an XLSX whose sheets' data rows were left out) to `path` with the rows of
     `sheets` (sheet number from 1 -> rows) put into those sheets.
+
+    `stamp`, when given, is the file's time instead of the moment it was written: its members'
+    times in the zip and the created and modified times of its properties (`docProps/core.xml`),
+    so that the same content makes the same bytes (a receipt written again for an unchanged file
+    is, byte for byte, the one published before).
 
     A sheet's XML goes straight into its deflated member, its size not known beforehand: zipfile
     writes the member's header for a size within the zip limit (2 GiB) and puts the sizes in it
@@ -699,7 +705,7 @@ def splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"]
     zip64: set[int] = set()
     while True:
         try:
-            return _splice(workbook, path, sheets, zip64)
+            return _splice(workbook, path, sheets, zip64, stamp)
         except _BeyondZipLimit as exc:
             if exc.sheet in zip64:
                 raise
@@ -716,15 +722,22 @@ class _BeyondZipLimit(Exception):
 DEFLATE_BYTES = 1 << 20
 
 
-def _splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"], zip64: set[int]) -> None:
+def _splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"], zip64: set[int],
+            stamp: datetime | None = None) -> None:
     """`splice`, the sheets numbered in `zip64` written as zip64 members."""
     with zipfile.ZipFile(io.BytesIO(workbook)) as zin, zipfile.ZipFile(path, "w") as zout:
         for info in zin.infolist():
             m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
             number = int(m.group(1)) if m else None
             rows = sheets.get(number)
+            if stamp is not None:
+                info.date_time = _zip_time(stamp)
             if rows is None:
-                zout.writestr(info, zin.read(info))
+                data = zin.read(info)
+                if stamp is not None and info.filename == _CORE_PROPERTIES:
+                    data = _CORE_TIMES.sub(lambda t: t.group(1) + f"{stamp:%Y-%m-%dT%H:%M:%S}Z" + t.group(3),
+                                           data.decode("utf-8")).encode("utf-8")
+                zout.writestr(info, data)
                 continue
             try:
                 with zout.open(_like(info, compresslevel=1), "w", force_zip64=number in zip64) as out:
@@ -745,6 +758,16 @@ def _splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"
                 if "force_zip64" not in str(exc):
                     raise
                 raise _BeyondZipLimit(number) from exc
+
+
+# The workbook's properties, and in them the times it was created and last modified (W3CDTF).
+_CORE_PROPERTIES = "docProps/core.xml"
+_CORE_TIMES = re.compile(r"(<dcterms:(?:created|modified)\b[^>]*>)([^<]*)(</dcterms:(?:created|modified)>)")
+
+
+def _zip_time(stamp: datetime) -> tuple[int, int, int, int, int, int]:
+    """A zip member's time (a zip holds none before 1980)."""
+    return max((stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second), (1980, 1, 1, 0, 0, 0))
 
 
 # ISA-L's deflate at its level 1 (python-isal, pinned): the same DEFLATE stream format as zlib's,
