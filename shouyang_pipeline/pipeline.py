@@ -1040,6 +1040,11 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
     The receipts (回执) of the written months' files are staged with them (`stage_receipts`):
     written for every current file that needs one, and every other receipt of those months deleted.
 
+    A file of a written month that comes out byte for byte the one published under its name (a
+    briefing whose sentences did not change, the receipt of an unchanged file: `receipts.write_receipt`
+    stamps it with its file's time) is not staged: the published one stays, its time with it, and
+    the run does not count it as written. `force` stages every file.
+
     `ahead`, when given, is a pool of export workers started ahead by the run (`ahead_export_workers`):
     the months are written by it, a single one too; it is closed when nothing is to be written."""
     import logging
@@ -1074,21 +1079,35 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
             digests = digests if digests is not None else taken
         files_of: dict[str, list[Path]] = {}
         receipts: list[Path] = []
+        hashed = {name: sha for month in done for name, sha in month.sha256.items()}
+
+        def staged(month: MonthExports, names: list[str]) -> list[Path]:
+            """`names` of a month's files, where they are once published: staged, but for those that
+            are byte for byte the published file of that name, left in place (its time too; with
+            `force`, every file is written again)."""
+            recorded = {} if force else previous.get(month.period, {}).get("files", {})
+            same = [n for n in names if _as_published(export_dir / n, stage.dir / n, hashed.get(n), recorded.get(n))]
+            for n in same:
+                (stage.dir / n).unlink()
+            return [*stage.add([stage.dir / n for n in names if n not in same]), *(export_dir / n for n in same)]
+
+        def new(paths: list[Path]) -> list[Path]:  # those staged: what the run writes
+            return [p for p in paths if p.relative_to(export_dir).as_posix() in stage.files]
+
         for month in done:
-            files_of[month.period] = stage.add([stage.dir / n for n in month.files])
-            written += files_of[month.period]
+            files_of[month.period] = staged(month, month.files)
+            written += new(files_of[month.period])
             if month.pdf_reason is not None:
                 without_pdf.setdefault(month.pdf_reason, []).append(month.period)
             for name in month.remove:
                 stage.remove(name)
         for month in done:
-            receipts += stage.add([stage.dir / n for n in month.receipts])
-        hashed = {name: sha for month in done for name, sha in month.sha256.items()}
+            receipts += staged(month, month.receipts)
         gone = sorted(set(months) - set(periods))
         if gone:  # no data and no file any more: their receipts are deleted
             with conn_factory() as conn:
                 receipts += stage_receipts(settings, conn, stage, gone)
-        written += receipts
+        written += new(receipts)
         for path in receipts:
             files_of.setdefault(path.parent.name, []).append(path)
         for period in changed:
@@ -1105,8 +1124,8 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
         briefings = {}
         for period in periods:
             name = f"briefing_{period}.md"
-            source = stage.dir / name if period in changed else export_dir / name
-            if source.is_file():
+            source = stage.dir / name if period in changed and (stage.dir / name).is_file() else export_dir / name
+            if source.is_file():  # (a month's briefing written again as it was is the published one)
                 briefings[period] = source.read_text(encoding="utf-8")
     pdf_warnings = []
     for reason, missed in without_pdf.items():
@@ -1115,6 +1134,19 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
         logging.getLogger("shouyang_pipeline").warning(pdf_warnings[-1])
     return StagedExports(written, list(stage.delete), briefings, receipts, files_of, months_written=changed,
                          months_unchanged=[p for p in periods if p not in changed], pdf_warnings=pdf_warnings)
+
+
+def _as_published(published: Path, staged: Path, sha: str | None, recorded: str | None) -> bool:
+    """Whether the file written at `staged` (its sha256 `sha`) is the one `published`: the digest
+    recorded for that when it was published (`recorded`) is its own, and the published file still
+    has it (its size, then its bytes' digest)."""
+    if sha is None or sha != recorded:
+        return False
+    try:
+        return (published.is_file() and not published.is_symlink()
+                and published.stat().st_size == staged.stat().st_size and file_sha256(published) == sha)
+    except OSError:
+        return False
 
 
 @dataclass

@@ -138,7 +138,10 @@ def test_a_changed_file_is_read_again_and_its_month_and_later_months_rewritten(c
     assert of_month(after, "2023-04") == of_month(before, "2023-04")  # untouched
     for period in ("2023-05", "2023-06"):  # 2023-06's briefing reads May's figures
         for name in (f"briefing_{period}.md", f"briefing_{period}.html", f"marts_{period}.xlsx"):
-            assert after[name][0] != before[name][0], name
+            # written again: a file whose bytes are those published is left in place, its time too
+            assert (after[name][0] != before[name][0]) == (after[name][1] != before[name][1]), name
+    for name in ("briefing_2023-05.md", "briefing_2023-05.html", "marts_2023-05.xlsx", "marts_2023-06.xlsx"):
+        assert after[name][0] != before[name][0], name  # (May's figures; a workbook is stamped when written)
     assert after[".digests.json"] != before[".digests.json"]
     with connect(county.warehouse, read_only=True) as conn:
         assert conn.execute("SELECT ytd_investment FROM staging.key_projects WHERE period = '2023-05' "
@@ -159,7 +162,10 @@ def test_a_changed_reference_list_or_code_reads_everything_again(county, reads, 
     run(county)
     assert sorted(reads) == read_first
     after = exports(county)
-    assert all(after[n][0] != before[n][0] for n in ("briefing_2023-04.md", "marts_2023-06.xlsx"))
+    assert after["marts_2023-06.xlsx"][0] != before["marts_2023-06.xlsx"][0]  # every month written again
+    # the same briefing, byte for byte: the published one is left in place, its time too
+    assert after["briefing_2023-04.md"] == before["briefing_2023-04.md"]
+    assert after[".digests.json"] != before[".digests.json"]
 
 
 def test_a_clock_that_makes_a_report_overdue_rewrites_that_months_briefing(county):
@@ -189,7 +195,7 @@ def test_a_damaged_digest_or_a_missing_export_is_written_again(county, reads):
     before = exports(county)
     run(county)
     after = exports(county)
-    assert "marts_2023-04.xlsx" in after and after["briefing_2023-04.md"][0] != before["briefing_2023-04.md"][0]
+    assert "marts_2023-04.xlsx" in after and after["briefing_2023-04.md"] == before["briefing_2023-04.md"]
     assert of_month(after, "2023-05") == of_month(before, "2023-05")
     # a digest table that does not match what the warehouse holds: read again, not trusted
     with connect(county.work_warehouse) as conn:
@@ -205,3 +211,28 @@ def test_the_inputs_digest_is_kept_with_the_rows_in_the_work_file(county):
         comment = conn.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'internal'").fetchone()[0]
     assert {f"key_projects/{p}" for p in MONTHS} <= set(held) and all(len(d) == 64 for d in held.values())
     assert "内部" in comment
+
+
+def test_a_receipt_of_an_unchanged_file_in_a_month_written_again_is_left_in_place(county):
+    """June is written again because May changed (its briefing reads May's figures); the receipt
+    of June's file, which did not change, comes out the same bytes (stamped with the file's time)
+    and the published one is left in place: a department is not sent a receipt that looks new."""
+    import hashlib
+
+    june = county.raw_dir / "key_projects" / "2023-06__发改局.csv"
+    write_csv(june, [KP_HEADER, kp_row("XM001", total=1000, plan=500, ytd=200),
+                     kp_row("XM002", name="第二个项目", total="暂无", plan=800, ytd=200, level="县级")])
+    run(county)
+    receipt = "receipts/2023-06/2023-06__发改局__回执.xlsx"
+    before = exports(county)
+    assert receipt in before
+    write_csv(county.raw_dir / "key_projects" / "2023-05__发改局.csv", [
+        KP_HEADER, kp_row("XM001", total=1000, plan=500, ytd=150),
+        kp_row("XM002", name="第二个项目（调整后名称）", total=3000, plan=800, ytd=200, level="县级")])
+    run(county)
+    after = exports(county)
+    assert after["marts_2023-05.xlsx"][0] != before["marts_2023-05.xlsx"][0]
+    assert after["marts_2023-06.xlsx"][0] != before["marts_2023-06.xlsx"][0]  # June written again
+    assert after[receipt] == before[receipt]  # the same bytes and the same time: left in place
+    recorded = json.loads(after[".digests.json"][1])["months"]["2023-06"]["files"]
+    assert recorded[receipt] == hashlib.sha256(after[receipt][1]).hexdigest()
