@@ -359,3 +359,19 @@ def test_libreoffice_prints_each_small_sheet_on_one_page(april, tmp_path):
     info = subprocess.run([need_tool("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True).stdout
     assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 1 + len(MARTS) + len(AUDIT_SHEETS), info
     assert re.search(r"Page size:\s+841\.\d* x 595\.\d* pts \(A4\)", info), info  # landscape
+
+
+def test_the_same_briefing_makes_the_same_pdf(feb_sections, tmp_path):
+    """The PDF carries no date of its own (the briefing says its period): the same briefing written
+    again, a moment later, is the same bytes, so a month written again as it was keeps its PDF."""
+    import time
+
+    need_pdf()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = pdf_export.write_pdf(feb_sections, tmp_path / "a" / "briefing_2023-02.pdf")
+    time.sleep(1.1)
+    again = pdf_export.write_pdf(feb_sections, tmp_path / "b" / "briefing_2023-02.pdf")
+    assert first.reason is None and again.reason is None
+    assert first.path.read_bytes() == again.path.read_bytes()
+    assert b"/CreationDate" not in first.path.read_bytes()
