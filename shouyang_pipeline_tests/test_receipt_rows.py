@@ -434,8 +434,8 @@ def test_a_receipt_written_again_for_the_same_file_is_the_same_bytes(tmp_path, m
     with zipfile.ZipFile(tmp_path / "first.xlsx") as z:
         assert {info.date_time for info in z.infolist()} == {(2023, 6, 5, 9, 30, 12)}
         core = z.read("docProps/core.xml").decode()
-    assert core.count("2023-06-05T09:30:12Z") == 2  # created and modified
-    assert load_workbook(tmp_path / "first.xlsx").properties.created == datetime(2023, 6, 5, 9, 30, 12)
+    assert core.count("2023-06-05T01:30:12Z") == 2  # created and modified, in UTC (received 09:30:12 Beijing time)
+    assert load_workbook(tmp_path / "first.xlsx").properties.created == datetime(2023, 6, 5, 1, 30, 12)
     receipt.checked_at = datetime(2024, 1, 2, 3, 4, 6)  # a clerk's check before sending: its own time (a zip keeps even seconds)
     with zipfile.ZipFile(receipts.write_receipt(receipt, tmp_path / "check.xlsx")) as z:
         assert {info.date_time for info in z.infolist()} == {(2024, 1, 2, 3, 4, 6)}

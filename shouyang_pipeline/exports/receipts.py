@@ -54,6 +54,7 @@ from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 
 from ..catalog.rules import MISSING_KEY, rule_name
 from ..catalog.tables import NAMING_MARK
+from ..config import BEIJING
 from ..text import as_written
 from . import RECEIPT_SUFFIX as SUFFIX, xlsx_rows
 
@@ -306,7 +307,7 @@ def _stamp(receipt: Receipt) -> datetime:
     """The receipt file's own time (`xlsx_rows.splice`): when the clerk checked the file, or when
     the file was received, not when the receipt was written: a run that writes the receipt of an
     unchanged file again writes the same bytes."""
-    return receipt.checked_at or receipt.received_at or _NO_TIME
+    return (receipt.checked_at or receipt.received_at or _NO_TIME).replace(tzinfo=BEIJING)  # (the county's clock)
 
 
 _NO_TIME = datetime(1980, 1, 1)  # (the earliest time a zip holds)

@@ -39,6 +39,7 @@ import xlsxwriter
 from ..catalog.datasets import DATASETS
 from ..catalog.marts import MARTS
 from ..catalog.tables import AUDIT, Column, Table
+from ..config import BEIJING
 from ..marts.lineage import mart_inputs
 from ..marts.sentences import no_industry_data
 from ..text import char_class
@@ -484,6 +485,16 @@ def _about_note(table: Table, source: SheetSource, rows: int) -> str:
     return "；".join(n for n in (source.note, cut) if n)
 
 
+def _data_time(conn: duckdb.DuckDBPyConnection, period: str) -> datetime | None:
+    """The workbook's own time (`xlsx_rows.splice`): when the newest of the files its figures come
+    from was received (the current files of its year up to its month), not when it was written, so
+    that the same figures make the same file (a month written again as it was keeps its workbook).
+    None when no file is known: the time it is written."""
+    found = conn.execute(f"SELECT max(received_at) FROM {AUDIT['ingest_log'].qualified} "
+                         "WHERE is_current AND period <= ? AND left(period, 4) = ?", [period, period[:4]]).fetchone()
+    return found[0].replace(tzinfo=BEIJING) if found and found[0] is not None else None  # (the county's clock)
+
+
 def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str | Path) -> Path:
     """Write marts_<period>.xlsx (one sheet per mart and per AUDIT_SHEETS table, rows of that
     period); return its path."""
@@ -575,6 +586,6 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, period: str, export_dir: str
             _print_setup(ws, table.title, period, source)
     finally:
         wb.close()
-    xlsx_rows.splice(written.getvalue(), tmp, data_rows)
+    xlsx_rows.splice(written.getvalue(), tmp, data_rows, stamp=_data_time(conn, period))
     os.replace(tmp, path)
     return path

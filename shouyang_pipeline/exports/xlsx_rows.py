@@ -40,7 +40,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from itertools import chain, compress, repeat
 from operator import is_, is_not
@@ -694,7 +694,8 @@ def splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"]
     `sheets` (sheet number from 1 -> rows) put into those sheets.
 
     `stamp`, when given, is the file's time instead of the moment it was written: its members'
-    times in the zip and the created and modified times of its properties (`docProps/core.xml`),
+    times in the zip (its wall time, as a zip keeps them) and the created and modified times of its
+    properties (`docProps/core.xml`, in UTC when `stamp` says its zone),
     so that the same content makes the same bytes (a receipt written again for an unchanged file
     is, byte for byte, the one published before).
 
@@ -735,7 +736,8 @@ def _splice(workbook: bytes, path: Path, sheets: dict[int, "RowsXml | PlainRows"
             if rows is None:
                 data = zin.read(info)
                 if stamp is not None and info.filename == _CORE_PROPERTIES:
-                    data = _CORE_TIMES.sub(lambda t: t.group(1) + f"{stamp:%Y-%m-%dT%H:%M:%S}Z" + t.group(3),
+                    utc = stamp.astimezone(timezone.utc) if stamp.tzinfo else stamp
+                    data = _CORE_TIMES.sub(lambda t: t.group(1) + f"{utc:%Y-%m-%dT%H:%M:%S}Z" + t.group(3),
                                            data.decode("utf-8")).encode("utf-8")
                 zout.writestr(info, data)
                 continue
