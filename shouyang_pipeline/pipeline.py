@@ -1086,7 +1086,7 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
             are byte for byte the published file of that name, left in place (its time too; with
             `force`, every file is written again)."""
             recorded = {} if force else previous.get(month.period, {}).get("files", {})
-            same = [n for n in names if _as_published(export_dir / n, stage.dir / n, hashed.get(n), recorded.get(n))]
+            same = [n for n in names if hashed.get(n) == recorded.get(n) and _published_as(export_dir, n, hashed.get(n))]
             for n in same:
                 (stage.dir / n).unlink()
             return [*stage.add([stage.dir / n for n in names if n not in same]), *(export_dir / n for n in same)]
@@ -1134,19 +1134,6 @@ def stage_exports_for(settings: Settings, work: Path, conn_factory, months: list
         logging.getLogger("shouyang_pipeline").warning(pdf_warnings[-1])
     return StagedExports(written, list(stage.delete), briefings, receipts, files_of, months_written=changed,
                          months_unchanged=[p for p in periods if p not in changed], pdf_warnings=pdf_warnings)
-
-
-def _as_published(published: Path, staged: Path, sha: str | None, recorded: str | None) -> bool:
-    """Whether the file written at `staged` (its sha256 `sha`) is the one `published`: the digest
-    recorded for that when it was published (`recorded`) is its own, and the published file still
-    has it (its size, then its bytes' digest)."""
-    if sha is None or sha != recorded:
-        return False
-    try:
-        return (published.is_file() and not published.is_symlink()
-                and published.stat().st_size == staged.stat().st_size and file_sha256(published) == sha)
-    except OSError:
-        return False
 
 
 @dataclass
@@ -1343,8 +1330,13 @@ def _exports_current(export_dir: Path, entry: dict | None, digest: str, period: 
 def _exports_intact(export_dir: Path, entry: dict) -> bool:
     """Every file a month's exports were written as is there with the content it was written with
     (a file edited, emptied or replaced by hand is written again)."""
-    return bool(entry["files"]) and all(sha is not None and file_sha256(export_dir / name) == sha
-                                        for name, sha in entry["files"].items())
+    return bool(entry["files"]) and all(_published_as(export_dir, name, sha) for name, sha in entry["files"].items())
+
+
+def _published_as(export_dir: Path, name: str, sha: str | None) -> bool:
+    """Whether the export dir holds `name` with the content of this sha256 (the one recorded when
+    it was written): a file edited, emptied or replaced by hand since does not."""
+    return sha is not None and file_sha256(export_dir / name) == sha
 
 
 def publish(settings: Settings, work: Path, run_id: str):

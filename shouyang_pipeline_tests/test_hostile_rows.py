@@ -332,6 +332,9 @@ def test_a_line_in_neither_encoding_is_counted_as_the_files_rows_are():
         read_csv(before + b"\xff\r\n")
     with pytest.raises(FileRejected, match=r"文件编码无法识别：第2行有既不是"):
         read_csv('项目编号,名称\r\nXM1,"甲\r\n'.encode() + b"\xff" + '乙"\r\n'.encode())
+    # lines before it that the file's reading would refuse (a row of 600 fields): still counted
+    with pytest.raises(FileRejected, match=r"第3行第1列（A3）有.*（FF）"):
+        read_csv("项目编号,名称\r\n".encode() + b"x," * 600 + b"x\r\n" + b"\xff,1\r\n")
 
 
 # ------------------------------------------------------------------ 4. mojibake

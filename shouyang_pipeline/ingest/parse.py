@@ -11,7 +11,6 @@ from functools import lru_cache, reduce
 from itertools import compress, count, filterfalse, repeat, zip_longest
 from operator import add, is_, is_not
 
-
 from ..catalog import rules as codes
 from ..catalog.datasets import Dataset, Field
 from ..catalog.tables import ROW_KINDS
