@@ -289,6 +289,11 @@ def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             if ahead is not None and ahead_exports.workers:
                 ahead.when_read(ahead_exports.start)
             with warehouse.get_connection() as conn:
+                # one thread: loading a dataset-period is mostly its commit (DuckDB compressing and
+                # writing its rows), which a second thread does not speed up but takes turns with the
+                # reading workers on the same cores: the 1000x data's loading took 4.1-4.3 s of CPU on
+                # one thread against 4.8-4.9 s on two, and less wall time alone (BENCHMARKS.md, What changed)
+                conn.execute("SET threads = 1")
                 yield _Staging(ahead, conn)
     except BaseException:
         ahead_exports.never()  # (workers being started by the reading's thread are kept first: the run's end stops them)
