@@ -12,7 +12,7 @@ its job is known (`Pool(...)`, then `begin(job, items)`): the workers get ready 
 and answers are pickled (the same code at both ends), base64 in a line that starts with a
 marker, so a line a library prints is never taken for an answer (the worker's own stdout goes to
 its stderr anyway). A worker exits at once when the process that started it is gone (killed
-outright, its pipes may stay open).
+outright, its pipes may stay open), and runs at a lower priority than the run (`NICENESS`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,14 @@ MAX_WORKERS = 4
 
 # A worker's answers start with this, so that a line anything else prints is never taken for one.
 ANSWER = b"\x1eshouyang-worker "
+
+# How much lower a worker's scheduling priority is than the run's (`os.nice`, Unix): the run's own
+# process loads what the reading workers read and then builds the audit and the marts alone, so
+# whatever of its work is left when they are done is the run's critical path; with the workers
+# niced it gets a core when it needs one, and has less left. The independent shape's whole run
+# (BENCHMARKS.md), four pairs: 28.1-28.4 s against 28.7-28.9 s. Other programs on the machine
+# (an analyst's query, the UI) also keep their share of it while a run reads and writes.
+NICENESS = 10
 
 
 def usable_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
@@ -326,6 +334,8 @@ def serve() -> None:
             time.sleep(0.5)
         os._exit(1)
 
+    if hasattr(os, "nice"):  # (Linux sets it for this thread: before the libraries start theirs)
+        os.nice(NICENESS)
     threading.Thread(target=orphaned, daemon=True).start()
     module, function = handler.split(":")
     start = getattr(importlib.import_module(module), function)

@@ -167,6 +167,28 @@ def test_workers_get_ready_before_their_job_and_a_failed_warm_up_only_costs_time
     assert b"no such writer" in pool._stderr[0]
 
 
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities here")
+def test_workers_run_at_a_lower_priority_than_the_run_and_every_thread_they_start_too(tmp_path, monkeypatch):
+    """A worker lowers its own priority (`workers.NICENESS`) before its libraries start their
+    threads (Linux keeps a priority a thread), so that the run's own process gets a core first."""
+    _write_module(tmp_path, "nice_handler",
+                  "import os, threading\nfrom contextlib import contextmanager\n"
+                  "@contextmanager\ndef start(job):\n"
+                  "    def both(item):\n"
+                  "        seen = []\n"
+                  "        t = threading.Thread(target=lambda: seen.append(os.nice(0)))\n"
+                  "        t.start(); t.join()\n"
+                  "        return os.nice(0), seen[0]\n"
+                  "    yield both\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    mine = os.nice(0)
+    with workers.Pool("nice_handler:start", 1, name="测试进程") as pool:
+        answer = pool.begin("job", ["a"], describe=str).results()["a"]
+    assert workers.NICENESS > 0
+    assert answer == (min(mine + workers.NICENESS, 19), min(mine + workers.NICENESS, 19))
+    assert os.nice(0) == mine  # the run's own priority is left as it was
+
+
 def test_a_pool_never_given_its_job_stops_when_closed(tmp_path):
     pool = workers.Pool("shouyang_pipeline.pipeline:export_parts", 2, name="导出进程",
                         warm="shouyang_pipeline.pipeline:warm_exports")
