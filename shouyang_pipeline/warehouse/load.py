@@ -80,37 +80,43 @@ def load_reference(conn: duckdb.DuckDBPyConnection, reference_dir: Path) -> dict
 
 def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_sql: str,
                       owner_args: list, now: datetime) -> None:
-    """Mark the owner's earlier rows not current; insert the current versions, keeping first-seen times."""
+    """Mark the owner's earlier rows not current; insert the current versions, keeping first-seen
+    times. Three statements (a dataset-period's log is a few rows, loaded some 170 times in a run
+    of two years: their statements, not their rows, are the cost): every earlier row of the owner
+    and of these files marked not current; the new rows inserted, each version's first-seen times
+    looked up among the earlier rows of the same version (the log holds every version of every
+    file of every run: years of them); then those earlier rows of the same versions deleted."""
     table = AUDIT["ingest_log"]
-    conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE {owner_sql}", owner_args)
     if log.empty:
+        conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE {owner_sql}", owner_args)
         return
     paths = log["file_path"].tolist()
     shas = file_digests(log)  # (None for a file not read: its earlier rows found and replaced too)
-    # the first-seen times of these files' versions only (the log holds every version of every
-    # file of every run: years of them, read again at each of a run's loads before)
-    seen = conn.execute(
-        f"SELECT file_path, sha256, min(ingested_at), min(received_at) FILTER (WHERE received_from = ?) "
-        f"FROM {table.qualified} WHERE file_path IN (SELECT unnest(?)) GROUP BY ALL", [RECEIVED_FROM_MTIME, paths]
-    ).fetchall()
-    first_seen = {(p, s): t for p, s, t, _ in seen}
-    first_mtime = {(p, s): m for p, s, _, m in seen if m is not None}
-    conn.execute(f"UPDATE {table.qualified} SET is_current = false WHERE file_path IN (SELECT unnest(?))", [paths])
-    conn.execute(  # the same versions' earlier rows, replaced below (a version without a digest: NULL)
-        f"DELETE FROM {table.qualified} AS t USING (SELECT unnest(?) AS file_path, unnest(?) AS sha256) AS v "
-        "WHERE t.file_path = v.file_path AND t.sha256 IS NOT DISTINCT FROM v.sha256", [paths, shas])
-    frame = log.copy()
-    frame["sha256"] = pd.Series(shas, index=frame.index, dtype=object)
-    frame["is_current"] = True
-    frame["ingested_at"] = [first_seen.get((p, s), now) for p, s in zip(paths, shas)]
-    frame["ingested_at"] = pd.to_datetime(frame["ingested_at"])
+    conn.execute(f"UPDATE {table.qualified} SET is_current = false "
+                 f"WHERE is_current AND (({owner_sql}) OR file_path IN (SELECT unnest(?)))", [*owner_args, paths])
     # A version's received time is the register's line when there is one, else its modification
     # time when it was first seen (a later touch of the same content changes nothing).
-    by_mtime = frame["received_from"] == RECEIVED_FROM_MTIME
-    frame["received_at"] = [first_mtime.get((p, s), t) if m else t for p, s, t, m in
-                            zip(paths, shas, frame["received_at"], by_mtime)]
-    frame["received_at"] = pd.to_datetime(frame["received_at"])
-    _insert(conn, table, frame)
+    given = {"is_current": "true", "ingested_at": "coalesce(seen.first_ingested, $now::TIMESTAMP)",
+             "received_at": "CASE WHEN v.received_from = $mtime THEN coalesce(seen.first_mtime, v.received_at) "
+                            "ELSE v.received_at END"}
+    columns = table.column_names
+    view = "_incoming_audit_ingest_log"
+    conn.register(view, log.assign(sha256=pd.Series(shas, index=log.index, dtype=object)))
+    try:
+        conn.execute(
+            f"INSERT INTO {table.qualified} ({', '.join(map(ident, columns))}) "
+            f"SELECT {', '.join(given.get(c, f'v.{ident(c)}') for c in columns)} FROM {ident(view)} AS v "
+            "LEFT JOIN (SELECT file_path, sha256, min(ingested_at) AS first_ingested, "
+            "min(received_at) FILTER (WHERE received_from = $mtime) AS first_mtime "
+            f"FROM {table.qualified} WHERE file_path IN (SELECT unnest($paths)) GROUP BY ALL) AS seen "
+            "ON seen.file_path = v.file_path AND seen.sha256 IS NOT DISTINCT FROM v.sha256",
+            {"now": now, "mtime": RECEIVED_FROM_MTIME, "paths": paths})
+    finally:
+        conn.unregister(view)
+    conn.execute(  # the same versions' earlier rows, replaced above (a version without a digest: NULL)
+        f"DELETE FROM {table.qualified} AS t USING (SELECT unnest(?) AS file_path, unnest(?) AS sha256) AS v "
+        "WHERE t.file_path = v.file_path AND t.sha256 IS NOT DISTINCT FROM v.sha256 AND NOT t.is_current",
+        [paths, shas])
 
 
 def ensure_load_tables(conn: duckdb.DuckDBPyConnection) -> None:
