@@ -335,7 +335,10 @@ def serve() -> None:
         os._exit(1)
 
     if hasattr(os, "nice"):  # (Linux sets it for this thread: before the libraries start theirs)
-        os.nice(NICENESS)
+        try:
+            os.nice(NICENESS)
+        except OSError:  # (a sandbox that refuses it: the worker runs at the run's priority)
+            pass
     threading.Thread(target=orphaned, daemon=True).start()
     module, function = handler.split(":")
     start = getattr(importlib.import_module(module), function)

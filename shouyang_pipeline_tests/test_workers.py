@@ -189,6 +189,20 @@ def test_workers_run_at_a_lower_priority_than_the_run_and_every_thread_they_star
     assert os.nice(0) == mine  # the run's own priority is left as it was
 
 
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities here")
+def test_a_worker_refused_a_lower_priority_works_at_the_runs(tmp_path, monkeypatch):
+    """A sandbox that refuses `setpriority` (a seccomp policy) costs the run only the priority."""
+    _write_module(tmp_path, "sitecustomize", "import os\n"
+                  "def _refused(increment):\n    raise PermissionError(1, 'Operation not permitted')\n"
+                  "os.nice = _refused\n")
+    _write_module(tmp_path, "plain_handler", "import os\nfrom contextlib import contextmanager\n"
+                  "@contextmanager\ndef start(job):\n    yield lambda item: (item, os.getpriority(os.PRIO_PROCESS, 0))\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with workers.Pool("plain_handler:start", 1, name="测试进程") as pool:
+        answer = pool.begin("job", ["a"], describe=str).results()["a"]
+    assert answer == ("a", os.getpriority(os.PRIO_PROCESS, 0))
+
+
 def test_a_pool_never_given_its_job_stops_when_closed(tmp_path):
     pool = workers.Pool("shouyang_pipeline.pipeline:export_parts", 2, name="导出进程",
                         warm="shouyang_pipeline.pipeline:warm_exports")

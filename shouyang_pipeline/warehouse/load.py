@@ -6,6 +6,8 @@ The warehouse loads plain frames whose columns the catalogue declares; it knows 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -28,13 +30,22 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: "pd.DataFrame 
         return
     if frame.empty:
         return
-    view = f"_incoming_{table.schema}_{table.name}"
-    conn.register(view, frame)
+    cols = ", ".join(ident(c) for c in frame.columns)
+    with _registered(conn, f"_incoming_{table.schema}_{table.name}", frame) as view:
+        conn.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM {view}")
+
+
+@contextmanager
+def _registered(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[str]:
+    """`frame` as a view of the connection named `name` (given quoted) while the body runs. A
+    statement that failed inside a transaction aborts it, and DuckDB then refuses to unregister
+    anything: that refusal is let go, so that the statement's own error is the one raised."""
+    conn.register(name, frame)
     try:
-        cols = ", ".join(ident(c) for c in frame.columns)
-        conn.execute(f"INSERT INTO {table.qualified} ({cols}) SELECT {cols} FROM {ident(view)}")
+        yield ident(name)
     finally:
-        conn.unregister(view)
+        with suppress(duckdb.TransactionException):
+            conn.unregister(name)
 
 
 @functools.cache
@@ -100,19 +111,19 @@ def _replace_log_rows(conn: duckdb.DuckDBPyConnection, log: pd.DataFrame, owner_
              "received_at": "CASE WHEN v.received_from = $mtime THEN coalesce(seen.first_mtime, v.received_at) "
                             "ELSE v.received_at END"}
     columns = table.column_names
-    view = "_incoming_audit_ingest_log"
-    conn.register(view, log.assign(sha256=pd.Series(shas, index=log.index, dtype=object)))
-    try:
+    # (received_at as timestamps whatever the frame holds them as: a column of none is NaT, not a
+    # float DuckDB would not mix with the first-seen times)
+    incoming = log.assign(sha256=pd.Series(shas, index=log.index, dtype=object),
+                          received_at=pd.to_datetime(log["received_at"]))
+    with _registered(conn, "_incoming_audit_ingest_log", incoming) as view:
         conn.execute(
             f"INSERT INTO {table.qualified} ({', '.join(map(ident, columns))}) "
-            f"SELECT {', '.join(given.get(c, f'v.{ident(c)}') for c in columns)} FROM {ident(view)} AS v "
+            f"SELECT {', '.join(given.get(c, f'v.{ident(c)}') for c in columns)} FROM {view} AS v "
             "LEFT JOIN (SELECT file_path, sha256, min(ingested_at) AS first_ingested, "
             "min(received_at) FILTER (WHERE received_from = $mtime) AS first_mtime "
             f"FROM {table.qualified} WHERE file_path IN (SELECT unnest($paths)) GROUP BY ALL) AS seen "
             "ON seen.file_path = v.file_path AND seen.sha256 IS NOT DISTINCT FROM v.sha256",
             {"now": now, "mtime": RECEIVED_FROM_MTIME, "paths": paths})
-    finally:
-        conn.unregister(view)
     conn.execute(  # the same versions' earlier rows, replaced above (a version without a digest: NULL)
         f"DELETE FROM {table.qualified} AS t USING (SELECT unnest(?) AS file_path, unnest(?) AS sha256) AS v "
         "WHERE t.file_path = v.file_path AND t.sha256 IS NOT DISTINCT FROM v.sha256 AND NOT t.is_current",
