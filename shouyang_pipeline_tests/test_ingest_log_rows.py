@@ -86,6 +86,18 @@ def test_the_owners_other_files_stop_being_current_and_an_empty_log_leaves_none_
     assert conn.execute("SELECT count(*) FROM audit.ingest_log WHERE is_current").fetchone() == (0,)
 
 
+@pytest.mark.parametrize("path", [
+    "key_projects/2023-02__发改局'); DELETE FROM audit.ingest_log; --.csv",  # SQL in a name: a value, never SQL
+    "key_projects/2023-02__" + "长" * 80 + ".csv",  # as long a name as a file system takes
+    "key_projects/2023-02__发改局\u202e.csv",  # a character that turns the text around on screen
+], ids=["sql", "long", "bidi"])
+def test_odd_file_names_are_logged_as_they_are_and_found_again(conn, path):
+    _load(conn, _log("a", datetime(2023, 2, 27), path=path), datetime(2023, 3, 1))
+    _load(conn, _log("a", datetime(2023, 2, 28), path=path), datetime(2023, 3, 2))
+    assert conn.execute("SELECT file_path, is_current, ingested_at, received_at FROM audit.ingest_log").fetchall() == [
+        (path, True, datetime(2023, 3, 1), datetime(2023, 2, 27))]
+
+
 def test_a_statement_failing_inside_a_loads_transaction_is_raised_as_itself(conn):
     """DuckDB refuses to unregister a frame once a statement has aborted the transaction: that
     refusal must not hide the statement's own error."""

@@ -291,8 +291,8 @@ def _read_ahead(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             with warehouse.get_connection() as conn:
                 # one thread: loading a dataset-period is mostly its commit (DuckDB compressing and
                 # writing its rows), which a second thread does not speed up but takes turns with the
-                # reading workers on the same cores: the 1000x data's loading took 4.1-4.3 s of CPU on
-                # one thread against 4.8-4.9 s on two, and less wall time alone (BENCHMARKS.md, What
+                # reading workers on the same cores: the 1000x data's loading took 4.0-4.2 s of CPU on
+                # one thread against 4.7-4.9 s on two (three pairs), and less wall time alone (BENCHMARKS.md, What
                 # changed). The setting is the database's, not the connection's: it holds until this
                 # connection, the only one on the work file meanwhile, closes; the audit, the marts
                 # and the exports open theirs after it, on DuckDB's default threads.
