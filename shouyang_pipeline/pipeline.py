@@ -1450,8 +1450,9 @@ def receipt_sheet(layout, suffix: str, file_name: str):
         return None, where, f"原表有{cells:,}个单元格，过大，本回执未附原表；问题清单已列出每个单元格"
     # (no row is wider than Excel's columns: a file's are at most xlsx_limits.MAX_COLUMNS)
     copies = grid.merge_copies_by_row()
+    # (a CSV, and most sheets, have no merge: the grid's rows as they are, not walked again)
     rows = [(n, [None if j in copies[n] else v for j, v in enumerate(values)]) if n in copies else (n, values)
-            for n, values in grid.rows]
+            for n, values in grid.rows] if copies else list(grid.rows)
     header_number, header = grid.rows[layout.header_row]
     used = [j + 1 for j, v in enumerate(header) if v is not None and str(v).strip()]
     span = (min(used), max(used)) if used else (1, max((len(c) for _, c in grid.rows), default=1))
