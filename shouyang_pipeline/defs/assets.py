@@ -44,6 +44,7 @@ from ..catalog.rules import rule_name
 from ..catalog.tables import AUDIT, REFERENCE, STAGING
 from ..errors import SetupError
 from ..marts.build import build_mart, status_check_rows
+from ..marts.inputs import WHOLE, MartInputs
 from ..marts.flags import FlagSummary
 from ..marts.lineage import build_order, mart_inputs
 from ..pipeline import (
@@ -501,7 +502,8 @@ def _mart_spec(name: str) -> tuple[dg.AssetSpec, list[dg.AssetCheckSpec]]:
     deps = dict.fromkeys([*mart_inputs(name), "audit/ingest_log"])
     spec = dg.AssetSpec(
         key, group_name="marts", deps=[dg.AssetKey(dep.split("/")) for dep in deps], kinds={"duckdb", "sql"},
-        description=table.comment + "（SQL：shouyang_pipeline/marts/" + name + ".sql；每次按全部报告期重建）",
+        description=table.comment + "（SQL：shouyang_pipeline/marts/" + name + ".sql；从输入有变化的最早一期起重建，"
+                                    "其前各期保持不变）",
         metadata=definition_metadata(table),
     )
     checks = [dg.AssetCheckSpec(c.name, asset=key, description=c.description + _mart_check_note(c))
@@ -556,6 +558,8 @@ class _MartsAhead:
         self._stop = threading.Event()
         self._may_build = threading.Semaphore(1 + self.AHEAD)  # a permit a mart; one more each mart asked for
         self._cursor = conn.cursor()
+        self._inputs = MartInputs(self._cursor)  # each table's digests read once for all the marts
+        self.rebuilt = self._inputs.rebuilt  # what each build did, once its result is set
         self._thread = threading.Thread(target=self._build, args=(names, now), name="marts-ahead", daemon=True)
         self._thread.start()
 
@@ -570,7 +574,8 @@ class _MartsAhead:
                     result.set_exception(RuntimeError(f"marts.{name} 未重建：在它之前重建的指标表出错，或本步骤已停止"))
                     continue
                 try:
-                    result.set_result(build_mart(self._cursor, name, now=now(), cancelled=self._stop.is_set))
+                    result.set_result(build_mart(self._cursor, name, now=now(), cancelled=self._stop.is_set,
+                                                 inputs=self._inputs))
                 except BaseException as exc:  # noqa: BLE001 - raised where the step asks for this mart
                     result.set_exception(exc)
                     failed = True
@@ -615,10 +620,12 @@ def _mart_results(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     period = periods[-1]  # the checks speak of the latest month of the run (by_month: of each)
     conn = marts.conn
     total = marts.built.built(name)
-    # rebuilt whole: the table's rows of all periods the run's; a month's rows and first rows its own
+    # the table's rows of all periods the run's; a month's rows and first rows its own
     rows, samples = queries.rows_by_period(conn, table, periods), previews(conn, table, periods, 30)
     each_month(context, key, lambda p: {"dagster/row_count": rows[p], "preview": samples[p]})
-    yield dg.MaterializeResult(asset_key=key, metadata={"rows_all_periods": total, RUN_PERIODS: run_periods_text(periods)})
+    yield dg.MaterializeResult(asset_key=key, metadata={
+        "rows_all_periods": total, RUN_PERIODS: run_periods_text(periods),
+        "rebuilt_from": marts.built.rebuilt.get(name, WHOLE)})  # a month, 全部报告期 or 未变
     for check in checks:
         rows = status_check_rows(conn, name, check, period)
         values = rows[check.column]
@@ -729,7 +736,8 @@ staging_tables = one_step("staging_tables", "staging", _STAGING_SPECS, _staging_
                           prepare=_read_ahead)
 # The marts in the order of their lineage (a mart reads the marts before it).
 mart_tables = one_step("mart_tables", "marts", _MART_SPECS, _mart_results,
-                       "The selected marts, each rebuilt whole from its SQL (`marts.build.build_mart`).",
+                       "The selected marts, each rebuilt from its SQL from the first month whose inputs "
+                       "changed (`marts.build.build_mart`).",
                        prepare=_one_connection)
 
 ALL_ASSETS = [reference_tables, staging_tables, audit_tables, mart_tables, briefing, published_warehouse]

@@ -1,4 +1,7 @@
-"""Build the marts: each is one readable SQL file in this folder, rebuilt whole over all periods.
+"""Build the marts: each is one readable SQL file in this folder, over all periods; rebuilt from the
+first month whose inputs changed since it was last built (`marts/inputs.py`), whole when that is
+the first month, when the code or a table of no month (the reference lists) changed, or when the
+mart judges by the run's clock.
 
 `build_mart(conn, name)` runs, inside one transaction, so that a reader of the same connection
 never sees a half-built mart and a failed build leaves the previous table:
@@ -9,11 +12,14 @@ never sees a half-built mart and a failed build leaves the previous table:
    declared order, so that a mart with a row per choice (talent_summary) takes the list from the
    declaration, and a dataset's Chinese title; and `run_clock()`, the time the reporting calendar
    is judged at (`build_mart(..., now=Settings.now())`; marts.submission_status);
-2. `CREATE OR REPLACE TABLE marts.<name> AS <name>.sql`; a mart with sentence columns
-   (`sentences.WRITERS`) goes through a TEMP table of its figures first, and the sentences are
-   written in Python from them;
-3. the COMMENTs of the declaration in `catalog.marts`;
-4. `check_matches_declaration`: a mart whose columns drift from its declaration fails the build.
+2. `CREATE OR REPLACE TABLE marts.<name> AS <name>.sql`, or from a month on: its rows of that
+   month and later deleted and `INSERT INTO marts.<name> SELECT * FROM (<name>.sql) WHERE period
+   >= <month>` (DuckDB takes the condition down into the SQL's scans and groups where it can);
+   a mart with sentence columns (`sentences.WRITERS`) goes through a TEMP table of its figures
+   first, and the sentences are written in Python from them;
+3. the COMMENTs of the declaration in `catalog.marts` (of a table made anew);
+4. `check_matches_declaration`: a mart whose columns drift from its declaration fails the build;
+5. the digests of its inputs by month, in `internal.mart_inputs` (`inputs.record`).
 
 A mart may read other marts (`marts.x` in its SQL): `lineage.build_order()` builds it after them,
 and the Dagster asset depends on exactly the tables its SQL reads (`lineage.mart_inputs`).
@@ -33,6 +39,7 @@ from ..catalog.rules import OneOf
 from ..catalog.tables import Table
 from ..config import BEIJING
 from ..warehouse.ddl import comment_statements, ident
+from .inputs import UNCHANGED, WHOLE, MartInputs, reads_clock, record
 from .lineage import build_order
 from .sentences import WRITERS
 
@@ -113,15 +120,19 @@ def create_macros(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) 
 
 
 def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True, now: datetime | None = None,
-               cancelled=None) -> int:
-    """(Re)build marts.<name> for all periods atomically; return its row count.
+               cancelled=None, inputs: MartInputs | None = None) -> int:
+    """(Re)build marts.<name> atomically: whole, or from the first month whose inputs changed since
+    it was last built (`marts.inputs`); return its row count (all periods).
 
     The marts it reads must be built already (`build_all` builds them in order). With `check`
     (always, but for a test that widens staging on purpose) the built table must match its
     declaration, or nothing changes. `cancelled()`, when given and true just before the commit of
-    the build's own transaction, rolls it back instead (`BuildCancelled`)."""
+    the build's own transaction, rolls it back instead (`BuildCancelled`). `inputs` reads the
+    tables' digests once for several marts built one after the other (`build_all`); what the build
+    did is in its `rebuilt`."""
     table = MARTS[name]
     sql = mart_sql(name).strip().rstrip(";")
+    inputs = inputs if inputs is not None else MartInputs(conn)
     try:
         conn.execute("BEGIN TRANSACTION")
         own_transaction = True
@@ -129,17 +140,29 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
         # the caller already holds a transaction: build inside it, the caller commits
         own_transaction = False
     try:
-        create_macros(conn, now)
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
-        writers = WRITERS.get(name)
-        if writers:
-            _create_with_sentences(conn, table, sql, writers)
+        digests = None if reads_clock(name) else inputs.month_digests(name)
+        since = inputs.since(name, digests)
+        if since == UNCHANGED:
+            inputs.rebuilt[name] = UNCHANGED
         else:
-            conn.execute(f"CREATE OR REPLACE TABLE {table.qualified} AS\n{sql}")
-        for stmt in comment_statements(table):
-            conn.execute(stmt)
-        if check:
-            check_matches_declaration(conn, name)
+            create_macros(conn, now)
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
+            if since is not None:  # the months from `since` on; the rows before it stay as they are
+                conn.execute(f"DELETE FROM {table.qualified} WHERE period >= ?", [since])
+            writers = WRITERS.get(name)
+            if writers:
+                _create_with_sentences(conn, table, sql, writers, since)
+            elif since is None:
+                conn.execute(f"CREATE OR REPLACE TABLE {table.qualified} AS\n{sql}")
+            else:  # (a newline before the parenthesis: the SQL may end in a comment)
+                conn.execute(f"INSERT INTO {table.qualified}\nSELECT * FROM (\n{sql}\n) WHERE period >= ?", [since])
+            if since is None:
+                for stmt in comment_statements(table):
+                    conn.execute(stmt)
+            if check:
+                check_matches_declaration(conn, name)
+            record(conn, name, digests or {})
+            inputs.rebuilt[name] = WHOLE if since is None else since
         rows = conn.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
         if own_transaction and cancelled is not None and cancelled():
             raise BuildCancelled(f"marts.{name} 的重建已取消")
@@ -156,14 +179,20 @@ class BuildCancelled(Exception):
     """A build whose `cancelled()` said so before its commit: rolled back, nothing changed."""
 
 
-def _create_with_sentences(conn: duckdb.DuckDBPyConnection, table: Table, sql: str, writers: dict) -> None:
-    """marts.<table> from its SQL's figures, with the sentence columns written in Python.
+def _create_with_sentences(conn: duckdb.DuckDBPyConnection, table: Table, sql: str, writers: dict,
+                           since: str | None = None) -> None:
+    """marts.<table> from its SQL's figures, with the sentence columns written in Python; with
+    `since`, its SQL's rows of that month and later inserted (their old rows deleted already).
 
     The SQL's rows go into a TEMP table, in their order (rowid order; inside a transaction the
     rowids do not start at 0, so rows are numbered 1, 2, … in that order). Each writer makes its
     column from every row (a dict of all the SQL's columns), as a list in the same order; the
     mart is the declared columns, the written ones taken from the lists, in the SQL's order."""
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS\n{sql}")
+    if since is None:
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS\n{sql}")
+    else:
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS\nSELECT * FROM (\n{sql}\n) WHERE period >= ?",
+                     [since])
     cur = conn.execute(f"SELECT * FROM {_FIGURES} ORDER BY rowid")
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r)) for r in cur.fetchall()]
@@ -174,8 +203,9 @@ def _create_with_sentences(conn: duckdb.DuckDBPyConnection, table: Table, sql: s
         for c in table.column_names
     )
     lists = ", ".join(f"CAST(? AS VARCHAR[]) AS {ident(c)}" for c in writers)  # one list per written column
+    make = f"CREATE OR REPLACE TABLE {table.qualified} AS" if since is None else f"INSERT INTO {table.qualified}"
     conn.execute(
-        f"CREATE OR REPLACE TABLE {table.qualified} AS\n"
+        f"{make}\n"
         f"SELECT {columns}\n"
         f"FROM (SELECT *, row_number() OVER (ORDER BY rowid) AS _mart_row FROM {_FIGURES}) AS f\n"
         f"CROSS JOIN (SELECT {lists}) AS w\n"
@@ -194,8 +224,10 @@ def mart_rows_at(conn: duckdb.DuckDBPyConnection, name: str, now: datetime | Non
 
 
 def build_all(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) -> dict[str, int]:
-    """Build every mart, each after the marts it reads; return row counts."""
-    return {name: build_mart(conn, name, now=now) for name in build_order()}
+    """Build every mart (each from the first month whose inputs changed), each after the marts it
+    reads; return row counts."""
+    inputs = MartInputs(conn)
+    return {name: build_mart(conn, name, now=now, inputs=inputs) for name in build_order()}
 
 
 def built_columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[tuple[str, str]]:

@@ -110,20 +110,25 @@ def record_inputs(conn: duckdb.DuckDBPyConnection, partition_key: str, digest: s
 # ------------------------------------------------------------------ exports: the rows each month reads
 
 
-def _groups(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str | None, int, str]]]:
-    """For every table the exports read: (period, rows, sum of the rows' hashes) by period; one
-    group (None) for a table without a period column. Files no dataset-period holds count as
-    period None in the ingest log (a briefing lists them every month)."""
-    tables = conn.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (SELECT unnest(?)) "
-        "AND NOT temporary ORDER BY ALL", [list(EXPORT_SCHEMAS)]).fetchall()
+def table_groups(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]
+                 ) -> dict[str, list[tuple[str | None, int, str]]]:
+    """For each table (schema, name) that exists: (period, rows, sum of the rows' hashes) by
+    period, keyed `schema.name`; one group (None) for a table without a period column. Files no
+    dataset-period holds count as period None in the ingest log (a briefing lists them every
+    month; a mart that reads the log reads them for every month)."""
+    wanted = set(tables)
     columns: dict[tuple[str, str], set[str]] = {}
-    for s, t, c in conn.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-                                "WHERE schema_name IN (SELECT unnest(?))", [list(EXPORT_SCHEMAS)]).fetchall():
-        columns.setdefault((s, t), set()).add(c)
+    for s, t, c in conn.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name IN (SELECT unnest(?))",
+            [sorted({s for s, _ in tables})]).fetchall():
+        if (s, t) in wanted:
+            columns.setdefault((s, t), set()).add(c)
     out = {}
     for schema, name in tables:
-        cols = columns.get((schema, name), set())
+        cols = columns.get((schema, name))
+        if cols is None:
+            continue  # (not made yet)
         if "period" not in cols:
             group = "NULL::VARCHAR"
         elif "partition_key" in cols:
@@ -137,6 +142,19 @@ def _groups(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str | None,
     return out
 
 
+def _groups(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str | None, int, str]]]:
+    """`table_groups` of every table the exports read (the schemas `EXPORT_SCHEMAS`)."""
+    tables = conn.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (SELECT unnest(?)) "
+        "AND NOT temporary ORDER BY ALL", [list(EXPORT_SCHEMAS)]).fetchall()
+    return table_groups(conn, tables)
+
+
+def is_month(period: str | None) -> bool:
+    """A `YYYY-MM` period (the groups of anything else belong to every month)."""
+    return period is not None and _MONTH.match(period) is not None
+
+
 def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, str]:
     """month -> the digest of everything its exports read: of every table, the rows of that
     month and of the earlier months of its year, and the rows of no month (or of a period that
@@ -147,8 +165,7 @@ def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str]) -> dict[st
         year = month[:4]
         tables = {}
         for table, rows in groups.items():
-            tables[table] = [r for r in rows if r[0] is None or not _MONTH.match(r[0])
-                             or (r[0][:4] == year and r[0] <= month)]
+            tables[table] = [r for r in rows if not is_month(r[0]) or (r[0][:4] == year and r[0] <= month)]
         out[month] = digest_of({"month": month, "code": code_digest(), "tables": tables})
     return out
 

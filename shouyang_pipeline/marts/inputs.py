@@ -1,0 +1,173 @@
+"""What each mart was last built from, so that a build redoes only the months whose inputs changed.
+
+A mart's rows of a month are computed from rows of that month and of earlier months only (the
+month before, the year so far, the same month a year before) and from rows of no month (the
+reference lists). So when the inputs of a month changed since the mart was last built, or the
+month appeared or went, the mart is rebuilt from that month on (`since`): its rows of that month
+and of every later one are deleted and its SQL's rows of those months inserted, in the SQL's
+order. Every mart is ordered by `period` first, so the table is then the same, row for row and in
+the same order, as one built whole. A mart whose SQL judges by the run's clock (`run_clock()`:
+marts.submission_status), or reads a mart that does, is built whole every time.
+
+The inputs of a month (`MartInputs.month_digests`), for each table of reference, staging and
+audit the mart reads (itself or through the marts it reads, `marts/lineage.py`): its columns'
+names and types, its rows of no month (`digests.table_groups`: a table without a period, the
+ingest log's files of no dataset-period), its rows of that month; and the code
+(`digests.code_digest`: the SQL, the macros, the catalogue). They are kept in
+`internal.mart_inputs` (`MART_INPUTS`), written in the same transaction as the mart's rows: the
+rows and the inputs they were built from never disagree.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import duckdb
+
+from ..catalog.marts import MARTS
+from ..catalog.tables import Column, Table
+from ..warehouse.ddl import ensure_tables
+from ..warehouse.digests import code_digest, digest_of, is_month, table_groups
+from .lineage import _nodes, mart_inputs, marts_read, parse_tree
+
+MART_INPUTS = Table(
+    "internal", "mart_inputs", "指标表输入摘要（运行管道内部使用，分析时无需查询）",
+    "每个指标表每个报告期上次重建时全部输入的摘要：所读各表该期的行、不分期的行（参考名录等）、列的名称和类型，"
+    "以及程序版本。下一次运行只重建输入有变化的最早一期及其后各期；与该表的行在同一事务中写入",
+    (
+        Column("mart", "VARCHAR", "指标表", "如 project_progress（marts.project_progress）"),
+        Column("period", "VARCHAR", "报告期", "YYYY-MM"),
+        Column("inputs_digest", "VARCHAR", "输入摘要", "上述全部输入的SHA-256；任何一项不同即从该期起重建"),
+    ),
+)
+
+# The run's clock (build.clock_macro_sql) and DuckDB's own: a mart calling one is built whole.
+CLOCKS = frozenset({"run_clock", "now", "today", "current_date", "current_time", "current_timestamp",
+                    "get_current_time", "get_current_timestamp", "transaction_timestamp", "localtime",
+                    "localtimestamp"})
+WHOLE = "全部报告期"  # `MartInputs.rebuilt`: built whole
+UNCHANGED = "未变（输入与上次重建时相同）"
+
+
+@cache
+def base_tables(name: str) -> tuple[tuple[str, str], ...]:
+    """The tables of reference, staging and audit marts.<name> reads, itself or through the marts
+    it reads, as (schema, table), sorted."""
+    out: set[tuple[str, str]] = set()
+    for key in mart_inputs(name):
+        schema, table = key.split("/", 1)
+        out.update(base_tables(table) if schema == "marts" else [(schema, table)])
+    return tuple(sorted(out))
+
+
+@cache
+def reads_clock(name: str) -> bool:
+    """Whether marts.<name>'s rows depend on the run's clock: its SQL calls `run_clock()` (or
+    DuckDB's clock), or it reads a mart whose SQL does. (The macros of macros.sql call none:
+    `test_marts_partial`.)"""
+    from .build import mart_sql
+
+    calls = {n.get("function_name") for n in _nodes(parse_tree(mart_sql(name))) if n.get("type") == "FUNCTION"}
+    return bool(CLOCKS & {c.lower() for c in calls if c}) or any(map(reads_clock, marts_read(mart_inputs(name))))
+
+
+def stored(conn: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    """period -> the digest of the inputs marts.<name>'s rows of that period were built from; {}
+    when none is kept (then it is built whole)."""
+    exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                          "AND schema_name = ? AND table_name = ?", [MART_INPUTS.schema, MART_INPUTS.name]).fetchone()[0]
+    if not exists:
+        return {}
+    return dict(conn.execute(f"SELECT period, inputs_digest FROM {MART_INPUTS.qualified} WHERE mart = ?",
+                             [name]).fetchall())
+
+
+def record(conn: duckdb.DuckDBPyConnection, name: str, digests: dict[str, str]) -> None:
+    """Replace what marts.<name> was built from; call inside the transaction that builds it (a mart
+    built whole by the clock keeps nothing: `digests` empty)."""
+    ensure_tables(conn, [MART_INPUTS])
+    conn.execute(f"DELETE FROM {MART_INPUTS.qualified} WHERE mart = ?", [name])
+    if digests:
+        conn.execute(f"INSERT INTO {MART_INPUTS.qualified} SELECT ?, unnest(?), unnest(?)",
+                     [name, list(digests), list(digests.values())])
+
+
+class MartInputs:
+    """The inputs of the marts built on one connection, one after the other (`build.build_all`, the
+    marts step): each table's groups are read once, at the first mart that reads it. The tables
+    must not change between the builds (only marts and `MART_INPUTS` are written meanwhile).
+
+    `rebuilt[name]` says what each build did: `WHOLE`, `UNCHANGED`, or the first month it rebuilt."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection):
+        self._conn = conn
+        self._groups: dict[str, list] = {}
+        self._columns: dict[str, list] = {}
+        self.rebuilt: dict[str, str] = {}
+
+    def _read(self, tables: tuple[tuple[str, str], ...]) -> None:
+        missing = [t for t in tables if f"{t[0]}.{t[1]}" not in self._groups]
+        if not missing:
+            return
+        found = table_groups(self._conn, missing)
+        columns: dict[str, list] = {}
+        for s, t, c, kind in self._conn.execute(
+                "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE database_name = current_database() AND schema_name IN (SELECT unnest(?)) "
+                "ORDER BY schema_name, table_name, column_index", [sorted({s for s, _ in missing})]).fetchall():
+            columns.setdefault(f"{s}.{t}", []).append((c, kind))
+        for schema, table in missing:
+            key = f"{schema}.{table}"
+            self._groups[key] = found.get(key, [])  # (a table not made yet: no rows)
+            self._columns[key] = columns.get(key, [])
+
+    def month_digests(self, name: str) -> dict[str, str]:
+        """month -> the digest of marts.<name>'s inputs of that month (module docstring), for every
+        month any table it reads has rows of. A mart it reads counts by what that mart's rows of the
+        month were built from (its digests as kept now): a mart built again since (in this run, or
+        alone from the UI) makes this one be built again from the same months."""
+        tables = [f"{s}.{t}" for s, t in base_tables(name)]
+        self._read(base_tables(name))
+        read = marts_read(mart_inputs(name))
+        present = {u: _as_declared(self._conn, u) for u in read}  # (one dropped: built whole, and fails)
+        upstream = {u: stored(self._conn, u) if present[u] else {} for u in read}
+        common = digest_of({
+            "mart": name, "code": code_digest(), "marts_present": present,
+            "columns": {t: self._columns[t] for t in tables},
+            "no_month": {t: [g for g in self._groups[t] if not is_month(g[0])] for t in tables},
+        })
+        by_month: dict[str, dict[str, list]] = {}
+        for t in tables:
+            for g in self._groups[t]:
+                if is_month(g[0]):
+                    by_month.setdefault(g[0], {}).setdefault(t, []).append(g)
+        for digests in upstream.values():
+            for m in digests:
+                by_month.setdefault(m, {})
+        return {m: digest_of({"common": common, "month": m, "tables": by_month[m],
+                              "marts": {u: digests.get(m) for u, digests in upstream.items()}})
+                for m in sorted(by_month)}
+
+    def since(self, name: str, digests: dict[str, str] | None) -> str | None:
+        """The first month to rebuild marts.<name> from; None to build it whole; `UNCHANGED` when
+        nothing it reads changed since it was built. `digests`: `month_digests(name)`, None for a
+        mart that reads the clock."""
+        if digests is None or not _as_declared(self._conn, name):
+            return None
+        before = stored(self._conn, name)
+        if not before:
+            return None
+        changed = [m for m in before.keys() | digests.keys() if before.get(m) != digests.get(m)]
+        if not changed:
+            return UNCHANGED
+        first = min(changed)
+        return None if first <= min(before.keys() | digests.keys()) else first
+
+
+def _as_declared(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """marts.<name> exists with its declared columns (a table left by a build unchecked, or by an
+    older version, is built whole)."""
+    from .build import built_columns
+
+    table = MARTS[name]
+    return built_columns(conn, table) == [(c.name, c.sql_type) for c in table.columns]

@@ -1,0 +1,226 @@
+"""Marts rebuilt from the first month whose inputs changed (`marts/inputs.py`): the table is the
+same, row for row and in the same order, as one built whole, under any change of what the marts
+read; the months before it are not written; a change of the reference lists, of a table's
+columns, of a mart read by another, or the clock's mart, builds whole."""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+
+import duckdb
+import pytest
+
+from shouyang_pipeline.marts import build as build_module
+from shouyang_pipeline.marts.build import build_all, build_mart
+from shouyang_pipeline.marts.inputs import CLOCKS, UNCHANGED, WHOLE, MartInputs, base_tables, reads_clock, stored
+from shouyang_pipeline.marts.lineage import build_order
+
+from conftest import SAMPLE_CLOCK
+
+
+@pytest.fixture
+def conn(sample_year, tmp_path):
+    path = tmp_path / "w.duckdb"
+    shutil.copy(sample_year.warehouse, path)
+    with duckdb.connect(str(path)) as c:
+        build_all(c, now=SAMPLE_CLOCK)  # (the run's build: the inputs of every mart kept)
+        yield c
+
+
+def contents(c) -> dict[str, list]:
+    """Every mart's rows in the table's own order (rowid: what `SELECT *` without ORDER BY shows)."""
+    return {n: c.execute(f"SELECT * FROM marts.{n} ORDER BY rowid").fetchall() for n in build_order()}
+
+
+def built_whole(c, tmp_path, tag: str) -> dict[str, list]:
+    """The marts built whole from the same tables, in a copy of the file."""
+    c.execute("CHECKPOINT")
+    copy = tmp_path / f"whole_{tag}.duckdb"
+    shutil.copy(c.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+                .fetchone()[0], copy)
+    with duckdb.connect(str(copy)) as other:
+        other.execute("DROP TABLE internal.mart_inputs")
+        inputs = MartInputs(other)
+        for name in build_order():
+            build_mart(other, name, now=SAMPLE_CLOCK, inputs=inputs)
+        assert set(inputs.rebuilt.values()) == {WHOLE}
+        out = contents(other)
+    copy.unlink()
+    return out
+
+
+def rebuild(c) -> dict[str, str]:
+    inputs = MartInputs(c)
+    for name in build_order():
+        build_mart(c, name, now=SAMPLE_CLOCK, inputs=inputs)
+    return inputs.rebuilt
+
+
+def _months(c, table: str) -> list[str]:
+    return [r[0] for r in c.execute(f"SELECT DISTINCT period FROM {table} ORDER BY 1").fetchall()]
+
+
+def _number_columns(c, schema: str, table: str) -> list[str]:
+    return [r[0] for r in c.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+        "AND (data_type LIKE 'DECIMAL%' OR data_type IN ('INTEGER', 'BIGINT', 'DOUBLE'))", [schema, table]).fetchall()]
+
+
+def _a_row(c, rng: random.Random, table: str, where: str = "true", params=()) -> int | None:
+    found = c.execute(f"SELECT rowid FROM {table} WHERE {where} ORDER BY rowid", list(params)).fetchall()
+    return rng.choice(found)[0] if found else None
+
+
+def change_something(c, rng: random.Random) -> str:
+    """One change of the kind a run makes (a month's rows replaced, emptied or new; a file sent
+    back; a reference list edited) or a hand could (a cell; a row), told in words."""
+    staging = [f"staging.{t}" for t in ("key_projects", "industrial_output", "city_indicators", "village_income",
+                                        "smart_mines", "zone_operations", "talent")]
+    table = rng.choice(staging)
+    months = _months(c, table)
+    kind = rng.choice(["cell", "cell", "cell", "row", "month gone", "new month", "sent back", "reference", "nothing"])
+    if kind == "nothing" or not months:
+        return "nothing"
+    month = rng.choice(months)
+    if kind == "cell":
+        numbers = _number_columns(c, *table.split("."))
+        row = _a_row(c, rng, table, "period = ?", [month])
+        column = rng.choice(numbers)
+        c.execute(f'UPDATE {table} SET "{column}" = coalesce("{column}", 0) + 1 WHERE rowid = ?', [row])
+        return f"{table} {month} row {row} {column} + 1"
+    if kind == "row":
+        row = _a_row(c, rng, table, "period = ?", [month])
+        c.execute(f"DELETE FROM {table} WHERE rowid = ?", [row])
+        return f"{table} {month} row {row} deleted"
+    if kind == "month gone":
+        c.execute(f"DELETE FROM {table} WHERE period = ?", [month])
+        return f"{table} {month} emptied"
+    if kind == "new month":
+        held = set(months)
+        free = [m for m in (f"2023-{k:02d}" for k in range(1, 13)) if m not in held] + ["2022-" + month[5:], "2024-01"]
+        new = rng.choice(free)
+        c.execute(f"INSERT INTO {table} SELECT * REPLACE (? AS period) FROM {table} WHERE period = ?", [new, month])
+        return f"{table} {month} copied as {new}"
+    if kind == "sent back":
+        row = _a_row(c, rng, "audit.ingest_log", "is_current AND partition_key IS NOT NULL AND period = ?", [month])
+        if row is None:
+            return "nothing"
+        c.execute("UPDATE audit.ingest_log SET status = 'rejected' WHERE rowid = ?", [row])
+        return f"ingest_log {month} row {row} sent back"
+    target = rng.choice(["reference.targets", "reference.villages", "reference.townships"])
+    row = _a_row(c, rng, target)
+    if target == "reference.targets":
+        c.execute("UPDATE reference.targets SET target_value = target_value + 1 WHERE rowid = ?", [row])
+    else:
+        c.execute(f"DELETE FROM {target} WHERE rowid = ?", [row])
+    return f"{target} row {row} changed"
+
+
+def test_a_partial_build_is_the_whole_build_under_random_changes(conn, tmp_path):
+    rng = random.Random(20261205)
+    partial = 0
+    for step in range(14):
+        said = [change_something(conn, rng) for _ in range(rng.choice([1, 1, 2]))]
+        rebuilt = rebuild(conn)
+        partial += sum(1 for v in rebuilt.values() if v not in (WHOLE, UNCHANGED))
+        got = contents(conn)
+        whole = built_whole(conn, tmp_path, str(step))
+        for name in build_order():
+            assert got[name] == whole[name], (step, said, name, rebuilt[name])
+    assert partial >= 10, "the changes must make marts be rebuilt from a month, not only whole"
+
+
+def test_nothing_changed_builds_nothing_but_the_clock_mart(conn):
+    before = {n: conn.execute(f"SELECT rowid, * FROM marts.{n} ORDER BY rowid").fetchall() for n in build_order()}
+    rebuilt = rebuild(conn)
+    assert rebuilt == {n: WHOLE if n == "submission_status" else UNCHANGED for n in build_order()}
+    after = {n: conn.execute(f"SELECT rowid, * FROM marts.{n} ORDER BY rowid").fetchall() for n in build_order()}
+    assert after == before
+
+
+def test_a_month_changed_rebuilds_its_readers_from_it_and_leaves_the_months_before(conn, tmp_path):
+    earlier = conn.execute("SELECT rowid, * FROM marts.project_progress WHERE period < '2023-09' ORDER BY rowid").fetchall()
+    conn.execute("UPDATE staging.key_projects SET ytd_investment = ytd_investment + 7 "
+                 "WHERE period = '2023-09' AND rowid = (SELECT min(rowid) FROM staging.key_projects WHERE period = '2023-09')")
+    rebuilt = rebuild(conn)
+    readers = [n for n in build_order() if ("staging", "key_projects") in base_tables(n)]
+    assert {"project_summary", "project_progress", "target_scorecard"} <= set(readers)
+    for name in build_order():
+        if name == "submission_status":
+            assert rebuilt[name] == WHOLE
+        elif name in readers:
+            assert rebuilt[name] == "2023-09", name
+        else:
+            assert rebuilt[name] == UNCHANGED, name
+    # the months before it kept their rows where they were (not deleted and written again)
+    assert conn.execute("SELECT rowid, * FROM marts.project_progress WHERE period < '2023-09' "
+                        "ORDER BY rowid").fetchall() == earlier
+    assert contents(conn) == built_whole(conn, tmp_path, "sep")
+    # what each month was built from is kept with the rows: building again changes nothing
+    assert set(rebuild(conn).values()) == {UNCHANGED, WHOLE}
+
+
+def test_the_reference_lists_a_tables_columns_and_the_earliest_month_build_whole(conn, tmp_path):
+    conn.execute("UPDATE reference.targets SET target_value = target_value * 2 WHERE rowid = 0")
+    rebuilt = rebuild(conn)
+    readers = [n for n in build_order() if ("reference", "targets") in base_tables(n)]
+    assert readers and all(rebuilt[n] == WHOLE for n in readers)
+    assert rebuilt["project_progress"] == UNCHANGED
+    # a column's type changed, its values the same
+    conn.execute("ALTER TABLE staging.talent ALTER connected_ytd TYPE BIGINT")
+    rebuilt = rebuild(conn)
+    assert rebuilt["talent_summary"] == WHOLE and rebuilt["project_progress"] == UNCHANGED
+    # a change in the first month held
+    first = _months(conn, "staging.key_projects")[0]
+    conn.execute("DELETE FROM staging.key_projects WHERE rowid = (SELECT min(rowid) FROM staging.key_projects "
+                 "WHERE period = ?)", [first])
+    assert rebuild(conn)["project_progress"] == WHOLE
+    assert contents(conn) == built_whole(conn, tmp_path, "ref")
+
+
+def test_the_clock_is_read_by_the_calendar_alone():
+    assert [n for n in build_order() if reads_clock(n)] == ["submission_status"]
+    # a macro calling a clock would hide it from the marts' parse trees
+    code = "\n".join(line.split("--")[0] for line in build_module.macros_sql().splitlines()).lower()
+    assert not [c for c in CLOCKS if re.search(rf"\b{c}\b", code)]
+
+
+def test_a_mart_built_alone_follows_the_marts_it_reads_when_they_are_built_again(conn, tmp_path):
+    """From the UI a mart can be materialised without those it reads: it reads them as they are,
+    and is built again (from the month they changed) once they are."""
+    conn.execute("UPDATE staging.key_projects SET status = '竣工' WHERE period = '2023-11'")
+    assert build_mart(conn, "target_scorecard", now=SAMPLE_CLOCK) > 0  # project_summary not rebuilt yet
+    inputs = MartInputs(conn)
+    build_mart(conn, "project_summary", now=SAMPLE_CLOCK, inputs=inputs)
+    build_mart(conn, "target_scorecard", now=SAMPLE_CLOCK, inputs=inputs)
+    assert inputs.rebuilt == {"project_summary": "2023-11", "target_scorecard": "2023-11"}
+    rebuild(conn)
+    assert contents(conn) == built_whole(conn, tmp_path, "alone")
+
+
+def test_a_dropped_mart_is_made_whole_and_a_reader_of_a_dropped_one_fails(conn):
+    conn.execute("DROP TABLE marts.project_summary")
+    with pytest.raises(duckdb.CatalogException, match="project_summary"):
+        build_mart(conn, "target_scorecard", now=SAMPLE_CLOCK)
+    inputs = MartInputs(conn)
+    build_mart(conn, "project_summary", now=SAMPLE_CLOCK, inputs=inputs)
+    assert inputs.rebuilt == {"project_summary": WHOLE}
+
+
+def test_a_failed_partial_build_keeps_the_rows_and_what_they_were_built_from(conn, monkeypatch):
+    kept = stored(conn, "project_progress")
+    before = conn.execute("SELECT * FROM marts.project_progress ORDER BY rowid").fetchall()
+    conn.execute("UPDATE staging.key_projects SET ytd_investment = ytd_investment + 1 WHERE period = '2023-12'")
+    real = build_module.mart_sql
+    monkeypatch.setattr(build_module, "mart_sql", lambda name: real(name).replace("round_pct(completion)", "1/0::INTEGER_X"))
+    with pytest.raises(duckdb.Error):
+        build_mart(conn, "project_progress", now=SAMPLE_CLOCK)
+    assert stored(conn, "project_progress") == kept
+    assert conn.execute("SELECT * FROM marts.project_progress ORDER BY rowid").fetchall() == before
+    monkeypatch.undo()
+    inputs = MartInputs(conn)
+    build_mart(conn, "project_progress", now=SAMPLE_CLOCK, inputs=inputs)
+    assert inputs.rebuilt == {"project_progress": "2023-12"}
+    assert stored(conn, "project_progress") != kept
