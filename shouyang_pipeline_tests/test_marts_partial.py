@@ -215,12 +215,19 @@ def test_a_failed_partial_build_keeps_the_rows_and_what_they_were_built_from(con
     conn.execute("UPDATE staging.key_projects SET ytd_investment = ytd_investment + 1 WHERE period = '2023-12'")
     real = build_module.mart_sql
     monkeypatch.setattr(build_module, "mart_sql", lambda name: real(name).replace("round_pct(completion)", "1/0::INTEGER_X"))
+    inputs = MartInputs(conn, build_order())  # one for both builds, as in the marts step
     with pytest.raises(duckdb.Error):
-        build_mart(conn, "project_progress", now=SAMPLE_CLOCK)
+        build_mart(conn, "project_progress", now=SAMPLE_CLOCK, inputs=inputs)
     assert stored(conn, "project_progress") == kept
     assert conn.execute("SELECT * FROM marts.project_progress ORDER BY rowid").fetchall() == before
     monkeypatch.undo()
-    inputs = MartInputs(conn)
+    # a build cancelled before its commit (a step stopped) had written its digests: rolled back too
+    with pytest.raises(build_module.BuildCancelled):
+        build_mart(conn, "project_progress", now=SAMPLE_CLOCK, inputs=inputs, cancelled=lambda: True)
+    assert stored(conn, "project_progress") == kept
     build_mart(conn, "project_progress", now=SAMPLE_CLOCK, inputs=inputs)
     assert inputs.rebuilt == {"project_progress": "2023-12"}
     assert stored(conn, "project_progress") != kept
+    # the same object goes on: the reader of the rebuilt mart is rebuilt from the same month
+    build_mart(conn, "target_scorecard", now=SAMPLE_CLOCK, inputs=inputs)
+    assert inputs.rebuilt["target_scorecard"] == "2023-12"

@@ -558,7 +558,7 @@ class _MartsAhead:
         self._stop = threading.Event()
         self._may_build = threading.Semaphore(1 + self.AHEAD)  # a permit a mart; one more each mart asked for
         self._cursor = conn.cursor()
-        self._inputs = MartInputs(self._cursor)  # each table's digests read once for all the marts
+        self._inputs = MartInputs(self._cursor, names)  # each table's digests read once for all the marts
         self.rebuilt = self._inputs.rebuilt  # what each build did, once its result is set
         self._thread = threading.Thread(target=self._build, args=(names, now), name="marts-ahead", daemon=True)
         self._thread.start()

@@ -39,7 +39,7 @@ from ..catalog.rules import OneOf
 from ..catalog.tables import Table
 from ..config import BEIJING
 from ..warehouse.ddl import comment_statements, ident
-from .inputs import UNCHANGED, WHOLE, MartInputs, reads_clock, record
+from .inputs import UNCHANGED, WHOLE, MartInputs, reads_clock
 from .lineage import build_order
 from .sentences import WRITERS
 
@@ -161,7 +161,7 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
                     conn.execute(stmt)
             if check:
                 check_matches_declaration(conn, name)
-            record(conn, name, digests or {})
+            inputs.record(name, digests or {}, checked=check)
             inputs.rebuilt[name] = WHOLE if since is None else since
         rows = conn.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
         if own_transaction and cancelled is not None and cancelled():
@@ -169,6 +169,7 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
         if own_transaction:
             conn.execute("COMMIT")
     except BaseException:
+        inputs.forget()
         if own_transaction:
             conn.execute("ROLLBACK")
         raise
@@ -226,8 +227,9 @@ def mart_rows_at(conn: duckdb.DuckDBPyConnection, name: str, now: datetime | Non
 def build_all(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) -> dict[str, int]:
     """Build every mart (each from the first month whose inputs changed), each after the marts it
     reads; return row counts."""
-    inputs = MartInputs(conn)
-    return {name: build_mart(conn, name, now=now, inputs=inputs) for name in build_order()}
+    names = build_order()
+    inputs = MartInputs(conn, names)
+    return {name: build_mart(conn, name, now=now, inputs=inputs) for name in names}
 
 
 def built_columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[tuple[str, str]]:

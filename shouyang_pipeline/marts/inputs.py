@@ -27,7 +27,7 @@ import duckdb
 from ..catalog.marts import MARTS
 from ..catalog.tables import Column, Table
 from ..warehouse.ddl import ensure_tables
-from ..warehouse.digests import code_digest, digest_of, is_month, table_groups
+from ..warehouse.digests import code_digest, digest_of, is_month, table_columns, table_groups
 from .lineage import _nodes, mart_inputs, marts_read, parse_tree
 
 MART_INPUTS = Table(
@@ -71,55 +71,67 @@ def reads_clock(name: str) -> bool:
     return bool(CLOCKS & {c.lower() for c in calls if c}) or any(map(reads_clock, marts_read(mart_inputs(name))))
 
 
-def stored(conn: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
-    """period -> the digest of the inputs marts.<name>'s rows of that period were built from; {}
-    when none is kept (then it is built whole)."""
+def stored(conn: duckdb.DuckDBPyConnection, name: str | None = None) -> dict:
+    """period -> the digest of the inputs marts.<name>'s rows of that period were built from ({}
+    when none is kept: then it is built whole); without a name, mart -> that of every mart."""
     exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                           "AND schema_name = ? AND table_name = ?", [MART_INPUTS.schema, MART_INPUTS.name]).fetchone()[0]
-    if not exists:
-        return {}
-    return dict(conn.execute(f"SELECT period, inputs_digest FROM {MART_INPUTS.qualified} WHERE mart = ?",
-                             [name]).fetchall())
+    out: dict[str, dict[str, str]] = {}
+    if exists:
+        for mart, period, digest in conn.execute(
+                f"SELECT mart, period, inputs_digest FROM {MART_INPUTS.qualified} ORDER BY ALL").fetchall():
+            out.setdefault(mart, {})[period] = digest
+    return out if name is None else out.get(name, {})
 
 
-def record(conn: duckdb.DuckDBPyConnection, name: str, digests: dict[str, str]) -> None:
-    """Replace what marts.<name> was built from; call inside the transaction that builds it (a mart
-    built whole by the clock keeps nothing: `digests` empty)."""
-    ensure_tables(conn, [MART_INPUTS])
-    conn.execute(f"DELETE FROM {MART_INPUTS.qualified} WHERE mart = ?", [name])
-    if digests:
-        conn.execute(f"INSERT INTO {MART_INPUTS.qualified} SELECT ?, unnest(?), unnest(?)",
-                     [name, list(digests), list(digests.values())])
+def _key(name: str) -> str:
+    return f"{MARTS[name].schema}.{MARTS[name].name}"
 
 
 class MartInputs:
     """The inputs of the marts built on one connection, one after the other (`build.build_all`, the
-    marts step): each table's groups are read once, at the first mart that reads it. The tables
-    must not change between the builds (only marts and `MART_INPUTS` are written meanwhile).
+    marts step): each table's groups are read once (those of all the marts `names` at the first
+    build, those of another mart at its own), and what every
+    mart was built from once, then kept up to date by the builds. The tables must not change
+    between the builds (only the marts and `MART_INPUTS`, by `build_mart` with this object, are
+    written meanwhile); a build that fails makes it read them again (`forget`).
 
     `rebuilt[name]` says what each build did: `WHOLE`, `UNCHANGED`, or the first month it rebuilt."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection):
+    def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str] | None = None):
         self._conn = conn
+        # the tables of every mart to be built, read together at the first (one query each)
+        self._first = tuple(sorted({t for n in names or () for t in base_tables(n)}))
         self._groups: dict[str, list] = {}
         self._columns: dict[str, list] = {}
+        self._kept: dict[str, dict[str, str]] | None = None  # mart -> period -> digest, as in MART_INPUTS
+        self._shapes: dict[str, list] | None = None  # `schema.table` of a mart -> its columns (name, type)
+        self._table_made = False  # MART_INPUTS made (or found) by this object's builds
         self.rebuilt: dict[str, str] = {}
 
     def _read(self, tables: tuple[tuple[str, str], ...]) -> None:
-        missing = [t for t in tables if f"{t[0]}.{t[1]}" not in self._groups]
+        missing = [t for t in dict.fromkeys((*self._first, *tables)) if f"{t[0]}.{t[1]}" not in self._groups]
         if not missing:
             return
-        found = table_groups(self._conn, missing)
-        columns: dict[str, list] = {}
-        for s, t, c, kind in self._conn.execute(
-                "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
-                "WHERE database_name = current_database() AND schema_name IN (SELECT unnest(?)) "
-                "ORDER BY schema_name, table_name, column_index", [sorted({s for s, _ in missing})]).fetchall():
-            columns.setdefault(f"{s}.{t}", []).append((c, kind))
+        columns = table_columns(self._conn, missing)
+        found = table_groups(self._conn, missing, columns)
         for schema, table in missing:
             key = f"{schema}.{table}"
-            self._groups[key] = found.get(key, [])  # (a table not made yet: no rows)
+            self._groups[key] = found.get(key, [])  # (a table not made yet: no rows, no columns)
             self._columns[key] = columns.get(key, [])
+
+    def kept(self, name: str) -> dict[str, str]:
+        """What marts.<name>'s rows were built from (`stored`)."""
+        if self._kept is None:
+            self._kept = stored(self._conn)
+        return self._kept.get(name, {})
+
+    def as_declared(self, name: str) -> bool:
+        """marts.<name> exists with its declared columns (a table left by a build unchecked, or by
+        an older version, is built whole; a mart read by one that was dropped makes that one fail)."""
+        if self._shapes is None:
+            self._shapes = table_columns(self._conn, [(MARTS[n].schema, MARTS[n].name) for n in MARTS])
+        return self._shapes.get(_key(name), []) == [(c.name, c.sql_type) for c in MARTS[name].columns]
 
     def month_digests(self, name: str) -> dict[str, str]:
         """month -> the digest of marts.<name>'s inputs of that month (module docstring), for every
@@ -129,8 +141,8 @@ class MartInputs:
         tables = [f"{s}.{t}" for s, t in base_tables(name)]
         self._read(base_tables(name))
         read = marts_read(mart_inputs(name))
-        present = {u: _as_declared(self._conn, u) for u in read}  # (one dropped: built whole, and fails)
-        upstream = {u: stored(self._conn, u) if present[u] else {} for u in read}
+        present = {u: self.as_declared(u) for u in read}  # (one dropped: built whole, and fails)
+        upstream = {u: self.kept(u) if present[u] else {} for u in read}
         common = digest_of({
             "mart": name, "code": code_digest(), "marts_present": present,
             "columns": {t: self._columns[t] for t in tables},
@@ -152,9 +164,9 @@ class MartInputs:
         """The first month to rebuild marts.<name> from; None to build it whole; `UNCHANGED` when
         nothing it reads changed since it was built. `digests`: `month_digests(name)`, None for a
         mart that reads the clock."""
-        if digests is None or not _as_declared(self._conn, name):
+        if digests is None or not self.as_declared(name):
             return None
-        before = stored(self._conn, name)
+        before = self.kept(name)
         if not before:
             return None
         changed = [m for m in before.keys() | digests.keys() if before.get(m) != digests.get(m)]
@@ -163,11 +175,26 @@ class MartInputs:
         first = min(changed)
         return None if first <= min(before.keys() | digests.keys()) else first
 
+    def record(self, name: str, digests: dict[str, str], *, checked: bool) -> None:
+        """Replace what marts.<name> was built from, once built; call inside the transaction that
+        builds it (a mart built whole by the clock keeps nothing: `digests` empty). `checked`: the
+        built table was found to have its declared columns."""
+        if not self._table_made:
+            ensure_tables(self._conn, [MART_INPUTS])
+            self._table_made = True
+        self._conn.execute(f"DELETE FROM {MART_INPUTS.qualified} WHERE mart = ?", [name])
+        if digests:
+            self._conn.execute(f"INSERT INTO {MART_INPUTS.qualified} SELECT ?, unnest(?), unnest(?)",
+                               [name, list(digests), list(digests.values())])
+        if self._kept is not None:
+            self._kept[name] = dict(digests)
+        if self._shapes is not None:
+            table = MARTS[name]
+            self._shapes[_key(name)] = ([(c.name, c.sql_type) for c in table.columns] if checked else
+                                        table_columns(self._conn, [(table.schema, table.name)]).get(_key(name), []))
 
-def _as_declared(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """marts.<name> exists with its declared columns (a table left by a build unchecked, or by an
-    older version, is built whole)."""
-    from .build import built_columns
-
-    table = MARTS[name]
-    return built_columns(conn, table) == [(c.name, c.sql_type) for c in table.columns]
+    def forget(self) -> None:
+        """A build failed (its transaction rolled back): what the marts were built from, and their
+        columns, are read again when next asked."""
+        self._kept = self._shapes = None
+        self._table_made = False

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from ..catalog.tables import Column, Table
-from .ddl import ensure_tables, ident
+from .ddl import ensure_tables, ident, literal
 from .publish import DIGESTS_NAME
 
 # The exports' digests, beside the exports (published with them: the one hidden name a stage takes).
@@ -110,24 +110,32 @@ def record_inputs(conn: duckdb.DuckDBPyConnection, partition_key: str, digest: s
 # ------------------------------------------------------------------ exports: the rows each month reads
 
 
-def table_groups(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]
+def table_columns(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """`schema.name` -> its columns' (name, type) in order, for each table (schema, name) that exists."""
+    wanted = set(tables)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for s, t, c, kind in conn.execute(
+            "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name IN (SELECT unnest(?)) "
+            "ORDER BY schema_name, table_name, column_index", [sorted({s for s, _ in tables})]).fetchall():
+        if (s, t) in wanted:
+            out.setdefault(f"{s}.{t}", []).append((c, kind))
+    return out
+
+
+def table_groups(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
+                 columns: dict[str, list[tuple[str, str]]] | None = None
                  ) -> dict[str, list[tuple[str | None, int, str]]]:
     """For each table (schema, name) that exists: (period, rows, sum of the rows' hashes) by
     period, keyed `schema.name`; one group (None) for a table without a period column. Files no
     dataset-period holds count as period None in the ingest log (a briefing lists them every
-    month; a mart that reads the log reads them for every month)."""
-    wanted = set(tables)
-    columns: dict[tuple[str, str], set[str]] = {}
-    for s, t, c in conn.execute(
-            "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND schema_name IN (SELECT unnest(?))",
-            [sorted({s for s, _ in tables})]).fetchall():
-        if (s, t) in wanted:
-            columns.setdefault((s, t), set()).add(c)
-    out = {}
+    month; a mart that reads the log reads them for every month). One query for all the tables
+    (`columns`: their `table_columns`, when read already)."""
+    columns = table_columns(conn, tables) if columns is None else columns
+    parts, out = [], {}
     for schema, name in tables:
-        cols = columns.get((schema, name))
-        if cols is None:
+        cols = {c for c, _ in columns.get(f"{schema}.{name}", ())}
+        if not cols:
             continue  # (not made yet)
         if "period" not in cols:
             group = "NULL::VARCHAR"
@@ -135,10 +143,12 @@ def table_groups(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]
             group = "CASE WHEN partition_key IS NULL THEN NULL ELSE period END"
         else:
             group = "period"
-        rows = conn.execute(
-            f"SELECT {group} AS g, count(*), sum(hash(*COLUMNS(*))::HUGEINT)::VARCHAR "
-            f"FROM {ident(schema)}.{ident(name)} GROUP BY ALL ORDER BY g NULLS FIRST").fetchall()
-        out[f"{schema}.{name}"] = rows
+        out[f"{schema}.{name}"] = []
+        parts.append(f"SELECT {literal(f'{schema}.{name}')} AS t, {group} AS g, count(*) AS n, "
+                     f"sum(hash(*COLUMNS(*))::HUGEINT)::VARCHAR AS h FROM {ident(schema)}.{ident(name)} GROUP BY ALL")
+    if parts:
+        for t, g, n, h in conn.execute("\nUNION ALL\n".join(parts) + "\nORDER BY t, g NULLS FIRST").fetchall():
+            out[t].append((g, n, h))
     return out
 
 
