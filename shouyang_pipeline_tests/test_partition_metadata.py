@@ -77,7 +77,8 @@ def test_each_month_of_a_range_run_has_its_own_figures_and_the_last_is_latest(se
         assert summary["2023-04"]["period"] == "2023-04" and _months_in(summary["2023-04"]["preview"]) == {"2023-04"}
         progress = events("marts/project_progress")
         assert [progress[m]["dagster/row_count"] for m in MONTHS] == [1, 2, 2, 3, 0, 5, 6, 7]
-        assert all(progress[m]["rows_all_periods"] == 26 for m in MONTHS)  # the table, rebuilt whole
+        assert all(progress[m]["rows_all_periods"] == 26 for m in MONTHS)  # the table's, all months
+        assert all(progress[m]["rebuilt_from"] == "全部报告期" for m in MONTHS)  # the first run: built whole
 
         briefing = events("exports/briefing")
         assert "2023年1—4月" in briefing["2023-04"]["briefing"] or "1—4月" in briefing["2023-04"]["briefing"]
@@ -109,6 +110,10 @@ def test_each_month_of_a_range_run_has_its_own_figures_and_the_last_is_latest(se
         assert "briefing_2023-02.md" in month["files"] and "briefing_2023-03.md" not in month["files"]
         assert "briefing_2023-03.md" in month["files_in_run"]  # March's figures (year to date) changed too
         assert only("marts/project_progress")["dagster/row_count"] == 3
+        # February's rows changed: the marts reading them rebuilt from February on, the calendar whole
+        assert only("marts/project_progress")["rebuilt_from"] == "2023-02"
+        assert only("marts/project_progress")["rows_all_periods"] == 27
+        assert only("marts/submission_status")["rebuilt_from"] == "全部报告期"
 
 
 def test_a_metadata_table_shows_what_a_sender_wrote_in_its_own_cell():
