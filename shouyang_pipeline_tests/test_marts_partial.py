@@ -231,3 +231,19 @@ def test_a_failed_partial_build_keeps_the_rows_and_what_they_were_built_from(con
     # the same object goes on: the reader of the rebuilt mart is rebuilt from the same month
     build_mart(conn, "target_scorecard", now=SAMPLE_CLOCK, inputs=inputs)
     assert inputs.rebuilt["target_scorecard"] == "2023-12"
+
+
+def test_a_build_after_a_failed_one_on_a_new_connection_makes_the_macros_again(sample_year, tmp_path, monkeypatch):
+    """The macros are made once a connection, inside the first build's transaction: a first build
+    that fails takes them with it, and the next build makes them again."""
+    path = tmp_path / "fresh.duckdb"
+    shutil.copy(sample_year.warehouse, path)
+    with duckdb.connect(str(path)) as fresh:
+        fresh.execute("DROP TABLE internal.mart_inputs")  # (built whole: its SQL runs)
+        inputs = MartInputs(fresh, build_order())
+        real = build_module.mart_sql
+        monkeypatch.setattr(build_module, "mart_sql", lambda name: real(name) + " LIMIT no_such_column")
+        with pytest.raises(duckdb.Error):
+            build_mart(fresh, "project_summary", now=SAMPLE_CLOCK, inputs=inputs)
+        monkeypatch.undo()
+        assert build_mart(fresh, "project_summary", now=SAMPLE_CLOCK, inputs=inputs) > 0

@@ -110,12 +110,14 @@ def clock_macro_sql(now: datetime | None) -> str:
     return f"CREATE OR REPLACE TEMP MACRO run_clock() AS TIMESTAMP '{when.isoformat(sep=' ')}';"
 
 
-def create_macros(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) -> None:
+def create_macros(conn: duckdb.DuckDBPyConnection, now: datetime | None = None, *, clock_only: bool = False) -> None:
     """Create (or replace) the marts' macros on this connection, as TEMP macros: those of
     macros.sql, those made from the catalogue (`catalogue_macros_sql`) and the clock
-    (`clock_macro_sql`). A read-only connection can make them too."""
-    conn.execute(macros_sql())
-    conn.execute(catalogue_macros_sql())
+    (`clock_macro_sql`; only this one with `clock_only`, the others made already). A read-only
+    connection can make them too."""
+    if not clock_only:
+        conn.execute(macros_sql())
+        conn.execute(catalogue_macros_sql())
     conn.execute(clock_macro_sql(now))
 
 
@@ -145,7 +147,7 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
         if since == UNCHANGED:
             inputs.rebuilt[name] = UNCHANGED
         else:
-            create_macros(conn, now)
+            inputs.make_macros(now)
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
             if since is not None:  # the months from `since` on; the rows before it stay as they are
                 conn.execute(f"DELETE FROM {table.qualified} WHERE period >= ?", [since])

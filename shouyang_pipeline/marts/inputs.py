@@ -107,6 +107,7 @@ class MartInputs:
         self._kept: dict[str, dict[str, str]] | None = None  # mart -> period -> digest, as in MART_INPUTS
         self._shapes: dict[str, list] | None = None  # `schema.table` of a mart -> its columns (name, type)
         self._table_made = False  # MART_INPUTS made (or found) by this object's builds
+        self._macros_made = False  # the marts' macros made on the connection (`make_macros`)
         self.rebuilt: dict[str, str] = {}
 
     def _read(self, tables: tuple[tuple[str, str], ...]) -> None:
@@ -193,8 +194,16 @@ class MartInputs:
             self._shapes[_key(name)] = ([(c.name, c.sql_type) for c in table.columns] if checked else
                                         table_columns(self._conn, [(table.schema, table.name)]).get(_key(name), []))
 
+    def make_macros(self, now) -> None:
+        """The marts' macros on the connection (`build.create_macros`): those that never change once
+        (about 5 ms, a dozen marts a run), the clock's at every build."""
+        from .build import create_macros
+
+        create_macros(self._conn, now, clock_only=self._macros_made)
+        self._macros_made = True
+
     def forget(self) -> None:
         """A build failed (its transaction rolled back): what the marts were built from, and their
         columns, are read again when next asked."""
         self._kept = self._shapes = None
-        self._table_made = False
+        self._table_made = self._macros_made = False  # (made in the transaction rolled back: gone)
