@@ -247,3 +247,14 @@ def test_a_build_after_a_failed_one_on_a_new_connection_makes_the_macros_again(s
             build_mart(fresh, "project_summary", now=SAMPLE_CLOCK, inputs=inputs)
         monkeypatch.undo()
         assert build_mart(fresh, "project_summary", now=SAMPLE_CLOCK, inputs=inputs) > 0
+
+
+def test_a_build_that_keeps_nothing_builds_whole_and_drops_what_was_kept(conn, tmp_path):
+    """The bench's bare baseline (`build_all(track=False)`): every mart whole, no digests read or
+    kept, and those kept before dropped (they would no longer tell what the rows were built from)."""
+    conn.execute("UPDATE staging.key_projects SET ytd_investment = ytd_investment + 1 WHERE period = '2023-10'")
+    build_all(conn, now=SAMPLE_CLOCK, track=False)
+    assert stored(conn) == {}
+    assert contents(conn) == built_whole(conn, tmp_path, "bare")
+    assert set(rebuild(conn).values()) == {WHOLE}  # the next build that keeps them starts whole
+    assert set(stored(conn)) == set(build_order()) - {"submission_status"}

@@ -142,7 +142,7 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
         # the caller already holds a transaction: build inside it, the caller commits
         own_transaction = False
     try:
-        digests = None if reads_clock(name) else inputs.month_digests(name)
+        digests = None if reads_clock(name) or not inputs.track else inputs.month_digests(name)
         since = inputs.since(name, digests)
         if since == UNCHANGED:
             inputs.rebuilt[name] = UNCHANGED
@@ -226,11 +226,11 @@ def mart_rows_at(conn: duckdb.DuckDBPyConnection, name: str, now: datetime | Non
     return conn.execute(mart_sql(name).strip().rstrip(";")).df()
 
 
-def build_all(conn: duckdb.DuckDBPyConnection, now: datetime | None = None) -> dict[str, int]:
-    """Build every mart (each from the first month whose inputs changed), each after the marts it
-    reads; return row counts."""
+def build_all(conn: duckdb.DuckDBPyConnection, now: datetime | None = None, *, track: bool = True) -> dict[str, int]:
+    """Build every mart (each from the first month whose inputs changed; without `track` whole, and
+    nothing kept of its inputs), each after the marts it reads; return row counts."""
     names = build_order()
-    inputs = MartInputs(conn, names)
+    inputs = MartInputs(conn, names, track=track)
     return {name: build_mart(conn, name, now=now, inputs=inputs) for name in names}
 
 

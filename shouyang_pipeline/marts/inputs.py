@@ -98,8 +98,11 @@ class MartInputs:
 
     `rebuilt[name]` says what each build did: `WHOLE`, `UNCHANGED`, or the first month it rebuilt."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str] | None = None):
+    def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str] | None = None, *, track: bool = True):
         self._conn = conn
+        # without `track` every mart is built whole and nothing is read or kept of its inputs (what
+        # was kept of a mart is dropped, as it no longer tells its rows): the bench's bare baseline
+        self.track = track
         # the tables of every mart to be built, read together at the first (one query each)
         self._first = tuple(sorted({t for n in names or () for t in base_tables(n)}))
         self._groups: dict[str, list] = {}
@@ -180,6 +183,11 @@ class MartInputs:
         """Replace what marts.<name> was built from, once built; call inside the transaction that
         builds it (a mart built whole by the clock keeps nothing: `digests` empty). `checked`: the
         built table was found to have its declared columns."""
+        if not self.track:
+            if self.kept(name):
+                self._conn.execute(f"DELETE FROM {MART_INPUTS.qualified} WHERE mart = ?", [name])
+                self._kept[name] = {}
+            return
         if not self._table_made:
             ensure_tables(self._conn, [MART_INPUTS])
             self._table_made = True
