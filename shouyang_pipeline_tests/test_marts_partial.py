@@ -258,3 +258,28 @@ def test_a_build_that_keeps_nothing_builds_whole_and_drops_what_was_kept(conn, t
     assert contents(conn) == built_whole(conn, tmp_path, "bare")
     assert set(rebuild(conn).values()) == {WHOLE}  # the next build that keeps them starts whole
     assert set(stored(conn)) == set(build_order()) - {"submission_status"}
+
+
+def test_the_exports_count_a_mart_by_what_it_was_built_from(conn):
+    """`digests.month_digests` (which months' briefings, workbooks and receipts are written again)
+    counts a mart that keeps its inputs by those, not by hashing its rows: a month's digest
+    changes when the mart's rows of that month were rebuilt from other inputs, the same month of
+    the year before included (the parks' growth), and not otherwise."""
+    from shouyang_pipeline.warehouse.digests import month_digests
+
+    months = [f"2023-{m:02d}" for m in range(1, 13)]
+    before = month_digests(conn, months)
+    assert rebuild(conn)["zone_operations_summary"] == UNCHANGED
+    assert month_digests(conn, months) == before
+    growth = "SELECT operating_revenue_yoy_pct FROM marts.zone_operations_summary WHERE period = '2023-06' ORDER BY ALL"
+    assert {r[0] for r in conn.execute(growth).fetchall()} == {None}  # no 2022 held: no growth
+    conn.execute("INSERT INTO staging.zone_operations SELECT * REPLACE ('2022-06' AS period, "
+                 "operating_revenue_ytd / 2 AS operating_revenue_ytd) FROM staging.zone_operations WHERE period = '2023-06'")
+    rebuilt = rebuild(conn)
+    assert rebuilt["zone_operations_summary"] == WHOLE  # (2022-06 is the earliest month now)
+    assert {r[0] for r in conn.execute(growth).fetchall()} != {None}
+    after = month_digests(conn, months)
+    assert after["2023-06"] != before["2023-06"]  # its parks' growth is shown now
+    # the calendar keeps no inputs (it judges by the clock): its rows are hashed as they are
+    conn.execute("UPDATE marts.submission_status SET status = '已报送' WHERE period = '2023-12'")
+    assert month_digests(conn, ["2023-12"])["2023-12"] != after["2023-12"]

@@ -25,21 +25,10 @@ from functools import cache
 import duckdb
 
 from ..catalog.marts import MARTS
-from ..catalog.tables import Column, Table
 from ..warehouse.ddl import ensure_tables
-from ..warehouse.digests import code_digest, digest_of, is_month, table_columns, table_groups
+from ..warehouse.digests import (MART_INPUTS, code_digest, digest_of, is_month, kept_mart_inputs, table_columns,
+                                 table_groups)
 from .lineage import _nodes, mart_inputs, marts_read, parse_tree
-
-MART_INPUTS = Table(
-    "internal", "mart_inputs", "指标表输入摘要（运行管道内部使用，分析时无需查询）",
-    "每个指标表每个报告期上次重建时全部输入的摘要：所读各表该期的行、不分期的行（参考名录等）、列的名称和类型，"
-    "以及程序版本。下一次运行只重建输入有变化的最早一期及其后各期；与该表的行在同一事务中写入",
-    (
-        Column("mart", "VARCHAR", "指标表", "如 project_progress（marts.project_progress）"),
-        Column("period", "VARCHAR", "报告期", "YYYY-MM"),
-        Column("inputs_digest", "VARCHAR", "输入摘要", "上述全部输入的SHA-256；任何一项不同即从该期起重建"),
-    ),
-)
 
 # The run's clock (build.clock_macro_sql) and DuckDB's own: a mart calling one is built whole.
 CLOCKS = frozenset({"run_clock", "now", "today", "current_date", "current_time", "current_timestamp",
@@ -74,13 +63,7 @@ def reads_clock(name: str) -> bool:
 def stored(conn: duckdb.DuckDBPyConnection, name: str | None = None) -> dict:
     """period -> the digest of the inputs marts.<name>'s rows of that period were built from ({}
     when none is kept: then it is built whole); without a name, mart -> that of every mart."""
-    exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                          "AND schema_name = ? AND table_name = ?", [MART_INPUTS.schema, MART_INPUTS.name]).fetchone()[0]
-    out: dict[str, dict[str, str]] = {}
-    if exists:
-        for mart, period, digest in conn.execute(
-                f"SELECT mart, period, inputs_digest FROM {MART_INPUTS.qualified} ORDER BY ALL").fetchall():
-            out.setdefault(mart, {})[period] = digest
+    out = kept_mart_inputs(conn)
     return out if name is None else out.get(name, {})
 
 

@@ -1,6 +1,8 @@
 """Digests that let a run skip what did not change since it was last done (issue 14).
 
-Two things are skipped when their inputs are exactly as they were:
+Three things are skipped when their inputs are exactly as they were: a dataset-period's ingest and
+a month's exports, below, and a mart's months (`marts/inputs.py`; its table, `MART_INPUTS`, is
+declared here beside the ingest's):
 
 - **a dataset-period's ingest** (`pipeline.ingest_and_load`): its inputs are the set of its current
   files (path, content hash, what their names say, where their received time comes from and the
@@ -10,7 +12,8 @@ Two things are skipped when their inputs are exactly as they were:
   never disagree, in the work file or in a published copy a damaged work file is rebuilt from.
 - **a month's exports** (`pipeline.stage_exports_for`): their inputs are the rows of every table
   the writers read for that month (`month_digests`: the month and the earlier months of its year,
-  the rows of no month, the reference lists, whole) and the code; a month written without its
+  the rows of no month, the reference lists, whole; a mart by what its rows were built from,
+  `MART_INPUTS`, where it keeps that) and the code; a month written without its
   PDF is written again once this machine can make one. The digests are kept beside the exports, in `<export dir>/.digests.json`
   (`DIGESTS_FILE`), staged and published with them.
 
@@ -54,6 +57,18 @@ INPUTS = Table(
     (
         Column("partition_key", "VARCHAR", "数据集-报告期", "如 key_projects/2023-02，同 audit.ingest_log.partition_key"),
         Column("inputs_digest", "VARCHAR", "输入摘要", "上述全部输入的SHA-256；任何一项不同即重新入库"),
+    ),
+)
+
+
+MART_INPUTS = Table(
+    "internal", "mart_inputs", "指标表输入摘要（运行管道内部使用，分析时无需查询）",
+    "每个指标表每个报告期上次重建时全部输入的摘要：所读各表该期的行、不分期的行（参考名录等）、列的名称和类型，"
+    "以及程序版本。下一次运行只重建输入有变化的最早一期及其后各期；与该表的行在同一事务中写入",
+    (
+        Column("mart", "VARCHAR", "指标表", "如 project_progress（marts.project_progress）"),
+        Column("period", "VARCHAR", "报告期", "YYYY-MM"),
+        Column("inputs_digest", "VARCHAR", "输入摘要", "上述全部输入的SHA-256；任何一项不同即从该期起重建"),
     ),
 )
 
@@ -152,12 +167,26 @@ def table_groups(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
     return out
 
 
-def _groups(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str | None, int, str]]]:
-    """`table_groups` of every table the exports read (the schemas `EXPORT_SCHEMAS`)."""
+def _groups(conn: duckdb.DuckDBPyConnection, skip: set[str] = frozenset()) -> dict[str, list[tuple[str | None, int, str]]]:
+    """`table_groups` of every table the exports read (the schemas `EXPORT_SCHEMAS`), but those of
+    `skip` (`schema.name`)."""
     tables = conn.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (SELECT unnest(?)) "
         "AND NOT temporary ORDER BY ALL", [list(EXPORT_SCHEMAS)]).fetchall()
-    return table_groups(conn, tables)
+    return table_groups(conn, [t for t in tables if f"{t[0]}.{t[1]}" not in skip])
+
+
+def kept_mart_inputs(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """mart -> period -> the digest of what its rows of that month were built from (`MART_INPUTS`),
+    for every mart that keeps them (not the reporting calendar); {} before any."""
+    exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                          "AND schema_name = ? AND table_name = ?", [MART_INPUTS.schema, MART_INPUTS.name]).fetchone()[0]
+    out: dict[str, dict[str, str]] = {}
+    if exists:
+        for mart, period, digest in conn.execute(
+                f"SELECT mart, period, inputs_digest FROM {MART_INPUTS.qualified} ORDER BY ALL").fetchall():
+            out.setdefault(mart, {})[period] = digest
+    return out
 
 
 def is_month(period: str | None) -> bool:
@@ -168,14 +197,23 @@ def is_month(period: str | None) -> bool:
 def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, str]:
     """month -> the digest of everything its exports read: of every table, the rows of that
     month and of the earlier months of its year, and the rows of no month (or of a period that
-    is not a month); and the code."""
-    groups = _groups(conn)
+    is not a month); and the code.
+
+    A mart that keeps what its rows were built from (`MART_INPUTS`, `marts/inputs.py`) counts by
+    that instead of its rows: its rows of a month are made from the inputs of that month and of
+    earlier ones (of any year: the same month a year before) and the code, so the digests it kept
+    for every month up to this one tell its rows of this year's months up to this one, without
+    hashing them (a 110,000-row month of `marts.project_progress`)."""
+    kept = {f"marts.{mart}": by_month for mart, by_month in kept_mart_inputs(conn).items()}
+    groups = _groups(conn, skip=set(kept))
     out = {}
     for month in months:
         year = month[:4]
         tables = {}
         for table, rows in groups.items():
             tables[table] = [r for r in rows if not is_month(r[0]) or (r[0][:4] == year and r[0] <= month)]
+        for table, by_month in kept.items():
+            tables[table] = [(m, d) for m, d in by_month.items() if m <= month]
         out[month] = digest_of({"month": month, "code": code_digest(), "tables": tables})
     return out
 
