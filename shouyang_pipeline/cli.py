@@ -378,7 +378,7 @@ def main() -> None:
 @click.option("--allow-empty", is_flag=True,
               help="确认原始数据目录中确实没有任何文件、要把这些报告期的数据全部移出数据仓库（否则拒绝运行）。")
 @click.option("--force", is_flag=True,
-              help="全部重做：每个文件重新读取入库、每个月的简报、工作簿和回执重新写出，"
+              help="全部重做：每个文件重新读取入库、每张指标表按全部报告期重建、每个月的简报、工作簿和回执重新写出，"
                    "即使自上次运行以来文件、参考名录和程序都没有变化（默认只做有变化的部分，没有任何变化时不运行）。")
 def run(periods: tuple[str, ...], allow_empty: bool, force: bool) -> None:
     from .pipeline import (

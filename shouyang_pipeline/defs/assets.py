@@ -527,7 +527,7 @@ def _one_connection(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     checkpoint, of the file a mart would cost about 25 ms each, twelve a run), and the marts built
     on a cursor of it by `_MartsAhead` while the step reports those built."""
     with warehouse.get_connection() as conn:
-        built = _MartsAhead(conn, tables, warehouse.settings.now)
+        built = _MartsAhead(conn, tables, warehouse.settings.now, whole=context.run.tags.get(FORCE_TAG) == "true")
         try:
             yield _Marts(conn, built)
         except BaseException:
@@ -553,12 +553,13 @@ class _MartsAhead:
 
     AHEAD = 1  # marts built beyond the one the step reports
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str], now):
+    def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str], now, *, whole: bool = False):
         self._results = {name: Future() for name in names}
         self._stop = threading.Event()
         self._may_build = threading.Semaphore(1 + self.AHEAD)  # a permit a mart; one more each mart asked for
         self._cursor = conn.cursor()
-        self._inputs = MartInputs(self._cursor, names)  # each table's digests read once for all the marts
+        # each table's digests read once for all the marts; `whole` (`--force`) builds every mart whole
+        self._inputs = MartInputs(self._cursor, names, whole=whole)
         self.rebuilt = self._inputs.rebuilt  # what each build did, once its result is set
         self._thread = threading.Thread(target=self._build, args=(names, now), name="marts-ahead", daemon=True)
         self._thread.start()

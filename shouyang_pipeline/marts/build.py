@@ -45,6 +45,9 @@ from .sentences import WRITERS
 
 
 _FIGURES = "_mart_figures"  # the TEMP table of a mart with sentence columns
+# The rows a build from a month redoes: that month's and later ones', and any of no period, which
+# a whole build puts last (ORDER BY period: NULLS LAST), after every month.
+_FROM_MONTH = "(period >= ? OR period IS NULL)"
 
 
 def mart_sql(name: str) -> str:
@@ -150,14 +153,14 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
             inputs.make_macros(now)
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(table.schema)}")
             if since is not None:  # the months from `since` on; the rows before it stay as they are
-                conn.execute(f"DELETE FROM {table.qualified} WHERE period >= ?", [since])
+                conn.execute(f"DELETE FROM {table.qualified} WHERE {_FROM_MONTH}", [since])
             writers = WRITERS.get(name)
             if writers:
                 _create_with_sentences(conn, table, sql, writers, since)
             elif since is None:
                 conn.execute(f"CREATE OR REPLACE TABLE {table.qualified} AS\n{sql}")
             else:  # (a newline before the parenthesis: the SQL may end in a comment)
-                conn.execute(f"INSERT INTO {table.qualified}\nSELECT * FROM (\n{sql}\n) WHERE period >= ?", [since])
+                conn.execute(f"INSERT INTO {table.qualified}\nSELECT * FROM (\n{sql}\n) WHERE {_FROM_MONTH}", [since])
             if since is None:
                 for stmt in comment_statements(table):
                     conn.execute(stmt)
@@ -194,7 +197,7 @@ def _create_with_sentences(conn: duckdb.DuckDBPyConnection, table: Table, sql: s
     if since is None:
         conn.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS\n{sql}")
     else:
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS\nSELECT * FROM (\n{sql}\n) WHERE period >= ?",
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {_FIGURES} AS\nSELECT * FROM (\n{sql}\n) WHERE {_FROM_MONTH}",
                      [since])
     cur = conn.execute(f"SELECT * FROM {_FIGURES} ORDER BY rowid")
     names = [d[0] for d in cur.description]

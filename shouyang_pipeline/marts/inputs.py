@@ -81,8 +81,12 @@ class MartInputs:
 
     `rebuilt[name]` says what each build did: `WHOLE`, `UNCHANGED`, or the first month it rebuilt."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str] | None = None, *, track: bool = True):
+    def __init__(self, conn: duckdb.DuckDBPyConnection, names: list[str] | None = None, *, track: bool = True,
+                 whole: bool = False):
         self._conn = conn
+        # `whole`: every mart built whole, its inputs kept (`shouyang run --force`: after anything
+        # but this pipeline wrote the marts of the work file, an older version of it for one)
+        self.whole = whole
         # without `track` every mart is built whole and nothing is read or kept of its inputs (what
         # was kept of a mart is dropped, as it no longer tells its rows): the bench's bare baseline
         self.track = track
@@ -151,7 +155,7 @@ class MartInputs:
         """The first month to rebuild marts.<name> from; None to build it whole; `UNCHANGED` when
         nothing it reads changed since it was built. `digests`: `month_digests(name)`, None for a
         mart that reads the clock."""
-        if digests is None or not self.as_declared(name):
+        if digests is None or self.whole or not self.as_declared(name):
             return None
         before = self.kept(name)
         if not before:

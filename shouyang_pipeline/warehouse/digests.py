@@ -48,7 +48,7 @@ LIBRARIES = ("duckdb", "pandas", "numpy", "pyarrow", "pandera", "python-calamine
 
 # The schemas whose tables the exports read (the digests' own table is not one of them).
 EXPORT_SCHEMAS = ("reference", "staging", "audit", "marts")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])", re.ASCII)  # (whole: `fullmatch`)
 
 INPUTS = Table(
     "internal", "ingest_inputs", "入库输入摘要（运行管道内部使用，分析时无需查询）",
@@ -142,7 +142,8 @@ def table_groups(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
                  columns: dict[str, list[tuple[str, str]]] | None = None
                  ) -> dict[str, list[tuple[str | None, int, str]]]:
     """For each table (schema, name) that exists: (period, rows, sum of the rows' hashes) by
-    period, keyed `schema.name`; one group (None) for a table without a period column. Files no
+    period, keyed `schema.name`; one group (None) for a table without a period column, its rows'
+    hashes taken in their order. Files no
     dataset-period holds count as period None in the ingest log (a briefing lists them every
     month; a mart that reads the log reads them for every month). One query for all the tables
     (`columns`: their `table_columns`, when read already)."""
@@ -152,15 +153,18 @@ def table_groups(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
         cols = {c for c, _ in columns.get(f"{schema}.{name}", ())}
         if not cols:
             continue  # (not made yet)
+        # a table of no period (a reference list) in its rows' order: a mart keeps a list's order
+        # (`ORDER BY r.rowid`), so a list reordered is a change; a month's rows by their sum
+        rows = "sum(hash(*COLUMNS(*))::HUGEINT)::VARCHAR"
         if "period" not in cols:
-            group = "NULL::VARCHAR"
+            group, rows = "NULL::VARCHAR", "hash(list(hash(*COLUMNS(*)) ORDER BY rowid))::VARCHAR"
         elif "partition_key" in cols:
             group = "CASE WHEN partition_key IS NULL THEN NULL ELSE period END"
         else:
             group = "period"
         out[f"{schema}.{name}"] = []
         parts.append(f"SELECT {literal(f'{schema}.{name}')} AS t, {group} AS g, count(*) AS n, "
-                     f"sum(hash(*COLUMNS(*))::HUGEINT)::VARCHAR AS h FROM {ident(schema)}.{ident(name)} GROUP BY ALL")
+                     f"{rows} AS h FROM {ident(schema)}.{ident(name)} GROUP BY ALL")
     if parts:
         for t, g, n, h in conn.execute("\nUNION ALL\n".join(parts) + "\nORDER BY t, g NULLS FIRST").fetchall():
             out[t].append((g, n, h))
@@ -191,7 +195,7 @@ def kept_mart_inputs(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str
 
 def is_month(period: str | None) -> bool:
     """A `YYYY-MM` period (the groups of anything else belong to every month)."""
-    return period is not None and _MONTH.match(period) is not None
+    return period is not None and _MONTH.fullmatch(period) is not None
 
 
 def month_digests(conn: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, str]:
