@@ -36,6 +36,13 @@ def _runs(env: dict[str, str]) -> int:
         return len(instance.get_run_records())
 
 
+def _rebuilt_from(env: dict[str, str], mart: str) -> str:
+    """What the last run did to marts.<mart> (its materialisation's `rebuilt_from`)."""
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["marts", mart]))
+        return event.asset_materialization.metadata["rebuilt_from"].value
+
+
 def _exports(settings) -> dict[str, int]:
     return {p.relative_to(settings.export_dir).as_posix(): p.stat().st_mtime_ns
             for p in settings.export_dir.rglob("*") if p.is_file()}
@@ -69,9 +76,13 @@ def test_a_second_run_with_nothing_changed_does_not_run(settings, tmp_path):
     next_day = cli.invoke(main, ["run"], env={**env, "SHOUYANG_NOW": "2023-06-21 09:00"})
     assert next_day.exit_code == 0, next_day.output
     assert SKIPPED not in next_day.output and _runs(env) == 2
+    # nothing the marts read changed but the clock: the calendar alone is built again
+    assert _rebuilt_from(env, "project_progress") == "未变（输入与上次重建时相同）"
+    assert _rebuilt_from(env, "submission_status") == "全部报告期"
 
     forced = cli.invoke(main, ["run", "--force"], env={**env, "SHOUYANG_NOW": "2023-06-21 09:00"})
     assert SKIPPED not in forced.output and _runs(env) == 3
+    assert _rebuilt_from(env, "project_progress") == "全部报告期"  # --force builds every mart whole
 
     # A run of some months forgets the record: the next run of every period happens.
     some = cli.invoke(main, ["run", "--period", "2023-05"], env={**env, "SHOUYANG_NOW": "2023-06-21 09:00"})
