@@ -348,3 +348,15 @@ def test_a_period_is_a_month_only_when_all_of_it_is():
 
     assert is_month("2023-05") and not is_month("2023-05\n") and not is_month("2023-5") and not is_month(None)
     assert not is_month("2023-13") and not is_month(" 2023-05") and not is_month("2023-05-01")
+
+
+def test_a_build_inside_a_callers_transaction_is_refused(conn):
+    """A build is its own transaction (a failed one leaves the table and what it was built from):
+    inside a caller's, DuckDB refuses it, and the caller's rolls back with nothing changed."""
+    before = contents(conn)
+    conn.execute("BEGIN TRANSACTION")
+    conn.execute("UPDATE staging.key_projects SET ytd_investment = ytd_investment + 1 WHERE period = '2023-12'")
+    with pytest.raises(duckdb.TransactionException):
+        build_mart(conn, "project_progress", now=SAMPLE_CLOCK)
+    conn.execute("ROLLBACK")
+    assert contents(conn) == before and rebuild(conn)["project_progress"] == UNCHANGED

@@ -65,6 +65,11 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def declared_columns(self) -> list[tuple[str, str]]:
+        """(name, SQL type) of each column, in order: what DuckDB lists for the table built as declared."""
+        return [(c.name, c.sql_type) for c in self.columns]
+
 
 # The rows below a header that are not data (SUBMISSIONS.md 2), each skipped and counted in
 # audit.ingest_log's rows_<kind>: kind -> (its name in a summary, its column's title).

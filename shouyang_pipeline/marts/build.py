@@ -138,12 +138,8 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
     table = MARTS[name]
     sql = mart_sql(name).strip().rstrip(";")
     inputs = inputs if inputs is not None else MartInputs(conn)
-    try:
-        conn.execute("BEGIN TRANSACTION")
-        own_transaction = True
-    except duckdb.TransactionException:
-        # the caller already holds a transaction: build inside it, the caller commits
-        own_transaction = False
+    # (its own transaction: DuckDB refuses one inside a caller's, and aborts the caller's)
+    conn.execute("BEGIN TRANSACTION")
     try:
         digests = None if reads_clock(name) or not inputs.track else inputs.month_digests(name)
         since = inputs.since(name, digests)
@@ -169,14 +165,12 @@ def build_mart(conn: duckdb.DuckDBPyConnection, name: str, *, check: bool = True
             inputs.record(name, digests or {}, checked=check)
             inputs.rebuilt[name] = WHOLE if since is None else since
         rows = conn.execute(f"SELECT count(*) FROM {table.qualified}").fetchone()[0]
-        if own_transaction and cancelled is not None and cancelled():
+        if cancelled is not None and cancelled():
             raise BuildCancelled(f"marts.{name} 的重建已取消")
-        if own_transaction:
-            conn.execute("COMMIT")
+        conn.execute("COMMIT")
     except BaseException:
         inputs.forget()
-        if own_transaction:
-            conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK")
         raise
     return int(rows)
 
@@ -251,7 +245,7 @@ def built_columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[tuple[s
 def check_matches_declaration(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     """Raise if the built marts.<name> differs from its declaration in names or types."""
     table = MARTS[name]
-    declared = [(c.name, c.sql_type) for c in table.columns]
+    declared = table.declared_columns
     actual = built_columns(conn, table)
     if declared != actual:
         raise AssertionError(f"marts.{name} does not match its declaration:\n{declared}\n{actual}")

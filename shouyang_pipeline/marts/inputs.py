@@ -122,7 +122,7 @@ class MartInputs:
         an older version, is built whole; a mart read by one that was dropped makes that one fail)."""
         if self._shapes is None:
             self._shapes = table_columns(self._conn, [(MARTS[n].schema, MARTS[n].name) for n in MARTS])
-        return self._shapes.get(_key(name), []) == [(c.name, c.sql_type) for c in MARTS[name].columns]
+        return self._shapes.get(_key(name), []) == MARTS[name].declared_columns
 
     def month_digests(self, name: str) -> dict[str, str]:
         """month -> the digest of marts.<name>'s inputs of that month (module docstring), for every
@@ -186,7 +186,7 @@ class MartInputs:
             self._kept[name] = dict(digests)
         if self._shapes is not None:
             table = MARTS[name]
-            self._shapes[_key(name)] = ([(c.name, c.sql_type) for c in table.columns] if checked else
+            self._shapes[_key(name)] = (table.declared_columns if checked else
                                         table_columns(self._conn, [(table.schema, table.name)]).get(_key(name), []))
 
     def make_macros(self, now) -> None:
